@@ -1,0 +1,21 @@
+import type { CatalogInput } from "./schema.ts";
+
+/**
+ * The default topology (DESIGN.md): a routing tier in front of two gateway tiers, "identity"
+ * (critical: auth, users) and "business" (orders and the rest), each domain with its own
+ * PostgreSQL, Redis and Kafka. Adding a service is one entry under `services`.
+ */
+export const defaultCatalog: CatalogInput = {
+  name: "platform",
+  zones: 2,
+  defaultDomain: "business",
+  router: { replicas: 2 },
+  domains: {
+    identity: { gateway: { replicas: 2, fallback: "cached" } },
+    business: { gateway: { replicas: 2, fallback: "degraded" } },
+  },
+  services: {
+    auth: { domain: "identity", routes: ["/v1/auth"], replicas: 2, uses: ["postgres", "redis"] },
+    orders: { domain: "business", routes: ["/v1/orders"], replicas: 2, uses: ["postgres", "kafka"] },
+  },
+};

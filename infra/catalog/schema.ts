@@ -1,0 +1,161 @@
+import { z } from "zod";
+
+// The shape of the catalog and every default, in one place. Defaults are applied by the schema
+// so that every reader (stacks, local runner, router, tests) sees the same filled-in values.
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lower-case letters, digits and dashes (max 31)");
+
+/** A public route: one path segment under /v1, e.g. `/v1/orders`; it owns `/v1/orders/*`. */
+const routePrefix = z
+  .string()
+  .regex(/^\/v1\/[a-z][a-z0-9-]*$/, "must look like /v1/<segment> (lower-case, one segment)");
+
+/** Fargate's valid cpu units; memory (MiB) must fall within the range AWS allows for each. */
+const FARGATE_MEMORY: Record<number, [number, number]> = {
+  256: [512, 2048],
+  512: [1024, 4096],
+  1024: [2048, 8192],
+  2048: [4096, 16384],
+  4096: [8192, 30720],
+};
+
+const size = z
+  .object({
+    /** ECS cpu units (256 = 1/4 vCPU). Default 256. */
+    cpu: z
+      .number()
+      .refine((c) => c in FARGATE_MEMORY, "must be one of 256, 512, 1024, 2048, 4096")
+      .default(256),
+    /** Memory in MiB, within Fargate's range for the cpu. Default 512. */
+    memory: z.number().int().default(512),
+  })
+  .superRefine((s, ctx) => {
+    const range = FARGATE_MEMORY[s.cpu];
+    if (range && (s.memory < range[0] || s.memory > range[1])) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["memory"],
+        message: `must be between ${range[0]} and ${range[1]} MiB for cpu ${s.cpu} (got ${s.memory})`,
+      });
+    }
+  });
+
+/** Replicas: at least two, so that every tier and service survives the loss of one (and of an AZ). */
+const replicas = z
+  .number()
+  .int("must be a whole number")
+  .min(2, "must be at least 2 so that losing one replica or one zone is survivable")
+  .max(50, "must be at most 50");
+
+const version = z.object({
+  name: z.string().regex(/^v[0-9]+$/, "must look like v1, v2, ..."),
+  /** Share of traffic in percent; the weights of a service add up to 100. */
+  weight: z.number().int().min(0).max(100),
+});
+
+export const storeKinds = ["postgres", "redis", "kafka"] as const;
+export type StoreKind = (typeof storeKinds)[number];
+
+const serviceSchema = z
+  .object({
+    /** The domain (and so the gateway tier) that serves this service's routes. */
+    domain: name,
+    /** Public path prefixes this service owns, e.g. `/v1/orders`. */
+    routes: z.array(routePrefix).min(1, "must list at least one route"),
+    replicas: replicas.default(2),
+    /** Versions running side by side, with their traffic weights. Default: v1 at 100%. */
+    versions: z.array(version).min(1).default([{ name: "v1", weight: 100 }]),
+    /** Which of its domain's data stores the service talks to. */
+    uses: z.array(z.enum(storeKinds)).default([]),
+  })
+  .extend(size.shape)
+  .superRefine((s, ctx) => {
+    const total = s.versions.reduce((sum, v) => sum + v.weight, 0);
+    if (total !== 100) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["versions"],
+        message: `weights must add up to 100 (got ${total})`,
+      });
+    }
+    const names = s.versions.map((v) => v.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) ctx.addIssue({ code: "custom", path: ["versions"], message: `lists ${dup} twice` });
+  });
+
+const dataSchema = z.object({
+  postgres: z
+    .object({
+      /** RDS PostgreSQL major version. Default "16". */
+      engineVersion: z.string().default("16"),
+      /** Default db.t4g.micro (the cheapest Graviton class). */
+      instanceClass: z.string().default("db.t4g.micro"),
+      /** Allocated storage in GiB (20 to 65536). Default 20. */
+      storageGb: z.number().int().min(20).max(65536).default(20),
+      /** Days of automated backups (1 to 35). Default 7. */
+      backupRetentionDays: z.number().int().min(1).max(35).default(7),
+    })
+    .default({ engineVersion: "16", instanceClass: "db.t4g.micro", storageGb: 20, backupRetentionDays: 7 }),
+  redis: z
+    .object({
+      /** Default cache.t4g.micro. */
+      nodeType: z.string().default("cache.t4g.micro"),
+      /** Nodes in the replication group: a primary and replicas in other zones. Default 2. */
+      nodes: z.number().int().min(2, "must be at least 2 for automatic failover").max(6).default(2),
+    })
+    .default({ nodeType: "cache.t4g.micro", nodes: 2 }),
+  kafka: z
+    .object({
+      /** Default kafka.t3.small. */
+      instanceType: z.string().default("kafka.t3.small"),
+      /** Kafka version for MSK. Default "3.8.x". */
+      version: z.string().default("3.8.x"),
+      /** EBS storage per broker in GiB. Default 20. */
+      storageGb: z.number().int().min(1).max(16384).default(20),
+    })
+    .default({ instanceType: "kafka.t3.small", version: "3.8.x", storageGb: 20 }),
+});
+
+const domainSchema = z.object({
+  gateway: z
+    .object({
+      replicas: replicas.default(2),
+      /**
+       * What the tier answers when a service cannot: `cached` serves the last good answer from
+       * Redis (the identity tier, as the seeds ask), `degraded` answers a clear 503 and parks
+       * writes in the dead-letter queue (the business tier).
+       */
+      fallback: z.enum(["cached", "degraded"]),
+    })
+    .extend(size.shape),
+  data: dataSchema.default({
+    postgres: { engineVersion: "16", instanceClass: "db.t4g.micro", storageGb: 20, backupRetentionDays: 7 },
+    redis: { nodeType: "cache.t4g.micro", nodes: 2 },
+    kafka: { instanceType: "kafka.t3.small", version: "3.8.x", storageGb: 20 },
+  }),
+});
+
+export const catalogSchema = z.object({
+  /** Prefix of every cloud resource name. Default "platform". */
+  name: name.default("platform"),
+  /** How many availability zones every tier, service and data store spreads over (2 to 6). */
+  zones: z.number().int().min(2, "must be at least 2").max(6).default(2),
+  /** The port every process listens on inside a container or task. Default 8080. */
+  containerPort: z.number().int().min(1024).max(65535).default(8080),
+  router: z.object({ replicas: replicas.default(2) }).extend(size.shape).default({
+    replicas: 2,
+    cpu: 256,
+    memory: 512,
+  }),
+  /** Domain whose gateway tier receives every `/v1/*` path that no service claims. */
+  defaultDomain: name,
+  domains: z.record(name, domainSchema).refine((d) => Object.keys(d).length > 0, "must list a domain"),
+  services: z.record(name, serviceSchema).refine((s) => Object.keys(s).length > 0, "must list a service"),
+});
+
+export type CatalogInput = z.input<typeof catalogSchema>;
+export type Catalog = z.output<typeof catalogSchema>;
+export type DomainSpec = Catalog["domains"][string];
+export type ServiceSpec = Catalog["services"][string];

@@ -1,0 +1,50 @@
+import type { Catalog, DomainSpec, ServiceSpec, StoreKind } from "./schema.ts";
+
+// Views derived from the catalog. Every target (AWS, Docker, Kubernetes, the local runner, the
+// router) reads these instead of re-deriving them, so a fact is computed in one place.
+
+export interface RoutingRule {
+  /** `/v1/orders`; matches the prefix itself and everything below it. */
+  prefix: string;
+  domain: string;
+  service: string;
+}
+
+export interface Domain extends DomainSpec {
+  name: string;
+  services: Service[];
+}
+
+export interface Service extends ServiceSpec {
+  name: string;
+}
+
+export function services(catalog: Catalog): Service[] {
+  return Object.entries(catalog.services).map(([name, spec]) => ({ name, ...spec }));
+}
+
+export function domains(catalog: Catalog): Domain[] {
+  const all = services(catalog);
+  return Object.entries(catalog.domains).map(([name, spec]) => ({
+    name,
+    ...spec,
+    services: all.filter((s) => s.domain === name),
+  }));
+}
+
+/** The router's rules, in the order they are matched (the catalog forbids overlapping prefixes). */
+export function routingRules(catalog: Catalog): RoutingRule[] {
+  return services(catalog).flatMap((s) =>
+    s.routes.map((prefix) => ({ prefix, domain: s.domain, service: s.name })),
+  );
+}
+
+/** The rule that owns `path`, or undefined when no service claims it. */
+export function matchRoute(rules: readonly RoutingRule[], path: string): RoutingRule | undefined {
+  return rules.find((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
+}
+
+/** Data stores a domain's services use, so that unused ones get no access rules. */
+export function storesUsed(domain: Domain): Set<StoreKind> {
+  return new Set(domain.services.flatMap((s) => s.uses));
+}
