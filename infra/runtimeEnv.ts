@@ -1,0 +1,116 @@
+import type { Catalog } from "./catalog/index.ts";
+import { domains, services } from "./catalog/index.ts";
+
+// The environment contract between the deploy targets and the processes. Every target (local
+// runner, Docker, Kubernetes, AWS) builds a process's environment with these functions, and the
+// processes read it back with services/shared/config.ts, so the names live in one place.
+
+/** What a target knows about where things are; each value is one or more base URLs. */
+export interface Addresses {
+  /** Base URLs of each gateway tier's replicas (or one load-balanced name), by domain. */
+  tiers: Record<string, string[]>;
+  /** Base URLs of each service's replicas (or one DNS name that resolves to all), by service. */
+  services: Record<string, string[]>;
+}
+
+/** Connection strings of one domain's data stores; absent ones fall back to embedded defaults. */
+export interface DataEndpoints {
+  databaseUrl?: string;
+  redisUrl?: string;
+  kafkaBrokers?: string;
+}
+
+export type Env = Record<string, string>;
+
+export const envKey = {
+  port: "PORT",
+  domain: "DOMAIN",
+  service: "SERVICE_NAME",
+  version: "SERVICE_VERSION",
+  databaseUrl: "DATABASE_URL",
+  redisUrl: "REDIS_URL",
+  kafkaBrokers: "KAFKA_BROKERS",
+  authUrl: "AUTH_URL",
+  demoApiKey: "DEMO_API_KEY",
+  dataDir: "DATA_DIR",
+  tier: (domain: string) => `TIER_${domain.toUpperCase().replace(/-/g, "_")}`,
+  upstream: (service: string) => `UPSTREAM_${service.toUpperCase().replace(/-/g, "_")}`,
+} as const;
+
+function dataEnv(data: DataEndpoints | undefined): Env {
+  const env: Env = {};
+  if (data?.databaseUrl) env[envKey.databaseUrl] = data.databaseUrl;
+  if (data?.redisUrl) env[envKey.redisUrl] = data.redisUrl;
+  if (data?.kafkaBrokers) env[envKey.kafkaBrokers] = data.kafkaBrokers;
+  return env;
+}
+
+export function routerEnv(catalog: Catalog, at: Addresses, port: number): Env {
+  const env: Env = { [envKey.port]: String(port) };
+  for (const d of domains(catalog)) env[envKey.tier(d.name)] = need(at.tiers, d.name).join(",");
+  return env;
+}
+
+/**
+ * A gateway tier's environment: its own services' replicas, and where keys are verified. The
+ * tier that hosts the auth service verifies against it directly; the others ask that tier.
+ */
+export function gatewayEnv(
+  catalog: Catalog,
+  domain: string,
+  at: Addresses,
+  port: number,
+  data?: DataEndpoints,
+): Env {
+  const env: Env = { [envKey.port]: String(port), [envKey.domain]: domain, ...dataEnv(data) };
+  for (const s of services(catalog).filter((s) => s.domain === domain)) {
+    env[envKey.upstream(s.name)] = need(at.services, s.name).join(",");
+  }
+  const authDomain = authServiceDomain(catalog);
+  env[envKey.authUrl] =
+    authDomain === domain
+      ? need(at.services, "auth").join(",")
+      : need(at.tiers, authDomain).join(",");
+  return env;
+}
+
+export function serviceEnv(
+  catalog: Catalog,
+  service: string,
+  port: number,
+  data?: DataEndpoints,
+  version = "v1",
+): Env {
+  const spec = catalog.services[service];
+  if (!spec) throw new Error(`unknown service "${service}"`);
+  const used: DataEndpoints = {
+    databaseUrl: spec.uses.includes("postgres") ? data?.databaseUrl : undefined,
+    redisUrl: spec.uses.includes("redis") ? data?.redisUrl : undefined,
+    kafkaBrokers: spec.uses.includes("kafka") ? data?.kafkaBrokers : undefined,
+  };
+  return {
+    [envKey.port]: String(port),
+    [envKey.domain]: spec.domain,
+    [envKey.service]: service,
+    [envKey.version]: version,
+    ...dataEnv(used),
+  };
+}
+
+/** The domain whose tier hosts the `auth` service, which every tier needs to verify API keys. */
+export function authServiceDomain(catalog: Catalog): string {
+  const auth = catalog.services["auth"];
+  if (!auth) throw new Error('catalog.services.auth: the platform needs an "auth" service');
+  return auth.domain;
+}
+
+function need(map: Record<string, string[]>, key: string): string[] {
+  const urls = map[key];
+  if (!urls || urls.length === 0) throw new Error(`no address known for "${key}"`);
+  return urls;
+}
+
+/** The program a process runs: `router`, `gateway`, or a service name (one image holds them all). */
+export function entrypoint(program: string): string {
+  return `services/${program}/main.ts`;
+}
