@@ -24,6 +24,8 @@ export type Env = Record<string, string>;
 
 export const envKey = {
   port: "PORT",
+  host: "HOST",
+  reusePort: "REUSE_PORT",
   domain: "DOMAIN",
   service: "SERVICE_NAME",
   version: "SERVICE_VERSION",

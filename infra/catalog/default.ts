@@ -15,7 +15,7 @@ export const defaultCatalog: CatalogInput = {
     business: { gateway: { replicas: 2, fallback: "degraded" } },
   },
   services: {
-    auth: { domain: "identity", routes: ["/v1/auth"], replicas: 2, uses: ["postgres", "redis"] },
+    auth: { domain: "identity", routes: ["/v1/auth"], replicas: 2, uses: ["postgres"] },
     orders: { domain: "business", routes: ["/v1/orders"], replicas: 2, uses: ["postgres", "kafka"] },
   },
 };

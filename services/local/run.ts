@@ -1,0 +1,101 @@
+// `npm start`: the whole default topology as local Node processes, on loopback only.
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+import { catalog } from "../../infra/catalog/index.ts";
+import { envKey } from "../../infra/runtimeEnv.ts";
+import { generateKey } from "../auth/keys.ts";
+import { fields, loadEnv } from "../shared/config.ts";
+import { Supervisor } from "./supervisor.ts";
+import { localTopology } from "./topology.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+const env = loadEnv(
+  {
+    port: fields.port.default(8080),
+    demoApiKey: fields.apiKey,
+    databaseUrl: fields.databaseUrl,
+    redisUrl: fields.redisUrl,
+    kafkaBrokers: fields.kafkaBrokers,
+    dataDir: fields.dataDir,
+  },
+  {
+    port: envKey.port,
+    demoApiKey: envKey.demoApiKey,
+    databaseUrl: envKey.databaseUrl,
+    redisUrl: envKey.redisUrl,
+    kafkaBrokers: envKey.kafkaBrokers,
+    dataDir: envKey.dataDir,
+  },
+);
+
+/** Free loopback ports, found up front so that every process knows its peers before it starts. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<import("node:net").Server>((ok, fail) => {
+          const s = createServer();
+          s.once("error", fail);
+          s.listen(0, "127.0.0.1", () => ok(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
+  return ports;
+}
+
+const ports = await freePorts(100);
+const demoApiKey = env.demoApiKey ?? generateKey();
+const specs = localTopology(catalog, {
+  routerPort: env.port,
+  allocatePort: () => {
+    const port = ports.shift();
+    if (port === undefined) throw new Error("ran out of free ports");
+    return port;
+  },
+  data: { databaseUrl: env.databaseUrl, redisUrl: env.redisUrl, kafkaBrokers: env.kafkaBrokers },
+  dataDir: resolve(root, env.dataDir),
+  demoApiKey,
+});
+
+const logDir = resolve(root, ".run/logs");
+const supervisor = new Supervisor({
+  root,
+  logDir,
+  onCrash: (name, code, signal) => console.error(`${name} exited (${signal ?? code}); restarting. Log: ${logDir}/${name}.log`),
+});
+
+let stopping = false;
+const shutdown = async (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  console.log("stopping...");
+  await supervisor.stop();
+  console.log("stopped");
+  process.exit(code);
+};
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+const stores = [
+  env.databaseUrl ? "PostgreSQL" : "embedded SQLite",
+  env.redisUrl ? "Redis" : "in-memory cache",
+  env.kafkaBrokers ? "Kafka" : "event files",
+].join(", ");
+console.log(`starting ${specs.length} processes (${stores}); logs in ${logDir}`);
+for (const spec of specs) supervisor.start(spec);
+try {
+  await supervisor.waitReady(60_000);
+} catch (err) {
+  console.error(`failed to start: ${(err as Error).message}`);
+  const name = /^(\S+)/.exec((err as Error).message)?.[1];
+  if (name) console.error(supervisor.tail(name));
+  await shutdown(1);
+}
+
+const url = `http://127.0.0.1:${env.port}`;
+console.log(`ready ${url}`);
+console.log(`demo API key: ${demoApiKey}`);
+console.log(`try: curl -H "Authorization: Bearer ${demoApiKey}" ${url}/v1/auth/whoami`);

@@ -1,0 +1,128 @@
+import { randomBytes } from "node:crypto";
+import { OUTBOX_MIGRATION, enqueueEvent } from "../shared/outbox.ts";
+import type { Db } from "../shared/sql/db.ts";
+
+export const ORDERS_TOPIC = "business.orders";
+
+export const migrations = [
+  `
+CREATE TABLE orders (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  item TEXT NOT NULL,
+  quantity INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  idempotency_key TEXT,
+  request_hash TEXT,
+  created_at TEXT NOT NULL,
+  UNIQUE (user_id, idempotency_key)
+);
+CREATE INDEX orders_user ON orders (user_id, id);
+`,
+  OUTBOX_MIGRATION,
+];
+
+export interface Order {
+  id: string;
+  object: "order";
+  userId: string;
+  item: string;
+  quantity: number;
+  status: string;
+  createdAt: string;
+}
+
+interface Row {
+  id: string;
+  user_id: string;
+  item: string;
+  quantity: number | string;
+  status: string;
+  request_hash: string | null;
+  created_at: string;
+}
+
+const toOrder = (r: Row): Order => ({
+  id: r.id,
+  object: "order",
+  userId: r.user_id,
+  item: r.item,
+  quantity: Number(r.quantity),
+  status: r.status,
+  createdAt: r.created_at,
+});
+
+/** Ids sort by creation time (a millisecond timestamp first), which keyset pagination relies on. */
+function newOrderId(): string {
+  return `ord_${Date.now().toString(16).padStart(12, "0")}${randomBytes(6).toString("hex")}`;
+}
+
+export type CreateResult =
+  | { kind: "created"; order: Order }
+  | { kind: "replayed"; order: Order }
+  | { kind: "conflict" };
+
+export function orderStore(db: Db) {
+  return {
+    /**
+     * Creates an order and its `order.created` event in one transaction. With an idempotency key,
+     * a repeat of the same request returns the first order; a different request under the same
+     * key is a conflict.
+     */
+    async create(
+      userId: string,
+      input: { item: string; quantity: number },
+      idempotency?: { key: string; requestHash: string },
+    ): Promise<CreateResult> {
+      return db.transaction(async (tx) => {
+        if (idempotency) {
+          const existing = await tx.query<Row>("SELECT * FROM orders WHERE user_id = $1 AND idempotency_key = $2", [
+            userId,
+            idempotency.key,
+          ]);
+          if (existing[0]) {
+            return existing[0].request_hash === idempotency.requestHash
+              ? { kind: "replayed", order: toOrder(existing[0]) }
+              : { kind: "conflict" };
+          }
+        }
+        const row: Row = {
+          id: newOrderId(),
+          user_id: userId,
+          item: input.item,
+          quantity: input.quantity,
+          status: "created",
+          request_hash: idempotency?.requestHash ?? null,
+          created_at: new Date().toISOString(),
+        };
+        await tx.query(
+          `INSERT INTO orders (id, user_id, item, quantity, status, idempotency_key, request_hash, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [row.id, userId, row.item, row.quantity, row.status, idempotency?.key ?? null, row.request_hash, row.created_at],
+        );
+        const order = toOrder(row);
+        await enqueueEvent(tx, ORDERS_TOPIC, userId, "order.created", order);
+        return { kind: "created", order };
+      });
+    },
+
+    async get(userId: string, id: string): Promise<Order | undefined> {
+      const rows = await db.query<Row>("SELECT * FROM orders WHERE user_id = $1 AND id = $2", [userId, id]);
+      return rows[0] ? toOrder(rows[0]) : undefined;
+    },
+
+    /** Newest first; `after` is the last id of the previous page. */
+    async list(userId: string, limit: number, after?: string): Promise<{ orders: Order[]; hasMore: boolean }> {
+      const rows = after
+        ? await db.query<Row>("SELECT * FROM orders WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3", [
+            userId,
+            after,
+            limit + 1,
+          ])
+        : await db.query<Row>("SELECT * FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2", [userId, limit + 1]);
+      return { orders: rows.slice(0, limit).map(toOrder), hasMore: rows.length > limit };
+    },
+  };
+}
+
+export type OrderStore = ReturnType<typeof orderStore>;

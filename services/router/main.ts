@@ -1,0 +1,25 @@
+import { catalog, domains } from "../../infra/catalog/index.ts";
+import { envKey, fields, loadEnv } from "../shared/config.ts";
+import { serve } from "../shared/http.ts";
+import { createLogger } from "../shared/logger.ts";
+import { createMetrics } from "../shared/metrics.ts";
+import { createRouter } from "./app.ts";
+
+const logger = createLogger("router");
+const tierFields = Object.fromEntries(domains(catalog).map((d) => [d.name, fields.urls]));
+const tierNames = Object.fromEntries(domains(catalog).map((d) => [d.name, envKey.tier(d.name)]));
+const env = loadEnv({ port: fields.port, ...tierFields }, { port: envKey.port, ...tierNames });
+const { port, ...tiers } = env as { port: number } & Record<string, string[]>;
+
+let draining = false;
+const router = createRouter({
+  catalog,
+  tiers,
+  logger,
+  metrics: createMetrics("router"),
+  draining: () => draining,
+});
+await serve(router.app, port, logger, {
+  startDraining: () => (draining = true),
+  onClose: router.close,
+});

@@ -1,0 +1,77 @@
+import { Redis } from "ioredis";
+
+/** A small TTL key-value cache: Redis when REDIS_URL is set (shared by all replicas), else memory. */
+export interface Cache {
+  readonly kind: "redis" | "memory";
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  del(key: string): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function redisCache(url: string, prefix: string): Cache {
+  const redis = new Redis(url, {
+    keyPrefix: `${prefix}:`,
+    // Fail calls quickly while Redis is away instead of queueing them behind a reconnect.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2_000,
+    lazyConnect: false,
+  });
+  redis.on("error", () => undefined);
+  return {
+    kind: "redis",
+    async get(key) {
+      return (await redis.get(key)) ?? undefined;
+    },
+    async set(key, value, ttlSeconds) {
+      await redis.set(key, value, "EX", ttlSeconds);
+    },
+    async del(key) {
+      await redis.del(key);
+    },
+    async ping() {
+      return redis
+        .ping()
+        .then((r) => r === "PONG")
+        .catch(() => false);
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
+
+export function memoryCache(maxEntries = 10_000): Cache {
+  const entries = new Map<string, { value: string; expires: number }>();
+  return {
+    kind: "memory",
+    async get(key) {
+      const entry = entries.get(key);
+      if (!entry) return undefined;
+      if (entry.expires <= Date.now()) {
+        entries.delete(key);
+        return undefined;
+      }
+      return entry.value;
+    },
+    async set(key, value, ttlSeconds) {
+      // Map keeps insertion order, so the first key is the oldest: evict it when full.
+      if (entries.size >= maxEntries && !entries.has(key)) {
+        const oldest = entries.keys().next().value;
+        if (oldest !== undefined) entries.delete(oldest);
+      }
+      entries.set(key, { value, expires: Date.now() + ttlSeconds * 1000 });
+    },
+    async del(key) {
+      entries.delete(key);
+    },
+    ping: async () => true,
+    close: async () => entries.clear(),
+  };
+}
+
+export function openCache(redisUrl: string | undefined, prefix: string): Cache {
+  return redisUrl ? redisCache(redisUrl, prefix) : memoryCache();
+}

@@ -1,0 +1,67 @@
+import { z } from "zod";
+import { envKey } from "../../infra/runtimeEnv.ts";
+
+// Each process validates its environment at start and names the bad variable, so a wrong deploy
+// fails at boot with a clear message instead of at the first request.
+
+export class ConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`invalid environment:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const urlList = z
+  .string()
+  .transform((s) => s.split(",").map((u) => u.trim()).filter(Boolean))
+  .pipe(z.array(z.url({ protocol: /^https?$/, error: "must be http(s) URLs, comma-separated" })).min(1));
+
+export const fields = {
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  domain: z.string().regex(/^[a-z][a-z0-9-]*$/, "must be a domain name from the catalog"),
+  service: z.string().regex(/^[a-z][a-z0-9-]*$/, "must be a service name from the catalog"),
+  version: z.string().regex(/^v[0-9]+$/, "must look like v1").default("v1"),
+  urls: urlList,
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional(),
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .optional(),
+  kafkaBrokers: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be host:port[,host:port...]")
+    .optional(),
+  apiKey: z
+    .string()
+    .regex(/^sk-[A-Za-z0-9_-]{20,200}$/, "must look like sk- followed by 20+ URL-safe characters")
+    .optional(),
+  dataDir: z.string().min(1).default(".run/data"),
+};
+
+/** Reads `shape`'s keys from the environment (by their env names) and validates them together. */
+export function loadEnv<S extends z.ZodRawShape>(
+  shape: S,
+  names: { [K in keyof S]: string },
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<z.ZodObject<S>> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(shape)) {
+    const value = env[names[key as keyof S]];
+    raw[key] = value === "" ? undefined : value;
+  }
+  const parsed = z.object(shape).safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const key = String(i.path[0]);
+        return `${names[key as keyof S] ?? key}: ${i.message}`;
+      }),
+    );
+  }
+  return parsed.data;
+}
+
+export { envKey };

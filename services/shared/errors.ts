@@ -1,0 +1,61 @@
+// Errors answered as the OpenAI API shapes them: {"error": {"message", "type", "code"}}, so that
+// OpenAI-compatible clients surface them unchanged.
+
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "api_error"
+  | "service_unavailable";
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly code: string;
+  readonly param: string | null;
+  constructor(status: number, type: ErrorType, code: string, message: string, param?: string) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.type = type;
+    this.code = code;
+    this.param = param ?? null;
+  }
+
+  body(requestId?: string): ErrorBody {
+    return errorBody(this.message, this.type, this.code, this.param, requestId);
+  }
+}
+
+export interface ErrorBody {
+  error: {
+    message: string;
+    type: ErrorType;
+    code: string;
+    param: string | null;
+    request_id?: string;
+  };
+}
+
+export function errorBody(
+  message: string,
+  type: ErrorType,
+  code: string,
+  param: string | null = null,
+  requestId?: string,
+): ErrorBody {
+  return { error: { message, type, code, param, ...(requestId ? { request_id: requestId } : {}) } };
+}
+
+export const badRequest = (code: string, message: string, param?: string) =>
+  new ApiError(400, "invalid_request_error", code, message, param);
+export const unauthorized = (message: string) =>
+  new ApiError(401, "authentication_error", "invalid_api_key", message);
+export const notFound = (code: string, message: string) =>
+  new ApiError(404, "not_found_error", code, message);
+export const unavailable = (code: string, message: string) =>
+  new ApiError(503, "service_unavailable", code, message);
+export const routeNotFound = (method: string, path: string) =>
+  new ApiError(404, "invalid_request_error", "route_not_found", `no route for ${method} ${path}`);

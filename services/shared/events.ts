@@ -1,0 +1,57 @@
+import { appendFile, mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { Producer, stringSerializers } from "@platformatic/kafka";
+
+/** An event as it travels on the bus: `id` lets consumers drop the duplicates of at-least-once. */
+export interface PlatformEvent {
+  id: string;
+  type: string;
+  at: string;
+  data: unknown;
+}
+
+/** Publishes domain events: to Kafka when KAFKA_BROKERS is set, else to a JSON-lines file. */
+export interface EventBus {
+  readonly kind: "kafka" | "file";
+  publish(topic: string, messages: readonly { key: string; event: PlatformEvent }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function kafkaBus(brokers: string, clientId: string): EventBus {
+  const producer = new Producer({
+    clientId,
+    bootstrapBrokers: brokers.split(","),
+    serializers: stringSerializers,
+    // Wait for the in-sync replicas: an event the outbox marks as sent must not be lost.
+    acks: -1,
+    autocreateTopics: true,
+  });
+  return {
+    kind: "kafka",
+    async publish(topic, messages) {
+      await producer.send({
+        messages: messages.map((m) => ({ topic, key: m.key, value: JSON.stringify(m.event) })),
+      });
+    },
+    async close() {
+      await producer.close();
+    },
+  };
+}
+
+/** The embedded default: one file per topic, so that events stay inspectable on a laptop. */
+export function fileBus(dir: string): EventBus {
+  return {
+    kind: "file",
+    async publish(topic, messages) {
+      const file = `${dir}/${topic}.jsonl`;
+      await mkdir(dirname(file), { recursive: true });
+      await appendFile(file, messages.map((m) => `${JSON.stringify(m.event)}\n`).join(""));
+    },
+    close: async () => undefined,
+  };
+}
+
+export function openEventBus(kafkaBrokers: string | undefined, clientId: string, dataDir: string): EventBus {
+  return kafkaBrokers ? kafkaBus(kafkaBrokers, clientId) : fileBus(`${dataDir}/events`);
+}

@@ -1,0 +1,161 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
+import { createServer, type RequestListener, type Server } from "node:http";
+import { envKey } from "../../infra/runtimeEnv.ts";
+import { ApiError, errorBody, routeNotFound } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+import { requestContext, type RequestContext } from "./trace.ts";
+
+/** Reports each dependency as reachable or not; `/readyz` answers 503 unless all are. */
+export type ReadinessCheck = () => Promise<Record<string, boolean>>;
+
+export interface AppOptions {
+  logger: Logger;
+  metrics: Metrics;
+  ready: ReadinessCheck;
+  /** Set while draining: `/readyz` turns 503 so that balancers stop sending new requests. */
+  draining?: () => boolean;
+}
+
+declare module "express-serve-static-core" {
+  interface Locals {
+    ctx: RequestContext;
+    /** The route group for metrics and logs (a catalog prefix, never a raw path). */
+    route?: string;
+    upstream?: string;
+    decision?: string;
+  }
+}
+
+/** The base every express program shares: trace context, access log, metrics, health. */
+export function createApp({ logger, metrics, ready, draining }: AppOptions): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  const trace: RequestHandler = (req, res, next) => {
+    const ctx = requestContext(req.headers);
+    res.locals.ctx = ctx;
+    res.setHeader("x-request-id", ctx.requestId);
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = res.locals.route ?? "other";
+      const status = String(res.statusCode);
+      metrics.requests.inc({ route, method: req.method, status, upstream: res.locals.upstream ?? "" });
+      metrics.duration.observe({ route, method: req.method, status }, seconds);
+      if (route === "health") return;
+      logger.info({
+        requestId: ctx.requestId,
+        traceId: ctx.traceId,
+        method: req.method,
+        path: req.path,
+        route,
+        status: res.statusCode,
+        upstream: res.locals.upstream,
+        decision: res.locals.decision,
+        ms: Math.round(seconds * 1e4) / 10,
+      });
+    });
+    next();
+  };
+  app.use(trace);
+
+  app.get("/healthz", (_req, res) => {
+    res.locals.route = "health";
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    res.locals.route = "health";
+    if (draining?.()) {
+      res.status(503).json({ status: "draining" });
+      return;
+    }
+    const checks = await ready().catch(() => ({ readiness: false }));
+    const ok = Object.values(checks).every(Boolean);
+    res.status(ok ? 200 : 503).json({ status: ok ? "ready" : "not ready", checks });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.locals.route = "health";
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  return app;
+}
+
+/** JSON 404 for unknown paths and a JSON body for every error; must be added last. */
+export function finishApp(app: Express, logger: Logger): void {
+  app.use((req, _res, next) => next(routeNotFound(req.method, req.path)));
+  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+    const requestId = res.locals.ctx?.requestId;
+    if (err instanceof ApiError) {
+      res.status(err.status).json(err.body(requestId));
+      return;
+    }
+    // express.json() and raw-body report bad bodies with a status and a type of their own.
+    const status = typeof err?.status === "number" ? err.status : 500;
+    if (status >= 400 && status < 500) {
+      const code =
+        err.type === "entity.too.large"
+          ? "payload_too_large"
+          : err.type === "entity.parse.failed"
+            ? "invalid_json"
+            : "bad_request";
+      res.status(status).json(errorBody(String(err.message), "invalid_request_error", code, null, requestId));
+      return;
+    }
+    logger.error({ err, requestId }, "unhandled error");
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(500).json(errorBody("internal error", "api_error", "internal_error", null, requestId));
+  };
+  app.use(onError);
+}
+
+/**
+ * Listens on `port` and drains on SIGTERM/SIGINT: readiness turns 503 first, in-flight requests
+ * finish, idle keep-alive sockets close, then `onClose` releases the dependencies.
+ */
+export function serve(
+  handler: RequestListener,
+  port: number,
+  logger: Logger,
+  lifecycle: { startDraining: () => void; onClose: () => Promise<void>; drainMs?: number },
+): Promise<Server> {
+  // Containers must listen on every interface; the local runner keeps everything on loopback.
+  const host = process.env[envKey.host] || "0.0.0.0";
+  const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "draining");
+    lifecycle.startDraining();
+    server.close(() => {
+      lifecycle
+        .onClose()
+        .catch((err: unknown) => logger.error({ err }, "error while closing"))
+        .finally(() => {
+          logger.info("stopped");
+          process.exit(0);
+        });
+    });
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), lifecycle.drainMs ?? 10_000).unref();
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    // Several local router replicas share one port; the kernel spreads connections over them.
+    server.listen({ port, host, reusePort: process.env[envKey.reusePort] === "1" }, () => {
+      const address = server.address();
+      const bound = typeof address === "object" ? address?.port : port;
+      logger.info({ host, port: bound }, "listening");
+      // A supervisor that started us over IPC (the local runner) learns the port this way.
+      process.send?.({ type: "listening", port: bound });
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,107 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import { ApiError } from "./errors.ts";
+import type { RequestContext } from "./trace.ts";
+import { NoReplicaError, sendToReplicas, type ReplicaSet, type UpstreamResponse } from "./upstream.ts";
+
+// Forwarding one request to a replica set and its answer back, shared by the router and the
+// gateways. Request bodies are read into memory (bounded) so that a request can be sent again to
+// another replica; responses stream back untouched, which keeps SSE working.
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+]);
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limitBytes) throw tooLarge(limitBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw tooLarge(limitBytes);
+    chunks.push(chunk as Buffer);
+  }
+  return size === 0 ? undefined : Buffer.concat(chunks, size);
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError(413, "invalid_request_error", "payload_too_large", `request body exceeds ${limit} bytes`);
+}
+
+/** Headers for the next hop: hop-by-hop ones dropped, trace context and forwarding info set. */
+export function forwardHeaders(
+  req: IncomingMessage,
+  ctx: RequestContext,
+  drop: readonly string[] = [],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || drop.some((d) => name.startsWith(d))) continue;
+    out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  const peer = req.socket.remoteAddress ?? "";
+  out["x-forwarded-for"] = out["x-forwarded-for"] ? `${out["x-forwarded-for"]}, ${peer}` : peer;
+  out["x-request-id"] = ctx.requestId;
+  out["traceparent"] = ctx.traceparent;
+  if (req.headers.host) out["x-forwarded-host"] = req.headers.host;
+  return out;
+}
+
+export async function relay(up: UpstreamResponse, res: ServerResponse): Promise<void> {
+  for (const [name, value] of Object.entries(up.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    res.setHeader(name, value);
+  }
+  res.statusCode = up.statusCode;
+  await pipeline(up.body, res);
+}
+
+export interface ForwardOptions {
+  set: ReplicaSet;
+  ctx: RequestContext;
+  bodyLimitBytes: number;
+  /** Header name prefixes the caller must not be able to set downstream. */
+  dropHeaders?: readonly string[];
+  /** Headers added after the caller's (e.g. the verified principal). */
+  extraHeaders?: Record<string, string>;
+}
+
+/** Forwards `req` to one of `set`'s replicas and streams the answer to `res`. */
+export async function forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions): Promise<UpstreamResponse> {
+  const body = await readBody(req, opts.bodyLimitBytes);
+  const headers = { ...forwardHeaders(req, opts.ctx, opts.dropHeaders), ...opts.extraHeaders };
+  const aborted = new AbortController();
+  // A client that goes away is not an upstream failure: stop the upstream call and say nothing.
+  res.once("close", () => {
+    if (!res.writableFinished) aborted.abort();
+  });
+  const method = req.method ?? "GET";
+  const up = await sendToReplicas(opts.set, {
+    method,
+    path: req.url ?? "/",
+    headers,
+    body,
+    retryable: IDEMPOTENT.has(method) || headers["idempotency-key"] !== undefined,
+    signal: aborted.signal,
+  });
+  await relay(up, res);
+  return up;
+}
+
+/** The answer when no replica of an upstream could be reached. */
+export function upstreamUnavailable(err: unknown, upstream: string): ApiError | undefined {
+  if (!(err instanceof NoReplicaError)) return undefined;
+  return new ApiError(503, "service_unavailable", "upstream_unavailable", `${upstream} is unavailable, retry later`);
+}

@@ -1,0 +1,88 @@
+import type { Express } from "express";
+import { catalog } from "../../infra/catalog/index.ts";
+import { openCache, type Cache } from "./cache.ts";
+import { envKey, fields, loadEnv } from "./config.ts";
+import { openDb, type Db } from "./sql/db.ts";
+import { migrate } from "./sql/migrate.ts";
+import { openEventBus, type EventBus } from "./events.ts";
+import { createApp, finishApp, serve } from "./http.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+
+export interface ServiceDeps {
+  name: string;
+  version: string;
+  db: Db;
+  cache: Cache;
+  events: EventBus;
+  logger: Logger;
+  metrics: Metrics;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface ServiceDefinition {
+  name: string;
+  /** Versioned schema migrations, applied at start (see sql/migrate.ts). */
+  migrations: readonly string[];
+  /** Adds the service's routes; may return a hook that runs while the service drains. */
+  routes: (app: Express, deps: ServiceDeps) => Promise<(() => Promise<void>) | void>;
+}
+
+/** Boots a domain service: validated env, its store (migrated), cache, event bus, app, drain. */
+export async function runService(def: ServiceDefinition): Promise<void> {
+  const env = loadEnv(
+    {
+      port: fields.port,
+      domain: fields.domain,
+      service: fields.service,
+      version: fields.version,
+      databaseUrl: fields.databaseUrl,
+      redisUrl: fields.redisUrl,
+      kafkaBrokers: fields.kafkaBrokers,
+      dataDir: fields.dataDir,
+    },
+    {
+      port: envKey.port,
+      domain: envKey.domain,
+      service: envKey.service,
+      version: envKey.version,
+      databaseUrl: envKey.databaseUrl,
+      redisUrl: envKey.redisUrl,
+      kafkaBrokers: envKey.kafkaBrokers,
+      dataDir: envKey.dataDir,
+    },
+  );
+  const spec = catalog.services[def.name];
+  if (!spec) throw new Error(`service ${def.name} is not in the catalog`);
+  if (env.service !== def.name || env.domain !== spec.domain) {
+    throw new Error(
+      `${envKey.service}/${envKey.domain}: this program is ${def.name} of ${spec.domain}, got ${env.service} of ${env.domain}`,
+    );
+  }
+  const logger = createLogger(def.name);
+  const metrics = createMetrics(def.name);
+  const db = await openDb({ service: def.name, domain: spec.domain, databaseUrl: env.databaseUrl, dataDir: env.dataDir });
+  const applied = await migrate(db, def.name, def.migrations);
+  logger.info({ store: db.engine, applied }, "migrations done");
+  const cache = openCache(env.redisUrl, def.name);
+  const events = openEventBus(env.kafkaBrokers, `${def.name}-${env.version}`, env.dataDir);
+
+  let draining = false;
+  const app = createApp({
+    logger,
+    metrics,
+    draining: () => draining,
+    ready: async () => ({ [db.engine]: await db.ping(), cache: await cache.ping() }),
+  });
+  const deps: ServiceDeps = { name: def.name, version: env.version, db, cache, events, logger, metrics, dataDir: env.dataDir, env: process.env };
+  const onDrain = await def.routes(app, deps);
+  finishApp(app, logger);
+  await serve(app, env.port, logger, {
+    startDraining: () => (draining = true),
+    onClose: async () => {
+      if (onDrain) await onDrain();
+      await Promise.allSettled([db.close(), cache.close(), events.close()]);
+    },
+  });
+}

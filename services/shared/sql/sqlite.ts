@@ -1,0 +1,71 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import type { Db } from "./db.ts";
+
+/** `$1` (PostgreSQL) to `?1` (SQLite's numbered parameter), so one statement serves both. */
+function toSqlite(sql: string): string {
+  return sql.replace(/\$(\d+)/g, "?$1");
+}
+
+function bind(params: readonly unknown[]): SQLInputValue[] {
+  return params.map((p) => (typeof p === "boolean" ? Number(p) : (p as SQLInputValue)));
+}
+
+/**
+ * The embedded default store. node:sqlite is synchronous, so a transaction that awaits would let
+ * other requests' statements slip into it; a FIFO lock keeps them out until it ends. WAL mode and
+ * a busy timeout let the replicas of a service share the file across processes.
+ */
+export function openSqlite(file: string): Db {
+  mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new DatabaseSync(file);
+  sqlite.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;");
+
+  let tail: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  const run = <T>(sql: string, params: readonly unknown[]): T[] =>
+    sqlite.prepare(toSqlite(sql)).all(...bind(params)) as T[];
+
+  const inTx: Db = {
+    engine: "sqlite",
+    query: async <T>(sql: string, params: readonly unknown[] = []) => run<T>(sql, params),
+    transaction: (fn) => fn(inTx),
+    ping: async () => true,
+    close: async () => undefined,
+  };
+
+  return {
+    engine: "sqlite",
+    query: <T>(sql: string, params: readonly unknown[] = []) =>
+      exclusive(async () => run<T>(sql, params)),
+    transaction: <T>(fn: (tx: Db) => Promise<T>) =>
+      exclusive(async () => {
+        // IMMEDIATE takes the write lock now, so two replicas cannot both read-then-write.
+        sqlite.exec("BEGIN IMMEDIATE");
+        try {
+          const result = await fn(inTx);
+          sqlite.exec("COMMIT");
+          return result;
+        } catch (err) {
+          sqlite.exec("ROLLBACK");
+          throw err;
+        }
+      }),
+    ping: async () => {
+      try {
+        sqlite.prepare("SELECT 1").get();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: async () => {
+      await exclusive(async () => sqlite.close());
+    },
+  };
+}
