@@ -21,26 +21,27 @@ const FARGATE_MEMORY: Record<number, [number, number]> = {
   4096: [8192, 30720],
 };
 
-const size = z
-  .object({
-    /** ECS cpu units (256 = 1/4 vCPU). Default 256. */
-    cpu: z
-      .number()
-      .refine((c) => c in FARGATE_MEMORY, "must be one of 256, 512, 1024, 2048, 4096")
-      .default(256),
-    /** Memory in MiB, within Fargate's range for the cpu. Default 512. */
-    memory: z.number().int().default(512),
-  })
-  .superRefine((s, ctx) => {
-    const range = FARGATE_MEMORY[s.cpu];
-    if (range && (s.memory < range[0] || s.memory > range[1])) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["memory"],
-        message: `must be between ${range[0]} and ${range[1]} MiB for cpu ${s.cpu} (got ${s.memory})`,
-      });
-    }
-  });
+const size = z.object({
+  /** ECS cpu units (256 = 1/4 vCPU). Default 256. */
+  cpu: z
+    .number()
+    .refine((c) => c in FARGATE_MEMORY, "must be one of 256, 512, 1024, 2048, 4096")
+    .default(256),
+  /** Memory in MiB, within Fargate's range for the cpu. Default 512. */
+  memory: z.number().int().default(512),
+});
+
+/** Shapes that spread `size` in must also run this, since `.extend` keeps fields, not refinements. */
+function checkSize(s: { cpu: number; memory: number }, ctx: z.RefinementCtx): void {
+  const range = FARGATE_MEMORY[s.cpu];
+  if (range && (s.memory < range[0] || s.memory > range[1])) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["memory"],
+      message: `must be between ${range[0]} and ${range[1]} MiB for cpu ${s.cpu} (got ${s.memory})`,
+    });
+  }
+}
 
 /** Replicas: at least two, so that every tier and service survives the loss of one (and of an AZ). */
 const replicas = z
@@ -72,6 +73,7 @@ const serviceSchema = z
   })
   .extend(size.shape)
   .superRefine((s, ctx) => {
+    checkSize(s, ctx);
     const total = s.versions.reduce((sum, v) => sum + v.weight, 0);
     if (total !== 100) {
       ctx.addIssue({
@@ -129,7 +131,8 @@ const domainSchema = z.object({
        */
       fallback: z.enum(["cached", "degraded"]),
     })
-    .extend(size.shape),
+    .extend(size.shape)
+    .superRefine(checkSize),
   data: dataSchema.default({
     postgres: { engineVersion: "16", instanceClass: "db.t4g.micro", storageGb: 20, backupRetentionDays: 7 },
     redis: { nodeType: "cache.t4g.micro", nodes: 2 },
@@ -144,7 +147,7 @@ export const catalogSchema = z.object({
   zones: z.number().int().min(2, "must be at least 2").max(6).default(2),
   /** The port every process listens on inside a container or task. Default 8080. */
   containerPort: z.number().int().min(1024).max(65535).default(8080),
-  router: z.object({ replicas: replicas.default(2) }).extend(size.shape).default({
+  router: z.object({ replicas: replicas.default(2) }).extend(size.shape).superRefine(checkSize).default({
     replicas: 2,
     cpu: 256,
     memory: 512,

@@ -17,6 +17,7 @@ const env = loadEnv(
     redisUrl: fields.redisUrl,
     kafkaBrokers: fields.kafkaBrokers,
     dataDir: fields.dataDir,
+    logDir: fields.dataDir.default(".run/logs"),
   },
   {
     port: envKey.port,
@@ -25,6 +26,7 @@ const env = loadEnv(
     redisUrl: envKey.redisUrl,
     kafkaBrokers: envKey.kafkaBrokers,
     dataDir: envKey.dataDir,
+    logDir: "LOG_DIR",
   },
 );
 
@@ -60,7 +62,7 @@ const specs = localTopology(catalog, {
   demoApiKey,
 });
 
-const logDir = resolve(root, ".run/logs");
+const logDir = resolve(root, env.logDir);
 const supervisor = new Supervisor({
   root,
   logDir,
@@ -96,6 +98,12 @@ try {
 }
 
 const url = `http://127.0.0.1:${env.port}`;
-console.log(`ready ${url}`);
-console.log(`demo API key: ${demoApiKey}`);
-console.log(`try: curl -H "Authorization: Bearer ${demoApiKey}" ${url}/v1/auth/whoami`);
+// One write, so that whoever waits for the ready line gets the key with it.
+console.log(
+  [
+    `ready ${url}`,
+    `demo API key: ${demoApiKey}`,
+    `try: curl -H "Authorization: Bearer ${demoApiKey}" ${url}/v1/auth/whoami`,
+    "Ctrl-C stops everything.",
+  ].join("\n"),
+);

@@ -1,0 +1,141 @@
+import { defaultCatalog } from "./default.ts";
+import { CatalogError, catalog, matchRoute, routingRules, validateCatalog, type CatalogInput } from "./index.ts";
+
+/** A deep copy of the default catalog with `change` applied, so each case breaks one thing. */
+function variant(change: (c: CatalogInput) => void): CatalogInput {
+  const copy = structuredClone(defaultCatalog);
+  change(copy);
+  return copy;
+}
+
+function problemsOf(input: CatalogInput): readonly string[] {
+  try {
+    validateCatalog(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(CatalogError);
+    return (err as CatalogError).problems;
+  }
+  throw new Error("expected the catalog to be rejected");
+}
+
+describe("catalog validation", () => {
+  test("the default catalog is valid and has the topology of DESIGN.md", () => {
+    expect(Object.keys(catalog.domains).sort()).toEqual(["business", "identity"]);
+    expect(catalog.services["auth"]?.domain).toBe("identity");
+    expect(catalog.services["orders"]?.domain).toBe("business");
+    expect(catalog.zones).toBeGreaterThanOrEqual(2);
+  });
+
+  test("defaults are filled in", () => {
+    expect(catalog.services["orders"]?.versions).toEqual([{ name: "v1", weight: 100 }]);
+    expect(catalog.services["orders"]?.cpu).toBe(256);
+    expect(catalog.domains["identity"]?.data.redis.nodes).toBe(2);
+    expect(catalog.containerPort).toBe(8080);
+  });
+
+  test("a replica count below two is rejected, naming the field", () => {
+    const problems = problemsOf(variant((c) => (c.services["orders"]!.replicas = 1)));
+    expect(problems).toEqual([expect.stringMatching(/^catalog\.services\.orders\.replicas: must be at least 2/)]);
+  });
+
+  test("a fractional replica count of a gateway tier is rejected", () => {
+    const problems = problemsOf(variant((c) => (c.domains["identity"]!.gateway.replicas = 2.5)));
+    expect(problems[0]).toMatch(/^catalog\.domains\.identity\.gateway\.replicas: must be a whole number/);
+  });
+
+  test("a duplicate route within a domain is rejected", () => {
+    const problems = problemsOf(
+      variant((c) => (c.services["payments"] = { domain: "business", routes: ["/v1/orders"] })),
+    );
+    expect(problems).toEqual([
+      "catalog.services.payments.routes.0: duplicate route /v1/orders (already served by orders)",
+    ]);
+  });
+
+  test("a route owned by two domains is rejected", () => {
+    const problems = problemsOf(
+      variant((c) => (c.services["users"] = { domain: "identity", routes: ["/v1/orders"] })),
+    );
+    expect(problems).toEqual([
+      "catalog.services.users.routes.0: route /v1/orders is owned by two domains (business via orders, identity via users)",
+    ]);
+  });
+
+  test("an unknown domain is rejected", () => {
+    const problems = problemsOf(variant((c) => (c.services["orders"]!.domain = "billing")));
+    expect(problems).toContain(
+      'catalog.services.orders.domain: unknown domain "billing" (known: identity, business)',
+    );
+  });
+
+  test("an unknown default domain is rejected", () => {
+    expect(problemsOf(variant((c) => (c.defaultDomain = "nowhere")))[0]).toMatch(
+      /^catalog\.defaultDomain: unknown domain "nowhere"/,
+    );
+  });
+
+  test("a malformed route is rejected", () => {
+    expect(problemsOf(variant((c) => (c.services["orders"]!.routes = ["orders"])))[0]).toMatch(
+      /^catalog\.services\.orders\.routes\.0: must look like \/v1\/<segment>/,
+    );
+  });
+
+  test("version weights must add up to 100", () => {
+    const problems = problemsOf(
+      variant(
+        (c) =>
+          (c.services["orders"]!.versions = [
+            { name: "v1", weight: 90 },
+            { name: "v2", weight: 20 },
+          ]),
+      ),
+    );
+    expect(problems).toEqual(["catalog.services.orders.versions: weights must add up to 100 (got 110)"]);
+  });
+
+  test("memory outside Fargate's range for the cpu is rejected", () => {
+    const problems = problemsOf(
+      variant((c) => Object.assign(c.services["orders"]!, { cpu: 1024, memory: 512 })),
+    );
+    expect(problems).toEqual(["catalog.services.orders.memory: must be between 2048 and 8192 MiB for cpu 1024 (got 512)"]);
+  });
+
+  test("a single zone is rejected", () => {
+    expect(problemsOf(variant((c) => (c.zones = 1)))).toEqual(["catalog.zones: must be at least 2"]);
+  });
+
+  test("a domain without services is rejected", () => {
+    const problems = problemsOf(
+      variant((c) => (c.domains["spare"] = { gateway: { replicas: 2, fallback: "degraded" } })),
+    );
+    expect(problems).toEqual(["catalog.domains.spare: has no service; a gateway tier would serve nothing"]);
+  });
+
+  test("every problem is reported at once", () => {
+    const problems = problemsOf(
+      variant((c) => {
+        c.services["orders"]!.replicas = 0;
+        c.zones = 9;
+      }),
+    );
+    expect(problems).toHaveLength(2);
+  });
+});
+
+describe("routing rules", () => {
+  const rules = routingRules(catalog);
+
+  test("every service route maps to its domain", () => {
+    expect(rules).toEqual([
+      { prefix: "/v1/auth", domain: "identity", service: "auth" },
+      { prefix: "/v1/orders", domain: "business", service: "orders" },
+    ]);
+  });
+
+  test("a prefix matches itself and the paths below it, not a longer segment", () => {
+    expect(matchRoute(rules, "/v1/orders")?.service).toBe("orders");
+    expect(matchRoute(rules, "/v1/orders/ord_1")?.service).toBe("orders");
+    expect(matchRoute(rules, "/v1/ordersx")).toBeUndefined();
+    expect(matchRoute(rules, "/v1/auth/whoami")?.domain).toBe("identity");
+  });
+});

@@ -1,0 +1,157 @@
+import { execFileSync } from "node:child_process";
+import { isAlive, processNames, startTopology, type RunningTopology } from "../support/localTopology.ts";
+
+// `npm start` as a user runs it: embedded stores, the default catalog, requests through the
+// router, the gateway tiers and the services, and a replica killed under traffic.
+
+let topo: RunningTopology;
+let auth: Record<string, string>;
+
+beforeAll(async () => {
+  topo = await startTopology();
+  auth = { authorization: `Bearer ${topo.apiKey}` };
+}, 90_000);
+
+afterAll(async () => {
+  await topo?.stop();
+});
+
+async function call(path: string, init: RequestInit = {}) {
+  const res = await fetch(`${topo.url}${path}`, init);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
+
+const json = (body: unknown) => ({
+  method: "POST",
+  headers: { ...auth, "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+test("prints the ready line and the demo key, and runs every replica of the catalog", () => {
+  expect(topo.output()).toContain(`ready ${topo.url}`);
+  expect(topo.output()).toContain(`demo API key: ${topo.apiKey}`);
+  expect(processNames(topo.logDir)).toEqual([
+    "auth-1",
+    "auth-2",
+    "business-gateway-1",
+    "business-gateway-2",
+    "identity-gateway-1",
+    "identity-gateway-2",
+    "orders-1",
+    "orders-2",
+    "router-1",
+    "router-2",
+  ]);
+});
+
+test("an identity route reaches the auth service with the caller's principal", async () => {
+  const res = await call("/v1/auth/whoami", { headers: auth });
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({ principal: { userId: "demo-user", keyId: expect.stringMatching(/^key_/), plan: "free" } });
+  expect(res.headers.get("x-request-id")).toBeTruthy();
+});
+
+test("a business route stores and lists orders", async () => {
+  const created = await call("/v1/orders", json({ item: "notebook", quantity: 3 }));
+  expect(created.status).toBe(201);
+  expect(created.body).toMatchObject({ object: "order", item: "notebook", quantity: 3, userId: "demo-user" });
+  const fetched = await call(`/v1/orders/${created.body.id}`, { headers: auth });
+  expect(fetched.body).toEqual(created.body);
+  const list = await call("/v1/orders?limit=100", { headers: auth });
+  expect(list.body.data.map((o: { id: string }) => o.id)).toContain(created.body.id);
+});
+
+test("a repeated create with the same Idempotency-Key returns the first order", async () => {
+  const init = json({ item: "pen", quantity: 1 });
+  init.headers = { ...init.headers, "idempotency-key": "e2e-same-key" };
+  const first = await call("/v1/orders", init);
+  const second = await call("/v1/orders", init);
+  expect(second.body.id).toBe(first.body.id);
+  expect(second.headers.get("idempotent-replayed")).toBe("true");
+});
+
+test("no key, a malformed key and an unknown key get 401 with a JSON error", async () => {
+  for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: "Bearer sk-unknownunknownunknownunknown" }]) {
+    const res = await call("/v1/orders", { headers });
+    expect(res.status).toBe(401);
+    expect(res.body.error).toMatchObject({ type: "authentication_error", code: "invalid_api_key" });
+  }
+});
+
+test("a header cannot impersonate another principal", async () => {
+  const res = await call("/v1/auth/whoami", { headers: { ...auth, "x-principal-user": "someone-else" } });
+  expect(res.body.principal.userId).toBe("demo-user");
+});
+
+const raw = (contentType: string, body: string): RequestInit => ({
+  method: "POST",
+  headers: { ...auth, "content-type": contentType },
+  body,
+});
+
+// Requests are built inside each test: the key is only known once the topology runs.
+test.each<[string, () => RequestInit, number, string | null]>([
+  ["an empty item", () => json({ item: "", quantity: 1 }), 400, "item"],
+  ["a negative quantity", () => json({ item: "x", quantity: -1 }), 400, "quantity"],
+  ["an unknown field", () => json({ item: "x", quantity: 1, price: 3 }), 400, null],
+  ["a string quantity", () => json({ item: "x", quantity: "1" }), 400, "quantity"],
+  ["a JSON array", () => json([1, 2]), 400, null],
+  ["broken JSON", () => raw("application/json", "{bad"), 400, null],
+  ["a form body", () => raw("text/plain", "x=1"), 415, null],
+  ["a body over the gateway's limit", () => json({ item: "x".repeat(2 * 1024 * 1024), quantity: 1 }), 413, null],
+])("%s is a 4xx with a JSON error", async (_what, init, status, param) => {
+  const res = await call("/v1/orders", init());
+  expect(res.status).toBe(status);
+  expect(res.body.error.type).toBe("invalid_request_error");
+  if (param) expect(res.body.error.param).toBe(param);
+});
+
+test("unknown paths are JSON 404s at the router and at the gateway", async () => {
+  const outside = await call("/nothing-here");
+  expect(outside.status).toBe(404);
+  expect(outside.body.error.code).toBe("route_not_found");
+  const inside = await call("/v1/nothing-here", { headers: auth });
+  expect(inside.status).toBe(404);
+  expect(inside.body.error.code).toBe("route_not_found");
+});
+
+test("every process answers /healthz, /readyz and /metrics", async () => {
+  for (const name of processNames(topo.logDir)) {
+    const base = `http://127.0.0.1:${topo.portOf(name)}`;
+    for (const path of ["/healthz", "/readyz"]) expect([name, path, (await fetch(base + path)).status]).toEqual([name, path, 200]);
+    const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
+    expect(metrics).toContain("http_requests_total");
+  }
+  const routerMetrics = await fetch(`${topo.url}/metrics`).then((r) => r.text());
+  expect(routerMetrics).toContain('http_requests_total{route="/v1/orders"');
+});
+
+test("a service replica killed under traffic costs no failed request, and comes back", async () => {
+  const victim = topo.pidOf("orders-1");
+  process.kill(victim, "SIGKILL");
+  const statuses: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    statuses.push((await call("/v1/orders?limit=1", { headers: auth })).status);
+    statuses.push((await call("/v1/orders", json({ item: `after-kill-${i}`, quantity: 1 }))).status);
+  }
+  expect(statuses.filter((s) => s !== 200 && s !== 201)).toEqual([]);
+  await waitFor(() => topo.pidOf("orders-1") !== victim && isAlive(topo.pidOf("orders-1")));
+});
+
+test("Ctrl-C stops every process and the runner exits 0", async () => {
+  const pids = processNames(topo.logDir).map((name) => topo.pidOf(name));
+  expect(await topo.stop()).toBe(0);
+  expect(pids.filter(isAlive)).toEqual([]);
+  expect(topo.output()).toContain("stopped");
+  // Nothing of ours is left listening on the port.
+  expect(() => execFileSync("curl", ["-sf", `${topo.url}/healthz`])).toThrow();
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

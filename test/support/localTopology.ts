@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(__dirname, "../..");
+
+/** A running `npm start` (the local runner), with its own port, data and log folders. */
+export interface RunningTopology {
+  url: string;
+  apiKey: string;
+  proc: ChildProcess;
+  output: () => string;
+  logDir: string;
+  /** Pid of one local process, read from the last line of its JSON log (every line carries `pid`). */
+  pidOf: (name: string) => number;
+  /** The port one local process listens on, from its `listening` log line. */
+  portOf: (name: string) => number;
+  stop: () => Promise<number | null>;
+}
+
+function logLines(logDir: string, name: string): Array<Record<string, unknown>> {
+  return readFileSync(join(logDir, `${name}.log`), "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+export async function startTopology(env: Record<string, string> = {}): Promise<RunningTopology> {
+  const dir = mkdtempSync(join(tmpdir(), "platform-e2e-"));
+  const logDir = join(dir, "logs");
+  const port = await freePort();
+  const apiKey = `sk-test-${Math.random().toString(36).slice(2)}abcdefghijklmnop`;
+  const proc = spawn(process.execPath, ["services/local/run.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), DEMO_API_KEY: apiKey, DATA_DIR: join(dir, "data"), LOG_DIR: logDir, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((ok) => proc.once("exit", (code) => ok(code)));
+
+  await new Promise<void>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`topology not ready in 60 s:\n${out}`)), 60_000);
+    const check = () => {
+      if (out.includes(`ready http://127.0.0.1:${port}`) && out.includes("demo API key:")) {
+        clearTimeout(timer);
+        ok();
+      }
+    };
+    proc.stdout!.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`runner exited (${code}) before ready:\n${out}`));
+    });
+  });
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apiKey,
+    proc,
+    output: () => out,
+    logDir,
+    pidOf(name) {
+      return logLines(logDir, name).at(-1)!["pid"] as number;
+    },
+    portOf(name) {
+      return logLines(logDir, name).findLast((l) => l["msg"] === "listening")!["port"] as number;
+    },
+    async stop() {
+      if (proc.exitCode === null) proc.kill("SIGINT");
+      const code = await exited;
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+/** Names of the local processes, from their log files. */
+export function processNames(logDir: string): string[] {
+  return readdirSync(logDir)
+    .filter((f) => f.endsWith(".log"))
+    .map((f) => f.slice(0, -4))
+    .sort();
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
