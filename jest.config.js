@@ -1,6 +1,7 @@
 // Jest runs the TypeScript sources through SWC (no type-checking: `npm run typecheck` does that).
 // Sources are ES modules for Node's own type stripping; SWC turns them into CommonJS for Jest, so
-// modules that Jest loads must not use `import.meta` or top-level await.
+// modules that Jest loads must not use `import.meta` or top-level await. @platformatic/kafka is
+// ESM-only, which Jest loads only with NODE_OPTIONS=--experimental-vm-modules (see package.json).
 export default {
   testEnvironment: "node",
   testMatch: ["<rootDir>/**/*.test.ts"],
@@ -14,5 +15,9 @@ export default {
       },
     ],
   },
+  // Real Redis, PostgreSQL and Kafka, started once per run (test/servers/); tests read their
+  // addresses from TEST_REDIS_URL, TEST_DATABASE_URL and TEST_KAFKA_BROKERS.
+  globalSetup: "<rootDir>/test/servers/globalSetup.ts",
+  globalTeardown: "<rootDir>/test/servers/globalTeardown.ts",
   testTimeout: 60000,
 };

@@ -16,6 +16,11 @@ export const defaultCatalog: CatalogInput = {
   },
   services: {
     auth: { domain: "identity", routes: ["/v1/auth"], replicas: 2, uses: ["postgres"] },
-    orders: { domain: "business", routes: ["/v1/orders"], replicas: 2, uses: ["postgres", "kafka"] },
+    orders: {
+      domain: "business",
+      routes: ["/v1/orders"],
+      replicas: 2,
+      uses: ["postgres", "kafka"],
+    },
   },
 };

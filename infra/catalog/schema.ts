@@ -67,7 +67,10 @@ const serviceSchema = z
     routes: z.array(routePrefix).min(1, "must list at least one route"),
     replicas: replicas.default(2),
     /** Versions running side by side, with their traffic weights. Default: v1 at 100%. */
-    versions: z.array(version).min(1).default([{ name: "v1", weight: 100 }]),
+    versions: z
+      .array(version)
+      .min(1)
+      .default([{ name: "v1", weight: 100 }]),
     /** Which of its domain's data stores the service talks to. */
     uses: z.array(z.enum(storeKinds)).default([]),
   })
@@ -99,7 +102,12 @@ const dataSchema = z.object({
       /** Days of automated backups (1 to 35). Default 7. */
       backupRetentionDays: z.number().int().min(1).max(35).default(7),
     })
-    .default({ engineVersion: "16", instanceClass: "db.t4g.micro", storageGb: 20, backupRetentionDays: 7 }),
+    .default({
+      engineVersion: "16",
+      instanceClass: "db.t4g.micro",
+      storageGb: 20,
+      backupRetentionDays: 7,
+    }),
   redis: z
     .object({
       /** Default cache.t4g.micro. */
@@ -134,7 +142,12 @@ const domainSchema = z.object({
     .extend(size.shape)
     .superRefine(checkSize),
   data: dataSchema.default({
-    postgres: { engineVersion: "16", instanceClass: "db.t4g.micro", storageGb: 20, backupRetentionDays: 7 },
+    postgres: {
+      engineVersion: "16",
+      instanceClass: "db.t4g.micro",
+      storageGb: 20,
+      backupRetentionDays: 7,
+    },
     redis: { nodeType: "cache.t4g.micro", nodes: 2 },
     kafka: { instanceType: "kafka.t3.small", version: "3.8.x", storageGb: 20 },
   }),
@@ -147,15 +160,23 @@ export const catalogSchema = z.object({
   zones: z.number().int().min(2, "must be at least 2").max(6).default(2),
   /** The port every process listens on inside a container or task. Default 8080. */
   containerPort: z.number().int().min(1024).max(65535).default(8080),
-  router: z.object({ replicas: replicas.default(2) }).extend(size.shape).superRefine(checkSize).default({
-    replicas: 2,
-    cpu: 256,
-    memory: 512,
-  }),
+  router: z
+    .object({ replicas: replicas.default(2) })
+    .extend(size.shape)
+    .superRefine(checkSize)
+    .default({
+      replicas: 2,
+      cpu: 256,
+      memory: 512,
+    }),
   /** Domain whose gateway tier receives every `/v1/*` path that no service claims. */
   defaultDomain: name,
-  domains: z.record(name, domainSchema).refine((d) => Object.keys(d).length > 0, "must list a domain"),
-  services: z.record(name, serviceSchema).refine((s) => Object.keys(s).length > 0, "must list a service"),
+  domains: z
+    .record(name, domainSchema)
+    .refine((d) => Object.keys(d).length > 0, "must list a domain"),
+  services: z
+    .record(name, serviceSchema)
+    .refine((s) => Object.keys(s).length > 0, "must list a service"),
 });
 
 export type CatalogInput = z.input<typeof catalogSchema>;

@@ -1,5 +1,12 @@
 import { defaultCatalog } from "./default.ts";
-import { CatalogError, catalog, matchRoute, routingRules, validateCatalog, type CatalogInput } from "./index.ts";
+import {
+  CatalogError,
+  catalog,
+  matchRoute,
+  routingRules,
+  validateCatalog,
+  type CatalogInput,
+} from "./index.ts";
 
 /** A deep copy of the default catalog with `change` applied, so each case breaks one thing. */
 function variant(change: (c: CatalogInput) => void): CatalogInput {
@@ -35,12 +42,16 @@ describe("catalog validation", () => {
 
   test("a replica count below two is rejected, naming the field", () => {
     const problems = problemsOf(variant((c) => (c.services["orders"]!.replicas = 1)));
-    expect(problems).toEqual([expect.stringMatching(/^catalog\.services\.orders\.replicas: must be at least 2/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^catalog\.services\.orders\.replicas: must be at least 2/),
+    ]);
   });
 
   test("a fractional replica count of a gateway tier is rejected", () => {
     const problems = problemsOf(variant((c) => (c.domains["identity"]!.gateway.replicas = 2.5)));
-    expect(problems[0]).toMatch(/^catalog\.domains\.identity\.gateway\.replicas: must be a whole number/);
+    expect(problems[0]).toMatch(
+      /^catalog\.domains\.identity\.gateway\.replicas: must be a whole number/,
+    );
   });
 
   test("a duplicate route within a domain is rejected", () => {
@@ -90,25 +101,33 @@ describe("catalog validation", () => {
           ]),
       ),
     );
-    expect(problems).toEqual(["catalog.services.orders.versions: weights must add up to 100 (got 110)"]);
+    expect(problems).toEqual([
+      "catalog.services.orders.versions: weights must add up to 100 (got 110)",
+    ]);
   });
 
   test("memory outside Fargate's range for the cpu is rejected", () => {
     const problems = problemsOf(
       variant((c) => Object.assign(c.services["orders"]!, { cpu: 1024, memory: 512 })),
     );
-    expect(problems).toEqual(["catalog.services.orders.memory: must be between 2048 and 8192 MiB for cpu 1024 (got 512)"]);
+    expect(problems).toEqual([
+      "catalog.services.orders.memory: must be between 2048 and 8192 MiB for cpu 1024 (got 512)",
+    ]);
   });
 
   test("a single zone is rejected", () => {
-    expect(problemsOf(variant((c) => (c.zones = 1)))).toEqual(["catalog.zones: must be at least 2"]);
+    expect(problemsOf(variant((c) => (c.zones = 1)))).toEqual([
+      "catalog.zones: must be at least 2",
+    ]);
   });
 
   test("a domain without services is rejected", () => {
     const problems = problemsOf(
       variant((c) => (c.domains["spare"] = { gateway: { replicas: 2, fallback: "degraded" } })),
     );
-    expect(problems).toEqual(["catalog.domains.spare: has no service; a gateway tier would serve nothing"]);
+    expect(problems).toEqual([
+      "catalog.domains.spare: has no service; a gateway tier would serve nothing",
+    ]);
   });
 
   test("every problem is reported at once", () => {

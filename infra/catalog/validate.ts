@@ -51,7 +51,9 @@ function crossCheck(catalog: Catalog): string[] {
   }
   for (const domain of domains) {
     if (!Object.values(catalog.services).some((s) => s.domain === domain)) {
-      problems.push(`catalog.domains.${domain}: has no service; a gateway tier would serve nothing`);
+      problems.push(
+        `catalog.domains.${domain}: has no service; a gateway tier would serve nothing`,
+      );
     }
   }
   return problems;

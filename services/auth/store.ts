@@ -59,20 +59,26 @@ export function keyStore(db: Db) {
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key_hash) DO NOTHING`,
         [id, userId, name, hashKey(key), keyPrefix(key), plan, new Date().toISOString()],
       );
-      const rows = await db.query<Row>("SELECT * FROM api_keys WHERE key_hash = $1", [hashKey(key)]);
+      const rows = await db.query<Row>("SELECT * FROM api_keys WHERE key_hash = $1", [
+        hashKey(key),
+      ]);
       return toRecord(rows[0]!);
     },
 
     async verify(key: string): Promise<Principal | null> {
-      const rows = await db.query<Row>("SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [
-        hashKey(key),
-      ]);
+      const rows = await db.query<Row>(
+        "SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        [hashKey(key)],
+      );
       const row = rows[0];
       return row ? { userId: row.user_id, keyId: row.id, plan: row.plan } : null;
     },
 
     async list(userId: string): Promise<ApiKeyRecord[]> {
-      const rows = await db.query<Row>("SELECT * FROM api_keys WHERE user_id = $1 ORDER BY created_at, id", [userId]);
+      const rows = await db.query<Row>(
+        "SELECT * FROM api_keys WHERE user_id = $1 ORDER BY created_at, id",
+        [userId],
+      );
       return rows.map(toRecord);
     },
 

@@ -31,7 +31,8 @@ const BODY_LIMIT = 1024 * 1024;
  */
 export function createGateway(opts: GatewayOptions): { app: Express; close: () => Promise<void> } {
   const rules = routingRules(opts.catalog).filter((r) => r.domain === opts.domain);
-  if (rules.length === 0) throw new Error(`gateway: the catalog gives domain "${opts.domain}" no route`);
+  if (rules.length === 0)
+    throw new Error(`gateway: the catalog gives domain "${opts.domain}" no route`);
   const sets = new Map(
     [...new Set(rules.map((r) => r.service))].map((service) => {
       const urls = opts.upstreams[service];
@@ -57,7 +58,8 @@ export function createGateway(opts: GatewayOptions): { app: Express; close: () =
   app.post("/internal/verify", express.json({ limit: "4kb" }), async (req, res, next) => {
     res.locals.route = "/internal/verify";
     const key = (req.body as { key?: unknown } | undefined)?.key;
-    if (typeof key !== "string") return next(badRequest("missing_key", "body must be {\"key\": \"sk-...\"}", "key"));
+    if (typeof key !== "string")
+      return next(badRequest("missing_key", 'body must be {"key": "sk-..."}', "key"));
     try {
       const principal = await verifier.verify(key, res.locals.ctx.requestId);
       if (!principal) return next(unauthorized("invalid API key"));
@@ -97,7 +99,9 @@ export function createGateway(opts: GatewayOptions): { app: Express; close: () =
       if (err instanceof ApiError) return next(err);
       if (req.destroyed) return;
       opts.logger.error({ err, requestId: res.locals.ctx.requestId }, "gateway forward failed");
-      res.status(502).json(errorBody("bad gateway", "api_error", "bad_gateway", null, res.locals.ctx.requestId));
+      res
+        .status(502)
+        .json(errorBody("bad gateway", "api_error", "bad_gateway", null, res.locals.ctx.requestId));
     }
   });
   finishApp(app, opts.logger);

@@ -26,7 +26,8 @@ export function createVerifier(opts: { auth: ReplicaSet; cache: Cache; logger: L
       if (!KEY_FORMAT.test(key)) return null;
       const cacheKey = `auth:verdict:${createHash("sha256").update(key).digest("hex")}`;
       const cached = await opts.cache.get(cacheKey).catch(() => undefined);
-      if (cached !== undefined) return cached === "" ? null : principalSchema.parse(JSON.parse(cached));
+      if (cached !== undefined)
+        return cached === "" ? null : principalSchema.parse(JSON.parse(cached));
 
       const up = await sendToReplicas(opts.auth, {
         method: "POST",
@@ -41,9 +42,16 @@ export function createVerifier(opts: { auth: ReplicaSet; cache: Cache; logger: L
         return null;
       }
       if (up.statusCode !== 200) {
-        throw new ApiError(503, "service_unavailable", "auth_unavailable", "cannot verify the API key now, retry later");
+        throw new ApiError(
+          503,
+          "service_unavailable",
+          "auth_unavailable",
+          "cannot verify the API key now, retry later",
+        );
       }
-      const principal = principalSchema.parse((JSON.parse(text) as { principal: unknown }).principal);
+      const principal = principalSchema.parse(
+        (JSON.parse(text) as { principal: unknown }).principal,
+      );
       await opts.cache
         .set(cacheKey, JSON.stringify(principal), VERDICT_TTL_SECONDS)
         .catch((err: unknown) => opts.logger.warn({ err }, "verdict cache write failed"));
@@ -64,7 +72,16 @@ export function requireApiKey(verifier: Verifier): RequestHandler {
       res.locals.principal = principal;
       next();
     } catch (err) {
-      next(err instanceof ApiError ? err : new ApiError(503, "service_unavailable", "auth_unavailable", "cannot verify the API key now, retry later"));
+      next(
+        err instanceof ApiError
+          ? err
+          : new ApiError(
+              503,
+              "service_unavailable",
+              "auth_unavailable",
+              "cannot verify the API key now, retry later",
+            ),
+      );
     }
   };
 }

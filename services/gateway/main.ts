@@ -11,7 +11,9 @@ const base = loadEnv(
   { port: envKey.port, domain: envKey.domain, authUrls: envKey.authUrl, redisUrl: envKey.redisUrl },
 );
 if (!catalog.domains[base.domain]) {
-  throw new Error(`${envKey.domain}: unknown domain "${base.domain}" (catalog: ${Object.keys(catalog.domains).join(", ")})`);
+  throw new Error(
+    `${envKey.domain}: unknown domain "${base.domain}" (catalog: ${Object.keys(catalog.domains).join(", ")})`,
+  );
 }
 const own = services(catalog).filter((s) => s.domain === base.domain);
 const upstreams = loadEnv(

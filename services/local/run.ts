@@ -1,5 +1,5 @@
 // `npm start`: the whole default topology as local Node processes, on loopback only.
-import { createServer } from "node:net";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { resolve } from "node:path";
 import { catalog } from "../../infra/catalog/index.ts";
 import { envKey } from "../../infra/runtimeEnv.ts";
@@ -36,14 +36,14 @@ async function freePorts(count: number): Promise<number[]> {
     Array.from(
       { length: count },
       () =>
-        new Promise<import("node:net").Server>((ok, fail) => {
+        new Promise<Server>((ok, fail) => {
           const s = createServer();
           s.once("error", fail);
           s.listen(0, "127.0.0.1", () => ok(s));
         }),
     ),
   );
-  const ports = servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
   return ports;
 }
@@ -66,7 +66,8 @@ const logDir = resolve(root, env.logDir);
 const supervisor = new Supervisor({
   root,
   logDir,
-  onCrash: (name, code, signal) => console.error(`${name} exited (${signal ?? code}); restarting. Log: ${logDir}/${name}.log`),
+  onCrash: (name, code, signal) =>
+    console.error(`${name} exited (${signal ?? code}); restarting. Log: ${logDir}/${name}.log`),
 });
 
 let stopping = false;

@@ -42,7 +42,9 @@ export class Supervisor {
     proc.stderr!.pipe(log);
     const listening = new Promise<void>((resolve, reject) => {
       proc.on("message", (m: { type?: string }) => m?.type === "listening" && resolve());
-      proc.once("exit", (code, signal) => reject(new Error(`${spec.name} exited (${signal ?? code}) before listening`)));
+      proc.once("exit", (code, signal) =>
+        reject(new Error(`${spec.name} exited (${signal ?? code}) before listening`)),
+      );
     });
     listening.catch(() => undefined);
     const child: Child = { spec, proc, listening, restarts };
@@ -66,7 +68,10 @@ export class Supervisor {
         await Promise.race([
           child.listening,
           new Promise((_, reject) =>
-            setTimeout(() => reject(new Error(`${child.spec.name} did not listen in time`)), timeoutMs).unref(),
+            setTimeout(
+              () => reject(new Error(`${child.spec.name} did not listen in time`)),
+              timeoutMs,
+            ).unref(),
           ),
         ]);
         for (;;) {
@@ -74,8 +79,10 @@ export class Supervisor {
             .then((r) => r.ok)
             .catch(() => false);
           if (ok) return;
-          if (child.proc.exitCode !== null) throw new Error(`${child.spec.name} exited while starting`);
-          if (Date.now() > deadline) throw new Error(`${child.spec.name} was not ready in ${timeoutMs} ms`);
+          if (child.proc.exitCode !== null)
+            throw new Error(`${child.spec.name} exited while starting`);
+          if (Date.now() > deadline)
+            throw new Error(`${child.spec.name} was not ready in ${timeoutMs} ms`);
           await new Promise((r) => setTimeout(r, 100));
         }
       }),
@@ -86,7 +93,9 @@ export class Supervisor {
     this.stopping = true;
     for (const tier of ["router", "gateway", "service"] as const) {
       await Promise.all(
-        [...this.children.values()].filter((c) => c.spec.tier === tier).map((c) => stopChild(c.proc, graceMs)),
+        [...this.children.values()]
+          .filter((c) => c.spec.tier === tier)
+          .map((c) => stopChild(c.proc, graceMs)),
       );
     }
   }
@@ -97,7 +106,11 @@ export class Supervisor {
 
   tail(name: string, lines = 20): string {
     try {
-      return readFileSync(this.logFile(name), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+      return readFileSync(this.logFile(name), "utf8")
+        .trimEnd()
+        .split("\n")
+        .slice(-lines)
+        .join("\n");
     } catch {
       return "(no log)";
     }

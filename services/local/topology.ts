@@ -36,7 +36,10 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
   const common: Env = { [envKey.host]: "127.0.0.1", [envKey.dataDir]: opts.dataDir };
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const specs: ProcessSpec[] = [];
-  const addresses = { tiers: {} as Record<string, string[]>, services: {} as Record<string, string[]> };
+  const addresses = {
+    tiers: {} as Record<string, string[]>,
+    services: {} as Record<string, string[]>,
+  };
 
   for (const s of services(catalog)) {
     addresses.services[s.name] = [];
@@ -45,7 +48,13 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       addresses.services[s.name]!.push(url(port));
       const env = { ...common, ...serviceEnv(catalog, s.name, port, opts.data) };
       if (s.name === "auth") env[envKey.demoApiKey] = opts.demoApiKey;
-      specs.push({ name: `${s.name}-${i}`, tier: "service", script: entrypoint(s.name), port, env });
+      specs.push({
+        name: `${s.name}-${i}`,
+        tier: "service",
+        script: entrypoint(s.name),
+        port,
+        env,
+      });
     }
   }
   const gatewayPorts = new Map<string, number[]>();
@@ -71,7 +80,11 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       tier: "router",
       script: entrypoint("router"),
       port: opts.routerPort,
-      env: { ...common, [envKey.reusePort]: "1", ...routerEnv(catalog, addresses, opts.routerPort) },
+      env: {
+        ...common,
+        [envKey.reusePort]: "1",
+        ...routerEnv(catalog, addresses, opts.routerPort),
+      },
     });
   }
   return specs;

@@ -16,12 +16,17 @@ const createBody = z
 const listQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    after: z.string().regex(/^ord_[0-9a-f]{24}$/, "must be an order id").optional(),
+    after: z
+      .string()
+      .regex(/^ord_[0-9a-f]{24}$/, "must be an order id")
+      .optional(),
   })
   .strict();
 
 const orderId = z.string().regex(/^ord_[0-9a-f]{24}$/, "must be an order id (ord_...)");
-const idempotencyKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+const idempotencyKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,128}$/, "must be 1-128 characters of A-Z a-z 0-9 _ . : -");
 
 export function orderRoutes(app: Express, orders: OrderStore): void {
   app.post("/v1/orders", ...jsonBody("16kb"), async (req, res) => {

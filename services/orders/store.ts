@@ -58,9 +58,7 @@ function newOrderId(): string {
 }
 
 export type CreateResult =
-  | { kind: "created"; order: Order }
-  | { kind: "replayed"; order: Order }
-  | { kind: "conflict" };
+  { kind: "created"; order: Order } | { kind: "replayed"; order: Order } | { kind: "conflict" };
 
 export function orderStore(db: Db) {
   return {
@@ -76,10 +74,10 @@ export function orderStore(db: Db) {
     ): Promise<CreateResult> {
       return db.transaction(async (tx) => {
         if (idempotency) {
-          const existing = await tx.query<Row>("SELECT * FROM orders WHERE user_id = $1 AND idempotency_key = $2", [
-            userId,
-            idempotency.key,
-          ]);
+          const existing = await tx.query<Row>(
+            "SELECT * FROM orders WHERE user_id = $1 AND idempotency_key = $2",
+            [userId, idempotency.key],
+          );
           if (existing[0]) {
             return existing[0].request_hash === idempotency.requestHash
               ? { kind: "replayed", order: toOrder(existing[0]) }
@@ -98,7 +96,16 @@ export function orderStore(db: Db) {
         await tx.query(
           `INSERT INTO orders (id, user_id, item, quantity, status, idempotency_key, request_hash, created_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [row.id, userId, row.item, row.quantity, row.status, idempotency?.key ?? null, row.request_hash, row.created_at],
+          [
+            row.id,
+            userId,
+            row.item,
+            row.quantity,
+            row.status,
+            idempotency?.key ?? null,
+            row.request_hash,
+            row.created_at,
+          ],
         );
         const order = toOrder(row);
         await enqueueEvent(tx, ORDERS_TOPIC, userId, "order.created", order);
@@ -107,19 +114,28 @@ export function orderStore(db: Db) {
     },
 
     async get(userId: string, id: string): Promise<Order | undefined> {
-      const rows = await db.query<Row>("SELECT * FROM orders WHERE user_id = $1 AND id = $2", [userId, id]);
+      const rows = await db.query<Row>("SELECT * FROM orders WHERE user_id = $1 AND id = $2", [
+        userId,
+        id,
+      ]);
       return rows[0] ? toOrder(rows[0]) : undefined;
     },
 
     /** Newest first; `after` is the last id of the previous page. */
-    async list(userId: string, limit: number, after?: string): Promise<{ orders: Order[]; hasMore: boolean }> {
+    async list(
+      userId: string,
+      limit: number,
+      after?: string,
+    ): Promise<{ orders: Order[]; hasMore: boolean }> {
       const rows = after
-        ? await db.query<Row>("SELECT * FROM orders WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3", [
+        ? await db.query<Row>(
+            "SELECT * FROM orders WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+            [userId, after, limit + 1],
+          )
+        : await db.query<Row>("SELECT * FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2", [
             userId,
-            after,
             limit + 1,
-          ])
-        : await db.query<Row>("SELECT * FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2", [userId, limit + 1]);
+          ]);
       return { orders: rows.slice(0, limit).map(toOrder), hasMore: rows.length > limit };
     },
   };

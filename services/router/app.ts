@@ -38,7 +38,9 @@ export function createRouter(opts: RouterOptions): { app: Express; close: () => 
     metrics: opts.metrics,
     draining: opts.draining,
     ready: async () =>
-      Object.fromEntries([...sets].map(([domain, set]) => [`${domain}-gateway`, set.healthyCount() > 0])),
+      Object.fromEntries(
+        [...sets].map(([domain, set]) => [`${domain}-gateway`, set.healthyCount() > 0]),
+      ),
   });
 
   app.use(async (req, res, next) => {
@@ -58,15 +60,23 @@ export function createRouter(opts: RouterOptions): { app: Express; close: () => 
       const answer = upstreamUnavailable(err, `the ${domain} gateway tier`);
       if (answer) {
         res.locals.decision = "no-healthy-gateway";
-        res.status(answer.status).setHeader("retry-after", "1").json(answer.body(res.locals.ctx.requestId));
+        res
+          .status(answer.status)
+          .setHeader("retry-after", "1")
+          .json(answer.body(res.locals.ctx.requestId));
         return;
       }
       if (err instanceof ApiError) return next(err);
       if (req.destroyed) return;
       opts.logger.error({ err, requestId: res.locals.ctx.requestId }, "router forward failed");
-      res.status(502).json(errorBody("bad gateway", "api_error", "bad_gateway", null, res.locals.ctx.requestId));
+      res
+        .status(502)
+        .json(errorBody("bad gateway", "api_error", "bad_gateway", null, res.locals.ctx.requestId));
     }
   });
   finishApp(app, opts.logger);
-  return { app, close: async () => void (await Promise.all([...sets.values()].map((s) => s.close()))) };
+  return {
+    app,
+    close: async () => void (await Promise.all([...sets.values()].map((s) => s.close()))),
+  };
 }

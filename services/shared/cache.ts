@@ -13,11 +13,11 @@ export interface Cache {
 export function redisCache(url: string, prefix: string): Cache {
   const redis = new Redis(url, {
     keyPrefix: `${prefix}:`,
-    // Fail calls quickly while Redis is away instead of queueing them behind a reconnect.
+    // A cache must never hold a request up: a call waits at most commandTimeout, across at most
+    // one reconnect, then fails and the caller goes on without the cache.
     maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
+    commandTimeout: 500,
     connectTimeout: 2_000,
-    lazyConnect: false,
   });
   redis.on("error", () => undefined);
   return {

@@ -13,14 +13,24 @@ export class ConfigError extends Error {
 
 const urlList = z
   .string()
-  .transform((s) => s.split(",").map((u) => u.trim()).filter(Boolean))
-  .pipe(z.array(z.url({ protocol: /^https?$/, error: "must be http(s) URLs, comma-separated" })).min(1));
+  .transform((s) =>
+    s
+      .split(",")
+      .map((u) => u.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(z.url({ protocol: /^https?$/, error: "must be http(s) URLs, comma-separated" })).min(1),
+  );
 
 export const fields = {
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   domain: z.string().regex(/^[a-z][a-z0-9-]*$/, "must be a domain name from the catalog"),
   service: z.string().regex(/^[a-z][a-z0-9-]*$/, "must be a service name from the catalog"),
-  version: z.string().regex(/^v[0-9]+$/, "must look like v1").default("v1"),
+  version: z
+    .string()
+    .regex(/^v[0-9]+$/, "must look like v1")
+    .default("v1"),
   urls: urlList,
   databaseUrl: z
     .string()

@@ -52,6 +52,10 @@ export function fileBus(dir: string): EventBus {
   };
 }
 
-export function openEventBus(kafkaBrokers: string | undefined, clientId: string, dataDir: string): EventBus {
+export function openEventBus(
+  kafkaBrokers: string | undefined,
+  clientId: string,
+  dataDir: string,
+): EventBus {
   return kafkaBrokers ? kafkaBus(kafkaBrokers, clientId) : fileBus(`${dataDir}/events`);
 }

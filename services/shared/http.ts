@@ -42,7 +42,12 @@ export function createApp({ logger, metrics, ready, draining }: AppOptions): Exp
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = res.locals.route ?? "other";
       const status = String(res.statusCode);
-      metrics.requests.inc({ route, method: req.method, status, upstream: res.locals.upstream ?? "" });
+      metrics.requests.inc({
+        route,
+        method: req.method,
+        status,
+        upstream: res.locals.upstream ?? "",
+      });
       metrics.duration.observe({ route, method: req.method, status }, seconds);
       if (route === "health") return;
       logger.info({
@@ -100,7 +105,9 @@ export function finishApp(app: Express, logger: Logger): void {
           : err.type === "entity.parse.failed"
             ? "invalid_json"
             : "bad_request";
-      res.status(status).json(errorBody(String(err.message), "invalid_request_error", code, null, requestId));
+      res
+        .status(status)
+        .json(errorBody(String(err.message), "invalid_request_error", code, null, requestId));
       return;
     }
     logger.error({ err, requestId }, "unhandled error");
@@ -108,7 +115,9 @@ export function finishApp(app: Express, logger: Logger): void {
       res.destroy();
       return;
     }
-    res.status(500).json(errorBody("internal error", "api_error", "internal_error", null, requestId));
+    res
+      .status(500)
+      .json(errorBody("internal error", "api_error", "internal_error", null, requestId));
   };
   app.use(onError);
 }

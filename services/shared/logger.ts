@@ -10,7 +10,14 @@ export function createLogger(name: string): Logger {
     base: { program: name, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ["key", "apiKey", "*.key", "*.apiKey", "headers.authorization", "req.headers.authorization"],
+      paths: [
+        "key",
+        "apiKey",
+        "*.key",
+        "*.apiKey",
+        "headers.authorization",
+        "req.headers.authorization",
+      ],
       censor: "[redacted]",
     },
   });

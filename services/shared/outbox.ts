@@ -19,15 +19,18 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_unpublished ON outbox (created_at) WHERE published_at IS NULL;
 `;
 
-export async function enqueueEvent(tx: Db, topic: string, key: string, type: string, data: unknown): Promise<PlatformEvent> {
+export async function enqueueEvent(
+  tx: Db,
+  topic: string,
+  key: string,
+  type: string,
+  data: unknown,
+): Promise<PlatformEvent> {
   const event: PlatformEvent = { id: randomUUID(), type, at: new Date().toISOString(), data };
-  await tx.query("INSERT INTO outbox (id, topic, event_key, payload, created_at) VALUES ($1, $2, $3, $4, $5)", [
-    event.id,
-    topic,
-    key,
-    JSON.stringify(event),
-    event.at,
-  ]);
+  await tx.query(
+    "INSERT INTO outbox (id, topic, event_key, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
+    [event.id, topic, key, JSON.stringify(event), event.at],
+  );
   return event;
 }
 
@@ -52,7 +55,10 @@ export async function relayOnce(db: Db, bus: EventBus, batch = 100): Promise<num
     for (const [topic, group] of byTopic) {
       await bus.publish(
         topic,
-        group.map((row) => ({ key: row.event_key, event: JSON.parse(row.payload) as PlatformEvent })),
+        group.map((row) => ({
+          key: row.event_key,
+          event: JSON.parse(row.payload) as PlatformEvent,
+        })),
       );
     }
     const now = new Date().toISOString();
@@ -64,7 +70,12 @@ export async function relayOnce(db: Db, bus: EventBus, batch = 100): Promise<num
 }
 
 /** Relays in the background until stopped; failures are logged and retried on the next tick. */
-export function startRelay(db: Db, bus: EventBus, logger: Logger, intervalMs = 250): () => Promise<void> {
+export function startRelay(
+  db: Db,
+  bus: EventBus,
+  logger: Logger,
+  intervalMs = 250,
+): () => Promise<void> {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const tick = async () => {

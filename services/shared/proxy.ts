@@ -2,7 +2,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { ApiError } from "./errors.ts";
 import type { RequestContext } from "./trace.ts";
-import { NoReplicaError, sendToReplicas, type ReplicaSet, type UpstreamResponse } from "./upstream.ts";
+import {
+  NoReplicaError,
+  sendToReplicas,
+  type ReplicaSet,
+  type UpstreamResponse,
+} from "./upstream.ts";
 
 // Forwarding one request to a replica set and its answer back, shared by the router and the
 // gateways. Request bodies are read into memory (bounded) so that a request can be sent again to
@@ -23,7 +28,10 @@ const HOP_BY_HOP = new Set([
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
-export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer | undefined> {
+export async function readBody(
+  req: IncomingMessage,
+  limitBytes: number,
+): Promise<Buffer | undefined> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limitBytes) throw tooLarge(limitBytes);
   const chunks: Buffer[] = [];
@@ -37,7 +45,12 @@ export async function readBody(req: IncomingMessage, limitBytes: number): Promis
 }
 
 function tooLarge(limit: number): ApiError {
-  return new ApiError(413, "invalid_request_error", "payload_too_large", `request body exceeds ${limit} bytes`);
+  return new ApiError(
+    413,
+    "invalid_request_error",
+    "payload_too_large",
+    `request body exceeds ${limit} bytes`,
+  );
 }
 
 /** Headers for the next hop: hop-by-hop ones dropped, trace context and forwarding info set. */
@@ -48,7 +61,8 @@ export function forwardHeaders(
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || drop.some((d) => name.startsWith(d))) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || drop.some((d) => name.startsWith(d)))
+      continue;
     out[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   const peer = req.socket.remoteAddress ?? "";
@@ -79,7 +93,11 @@ export interface ForwardOptions {
 }
 
 /** Forwards `req` to one of `set`'s replicas and streams the answer to `res`. */
-export async function forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOptions): Promise<UpstreamResponse> {
+export async function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: ForwardOptions,
+): Promise<UpstreamResponse> {
   const body = await readBody(req, opts.bodyLimitBytes);
   const headers = { ...forwardHeaders(req, opts.ctx, opts.dropHeaders), ...opts.extraHeaders };
   const aborted = new AbortController();
@@ -103,5 +121,10 @@ export async function forward(req: IncomingMessage, res: ServerResponse, opts: F
 /** The answer when no replica of an upstream could be reached. */
 export function upstreamUnavailable(err: unknown, upstream: string): ApiError | undefined {
   if (!(err instanceof NoReplicaError)) return undefined;
-  return new ApiError(503, "service_unavailable", "upstream_unavailable", `${upstream} is unavailable, retry later`);
+  return new ApiError(
+    503,
+    "service_unavailable",
+    "upstream_unavailable",
+    `${upstream} is unavailable, retry later`,
+  );
 }

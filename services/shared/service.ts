@@ -62,7 +62,12 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   }
   const logger = createLogger(def.name);
   const metrics = createMetrics(def.name);
-  const db = await openDb({ service: def.name, domain: spec.domain, databaseUrl: env.databaseUrl, dataDir: env.dataDir });
+  const db = await openDb({
+    service: def.name,
+    domain: spec.domain,
+    databaseUrl: env.databaseUrl,
+    dataDir: env.dataDir,
+  });
   const applied = await migrate(db, def.name, def.migrations);
   logger.info({ store: db.engine, applied }, "migrations done");
   const cache = openCache(env.redisUrl, def.name);
@@ -75,7 +80,17 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     draining: () => draining,
     ready: async () => ({ [db.engine]: await db.ping(), cache: await cache.ping() }),
   });
-  const deps: ServiceDeps = { name: def.name, version: env.version, db, cache, events, logger, metrics, dataDir: env.dataDir, env: process.env };
+  const deps: ServiceDeps = {
+    name: def.name,
+    version: env.version,
+    db,
+    cache,
+    events,
+    logger,
+    metrics,
+    dataDir: env.dataDir,
+    env: process.env,
+  };
   const onDrain = await def.routes(app, deps);
   finishApp(app, logger);
   await serve(app, env.port, logger, {

@@ -137,7 +137,10 @@ export class NoReplicaError extends Error {
  * Sends to one replica, and on a connection failure to the next, at most once per replica. A
  * request that may have been received is only sent again when it is `retryable`.
  */
-export async function sendToReplicas(set: ReplicaSet, req: UpstreamRequest): Promise<UpstreamResponse> {
+export async function sendToReplicas(
+  set: ReplicaSet,
+  req: UpstreamRequest,
+): Promise<UpstreamResponse> {
   const tried = new Set<Replica>();
   let lastError: unknown;
   while (tried.size < set.replicas.length) {
@@ -153,7 +156,13 @@ export async function sendToReplicas(set: ReplicaSet, req: UpstreamRequest): Pro
         signal: req.signal,
       });
       set.succeeded(replica);
-      return { replica, statusCode: res.statusCode, headers: res.headers, body: res.body, attempts: tried.size };
+      return {
+        replica,
+        statusCode: res.statusCode,
+        headers: res.headers,
+        body: res.body,
+        attempts: tried.size,
+      };
     } catch (err) {
       if (req.signal?.aborted) throw err;
       lastError = err;

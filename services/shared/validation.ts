@@ -5,10 +5,17 @@ import { ApiError, badRequest } from "./errors.ts";
 /** JSON bodies only: another content type is a 415, a bad or oversized body a 400 or 413. */
 export function jsonBody(limit = "64kb"): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
-    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    const hasBody =
+      Number(req.headers["content-length"] ?? 0) > 0 ||
+      req.headers["transfer-encoding"] !== undefined;
     if (hasBody && !req.is("application/json")) {
       return next(
-        new ApiError(415, "invalid_request_error", "unsupported_media_type", "send the body as application/json"),
+        new ApiError(
+          415,
+          "invalid_request_error",
+          "unsupported_media_type",
+          "send the body as application/json",
+        ),
       );
     }
     next();

@@ -1,5 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { isAlive, processNames, startTopology, type RunningTopology } from "../support/localTopology.ts";
+import {
+  isAlive,
+  processNames,
+  startTopology,
+  type RunningTopology,
+} from "../support/localTopology.ts";
 
 // `npm start` as a user runs it: embedded stores, the default catalog, requests through the
 // router, the gateway tiers and the services, and a replica killed under traffic.
@@ -19,12 +24,17 @@ afterAll(async () => {
 async function call(path: string, init: RequestInit = {}) {
   const res = await fetch(`${topo.url}${path}`, init);
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions check the shape
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: text ? (JSON.parse(text) as Record<string, any>) : {},
+  };
 }
 
-const json = (body: unknown) => ({
+const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: "POST",
-  headers: { ...auth, "content-type": "application/json" },
+  headers: { ...auth, "content-type": "application/json", ...headers },
   body: JSON.stringify(body),
 });
 
@@ -48,14 +58,21 @@ test("prints the ready line and the demo key, and runs every replica of the cata
 test("an identity route reaches the auth service with the caller's principal", async () => {
   const res = await call("/v1/auth/whoami", { headers: auth });
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ principal: { userId: "demo-user", keyId: expect.stringMatching(/^key_/), plan: "free" } });
+  expect(res.body).toEqual({
+    principal: { userId: "demo-user", keyId: expect.stringMatching(/^key_/), plan: "free" },
+  });
   expect(res.headers.get("x-request-id")).toBeTruthy();
 });
 
 test("a business route stores and lists orders", async () => {
   const created = await call("/v1/orders", json({ item: "notebook", quantity: 3 }));
   expect(created.status).toBe(201);
-  expect(created.body).toMatchObject({ object: "order", item: "notebook", quantity: 3, userId: "demo-user" });
+  expect(created.body).toMatchObject({
+    object: "order",
+    item: "notebook",
+    quantity: 3,
+    userId: "demo-user",
+  });
   const fetched = await call(`/v1/orders/${created.body.id}`, { headers: auth });
   expect(fetched.body).toEqual(created.body);
   const list = await call("/v1/orders?limit=100", { headers: auth });
@@ -63,8 +80,7 @@ test("a business route stores and lists orders", async () => {
 });
 
 test("a repeated create with the same Idempotency-Key returns the first order", async () => {
-  const init = json({ item: "pen", quantity: 1 });
-  init.headers = { ...init.headers, "idempotency-key": "e2e-same-key" };
+  const init = json({ item: "pen", quantity: 1 }, { "idempotency-key": "e2e-same-key" });
   const first = await call("/v1/orders", init);
   const second = await call("/v1/orders", init);
   expect(second.body.id).toBe(first.body.id);
@@ -72,7 +88,11 @@ test("a repeated create with the same Idempotency-Key returns the first order", 
 });
 
 test("no key, a malformed key and an unknown key get 401 with a JSON error", async () => {
-  for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: "Bearer sk-unknownunknownunknownunknown" }]) {
+  for (const headers of [
+    {},
+    { authorization: "Bearer nope" },
+    { authorization: "Bearer sk-unknownunknownunknownunknown" },
+  ]) {
     const res = await call("/v1/orders", { headers });
     expect(res.status).toBe(401);
     expect(res.body.error).toMatchObject({ type: "authentication_error", code: "invalid_api_key" });
@@ -80,7 +100,9 @@ test("no key, a malformed key and an unknown key get 401 with a JSON error", asy
 });
 
 test("a header cannot impersonate another principal", async () => {
-  const res = await call("/v1/auth/whoami", { headers: { ...auth, "x-principal-user": "someone-else" } });
+  const res = await call("/v1/auth/whoami", {
+    headers: { ...auth, "x-principal-user": "someone-else" },
+  });
   expect(res.body.principal.userId).toBe("demo-user");
 });
 
@@ -99,7 +121,12 @@ test.each<[string, () => RequestInit, number, string | null]>([
   ["a JSON array", () => json([1, 2]), 400, null],
   ["broken JSON", () => raw("application/json", "{bad"), 400, null],
   ["a form body", () => raw("text/plain", "x=1"), 415, null],
-  ["a body over the gateway's limit", () => json({ item: "x".repeat(2 * 1024 * 1024), quantity: 1 }), 413, null],
+  [
+    "a body over the gateway's limit",
+    () => json({ item: "x".repeat(2 * 1024 * 1024), quantity: 1 }),
+    413,
+    null,
+  ],
 ])("%s is a 4xx with a JSON error", async (_what, init, status, param) => {
   const res = await call("/v1/orders", init());
   expect(res.status).toBe(status);
@@ -119,7 +146,8 @@ test("unknown paths are JSON 404s at the router and at the gateway", async () =>
 test("every process answers /healthz, /readyz and /metrics", async () => {
   for (const name of processNames(topo.logDir)) {
     const base = `http://127.0.0.1:${topo.portOf(name)}`;
-    for (const path of ["/healthz", "/readyz"]) expect([name, path, (await fetch(base + path)).status]).toEqual([name, path, 200]);
+    for (const path of ["/healthz", "/readyz"])
+      expect([name, path, (await fetch(base + path)).status]).toEqual([name, path, 200]);
     const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
     expect(metrics).toContain("http_requests_total");
   }
@@ -133,7 +161,9 @@ test("a service replica killed under traffic costs no failed request, and comes 
   const statuses: number[] = [];
   for (let i = 0; i < 30; i++) {
     statuses.push((await call("/v1/orders?limit=1", { headers: auth })).status);
-    statuses.push((await call("/v1/orders", json({ item: `after-kill-${i}`, quantity: 1 }))).status);
+    statuses.push(
+      (await call("/v1/orders", json({ item: `after-kill-${i}`, quantity: 1 }))).status,
+    );
   }
   expect(statuses.filter((s) => s !== 200 && s !== 201)).toEqual([]);
   await waitFor(() => topo.pidOf("orders-1") !== victim && isAlive(topo.pidOf("orders-1")));

@@ -45,7 +45,14 @@ export async function startTopology(env: Record<string, string> = {}): Promise<R
   const apiKey = `sk-test-${Math.random().toString(36).slice(2)}abcdefghijklmnop`;
   const proc = spawn(process.execPath, ["services/local/run.ts"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), DEMO_API_KEY: apiKey, DATA_DIR: join(dir, "data"), LOG_DIR: logDir, ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DEMO_API_KEY: apiKey,
+      DATA_DIR: join(dir, "data"),
+      LOG_DIR: logDir,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

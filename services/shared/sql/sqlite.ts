@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import type { Db } from "./db.ts";
 
@@ -12,22 +12,50 @@ function bind(params: readonly unknown[]): SQLInputValue[] {
   return params.map((p) => (typeof p === "boolean" ? Number(p) : (p as SQLInputValue)));
 }
 
+interface Shared {
+  sqlite: DatabaseSync;
+  exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
+  users: number;
+}
+
 /**
- * The embedded default store. node:sqlite is synchronous, so a transaction that awaits would let
- * other requests' statements slip into it; a FIFO lock keeps them out until it ends. WAL mode and
- * a busy timeout let the replicas of a service share the file across processes.
+ * One connection per file per process. node:sqlite is synchronous, so a second connection of the
+ * same process waiting on the file's lock would block the very thread that must release it.
+ */
+const openFiles = new Map<string, Shared>();
+
+function share(file: string): Shared {
+  const path = resolve(file);
+  const existing = openFiles.get(path);
+  if (existing) {
+    existing.users++;
+    return existing;
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new DatabaseSync(path);
+  sqlite.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;");
+  let tail: Promise<unknown> = Promise.resolve();
+  const shared: Shared = {
+    sqlite,
+    users: 1,
+    exclusive: <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = tail.then(fn, fn);
+      tail = run.catch(() => undefined);
+      return run;
+    },
+  };
+  openFiles.set(path, shared);
+  return shared;
+}
+
+/**
+ * The embedded default store. A transaction that awaits would let other requests' statements
+ * slip into it, so a FIFO lock keeps them out until it ends. WAL mode and a busy timeout let the
+ * replicas of a service (separate processes) share the file.
  */
 export function openSqlite(file: string): Db {
-  mkdirSync(dirname(file), { recursive: true });
-  const sqlite = new DatabaseSync(file);
-  sqlite.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;");
-
-  let tail: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn, fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
+  const shared = share(file);
+  const { sqlite, exclusive } = shared;
   const run = <T>(sql: string, params: readonly unknown[]): T[] =>
     sqlite.prepare(toSqlite(sql)).all(...bind(params)) as T[];
 
@@ -39,6 +67,7 @@ export function openSqlite(file: string): Db {
     close: async () => undefined,
   };
 
+  let closed = false;
   return {
     engine: "sqlite",
     query: <T>(sql: string, params: readonly unknown[] = []) =>
@@ -65,7 +94,13 @@ export function openSqlite(file: string): Db {
       }
     },
     close: async () => {
-      await exclusive(async () => sqlite.close());
+      if (closed) return;
+      closed = true;
+      await exclusive(async () => {
+        if (--shared.users > 0) return;
+        openFiles.delete(resolve(file));
+        sqlite.close();
+      });
     },
   };
 }

@@ -1,0 +1,299 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+
+export interface DomainDataArgs {
+  vpcId: pulumi.Input<string>;
+  /** Isolated subnets, one per availability zone; MSK places one broker in each. */
+  subnetIds: pulumi.Input<string>[];
+  postgres: {
+    /** Major version, e.g. "16"; also selects the parameter group family. */
+    engineVersion: string;
+    instanceClass: string;
+    storageGb: number;
+    backupRetentionDays: number;
+  };
+  redis: {
+    nodeType: string;
+    /** Primary plus replicas, placed in different zones (at least 2). */
+    nodes: number;
+  };
+  kafka: {
+    instanceType: string;
+    version: string;
+    storageGb: number;
+  };
+  /** Redis AUTH token: a secret, stored in Secrets Manager for the tasks to read. */
+  redisAuthToken: pulumi.Input<string>;
+  /** Days to keep broker logs. Default 30. */
+  logRetentionDays?: number;
+  /** Default true: the database cannot be deleted until this is turned off. */
+  deletionProtection?: boolean;
+  tags?: Record<string, string>;
+}
+
+/** Connection strings without credentials; credentials travel only as secrets. */
+export interface DataEndpointOutputs {
+  databaseUrl: pulumi.Output<string>;
+  redisUrl: pulumi.Output<string>;
+  kafkaBrokers: pulumi.Output<string>;
+}
+
+export const ports = { postgres: 5432, redis: 6379, kafkaIam: 9098 } as const;
+/** The database user; its password is generated and rotated by RDS in Secrets Manager. */
+export const databaseUser = "platform";
+
+/**
+ * One domain's data stores: PostgreSQL (RDS), Redis (ElastiCache) and Kafka (MSK), each in the
+ * isolated subnets of every zone, encrypted at rest with the domain's own KMS key and in transit,
+ * and each behind a security group that admits only members of its "client" group. Services
+ * that use a store join that client group; nothing else can reach the store.
+ */
+export class DomainData extends pulumi.ComponentResource {
+  public readonly endpoints: DataEndpointOutputs;
+  /** Secrets Manager ARN of the RDS-managed master secret (JSON with `username`, `password`). */
+  public readonly databaseSecretArn: pulumi.Output<string>;
+  /** Secrets Manager ARN of the Redis AUTH token (plain string). */
+  public readonly redisAuthSecretArn: pulumi.Output<string>;
+  public readonly kafkaClusterArn: pulumi.Output<string>;
+  /** Security groups a task joins to be admitted by each store. */
+  public readonly clientSecurityGroupIds: {
+    postgres: pulumi.Output<string>;
+    redis: pulumi.Output<string>;
+    kafka: pulumi.Output<string>;
+  };
+  /** IAM statements that let a task produce and consume on this domain's Kafka (SASL/IAM). */
+  public readonly kafkaClientStatements: pulumi.Output<Record<string, unknown>[]>;
+
+  constructor(name: string, args: DomainDataArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:aws:DomainData", name, {}, opts);
+    const zoneCount = args.subnetIds.length;
+    if (zoneCount < 2) throw new Error(`${name}: data stores need subnets in at least 2 zones`);
+    if (args.redis.nodes < 2)
+      throw new Error(`${name}: redis needs at least 2 nodes for automatic failover`);
+    const tags = args.tags ?? {};
+    const parent = { parent: this };
+
+    const key = new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: `${name}: data at rest`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags,
+      },
+      parent,
+    );
+
+    // A store's group admits its port only from its client group; tasks join client groups.
+    const guard = (store: string, port: number) => {
+      const clients = new aws.ec2.SecurityGroup(
+        `${name}-${store}-clients`,
+        {
+          vpcId: args.vpcId,
+          description: `${name}: members may reach ${store}`,
+          tags: { ...tags, Name: `${name}-${store}-clients` },
+        },
+        parent,
+      );
+      const server = new aws.ec2.SecurityGroup(
+        `${name}-${store}-sg`,
+        {
+          vpcId: args.vpcId,
+          description: `${name}: ${store} from its clients only`,
+          tags: { ...tags, Name: `${name}-${store}-sg` },
+        },
+        parent,
+      );
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-${store}-from-clients`,
+        {
+          securityGroupId: server.id,
+          referencedSecurityGroupId: clients.id,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          description: `${store} from its client group`,
+        },
+        parent,
+      );
+      return { clients, server };
+    };
+
+    // PostgreSQL
+    const pg = guard("postgres", ports.postgres);
+    const pgSubnets = new aws.rds.SubnetGroup(
+      `${name}-postgres`,
+      { subnetIds: args.subnetIds, tags },
+      parent,
+    );
+    const major = args.postgres.engineVersion.split(".")[0];
+    const pgParams = new aws.rds.ParameterGroup(
+      `${name}-postgres`,
+      {
+        family: `postgres${major}`,
+        description: `${name}: TLS required`,
+        parameters: [{ name: "rds.force_ssl", value: "1" }],
+        tags,
+      },
+      parent,
+    );
+    const dbName = name.replace(/[^a-zA-Z0-9]/g, "_");
+    const database = new aws.rds.Instance(
+      `${name}-postgres`,
+      {
+        engine: "postgres",
+        engineVersion: args.postgres.engineVersion,
+        instanceClass: args.postgres.instanceClass,
+        allocatedStorage: args.postgres.storageGb,
+        storageType: "gp3",
+        storageEncrypted: true,
+        kmsKeyId: key.arn,
+        dbName,
+        username: databaseUser,
+        // RDS generates the password and keeps it in Secrets Manager: it never enters Pulumi state.
+        manageMasterUserPassword: true,
+        dbSubnetGroupName: pgSubnets.name,
+        parameterGroupName: pgParams.name,
+        vpcSecurityGroupIds: [pg.server.id],
+        publiclyAccessible: false,
+        multiAz: true,
+        backupRetentionPeriod: args.postgres.backupRetentionDays,
+        copyTagsToSnapshot: true,
+        deletionProtection: args.deletionProtection ?? true,
+        skipFinalSnapshot: false,
+        finalSnapshotIdentifier: `${name}-postgres-final`,
+        autoMinorVersionUpgrade: true,
+        enabledCloudwatchLogsExports: ["postgresql"],
+        tags,
+      },
+      parent,
+    );
+
+    // Redis
+    const redis = guard("redis", ports.redis);
+    const redisSubnets = new aws.elasticache.SubnetGroup(
+      `${name}-redis`,
+      { subnetIds: args.subnetIds, tags },
+      parent,
+    );
+    const redisAuth = new aws.secretsmanager.Secret(
+      `${name}-redis-auth`,
+      // The AWS-managed key: task execution roles can read it without a KMS grant of their own.
+      { description: `${name}: Redis AUTH token`, recoveryWindowInDays: 7, tags },
+      parent,
+    );
+    new aws.secretsmanager.SecretVersion(
+      `${name}-redis-auth`,
+      { secretId: redisAuth.id, secretString: pulumi.secret(args.redisAuthToken) },
+      parent,
+    );
+    const cache = new aws.elasticache.ReplicationGroup(
+      `${name}-redis`,
+      {
+        description: `${name}: cache, rate limits`,
+        engine: "redis",
+        engineVersion: "7.1",
+        nodeType: args.redis.nodeType,
+        numCacheClusters: args.redis.nodes,
+        port: ports.redis,
+        automaticFailoverEnabled: true,
+        multiAzEnabled: true,
+        subnetGroupName: redisSubnets.name,
+        securityGroupIds: [redis.server.id],
+        atRestEncryptionEnabled: true,
+        kmsKeyId: key.arn,
+        transitEncryptionEnabled: true,
+        authToken: pulumi.secret(args.redisAuthToken),
+        snapshotRetentionLimit: 1,
+        autoMinorVersionUpgrade: true,
+        tags,
+      },
+      parent,
+    );
+
+    // Kafka
+    const kafka = guard("kafka", ports.kafkaIam);
+    const brokerLogs = new aws.cloudwatch.LogGroup(
+      `${name}-kafka-logs`,
+      { retentionInDays: args.logRetentionDays ?? 30, tags },
+      parent,
+    );
+    const cluster = new aws.msk.Cluster(
+      `${name}-kafka`,
+      {
+        kafkaVersion: args.kafka.version,
+        numberOfBrokerNodes: zoneCount,
+        brokerNodeGroupInfo: {
+          instanceType: args.kafka.instanceType,
+          clientSubnets: args.subnetIds,
+          securityGroups: [kafka.server.id],
+          storageInfo: { ebsStorageInfo: { volumeSize: args.kafka.storageGb } },
+        },
+        encryptionInfo: {
+          encryptionAtRestKmsKeyArn: key.arn,
+          encryptionInTransit: { clientBroker: "TLS", inCluster: true },
+        },
+        // IAM authentication: tasks are authorised by their task role, no password to leak.
+        clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
+        loggingInfo: {
+          brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: brokerLogs.name } },
+        },
+        tags,
+      },
+      parent,
+    );
+
+    this.endpoints = {
+      databaseUrl: pulumi.interpolate`postgres://${databaseUser}@${database.address}:${ports.postgres}/${dbName}?sslmode=require`,
+      redisUrl: pulumi.interpolate`rediss://${cache.primaryEndpointAddress}:${ports.redis}`,
+      kafkaBrokers: cluster.bootstrapBrokersSaslIam,
+    };
+    this.databaseSecretArn = database.masterUserSecrets.apply((secrets) => {
+      const arn = secrets[0]?.secretArn;
+      if (!arn) throw new Error(`${name}: RDS reported no managed master secret`);
+      return arn;
+    });
+    this.redisAuthSecretArn = redisAuth.arn;
+    this.kafkaClusterArn = cluster.arn;
+    this.clientSecurityGroupIds = {
+      postgres: pg.clients.id,
+      redis: redis.clients.id,
+      kafka: kafka.clients.id,
+    };
+    this.kafkaClientStatements = pulumi
+      .all([cluster.arn, cluster.clusterName, cluster.clusterUuid])
+      .apply(([arn, clusterName, uuid]): Record<string, unknown>[] => {
+        // Topic and group ARNs share the cluster ARN's account and region.
+        const base = arn.split(":cluster/")[0];
+        return [
+          {
+            Effect: "Allow",
+            Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+            Resource: arn,
+          },
+          {
+            Effect: "Allow",
+            Action: [
+              "kafka-cluster:DescribeTopic",
+              "kafka-cluster:CreateTopic",
+              "kafka-cluster:ReadData",
+              "kafka-cluster:WriteData",
+            ],
+            Resource: `${base}:topic/${clusterName}/${uuid}/*`,
+          },
+          {
+            Effect: "Allow",
+            Action: ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
+            Resource: `${base}:group/${clusterName}/${uuid}/*`,
+          },
+        ];
+      });
+    this.registerOutputs({
+      databaseUrl: this.endpoints.databaseUrl,
+      redisUrl: this.endpoints.redisUrl,
+      kafkaBrokers: this.endpoints.kafkaBrokers,
+      databaseSecretArn: this.databaseSecretArn,
+      redisAuthSecretArn: this.redisAuthSecretArn,
+    });
+  }
+}

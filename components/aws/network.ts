@@ -1,0 +1,227 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+
+export interface NetworkArgs {
+  /** The VPC's address block; must be a /16 (each zone gets three /21 subnets). Default 10.0.0.0/16. */
+  cidrBlock?: pulumi.Input<string>;
+  /** Availability zones to span, in order (at least 2). */
+  availabilityZones: pulumi.Input<string>[];
+  /** `perZone` (default) gives each zone its own NAT so a zone outage keeps egress elsewhere. */
+  natGateways?: "single" | "perZone";
+  /** Days to keep VPC flow logs. Default 30. */
+  flowLogRetentionDays?: number;
+  tags?: Record<string, string>;
+}
+
+/** The subnets of one availability zone. */
+export interface ZoneSubnets {
+  availabilityZone: pulumi.Input<string>;
+  /** Internet-facing: load balancers and NAT gateways. */
+  publicSubnetId: pulumi.Output<string>;
+  /** Services: egress through NAT, no inbound route from the internet. */
+  privateSubnetId: pulumi.Output<string>;
+  /** Data stores: no route out of the VPC at all. */
+  isolatedSubnetId: pulumi.Output<string>;
+}
+
+/**
+ * A VPC with public, private and isolated subnets in each zone, NAT egress for the private tier,
+ * and flow logs. Subnet blocks are /21s carved from the /16 in a fixed order, so adding a zone
+ * never renumbers existing subnets.
+ */
+export class Network extends pulumi.ComponentResource {
+  public readonly vpcId: pulumi.Output<string>;
+  public readonly vpcCidrBlock: pulumi.Output<string>;
+  public readonly zones: ZoneSubnets[];
+  public readonly publicSubnetIds: pulumi.Output<string>[];
+  public readonly privateSubnetIds: pulumi.Output<string>[];
+  public readonly isolatedSubnetIds: pulumi.Output<string>[];
+
+  constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:aws:Network", name, {}, opts);
+    const zoneCount = args.availabilityZones.length;
+    if (zoneCount < 2 || zoneCount > 6) {
+      throw new Error(`${name}: a network spans 2 to 6 availability zones (got ${zoneCount})`);
+    }
+    const perZoneNat = (args.natGateways ?? "perZone") === "perZone";
+    const tags = args.tags ?? {};
+    const parent = { parent: this };
+
+    const vpc = new aws.ec2.Vpc(
+      `${name}-vpc`,
+      {
+        cidrBlock: args.cidrBlock ?? "10.0.0.0/16",
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+        tags: { ...tags, Name: `${name}-vpc` },
+      },
+      parent,
+    );
+    // /21 blocks (2,043 usable addresses): three per zone, so six zones still fit in the /16.
+    const subnetCidr = (index: number) =>
+      pulumi.output(args.cidrBlock ?? "10.0.0.0/16").apply((cidr) => {
+        const [a, b] = cidr.split(".");
+        return `${a}.${b}.${index * 8}.0/21`;
+      });
+
+    const igw = new aws.ec2.InternetGateway(
+      `${name}-igw`,
+      { vpcId: vpc.id, tags: { ...tags, Name: `${name}-igw` } },
+      parent,
+    );
+    const publicRoutes = new aws.ec2.RouteTable(
+      `${name}-public`,
+      {
+        vpcId: vpc.id,
+        routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+        tags: { ...tags, Name: `${name}-public` },
+      },
+      parent,
+    );
+    // Isolated subnets share one table with only the implicit local route.
+    const isolatedRoutes = new aws.ec2.RouteTable(
+      `${name}-isolated`,
+      { vpcId: vpc.id, tags: { ...tags, Name: `${name}-isolated` } },
+      parent,
+    );
+
+    const nats: aws.ec2.NatGateway[] = [];
+    this.zones = args.availabilityZones.map((az, i) => {
+      const zone = `${name}-${i}`;
+      const subnet = (tier: string, index: number, isPublic: boolean) =>
+        new aws.ec2.Subnet(
+          `${zone}-${tier}`,
+          {
+            vpcId: vpc.id,
+            availabilityZone: az,
+            cidrBlock: subnetCidr(index),
+            mapPublicIpOnLaunch: false,
+            tags: {
+              ...tags,
+              Name: `${zone}-${tier}`,
+              tier,
+              ...(isPublic ? { "kubernetes.io/role/elb": "1" } : {}),
+            },
+          },
+          parent,
+        );
+      const pub = subnet("public", i, true);
+      const priv = subnet("private", zoneCount + i, false);
+      const iso = subnet("isolated", 2 * zoneCount + i, false);
+
+      new aws.ec2.RouteTableAssociation(
+        `${zone}-public`,
+        { subnetId: pub.id, routeTableId: publicRoutes.id },
+        parent,
+      );
+      new aws.ec2.RouteTableAssociation(
+        `${zone}-isolated`,
+        { subnetId: iso.id, routeTableId: isolatedRoutes.id },
+        parent,
+      );
+
+      if (perZoneNat || i === 0) {
+        const eip = new aws.ec2.Eip(
+          `${zone}-nat`,
+          { domain: "vpc", tags: { ...tags, Name: `${zone}-nat` } },
+          parent,
+        );
+        nats.push(
+          new aws.ec2.NatGateway(
+            `${zone}-nat`,
+            { allocationId: eip.id, subnetId: pub.id, tags: { ...tags, Name: `${zone}-nat` } },
+            { parent: this, dependsOn: [igw] },
+          ),
+        );
+      }
+      const nat = nats[perZoneNat ? i : 0]!;
+      const privateRoutes = new aws.ec2.RouteTable(
+        `${zone}-private`,
+        {
+          vpcId: vpc.id,
+          routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }],
+          tags: { ...tags, Name: `${zone}-private` },
+        },
+        parent,
+      );
+      new aws.ec2.RouteTableAssociation(
+        `${zone}-private`,
+        { subnetId: priv.id, routeTableId: privateRoutes.id },
+        parent,
+      );
+      return {
+        availabilityZone: az,
+        publicSubnetId: pub.id,
+        privateSubnetId: priv.id,
+        isolatedSubnetId: iso.id,
+      };
+    });
+
+    const flowLogs = new aws.cloudwatch.LogGroup(
+      `${name}-flow-logs`,
+      { retentionInDays: args.flowLogRetentionDays ?? 30, tags },
+      parent,
+    );
+    const flowLogRole = new aws.iam.Role(
+      `${name}-flow-logs`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+              Action: "sts:AssumeRole",
+            },
+          ],
+        }),
+        tags,
+      },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-flow-logs`,
+      {
+        role: flowLogRole.id,
+        policy: flowLogs.arn.apply((arn) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                Resource: [arn, `${arn}:*`],
+              },
+            ],
+          }),
+        ),
+      },
+      parent,
+    );
+    new aws.ec2.FlowLog(
+      `${name}-flow-log`,
+      {
+        vpcId: vpc.id,
+        trafficType: "ALL",
+        logDestinationType: "cloud-watch-logs",
+        logDestination: flowLogs.arn,
+        iamRoleArn: flowLogRole.arn,
+        maxAggregationInterval: 60,
+        tags,
+      },
+      parent,
+    );
+
+    this.vpcId = vpc.id;
+    this.vpcCidrBlock = vpc.cidrBlock;
+    this.publicSubnetIds = this.zones.map((z) => z.publicSubnetId);
+    this.privateSubnetIds = this.zones.map((z) => z.privateSubnetId);
+    this.isolatedSubnetIds = this.zones.map((z) => z.isolatedSubnetId);
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      publicSubnetIds: this.publicSubnetIds,
+      privateSubnetIds: this.privateSubnetIds,
+      isolatedSubnetIds: this.isolatedSubnetIds,
+    });
+  }
+}

@@ -1,0 +1,330 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+
+/** A container environment variable read from Secrets Manager when the task starts. */
+export interface SecretEnv {
+  /** Environment variable name inside the container. */
+  name: string;
+  secretArn: pulumi.Input<string>;
+  /** For JSON secrets (such as RDS-managed ones), the key to extract. Default: the whole value. */
+  jsonKey?: string;
+}
+
+export interface ServiceGroupArgs {
+  /** ECS cluster the service runs in. */
+  clusterArn: pulumi.Input<string>;
+  vpcId: pulumi.Input<string>;
+  /** One private subnet per availability zone; tasks are spread across all of them. */
+  subnetIds: pulumi.Input<string>[];
+  /** Cloud Map private DNS namespace that registers the tasks as `<discoveryName>.<namespace>`. */
+  namespaceId: pulumi.Input<string>;
+  /** DNS label under the namespace. */
+  discoveryName: string;
+  /** Container image, ideally pinned by digest. */
+  image: pulumi.Input<string>;
+  /** ECR repository the image comes from, so the execution role may pull only from it. */
+  repositoryArn: pulumi.Input<string>;
+  /** The container's command. */
+  command: string[];
+  containerPort: number;
+  /** Task size: Fargate cpu units and memory in MiB. */
+  cpu: number;
+  memory: number;
+  /** Number of tasks (at least 2 to survive the loss of one task or zone). */
+  replicas: number;
+  /** Plain environment; never a secret (use `secrets`). */
+  environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  secrets?: SecretEnv[];
+  /** Security groups whose members may reach `containerPort`; nothing else may. */
+  sourceSecurityGroupIds?: pulumi.Input<string>[];
+  /** Further groups the tasks join, e.g. the client groups that data stores admit. */
+  memberOfSecurityGroupIds?: pulumi.Input<string>[];
+  /** Target groups (ip type) to register the tasks with. */
+  targetGroupArns?: pulumi.Input<string>[];
+  /** Extra IAM statements for the task role (what the application itself may call). */
+  taskPolicyStatements?: pulumi.Input<pulumi.Input<Record<string, unknown>>[]>;
+  /** Days to keep container logs. Default 30. */
+  logRetentionDays?: number;
+  /** Seconds the load balancer grants a new task before health checks count. Default 30. */
+  healthCheckGracePeriodSeconds?: number;
+  /**
+   * Resources the ECS service must wait for, e.g. the listener rules that attach its target
+   * groups to a load balancer (ECS refuses a target group that no load balancer uses yet).
+   */
+  serviceDependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+  tags?: Record<string, string>;
+}
+
+/** The container's own liveness probe; the image has node but no curl. */
+function healthCheckCommand(port: number): string[] {
+  return [
+    "CMD",
+    "node",
+    "-e",
+    `fetch('http://127.0.0.1:${port}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+  ];
+}
+
+/**
+ * A Fargate service: N replicas of one container spread across the given private subnets,
+ * registered in Cloud Map, with its own log group, least-privilege roles and a security group
+ * that admits only the listed sources. Deployments roll back on failure.
+ */
+export class ServiceGroup extends pulumi.ComponentResource {
+  public readonly securityGroupId: pulumi.Output<string>;
+  public readonly serviceName: pulumi.Output<string>;
+  public readonly taskRoleArn: pulumi.Output<string>;
+  public readonly logGroupName: pulumi.Output<string>;
+
+  constructor(name: string, args: ServiceGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:aws:ServiceGroup", name, {}, opts);
+    if (args.replicas < 1) throw new Error(`${name}: replicas must be at least 1`);
+    if (args.subnetIds.length === 0) throw new Error(`${name}: needs at least one subnet`);
+    const tags = args.tags ?? {};
+    const parent = { parent: this };
+    const secrets = args.secrets ?? [];
+
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { retentionInDays: args.logRetentionDays ?? 30, tags },
+      parent,
+    );
+
+    const assumeByEcsTasks = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Service: "ecs-tasks.amazonaws.com" },
+          Action: "sts:AssumeRole",
+        },
+      ],
+    });
+    // The execution role is what ECS itself uses to start the task: pull this image, write this
+    // log group, read these secrets. Nothing else, unlike the broad managed policy.
+    const executionRole = new aws.iam.Role(
+      `${name}-exec`,
+      { assumeRolePolicy: assumeByEcsTasks, tags },
+      parent,
+    );
+    const secretArns = secrets.map((s) => s.secretArn);
+    new aws.iam.RolePolicy(
+      `${name}-exec`,
+      {
+        role: executionRole.id,
+        policy: pulumi
+          .all([args.repositoryArn, logGroup.arn, pulumi.all(secretArns)])
+          .apply(([repositoryArn, logGroupArn, arns]) =>
+            JSON.stringify({
+              Version: "2012-10-17",
+              Statement: [
+                // GetAuthorizationToken cannot be scoped to a repository.
+                { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+                {
+                  Effect: "Allow",
+                  Action: [
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                  ],
+                  Resource: repositoryArn,
+                },
+                {
+                  Effect: "Allow",
+                  Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                  Resource: `${logGroupArn}:*`,
+                },
+                ...(arns.length > 0
+                  ? [
+                      {
+                        Effect: "Allow",
+                        Action: "secretsmanager:GetSecretValue",
+                        Resource: [...new Set(arns)],
+                      },
+                    ]
+                  : []),
+              ],
+            }),
+          ),
+      },
+      parent,
+    );
+
+    // The task role is what the application may call; it starts empty.
+    const taskRole = new aws.iam.Role(
+      `${name}-task`,
+      { assumeRolePolicy: assumeByEcsTasks, tags },
+      parent,
+    );
+    if (args.taskPolicyStatements) {
+      new aws.iam.RolePolicy(
+        `${name}-task`,
+        {
+          role: taskRole.id,
+          policy: pulumi
+            .output(args.taskPolicyStatements)
+            .apply((statements) =>
+              JSON.stringify({ Version: "2012-10-17", Statement: statements }),
+            ),
+        },
+        parent,
+      );
+    }
+
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: `${name}: port ${args.containerPort} from its callers only`,
+        // Egress stays open: tasks reach AWS APIs, ECR and data stores through the VPC and NAT.
+        egress: [
+          {
+            protocol: "-1",
+            fromPort: 0,
+            toPort: 0,
+            cidrBlocks: ["0.0.0.0/0"],
+            description: "all egress",
+          },
+        ],
+        tags: { ...tags, Name: `${name}-sg` },
+      },
+      parent,
+    );
+    (args.sourceSecurityGroupIds ?? []).forEach((source, i) => {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-from-${i}`,
+        {
+          securityGroupId: securityGroup.id,
+          referencedSecurityGroupId: source,
+          ipProtocol: "tcp",
+          fromPort: args.containerPort,
+          toPort: args.containerPort,
+          description: `${name}: container port from an allowed caller`,
+        },
+        parent,
+      );
+    });
+
+    const region = aws.getRegionOutput({}, parent).region;
+    const containerDefinitions = pulumi
+      .all([
+        args.image,
+        pulumi.output(args.environment),
+        logGroup.name,
+        region,
+        pulumi.all(secretArns),
+      ])
+      .apply(([image, environment, logGroupName, regionName, arns]) =>
+        JSON.stringify([
+          {
+            name: "app",
+            image,
+            essential: true,
+            command: args.command,
+            // The image's unprivileged `node` user (uid 1000), never root.
+            user: "1000:1000",
+            readonlyRootFilesystem: true,
+            portMappings: [{ containerPort: args.containerPort, protocol: "tcp" }],
+            environment: Object.entries(environment)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([key, value]) => ({ name: key, value })),
+            secrets: secrets.map((s, i) => ({
+              name: s.name,
+              valueFrom: s.jsonKey ? `${arns[i]}:${s.jsonKey}::` : arns[i],
+            })),
+            healthCheck: {
+              command: healthCheckCommand(args.containerPort),
+              interval: 10,
+              timeout: 5,
+              retries: 3,
+              startPeriod: 15,
+            },
+            // Node needs a writable scratch directory; the root filesystem stays read-only.
+            mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+            // Leave time for the graceful shutdown (drain in-flight requests) before SIGKILL.
+            stopTimeout: 35,
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": logGroupName,
+                "awslogs-region": regionName,
+                "awslogs-stream-prefix": args.discoveryName,
+              },
+            },
+          },
+        ]),
+      );
+
+    const taskDefinition = new aws.ecs.TaskDefinition(
+      `${name}-task`,
+      {
+        family: name,
+        cpu: String(args.cpu),
+        memory: String(args.memory),
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+        executionRoleArn: executionRole.arn,
+        taskRoleArn: taskRole.arn,
+        volumes: [{ name: "tmp" }],
+        containerDefinitions,
+        tags,
+      },
+      parent,
+    );
+
+    const discovery = new aws.servicediscovery.Service(
+      `${name}-discovery`,
+      {
+        name: args.discoveryName,
+        dnsConfig: {
+          namespaceId: args.namespaceId,
+          dnsRecords: [{ type: "A", ttl: 10 }],
+          // Every healthy task's address, so callers spread load and fail over between them.
+          routingPolicy: "MULTIVALUE",
+        },
+        healthCheckCustomConfig: { failureThreshold: 1 },
+        tags,
+      },
+      parent,
+    );
+
+    const targetGroupArns = args.targetGroupArns ?? [];
+    const service = new aws.ecs.Service(
+      `${name}-service`,
+      {
+        cluster: args.clusterArn,
+        taskDefinition: taskDefinition.arn,
+        launchType: "FARGATE",
+        desiredCount: args.replicas,
+        // Rolling deploys never drop below full strength.
+        deploymentMinimumHealthyPercent: 100,
+        deploymentMaximumPercent: 200,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        availabilityZoneRebalancing: "ENABLED",
+        networkConfiguration: {
+          subnets: args.subnetIds,
+          securityGroups: [securityGroup.id, ...(args.memberOfSecurityGroupIds ?? [])],
+          assignPublicIp: false,
+        },
+        serviceRegistries: { registryArn: discovery.arn },
+        loadBalancers: targetGroupArns.map((targetGroupArn) => ({
+          targetGroupArn,
+          containerName: "app",
+          containerPort: args.containerPort,
+        })),
+        healthCheckGracePeriodSeconds:
+          targetGroupArns.length > 0 ? (args.healthCheckGracePeriodSeconds ?? 30) : undefined,
+        propagateTags: "SERVICE",
+        tags,
+      },
+      { parent: this, dependsOn: args.serviceDependsOn },
+    );
+
+    this.securityGroupId = securityGroup.id;
+    this.serviceName = service.name;
+    this.taskRoleArn = taskRole.arn;
+    this.logGroupName = logGroup.name;
+    this.registerOutputs({ securityGroupId: this.securityGroupId, serviceName: this.serviceName });
+  }
+}

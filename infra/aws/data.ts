@@ -1,0 +1,32 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { DomainDataArgs } from "../../components/aws/domainData.ts";
+import type { Domain } from "../catalog/index.ts";
+import type { StackSettings } from "../stackConfig.ts";
+
+/** What the stack knows when it provisions a domain's data stores. */
+export interface DataPlacement {
+  vpcId: pulumi.Input<string>;
+  /** Isolated subnets, one per zone. */
+  subnetIds: pulumi.Input<string>[];
+  redisAuthToken: pulumi.Input<string>;
+  tags: Record<string, string>;
+}
+
+/** A domain's data stores, sized by the catalog and placed by the stack. */
+export function domainDataArgs(
+  domain: Domain,
+  at: DataPlacement,
+  settings: StackSettings,
+): DomainDataArgs {
+  return {
+    vpcId: at.vpcId,
+    subnetIds: at.subnetIds,
+    postgres: domain.data.postgres,
+    redis: domain.data.redis,
+    kafka: domain.data.kafka,
+    redisAuthToken: at.redisAuthToken,
+    logRetentionDays: settings.logRetentionDays,
+    deletionProtection: settings.deletionProtection,
+    tags: { ...at.tags, domain: domain.name },
+  };
+}

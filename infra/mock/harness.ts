@@ -1,0 +1,108 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Catalog } from "../catalog/index.ts";
+import { catalog as defaultCatalog } from "../catalog/index.ts";
+import { program } from "../../stacks/program.ts";
+import { mocks } from "./mocks.ts";
+import type { ResourceRecord } from "./records.ts";
+import { Records, secretMark } from "./records.ts";
+import { readStackConfig } from "./stackFile.ts";
+
+// Runs the real Pulumi program against Pulumi's mock engine and records every resource it
+// registers. Used by `npm run plan` and by the mock tests of every stack.
+
+/**
+ * Stand-ins for the stack secrets a real stack keeps encrypted (never in Pulumi.<stack>.yaml).
+ * Tests search every recorded input for these values to prove no secret leaks in plain text.
+ */
+export const mockSecrets: Record<string, string> = {
+  "platform:redisAuthToken": "mock-redis-auth-token-do-not-print",
+};
+
+export interface RunOptions {
+  /** Reads `Pulumi.<stack>.yaml` from `projectDir`. */
+  stack: string;
+  /** Overrides or extends the stack file's config, e.g. `{ "platform:natGateways": "perZone" }`. */
+  config?: Record<string, string>;
+  /** Secret config values; default `mockSecrets`. */
+  secrets?: Record<string, string>;
+  /** Default: the current directory (the project root when run through npm or jest). */
+  projectDir?: string;
+  /** Default: the project's validated default catalog. */
+  catalog?: Catalog;
+}
+
+export interface RunResult {
+  records: Records;
+  outputs: { url: string; endpoints: Record<string, string> };
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+}
+interface RegisterResponse {
+  getUrn(): string;
+}
+type Callback = (err: unknown, response?: RegisterResponse) => void;
+interface MockMonitor {
+  registerResource(req: RegisterRequest, callback: Callback): Promise<void>;
+}
+
+const secretSig = pulumi.runtime.specialSecretSig;
+const sigKey = pulumi.runtime.specialSigKey;
+
+/** Plain JSON of deserialized inputs: secrets become `[secret]`, resources their URN. */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  if (pulumi.Resource.isInstance(value)) return "[resource]";
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[sigKey] === secretSig) return secretMark;
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+/** The value of an output, or its failure (an Output's `apply` would swallow the error). */
+function settle<T>(output: pulumi.Output<T>): Promise<T> {
+  return (output as unknown as { promise(): Promise<T> }).promise();
+}
+
+export async function runProgram(options: RunOptions): Promise<RunResult> {
+  const projectDir = options.projectDir ?? process.cwd();
+  const config = { ...readStackConfig(projectDir, options.stack), ...options.config };
+  const secrets = options.secrets ?? mockSecrets;
+
+  await pulumi.runtime.setMocks(mocks, "platform", options.stack, false);
+  pulumi.runtime.setAllConfig({ ...config, ...secrets }, Object.keys(secrets));
+
+  // The mock engine does not pass the parent to `newResource`, so read it from each request.
+  const records: ResourceRecord[] = [];
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) =>
+    register(req, (err, response) => {
+      if (!err && response) {
+        const inputs = pulumi.runtime.deserializeProperties(req.getObject()) as Record<
+          string,
+          unknown
+        >;
+        records.push({
+          urn: response.getUrn(),
+          type: req.getType(),
+          name: req.getName(),
+          ...(req.getParent() ? { parent: req.getParent() } : {}),
+          inputs: plain(inputs) as Record<string, unknown>,
+        });
+      }
+      callback(err, response);
+    });
+
+  const outputs = program(options.catalog ?? defaultCatalog);
+  const [url, endpoints] = await Promise.all([settle(outputs.url), settle(outputs.endpoints)]);
+  // Resources whose outputs nobody reads are still in flight: wait for every registration.
+  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  return { records: new Records(records), outputs: { url, endpoints } };
+}

@@ -1,0 +1,128 @@
+import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+
+// Plausible provider answers for the mock engine: every resource echoes its inputs plus the
+// computed outputs the program reads (ARNs, DNS names, endpoints). Only the invokes the program
+// is known to make are answered; any other one throws, so a test cannot pass on an invented value.
+
+export const mockAccount = "123456789012";
+export const mockRegion = "us-east-1";
+export const mockZones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+/** The ECR password the mock hands out; tests check that it never appears in plain text. */
+export const mockEcrPassword = "mock-ecr-password-do-not-print";
+
+const digest = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** Last segment of a type token, lower-cased: `aws:ec2/subnet:Subnet` -> `subnet`. */
+function kind(type: string): string {
+  return type.split(":").pop()!.toLowerCase();
+}
+
+/** The ARN the mock engine gives a resource. */
+export function mockArn(type: string, name: string): string {
+  const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
+  return `arn:aws:${service}:${mockRegion}:${mockAccount}:${kind(type)}/${name}`;
+}
+
+function outputsFor(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+): Record<string, unknown> {
+  const host = `${name}.mock.${mockRegion}`;
+  switch (type) {
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return { dnsName: `${name}-1234567890.${mockRegion}.elb.amazonaws.com` };
+    case "aws:rds/instance:Instance":
+      return {
+        address: `${host}.rds.amazonaws.com`,
+        endpoint: `${host}.rds.amazonaws.com:5432`,
+        masterUserSecrets: [
+          {
+            secretArn: `arn:aws:secretsmanager:${mockRegion}:${mockAccount}:secret:rds!db-${name}`,
+            kmsKeyId: `arn:aws:kms:${mockRegion}:${mockAccount}:key/aws-managed`,
+            secretStatus: "active",
+          },
+        ],
+      };
+    case "aws:elasticache/replicationGroup:ReplicationGroup":
+      return { primaryEndpointAddress: `master.${host}.cache.amazonaws.com` };
+    case "aws:msk/cluster:Cluster": {
+      const brokers = (port: number) =>
+        Array.from(
+          { length: Number(inputs["numberOfBrokerNodes"] ?? 1) },
+          (_, i) => `b-${i + 1}.${host}.kafka.amazonaws.com:${port}`,
+        ).join(",");
+      const clusterName = (inputs["clusterName"] as string | undefined) ?? name;
+      const uuid = `${digest(name).slice(0, 8)}-0000-0000-0000-000000000000-1`;
+      return {
+        arn: `arn:aws:kafka:${mockRegion}:${mockAccount}:cluster/${clusterName}/${uuid}`,
+        clusterName,
+        clusterUuid: uuid,
+        bootstrapBrokersTls: brokers(9094),
+        bootstrapBrokersSaslIam: brokers(9098),
+      };
+    }
+    case "aws:ecr/repository:Repository":
+      return {
+        repositoryUrl: `${mockAccount}.dkr.ecr.${mockRegion}.amazonaws.com/${name}`,
+        registryId: mockAccount,
+      };
+    case "docker:index/image:Image": {
+      const imageName = String(inputs["imageName"] ?? name).replace(/:[^:/]+$/, "");
+      return { repoDigest: `${imageName}@sha256:${digest(JSON.stringify(inputs))}` };
+    }
+    default:
+      return {};
+  }
+}
+
+export const mocks: pulumi.runtime.Mocks = {
+  newResource({ type, name, inputs }) {
+    return {
+      id: `${kind(type)}-${name}`,
+      state: { name, arn: mockArn(type, name), ...inputs, ...outputsFor(type, name, inputs) },
+    };
+  },
+  call({ token }) {
+    switch (token) {
+      case "aws:index/getAvailabilityZones:getAvailabilityZones":
+        return {
+          id: mockRegion,
+          region: mockRegion,
+          names: mockZones,
+          zoneIds: mockZones.map((_, i) => `use1-az${i + 1}`),
+          groupNames: [mockRegion],
+        };
+      case "aws:index/getRegion:getRegion":
+        return {
+          id: mockRegion,
+          name: mockRegion,
+          region: mockRegion,
+          endpoint: `ec2.${mockRegion}.amazonaws.com`,
+          description: "US East (N. Virginia)",
+        };
+      case "aws:index/getCallerIdentity:getCallerIdentity":
+        return {
+          id: mockAccount,
+          accountId: mockAccount,
+          arn: `arn:aws:iam::${mockAccount}:user/mock`,
+          userId: "MOCK",
+        };
+      case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+        return {
+          id: mockRegion,
+          region: mockRegion,
+          userName: "AWS",
+          password: mockEcrPassword,
+          authorizationToken: Buffer.from(`AWS:${mockEcrPassword}`).toString("base64"),
+          proxyEndpoint: `https://${mockAccount}.dkr.ecr.${mockRegion}.amazonaws.com`,
+          expiresAt: "2099-01-01T00:00:00Z",
+        };
+      default:
+        throw new Error(
+          `unmocked invoke ${token}: add it to infra/mock/mocks.ts if the program really needs it`,
+        );
+    }
+  },
+};

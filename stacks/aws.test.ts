@@ -1,0 +1,248 @@
+import { catalog, domains, routingRules, services } from "../infra/catalog/index.ts";
+import type { RunResult } from "../infra/mock/harness.ts";
+import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
+import { mockArn, mockEcrPassword } from "../infra/mock/mocks.ts";
+import type { ResourceRecord } from "../infra/mock/records.ts";
+import { mockId, secretMark } from "../infra/mock/records.ts";
+
+// Policy tests of the `dev` AWS graph under Pulumi's mocks: what the program would create,
+// checked against the catalog and against the platform's security and resilience rules.
+
+const T = {
+  ecsService: "aws:ecs/service:Service",
+  taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
+  rds: "aws:rds/instance:Instance",
+  rdsParams: "aws:rds/parameterGroup:ParameterGroup",
+  redis: "aws:elasticache/replicationGroup:ReplicationGroup",
+  msk: "aws:msk/cluster:Cluster",
+  sg: "aws:ec2/securityGroup:SecurityGroup",
+  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  listenerRule: "aws:lb/listenerRule:ListenerRule",
+  targetGroup: "aws:lb/targetGroup:TargetGroup",
+  natGateway: "aws:ec2/natGateway:NatGateway",
+  loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
+};
+
+let run: RunResult;
+beforeAll(async () => {
+  run = await runProgram({ stack: "dev" });
+});
+
+const field = (r: ResourceRecord, ...path: string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], r.inputs);
+
+describe("dev stack on AWS", () => {
+  test("one ECS service per catalog service and per gateway tier, no router service", () => {
+    const names = run.records
+      .byType(T.ecsService)
+      .map((s) => s.name)
+      .sort();
+    const expected = [
+      ...services(catalog).map((s) => `${catalog.name}-${s.name}-service`),
+      ...domains(catalog).map((d) => `${catalog.name}-gw-${d.name}-service`),
+    ].sort();
+    expect(names).toEqual(expected);
+  });
+
+  test("one RDS, one Redis and one MSK cluster per domain", () => {
+    const n = domains(catalog).length;
+    expect(run.records.byType(T.rds)).toHaveLength(n);
+    expect(run.records.byType(T.redis)).toHaveLength(n);
+    expect(run.records.byType(T.msk)).toHaveLength(n);
+  });
+
+  test("every tier and service runs >= 2 replicas over >= 2 zones, with rollback on failure", () => {
+    const all = run.records.byType(T.ecsService);
+    expect(all.length).toBeGreaterThan(0);
+    for (const s of all) {
+      expect({ name: s.name, desired: (field(s, "desiredCount") as number) >= 2 }).toEqual({
+        name: s.name,
+        desired: true,
+      });
+      expect({ name: s.name, zones: run.records.zonesOf(s).length >= 2 }).toEqual({
+        name: s.name,
+        zones: true,
+      });
+      expect(field(s, "deploymentCircuitBreaker")).toEqual({ enable: true, rollback: true });
+      expect(field(s, "networkConfiguration", "assignPublicIp")).toBe(false);
+    }
+  });
+
+  test("tasks run as a non-root user on a read-only root filesystem, logging to CloudWatch", () => {
+    for (const td of run.records.byType(T.taskDefinition)) {
+      const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as Record<
+        string,
+        unknown
+      >[];
+      expect(container).toMatchObject({ user: "1000:1000", readonlyRootFilesystem: true });
+      expect(container!["logConfiguration"]).toMatchObject({ logDriver: "awslogs" });
+      expect(JSON.stringify(container!["healthCheck"])).toContain("/healthz");
+    }
+  });
+
+  test("the ALB forwards each route of the catalog to its domain's gateway tier", () => {
+    const rules = run.records.byType(T.listenerRule);
+    const forwards = (rule: ResourceRecord) =>
+      (field(rule, "actions") as { type: string; targetGroupArn: string }[])
+        .filter((a) => a.type === "forward")
+        .map((a) => a.targetGroupArn);
+    const patterns = (rule: ResourceRecord) =>
+      (field(rule, "conditions") as { pathPattern?: { values: string[] } }[]).flatMap(
+        (c) => c.pathPattern?.values ?? [],
+      );
+    const tierTargetGroup = (domain: string) => {
+      const tier = run.records.one("platform:aws:GatewayTier", `${catalog.name}-gw-${domain}`);
+      const [tg] = run.records.childrenOf(tier).filter((r) => r.type === T.targetGroup);
+      return mockArn(tg!.type, tg!.name);
+    };
+    for (const route of routingRules(catalog)) {
+      const arn = tierTargetGroup(route.domain);
+      for (const pattern of [route.prefix, `${route.prefix}/*`]) {
+        const match = rules.filter(
+          (r) => patterns(r).includes(pattern) && forwards(r).includes(arn),
+        );
+        expect({ route: pattern, rules: match.length }).toEqual({ route: pattern, rules: 1 });
+      }
+    }
+    const catchAll = rules.filter((r) => patterns(r).includes("/v1/*"));
+    expect(catchAll.map(forwards)).toEqual([[tierTargetGroup(catalog.defaultDomain)]]);
+    const priorities = rules.map((r) => field(r, "priority"));
+    expect(new Set(priorities).size).toBe(rules.length);
+    expect(Math.max(...(priorities as number[]))).toBe(field(catchAll[0]!, "priority"));
+  });
+
+  test("the ALB drops invalid headers and answers unknown paths with a JSON 404", () => {
+    const [alb] = run.records.byType(T.loadBalancer);
+    expect(field(alb!, "dropInvalidHeaderFields")).toBe(true);
+    const listener = run.records.byType("aws:lb/listener:Listener")[0]!;
+    expect(field(listener, "defaultActions")).toEqual([
+      {
+        type: "fixed-response",
+        fixedResponse: {
+          contentType: "application/json",
+          statusCode: "404",
+          messageBody:
+            '{"error":{"message":"no route","type":"invalid_request_error","code":"route_not_found"}}',
+        },
+      },
+    ]);
+  });
+
+  test("gateway tiers admit only the ALB (and the tiers that verify keys through them)", () => {
+    const albSg = mockId({ type: T.sg, name: `${catalog.name}-sg` });
+    for (const d of domains(catalog)) {
+      const sg = mockId({ type: T.sg, name: `${catalog.name}-gw-${d.name}-sg` });
+      const sources = run.records
+        .byType(T.ingress)
+        .filter((r) => field(r, "securityGroupId") === sg)
+        .map((r) => field(r, "referencedSecurityGroupId") ?? field(r, "cidrIpv4"));
+      expect(sources).toContain(albSg);
+      for (const s of sources) expect(String(s)).toMatch(/^securitygroup-platform-(sg|gw-)/);
+    }
+  });
+
+  test("no RDS instance is publicly accessible; every one is encrypted, multi-AZ and forces TLS", () => {
+    for (const db of run.records.byType(T.rds)) {
+      expect(field(db, "publiclyAccessible")).toBe(false);
+      expect(field(db, "storageEncrypted")).toBe(true);
+      expect(field(db, "manageMasterUserPassword")).toBe(true);
+      expect(field(db, "password")).toBeUndefined();
+      expect(field(db, "multiAz")).toBe(true);
+      expect(field(db, "backupRetentionPeriod")).toBeGreaterThanOrEqual(1);
+      const params = run.records
+        .byType(T.rdsParams)
+        .find((p) => p.name === field(db, "parameterGroupName"));
+      expect(field(params!, "parameters")).toContainEqual(
+        expect.objectContaining({ name: "rds.force_ssl", value: "1" }),
+      );
+    }
+  });
+
+  test("Redis and Kafka are encrypted at rest and in transit and span zones", () => {
+    for (const r of run.records.byType(T.redis)) {
+      expect(r.inputs).toMatchObject({
+        atRestEncryptionEnabled: true,
+        transitEncryptionEnabled: true,
+        automaticFailoverEnabled: true,
+        multiAzEnabled: true,
+        authToken: secretMark,
+      });
+      expect(field(r, "numCacheClusters")).toBeGreaterThanOrEqual(2);
+    }
+    for (const k of run.records.byType(T.msk)) {
+      expect(field(k, "encryptionInfo", "encryptionInTransit")).toEqual({
+        clientBroker: "TLS",
+        inCluster: true,
+      });
+      expect(field(k, "encryptionInfo", "encryptionAtRestKmsKeyArn")).toMatch(/^arn:aws:kms:/);
+      expect(field(k, "clientAuthentication", "unauthenticated")).toBe(false);
+      expect(run.records.zonesOf(k).length).toBe(catalog.zones);
+      expect(field(k, "numberOfBrokerNodes")).toBe(catalog.zones);
+    }
+  });
+
+  test("data-store security groups admit only security groups, never an address range", () => {
+    const storeGroups = [
+      ...run.records.byType(T.rds).flatMap((r) => field(r, "vpcSecurityGroupIds") as string[]),
+      ...run.records.byType(T.redis).flatMap((r) => field(r, "securityGroupIds") as string[]),
+      ...run.records
+        .byType(T.msk)
+        .flatMap((r) => field(r, "brokerNodeGroupInfo", "securityGroups") as string[]),
+    ];
+    expect(storeGroups).toHaveLength(3 * domains(catalog).length);
+    for (const id of storeGroups) {
+      const sg = run.records.byType(T.sg).find((r) => mockId(r) === id)!;
+      expect(field(sg, "ingress") ?? []).toEqual([]);
+      const rules = run.records.byType(T.ingress).filter((r) => field(r, "securityGroupId") === id);
+      expect(rules.length).toBeGreaterThan(0);
+      for (const rule of rules) {
+        expect(field(rule, "cidrIpv4")).toBeUndefined();
+        expect(field(rule, "cidrIpv6")).toBeUndefined();
+        expect(field(rule, "referencedSecurityGroupId")).toEqual(expect.any(String));
+      }
+    }
+  });
+
+  test("no secret value appears in plain text in any recorded input", () => {
+    const everything = JSON.stringify(run.records.all);
+    for (const value of [...Object.values(mockSecrets), mockEcrPassword])
+      expect(everything).not.toContain(value);
+    for (const td of run.records.byType(T.taskDefinition)) {
+      const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as {
+        environment: { name: string; value: string }[];
+      }[];
+      for (const env of container!.environment) {
+        expect(env.name).not.toMatch(/PASSWORD|TOKEN|SECRET/);
+        expect(env.value).not.toMatch(/:\/\/[^/@]*:[^/@]*@/);
+      }
+    }
+  });
+
+  test("stack outputs name the public URL", () => {
+    expect(run.outputs.url).toMatch(/^http:\/\/.+\.elb\.amazonaws\.com$/);
+    expect(run.outputs.endpoints["api"]).toBe(`${run.outputs.url}/v1`);
+  });
+});
+
+describe("stack settings change the graph", () => {
+  test("dev runs one NAT gateway; perZone gives each zone its own", async () => {
+    expect(run.records.byType(T.natGateway)).toHaveLength(1);
+    const perZone = await runProgram({
+      stack: "dev",
+      config: { "platform:natGateways": "perZone" },
+    });
+    expect(perZone.records.byType(T.natGateway)).toHaveLength(catalog.zones);
+  });
+
+  test("a bad setting fails with a message that names the key", async () => {
+    await expect(
+      runProgram({ stack: "dev", config: { "platform:natGateways": "some" } }),
+    ).rejects.toThrow('platform:natGateways must be "single" or "perZone"');
+  });
+
+  test("the kubernetes target says it is not implemented", async () => {
+    await expect(
+      runProgram({ stack: "dev", config: { "platform:target": "kubernetes" } }),
+    ).rejects.toThrow(/kubernetes.*not implemented/);
+  });
+});

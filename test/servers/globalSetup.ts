@@ -1,0 +1,41 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { TEST_SERVER_ENV, startKafka, startPostgres, startRedis } from "./index.ts";
+import type { TestServer } from "./index.ts";
+import { repoRoot } from "./process.ts";
+
+/** Where globalSetup leaves its servers for globalTeardown (both run in jest's main process). */
+export const SERVERS_KEY = Symbol.for("resilient-gateway-platform.test-servers");
+
+type Holder = { [SERVERS_KEY]?: TestServer[] };
+
+/**
+ * Jest global setup: makes sure the servers are installed, then starts one Redis, one
+ * PostgreSQL and one Kafka for the whole run and hands their addresses to every test worker
+ * through the environment (workers are forked after this and inherit it).
+ */
+export default async function globalSetup(): Promise<void> {
+  // Cheap when everything is there already; on a fresh machine this is the install.
+  execFileSync("bash", [join(repoRoot(), "scripts/test-servers/install.sh"), "--quiet"], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+
+  // Kafka's JVM dominates the start-up: start the three together.
+  const results = await Promise.allSettled([startRedis(), startPostgres(), startKafka()]);
+  const servers = results.flatMap((result) =>
+    result.status === "fulfilled" ? [result.value] : [],
+  );
+  const failures = results.flatMap((result) =>
+    result.status === "rejected" ? [result.reason] : [],
+  );
+  if (failures.length > 0) {
+    await Promise.all(servers.map((server) => server.stop()));
+    throw new AggregateError(failures, failures.map((failure) => String(failure)).join("\n\n"));
+  }
+
+  const [redis, postgres, kafka] = servers;
+  process.env[TEST_SERVER_ENV.redis] = redis.url;
+  process.env[TEST_SERVER_ENV.postgres] = postgres.url;
+  process.env[TEST_SERVER_ENV.kafka] = kafka.url;
+  (globalThis as Holder)[SERVERS_KEY] = servers;
+}
