@@ -19,5 +19,6 @@ export default {
   // addresses from TEST_REDIS_URL, TEST_DATABASE_URL and TEST_KAFKA_BROKERS.
   globalSetup: "<rootDir>/test/servers/globalSetup.ts",
   globalTeardown: "<rootDir>/test/servers/globalTeardown.ts",
+  reporters: ["default", "<rootDir>/test/summaryReporter.cjs"],
   testTimeout: 60000,
 };

@@ -1,12 +1,12 @@
 import express, { type Express } from "express";
 import { matchRoute, routingRules, type Catalog } from "../../infra/catalog/index.ts";
 import type { Cache } from "../shared/cache.ts";
-import { ApiError, badRequest, errorBody, routeNotFound, unauthorized } from "../shared/errors.ts";
+import { badRequest, routeNotFound, unauthorized } from "../shared/errors.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { PRINCIPAL_HEADER_PREFIX, principalHeaders } from "../shared/principal.ts";
-import { forward, upstreamUnavailable } from "../shared/proxy.ts";
+import { proxyRequest } from "../shared/proxy.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
 
@@ -75,34 +75,15 @@ export function createGateway(opts: GatewayOptions): { app: Express; close: () =
     const rule = matchRoute(rules, req.path);
     if (!rule) return next(routeNotFound(req.method, req.path));
     res.locals.route = rule.prefix;
-    const set = sets.get(rule.service)!;
-    try {
-      const up = await forward(req, res, {
-        set,
-        ctx: res.locals.ctx,
-        bodyLimitBytes: BODY_LIMIT,
-        dropHeaders: ["authorization", PRINCIPAL_HEADER_PREFIX],
-        extraHeaders: principalHeaders(res.locals.principal!),
-      });
-      res.locals.upstream = up.replica.url;
-    } catch (err) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const answer = upstreamUnavailable(err, rule.service);
-      if (answer) {
-        res.locals.decision = "no-healthy-replica";
-        res.status(503).setHeader("retry-after", "1").json(answer.body(res.locals.ctx.requestId));
-        return;
-      }
-      if (err instanceof ApiError) return next(err);
-      if (req.destroyed) return;
-      opts.logger.error({ err, requestId: res.locals.ctx.requestId }, "gateway forward failed");
-      res
-        .status(502)
-        .json(errorBody("bad gateway", "api_error", "bad_gateway", null, res.locals.ctx.requestId));
-    }
+    await proxyRequest(req, res, next, {
+      set: sets.get(rule.service)!,
+      ctx: res.locals.ctx,
+      bodyLimitBytes: BODY_LIMIT,
+      dropHeaders: ["authorization", PRINCIPAL_HEADER_PREFIX],
+      extraHeaders: principalHeaders(res.locals.principal!),
+      upstream: rule.service,
+      logger: opts.logger,
+    });
   });
   finishApp(app, opts.logger);
   return {

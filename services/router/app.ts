@@ -1,10 +1,9 @@
 import type { Express } from "express";
 import { domains, matchRoute, routingRules, type Catalog } from "../../infra/catalog/index.ts";
-import { ApiError, errorBody } from "../shared/errors.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
-import { forward, upstreamUnavailable } from "../shared/proxy.ts";
+import { proxyRequest } from "../shared/proxy.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 
 export interface RouterOptions {
@@ -47,32 +46,14 @@ export function createRouter(opts: RouterOptions): { app: Express; close: () => 
     if (req.path !== "/v1" && !req.path.startsWith("/v1/")) return next();
     const rule = matchRoute(rules, req.path);
     const domain = rule?.domain ?? opts.catalog.defaultDomain;
-    const set = sets.get(domain)!;
     res.locals.route = rule?.prefix ?? "/v1/*";
-    try {
-      const up = await forward(req, res, { set, ctx: res.locals.ctx, bodyLimitBytes: BODY_LIMIT });
-      res.locals.upstream = up.replica.url;
-    } catch (err) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const answer = upstreamUnavailable(err, `the ${domain} gateway tier`);
-      if (answer) {
-        res.locals.decision = "no-healthy-gateway";
-        res
-          .status(answer.status)
-          .setHeader("retry-after", "1")
-          .json(answer.body(res.locals.ctx.requestId));
-        return;
-      }
-      if (err instanceof ApiError) return next(err);
-      if (req.destroyed) return;
-      opts.logger.error({ err, requestId: res.locals.ctx.requestId }, "router forward failed");
-      res
-        .status(502)
-        .json(errorBody("bad gateway", "api_error", "bad_gateway", null, res.locals.ctx.requestId));
-    }
+    await proxyRequest(req, res, next, {
+      set: sets.get(domain)!,
+      ctx: res.locals.ctx,
+      bodyLimitBytes: BODY_LIMIT,
+      upstream: `the ${domain} gateway tier`,
+      logger: opts.logger,
+    });
   });
   finishApp(app, opts.logger);
   return {

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
-import { ApiError } from "./errors.ts";
+import type { NextFunction, Request, Response } from "express";
+import { ApiError, errorBody } from "./errors.ts";
+import type { Logger } from "./logger.ts";
 import type { RequestContext } from "./trace.ts";
 import {
   NoReplicaError,
@@ -118,13 +120,41 @@ export async function forward(
   return up;
 }
 
-/** The answer when no replica of an upstream could be reached. */
-export function upstreamUnavailable(err: unknown, upstream: string): ApiError | undefined {
-  if (!(err instanceof NoReplicaError)) return undefined;
-  return new ApiError(
-    503,
-    "service_unavailable",
-    "upstream_unavailable",
-    `${upstream} is unavailable, retry later`,
-  );
+/**
+ * Forwards and answers for every way that can fail: no replica reachable is a 503 with
+ * `retry-after` (the caller may try again soon), a bad request body is the caller's 4xx, a client
+ * that went away gets nothing, and anything else is a 502. Once the answer has started, the only
+ * honest signal left is to cut the connection.
+ */
+export async function proxyRequest(
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  opts: ForwardOptions & { upstream: string; logger: Logger },
+): Promise<void> {
+  try {
+    const up = await forward(req, res, opts);
+    res.locals.upstream = up.replica.url;
+  } catch (err) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const requestId = opts.ctx.requestId;
+    if (err instanceof NoReplicaError) {
+      res.locals.decision = "no-healthy-replica";
+      const answer = new ApiError(
+        503,
+        "service_unavailable",
+        "upstream_unavailable",
+        `${opts.upstream} is unavailable, retry later`,
+      );
+      res.status(503).setHeader("retry-after", "1").json(answer.body(requestId));
+      return;
+    }
+    if (err instanceof ApiError) return next(err);
+    if (req.destroyed) return;
+    opts.logger.error({ err, requestId, upstream: opts.upstream }, "forward failed");
+    res.status(502).json(errorBody("bad gateway", "api_error", "bad_gateway", null, requestId));
+  }
 }
