@@ -1,5 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { dockerSettingKeys } from "./docker/config.ts";
+import { StackConfigError } from "./stackConfigError.ts";
+
+export { StackConfigError };
 
 // The stack's own settings (`platform:*` in Pulumi.<stack>.yaml), validated in one place so a
 // wrong value fails before any resource is planned, with a message that names the config key.
@@ -42,16 +46,10 @@ const settingsSchema = z.object({
 
 export type StackSettings = z.output<typeof settingsSchema>;
 
-export class StackConfigError extends Error {
-  constructor(problems: string[]) {
-    super(`invalid stack configuration:\n  - ${problems.join("\n  - ")}`);
-    this.name = "StackConfigError";
-  }
-}
-
 /** Validates raw `platform:*` values (strings, as Pulumi stores them) keyed without the prefix. */
 export function parseSettings(raw: Record<string, string | undefined>): StackSettings {
-  const known = new Set(Object.keys(settingsSchema.shape));
+  // Each target validates its own keys; here a key is unknown when no target reads it.
+  const known = new Set([...Object.keys(settingsSchema.shape), ...dockerSettingKeys]);
   const unknown = Object.keys(raw).filter((k) => raw[k] !== undefined && !known.has(k));
   const parsed = settingsSchema.safeParse(raw);
   const problems = unknown.map((k) => `platform:${k} is not a known setting`);

@@ -16,6 +16,7 @@ import { readStackConfig } from "./stackFile.ts";
  */
 export const mockSecrets: Record<string, string> = {
   "platform:redisAuthToken": "mock-redis-auth-token-do-not-print",
+  "platform:postgresPassword": "mock-postgres-password-do-not-print",
 };
 
 export interface RunOptions {

@@ -21,14 +21,16 @@ afterAll(async () => {
   await topo?.stop();
 });
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the assertions check the shape
+type Json = Record<string, any>;
+
 async function call(path: string, init: RequestInit = {}) {
   const res = await fetch(`${topo.url}${path}`, init);
   const text = await res.text();
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions check the shape
   return {
     status: res.status,
     headers: res.headers,
-    body: text ? (JSON.parse(text) as Record<string, any>) : {},
+    body: text ? (JSON.parse(text) as Json) : {},
   };
 }
 

@@ -1,0 +1,51 @@
+# One image for every program of the platform: the router, the gateway (one container per domain,
+# DOMAIN=<domain>) and each catalog service. The program is the argument, see ENTRYPOINT below.
+#
+# No registry reachable? Build the base locally and pass it in:
+#   scripts/docker/base-image.sh
+#   docker build --network host --build-arg NODE_IMAGE=local/node:24 -t platform/services:dev .
+# Node 24 runs the TypeScript sources directly (type stripping), so there is no compile stage.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Install scripts are skipped: no runtime dependency needs one, and not running them keeps the
+# build from executing code fetched from the registry.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    PORT=8080 \
+    DATA_DIR=/var/lib/platform
+# A fixed numeric uid so that Kubernetes' runAsNonRoot can verify it, on any base image (the local
+# base has no `node` user). DATA_DIR is the only place it may write: the embedded SQLite and event
+# files used when a container gets no DATABASE_URL or KAFKA_BROKERS.
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin app \
+    && mkdir -p /var/lib/platform \
+    && chown app:app /var/lib/platform
+WORKDIR /app
+# Dependencies first and the often-edited sources last, so that a code change reuses the layers
+# above. Files stay owned by root: the process cannot rewrite its own code.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY infra/runtimeEnv.ts ./infra/runtimeEnv.ts
+COPY infra/catalog ./infra/catalog
+COPY services ./services
+USER 10001:10001
+EXPOSE 8080
+# Slim images carry no curl; Node's fetch probes the liveness endpoint on whatever PORT the
+# container was given.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+    CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8080}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# `node` is the entrypoint and the program's file is the command, so that
+# `docker run IMAGE services/orders/main.ts` runs orders and Kubernetes `args`, docker.Container
+# `command` and ECS `command` all name the program the same way (infra/runtimeEnv.ts entrypoint()).
+# A launcher script would add a second place that knows the program list. Node is PID 1 here: run
+# containers with an init (`docker run --init`, `init: true`) so that SIGTERM reaches the
+# process's drain handler and zombies are reaped.
+ENTRYPOINT ["node"]
+CMD ["services/router/main.ts"]

@@ -1,0 +1,147 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface ContainerGroupArgs {
+  /** Image whose entrypoint is `node` (this project's Dockerfile): `command` holds node's arguments. */
+  image: pulumi.Input<string>;
+  /** Arguments to the image's entrypoint, e.g. `["services/orders/main.ts"]`. */
+  command: pulumi.Input<string>[];
+  /** How many identical containers to run. */
+  replicas: number;
+  /** Name of the Docker network the replicas join. */
+  network: pulumi.Input<string>;
+  /** Environment of every replica, in plain text (it shows in `pulumi preview` and `docker inspect`). */
+  env: Record<string, string>;
+  /**
+   * Secret environment, written to a file only `user` can read and loaded by `node --env-file`:
+   * it stays out of `docker inspect`, and one secret does not hide the whole environment from
+   * `pulumi preview` as a secret entry in `env` would. Values must be single-line and hold no `'`.
+   */
+  secretEnv?: Record<string, pulumi.Input<string>>;
+  /** The uid:gid the programs run as; it owns the secret env file. Default the image's `10001:10001`. */
+  user?: string;
+  /** Port the program listens on inside the container. */
+  port: number;
+  /**
+   * Host port the first replica publishes; replica i publishes `hostPort + i`, since two
+   * containers cannot bind one host port. Default: nothing is published.
+   */
+  hostPort?: number;
+  /** Path that answers 2xx once the program can serve (its dependencies reachable). Default `/readyz`. */
+  healthPath?: string;
+  /** Memory limit of each replica in MiB. Default: no limit. */
+  memoryMb?: number;
+}
+
+/** Where the secret environment is written in each container (see `secretEnv`). */
+const secretEnvFile = "/run/platform-secrets.env";
+
+/** The network alias of each of `replicas` containers of group `name`: `name-1`, `name-2`, ... */
+export function replicaAliases(name: string, replicas: number): string[] {
+  return Array.from({ length: replicas }, (_, i) => `${name}-${i + 1}`);
+}
+
+/**
+ * N replicas of one program on a Docker network. Each replica has its own DNS alias, so that a
+ * caller holds the full list of replicas and can fail over between them as on the other targets.
+ */
+export class ContainerGroup extends pulumi.ComponentResource {
+  /** Network aliases of the replicas, in order. */
+  readonly aliases: string[];
+  /** Base URL of each replica on the network (`http://<alias>:<port>`). */
+  readonly urls: string[];
+  /** Base URL of each replica from the host, when the group publishes ports. */
+  readonly hostUrls: string[];
+  readonly containerIds: pulumi.Output<string[]>;
+
+  constructor(name: string, args: ContainerGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:docker:ContainerGroup", name, {}, opts);
+
+    if (!Number.isInteger(args.replicas) || args.replicas < 1) {
+      throw new Error(
+        `${name}: replicas must be a whole number of at least 1 (got ${args.replicas})`,
+      );
+    }
+    const healthPath = args.healthPath ?? "/readyz";
+    this.aliases = replicaAliases(name, args.replicas);
+    this.urls = this.aliases.map((alias) => `http://${alias}:${args.port}`);
+    const hostPorts = this.aliases.map((_, i) =>
+      args.hostPort === undefined ? undefined : args.hostPort + i,
+    );
+    this.hostUrls = hostPorts.flatMap((p) => (p === undefined ? [] : [`http://localhost:${p}`]));
+    const envs = Object.entries(args.env).map(([key, value]) => `${key}=${value}`);
+    const user = args.user ?? "10001:10001";
+    const [uid, gid] = user.split(":");
+    const secretEntries = Object.entries(args.secretEnv ?? {});
+    const uploads =
+      secretEntries.length === 0
+        ? []
+        : [
+            {
+              file: secretEnvFile,
+              content: pulumi.secret(
+                pulumi
+                  .all(secretEntries.map(([key, value]) => pulumi.interpolate`${key}='${value}'\n`))
+                  .apply((lines) => lines.join("")),
+              ),
+              owner: uid,
+              group: gid ?? uid,
+              permissions: "0400",
+            },
+          ];
+    const command =
+      secretEntries.length === 0 ? args.command : [`--env-file=${secretEnvFile}`, ...args.command];
+
+    const containers = this.aliases.map(
+      (alias, i) =>
+        new docker.Container(
+          alias,
+          {
+            image: args.image,
+            command,
+            envs,
+            uploads,
+            user,
+            networksAdvanced: [{ name: args.network, aliases: [alias] }],
+            ports:
+              hostPorts[i] === undefined ? [] : [{ internal: args.port, external: hostPorts[i] }],
+            healthcheck: {
+              tests: [
+                "CMD",
+                "node",
+                "-e",
+                `fetch("http://127.0.0.1:${args.port}${healthPath}", { signal: AbortSignal.timeout(2000) })` +
+                  ".then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
+              ],
+              interval: "10s",
+              timeout: "3s",
+              startPeriod: "20s",
+              retries: 3,
+            },
+            restart: "unless-stopped",
+            // An init as PID 1 forwards SIGTERM to Node (which then drains) and reaps zombies.
+            init: true,
+            memory: args.memoryMb,
+            // Node needs no Linux capability to listen above port 1024.
+            capabilities: { drops: ["ALL"] },
+            securityOpts: ["no-new-privileges:true"],
+            logOpts: { "max-size": "10m", "max-file": "3" },
+            // `pulumi up` returns once every replica is healthy, or fails naming the one that is not.
+            wait: true,
+            waitTimeout: 120,
+          },
+          // Children do not inherit the component's dependsOn: pass it on, so that a group
+          // starts after what it needs (its data stores, the services behind a gateway).
+          { parent: this, dependsOn: opts?.dependsOn },
+        ),
+    );
+
+    this.containerIds = pulumi.all(containers.map((c) => c.id));
+    this.registerOutputs({
+      aliases: this.aliases,
+      urls: this.urls,
+      hostUrls: this.hostUrls,
+      containerIds: this.containerIds,
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { StackConfigError } from "../stackConfigError.ts";
+
+// The Docker target's own settings (`platform:*`), validated before any resource is declared so
+// that a wrong value fails with the config key in the message. The settings every target shares
+// (platform:target) live in infra/stackConfig.ts.
+
+const port = z.coerce
+  .number({ error: "must be a port number" })
+  .int("must be a whole number")
+  .min(1, "must be between 1 and 65535")
+  .max(65535, "must be between 1 and 65535");
+
+const settingsSchema = z.object({
+  /** Host port of the first router replica; replica i publishes routerPort + i. Default 8080. */
+  routerPort: port.default(8080),
+  /** Base image of the service image (the Dockerfile's NODE_IMAGE). Default the official slim one. */
+  nodeImage: z.string().min(1, "must name an image").default("node:24-bookworm-slim"),
+  /**
+   * Network for the image build's RUN steps. Unset: the engine's default. `host` on engines
+   * started with --bridge=none (scripts/docker/dockerd.sh), where the default has no egress.
+   */
+  buildNetwork: z.string().min(1).optional(),
+});
+
+export type DockerSettings = z.output<typeof settingsSchema>;
+
+/** Every `platform:*` key the Docker target reads, for the shared unknown-key check. */
+export const dockerSettingKeys: readonly string[] = [
+  ...Object.keys(settingsSchema.shape),
+  "postgresPassword",
+];
+
+/** Validates raw `platform:*` values (strings, as Pulumi stores them) keyed without the prefix. */
+export function parseDockerSettings(raw: Record<string, string | undefined>): DockerSettings {
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new StackConfigError(
+      parsed.error.issues.map((i) => `platform:${String(i.path[0])} ${i.message}`),
+    );
+  }
+  return parsed.data;
+}
+
+/** Reads and validates the current stack's Docker settings. */
+export function dockerSettings(): DockerSettings {
+  const config = new pulumi.Config("platform");
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(settingsSchema.shape)) raw[key] = config.get(key);
+  return parseDockerSettings(raw);
+}
+
+/** Shorter passwords are refused: a Linux host reaches the bridge network, unpublished ports too. */
+const minPasswordLength = 12;
+
+/**
+ * The PostgreSQL password of every domain's database, a stack secret
+ * (`pulumi config set --secret platform:postgresPassword`). There is no default: a default
+ * password would be the same on every machine that runs the stack.
+ */
+export function postgresPassword(): pulumi.Output<string> {
+  const config = new pulumi.Config("platform");
+  const password = config.getSecret("postgresPassword");
+  if (password === undefined) {
+    throw new StackConfigError([
+      "platform:postgresPassword is required on Docker: set it with `pulumi config set --secret platform:postgresPassword <12+ characters>`",
+    ]);
+  }
+  return password.apply((p) => {
+    // The containers read it from a single-quoted line of a `node --env-file` file.
+    if (p.length < minPasswordLength || /['\r\n]/.test(p)) {
+      throw new StackConfigError([
+        `platform:postgresPassword must be at least ${minPasswordLength} characters, on one line, without "'"`,
+      ]);
+    }
+    return p;
+  });
+}
