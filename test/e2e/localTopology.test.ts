@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { catalog, domains, services } from "../../infra/catalog/index.ts";
 import {
   isAlive,
   processNames,
@@ -43,18 +44,12 @@ const json = (body: unknown, headers: Record<string, string> = {}): RequestInit 
 test("prints the ready line and the demo key, and runs every replica of the catalog", () => {
   expect(topo.output()).toContain(`ready ${topo.url}`);
   expect(topo.output()).toContain(`demo API key: ${topo.apiKey}`);
-  expect(processNames(topo.logDir)).toEqual([
-    "auth-1",
-    "auth-2",
-    "business-gateway-1",
-    "business-gateway-2",
-    "identity-gateway-1",
-    "identity-gateway-2",
-    "orders-1",
-    "orders-2",
-    "router-1",
-    "router-2",
-  ]);
+  const expected = [
+    ...services(catalog).flatMap((s) => replicaNames(s.name, s.replicas)),
+    ...domains(catalog).flatMap((d) => replicaNames(`${d.name}-gateway`, d.gateway.replicas)),
+    ...replicaNames("router", catalog.router.replicas),
+  ];
+  expect(processNames(topo.logDir)).toEqual(expected.sort());
 });
 
 test("an identity route reaches the auth service with the caller's principal", async () => {
@@ -179,6 +174,10 @@ test("Ctrl-C stops every process and the runner exits 0", async () => {
   // Nothing of ours is left listening on the port.
   expect(() => execFileSync("curl", ["-sf", `${topo.url}/healthz`])).toThrow();
 });
+
+function replicaNames(name: string, replicas: number): string[] {
+  return Array.from({ length: replicas }, (_, i) => `${name}-${i + 1}`);
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
