@@ -59,6 +59,62 @@ const version = z.object({
 export const storeKinds = ["postgres", "redis", "kafka"] as const;
 export type StoreKind = (typeof storeKinds)[number];
 
+/** A GCRA limit: `limit` requests per `windowSeconds`, with bursts up to `limit` (exact at edges). */
+const rate = z.object({
+  limit: z.number().int().min(1, "must be at least 1").max(1_000_000),
+  windowSeconds: z.number().int().min(1).max(86_400),
+});
+
+/** How a gateway tier treats one service's routes: limits, caching, time-outs. */
+const trafficSchema = z
+  .object({
+    /** Per API key (default 600 a minute) and per client IP (default 1200 a minute). */
+    rateLimit: z
+      .object({
+        perKey: rate.default({ limit: 600, windowSeconds: 60 }),
+        perIp: rate.default({ limit: 1200, windowSeconds: 60 }),
+      })
+      .default({
+        perKey: { limit: 600, windowSeconds: 60 },
+        perIp: { limit: 1200, windowSeconds: 60 },
+      }),
+    /**
+     * Response cache for GETs: fresh for `ttlSeconds` (0 turns caching off, the default), then
+     * served stale for `staleSeconds` while one request refreshes it, and when the service fails.
+     * `perPrincipal` keys entries by caller (default), for answers that depend on who asks.
+     */
+    cache: z
+      .object({
+        ttlSeconds: z.number().int().min(0).max(86_400).default(0),
+        staleSeconds: z.number().int().min(0).max(86_400).default(60),
+        perPrincipal: z.boolean().default(true),
+      })
+      .default({ ttlSeconds: 0, staleSeconds: 60, perPrincipal: true }),
+    /** Time to the first byte of the answer, and the longest silence inside a (streamed) body. */
+    timeouts: z
+      .object({
+        firstByteMs: z.number().int().min(10).max(600_000).default(10_000),
+        idleMs: z.number().int().min(10).max(600_000).default(30_000),
+      })
+      .default({ firstByteMs: 10_000, idleMs: 30_000 }),
+    /** Largest request body the gateway accepts, in bytes. Default 1 MiB. */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+  })
+  .default({
+    rateLimit: {
+      perKey: { limit: 600, windowSeconds: 60 },
+      perIp: { limit: 1200, windowSeconds: 60 },
+    },
+    cache: { ttlSeconds: 0, staleSeconds: 60, perPrincipal: true },
+    timeouts: { firstByteMs: 10_000, idleMs: 30_000 },
+    maxBodyBytes: 1024 * 1024,
+  });
+
 const serviceSchema = z
   .object({
     /** The domain (and so the gateway tier) that serves this service's routes. */
@@ -73,6 +129,7 @@ const serviceSchema = z
       .default([{ name: "v1", weight: 100 }]),
     /** Which of its domain's data stores the service talks to. */
     uses: z.array(z.enum(storeKinds)).default([]),
+    traffic: trafficSchema,
   })
   .extend(size.shape)
   .superRefine((s, ctx) => {
@@ -138,6 +195,28 @@ const domainSchema = z.object({
        * writes in the dead-letter queue (the business tier).
        */
       fallback: z.enum(["cached", "degraded"]),
+      resilience: z
+        .object({
+          /** Consecutive failures of a service that open its breaker (default 5). */
+          breakerFailures: z.number().int().min(1).max(1000).default(5),
+          /** How long an open breaker waits before one probe request (default 5000 ms). */
+          breakerHalfOpenMs: z.number().int().min(100).max(600_000).default(5_000),
+          /** Tries of one request, the first included (default 3). */
+          maxAttempts: z.number().int().min(1).max(10).default(3),
+          /** Backoff base and cap; each wait is uniform in [0, min(cap, base * 2^n)] (full jitter). */
+          backoffBaseMs: z.number().int().min(1).max(10_000).default(25),
+          backoffMaxMs: z.number().int().min(1).max(60_000).default(500),
+          /** Retries may add at most this share of the live request rate (default 20%). */
+          retryBudgetPercent: z.number().int().min(0).max(100).default(20),
+        })
+        .default({
+          breakerFailures: 5,
+          breakerHalfOpenMs: 5_000,
+          maxAttempts: 3,
+          backoffBaseMs: 25,
+          backoffMaxMs: 500,
+          retryBudgetPercent: 20,
+        }),
     })
     .extend(size.shape)
     .superRefine(checkSize),
