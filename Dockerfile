@@ -13,7 +13,16 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Install scripts are skipped: no runtime dependency needs one, and not running them keeps the
 # build from executing code fetched from the registry.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+#
+# The @pulumi/* packages are dependencies of the project (the Pulumi program runs with them) but
+# no service imports them, and they weigh about 130 MB of the 187 MB: the second step removes
+# them and everything only they pull in, following the lock file. It edits the package.json and
+# lock of this stage only. The rule is the scope, not a list, so a Pulumi provider added later
+# stays out of the image too; test/docker/images.test.ts checks the image runs without them.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && npm uninstall --omit=dev --ignore-scripts --no-audit --no-fund \
+       $(node -p "Object.keys(require('./package.json').dependencies).filter((n) => n.startsWith('@pulumi/')).join(' ')") \
+    && npm cache clean --force
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \

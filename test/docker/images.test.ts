@@ -1,0 +1,286 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:net";
+import { primaryVersion } from "../../infra/aws/workloads.ts";
+import { catalog, domains, services } from "../../infra/catalog/index.ts";
+import type { Addresses, Env } from "../../infra/runtimeEnv.ts";
+import { entrypoint, envKey, gatewayEnv, routerEnv, serviceEnv } from "../../infra/runtimeEnv.ts";
+import { createDatabase, TEST_SERVER_ENV } from "../servers/index.ts";
+import { docker, enginePlan, script } from "./engine.ts";
+
+// The service image built with a real Docker engine and the default topology run from it: the
+// router, both gateway tiers and every service, each replica a container on the host network
+// with a loopback port of its own, on the real PostgreSQL, Redis and Kafka of the test run. The
+// containers run as Kubernetes will run them (read-only root filesystem, every capability
+// dropped, no privilege escalation), so a write outside DATA_DIR and /tmp fails here first.
+
+const plan = enginePlan();
+if (plan.mode === "skip")
+  process.stderr.write(`test/docker/images.test.ts skipped: ${plan.reason}\n`);
+const withEngine = plan.mode === "skip" ? describe.skip : describe;
+
+const runId = randomBytes(4).toString("hex");
+const image = `platform/services:test-${runId}`;
+/** The base scripts/docker/build.sh builds and uses when NODE_IMAGE is not set. */
+const base = process.env["NODE_IMAGE"] || "local/node:24";
+const label = `platform.test.run=${runId}`;
+const apiKey = `sk-image-test-${randomBytes(12).toString("hex")}`;
+/** The image's runtime dependencies may add this much to the base image, no more. */
+const maxAddedBytes = 60e6;
+
+interface Container {
+  /** `router-1`, `gateway-identity-2`, `orders-1`... */
+  name: string;
+  program: string;
+  port: number;
+  env: Env;
+}
+
+/** `n` distinct free loopback ports: every listener stays open until all are chosen. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((ok, fail) => {
+        server.once("error", fail);
+        server.listen(0, "127.0.0.1", ok);
+      });
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
+  }
+}
+
+const url = (port: number) => `http://127.0.0.1:${port}`;
+
+/** The default topology as host-network containers, with the env every other target builds. */
+async function topology(databaseUrl: string): Promise<Container[]> {
+  const redisUrl = requireEnv(TEST_SERVER_ENV.redis);
+  const kafkaBrokers = requireEnv(TEST_SERVER_ENV.kafka);
+  const allServices = services(catalog);
+  const allDomains = domains(catalog);
+  const total =
+    allServices.reduce((n, s) => n + s.replicas, 0) +
+    allDomains.reduce((n, d) => n + d.gateway.replicas, 0) +
+    catalog.router.replicas;
+  const ports = await freePorts(total);
+  const take = (n: number) => ports.splice(0, n);
+
+  const servicePorts = new Map(allServices.map((s) => [s.name, take(s.replicas)]));
+  const tierPorts = new Map(allDomains.map((d) => [d.name, take(d.gateway.replicas)]));
+  const routerPorts = take(catalog.router.replicas);
+  const at: Addresses = {
+    services: Object.fromEntries([...servicePorts].map(([s, p]) => [s, p.map(url)])),
+    tiers: Object.fromEntries([...tierPorts].map(([d, p]) => [d, p.map(url)])),
+  };
+  // In a container the programs listen on every interface; on the host network that would
+  // expose them beyond this machine, so they keep to loopback as the local runner does.
+  const host: Env = { [envKey.host]: "127.0.0.1" };
+  const data = { databaseUrl, redisUrl, kafkaBrokers };
+
+  const containers: Container[] = [];
+  for (const s of allServices) {
+    servicePorts.get(s.name)!.forEach((port, i) => {
+      const env = { ...host, ...serviceEnv(catalog, s.name, port, data, primaryVersion(s)) };
+      if (s.name === "auth") env[envKey.demoApiKey] = apiKey;
+      containers.push({ name: `${s.name}-${i + 1}`, program: s.name, port, env });
+    });
+  }
+  for (const d of allDomains) {
+    tierPorts.get(d.name)!.forEach((port, i) => {
+      const env = { ...host, ...gatewayEnv(catalog, d.name, at, port, { redisUrl, kafkaBrokers }) };
+      containers.push({ name: `gateway-${d.name}-${i + 1}`, program: "gateway", port, env });
+    });
+  }
+  routerPorts.forEach((port, i) => {
+    const env = { ...host, ...routerEnv(catalog, at, port) };
+    containers.push({ name: `router-${i + 1}`, program: "router", port, env });
+  });
+  return containers;
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run under jest (test/servers/globalSetup.ts)`);
+  return value;
+}
+
+const containerName = (c: Container) => `platform-test-${runId}-${c.name}`;
+
+function start(c: Container): Promise<string> {
+  return docker(
+    "run",
+    "--detach",
+    "--name",
+    containerName(c),
+    "--label",
+    label,
+    "--network",
+    "host",
+    "--init",
+    "--read-only",
+    "--tmpfs",
+    "/tmp",
+    "--tmpfs",
+    "/var/lib/platform:uid=10001,gid=10001,mode=0700",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+    // The image's own HEALTHCHECK command, polled faster than its 10 s so the test is quick.
+    "--health-interval",
+    "2s",
+    ...Object.entries(c.env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+    image,
+    entrypoint(c.program),
+  );
+}
+
+async function state(c: Container): Promise<{ Running: boolean; Health?: { Status: string } }> {
+  return JSON.parse(await docker("inspect", "--format", "{{json .State}}", containerName(c)));
+}
+
+async function logsOf(c: Container): Promise<string> {
+  try {
+    return await docker("logs", "--tail", "20", containerName(c));
+  } catch (err) {
+    return String(err);
+  }
+}
+
+/** Polls `check` until it holds for every container; a container that stopped fails at once. */
+async function waitAll(
+  containers: Container[],
+  what: string,
+  check: (c: Container) => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let pending = containers;
+  while (pending.length > 0) {
+    const results = await Promise.all(
+      pending.map(async (c) => ({ c, ok: await check(c).catch(() => false) })),
+    );
+    pending = results.filter((r) => !r.ok).map((r) => r.c);
+    for (const c of pending) {
+      if (!(await state(c)).Running)
+        throw new Error(`${c.name} stopped before ${what}:\n${await logsOf(c)}`);
+    }
+    if (pending.length > 0 && Date.now() > deadline) {
+      const logs = await Promise.all(pending.map(async (c) => `${c.name}:\n${await logsOf(c)}`));
+      throw new Error(`not ${what} after ${timeoutMs / 1000} s:\n${logs.join("\n")}`);
+    }
+    if (pending.length > 0) await new Promise((ok) => setTimeout(ok, 500));
+  }
+}
+
+let containers: Container[] = [];
+const routers = () => containers.filter((c) => c.program === "router");
+
+withEngine("the service image, built and run on a real Docker engine", () => {
+  beforeAll(async () => {
+    if (plan.mode === "start") process.stdout.write(await script("dockerd.sh"));
+    process.stdout.write(await script("build.sh", [image]));
+    containers = await topology(await createDatabase("images"));
+    await Promise.all(containers.map(start));
+    await waitAll(
+      containers,
+      "ready",
+      async (c) => (await fetch(`${url(c.port)}/readyz`)).status === 200,
+      120_000,
+    );
+  }, 600_000);
+
+  afterAll(async () => {
+    const ids = await docker("ps", "--all", "--quiet", "--filter", `label=${label}`);
+    if (ids) await docker("rm", "--force", "--volumes", ...ids.split("\n"));
+    // --no-prune keeps the untagged layers below the tag: they are the next run's build cache.
+    await docker("rmi", "--no-prune", image).catch(() => undefined);
+    expect(await docker("ps", "--all", "--quiet", "--filter", `label=${label}`)).toBe("");
+  }, 120_000);
+
+  it("runs the router, every gateway replica and every service replica", () => {
+    const count = (program: string) => containers.filter((c) => c.program === program).length;
+    for (const s of services(catalog))
+      expect([s.name, count(s.name)]).toEqual([s.name, s.replicas]);
+    expect(count("gateway")).toBe(domains(catalog).reduce((n, d) => n + d.gateway.replicas, 0));
+    expect(count("router")).toBe(catalog.router.replicas);
+  });
+
+  it("carries the services' dependencies and nothing of the Pulumi program", async () => {
+    const listing = JSON.parse(
+      await docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        image,
+        "-e",
+        `const fs = require("node:fs");
+         const deps = Object.keys(JSON.parse(fs.readFileSync("package.json", "utf8")).dependencies);
+         const has = (d) => fs.existsSync("node_modules/" + d + "/package.json");
+         console.log(JSON.stringify({ present: deps.filter(has), absent: deps.filter((d) => !has(d)) }));`,
+      ),
+    ) as { present: string[]; absent: string[] };
+    expect(listing.absent.length).toBeGreaterThan(0);
+    expect(listing.absent.every((d) => d.startsWith("@pulumi/"))).toBe(true);
+    expect(listing.present.some((d) => d.startsWith("@pulumi/"))).toBe(false);
+  });
+
+  it("stays small: its own layers add at most 60 MB to the base image", async () => {
+    const size = async (ref: string) =>
+      Number(await docker("image", "inspect", "--format", "{{.Size}}", ref));
+    const [own, under] = await Promise.all([size(image), size(base)]);
+    process.stdout.write(
+      `image ${(own / 1e6).toFixed(0)} MB = base ${(under / 1e6).toFixed(0)} MB + ${((own - under) / 1e6).toFixed(0)} MB\n`,
+    );
+    expect(own - under).toBeLessThan(maxAddedBytes);
+  });
+
+  it("runs as a non-root user and declares a health check", async () => {
+    const config = JSON.parse(
+      await docker("image", "inspect", "--format", "{{json .Config}}", image),
+    ) as { User: string; Healthcheck?: { Test: string[] } };
+    expect(config.User).toBe("10001:10001");
+    expect(config.Healthcheck?.Test.join(" ")).toContain("/healthz");
+  });
+
+  it("is reported healthy by Docker through the image's own HEALTHCHECK", async () => {
+    await waitAll(
+      containers,
+      "healthy",
+      async (c) => (await state(c)).Health?.Status === "healthy",
+      60_000,
+    );
+  }, 90_000);
+
+  it("serves a request through the containerised router, gateway tier and service", async () => {
+    const auth = { authorization: `Bearer ${apiKey}` };
+    for (const r of routers()) {
+      const whoami = await fetch(`${url(r.port)}/v1/auth/whoami`, { headers: auth });
+      expect([r.name, whoami.status]).toEqual([r.name, 200]);
+      expect(await whoami.json()).toMatchObject({ principal: { userId: "demo-user" } });
+    }
+    // The business tier verifies the key at the identity tier, then orders writes to PostgreSQL.
+    const router = url(routers()[0]!.port);
+    const created = await fetch(`${router}/v1/orders`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json", "idempotency-key": runId },
+      body: JSON.stringify({ item: "container", quantity: 1 }),
+    });
+    expect(created.status).toBe(201);
+    const anonymous = await fetch(`${router}/v1/orders`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: { type: expect.any(String) } });
+  });
+
+  it("drains and exits 0 on `docker stop` (SIGTERM reaches node through the init)", async () => {
+    const last = routers().at(-1)!;
+    await docker("stop", "--time", "15", containerName(last));
+    expect(await docker("inspect", "--format", "{{.State.ExitCode}}", containerName(last))).toBe(
+      "0",
+    );
+  }, 30_000);
+});
