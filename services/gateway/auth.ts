@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { RequestHandler } from "express";
+import type { Counter } from "prom-client";
 import type { Cache } from "../shared/cache.ts";
 import { ApiError, unauthorized } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -7,54 +8,162 @@ import { principalSchema, type Principal } from "../shared/principal.ts";
 import { sendToReplicas, type ReplicaSet } from "../shared/upstream.ts";
 
 const KEY_FORMAT = /^sk-[A-Za-z0-9_-]{20,200}$/;
-/** A verdict is reused this long; a revoked key stops working within this time. */
-export const VERDICT_TTL_SECONDS = 30;
+const BEARER = /^Bearer\s+(\S+)$/i;
+
+/** A verdict younger than this is used as is; an older one is checked again with the auth service. */
+export const VERDICT_FRESH_SECONDS = 30;
+/**
+ * How long a good verdict may still be served while the auth service cannot be reached (the
+ * identity tier's fallback). It is also the longest a revoked key keeps working during an outage.
+ */
+export const VERDICT_STALE_SECONDS = 3_600;
 /** Unknown keys are remembered briefly so that a flood of bad keys does not reach the auth service. */
-const REJECTION_TTL_SECONDS = 5;
+const REJECTION_SECONDS = 5;
+
+/** The API key in an `Authorization: Bearer ...` header, unchecked; undefined when there is none. */
+export function bearerKey(header: string | undefined): string | undefined {
+  return BEARER.exec(header ?? "")?.[1];
+}
+
+/** The name a key is stored and counted under: its SHA-256, so the raw key is never kept. */
+export function keyHash(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/** What the auth service answered: only the status and the body text matter here. */
+export interface AuthAnswer {
+  statusCode: number;
+  body: { text(): Promise<string> };
+}
+
+/**
+ * Sends one verification request to the auth service. Any error it throws (no replica, breaker
+ * open, time-out) means "unreachable", as does a 5xx answer.
+ */
+export type AuthCall = (req: {
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}) => Promise<AuthAnswer>;
+
+/** An `AuthCall` straight to a replica set, with failover across its replicas. */
+export function replicaSetCall(set: ReplicaSet): AuthCall {
+  return (req) => sendToReplicas(set, { method: "POST", ...req, retryable: true });
+}
+
+export interface VerifierArgs {
+  /** The auth service: its replica set, or a call through a client with breaker and retries. */
+  auth: ReplicaSet | AuthCall;
+  /** Where verdicts are kept: Redis in a deployment, so that every replica of the tier shares them. */
+  cache: Cache;
+  logger: Logger;
+  /** `gateway_fallback_total{upstream, kind}`: counts each stale verdict served. */
+  fallbacks?: Counter<"upstream" | "kind">;
+  /** Defaults: `VERDICT_FRESH_SECONDS` and `VERDICT_STALE_SECONDS`. */
+  freshSeconds?: number;
+  staleSeconds?: number;
+  /** Milliseconds since the epoch; tests move it. */
+  now?: () => number;
+}
 
 export interface Verifier {
   verify(key: string, requestId: string): Promise<Principal | null>;
 }
 
+/** A cached verdict: `principal` is null for a key the auth service did not know. */
+interface Verdict {
+  principal: Principal | null;
+  verifiedAt: number;
+}
+
+function unavailable(): ApiError {
+  return new ApiError(
+    503,
+    "service_unavailable",
+    "auth_unavailable",
+    "cannot verify the API key now, retry later",
+  );
+}
+
 /**
  * Verifies API keys with the auth service (directly, or through the tier that hosts it), caching
- * each verdict under the key's hash; the raw key is never stored or logged.
+ * each verdict under the key's hash. A good verdict is fresh for `freshSeconds`; after that the key
+ * is verified again, and if the auth service cannot be reached the last good verdict is served
+ * for up to `staleSeconds`. A rejection is kept `REJECTION_SECONDS` and never stands in for a
+ * good verdict.
  */
-export function createVerifier(opts: { auth: ReplicaSet; cache: Cache; logger: Logger }): Verifier {
-  return {
-    async verify(key, requestId) {
-      if (!KEY_FORMAT.test(key)) return null;
-      const cacheKey = `auth:verdict:${createHash("sha256").update(key).digest("hex")}`;
-      const cached = await opts.cache.get(cacheKey).catch(() => undefined);
-      if (cached !== undefined)
-        return cached === "" ? null : principalSchema.parse(JSON.parse(cached));
+export function createVerifier(args: VerifierArgs): Verifier {
+  const call = typeof args.auth === "function" ? args.auth : replicaSetCall(args.auth);
+  const now = args.now ?? Date.now;
+  const freshMs = (args.freshSeconds ?? VERDICT_FRESH_SECONDS) * 1000;
+  const staleMs = (args.staleSeconds ?? VERDICT_STALE_SECONDS) * 1000;
 
-      const up = await sendToReplicas(opts.auth, {
-        method: "POST",
+  async function cached(cacheKey: string): Promise<Verdict | undefined> {
+    const text = await args.cache.get(cacheKey).catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const raw = JSON.parse(text) as { principal: unknown; verifiedAt: unknown };
+      if (typeof raw.verifiedAt !== "number") return undefined;
+      const principal = raw.principal === null ? null : principalSchema.parse(raw.principal);
+      return { principal, verifiedAt: raw.verifiedAt };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function remember(cacheKey: string, verdict: Verdict, ttlSeconds: number): Promise<void> {
+    await args.cache
+      .set(cacheKey, JSON.stringify(verdict), ttlSeconds)
+      .catch((err: unknown) => args.logger.warn({ err }, "verdict cache write failed"));
+  }
+
+  /** The auth service's verdict, or undefined when it cannot give one now. */
+  async function ask(key: string, requestId: string): Promise<Principal | null | undefined> {
+    let answer: AuthAnswer;
+    let text: string;
+    try {
+      answer = await call({
         path: "/internal/verify",
         headers: { "content-type": "application/json", "x-request-id": requestId },
         body: Buffer.from(JSON.stringify({ key })),
-        retryable: true,
       });
-      const text = await up.body.text();
-      if (up.statusCode === 401) {
-        await opts.cache.set(cacheKey, "", REJECTION_TTL_SECONDS).catch(() => undefined);
-        return null;
+      text = await answer.body.text();
+    } catch (err) {
+      args.logger.warn({ err, requestId }, "auth service unreachable");
+      return undefined;
+    }
+    if (answer.statusCode === 401) return null;
+    if (answer.statusCode !== 200) {
+      args.logger.warn({ status: answer.statusCode, requestId }, "auth service failed");
+      return undefined;
+    }
+    return principalSchema.parse((JSON.parse(text) as { principal: unknown }).principal);
+  }
+
+  return {
+    async verify(key, requestId) {
+      if (!KEY_FORMAT.test(key)) return null;
+      // v2: entries carry their verification time (v1 held a bare principal with a short TTL).
+      const cacheKey = `auth:verdict:v2:${keyHash(key)}`;
+      const previous = await cached(cacheKey);
+      const age = previous ? now() - previous.verifiedAt : Infinity;
+      if (previous?.principal === null && age < REJECTION_SECONDS * 1000) return null;
+      if (previous?.principal && age < freshMs) return previous.principal;
+
+      const principal = await ask(key, requestId);
+      if (principal === undefined) {
+        if (previous?.principal && age < staleMs) {
+          args.fallbacks?.inc({ upstream: "auth", kind: "auth-stale-verdict" });
+          args.logger.warn(
+            { requestId, keyId: previous.principal.keyId, ageSeconds: Math.round(age / 1000) },
+            "auth unreachable: serving a stale verdict",
+          );
+          return previous.principal;
+        }
+        throw unavailable();
       }
-      if (up.statusCode !== 200) {
-        throw new ApiError(
-          503,
-          "service_unavailable",
-          "auth_unavailable",
-          "cannot verify the API key now, retry later",
-        );
-      }
-      const principal = principalSchema.parse(
-        (JSON.parse(text) as { principal: unknown }).principal,
-      );
-      await opts.cache
-        .set(cacheKey, JSON.stringify(principal), VERDICT_TTL_SECONDS)
-        .catch((err: unknown) => opts.logger.warn({ err }, "verdict cache write failed"));
+      const verdict = { principal, verifiedAt: now() };
+      await remember(cacheKey, verdict, principal ? Math.ceil(staleMs / 1000) : REJECTION_SECONDS);
       return principal;
     },
   };
@@ -63,25 +172,15 @@ export function createVerifier(opts: { auth: ReplicaSet; cache: Cache; logger: L
 /** `Authorization: Bearer sk-...` to a principal on `res.locals.principal`, or a 401. */
 export function requireApiKey(verifier: Verifier): RequestHandler {
   return async (req, res, next) => {
-    const header = req.headers.authorization ?? "";
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) return next(unauthorized("missing API key: send Authorization: Bearer sk-..."));
+    const key = bearerKey(req.headers.authorization);
+    if (!key) return next(unauthorized("missing API key: send Authorization: Bearer sk-..."));
     try {
-      const principal = await verifier.verify(match[1]!, res.locals.ctx.requestId);
+      const principal = await verifier.verify(key, res.locals.ctx.requestId);
       if (!principal) return next(unauthorized("invalid API key"));
       res.locals.principal = principal;
       next();
     } catch (err) {
-      next(
-        err instanceof ApiError
-          ? err
-          : new ApiError(
-              503,
-              "service_unavailable",
-              "auth_unavailable",
-              "cannot verify the API key now, retry later",
-            ),
-      );
+      next(err instanceof ApiError ? err : unavailable());
     }
   };
 }

@@ -43,6 +43,24 @@ export function redisCache(url: string, prefix: string): Cache {
   };
 }
 
+/**
+ * A client for features on the request path (rate limit, response cache): a command that cannot
+ * be sent now fails now (no offline queue, no retry), and one that Redis does not answer within
+ * `commandTimeoutMs` fails then, so that the caller takes its fallback instead of holding the
+ * request. The client keeps reconnecting in the background.
+ */
+export function redisClient(url: string, opts: { commandTimeoutMs?: number } = {}): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: opts.commandTimeoutMs ?? 200,
+    connectTimeout: 2_000,
+  });
+  // Callers see failures on their commands; the connection's own errors would only be noise.
+  redis.on("error", () => undefined);
+  return redis;
+}
+
 export function memoryCache(maxEntries = 10_000): Cache {
   const entries = new Map<string, { value: string; expires: number }>();
   return {
