@@ -35,16 +35,63 @@ const settingsSchema = z.object({
       error: `must be a CloudWatch retention period (${logRetentionValues.join(", ")})`,
     })
     .default(30),
-  /** An ACM certificate for the public ALB; when set, port 80 redirects to HTTPS on 443. */
+  /**
+   * Zones to use, comma-separated (`us-east-1a,us-east-1b`); the first `catalog.zones` are used.
+   * Unset: the region's first available zones.
+   */
+  availabilityZones: z
+    .string()
+    .regex(/^[a-z0-9-]+(,[a-z0-9-]+)+$/, "must list 2 or more zones, comma-separated")
+    .transform((list) => list.split(","))
+    .optional(),
+  /** An existing ACM certificate for the public ALB; when set, port 80 redirects to HTTPS. */
   certificateArn: z
     .string()
     .regex(/^arn:aws[a-z-]*:acm:/, "must be an ACM certificate ARN")
     .optional(),
+  /** Public name of the API; with `hostedZoneId`, the stack issues its certificate and DNS record. */
+  domainName: z
+    .string()
+    .regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, "must be a DNS name such as api.example.com")
+    .optional(),
+  /** Route 53 public hosted zone that holds `domainName`. */
+  hostedZoneId: z
+    .string()
+    .regex(/^Z[A-Z0-9]{4,31}$/, "must be a Route 53 hosted zone id (Z...)")
+    .optional(),
   /** Protects the databases and the ALB from `pulumi destroy`; dev stacks turn it off. */
   deletionProtection: z.stringbool({ error: 'must be "true" or "false"' }).default(true),
+  /** A standby RDS instance in another zone, promoted automatically on failure. */
+  multiAzDatabase: z.stringbool({ error: 'must be "true" or "false"' }).default(true),
+  /** A WAF web ACL (AWS managed rules and a per-IP rate rule) in front of the ALB. */
+  waf: z.stringbool({ error: 'must be "true" or "false"' }).default(true),
+  /** Requests per client IP in 5 minutes before the WAF blocks it. Default 2000. */
+  wafRateLimit: z.coerce.number().int().min(100, "must be at least 100").default(2000),
+  /** `provisioned` MSK brokers (one per zone) or `serverless` MSK (no brokers to size). */
+  kafka: z
+    .enum(["provisioned", "serverless"], { error: 'must be "provisioned" or "serverless"' })
+    .default("provisioned"),
+  /** Each ECS service may scale out to this many times its catalog replica count. Default 3. */
+  maxScaleFactor: z.coerce.number().int().min(1).max(10, "must be 1 to 10").default(3),
+  /** Email address subscribed to the alarm topic (the subscription must be confirmed). */
+  alarmEmail: z.email("must be an email address").optional(),
 });
 
 export type StackSettings = z.output<typeof settingsSchema>;
+
+/** Settings that only make sense together; each problem names a key. */
+function crossChecks(settings: StackSettings): string[] {
+  const problems: string[] = [];
+  if (settings.domainName && !settings.hostedZoneId && !settings.certificateArn) {
+    problems.push(
+      "platform:domainName needs platform:hostedZoneId (to issue its certificate) or platform:certificateArn",
+    );
+  }
+  if (settings.hostedZoneId && !settings.domainName) {
+    problems.push("platform:hostedZoneId needs platform:domainName");
+  }
+  return problems;
+}
 
 /** Validates raw `platform:*` values (strings, as Pulumi stores them) keyed without the prefix. */
 export function parseSettings(raw: Record<string, string | undefined>): StackSettings {
@@ -57,6 +104,7 @@ export function parseSettings(raw: Record<string, string | undefined>): StackSet
     for (const issue of parsed.error.issues)
       problems.push(`platform:${String(issue.path[0])} ${issue.message}`);
   }
+  if (parsed.success) problems.push(...crossChecks(parsed.data));
   if (problems.length > 0 || !parsed.success) throw new StackConfigError(problems);
   return parsed.data;
 }
@@ -71,17 +119,15 @@ export function stackSettings(): StackSettings {
 }
 
 /**
- * The Redis AUTH token, a stack secret (`pulumi config set --secret platform:redisAuthToken`).
- * ElastiCache allows 16 to 128 printable characters without `@`, `"` or `/`.
+ * The Redis AUTH token override, a stack secret
+ * (`pulumi config set --secret platform:redisAuthToken ...`). Unset, each domain generates its
+ * own token into Secrets Manager. ElastiCache allows 16 to 128 printable characters without `@`,
+ * `"` or `/`.
  */
-export function redisAuthToken(): pulumi.Output<string> {
+export function redisAuthToken(): pulumi.Output<string> | undefined {
   const config = new pulumi.Config("platform");
   const token = config.getSecret("redisAuthToken");
-  if (token === undefined) {
-    throw new StackConfigError([
-      "platform:redisAuthToken is required on AWS: set it with `pulumi config set --secret platform:redisAuthToken <16-128 characters>`",
-    ]);
-  }
+  if (token === undefined) return undefined;
   return token.apply((t) => {
     if (!/^[\x21-\x7e]{16,128}$/.test(t) || /[@"/]/.test(t)) {
       throw new StackConfigError([

@@ -3,27 +3,54 @@ import * as aws from "@pulumi/aws";
 import { DomainData } from "../components/aws/domainData.ts";
 import { GatewayTier } from "../components/aws/gatewayTier.ts";
 import { Network } from "../components/aws/network.ts";
+import { Observability } from "../components/aws/observability.ts";
+import type { AlbTarget } from "../components/aws/routingAlb.ts";
 import { RoutingAlb } from "../components/aws/routingAlb.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import { ServiceImage } from "../components/aws/serviceImage.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
 import {
+  baseVersion,
   cloudMapAddresses,
+  drainSeconds,
   gatewayStores,
-  primaryVersion,
+  laneDiscoveryName,
+  serviceDiscoveryName,
   storeAccess,
   tierDiscoveryName,
+  tierLanes,
 } from "../infra/aws/workloads.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
 import { domains, routingRules, services } from "../infra/catalog/index.ts";
 import { authServiceDomain, entrypoint, gatewayEnv, serviceEnv } from "../infra/runtimeEnv.ts";
+import type { StackSettings } from "../infra/stackConfig.ts";
 import { redisAuthToken, stackSettings } from "../infra/stackConfig.ts";
 import type { StackOutputs } from "./outputs.ts";
 
+/** The zones to span: the configured ones, else the region's first available ones. */
+function availabilityZones(count: number, settings: StackSettings): pulumi.Input<string>[] {
+  if (settings.availabilityZones) {
+    if (settings.availabilityZones.length < count)
+      throw new Error(
+        `platform:availabilityZones lists ${settings.availabilityZones.length} zones but catalog.zones is ${count}`,
+      );
+    return settings.availabilityZones.slice(0, count);
+  }
+  const available = aws.getAvailabilityZonesOutput({ state: "available" });
+  return Array.from({ length: count }, (_, i) =>
+    available.names.apply((names) => {
+      const zone = names[i];
+      if (!zone)
+        throw new Error(`catalog.zones is ${count} but the region has only ${names.length} zones`);
+      return zone;
+    }),
+  );
+}
+
 /**
  * The AWS target: a VPC over the catalog's zones, per-domain data stores, one image, an ECS
- * service per catalog service and per gateway tier, and the public ALB as the routing tier
- * (so there is no router service on AWS).
+ * service per catalog service version and per gateway tier lane, the public ALB as the routing
+ * tier (so there is no router service on AWS), and the alarms and dashboard over all of it.
  */
 export function deploy(catalog: Catalog): StackOutputs {
   const settings = stackSettings();
@@ -32,20 +59,9 @@ export function deploy(catalog: Catalog): StackOutputs {
   const tags = { project: prefix, stack: pulumi.getStack() };
   const allDomains = domains(catalog);
 
-  const available = aws.getAvailabilityZonesOutput({ state: "available" });
-  const zones = Array.from({ length: catalog.zones }, (_, i) =>
-    available.names.apply((names) => {
-      const zone = names[i];
-      if (!zone)
-        throw new Error(
-          `catalog.zones is ${catalog.zones} but the region has only ${names.length} zones`,
-        );
-      return zone;
-    }),
-  );
   const network = new Network(prefix, {
     cidrBlock: settings.vpcCidr,
-    availabilityZones: zones,
+    availabilityZones: availabilityZones(catalog.zones, settings),
     natGateways: settings.natGateways,
     flowLogRetentionDays: settings.logRetentionDays,
     tags,
@@ -85,9 +101,9 @@ export function deploy(catalog: Catalog): StackOutputs {
     description: `${prefix}: service discovery`,
     tags,
   });
-  const addresses = cloudMapAddresses(catalog, namespaceName);
   const common = {
     clusterArn: cluster.arn,
+    clusterName: cluster.name,
     vpcId: network.vpcId,
     subnetIds: network.privateSubnetIds,
     namespaceId: namespace.id,
@@ -95,103 +111,211 @@ export function deploy(catalog: Catalog): StackOutputs {
     repositoryArn: image.repositoryArn,
     containerPort: port,
     logRetentionDays: settings.logRetentionDays,
+    drainSeconds,
     tags,
   };
+  const scaled = (replicas: number) => ({
+    replicas,
+    maxReplicas: replicas * settings.maxScaleFactor,
+  });
 
   // The ALB's rules need each tier's target group, and each tier needs the ALB: its security
   // group is the tier's only allowed source, and ECS attaches a target group only once a rule
   // uses it. The tiers therefore take the ALB as a promise, settled once the ALB exists.
   let albCreated!: (alb: RoutingAlb) => void;
   const albPromise = new Promise<RoutingAlb>((resolve) => (albCreated = resolve));
-  const tiers = new Map(
+
+  /** Each domain's gateway lanes: the base lane under `""`, then one per canaried version. */
+  const lanes = new Map(
     allDomains.map((d) => {
       const access = storeAccess(dataOf(d.name), gatewayStores);
-      const tier = new GatewayTier(`${prefix}-gw-${d.name}`, {
-        ...common,
-        discoveryName: tierDiscoveryName(d.name),
-        command: ["node", entrypoint("gateway")],
-        cpu: d.gateway.cpu,
-        memory: d.gateway.memory,
-        replicas: d.gateway.replicas,
-        environment: access.endpoints.apply((endpoints) =>
-          gatewayEnv(catalog, d.name, addresses, port, endpoints),
-        ),
-        secrets: access.secrets,
-        memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
-        taskPolicyStatements: access.taskPolicyStatements,
-        loadBalancerSecurityGroupId: pulumi.output(albPromise).apply((alb) => alb.securityGroupId),
-        serviceDependsOn: albPromise.then((alb) => alb.rules),
-      });
-      return [d.name, tier] as const;
+      const byVersion = new Map(
+        ["", ...tierLanes(d)].map((lane) => {
+          const addresses = cloudMapAddresses(
+            catalog,
+            namespaceName,
+            lane ? { domain: d.name, version: lane } : undefined,
+          );
+          const tier = new GatewayTier(`${prefix}-gw-${d.name}${lane ? `-${lane}` : ""}`, {
+            ...common,
+            ...scaled(d.gateway.replicas),
+            discoveryName: laneDiscoveryName(d.name, lane || undefined),
+            command: ["node", entrypoint("gateway")],
+            cpu: d.gateway.cpu,
+            memory: d.gateway.memory,
+            environment: access.endpoints.apply((endpoints) =>
+              gatewayEnv(catalog, d.name, addresses, port, endpoints),
+            ),
+            secrets: access.secrets,
+            memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
+            taskPolicyStatements: access.taskPolicyStatements,
+            loadBalancerSecurityGroupId: pulumi
+              .output(albPromise)
+              .apply((alb) => alb.securityGroupId),
+            serviceDependsOn: albPromise.then((alb) => alb.rules),
+          });
+          return [lane, tier] as const;
+        }),
+      );
+      return [d.name, byVersion] as const;
     }),
   );
-  const tierOf = (domain: string) => {
-    const tier = tiers.get(domain);
-    if (!tier) throw new Error(`no gateway tier for domain "${domain}"`);
+  const laneOf = (domain: string, lane = "") => {
+    const tier = lanes.get(domain)?.get(lane);
+    if (!tier) throw new Error(`no gateway lane "${lane}" for domain "${domain}"`);
     return tier;
   };
+  const lanesOf = (domain: string) => [...lanes.get(domain)!.values()];
 
-  // The other tiers verify API keys through the tier that hosts the auth service.
+  // The other tiers verify API keys through the base lane of the tier that hosts auth.
   const authTier = authServiceDomain(catalog);
   for (const d of allDomains.filter((d) => d.name !== authTier)) {
-    new aws.vpc.SecurityGroupIngressRule(`${prefix}-gw-${d.name}-to-${authTier}`, {
-      securityGroupId: tierOf(authTier).securityGroupId,
-      referencedSecurityGroupId: tierOf(d.name).securityGroupId,
-      ipProtocol: "tcp",
-      fromPort: port,
-      toPort: port,
-      description: `${d.name} tier verifies keys through the ${authTier} tier`,
-    });
+    for (const [lane, tier] of lanes.get(d.name)!) {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${prefix}-gw-${d.name}${lane ? `-${lane}` : ""}-to-${authTier}`,
+        {
+          securityGroupId: laneOf(authTier).securityGroupId,
+          referencedSecurityGroupId: tier.securityGroupId,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          description: `${d.name} tier verifies keys through the ${authTier} tier`,
+          tags,
+        },
+      );
+    }
   }
 
-  // Each service admits its domain's gateway tier only.
-  for (const s of services(catalog)) {
+  // Each version of each service admits its domain's gateway lanes only.
+  const serviceGroups = services(catalog).flatMap((s) => {
     const access = storeAccess(dataOf(s.domain), new Set(s.uses));
-    const version = primaryVersion(s);
-    new ServiceGroup(`${prefix}-${s.name}`, {
-      ...common,
-      discoveryName: s.name,
-      command: ["node", entrypoint(s.name)],
-      cpu: s.cpu,
-      memory: s.memory,
-      replicas: s.replicas,
-      environment: access.endpoints.apply((endpoints) =>
-        serviceEnv(catalog, s.name, port, endpoints, version),
-      ),
-      secrets: access.secrets,
-      memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
-      taskPolicyStatements: access.taskPolicyStatements,
-      sourceSecurityGroupIds: [tierOf(s.domain).securityGroupId],
+    return s.versions.map((v) => {
+      const label = serviceDiscoveryName(s, v.name);
+      return {
+        label,
+        group: new ServiceGroup(`${prefix}-${label}`, {
+          ...common,
+          ...scaled(s.replicas),
+          discoveryName: label,
+          command: ["node", entrypoint(s.name)],
+          cpu: s.cpu,
+          memory: s.memory,
+          environment: access.endpoints.apply((endpoints) =>
+            serviceEnv(catalog, s.name, port, endpoints, v.name),
+          ),
+          secrets: access.secrets,
+          memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
+          taskPolicyStatements: access.taskPolicyStatements,
+          sourceSecurityGroupIds: lanesOf(s.domain).map((t) => t.securityGroupId),
+        }),
+      };
     });
-  }
+  });
 
   const alb = new RoutingAlb(prefix, {
     vpcId: network.vpcId,
     vpcCidrBlock: settings.vpcCidr,
     subnetIds: network.publicSubnetIds,
-    routes: routingRules(catalog).map((r) => ({
-      prefix: r.prefix,
-      targetGroupArn: tierOf(r.domain).targetGroupArn,
-    })),
-    defaultTargetGroupArn: tierOf(catalog.defaultDomain).targetGroupArn,
+    routes: routingRules(catalog).map((r) => {
+      const s = catalog.services[r.service]!;
+      const service = { name: r.service, ...s };
+      return {
+        prefix: r.prefix,
+        targets: s.versions.map((v): AlbTarget => ({
+          version: v.name,
+          weight: v.weight,
+          targetGroupArn: laneOf(r.domain, v.name === baseVersion(service) ? "" : v.name)
+            .targetGroupArn,
+        })),
+      };
+    }),
+    defaultTargetGroupArn: laneOf(catalog.defaultDomain).targetGroupArn,
     certificateArn: settings.certificateArn,
+    domain:
+      settings.domainName && settings.hostedZoneId
+        ? { name: settings.domainName, hostedZoneId: settings.hostedZoneId }
+        : undefined,
     targetPort: port,
     deletionProtection: settings.deletionProtection,
+    waf: settings.waf ? { rateLimit: settings.wafRateLimit } : undefined,
+    accessLogRetentionDays: settings.logRetentionDays,
     tags,
   });
   albCreated(alb);
 
+  const observability = new Observability(prefix, {
+    loadBalancerArnSuffix: alb.arnSuffix,
+    targetGroups: allDomains.flatMap((d) =>
+      [...lanes.get(d.name)!].map(([lane, tier]) => ({
+        label: `gw-${d.name}${lane ? `-${lane}` : ""}`,
+        arnSuffix: tier.targetGroupArnSuffix,
+      })),
+    ),
+    databases: allDomains.map((d) => ({
+      label: d.name,
+      identifier: dataOf(d.name).databaseIdentifier,
+      storageGb: d.data.postgres.storageGb,
+    })),
+    caches: allDomains.map((d) => ({ label: d.name, nodeIds: dataOf(d.name).redisNodeIds })),
+    services: [
+      ...allDomains.flatMap((d) =>
+        [...lanes.get(d.name)!].map(([lane, tier]) => ({
+          label: laneDiscoveryName(d.name, lane || undefined),
+          clusterName: cluster.name,
+          serviceName: tier.serviceName,
+        })),
+      ),
+      ...serviceGroups.map(({ label, group }) => ({
+        label,
+        clusterName: cluster.name,
+        serviceName: group.serviceName,
+      })),
+    ],
+    alarmEmail: settings.alarmEmail,
+    tags,
+  });
+
+  // Per-tier and per-domain endpoints. Data-store addresses carry no credentials: those stay in
+  // Secrets Manager.
   const internal = Object.fromEntries(
-    allDomains.map((d) => [tierDiscoveryName(d.name), addresses.tiers[d.name]![0]!] as const),
+    allDomains.map(
+      (d) =>
+        [`tier.${d.name}`, `http://${tierDiscoveryName(d.name)}.${namespaceName}:${port}`] as const,
+    ),
+  );
+  const domainEndpoints = pulumi.all(
+    allDomains.map((d) => {
+      const e = dataOf(d.name).endpoints;
+      return pulumi
+        .all([e.databaseUrl, e.redisUrl, e.kafkaBrokers])
+        .apply(([postgres, redis, kafka]) => ({
+          [`domain.${d.name}.postgres`]: postgres,
+          [`domain.${d.name}.redis`]: redis,
+          [`domain.${d.name}.kafka`]: kafka,
+        }));
+    }),
   );
   return {
     url: alb.url,
     endpoints: pulumi
-      .all([alb.url, image.repositoryUrl])
-      .apply(([url, repository]): Record<string, string> => ({
-        api: `${url}/v1`,
-        ...internal,
-        imageRepository: repository,
-      })),
+      .all([
+        alb.url,
+        alb.dnsName,
+        image.repositoryUrl,
+        domainEndpoints,
+        observability.dashboardName,
+        observability.alarmTopicArn,
+      ])
+      .apply(
+        ([url, dnsName, repository, stores, dashboard, alarmTopic]): Record<string, string> => ({
+          api: `${url}/v1`,
+          loadBalancer: dnsName,
+          ...internal,
+          ...Object.assign({}, ...stores),
+          imageRepository: repository,
+          dashboard,
+          alarmTopic,
+        }),
+      ),
   };
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import * as random from "@pulumi/random";
 
 export interface DomainDataArgs {
   vpcId: pulumi.Input<string>;
@@ -18,12 +19,22 @@ export interface DomainDataArgs {
     nodes: number;
   };
   kafka: {
+    /**
+     * `provisioned`: one broker per zone, sized below. `serverless`: MSK Serverless, nothing to
+     * size, TLS and IAM only (it has no broker logs).
+     */
+    mode: "provisioned" | "serverless";
     instanceType: string;
     version: string;
     storageGb: number;
   };
-  /** Redis AUTH token: a secret, stored in Secrets Manager for the tasks to read. */
-  redisAuthToken: pulumi.Input<string>;
+  /**
+   * Redis AUTH token override. Default: a random 40-character token generated into the stack's
+   * encrypted state. Either way it is stored in Secrets Manager for the tasks to read.
+   */
+  redisAuthToken?: pulumi.Input<string>;
+  /** A synchronous standby database in another zone, promoted on failure. Default true. */
+  multiAzDatabase?: boolean;
   /** Days to keep broker logs. Default 30. */
   logRetentionDays?: number;
   /** Default true: the database cannot be deleted until this is turned off. */
@@ -55,6 +66,10 @@ export class DomainData extends pulumi.ComponentResource {
   /** Secrets Manager ARN of the Redis AUTH token (plain string). */
   public readonly redisAuthSecretArn: pulumi.Output<string>;
   public readonly kafkaClusterArn: pulumi.Output<string>;
+  /** RDS instance identifier, for CloudWatch metric dimensions. */
+  public readonly databaseIdentifier: pulumi.Output<string>;
+  /** The Redis nodes (cache cluster ids), for CloudWatch metric dimensions. */
+  public readonly redisNodeIds: pulumi.Output<string>[];
   /** Security groups a task joins to be admitted by each store. */
   public readonly clientSecurityGroupIds: {
     postgres: pulumi.Output<string>;
@@ -113,6 +128,7 @@ export class DomainData extends pulumi.ComponentResource {
           fromPort: port,
           toPort: port,
           description: `${store} from its client group`,
+          tags,
         },
         parent,
       );
@@ -156,7 +172,7 @@ export class DomainData extends pulumi.ComponentResource {
         parameterGroupName: pgParams.name,
         vpcSecurityGroupIds: [pg.server.id],
         publiclyAccessible: false,
-        multiAz: true,
+        multiAz: args.multiAzDatabase ?? true,
         backupRetentionPeriod: args.postgres.backupRetentionDays,
         copyTagsToSnapshot: true,
         deletionProtection: args.deletionProtection ?? true,
@@ -182,9 +198,18 @@ export class DomainData extends pulumi.ComponentResource {
       { description: `${name}: Redis AUTH token`, recoveryWindowInDays: 7, tags },
       parent,
     );
+    // ElastiCache accepts printable characters except `@`, `"`, `/` and spaces in a token.
+    const token = pulumi.secret(
+      args.redisAuthToken ??
+        new random.RandomPassword(
+          `${name}-redis-auth`,
+          { length: 40, special: true, overrideSpecial: "!&#$^<>-" },
+          parent,
+        ).result,
+    );
     new aws.secretsmanager.SecretVersion(
       `${name}-redis-auth`,
-      { secretId: redisAuth.id, secretString: pulumi.secret(args.redisAuthToken) },
+      { secretId: redisAuth.id, secretString: token },
       parent,
     );
     const cache = new aws.elasticache.ReplicationGroup(
@@ -203,7 +228,7 @@ export class DomainData extends pulumi.ComponentResource {
         atRestEncryptionEnabled: true,
         kmsKeyId: key.arn,
         transitEncryptionEnabled: true,
-        authToken: pulumi.secret(args.redisAuthToken),
+        authToken: token,
         snapshotRetentionLimit: 1,
         autoMinorVersionUpgrade: true,
         tags,
@@ -213,35 +238,19 @@ export class DomainData extends pulumi.ComponentResource {
 
     // Kafka
     const kafka = guard("kafka", ports.kafkaIam);
-    const brokerLogs = new aws.cloudwatch.LogGroup(
-      `${name}-kafka-logs`,
-      { retentionInDays: args.logRetentionDays ?? 30, tags },
-      parent,
-    );
-    const cluster = new aws.msk.Cluster(
-      `${name}-kafka`,
-      {
-        kafkaVersion: args.kafka.version,
-        numberOfBrokerNodes: zoneCount,
-        brokerNodeGroupInfo: {
-          instanceType: args.kafka.instanceType,
-          clientSubnets: args.subnetIds,
-          securityGroups: [kafka.server.id],
-          storageInfo: { ebsStorageInfo: { volumeSize: args.kafka.storageGb } },
-        },
-        encryptionInfo: {
-          encryptionAtRestKmsKeyArn: key.arn,
-          encryptionInTransit: { clientBroker: "TLS", inCluster: true },
-        },
-        // IAM authentication: tasks are authorised by their task role, no password to leak.
-        clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
-        loggingInfo: {
-          brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: brokerLogs.name } },
-        },
-        tags,
-      },
-      parent,
-    );
+    const cluster =
+      args.kafka.mode === "serverless"
+        ? new aws.msk.ServerlessCluster(
+            `${name}-kafka`,
+            {
+              // Serverless is always TLS-only and encrypted at rest; IAM is its only client auth.
+              clientAuthentication: { sasl: { iam: { enabled: true } } },
+              vpcConfigs: [{ subnetIds: args.subnetIds, securityGroupIds: [kafka.server.id] }],
+              tags,
+            },
+            parent,
+          )
+        : this.provisionedKafka(name, args, kafka.server.id, key.arn, tags);
 
     this.endpoints = {
       databaseUrl: pulumi.interpolate`postgres://${databaseUser}@${database.address}:${ports.postgres}/${dbName}?sslmode=require`,
@@ -255,6 +264,12 @@ export class DomainData extends pulumi.ComponentResource {
     });
     this.redisAuthSecretArn = redisAuth.arn;
     this.kafkaClusterArn = cluster.arn;
+    this.databaseIdentifier = database.identifier;
+    // ElastiCache names a replication group's nodes `<group id>-001`, `-002`, ...
+    this.redisNodeIds = Array.from(
+      { length: args.redis.nodes },
+      (_, i) => pulumi.interpolate`${cache.id}-${String(i + 1).padStart(3, "0")}`,
+    );
     this.clientSecurityGroupIds = {
       postgres: pg.clients.id,
       redis: redis.clients.id,
@@ -295,5 +310,45 @@ export class DomainData extends pulumi.ComponentResource {
       databaseSecretArn: this.databaseSecretArn,
       redisAuthSecretArn: this.redisAuthSecretArn,
     });
+  }
+
+  /** Brokers spread one per zone, TLS everywhere, KMS at rest, IAM auth, logs to CloudWatch. */
+  private provisionedKafka(
+    name: string,
+    args: DomainDataArgs,
+    securityGroupId: pulumi.Output<string>,
+    keyArn: pulumi.Output<string>,
+    tags: Record<string, string>,
+  ): aws.msk.Cluster {
+    const parent = { parent: this };
+    const brokerLogs = new aws.cloudwatch.LogGroup(
+      `${name}-kafka-logs`,
+      { retentionInDays: args.logRetentionDays ?? 30, tags },
+      parent,
+    );
+    return new aws.msk.Cluster(
+      `${name}-kafka`,
+      {
+        kafkaVersion: args.kafka.version,
+        numberOfBrokerNodes: args.subnetIds.length,
+        brokerNodeGroupInfo: {
+          instanceType: args.kafka.instanceType,
+          clientSubnets: args.subnetIds,
+          securityGroups: [securityGroupId],
+          storageInfo: { ebsStorageInfo: { volumeSize: args.kafka.storageGb } },
+        },
+        encryptionInfo: {
+          encryptionAtRestKmsKeyArn: keyArn,
+          encryptionInTransit: { clientBroker: "TLS", inCluster: true },
+        },
+        // IAM authentication: tasks are authorised by their task role, no password to leak.
+        clientAuthentication: { sasl: { iam: true }, unauthenticated: false },
+        loggingInfo: {
+          brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: brokerLogs.name } },
+        },
+        tags,
+      },
+      parent,
+    );
   }
 }

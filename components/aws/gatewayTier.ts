@@ -10,8 +10,9 @@ export interface GatewayTierArgs extends Omit<
   /** The routing load balancer's security group: the only source admitted to the gateways. */
   loadBalancerSecurityGroupId: pulumi.Input<string>;
   /**
-   * Seconds a deregistering gateway keeps its in-flight requests; match the gateways' graceful
-   * shutdown so the load balancer stops sending before the process stops answering. Default 30.
+   * Seconds a deregistering gateway keeps its in-flight requests. ECS waits for this before it
+   * sends SIGTERM, and the container gets the same window again to drain what Cloud Map callers
+   * still send, so it matches the gateways' graceful shutdown. Default 10.
    */
   drainSeconds?: number;
   /** Seconds a new gateway ramps up its share of traffic (warm caches, pools). Default 30. */
@@ -26,12 +27,15 @@ export interface GatewayTierArgs extends Omit<
  */
 export class GatewayTier extends pulumi.ComponentResource {
   public readonly targetGroupArn: pulumi.Output<string>;
+  /** For CloudWatch metric dimensions (`targetgroup/<name>/<id>`). */
+  public readonly targetGroupArnSuffix: pulumi.Output<string>;
   public readonly securityGroupId: pulumi.Output<string>;
   public readonly serviceName: pulumi.Output<string>;
 
   constructor(name: string, args: GatewayTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:aws:GatewayTier", name, {}, opts);
-    const { loadBalancerSecurityGroupId, drainSeconds, slowStartSeconds, ...group } = args;
+    const { loadBalancerSecurityGroupId, slowStartSeconds, ...group } = args;
+    const drainSeconds = args.drainSeconds ?? 10;
 
     const targetGroup = new aws.lb.TargetGroup(
       `${name}-tg`,
@@ -40,7 +44,7 @@ export class GatewayTier extends pulumi.ComponentResource {
         targetType: "ip",
         protocol: "HTTP",
         port: args.containerPort,
-        deregistrationDelay: drainSeconds ?? 30,
+        deregistrationDelay: drainSeconds,
         slowStart: slowStartSeconds ?? 30,
         healthCheck: {
           enabled: true,
@@ -60,6 +64,7 @@ export class GatewayTier extends pulumi.ComponentResource {
       name,
       {
         ...group,
+        drainSeconds,
         sourceSecurityGroupIds: [loadBalancerSecurityGroupId],
         targetGroupArns: [targetGroup.arn],
       },
@@ -67,6 +72,7 @@ export class GatewayTier extends pulumi.ComponentResource {
     );
 
     this.targetGroupArn = targetGroup.arn;
+    this.targetGroupArnSuffix = targetGroup.arnSuffix;
     this.securityGroupId = service.securityGroupId;
     this.serviceName = service.serviceName;
     this.registerOutputs({ targetGroupArn: this.targetGroupArn, serviceName: this.serviceName });

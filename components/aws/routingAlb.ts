@@ -1,10 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 
-/** A path prefix (`/v1/orders`) and the target group that serves it and everything below it. */
+/** One version's share of a route: a target group and its weight (percent). */
+export interface AlbTarget {
+  /** The version name, e.g. `v2`; a request whose `x-api-version` header names it goes here. */
+  version: string;
+  targetGroupArn: pulumi.Input<string>;
+  weight: number;
+}
+
+/** A path prefix (`/v1/orders`) and the target group(s) that serve it and everything below it. */
 export interface AlbRoute {
   prefix: string;
-  targetGroupArn: pulumi.Input<string>;
+  /** One target, or several weighted ones (a canary); weights add up to 100. */
+  targets: AlbTarget[];
 }
 
 export interface RoutingAlbArgs {
@@ -17,16 +26,30 @@ export interface RoutingAlbArgs {
   routes: AlbRoute[];
   /** Receives every `/v1/*` path that no route claims. */
   defaultTargetGroupArn: pulumi.Input<string>;
-  /** An ACM certificate ARN: when given, HTTPS on 443 serves traffic and 80 redirects to it. */
+  /**
+   * A public DNS name in a Route 53 zone: the ALB gets an alias record there and, unless
+   * `certificateArn` is given, an ACM certificate validated through the same zone.
+   */
+  domain?: { name: string; hostedZoneId: pulumi.Input<string> };
+  /** An existing ACM certificate ARN. With it (or with `domain`), HTTPS serves and 80 redirects. */
   certificateArn?: pulumi.Input<string>;
   /** Port the targets listen on, for the egress rule. */
   targetPort: number;
-  /** Default true: a `pulumi destroy` cannot delete the public entry point by accident. */
+  /** Default true: a `pulumi destroy` cannot delete the public entry point (or its logs). */
   deletionProtection?: boolean;
+  /** A WAF web ACL with AWS managed rules and this per-IP rate limit (requests per 5 minutes). */
+  waf?: { rateLimit: number };
+  /** Days to keep access logs. Default 30. */
+  accessLogRetentionDays?: number;
   /** Seconds an idle client connection is kept; long enough for streamed answers. Default 120. */
   idleTimeoutSeconds?: number;
+  /** Seconds a client stays on the version it was first sent to. Default 3600. */
+  stickinessSeconds?: number;
   tags?: Record<string, string>;
 }
+
+/** The header that pins a request to one version of a canaried route. */
+export const versionHeader = "x-api-version";
 
 /** The API's error shape (OpenAI-style), answered by the load balancer for unknown paths. */
 export const noRouteBody = JSON.stringify({
@@ -50,14 +73,18 @@ export function chunk<T>(values: T[], size: number): T[][] {
 
 /**
  * The public entry point and routing tier: an internet-facing ALB whose listener rules send
- * each route prefix to its target group, `/v1/*` to the default one, and answer anything else
- * with a JSON 404. Its security group admits the web ports from anywhere and sends only to the
- * targets' port inside the VPC.
+ * each route prefix to its target group(s), `/v1/*` to the default one, and answer anything else
+ * with a JSON 404. A route with several versions is a weighted forward with stickiness, and the
+ * `x-api-version` header pins a version. Its security group admits the web ports from anywhere
+ * and sends only to the targets' port inside the VPC. Access logs go to an encrypted bucket.
  */
 export class RoutingAlb extends pulumi.ComponentResource {
   public readonly securityGroupId: pulumi.Output<string>;
   public readonly dnsName: pulumi.Output<string>;
+  /** For CloudWatch metric dimensions (`app/<name>/<id>`). */
+  public readonly arnSuffix: pulumi.Output<string>;
   public readonly url: pulumi.Output<string>;
+  public readonly accessLogBucket: pulumi.Output<string>;
   /** The listener rules, for resources that must wait until routing exists. */
   public readonly rules: aws.lb.ListenerRule[];
 
@@ -65,7 +92,16 @@ export class RoutingAlb extends pulumi.ComponentResource {
     super("platform:aws:RoutingAlb", name, {}, opts);
     const tags = args.tags ?? {};
     const parent = { parent: this };
-    const https = args.certificateArn !== undefined;
+    const protect = args.deletionProtection ?? true;
+    for (const route of args.routes) {
+      const total = route.targets.reduce((sum, t) => sum + t.weight, 0);
+      if (route.targets.length === 0 || total !== 100)
+        throw new Error(`${name}: ${route.prefix} needs targets whose weights add up to 100`);
+    }
+
+    const certificateArn =
+      args.certificateArn ?? (args.domain && this.certificate(name, args.domain, tags));
+    const https = certificateArn !== undefined;
 
     const securityGroup = new aws.ec2.SecurityGroup(
       `${name}-sg`,
@@ -86,6 +122,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
           fromPort: port,
           toPort: port,
           description: `public ${port === 443 ? "HTTPS" : "HTTP"}`,
+          tags,
         },
         parent,
       );
@@ -99,10 +136,12 @@ export class RoutingAlb extends pulumi.ComponentResource {
         fromPort: args.targetPort,
         toPort: args.targetPort,
         description: "to targets inside the VPC",
+        tags,
       },
       parent,
     );
 
+    const logs = this.createLogBucket(name, args.accessLogRetentionDays ?? 30, protect, tags);
     const alb = new aws.lb.LoadBalancer(
       `${name}-alb`,
       {
@@ -113,12 +152,15 @@ export class RoutingAlb extends pulumi.ComponentResource {
         // Requests with malformed headers never reach the gateways (request smuggling).
         dropInvalidHeaderFields: true,
         desyncMitigationMode: "strictest",
-        enableDeletionProtection: args.deletionProtection ?? true,
+        enableDeletionProtection: protect,
         idleTimeout: args.idleTimeoutSeconds ?? 120,
+        accessLogs: { bucket: logs.bucket.bucket, prefix: "alb", enabled: true },
         tags,
       },
-      parent,
+      { parent: this, dependsOn: [logs.policy] },
     );
+
+    if (args.waf) this.firewall(name, alb, args.waf.rateLimit, tags);
 
     const notFound = {
       type: "fixed-response",
@@ -153,7 +195,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
             loadBalancerArn: alb.arn,
             port: 443,
             protocol: "HTTPS",
-            certificateArn: args.certificateArn,
+            certificateArn,
             sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
             defaultActions: [notFound],
             tags,
@@ -162,22 +204,63 @@ export class RoutingAlb extends pulumi.ComponentResource {
         )
       : httpListener;
 
-    // One rule per group of at most 5 path patterns; priorities follow the route order, and
-    // the `/v1/*` catch-all comes last (ALB evaluates the lowest number first).
-    const groups = args.routes.flatMap((route) =>
-      chunk(pathPatterns(route.prefix), maxConditionValues).map((values) => ({ route, values })),
-    );
-    const forward = (targetGroupArn: pulumi.Input<string>) => [{ type: "forward", targetGroupArn }];
-    this.rules = groups.map(
-      ({ route, values }, i) =>
+    // Priorities follow the route order (ALB evaluates the lowest number first). A canaried
+    // route gets its version pins before its weighted rule, and the `/v1/*` catch-all comes last.
+    const stickiness = { enabled: true, duration: args.stickinessSeconds ?? 3600 };
+    const forward = (targets: AlbTarget[]) =>
+      targets.length === 1
+        ? [{ type: "forward", targetGroupArn: targets[0]!.targetGroupArn }]
+        : [
+            {
+              type: "forward",
+              forward: {
+                targetGroups: targets.map((t) => ({ arn: t.targetGroupArn, weight: t.weight })),
+                stickiness,
+              },
+            },
+          ];
+    const rules: {
+      label: string;
+      prefix: string;
+      values: string[];
+      header?: string;
+      targets: AlbTarget[];
+    }[] = [];
+    args.routes.forEach((route) => {
+      // A header condition counts towards the 5 values a rule may hold.
+      const canary = route.targets.length > 1;
+      for (const values of chunk(
+        pathPatterns(route.prefix),
+        maxConditionValues - (canary ? 1 : 0),
+      )) {
+        if (canary) {
+          for (const target of route.targets)
+            rules.push({
+              label: target.version,
+              prefix: route.prefix,
+              values,
+              header: target.version,
+              targets: [target],
+            });
+        }
+        rules.push({ label: "", prefix: route.prefix, values, targets: route.targets });
+      }
+    });
+    this.rules = rules.map(
+      (rule, i) =>
         new aws.lb.ListenerRule(
           `${name}-route-${i + 1}`,
           {
             listenerArn: listener.arn,
             priority: (i + 1) * 10,
-            conditions: [{ pathPattern: { values } }],
-            actions: forward(route.targetGroupArn),
-            tags: { ...tags, route: route.prefix },
+            conditions: [
+              { pathPattern: { values: rule.values } },
+              ...(rule.header
+                ? [{ httpHeader: { httpHeaderName: versionHeader, values: [rule.header] } }]
+                : []),
+            ],
+            actions: forward(rule.targets),
+            tags: { ...tags, route: rule.prefix, ...(rule.header ? { version: rule.header } : {}) },
           },
           parent,
         ),
@@ -190,20 +273,206 @@ export class RoutingAlb extends pulumi.ComponentResource {
           // The highest priority number ALB allows: evaluated after every route.
           priority: 50000,
           conditions: [{ pathPattern: { values: ["/v1/*"] } }],
-          actions: forward(args.defaultTargetGroupArn),
+          actions: [{ type: "forward", targetGroupArn: args.defaultTargetGroupArn }],
           tags: { ...tags, route: "/v1/*" },
         },
         parent,
       ),
     );
 
+    const host = args.domain?.name;
+    if (args.domain) {
+      new aws.route53.Record(
+        `${name}-alias`,
+        {
+          zoneId: args.domain.hostedZoneId,
+          name: args.domain.name,
+          type: "A",
+          aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }],
+        },
+        parent,
+      );
+    }
+
     this.securityGroupId = securityGroup.id;
     this.dnsName = alb.dnsName;
-    this.url = pulumi.interpolate`${https ? "https" : "http"}://${alb.dnsName}`;
+    this.arnSuffix = alb.arnSuffix;
+    this.accessLogBucket = logs.bucket.bucket;
+    this.url = host
+      ? pulumi.output(`https://${host}`)
+      : pulumi.interpolate`${https ? "https" : "http"}://${alb.dnsName}`;
     this.registerOutputs({
       securityGroupId: this.securityGroupId,
       dnsName: this.dnsName,
       url: this.url,
+      accessLogBucket: this.accessLogBucket,
     });
+  }
+
+  /** An ACM certificate for `domain`, validated by DNS in its hosted zone; resolves once issued. */
+  private certificate(
+    name: string,
+    domain: { name: string; hostedZoneId: pulumi.Input<string> },
+    tags: Record<string, string>,
+  ): pulumi.Output<string> {
+    const parent = { parent: this };
+    const cert = new aws.acm.Certificate(
+      `${name}-cert`,
+      { domainName: domain.name, validationMethod: "DNS", tags },
+      parent,
+    );
+    const option = cert.domainValidationOptions.apply((options) => {
+      const first = options[0];
+      if (!first) throw new Error(`${name}: ACM returned no DNS validation record`);
+      return first;
+    });
+    const record = new aws.route53.Record(
+      `${name}-cert-validation`,
+      {
+        zoneId: domain.hostedZoneId,
+        name: option.resourceRecordName,
+        type: option.resourceRecordType,
+        records: [option.resourceRecordValue],
+        ttl: 300,
+        allowOverwrite: true,
+      },
+      parent,
+    );
+    return new aws.acm.CertificateValidation(
+      `${name}-cert`,
+      { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn] },
+      parent,
+    ).certificateArn;
+  }
+
+  /**
+   * The access-log bucket: private, encrypted (SSE-S3, the only encryption ALB log delivery
+   * supports), TLS-only, expiring old logs, writable by the region's load-balancer log delivery.
+   */
+  private createLogBucket(
+    name: string,
+    retentionDays: number,
+    protect: boolean,
+    tags: Record<string, string>,
+  ): { bucket: aws.s3.Bucket; policy: aws.s3.BucketPolicy } {
+    const parent = { parent: this };
+    // Without deletion protection, `pulumi destroy` may empty the bucket; with it, logs survive.
+    const bucket = new aws.s3.Bucket(`${name}-alb-logs`, { forceDestroy: !protect, tags }, parent);
+    new aws.s3.BucketPublicAccessBlock(
+      `${name}-alb-logs`,
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      parent,
+    );
+    new aws.s3.BucketOwnershipControls(
+      `${name}-alb-logs`,
+      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      parent,
+    );
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-alb-logs`,
+      {
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+      },
+      parent,
+    );
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-alb-logs`,
+      {
+        bucket: bucket.id,
+        rules: [
+          { id: "expire", status: "Enabled", filter: {}, expiration: { days: retentionDays } },
+        ],
+      },
+      parent,
+    );
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
+    const elbAccount = aws.elb.getServiceAccountOutput({}, parent).arn;
+    const policy = new aws.s3.BucketPolicy(
+      `${name}-alb-logs`,
+      {
+        bucket: bucket.id,
+        policy: pulumi.all([bucket.arn, account, elbAccount]).apply(([arn, accountId, elb]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                // Regions older than August 2022 deliver as the regional ELB account, newer
+                // ones as the log-delivery service; both may write only this account's prefix.
+                Sid: "AlbLogDelivery",
+                Effect: "Allow",
+                Principal: { AWS: elb, Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
+                Action: "s3:PutObject",
+                Resource: `${arn}/alb/AWSLogs/${accountId}/*`,
+              },
+              {
+                Sid: "TlsOnly",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [arn, `${arn}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+              },
+            ],
+          }),
+        ),
+      },
+      parent,
+    );
+    return { bucket, policy };
+  }
+
+  /** AWS managed rule groups (common exploits, known bad inputs) and a per-IP rate limit. */
+  private firewall(
+    name: string,
+    alb: aws.lb.LoadBalancer,
+    rateLimit: number,
+    tags: Record<string, string>,
+  ): void {
+    const visibility = (metric: string) => ({
+      cloudwatchMetricsEnabled: true,
+      metricName: `${name}-${metric}`,
+      sampledRequestsEnabled: true,
+    });
+    const managed = (priority: number, group: string) => ({
+      name: group,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: "AWS", name: group } },
+      visibilityConfig: visibility(group),
+    });
+    const acl = new aws.wafv2.WebAcl(
+      `${name}-waf`,
+      {
+        scope: "REGIONAL",
+        description: `${name}: managed rules and a per-IP rate limit`,
+        defaultAction: { allow: {} },
+        rules: [
+          {
+            name: "rate-per-ip",
+            priority: 0,
+            action: { block: {} },
+            statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: "IP" } },
+            visibilityConfig: visibility("rate-per-ip"),
+          },
+          managed(1, "AWSManagedRulesCommonRuleSet"),
+          managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
+        ],
+        visibilityConfig: visibility("acl"),
+        tags,
+      },
+      { parent: this },
+    );
+    new aws.wafv2.WebAclAssociation(
+      `${name}-waf`,
+      { resourceArn: alb.arn, webAclArn: acl.arn },
+      { parent: this },
+    );
   }
 }

@@ -13,6 +13,8 @@ export interface SecretEnv {
 export interface ServiceGroupArgs {
   /** ECS cluster the service runs in. */
   clusterArn: pulumi.Input<string>;
+  /** The same cluster's name, which Application Auto Scaling addresses services by. */
+  clusterName: pulumi.Input<string>;
   vpcId: pulumi.Input<string>;
   /** One private subnet per availability zone; tasks are spread across all of them. */
   subnetIds: pulumi.Input<string>[];
@@ -30,8 +32,17 @@ export interface ServiceGroupArgs {
   /** Task size: Fargate cpu units and memory in MiB. */
   cpu: number;
   memory: number;
-  /** Number of tasks (at least 2 to survive the loss of one task or zone). */
+  /** Number of tasks (at least 2 to survive the loss of one task or zone); the scaling floor. */
   replicas: number;
+  /** Most tasks target tracking may run. Default 3 x `replicas`. */
+  maxReplicas?: number;
+  /** Average CPU (percent) that target tracking keeps the tasks at. Default 60. */
+  targetCpuPercent?: number;
+  /**
+   * Seconds the process needs to drain on SIGTERM; ECS waits this long (plus a margin) before
+   * SIGKILL. Default 10, the services' own drain window.
+   */
+  drainSeconds?: number;
   /** Plain environment; never a secret (use `secrets`). */
   environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
   secrets?: SecretEnv[];
@@ -68,10 +79,13 @@ function healthCheckCommand(port: number): string[] {
 /**
  * A Fargate service: N replicas of one container spread across the given private subnets,
  * registered in Cloud Map, with its own log group, least-privilege roles and a security group
- * that admits only the listed sources. Deployments roll back on failure.
+ * that admits only the listed sources. Deployments roll back on failure, and CPU target tracking
+ * scales between `replicas` and `maxReplicas`.
  */
 export class ServiceGroup extends pulumi.ComponentResource {
   public readonly securityGroupId: pulumi.Output<string>;
+  /** Cloud Map service ARN: every healthy task, registered as it starts. */
+  public readonly discoveryArn: pulumi.Output<string>;
   public readonly serviceName: pulumi.Output<string>;
   public readonly taskRoleArn: pulumi.Output<string>;
   public readonly logGroupName: pulumi.Output<string>;
@@ -80,6 +94,10 @@ export class ServiceGroup extends pulumi.ComponentResource {
     super("platform:aws:ServiceGroup", name, {}, opts);
     if (args.replicas < 1) throw new Error(`${name}: replicas must be at least 1`);
     if (args.subnetIds.length === 0) throw new Error(`${name}: needs at least one subnet`);
+    const maxReplicas = args.maxReplicas ?? 3 * args.replicas;
+    if (maxReplicas < args.replicas)
+      throw new Error(`${name}: maxReplicas (${maxReplicas}) is below replicas (${args.replicas})`);
+    const drainSeconds = args.drainSeconds ?? 10;
     const tags = args.tags ?? {};
     const parent = { parent: this };
     const secrets = args.secrets ?? [];
@@ -200,6 +218,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
           fromPort: args.containerPort,
           toPort: args.containerPort,
           description: `${name}: container port from an allowed caller`,
+          tags,
         },
         parent,
       );
@@ -221,8 +240,8 @@ export class ServiceGroup extends pulumi.ComponentResource {
             image,
             essential: true,
             command: args.command,
-            // The image's unprivileged `node` user (uid 1000), never root.
-            user: "1000:1000",
+            // The image's unprivileged `app` user (uid 10001, see the Dockerfile), never root.
+            user: "10001:10001",
             readonlyRootFilesystem: true,
             portMappings: [{ containerPort: args.containerPort, protocol: "tcp" }],
             environment: Object.entries(environment)
@@ -241,8 +260,10 @@ export class ServiceGroup extends pulumi.ComponentResource {
             },
             // Node needs a writable scratch directory; the root filesystem stays read-only.
             mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+            // Node is PID 1 in the image: an init forwards SIGTERM to it and reaps zombies.
+            linuxParameters: { initProcessEnabled: true },
             // Leave time for the graceful shutdown (drain in-flight requests) before SIGKILL.
-            stopTimeout: 35,
+            stopTimeout: drainSeconds + 5,
             logConfiguration: {
               logDriver: "awslogs",
               options: {
@@ -318,10 +339,48 @@ export class ServiceGroup extends pulumi.ComponentResource {
         propagateTags: "SERVICE",
         tags,
       },
-      { parent: this, dependsOn: args.serviceDependsOn },
+      {
+        parent: this,
+        dependsOn: args.serviceDependsOn,
+        // Target tracking owns the running count between the floor and the ceiling below.
+        ignoreChanges: ["desiredCount"],
+      },
+    );
+
+    const scaling = new aws.appautoscaling.Target(
+      `${name}-scaling`,
+      {
+        serviceNamespace: "ecs",
+        scalableDimension: "ecs:service:DesiredCount",
+        resourceId: pulumi.interpolate`service/${args.clusterName}/${service.name}`,
+        minCapacity: args.replicas,
+        maxCapacity: maxReplicas,
+        tags,
+      },
+      parent,
+    );
+    new aws.appautoscaling.Policy(
+      `${name}-cpu`,
+      {
+        policyType: "TargetTrackingScaling",
+        serviceNamespace: scaling.serviceNamespace,
+        scalableDimension: scaling.scalableDimension,
+        resourceId: scaling.resourceId,
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue: args.targetCpuPercent ?? 60,
+          predefinedMetricSpecification: {
+            predefinedMetricType: "ECSServiceAverageCPUUtilization",
+          },
+          // Out fast on load, in slowly so a burst does not flap the task count.
+          scaleOutCooldown: 60,
+          scaleInCooldown: 300,
+        },
+      },
+      parent,
     );
 
     this.securityGroupId = securityGroup.id;
+    this.discoveryArn = discovery.arn;
     this.serviceName = service.name;
     this.taskRoleArn = taskRole.arn;
     this.logGroupName = logGroup.name;

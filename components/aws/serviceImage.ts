@@ -1,12 +1,17 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 
 export interface ServiceImageArgs {
-  /** Build context directory (the repository root). */
-  context: pulumi.Input<string>;
-  /** Dockerfile path. Default `<context>/Dockerfile`. */
-  dockerfile?: pulumi.Input<string>;
+  /**
+   * Build context directory (the repository root). Its `.dockerignore` must be an allowlist
+   * (`*`, then `!path` lines, then extension exclusions such as the test files): the image tag is the digest of exactly
+   * the files it lets through, so the tag changes only when the image's content does.
+   */
+  context: string;
   /** Build arguments, e.g. the base image. */
   buildArgs?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Untagged images are expired after this many days. Default 7. */
@@ -16,11 +21,52 @@ export interface ServiceImageArgs {
   tags?: Record<string, string>;
 }
 
+/** Turns an allowlist's extension exclusions (a `**` directory glob, then `*.ext`) into a test. */
+function excluded(patterns: string[]): (path: string) => boolean {
+  const tests = patterns.map((p) => {
+    const m = /^\*\*\/\*(\.[\w.-]+)$/.exec(p);
+    if (!m) throw new Error(`.dockerignore: cannot interpret "${p}" (only **/*.ext exclusions)`);
+    return (path: string) => path.endsWith(m[1]!);
+  });
+  return (path) => tests.some((t) => t(path));
+}
+
+/**
+ * SHA-256 over the paths and contents of the files an allowlist `.dockerignore` admits, plus the
+ * Dockerfile: the same sources always give the same tag, any change gives a new one.
+ */
+export function contextDigest(context: string): string {
+  const lines = readFileSync(join(context, ".dockerignore"), "utf8")
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  if (lines[0] !== "*") throw new Error(".dockerignore must be an allowlist starting with `*`");
+  const roots = lines.filter((l) => l.startsWith("!")).map((l) => l.slice(1).replace(/\/$/, ""));
+  const skip = excluded(lines.slice(1).filter((l) => !l.startsWith("!")));
+  const files: string[] = ["Dockerfile"];
+  const walk = (path: string) => {
+    if (statSync(join(context, path)).isDirectory()) {
+      for (const entry of readdirSync(join(context, path))) walk(join(path, entry));
+    } else if (!skip(path)) files.push(path);
+  };
+  roots.forEach(walk);
+  const hash = createHash("sha256");
+  for (const file of [...new Set(files)].sort()) {
+    hash.update(`${file}\0`);
+    hash.update(readFileSync(join(context, file)));
+    hash.update("\0");
+  }
+  return hash.digest("hex");
+}
+
 /**
  * A private ECR repository and the image built from the repository's Dockerfile and pushed to
- * it. One image holds every program; the task's command picks which one runs.
+ * it under a content-addressed tag. One image holds every program (the task's command picks which
+ * one runs), so one build serves every service and tier.
  */
 export class ServiceImage extends pulumi.ComponentResource {
+  /** The content-addressed tag the image was pushed under. */
+  public readonly tag: string;
   public readonly repositoryArn: pulumi.Output<string>;
   public readonly repositoryUrl: pulumi.Output<string>;
   /** `repository@sha256:...`: pinned by content, so a task definition changes only when the image does. */
@@ -34,10 +80,9 @@ export class ServiceImage extends pulumi.ComponentResource {
       `${name}-repo`,
       {
         imageScanningConfiguration: { scanOnPush: true },
-        // Every tag is immutable except the moving `latest` push label: deployments never use a
-        // tag, they pin the pushed digest, so what runs is always the image that was scanned.
-        imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
-        imageTagMutabilityExclusionFilters: [{ filterType: "WILDCARD", filter: "latest" }],
+        // Tags are content digests, so a tag never needs to move; tasks also pin the pushed
+        // digest, so what runs is always the image that was scanned.
+        imageTagMutability: "IMMUTABLE",
         encryptionConfigurations: [{ encryptionType: "AES256" }],
         tags: args.tags ?? {},
       },
@@ -77,14 +122,14 @@ export class ServiceImage extends pulumi.ComponentResource {
     );
 
     const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, parent);
-    const context = pulumi.output(args.context);
+    const tag = contextDigest(args.context).slice(0, 16);
     const image = new docker.Image(
       `${name}-image`,
       {
-        imageName: pulumi.interpolate`${repository.repositoryUrl}:latest`,
+        imageName: pulumi.interpolate`${repository.repositoryUrl}:${tag}`,
         build: {
-          context,
-          dockerfile: args.dockerfile ?? pulumi.interpolate`${context}/Dockerfile`,
+          context: args.context,
+          dockerfile: join(args.context, "Dockerfile"),
           platform: "linux/amd64",
           args: args.buildArgs,
         },
@@ -97,6 +142,7 @@ export class ServiceImage extends pulumi.ComponentResource {
       parent,
     );
 
+    this.tag = tag;
     this.repositoryArn = repository.arn;
     this.repositoryUrl = repository.repositoryUrl;
     this.imageUri = image.repoDigest;

@@ -8,7 +8,8 @@ export interface DataPlacement {
   vpcId: pulumi.Input<string>;
   /** Isolated subnets, one per zone. */
   subnetIds: pulumi.Input<string>[];
-  redisAuthToken: pulumi.Input<string>;
+  /** The stack's token override; unset, each domain generates its own. */
+  redisAuthToken?: pulumi.Input<string>;
   tags: Record<string, string>;
 }
 
@@ -23,8 +24,9 @@ export function domainDataArgs(
     subnetIds: at.subnetIds,
     postgres: domain.data.postgres,
     redis: domain.data.redis,
-    kafka: domain.data.kafka,
+    kafka: { mode: settings.kafka, ...domain.data.kafka },
     redisAuthToken: at.redisAuthToken,
+    multiAzDatabase: settings.multiAzDatabase,
     logRetentionDays: settings.logRetentionDays,
     deletionProtection: settings.deletionProtection,
     tags: { ...at.tags, domain: domain.name },

@@ -10,6 +10,10 @@ export const mockRegion = "us-east-1";
 export const mockZones = ["us-east-1a", "us-east-1b", "us-east-1c"];
 /** The ECR password the mock hands out; tests check that it never appears in plain text. */
 export const mockEcrPassword = "mock-ecr-password-do-not-print";
+/** What a mocked `random.RandomPassword` generates; tests check it never appears in plain text. */
+export const mockRandomPassword = "mock-random-password-do-not-print";
+/** The regional load-balancer account that `aws.elb.getServiceAccount` names in us-east-1. */
+export const mockElbAccount = "127311923021";
 
 const digest = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -32,9 +36,37 @@ function outputsFor(
   const host = `${name}.mock.${mockRegion}`;
   switch (type) {
     case "aws:lb/loadBalancer:LoadBalancer":
-      return { dnsName: `${name}-1234567890.${mockRegion}.elb.amazonaws.com` };
+      return {
+        dnsName: `${name}-1234567890.${mockRegion}.elb.amazonaws.com`,
+        arnSuffix: `app/${name}/1234567890`,
+        zoneId: "Z35SXDOTRQ7X7K",
+      };
+    case "aws:lb/targetGroup:TargetGroup":
+      return { arnSuffix: `targetgroup/${name}/1234567890` };
+    case "aws:s3/bucket:Bucket":
+      return { bucket: name, arn: `arn:aws:s3:::${name}` };
+    case "aws:acm/certificate:Certificate":
+      return {
+        domainValidationOptions: [
+          {
+            domainName: inputs["domainName"],
+            resourceRecordName: `_mock.${String(inputs["domainName"])}.`,
+            resourceRecordType: "CNAME",
+            resourceRecordValue: "_mock.acm-validations.aws.",
+          },
+        ],
+      };
+    case "aws:acm/certificateValidation:CertificateValidation":
+      return { certificateArn: inputs["certificateArn"] };
+    case "aws:route53/record:Record":
+      return { fqdn: String(inputs["name"]).replace(/\.$/, "") };
+    case "aws:cloudwatch/dashboard:Dashboard":
+      return { dashboardName: inputs["dashboardName"] ?? name };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: mockRandomPassword };
     case "aws:rds/instance:Instance":
       return {
+        identifier: name,
         address: `${host}.rds.amazonaws.com`,
         endpoint: `${host}.rds.amazonaws.com:5432`,
         masterUserSecrets: [
@@ -47,7 +79,8 @@ function outputsFor(
       };
     case "aws:elasticache/replicationGroup:ReplicationGroup":
       return { primaryEndpointAddress: `master.${host}.cache.amazonaws.com` };
-    case "aws:msk/cluster:Cluster": {
+    case "aws:msk/cluster:Cluster":
+    case "aws:msk/serverlessCluster:ServerlessCluster": {
       const brokers = (port: number) =>
         Array.from(
           { length: Number(inputs["numberOfBrokerNodes"] ?? 1) },
@@ -108,6 +141,12 @@ export const mocks: pulumi.runtime.Mocks = {
           accountId: mockAccount,
           arn: `arn:aws:iam::${mockAccount}:user/mock`,
           userId: "MOCK",
+        };
+      case "aws:elb/getServiceAccount:getServiceAccount":
+        return {
+          id: mockElbAccount,
+          arn: `arn:aws:iam::${mockElbAccount}:root`,
+          region: mockRegion,
         };
       case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
         return {

@@ -1,0 +1,258 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+
+export interface ObservedTargetGroup {
+  /** Label used in alarm names, e.g. the tier. */
+  label: string;
+  arnSuffix: pulumi.Input<string>;
+}
+
+export interface ObservedDatabase {
+  label: string;
+  identifier: pulumi.Input<string>;
+  /** Allocated storage, to alarm when less than `freeStoragePercent` of it is left. */
+  storageGb: number;
+}
+
+export interface ObservedCache {
+  label: string;
+  nodeIds: pulumi.Input<string>[];
+}
+
+export interface ObservedService {
+  label: string;
+  clusterName: pulumi.Input<string>;
+  serviceName: pulumi.Input<string>;
+}
+
+export interface ObservabilityArgs {
+  /** The public ALB's `arnSuffix` (`app/<name>/<id>`). */
+  loadBalancerArnSuffix: pulumi.Input<string>;
+  targetGroups: ObservedTargetGroup[];
+  databases: ObservedDatabase[];
+  caches: ObservedCache[];
+  /** ECS services shown on the dashboard. */
+  services: ObservedService[];
+  /** Subscribed to the alarm topic by email (the recipient confirms it). */
+  alarmEmail?: string;
+  /** ALB-generated 5xx answers per minute that raise the alarm. Default 10. */
+  max5xxPerMinute?: number;
+  /** Average RDS CPU (percent) over 10 minutes that raises the alarm. Default 80. */
+  maxDatabaseCpuPercent?: number;
+  /** Free RDS storage (percent of allocated) under which the alarm rises. Default 10. */
+  freeStoragePercent?: number;
+  /** Redis memory use (percent) that raises the alarm. Default 80. */
+  maxCacheMemoryPercent?: number;
+  tags?: Record<string, string>;
+}
+
+/**
+ * The platform's alarms and its dashboard. Every alarm notifies one encrypted SNS topic: the
+ * routing tier answering 5xx, a gateway tier with unhealthy targets, a database short of CPU or
+ * storage, a Redis node short of memory. Log groups belong to the components that write them
+ * (each with its retention); this one reads metrics only.
+ */
+export class Observability extends pulumi.ComponentResource {
+  public readonly alarmTopicArn: pulumi.Output<string>;
+  public readonly dashboardName: pulumi.Output<string>;
+  public readonly alarmNames: pulumi.Output<string>[];
+
+  constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:aws:Observability", name, {}, opts);
+    const tags = args.tags ?? {};
+    const parent = { parent: this };
+
+    const topic = new aws.sns.Topic(
+      `${name}-alarms`,
+      { kmsMasterKeyId: "alias/aws/sns", tags },
+      parent,
+    );
+    if (args.alarmEmail) {
+      new aws.sns.TopicSubscription(
+        `${name}-alarms-email`,
+        { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail },
+        parent,
+      );
+    }
+
+    const alarm = (
+      label: string,
+      spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "tags">,
+    ) =>
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-${label}`,
+        {
+          ...spec,
+          alarmActions: [topic.arn],
+          okActions: [topic.arn],
+          // No data means no traffic or no node yet, which is not an incident.
+          treatMissingData: "notBreaching",
+          tags,
+        },
+        parent,
+      );
+
+    const alarms: aws.cloudwatch.MetricAlarm[] = [
+      alarm("alb-5xx", {
+        alarmDescription: "The routing ALB answers 5xx itself (no healthy target, timeouts).",
+        namespace: "AWS/ApplicationELB",
+        metricName: "HTTPCode_ELB_5XX_Count",
+        dimensions: { LoadBalancer: args.loadBalancerArnSuffix },
+        statistic: "Sum",
+        period: 60,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        threshold: args.max5xxPerMinute ?? 10,
+        comparisonOperator: "GreaterThanThreshold",
+      }),
+      ...args.targetGroups.map((tg) =>
+        alarm(`${tg.label}-unhealthy`, {
+          alarmDescription: `${tg.label}: a target fails its /readyz health check.`,
+          namespace: "AWS/ApplicationELB",
+          metricName: "UnHealthyHostCount",
+          dimensions: { LoadBalancer: args.loadBalancerArnSuffix, TargetGroup: tg.arnSuffix },
+          statistic: "Maximum",
+          period: 60,
+          evaluationPeriods: 3,
+          threshold: 0,
+          comparisonOperator: "GreaterThanThreshold",
+        }),
+      ),
+      ...args.databases.flatMap((db) => [
+        alarm(`${db.label}-db-cpu`, {
+          alarmDescription: `${db.label}: database CPU is high.`,
+          namespace: "AWS/RDS",
+          metricName: "CPUUtilization",
+          dimensions: { DBInstanceIdentifier: db.identifier },
+          statistic: "Average",
+          period: 300,
+          evaluationPeriods: 2,
+          threshold: args.maxDatabaseCpuPercent ?? 80,
+          comparisonOperator: "GreaterThanThreshold",
+        }),
+        alarm(`${db.label}-db-storage`, {
+          alarmDescription: `${db.label}: database storage is running out.`,
+          namespace: "AWS/RDS",
+          metricName: "FreeStorageSpace",
+          dimensions: { DBInstanceIdentifier: db.identifier },
+          statistic: "Minimum",
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: (db.storageGb * 1024 ** 3 * (args.freeStoragePercent ?? 10)) / 100,
+          comparisonOperator: "LessThanThreshold",
+        }),
+      ]),
+      ...args.caches.flatMap((cache) =>
+        cache.nodeIds.map((nodeId, i) =>
+          alarm(`${cache.label}-redis-memory-${i + 1}`, {
+            alarmDescription: `${cache.label}: Redis node ${i + 1} memory is nearly full.`,
+            namespace: "AWS/ElastiCache",
+            metricName: "DatabaseMemoryUsagePercentage",
+            dimensions: { CacheClusterId: nodeId },
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 2,
+            threshold: args.maxCacheMemoryPercent ?? 80,
+            comparisonOperator: "GreaterThanThreshold",
+          }),
+        ),
+      ),
+    ];
+
+    const region = aws.getRegionOutput({}, parent).region;
+    const widget = (title: string, metrics: pulumi.Input<unknown[]>[], x: number, y: number) =>
+      pulumi.all([region, pulumi.all(metrics)]).apply(([regionName, rows]) => ({
+        type: "metric",
+        x,
+        y,
+        width: 12,
+        height: 6,
+        properties: { title, region: regionName, metrics: rows, period: 60, stat: "Sum" },
+      }));
+    const lb = args.loadBalancerArnSuffix;
+    const widgets = [
+      widget(
+        "Requests and errors at the routing ALB",
+        [
+          pulumi.all(["AWS/ApplicationELB", "RequestCount", "LoadBalancer", lb]),
+          pulumi.all(["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lb]),
+          pulumi.all(["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", lb]),
+        ],
+        0,
+        0,
+      ),
+      widget(
+        "Healthy targets per gateway tier",
+        args.targetGroups.map((tg) =>
+          pulumi.all([
+            "AWS/ApplicationELB",
+            "HealthyHostCount",
+            "LoadBalancer",
+            lb,
+            "TargetGroup",
+            tg.arnSuffix,
+            { stat: "Minimum", label: tg.label },
+          ]),
+        ),
+        12,
+        0,
+      ),
+      widget(
+        "ECS CPU per service (percent)",
+        args.services.map((s) =>
+          pulumi.all([
+            "AWS/ECS",
+            "CPUUtilization",
+            "ClusterName",
+            s.clusterName,
+            "ServiceName",
+            s.serviceName,
+            { stat: "Average", label: s.label },
+          ]),
+        ),
+        0,
+        6,
+      ),
+      widget(
+        "Databases CPU and Redis memory (percent)",
+        [
+          ...args.databases.map((db) =>
+            pulumi.all([
+              "AWS/RDS",
+              "CPUUtilization",
+              "DBInstanceIdentifier",
+              db.identifier,
+              { stat: "Average", label: `${db.label} db cpu` },
+            ]),
+          ),
+          ...args.caches.flatMap((cache) =>
+            cache.nodeIds.map((nodeId, i) =>
+              pulumi.all([
+                "AWS/ElastiCache",
+                "DatabaseMemoryUsagePercentage",
+                "CacheClusterId",
+                nodeId,
+                { stat: "Maximum", label: `${cache.label} redis ${i + 1}` },
+              ]),
+            ),
+          ),
+        ],
+        12,
+        6,
+      ),
+    ];
+    const dashboard = new aws.cloudwatch.Dashboard(
+      `${name}-dashboard`,
+      {
+        dashboardName: name,
+        dashboardBody: pulumi.all(widgets).apply((all) => JSON.stringify({ widgets: all })),
+      },
+      parent,
+    );
+
+    this.alarmTopicArn = topic.arn;
+    this.dashboardName = dashboard.dashboardName;
+    this.alarmNames = alarms.map((a) => a.name);
+    this.registerOutputs({ alarmTopicArn: this.alarmTopicArn, dashboardName: this.dashboardName });
+  }
+}
