@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { dockerSettingKeys } from "./docker/config.ts";
+import { kubernetesSettingKeys } from "./kubernetes/config.ts";
 import { StackConfigError } from "./stackConfigError.ts";
 
 export { StackConfigError };
@@ -96,7 +97,11 @@ function crossChecks(settings: StackSettings): string[] {
 /** Validates raw `platform:*` values (strings, as Pulumi stores them) keyed without the prefix. */
 export function parseSettings(raw: Record<string, string | undefined>): StackSettings {
   // Each target validates its own keys; here a key is unknown when no target reads it.
-  const known = new Set([...Object.keys(settingsSchema.shape), ...dockerSettingKeys]);
+  const known = new Set([
+    ...Object.keys(settingsSchema.shape),
+    ...dockerSettingKeys,
+    ...kubernetesSettingKeys,
+  ]);
   const unknown = Object.keys(raw).filter((k) => raw[k] !== undefined && !known.has(k));
   const parsed = settingsSchema.safeParse(raw);
   const problems = unknown.map((k) => `platform:${k} is not a known setting`);

@@ -2,6 +2,7 @@ import type { Catalog } from "../infra/catalog/index.ts";
 import { stackSettings } from "../infra/stackConfig.ts";
 import { deploy as deployAws } from "./aws.ts";
 import { deploy as deployDocker } from "./docker.ts";
+import { deploy as deployKubernetes } from "./kubernetes.ts";
 import type { StackOutputs } from "./outputs.ts";
 
 /**
@@ -16,6 +17,6 @@ export function program(catalog: Catalog): StackOutputs {
     case "docker":
       return deployDocker(catalog);
     case "kubernetes":
-      throw new Error('platform:target "kubernetes" is not implemented yet: use "aws" or "docker"');
+      return deployKubernetes(catalog);
   }
 }

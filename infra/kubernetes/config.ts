@@ -1,0 +1,219 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { Catalog, StoreKind } from "../catalog/index.ts";
+import { domains } from "../catalog/index.ts";
+import type { DataEndpoints } from "../runtimeEnv.ts";
+import { StackConfigError } from "../stackConfigError.ts";
+
+// The Kubernetes target's own settings (`platform:*`), validated before any resource is declared
+// so that a wrong value fails with the config key in the message. `nodeImage` and
+// `buildNetwork` are shared with the Docker target: both build the same image.
+
+const settingsSchema = z.object({
+  /**
+   * Repository the service image is pushed to and the cluster pulls from, without a tag, e.g.
+   * `ghcr.io/acme/platform-services` or `localhost:5001/platform/services` (kind's local
+   * registry). The engine's own login (`docker login`) is used to push.
+   */
+  imageRepository: z
+    .string()
+    .regex(
+      /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/,
+      "must be an image repository without a tag, such as registry.example.com/platform/services",
+    ),
+  /** Base image of the service image (the Dockerfile's NODE_IMAGE). */
+  nodeImage: z.string().min(1, "must name an image").default("node:24-bookworm-slim"),
+  /** Network for the image build's RUN steps (`host` on engines started with --bridge=none). */
+  buildNetwork: z.string().min(1).optional(),
+  /**
+   * `inCluster` (default, for dev): a single-node Redis, PostgreSQL and Kafka StatefulSet per
+   * domain. `external`: the managed endpoints in the secret `platform:externalData`.
+   */
+  dataStores: z
+    .enum(["inCluster", "external"], { error: 'must be "inCluster" or "external"' })
+    .default("inCluster"),
+  /** IngressClass of the router's Ingress. Unset: the cluster's default class. */
+  ingressClassName: z.string().min(1).optional(),
+  /** Host name the Ingress answers for. Unset: every host. */
+  ingressHost: z
+    .string()
+    .regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, "must be a DNS name such as api.example.com")
+    .optional(),
+  /** TLS Secret (in the routing namespace) for `ingressHost`; needs `ingressHost`. */
+  ingressTlsSecret: z.string().min(1).optional(),
+  /**
+   * Namespace of the ingress controller: the only one whose pods may reach the router.
+   * Default `ingress-nginx`, where the ingress-nginx chart installs itself.
+   */
+  ingressNamespace: z.string().min(1).default("ingress-nginx"),
+  /** Size of each in-cluster store's PersistentVolumeClaim in GiB. Default 1. */
+  storeVolumeGb: z.coerce.number().int().min(1, "must be at least 1").default(1),
+});
+
+export type KubernetesSettings = z.output<typeof settingsSchema>;
+
+/** The secret settings the Kubernetes target reads (besides `settingsSchema`). */
+const secretKeys = ["postgresPassword", "externalData", "demoApiKey"] as const;
+
+/** Every `platform:*` key the Kubernetes target reads, for the shared unknown-key check. */
+export const kubernetesSettingKeys: readonly string[] = [
+  ...Object.keys(settingsSchema.shape),
+  ...secretKeys,
+];
+
+/** Validates raw `platform:*` values (strings, as Pulumi stores them) keyed without the prefix. */
+export function parseKubernetesSettings(
+  raw: Record<string, string | undefined>,
+): KubernetesSettings {
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new StackConfigError(
+      parsed.error.issues.map((i) =>
+        i.path[0] === "imageRepository" && raw["imageRepository"] === undefined
+          ? "platform:imageRepository is required on Kubernetes: the cluster pulls the service image from it"
+          : `platform:${String(i.path[0])} ${i.message}`,
+      ),
+    );
+  }
+  if (parsed.data.ingressTlsSecret && !parsed.data.ingressHost) {
+    throw new StackConfigError(["platform:ingressTlsSecret needs platform:ingressHost"]);
+  }
+  return parsed.data;
+}
+
+/** Reads and validates the current stack's Kubernetes settings. */
+export function kubernetesSettings(): KubernetesSettings {
+  const config = new pulumi.Config("platform");
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(settingsSchema.shape)) raw[key] = config.get(key);
+  return parseKubernetesSettings(raw);
+}
+
+/**
+ * A secret setting's raw value, only to validate it before any resource is declared: an error
+ * inside an Output's `apply` would surface as a failed registration, not as the config key.
+ * Error messages never include the value.
+ */
+function rawSecret(key: string): string | undefined {
+  return pulumi.runtime.getConfig(`platform:${key}`);
+}
+
+/** A secret setting as a secret Output, once `check` has accepted its raw value. */
+function secretSetting(key: string, check: (raw: string) => string | undefined) {
+  const raw = rawSecret(key);
+  if (raw === undefined) return undefined;
+  const problem = check(raw);
+  if (problem) throw new StackConfigError([`platform:${key} ${problem}`]);
+  return new pulumi.Config("platform").requireSecret(key);
+}
+
+/**
+ * The in-cluster PostgreSQL password, a stack secret (`pulumi config set --secret
+ * platform:postgresPassword`), the same key as on Docker. No default: it would be the same on
+ * every cluster.
+ */
+export function inClusterPostgresPassword(): pulumi.Output<string> {
+  const password = secretSetting("postgresPassword", (p) =>
+    p.length < 12 ? "must be at least 12 characters" : undefined,
+  );
+  if (password === undefined) {
+    throw new StackConfigError([
+      "platform:postgresPassword is required on Kubernetes with in-cluster stores: set it with `pulumi config set --secret platform:postgresPassword <12+ characters>`",
+    ]);
+  }
+  return password;
+}
+
+/** The optional demo API key registered by the auth service at start (`sk-` + 20+ characters). */
+export function demoApiKey(): pulumi.Output<string> | undefined {
+  return secretSetting("demoApiKey", (k) =>
+    /^sk-[A-Za-z0-9_-]{20,200}$/.test(k)
+      ? undefined
+      : "must be sk- followed by 20 to 200 URL-safe characters",
+  );
+}
+
+const endpointsSchema = z.object({
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional(),
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+    .optional(),
+  kafkaBrokers: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be host:port[,host:port...]")
+    .optional(),
+});
+
+const endpointKey: Record<StoreKind, keyof DataEndpoints> = {
+  postgres: "databaseUrl",
+  redis: "redisUrl",
+  kafka: "kafkaBrokers",
+};
+
+/**
+ * Checks the external endpoints of every domain against what the catalog's workloads use, and
+ * names the first missing or malformed field, e.g. `platform:externalData.identity.databaseUrl`.
+ * `used(domain)` is the set of stores a domain's workloads talk to.
+ */
+export function parseExternalData(
+  catalog: Catalog,
+  value: unknown,
+  used: (domain: string) => ReadonlySet<StoreKind>,
+): Record<string, DataEndpoints> {
+  const schema = z.record(z.string(), endpointsSchema);
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new StackConfigError(
+      parsed.error.issues.map(
+        (i) => `platform:externalData.${i.path.map(String).join(".")} ${i.message}`,
+      ),
+    );
+  }
+  const problems: string[] = [];
+  const known = new Set(domains(catalog).map((d) => d.name));
+  for (const name of Object.keys(parsed.data)) {
+    if (!known.has(name))
+      problems.push(`platform:externalData.${name} is not a domain of the catalog`);
+  }
+  for (const d of domains(catalog)) {
+    for (const kind of used(d.name)) {
+      if (!parsed.data[d.name]?.[endpointKey[kind]])
+        problems.push(
+          `platform:externalData.${d.name}.${endpointKey[kind]} is required: domain ${d.name} uses ${kind}`,
+        );
+    }
+  }
+  if (problems.length > 0) throw new StackConfigError(problems);
+  return parsed.data;
+}
+
+/**
+ * The external stores of every domain, a stack secret because the URLs carry credentials:
+ * `pulumi config set --secret platform:externalData '{"identity": {"databaseUrl": "postgres://..."}}'`.
+ */
+export function externalData(
+  catalog: Catalog,
+  used: (domain: string) => ReadonlySet<StoreKind>,
+): pulumi.Output<Record<string, DataEndpoints>> {
+  const parse = (text: string) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new StackConfigError(["platform:externalData must be a JSON object"]);
+    }
+    return parseExternalData(catalog, value, used);
+  };
+  const raw = rawSecret("externalData");
+  if (raw === undefined) {
+    throw new StackConfigError([
+      "platform:externalData is required with platform:dataStores external: set it with `pulumi config set --secret platform:externalData '<JSON>'`",
+    ]);
+  }
+  parse(raw);
+  return new pulumi.Config("platform").requireSecret("externalData").apply(parse);
+}

@@ -1,0 +1,466 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gatewayStores } from "../infra/aws/workloads.ts";
+import { catalog, domains, services } from "../infra/catalog/index.ts";
+import { manifestsOf, toYaml } from "../infra/kubernetes/manifests.ts";
+import {
+  clusterAddresses,
+  domainNamespace,
+  routingNamespace,
+  serviceWorkloadName,
+  tierName,
+} from "../infra/kubernetes/topology.ts";
+import type { RunResult } from "../infra/mock/harness.ts";
+import { runProgram } from "../infra/mock/harness.ts";
+import type { ResourceRecord } from "../infra/mock/records.ts";
+import { secretMark } from "../infra/mock/records.ts";
+import type { DataEndpoints } from "../infra/runtimeEnv.ts";
+import { entrypoint, gatewayEnv, routerEnv, serviceEnv } from "../infra/runtimeEnv.ts";
+
+// The Kubernetes stack under Pulumi's mocks: what `pulumi up -s k8s` would create, checked
+// against the catalog, the env contract and the Kubernetes schemas.
+
+const password = "mock-postgres-password-do-not-print";
+const demoKey = "sk-mock-demo-key-do-not-print-0123456789";
+const secrets = { "platform:postgresPassword": password, "platform:demoApiKey": demoKey };
+const port = catalog.containerPort;
+
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
+const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+
+let run: RunResult;
+beforeAll(async () => {
+  run = await runProgram({ stack: "k8s", secrets });
+});
+
+type Labels = Record<string, string>;
+interface Env {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+interface Container {
+  image: string;
+  args?: string[];
+  env?: Env[];
+  readinessProbe?: { httpGet?: { path: string; port: number } };
+  livenessProbe?: { httpGet?: { path: string; port: number } };
+  securityContext?: Record<string, unknown>;
+  resources?: { requests?: Labels; limits?: Labels };
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: Record<string, unknown>;
+  topologySpreadConstraints?: {
+    topologyKey: string;
+    whenUnsatisfiable: string;
+    labelSelector: { matchLabels: Labels };
+  }[];
+}
+interface Meta {
+  name: string;
+  namespace: string;
+  labels?: Labels;
+}
+const meta = (r: ResourceRecord) => r.inputs["metadata"] as Meta;
+const spec = <T>(r: ResourceRecord) => r.inputs["spec"] as T;
+const podSpec = (r: ResourceRecord) =>
+  spec<{ template: { spec: PodSpec; metadata: { labels: Labels } } }>(r).template;
+
+const deployments = () => run.records.byType(DEPLOYMENT);
+const deployment = (namespace: string, name: string) => {
+  const found = deployments().filter(
+    (d) => meta(d).namespace === namespace && meta(d).name === name,
+  );
+  if (found.length !== 1) throw new Error(`expected one Deployment ${namespace}/${name}`);
+  return found[0]!;
+};
+const container = (r: ResourceRecord) => podSpec(r).spec.containers[0]!;
+
+/** Every workload the catalog asks for: namespace, name, replicas, program and expected env. */
+function expectedWorkloads(data: (domain: string) => DataEndpoints) {
+  const at = clusterAddresses(catalog);
+  const onlyGatewayStores = (e: DataEndpoints): DataEndpoints => ({
+    redisUrl: gatewayStores.has("redis") ? e.redisUrl : undefined,
+    kafkaBrokers: gatewayStores.has("kafka") ? e.kafkaBrokers : undefined,
+  });
+  return [
+    {
+      namespace: routingNamespace(catalog),
+      name: "router",
+      replicas: catalog.router.replicas,
+      program: "router",
+      env: routerEnv(catalog, at, port),
+    },
+    ...domains(catalog).map((d) => ({
+      namespace: domainNamespace(catalog, d.name),
+      name: tierName(d.name),
+      replicas: d.gateway.replicas,
+      program: "gateway",
+      env: gatewayEnv(catalog, d.name, at, port, onlyGatewayStores(data(d.name))),
+    })),
+    ...services(catalog).flatMap((s) =>
+      s.versions.map((v) => ({
+        namespace: domainNamespace(catalog, s.domain),
+        name: serviceWorkloadName(s.name, v.name),
+        replicas: s.replicas,
+        program: s.name,
+        env: serviceEnv(catalog, s.name, port, data(s.domain), v.name),
+      })),
+    ),
+  ];
+}
+
+/** A domain's in-cluster store endpoints, read back from the recorded StatefulSets. */
+function recordedData(domain: string): DataEndpoints {
+  const ns = domainNamespace(catalog, domain);
+  const sts = run.records
+    .byType(STATEFULSET)
+    .filter((r) => meta(r).namespace === ns)
+    .map((r) => ({ r, c: container(r) }));
+  const envOf = (c: Container, name: string) => c.env?.find((e) => e.name === name)?.value;
+  const host = (r: ResourceRecord) =>
+    `${meta(r).name}-0.${spec<{ serviceName: string }>(r).serviceName}.${ns}.svc.cluster.local`;
+  const pg = sts.find(({ c }) => envOf(c, "POSTGRES_DB"));
+  const redis = sts.find(({ c }) => c.args?.[0] === "redis-server");
+  const kafka = sts.find(({ c }) => envOf(c, "KAFKA_ADVERTISED_LISTENERS"));
+  return {
+    databaseUrl: pg
+      ? `postgres://${envOf(pg.c, "POSTGRES_USER")}@${host(pg.r)}:5432/${envOf(pg.c, "POSTGRES_DB")}`
+      : undefined,
+    redisUrl: redis ? `redis://${host(redis.r)}:6379` : undefined,
+    kafkaBrokers: kafka
+      ? envOf(kafka.c, "KAFKA_ADVERTISED_LISTENERS")!.replace(/^PLAINTEXT:\/\//, "")
+      : undefined,
+  };
+}
+
+const subset = (wanted: Labels | undefined, labels: Labels) =>
+  Object.entries(wanted ?? {}).every(([k, v]) => labels[k] === v);
+
+interface Pod {
+  namespace: string;
+  labels: Labels;
+}
+interface Peer {
+  namespaceSelector?: { matchLabels: Labels };
+  podSelector?: { matchLabels: Labels };
+  ipBlock?: { cidr: string };
+}
+interface Rule {
+  from?: Peer[];
+  to?: Peer[];
+  ports?: { port: number }[];
+}
+interface PolicySpec {
+  podSelector: { matchLabels?: Labels };
+  policyTypes: string[];
+  ingress?: Rule[];
+  egress?: Rule[];
+}
+
+/** Whether the recorded NetworkPolicies let `from` open a TCP connection to `to` on `port`. */
+function allowed(from: Pod, to: Pod, port: number): boolean {
+  const policies = run.records
+    .byType(POLICY)
+    .map((r) => ({ ns: meta(r).namespace, spec: spec<PolicySpec>(r) }));
+  const matches = (peer: Peer, pod: Pod) =>
+    !peer.ipBlock &&
+    subset(peer.namespaceSelector?.matchLabels, { "kubernetes.io/metadata.name": pod.namespace }) &&
+    subset(peer.podSelector?.matchLabels, pod.labels);
+  const side = (pod: Pod, type: "Ingress" | "Egress", other: Pod) => {
+    const selecting = policies.filter(
+      (p) =>
+        p.ns === pod.namespace &&
+        p.spec.policyTypes.includes(type) &&
+        subset(p.spec.podSelector.matchLabels, pod.labels),
+    );
+    if (selecting.length === 0) return true;
+    return selecting.some((p) =>
+      (type === "Ingress" ? p.spec.ingress : p.spec.egress)?.some(
+        (rule) =>
+          (rule.ports ?? []).some((x) => x.port === port) &&
+          ((type === "Ingress" ? rule.from : rule.to) ?? []).some((peer) => matches(peer, other)),
+      ),
+    );
+  };
+  return side(to, "Ingress", from) && side(from, "Egress", to);
+}
+
+const podOf = (namespace: string, name: string): Pod => ({
+  namespace,
+  labels: podSpec(deployment(namespace, name)).metadata.labels,
+});
+
+describe("kubernetes stack", () => {
+  it("runs the router, every gateway tier and every service version with the catalog's replicas", () => {
+    const wanted = expectedWorkloads(recordedData);
+    expect(deployments()).toHaveLength(wanted.length);
+    for (const w of wanted) {
+      const d = deployment(w.namespace, w.name);
+      expect([w.name, spec<{ replicas: number }>(d).replicas]).toEqual([w.name, w.replicas]);
+      expect(container(d).args).toEqual([entrypoint(w.program)]);
+    }
+  });
+
+  it("autoscales each Deployment from its catalog replicas up, and keeps all but one through disruptions", () => {
+    const hpas = run.records.byType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+    const pdbs = run.records.byType("kubernetes:policy/v1:PodDisruptionBudget");
+    for (const d of deployments()) {
+      const { name, namespace } = meta(d);
+      const replicas = spec<{ replicas: number }>(d).replicas;
+      const hpa = hpas.find((h) => meta(h).namespace === namespace && meta(h).name === name);
+      expect(spec(hpa!)).toMatchObject({
+        scaleTargetRef: { kind: "Deployment", name },
+        minReplicas: replicas,
+      });
+      expect(spec<{ maxReplicas: number }>(hpa!).maxReplicas).toBeGreaterThan(replicas);
+      const pdb = pdbs.find((p) => meta(p).namespace === namespace && meta(p).name === name);
+      expect(spec(pdb!)).toEqual({
+        maxUnavailable: 1,
+        selector: { matchLabels: podSpec(d).metadata.labels },
+      });
+    }
+  });
+
+  it("spreads every Deployment's replicas over zones", () => {
+    for (const d of deployments()) {
+      const zone = podSpec(d).spec.topologySpreadConstraints?.find(
+        (c) => c.topologyKey === "topology.kubernetes.io/zone",
+      );
+      expect([meta(d).name, zone]).toEqual([
+        meta(d).name,
+        {
+          maxSkew: 1,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "DoNotSchedule",
+          labelSelector: { matchLabels: podSpec(d).metadata.labels },
+        },
+      ]);
+    }
+  });
+
+  it("probes readiness on /readyz and liveness on /healthz, and sets requests and limits", () => {
+    for (const d of deployments()) {
+      const c = container(d);
+      expect(c.readinessProbe?.httpGet).toEqual({ path: "/readyz", port });
+      expect(c.livenessProbe?.httpGet).toEqual({ path: "/healthz", port });
+      expect(Object.keys(c.resources?.requests ?? {}).sort()).toEqual(["cpu", "memory"]);
+      expect(Object.keys(c.resources?.limits ?? {}).sort()).toEqual(["cpu", "memory"]);
+    }
+  });
+
+  it("runs every pod with the restricted security context, and enforces it on every namespace", () => {
+    for (const r of [...deployments(), ...run.records.byType(STATEFULSET)]) {
+      const pod = podSpec(r).spec;
+      expect([meta(r).name, pod.securityContext]).toMatchObject([
+        meta(r).name,
+        { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      ]);
+      for (const c of pod.containers)
+        expect([meta(r).name, c.securityContext]).toMatchObject([
+          meta(r).name,
+          { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
+        ]);
+    }
+    // The services' root filesystem is read-only: DATA_DIR and /tmp are emptyDir volumes.
+    for (const d of deployments()) {
+      expect(container(d).securityContext).toMatchObject({ readOnlyRootFilesystem: true });
+    }
+    const namespaces = run.records.byType("kubernetes:core/v1:Namespace");
+    expect(namespaces.map((n) => meta(n).name).sort()).toEqual(
+      [
+        routingNamespace(catalog),
+        ...domains(catalog).map((d) => domainNamespace(catalog, d.name)),
+      ].sort(),
+    );
+    for (const n of namespaces)
+      expect(meta(n).labels).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted" });
+  });
+
+  it("lets only a domain's tier reach its services, and only the router reach the tiers", () => {
+    const router = podOf(routingNamespace(catalog), "router");
+    const ingress: Pod = { namespace: "ingress-nginx", labels: { app: "controller" } };
+    const stranger: Pod = { namespace: "default", labels: { app: "curl" } };
+    expect(allowed(ingress, router, port)).toBe(true);
+    expect(allowed(stranger, router, port)).toBe(false);
+    for (const d of domains(catalog)) {
+      const ns = domainNamespace(catalog, d.name);
+      const tier = podOf(ns, tierName(d.name));
+      expect([d.name, allowed(router, tier, port)]).toEqual([d.name, true]);
+      expect([d.name, allowed(stranger, tier, port)]).toEqual([d.name, false]);
+      for (const s of services(catalog)) {
+        for (const v of s.versions) {
+          const svc = podOf(
+            domainNamespace(catalog, s.domain),
+            serviceWorkloadName(s.name, v.name),
+          );
+          const own = s.domain === d.name;
+          expect([d.name, s.name, allowed(tier, svc, port)]).toEqual([d.name, s.name, own]);
+          expect([s.name, allowed(router, svc, port)]).toEqual([s.name, false]);
+        }
+      }
+    }
+    // Non-auth tiers verify keys at the auth domain's tier; nothing else crosses domains.
+    const authDomain = catalog.services["auth"]!.domain;
+    const authTier = podOf(domainNamespace(catalog, authDomain), tierName(authDomain));
+    for (const d of domains(catalog).filter((x) => x.name !== authDomain)) {
+      const tier = podOf(domainNamespace(catalog, d.name), tierName(d.name));
+      expect(allowed(tier, authTier, port)).toBe(true);
+      expect(allowed(authTier, tier, port)).toBe(false);
+    }
+  });
+
+  it("opens each domain's stores to that domain's users of them only", () => {
+    const stores = run.records.byType(STATEFULSET);
+    for (const s of services(catalog)) {
+      const svc = podOf(
+        domainNamespace(catalog, s.domain),
+        serviceWorkloadName(s.name, s.versions[0]!.name),
+      );
+      for (const st of stores) {
+        const storePod: Pod = {
+          namespace: meta(st).namespace,
+          labels: podSpec(st).metadata.labels,
+        };
+        const kind = podSpec(st).metadata.labels["app.kubernetes.io/component"]!;
+        const storePort = { postgres: 5432, redis: 6379, kafka: 9092 }[kind]!;
+        const should =
+          meta(st).namespace === domainNamespace(catalog, s.domain) &&
+          (s.uses as string[]).includes(kind);
+        expect([s.name, meta(st).name, allowed(svc, storePod, storePort)]).toEqual([
+          s.name,
+          meta(st).name,
+          should,
+        ]);
+      }
+    }
+  });
+
+  it("sets exactly the environment each program reads, with secrets from Secrets", () => {
+    const secretNames = new Set(
+      run.records
+        .byType("kubernetes:core/v1:Secret")
+        .map((s) => `${meta(s).namespace}/${meta(s).name}`),
+    );
+    for (const w of expectedWorkloads(recordedData)) {
+      const env = container(deployment(w.namespace, w.name)).env ?? [];
+      const plain = Object.fromEntries(
+        env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]),
+      );
+      expect([w.name, plain]).toEqual([w.name, w.env]);
+      const fromSecrets = env.filter((e) => e.valueFrom);
+      for (const e of fromSecrets) {
+        const ref = e.valueFrom!.secretKeyRef!;
+        expect(secretNames).toContain(`${w.namespace}/${ref.name}`);
+      }
+      const names = fromSecrets.map((e) => e.name).sort();
+      const usesPostgres = "DATABASE_URL" in w.env;
+      expect([w.name, names]).toEqual([
+        w.name,
+        [
+          ...(w.program === "auth" ? ["DEMO_API_KEY"] : []),
+          ...(usesPostgres ? ["PGPASSWORD"] : []),
+        ],
+      ]);
+    }
+  });
+
+  it("never records a secret in plain text", () => {
+    const all = JSON.stringify(run.records.all);
+    expect(all).not.toContain(password);
+    expect(all).not.toContain(demoKey);
+    for (const s of run.records.byType("kubernetes:core/v1:Secret"))
+      expect(s.inputs["stringData"]).toBe(secretMark);
+  });
+
+  it("runs every workload from the pushed image, by digest", () => {
+    const [image, ...others] = run.records.byType("docker:index/image:Image");
+    expect(others).toHaveLength(0);
+    expect(image!.inputs["skipPush"]).not.toBe(true);
+    expect(image!.inputs["imageName"]).toBe("localhost:5001/platform/services:latest");
+    for (const d of deployments())
+      expect(container(d).image).toMatch(
+        /^localhost:5001\/platform\/services@sha256:[0-9a-f]{64}$/,
+      );
+  });
+
+  it("renders manifests that the Kubernetes schemas accept, and the check catches an invalid one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "k8s-manifests-"));
+    try {
+      const manifests = manifestsOf(run.records.all);
+      const good = join(dir, "stack.yaml");
+      writeFileSync(good, toYaml(manifests));
+      const ok = spawnSync(process.execPath, ["scripts/kubernetes/validate.ts", good], {
+        encoding: "utf8",
+      });
+      expect(ok.stdout).toContain(`${manifests.length} of ${manifests.length} objects valid`);
+      expect(ok.status).toBe(0);
+
+      const broken = manifests.map((m) =>
+        m.kind === "Deployment" && (m["metadata"] as Meta).name === "router"
+          ? { ...m, spec: { ...(m["spec"] as object), replicas: "two" } }
+          : m,
+      );
+      const bad = join(dir, "broken.yaml");
+      writeFileSync(bad, toYaml(broken));
+      const failed = spawnSync(process.execPath, ["scripts/kubernetes/validate.ts", bad], {
+        encoding: "utf8",
+      });
+      expect(failed.status).toBe(1);
+      expect(failed.stdout).toContain(
+        "invalid Deployment/router: data/spec/replicas must be integer",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("uses external stores from a secret instead of StatefulSets, and names a missing endpoint", async () => {
+    const endpoints = Object.fromEntries(
+      domains(catalog).map((d) => [
+        d.name,
+        {
+          databaseUrl: `postgres://u:mock-db-secret@${d.name}.db.example.com:5432/${d.name}`,
+          redisUrl: `rediss://:mock-redis-secret@${d.name}.cache.example.com:6379`,
+          kafkaBrokers: `${d.name}-1.kafka.example.com:9094`,
+        },
+      ]),
+    );
+    const ext = await runProgram({
+      stack: "k8s",
+      config: { "platform:dataStores": "external" },
+      secrets: { "platform:externalData": JSON.stringify(endpoints) },
+    });
+    expect(ext.records.byType(STATEFULSET)).toHaveLength(0);
+    expect(JSON.stringify(ext.records.all)).not.toContain("mock-db-secret");
+    const orders = ext.records.byType(DEPLOYMENT).find((d) => meta(d).name === "orders")!;
+    const env = container(orders).env!;
+    expect(env.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef).toEqual({
+      name: "stores",
+      key: "DATABASE_URL",
+    });
+    expect(env.find((e) => e.name === "PGPASSWORD")).toBeUndefined();
+
+    const partial = Object.fromEntries(Object.entries(endpoints).filter(([d]) => d !== "identity"));
+    await expect(
+      runProgram({
+        stack: "k8s",
+        config: { "platform:dataStores": "external" },
+        secrets: { "platform:externalData": JSON.stringify(partial) },
+      }),
+    ).rejects.toThrow(/platform:externalData\.identity\.databaseUrl is required/);
+  });
+
+  it("refuses a stack without an image repository or a password, naming the config key", async () => {
+    await expect(
+      runProgram({ stack: "k8s", secrets, config: { "platform:imageRepository": "" } }),
+    ).rejects.toThrow(/platform:imageRepository/);
+    await expect(runProgram({ stack: "k8s", secrets: {} })).rejects.toThrow(
+      /platform:postgresPassword is required/,
+    );
+  });
+});

@@ -1,0 +1,345 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PushedImage } from "../components/docker/pushedImage.ts";
+import { DataStores } from "../components/kubernetes/dataStores.ts";
+import { IsolatedNamespace } from "../components/kubernetes/isolatedNamespace.ts";
+import type { PortPeer } from "../components/kubernetes/peers.ts";
+import type { SecretRef } from "../components/kubernetes/workload.ts";
+import { Workload } from "../components/kubernetes/workload.ts";
+import { gatewayStores, secretEnvKey } from "../infra/aws/workloads.ts";
+import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
+import { domains, services } from "../infra/catalog/index.ts";
+import {
+  demoApiKey,
+  externalData,
+  inClusterPostgresPassword,
+  kubernetesSettings,
+} from "../infra/kubernetes/config.ts";
+import {
+  assertDistinctNamespaces,
+  clusterAddresses,
+  clusterUrl,
+  cpuMillis,
+  domainNamespace,
+  domainStores,
+  routerName,
+  routingNamespace,
+  serviceWorkloads,
+  storeClients,
+  tierName,
+  workloadLabels,
+  workloadPeer,
+} from "../infra/kubernetes/topology.ts";
+import type { DataEndpoints, Env } from "../infra/runtimeEnv.ts";
+import {
+  authServiceDomain,
+  entrypoint,
+  envKey,
+  gatewayEnv,
+  routerEnv,
+  serviceEnv,
+} from "../infra/runtimeEnv.ts";
+import type { StackOutputs } from "./outputs.ts";
+
+/** Where the image's DATA_DIR points (Dockerfile): an emptyDir, as the root filesystem is read-only. */
+const dataDir = "/var/lib/platform";
+/** Name of each domain's Secret with its store credentials (and endpoints, when external). */
+const storeSecretName = "stores";
+const demoKeySecretName = "demo-api-key";
+
+/** The port each store is reached on: in-cluster, or the usual ports of managed services. */
+const storePort: Record<StoreKind, number> = { postgres: 5432, redis: 6379, kafka: 9092 };
+const externalPorts: Record<StoreKind, number[]> = {
+  postgres: [5432],
+  redis: [6379],
+  // Plaintext, TLS, SASL/SCRAM and IAM listeners of MSK and most managed Kafka services.
+  kafka: [9092, 9094, 9096, 9098],
+};
+const endpointEnv: Record<StoreKind, { key: keyof DataEndpoints; env: string }> = {
+  postgres: { key: "databaseUrl", env: envKey.databaseUrl },
+  redis: { key: "redisUrl", env: envKey.redisUrl },
+  kafka: { key: "kafkaBrokers", env: envKey.kafkaBrokers },
+};
+
+/**
+ * The Kubernetes target: a namespace per domain (and one for the router) that denies all
+ * traffic by default, the image pushed to the configured registry, every gateway tier and
+ * service version as a Workload opened only to its callers, each domain's stores in-cluster
+ * (dev) or external (prod, endpoints from a secret), and an Ingress in front of the router.
+ */
+export function deploy(catalog: Catalog): StackOutputs {
+  const settings = kubernetesSettings();
+  assertDistinctNamespaces(catalog);
+  const port = catalog.containerPort;
+  const allDomains = domains(catalog);
+  const allServices = services(catalog);
+  const at = clusterAddresses(catalog);
+  const authDomain = authServiceDomain(catalog);
+  const external = settings.dataStores === "external";
+  const externalStores = external
+    ? externalData(catalog, (d) => domainStores(catalog, d))
+    : undefined;
+  const password = external ? undefined : inClusterPostgresPassword();
+  const demoKey = demoApiKey();
+
+  const image = new PushedImage(`${catalog.name}-services`, {
+    imageName: `${settings.imageRepository}:latest`,
+    buildArgs: { NODE_IMAGE: settings.nodeImage },
+    buildNetwork: settings.buildNetwork,
+  });
+
+  const routingNs = routingNamespace(catalog);
+  const namespaces = new Map(
+    [routingNs, ...allDomains.map((d) => domainNamespace(catalog, d.name))].map((name) => [
+      name,
+      new IsolatedNamespace(name, { labels: { "app.kubernetes.io/part-of": catalog.name } }),
+    ]),
+  );
+  const nsOf = (name: string) => namespaces.get(name)!;
+
+  const routerPeer = workloadPeer(catalog, routingNs, routerName, "router");
+  const tierPeer = (domain: string) =>
+    workloadPeer(catalog, domainNamespace(catalog, domain), tierName(domain), "gateway");
+
+  /** Per domain: the Secret with store credentials, and the in-cluster stores if any. */
+  const data = new Map(
+    allDomains.map((d) => {
+      const ns = domainNamespace(catalog, d.name);
+      const used = domainStores(catalog, d.name);
+      const secretData: Record<string, pulumi.Input<string>> = {};
+      if (externalStores) {
+        for (const kind of used) {
+          const { key, env } = endpointEnv[kind];
+          secretData[env] = externalStores.apply((e) => e[d.name]![key]!);
+        }
+      } else if (used.has("postgres")) {
+        secretData[secretEnvKey.databasePassword] = password!;
+      }
+      const secret = new k8s.core.v1.Secret(
+        `${ns}-${storeSecretName}`,
+        {
+          metadata: { name: storeSecretName, namespace: nsOf(ns).name },
+          type: "Opaque",
+          stringData: secretValues(secretData),
+        },
+        { parent: nsOf(ns) },
+      );
+      const stores = external
+        ? undefined
+        : new DataStores(
+            d.name,
+            {
+              namespace: ns,
+              stores: [...used],
+              postgresPassword: used.has("postgres")
+                ? { secretName: storeSecretName, key: secretEnvKey.databasePassword }
+                : undefined,
+              database: d.name,
+              clients: Object.fromEntries(
+                [...used].map((kind) => [kind, storeClients(catalog, d.name, kind)]),
+              ),
+              volumeGb: settings.storeVolumeGb,
+            },
+            { dependsOn: [nsOf(ns), secret] },
+          );
+      return [d.name, { ns, secret, stores }] as const;
+    }),
+  );
+
+  /** What a workload of `domain` that uses `stores` gets: env, secret env, egress. */
+  const storeWiring = (domain: string, stores: ReadonlySet<StoreKind>) => {
+    const { ns, stores: inCluster } = data.get(domain)!;
+    const ref = (key: string): SecretRef => ({ secretName: storeSecretName, key });
+    const secretEnv: Record<string, SecretRef> = {};
+    const allowTo: PortPeer[] = [];
+    const allowExternalPorts: number[] = [];
+    const endpoints: DataEndpoints = {};
+    if (inCluster) {
+      for (const kind of stores) {
+        const key = endpointEnv[kind].key;
+        endpoints[key] = inCluster.endpoints[key];
+      }
+      for (const kind of stores) {
+        allowTo.push({
+          namespace: ns,
+          labels: {
+            "app.kubernetes.io/name": `${domain}-${kind}`,
+            "app.kubernetes.io/component": kind,
+          },
+          port: storePort[kind],
+        });
+      }
+      if (stores.has("postgres"))
+        secretEnv[secretEnvKey.databasePassword] = ref(secretEnvKey.databasePassword);
+    } else {
+      for (const kind of stores) {
+        secretEnv[endpointEnv[kind].env] = ref(endpointEnv[kind].env);
+        allowExternalPorts.push(...externalPorts[kind]);
+      }
+    }
+    return { endpoints, secretEnv, allowTo, allowExternalPorts };
+  };
+
+  const common = (ns: string) => ({
+    namespace: nsOf(ns).name,
+    image: image.imageRef,
+    port,
+    writablePaths: [dataDir, "/tmp"],
+  });
+  const dependsOnData = (domain: string): pulumi.Resource[] => {
+    const { secret, stores } = data.get(domain)!;
+    return stores ? [secret, stores] : [secret];
+  };
+
+  const demoKeySecret = demoKey
+    ? new k8s.core.v1.Secret(
+        `${domainNamespace(catalog, authDomain)}-${demoKeySecretName}`,
+        {
+          metadata: {
+            name: demoKeySecretName,
+            namespace: nsOf(domainNamespace(catalog, authDomain)).name,
+          },
+          type: "Opaque",
+          stringData: secretValues({ [envKey.demoApiKey]: demoKey }),
+        },
+        { parent: nsOf(domainNamespace(catalog, authDomain)) },
+      )
+    : undefined;
+
+  for (const s of allServices) {
+    const ns = domainNamespace(catalog, s.domain);
+    const wiring = storeWiring(s.domain, new Set(s.uses));
+    const secretEnv = { ...wiring.secretEnv };
+    const dependsOn: pulumi.Resource[] = dependsOnData(s.domain);
+    if (s.name === "auth" && demoKeySecret) {
+      secretEnv[envKey.demoApiKey] = { secretName: demoKeySecretName, key: envKey.demoApiKey };
+      dependsOn.push(demoKeySecret);
+    }
+    for (const w of serviceWorkloads(s)) {
+      const env: Env = serviceEnv(catalog, s.name, port, wiring.endpoints, w.version);
+      new Workload(
+        w.name,
+        {
+          ...common(ns),
+          args: [entrypoint(s.name)],
+          replicas: s.replicas,
+          labels: workloadLabels(catalog, w.name, "service"),
+          env,
+          secretEnv,
+          cpuMillis: cpuMillis(s.cpu),
+          memoryMi: s.memory,
+          allowFrom: [tierPeer(s.domain)],
+          allowTo: wiring.allowTo,
+          allowExternalPorts: wiring.allowExternalPorts,
+        },
+        { dependsOn },
+      );
+    }
+  }
+
+  for (const d of allDomains) {
+    const ns = domainNamespace(catalog, d.name);
+    const wiring = storeWiring(d.name, gatewayStores);
+    const upstreams: PortPeer[] = d.services.flatMap((s) =>
+      serviceWorkloads(s).map((w) => ({
+        ...workloadPeer(catalog, ns, w.name, "service"),
+        port,
+      })),
+    );
+    // Tiers other than the auth domain's verify API keys at that tier (gatewayEnv's AUTH_URL).
+    const verifiesAt = d.name === authDomain ? [] : [{ ...tierPeer(authDomain), port }];
+    const verifiers =
+      d.name === authDomain
+        ? allDomains.filter((x) => x.name !== authDomain).map((x) => tierPeer(x.name))
+        : [];
+    new Workload(
+      tierName(d.name),
+      {
+        ...common(ns),
+        args: [entrypoint("gateway")],
+        replicas: d.gateway.replicas,
+        labels: workloadLabels(catalog, tierName(d.name), "gateway"),
+        env: gatewayEnv(catalog, d.name, at, port, wiring.endpoints),
+        secretEnv: wiring.secretEnv,
+        cpuMillis: cpuMillis(d.gateway.cpu),
+        memoryMi: d.gateway.memory,
+        allowFrom: [routerPeer, ...verifiers],
+        allowTo: [...upstreams, ...verifiesAt, ...wiring.allowTo],
+        allowExternalPorts: wiring.allowExternalPorts,
+      },
+      { dependsOn: dependsOnData(d.name) },
+    );
+  }
+
+  const router = new Workload(routerName, {
+    ...common(routingNs),
+    args: [entrypoint("router")],
+    replicas: catalog.router.replicas,
+    labels: workloadLabels(catalog, routerName, "router"),
+    env: routerEnv(catalog, at, port),
+    cpuMillis: cpuMillis(catalog.router.cpu),
+    memoryMi: catalog.router.memory,
+    // Only the ingress controller reaches the router; the router reaches only the tiers.
+    allowFrom: [{ namespace: settings.ingressNamespace }],
+    allowTo: allDomains.map((d) => ({ ...tierPeer(d.name), port })),
+  });
+
+  const ingress = new k8s.networking.v1.Ingress(
+    `${routingNs}-${routerName}`,
+    {
+      metadata: {
+        name: routerName,
+        namespace: nsOf(routingNs).name,
+        labels: workloadLabels(catalog, routerName, "router"),
+      },
+      spec: {
+        ingressClassName: settings.ingressClassName,
+        tls: settings.ingressTlsSecret
+          ? [{ hosts: [settings.ingressHost!], secretName: settings.ingressTlsSecret }]
+          : undefined,
+        rules: [
+          {
+            host: settings.ingressHost,
+            http: {
+              paths: [
+                {
+                  path: "/",
+                  pathType: "Prefix",
+                  backend: { service: { name: router.serviceName, port: { number: port } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    { parent: nsOf(routingNs) },
+  );
+
+  const scheme = settings.ingressTlsSecret ? "https" : "http";
+  const url = settings.ingressHost
+    ? pulumi.output(`${scheme}://${settings.ingressHost}`)
+    : ingress.status.apply((status) => {
+        const lb = status?.loadBalancer?.ingress?.[0];
+        return lb ? `${scheme}://${lb.hostname ?? lb.ip}` : "";
+      });
+  const internal = Object.fromEntries(
+    allDomains.map((d) => [tierName(d.name), at.tiers[d.name]!.join(",")] as const),
+  );
+  return {
+    url,
+    endpoints: pulumi.all([url, image.imageRef]).apply(([u, ref]): Record<string, string> => ({
+      ...(u ? { api: `${u}/v1` } : {}),
+      router: clusterUrl(routingNs, routerName, port),
+      ...internal,
+      image: ref,
+    })),
+  };
+}
+
+/** Secret data with each value marked secret, so that no value reaches the state in plain text. */
+function secretValues(
+  values: Record<string, pulumi.Input<string>>,
+): Record<string, pulumi.Output<string>> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, pulumi.secret(v)]));
+}
