@@ -1,9 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
-import { primaryVersion } from "../../infra/aws/workloads.ts";
 import { catalog, domains, services } from "../../infra/catalog/index.ts";
 import type { Addresses, Env } from "../../infra/runtimeEnv.ts";
-import { entrypoint, envKey, gatewayEnv, routerEnv, serviceEnv } from "../../infra/runtimeEnv.ts";
+import {
+  entrypoint,
+  envKey,
+  gatewayEnv,
+  routerEnv,
+  serviceEnv,
+  versionedName,
+} from "../../infra/runtimeEnv.ts";
 import { createDatabase, TEST_SERVER_ENV } from "../servers/index.ts";
 import { docker, enginePlan, script } from "./engine.ts";
 
@@ -62,13 +68,17 @@ async function topology(databaseUrl: string): Promise<Container[]> {
   const allServices = services(catalog);
   const allDomains = domains(catalog);
   const total =
-    allServices.reduce((n, s) => n + s.replicas, 0) +
+    allServices.reduce((n, s) => n + s.replicas * s.versions.length, 0) +
     allDomains.reduce((n, d) => n + d.gateway.replicas, 0) +
     catalog.router.replicas;
   const ports = await freePorts(total);
   const take = (n: number) => ports.splice(0, n);
 
-  const servicePorts = new Map(allServices.map((s) => [s.name, take(s.replicas)]));
+  // One group of replicas per service version, keyed as the env contract keys them.
+  const versions = allServices.flatMap((s) =>
+    s.versions.map((v) => ({ service: s, version: v.name, key: versionedName(s.name, v.name) })),
+  );
+  const servicePorts = new Map(versions.map((v) => [v.key, take(v.service.replicas)]));
   const tierPorts = new Map(allDomains.map((d) => [d.name, take(d.gateway.replicas)]));
   const routerPorts = take(catalog.router.replicas);
   const at: Addresses = {
@@ -81,11 +91,11 @@ async function topology(databaseUrl: string): Promise<Container[]> {
   const data = { databaseUrl, redisUrl, kafkaBrokers };
 
   const containers: Container[] = [];
-  for (const s of allServices) {
-    servicePorts.get(s.name)!.forEach((port, i) => {
-      const env = { ...host, ...serviceEnv(catalog, s.name, port, data, primaryVersion(s)) };
+  for (const { service: s, version, key } of versions) {
+    servicePorts.get(key)!.forEach((port, i) => {
+      const env = { ...host, ...serviceEnv(catalog, s.name, port, data, version) };
       if (s.name === "auth") env[envKey.demoApiKey] = apiKey;
-      containers.push({ name: `${s.name}-${i + 1}`, program: s.name, port, env });
+      containers.push({ name: `${s.name}-${version}-${i + 1}`, program: s.name, port, env });
     });
   }
   for (const d of allDomains) {
@@ -204,7 +214,7 @@ withEngine("the service image, built and run on a real Docker engine", () => {
   it("runs the router, every gateway replica and every service replica", () => {
     const count = (program: string) => containers.filter((c) => c.program === program).length;
     for (const s of services(catalog))
-      expect([s.name, count(s.name)]).toEqual([s.name, s.replicas]);
+      expect([s.name, count(s.name)]).toEqual([s.name, s.replicas * s.versions.length]);
     expect(count("gateway")).toBe(domains(catalog).reduce((n, d) => n + d.gateway.replicas, 0));
     expect(count("router")).toBe(catalog.router.replicas);
   });
