@@ -4,21 +4,17 @@ import { DomainData } from "../components/aws/domainData.ts";
 import { GatewayTier } from "../components/aws/gatewayTier.ts";
 import { Network } from "../components/aws/network.ts";
 import { Observability } from "../components/aws/observability.ts";
-import type { AlbTarget } from "../components/aws/routingAlb.ts";
 import { RoutingAlb } from "../components/aws/routingAlb.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import { ServiceImage } from "../components/aws/serviceImage.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
 import {
-  baseVersion,
   cloudMapAddresses,
   drainSeconds,
   gatewayStores,
-  laneDiscoveryName,
   serviceDiscoveryName,
   storeAccess,
   tierDiscoveryName,
-  tierLanes,
 } from "../infra/aws/workloads.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
 import { domains, routingRules, services } from "../infra/catalog/index.ts";
@@ -49,7 +45,7 @@ function availabilityZones(count: number, settings: StackSettings): pulumi.Input
 
 /**
  * The AWS target: a VPC over the catalog's zones, per-domain data stores, one image, an ECS
- * service per catalog service version and per gateway tier lane, the public ALB as the routing
+ * service per catalog service version and per gateway tier, the public ALB as the routing
  * tier (so there is no router service on AWS), and the alarms and dashboard over all of it.
  */
 export function deploy(catalog: Catalog): StackOutputs {
@@ -125,72 +121,54 @@ export function deploy(catalog: Catalog): StackOutputs {
   let albCreated!: (alb: RoutingAlb) => void;
   const albPromise = new Promise<RoutingAlb>((resolve) => (albCreated = resolve));
 
-  /** Each domain's gateway lanes: the base lane under `""`, then one per canaried version. */
-  const lanes = new Map(
+  const addresses = cloudMapAddresses(catalog, namespaceName);
+  const tiers = new Map(
     allDomains.map((d) => {
       const access = storeAccess(dataOf(d.name), gatewayStores);
-      const byVersion = new Map(
-        ["", ...tierLanes(d)].map((lane) => {
-          const addresses = cloudMapAddresses(
-            catalog,
-            namespaceName,
-            lane ? { domain: d.name, version: lane } : undefined,
-          );
-          const tier = new GatewayTier(`${prefix}-gw-${d.name}${lane ? `-${lane}` : ""}`, {
-            ...common,
-            ...scaled(d.gateway.replicas),
-            discoveryName: laneDiscoveryName(d.name, lane || undefined),
-            command: ["node", entrypoint("gateway")],
-            cpu: d.gateway.cpu,
-            memory: d.gateway.memory,
-            environment: access.endpoints.apply((endpoints) =>
-              gatewayEnv(catalog, d.name, addresses, port, endpoints),
-            ),
-            secrets: access.secrets,
-            memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
-            taskPolicyStatements: access.taskPolicyStatements,
-            loadBalancerSecurityGroupId: pulumi
-              .output(albPromise)
-              .apply((alb) => alb.securityGroupId),
-            serviceDependsOn: albPromise.then((alb) => alb.rules),
-          });
-          return [lane, tier] as const;
-        }),
-      );
-      return [d.name, byVersion] as const;
+      const tier = new GatewayTier(`${prefix}-gw-${d.name}`, {
+        ...common,
+        ...scaled(d.gateway.replicas),
+        discoveryName: tierDiscoveryName(d.name),
+        command: ["node", entrypoint("gateway")],
+        cpu: d.gateway.cpu,
+        memory: d.gateway.memory,
+        environment: access.endpoints.apply((endpoints) =>
+          gatewayEnv(catalog, d.name, addresses, port, endpoints),
+        ),
+        secrets: access.secrets,
+        memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
+        taskPolicyStatements: access.taskPolicyStatements,
+        loadBalancerSecurityGroupId: pulumi.output(albPromise).apply((alb) => alb.securityGroupId),
+        serviceDependsOn: albPromise.then((alb) => alb.rules),
+      });
+      return [d.name, tier] as const;
     }),
   );
-  const laneOf = (domain: string, lane = "") => {
-    const tier = lanes.get(domain)?.get(lane);
-    if (!tier) throw new Error(`no gateway lane "${lane}" for domain "${domain}"`);
+  const tierOf = (domain: string) => {
+    const tier = tiers.get(domain);
+    if (!tier) throw new Error(`no gateway tier for domain "${domain}"`);
     return tier;
   };
-  const lanesOf = (domain: string) => [...lanes.get(domain)!.values()];
 
-  // The other tiers verify API keys through the base lane of the tier that hosts auth.
+  // The other tiers verify API keys through the tier that hosts the auth service.
   const authTier = authServiceDomain(catalog);
   for (const d of allDomains.filter((d) => d.name !== authTier)) {
-    for (const [lane, tier] of lanes.get(d.name)!) {
-      new aws.vpc.SecurityGroupIngressRule(
-        `${prefix}-gw-${d.name}${lane ? `-${lane}` : ""}-to-${authTier}`,
-        {
-          securityGroupId: laneOf(authTier).securityGroupId,
-          referencedSecurityGroupId: tier.securityGroupId,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          description: `${d.name} tier verifies keys through the ${authTier} tier`,
-          tags,
-        },
-      );
-    }
+    new aws.vpc.SecurityGroupIngressRule(`${prefix}-gw-${d.name}-to-${authTier}`, {
+      securityGroupId: tierOf(authTier).securityGroupId,
+      referencedSecurityGroupId: tierOf(d.name).securityGroupId,
+      ipProtocol: "tcp",
+      fromPort: port,
+      toPort: port,
+      description: `${d.name} tier verifies keys through the ${authTier} tier`,
+      tags,
+    });
   }
 
-  // Each version of each service admits its domain's gateway lanes only.
+  // Each version of each service runs on its own and admits its domain's gateway tier only.
   const serviceGroups = services(catalog).flatMap((s) => {
     const access = storeAccess(dataOf(s.domain), new Set(s.uses));
     return s.versions.map((v) => {
-      const label = serviceDiscoveryName(s, v.name);
+      const label = serviceDiscoveryName(s.name, v.name);
       return {
         label,
         group: new ServiceGroup(`${prefix}-${label}`, {
@@ -206,7 +184,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           secrets: access.secrets,
           memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
           taskPolicyStatements: access.taskPolicyStatements,
-          sourceSecurityGroupIds: lanesOf(s.domain).map((t) => t.securityGroupId),
+          sourceSecurityGroupIds: [tierOf(s.domain).securityGroupId],
         }),
       };
     });
@@ -216,20 +194,11 @@ export function deploy(catalog: Catalog): StackOutputs {
     vpcId: network.vpcId,
     vpcCidrBlock: settings.vpcCidr,
     subnetIds: network.publicSubnetIds,
-    routes: routingRules(catalog).map((r) => {
-      const s = catalog.services[r.service]!;
-      const service = { name: r.service, ...s };
-      return {
-        prefix: r.prefix,
-        targets: s.versions.map((v): AlbTarget => ({
-          version: v.name,
-          weight: v.weight,
-          targetGroupArn: laneOf(r.domain, v.name === baseVersion(service) ? "" : v.name)
-            .targetGroupArn,
-        })),
-      };
-    }),
-    defaultTargetGroupArn: laneOf(catalog.defaultDomain).targetGroupArn,
+    routes: routingRules(catalog).map((r) => ({
+      prefix: r.prefix,
+      targets: [{ version: "v1", weight: 100, targetGroupArn: tierOf(r.domain).targetGroupArn }],
+    })),
+    defaultTargetGroupArn: tierOf(catalog.defaultDomain).targetGroupArn,
     certificateArn: settings.certificateArn,
     domain:
       settings.domainName && settings.hostedZoneId
@@ -245,12 +214,10 @@ export function deploy(catalog: Catalog): StackOutputs {
 
   const observability = new Observability(prefix, {
     loadBalancerArnSuffix: alb.arnSuffix,
-    targetGroups: allDomains.flatMap((d) =>
-      [...lanes.get(d.name)!].map(([lane, tier]) => ({
-        label: `gw-${d.name}${lane ? `-${lane}` : ""}`,
-        arnSuffix: tier.targetGroupArnSuffix,
-      })),
-    ),
+    targetGroups: allDomains.map((d) => ({
+      label: `gw-${d.name}`,
+      arnSuffix: tierOf(d.name).targetGroupArnSuffix,
+    })),
     databases: allDomains.map((d) => ({
       label: d.name,
       identifier: dataOf(d.name).databaseIdentifier,
@@ -258,13 +225,11 @@ export function deploy(catalog: Catalog): StackOutputs {
     })),
     caches: allDomains.map((d) => ({ label: d.name, nodeIds: dataOf(d.name).redisNodeIds })),
     services: [
-      ...allDomains.flatMap((d) =>
-        [...lanes.get(d.name)!].map(([lane, tier]) => ({
-          label: laneDiscoveryName(d.name, lane || undefined),
-          clusterName: cluster.name,
-          serviceName: tier.serviceName,
-        })),
-      ),
+      ...allDomains.map((d) => ({
+        label: tierDiscoveryName(d.name),
+        clusterName: cluster.name,
+        serviceName: tierOf(d.name).serviceName,
+      })),
       ...serviceGroups.map(({ label, group }) => ({
         label,
         clusterName: cluster.name,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DomainData } from "../../components/aws/domainData.ts";
 import type { SecretEnv } from "../../components/aws/serviceGroup.ts";
-import type { Catalog, Domain, Service, StoreKind } from "../catalog/index.ts";
+import type { Catalog, Service, StoreKind } from "../catalog/index.ts";
 import { domains, services } from "../catalog/index.ts";
 import type { Addresses, DataEndpoints } from "../runtimeEnv.ts";
 
@@ -31,53 +31,40 @@ export function tierDiscoveryName(domain: string): string {
  */
 export const drainSeconds = 10;
 
-// Canaries on AWS. Each version of a service runs as its own ECS service; the first version
-// listed is the base and keeps the plain name. A domain's gateway tier runs one lane per version
-// name that any of its services lists beyond its first: lane `v2` is a full set of gateway
-// replicas whose upstream for each service is that service's `v2` where it has one, and its
-// base version elsewhere. The ALB splits a canaried route between the base lane and the
-// version's lane by the catalog's weights, sticky per client, and `x-api-version` pins a lane.
+// Canaries on AWS are per service. Each version a service lists runs as its own ECS service
+// with its own Cloud Map name (`orders`, `orders-v2`), and every gateway replica knows every
+// version's address: the gateway's version router splits traffic by the catalog's weights,
+// keeps a user on one version and honours the `x-api-version` pin. The ALB sees gateway tiers
+// only, so it routes by path; a weighted split there would need a whole gateway tier per version.
 
-/** The extra lanes of a domain's gateway tier (the base lane is always there). */
-export function tierLanes(domain: Domain): string[] {
-  return [...new Set(domain.services.flatMap((s) => s.versions.slice(1).map((v) => v.name)))];
-}
-
-/** The first listed version of a service: the one that keeps the service's plain name. */
-export function baseVersion(service: Service): string {
-  return service.versions[0]!.name;
-}
-
-/** Cloud Map label of one version of a service. */
-export function serviceDiscoveryName(service: Service, version: string): string {
-  return version === baseVersion(service) ? service.name : `${service.name}-${version}`;
-}
-
-/** Cloud Map label of a gateway tier's lane; `undefined` is the base lane. */
-export function laneDiscoveryName(domain: string, lane?: string): string {
-  return lane ? `${tierDiscoveryName(domain)}-${lane}` : tierDiscoveryName(domain);
+/** Cloud Map label of one version of a service: v1 keeps the plain name. */
+export function serviceDiscoveryName(service: string, version: string): string {
+  return version === "v1" ? service : `${service}-${version}`;
 }
 
 /**
- * Every workload's address on AWS as seen from one lane: one Cloud Map name per workload that
- * resolves to all its healthy tasks. In lane `v2` of a domain, its services that have a `v2`
- * resolve to that version.
+ * The key of a service version in `Addresses.services`, as the gateway's env contract reads it
+ * (infra/runtimeEnv.ts): the plain name for v1, `orders@v2` for the others.
  */
-export function cloudMapAddresses(
-  catalog: Catalog,
-  namespace: string,
-  lane?: { domain: string; version: string },
-): Addresses {
+function addressKey(service: string, version: string): string {
+  return version === "v1" ? service : `${service}@${version}`;
+}
+
+/** Every workload's address on AWS: one Cloud Map name per workload, resolving to its tasks. */
+export function cloudMapAddresses(catalog: Catalog, namespace: string): Addresses {
   const url = (label: string) => [`http://${label}.${namespace}:${catalog.containerPort}`];
-  const label = (s: Service) =>
-    lane && s.domain === lane.domain && s.versions.some((v) => v.name === lane.version)
-      ? serviceDiscoveryName(s, lane.version)
-      : s.name;
   return {
     tiers: Object.fromEntries(
       domains(catalog).map((d) => [d.name, url(tierDiscoveryName(d.name))]),
     ),
-    services: Object.fromEntries(services(catalog).map((s) => [s.name, url(label(s))])),
+    services: Object.fromEntries(
+      services(catalog).flatMap((s) =>
+        s.versions.map((v) => [
+          addressKey(s.name, v.name),
+          url(serviceDiscoveryName(s.name, v.name)),
+        ]),
+      ),
+    ),
   };
 }
 

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Catalog } from "../catalog/index.ts";
 import { catalog as defaultCatalog } from "../catalog/index.ts";
+import type { StackOutputs } from "../../stacks/outputs.ts";
 import { program } from "../../stacks/program.ts";
 import { mocks } from "./mocks.ts";
 import type { ResourceRecord } from "./records.ts";
@@ -30,6 +31,8 @@ export interface RunOptions {
   projectDir?: string;
   /** Default: the project's validated default catalog. */
   catalog?: Catalog;
+  /** Runs this instead of the whole program, e.g. to test one component under the same mocks. */
+  program?: (catalog: Catalog) => StackOutputs;
 }
 
 export interface RunResult {
@@ -101,7 +104,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
       callback(err, response);
     });
 
-  const outputs = program(options.catalog ?? defaultCatalog);
+  const outputs = (options.program ?? program)(options.catalog ?? defaultCatalog);
   const [url, endpoints] = await Promise.all([settle(outputs.url), settle(outputs.endpoints)]);
   // Resources whose outputs nobody reads are still in flight: wait for every registration.
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
