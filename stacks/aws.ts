@@ -85,7 +85,11 @@ export function deploy(catalog: Catalog): StackOutputs {
   const dataOf = (domain: string) => data.get(domain)!;
 
   // Pulumi runs the program from the project directory, which holds the Dockerfile.
-  const image = new ServiceImage(prefix, { context: process.cwd(), tags });
+  const image = new ServiceImage(prefix, {
+    context: process.cwd(),
+    forceDelete: !settings.deletionProtection,
+    tags,
+  });
   const cluster = new aws.ecs.Cluster(`${prefix}-cluster`, {
     settings: [{ name: "containerInsights", value: "enabled" }],
     tags,

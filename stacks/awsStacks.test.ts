@@ -66,6 +66,7 @@ test("shared resources differ only in the settings prod hardens", () => {
       "Instance.deletionProtection",
       "LoadBalancer.enableDeletionProtection",
       "Bucket.forceDestroy",
+      "Repository.forceDelete",
       // multi-AZ database
       "Instance.multiAz",
       // log retention 14 -> 90 days, for every log group and the access logs

@@ -18,6 +18,8 @@ export interface ServiceImageArgs {
   untaggedExpiryDays?: number;
   /** Tagged images kept in the repository. Default 30. */
   keepTaggedImages?: number;
+  /** Lets `pulumi destroy` delete the repository with its images in it. Default false. */
+  forceDelete?: boolean;
   tags?: Record<string, string>;
 }
 
@@ -84,6 +86,7 @@ export class ServiceImage extends pulumi.ComponentResource {
         // digest, so what runs is always the image that was scanned.
         imageTagMutability: "IMMUTABLE",
         encryptionConfigurations: [{ encryptionType: "AES256" }],
+        forceDelete: args.forceDelete ?? false,
         tags: args.tags ?? {},
       },
       parent,
