@@ -1,0 +1,120 @@
+import type { Response } from "express";
+import { errorBody } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import { sendToReplicas, type ReplicaSet } from "../shared/upstream.ts";
+import type { DeadLetterQueue, Deliver, Delivery, ParkResult, ParkedRequest } from "./dlq.ts";
+
+// The gateway's side of the dead-letter queue: how a parked write is sent again to its service
+// and what the service's answer means, and what the client is told when its write is parked.
+
+export interface ReplayDeliveryArgs {
+  /** The tier's replica sets by service name: the ones the proxy uses, so ejections are shared. */
+  sets: ReadonlyMap<string, ReplicaSet>;
+  /** Longest wait for the service's answer. Default 10 s. */
+  timeoutMs?: number;
+}
+
+const EXCERPT_BYTES = 500;
+
+/** What a service's status means for a replayed write. */
+export function classifyReplay(status: number, body: string): Delivery {
+  if (status >= 200 && status < 300) return { outcome: "delivered", status };
+  // Away, overloaded or slow: the same request may well succeed later.
+  if (status === 408 || status === 429 || status >= 500)
+    return { outcome: "retry", status, reason: `service answered ${status}` };
+  // The service judged the request itself (400, 404, 409 for a key reused with another body...):
+  // sending it again cannot help, and dropping it would lose it silently.
+  return { outcome: "poison", status, reason: body.slice(0, EXCERPT_BYTES) };
+}
+
+export function replayHeaders(req: ParkedRequest): Record<string, string> {
+  return {
+    ...req.headers,
+    // The original key, so the service answers a replay that raced its original as a repeat.
+    "idempotency-key": req.idempotencyKey,
+    "x-dlq-tracking-id": req.trackingId,
+  };
+}
+
+/** Sends parked writes to the tier's services; give it to `DeadLetterQueue.startReplayer`. */
+export function replayDelivery(args: ReplayDeliveryArgs): Deliver {
+  const timeoutMs = args.timeoutMs ?? 10_000;
+  return async (req) => {
+    const set = args.sets.get(req.service);
+    if (!set) return { outcome: "poison", reason: `no service "${req.service}" in this tier` };
+    // Every replica is ejected: wait for the ejections (or the health checks) instead of knocking.
+    if (set.healthyCount() === 0) return { outcome: "retry", reason: "no healthy replica" };
+    try {
+      const up = await sendToReplicas(set, {
+        method: req.method,
+        path: req.path,
+        headers: replayHeaders(req),
+        body: req.body ? Buffer.from(req.body, "base64") : undefined,
+        retryable: true,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return classifyReplay(up.statusCode, await up.body.text());
+    } catch (err) {
+      return { outcome: "retry", reason: (err as Error).message };
+    }
+  };
+}
+
+export interface StartReplayArgs extends ReplayDeliveryArgs {
+  dlq: DeadLetterQueue;
+  logger: Logger;
+}
+
+/** Replays the tier's parked writes in the background; the returned function stops it. */
+export function startDlqReplay(args: StartReplayArgs): () => Promise<void> {
+  const deliver = replayDelivery(args);
+  return args.dlq.startReplayer(async (req) => {
+    const d = await deliver(req);
+    if (d.outcome === "delivered")
+      args.logger.info(
+        { trackingId: req.trackingId, service: req.service, status: d.status },
+        "dlq: parked write delivered",
+      );
+    return d;
+  });
+}
+
+/**
+ * The answer to a parked write: `202` with the tracking id, or `409` when another request already
+ * holds the idempotency key (as the service itself would answer).
+ */
+export function answerParked(
+  res: Response,
+  result: ParkResult,
+  service: string,
+  requestId: string,
+): void {
+  res.locals.decision = result.status === "conflict" ? "dlq-conflict" : `dlq-${result.status}`;
+  if (result.status === "conflict") {
+    res
+      .status(409)
+      .json(
+        errorBody(
+          "this Idempotency-Key was used for a different request",
+          "invalid_request_error",
+          "idempotency_key_reused",
+          "Idempotency-Key",
+          requestId,
+        ),
+      );
+    return;
+  }
+  res
+    .status(202)
+    .setHeader("x-dlq-tracking-id", result.trackingId)
+    // The write is kept: a client retry would only be another duplicate.
+    .setHeader("x-should-retry", "false")
+    .json({
+      object: "parked_request",
+      id: result.trackingId,
+      status: "accepted",
+      duplicate: result.status === "duplicate",
+      service,
+      message: `${service} is unavailable; the request is queued and will be applied once when it is back. Send it again with the same Idempotency-Key to read the result.`,
+    });
+}
