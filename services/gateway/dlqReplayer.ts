@@ -2,7 +2,14 @@ import type { Response } from "express";
 import { errorBody } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { sendToReplicas, type ReplicaSet } from "../shared/upstream.ts";
-import type { DeadLetterQueue, Deliver, Delivery, ParkResult, ParkedRequest } from "./dlq.ts";
+import type {
+  DeadLetterQueue,
+  Deliver,
+  Delivery,
+  ParkResult,
+  ParkedRequest,
+  ReplayerOptions,
+} from "./dlq.ts";
 
 // The gateway's side of the dead-letter queue: how a parked write is sent again to its service
 // and what the service's answer means, and what the client is told when its write is parked.
@@ -63,6 +70,8 @@ export function replayDelivery(args: ReplayDeliveryArgs): Deliver {
 export interface StartReplayArgs extends ReplayDeliveryArgs {
   dlq: DeadLetterQueue;
   logger: Logger;
+  /** Back-off and polling of the replayer (see `ReplayerOptions` for the defaults). */
+  replay?: ReplayerOptions;
 }
 
 /** Replays the tier's parked writes in the background; the returned function stops it. */
@@ -76,7 +85,7 @@ export function startDlqReplay(args: StartReplayArgs): () => Promise<void> {
         "dlq: parked write delivered",
       );
     return d;
-  });
+  }, args.replay);
 }
 
 /**
