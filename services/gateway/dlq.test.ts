@@ -8,6 +8,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { createDatabase } from "../../test/servers/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
+import { ApiError } from "../shared/errors.ts";
 import { openDb } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import {
@@ -16,6 +17,7 @@ import {
   openDeadLetterQueue,
   parkedRequest,
   trackingIdFor,
+  writeQueueOf,
   type DeadLetterQueue,
   type Delivery,
   type ParkedRequest,
@@ -304,5 +306,61 @@ describe("parking rules", () => {
     expect(req.trackingId).toBe(trackingIdFor("business", "user-1", "k-1"));
     expect(trackingIdFor("business", "user-2", "k-1")).not.toBe(req.trackingId);
     expect(trackingIdFor("identity", "user-1", "k-1")).not.toBe(req.trackingId);
+  });
+});
+
+describe("the write queue the gateway's fallback calls", () => {
+  const write = (body: string) => ({
+    idempotencyKey: "fallback-1",
+    principal: "user-1",
+    service: "orders",
+    method: "POST",
+    path: "/v1/orders",
+    headers: { "content-type": "application/json", "x-principal-user": "user-1" },
+    body: Buffer.from(body).toString("base64"),
+  });
+
+  test("parks once, reports the repeat as a duplicate and another body as a 409", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "dlq-queue-"));
+    dirs.push(dataDir);
+    const dlq = await openDeadLetterQueue({
+      domain: "business",
+      registry: new Registry(),
+      logger,
+      dataDir,
+    });
+    try {
+      const queue = writeQueueOf(dlq, logger);
+      const first = await queue.park(write('{"item":"a","quantity":1}'));
+      expect(first).toEqual({
+        trackingId: trackingIdFor("business", "user-1", "fallback-1"),
+        duplicate: false,
+      });
+      expect(await queue.park(write('{"item":"a","quantity":1}'))).toEqual({
+        ...first,
+        duplicate: true,
+      });
+      const conflict = await queue.park(write('{"item":"b","quantity":1}')).catch((e) => e);
+      expect(conflict).toBeInstanceOf(ApiError);
+      expect(conflict).toMatchObject({ status: 409, code: "idempotency_key_reused" });
+    } finally {
+      await dlq.close();
+    }
+  });
+
+  test("a store that cannot keep the write answers 503, never a 202", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "dlq-queue-"));
+    dirs.push(dataDir);
+    const dlq = await openDeadLetterQueue({
+      domain: "business",
+      registry: new Registry(),
+      logger,
+      dataDir,
+    });
+    await dlq.close();
+    const failure = await writeQueueOf(dlq, logger)
+      .park(write("{}"))
+      .catch((e) => e);
+    expect(failure).toMatchObject({ status: 503, code: "dlq_unavailable" });
   });
 });

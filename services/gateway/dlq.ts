@@ -15,6 +15,7 @@ import type { RequestHandler } from "express";
 import { Redis } from "ioredis";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
+import { ApiError, unavailable } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { PRINCIPAL_HEADER_PREFIX } from "../shared/principal.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
@@ -887,6 +888,54 @@ export function kafkaDlq(args: KafkaDlqArgs): DeadLetterQueue {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** A write as the gateway's fallback hands it over: headers as sent upstream, body in base64. */
+export interface WriteToPark {
+  idempotencyKey: string;
+  principal: string;
+  service: string;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * The DLQ as the gateway's fallback uses it. A key that holds another request is the caller's
+ * error, answered 409 as the service itself would; a store that cannot keep the write is a 503,
+ * since a 202 would promise what cannot be kept.
+ */
+export function writeQueueOf(dlq: DeadLetterQueue, logger: Logger) {
+  return {
+    async park(write: WriteToPark): Promise<{ trackingId: string; duplicate: boolean }> {
+      const req = parkedRequest({
+        ...write,
+        domain: dlq.domain,
+        body: Buffer.from(write.body, "base64"),
+      });
+      let result: ParkResult;
+      try {
+        result = await dlq.park(req);
+      } catch (err) {
+        logger.error({ err, trackingId: req.trackingId }, "dlq: cannot park a write");
+        throw unavailable(
+          "dlq_unavailable",
+          `${write.service} is unavailable and the write cannot be queued now; retry later`,
+        );
+      }
+      if (result.status === "conflict") {
+        throw new ApiError(
+          409,
+          "invalid_request_error",
+          "idempotency_key_reused",
+          "this Idempotency-Key was used for a different request",
+          "Idempotency-Key",
+        );
+      }
+      return { trackingId: result.trackingId, duplicate: result.status === "duplicate" };
+    },
+  };
+}
 
 export interface OpenDlqArgs {
   domain: string;

@@ -3,7 +3,6 @@ import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import express from "express";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { freePort } from "../../test/support/localTopology.ts";
@@ -15,7 +14,7 @@ import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { openDeadLetterQueue, parkedRequest, type ParkedRequest } from "./dlq.ts";
-import { answerParked, classifyReplay, replayDelivery, startDlqReplay } from "./dlqReplayer.ts";
+import { classifyReplay, replayDelivery, startDlqReplay } from "./dlqReplayer.ts";
 
 // Replays against the real orders service (its app and store on SQLite), so that what the DLQ
 // relies on is checked too: the service answers a repeated Idempotency-Key with the first order.
@@ -178,48 +177,6 @@ describe("outcome of a replay", () => {
     expect(await deliver(order("refused"))).toEqual({
       outcome: "retry",
       reason: "no healthy replica",
-    });
-  });
-});
-
-describe("the answer to a parked write", () => {
-  const app = express();
-  app.get("/:status", (req, res) =>
-    answerParked(
-      res,
-      { trackingId: "dlq_abcdefghijklmnopqrstuvwx", status: req.params.status as "parked" },
-      "orders",
-      "req-1",
-    ),
-  );
-  let base: string;
-  beforeAll(async () => {
-    const server = await new Promise<Server>((ok) => {
-      const s = app.listen(0, "127.0.0.1", () => ok(s));
-    });
-    closers.push(() => new Promise((ok) => server.close(() => ok())));
-    const address = server.address() as { port: number };
-    base = `http://127.0.0.1:${address.port}`;
-  });
-
-  test("is 202 with the tracking id, for a first park and for a duplicate", async () => {
-    for (const status of ["parked", "duplicate"]) {
-      const res = await fetch(`${base}/${status}`);
-      expect(res.status).toBe(202);
-      expect(res.headers.get("x-dlq-tracking-id")).toBe("dlq_abcdefghijklmnopqrstuvwx");
-      expect(await res.json()).toMatchObject({
-        object: "parked_request",
-        id: "dlq_abcdefghijklmnopqrstuvwx",
-        duplicate: status === "duplicate",
-      });
-    }
-  });
-
-  test("is 409 when the key holds another request", async () => {
-    const res = await fetch(`${base}/conflict`);
-    expect(res.status).toBe(409);
-    expect(await res.json()).toMatchObject({
-      error: { code: "idempotency_key_reused", request_id: "req-1" },
     });
   });
 });

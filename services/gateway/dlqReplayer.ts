@@ -1,18 +1,9 @@
-import type { Response } from "express";
-import { errorBody } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { sendToReplicas, type ReplicaSet } from "../shared/upstream.ts";
-import type {
-  DeadLetterQueue,
-  Deliver,
-  Delivery,
-  ParkResult,
-  ParkedRequest,
-  ReplayerOptions,
-} from "./dlq.ts";
+import type { DeadLetterQueue, Deliver, Delivery, ParkedRequest, ReplayerOptions } from "./dlq.ts";
 
-// The gateway's side of the dead-letter queue: how a parked write is sent again to its service
-// and what the service's answer means, and what the client is told when its write is parked.
+// The gateway's side of the dead-letter queue's replay: how a parked write is sent again to its
+// service, and what the service's answer means for it.
 
 export interface ReplayDeliveryArgs {
   /** The tier's replica sets by service name: the ones the proxy uses, so ejections are shared. */
@@ -86,44 +77,4 @@ export function startDlqReplay(args: StartReplayArgs): () => Promise<void> {
       );
     return d;
   }, args.replay);
-}
-
-/**
- * The answer to a parked write: `202` with the tracking id, or `409` when another request already
- * holds the idempotency key (as the service itself would answer).
- */
-export function answerParked(
-  res: Response,
-  result: ParkResult,
-  service: string,
-  requestId: string,
-): void {
-  res.locals.decision = result.status === "conflict" ? "dlq-conflict" : `dlq-${result.status}`;
-  if (result.status === "conflict") {
-    res
-      .status(409)
-      .json(
-        errorBody(
-          "this Idempotency-Key was used for a different request",
-          "invalid_request_error",
-          "idempotency_key_reused",
-          "Idempotency-Key",
-          requestId,
-        ),
-      );
-    return;
-  }
-  res
-    .status(202)
-    .setHeader("x-dlq-tracking-id", result.trackingId)
-    // The write is kept: a client retry would only be another duplicate.
-    .setHeader("x-should-retry", "false")
-    .json({
-      object: "parked_request",
-      id: result.trackingId,
-      status: "accepted",
-      duplicate: result.status === "duplicate",
-      service,
-      message: `${service} is unavailable; the request is queued and will be applied once when it is back. Send it again with the same Idempotency-Key to read the result.`,
-    });
 }
