@@ -1,0 +1,333 @@
+import type { Request, RequestHandler } from "express";
+import type { Redis } from "ioredis";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { matchRoute, routingRules, type Catalog } from "../../infra/catalog/index.ts";
+import { ApiError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import { bearerKey, keyHash } from "./auth.ts";
+
+// Rate limiting with GCRA (the generic cell rate algorithm). Each limited thing keeps one number,
+// its theoretical arrival time (TAT): when the next request would be due if requests came exactly
+// at the allowed rate. A request is allowed when, after adding one emission interval to the TAT,
+// the TAT is no further ahead of now than the burst tolerance (`limit` intervals). Unlike a fixed
+// window there is no edge at which a second full window opens: over any span of time at most
+// `limit` requests plus the span's share of the rate get through.
+//
+// All replicas of a tier share the state in Redis, updated by one Lua script per request, so the
+// count is exact across replicas; the script reads Redis's clock, so replicas' clocks may differ.
+// When Redis cannot answer, an in-process limiter with the same arithmetic takes over.
+
+/** `limit` requests per `windowSeconds`, in bursts of up to `limit`. */
+export interface Rate {
+  limit: number;
+  windowSeconds: number;
+}
+
+/** The limits of one route group (a service's route prefix, as in the catalog). */
+export interface RouteLimits {
+  route: string;
+  perKey: Rate;
+  perIp: Rate;
+}
+
+export type Scope = "key" | "ip";
+export type Backend = "redis" | "local";
+
+export interface RateLimitArgs {
+  /** Shared state for every replica; without it (or while it fails) each replica limits alone. */
+  redis?: Redis;
+  /** Namespace of the Redis keys, e.g. the tier's name. */
+  prefix: string;
+  /** The limits that apply to a request, or undefined when it is not limited. */
+  limitsFor: (req: Request) => RouteLimits | undefined;
+  registry: Registry;
+  logger: Logger;
+  /** The caller's address. Default `req.ip` (set express's `trust proxy` behind the router). */
+  clientIp?: (req: Request) => string;
+  /**
+   * Replicas of the tier: while Redis is down each replica allows `limit / replicas`, so that the
+   * tier as a whole stays near the limit. Default 1.
+   */
+  replicas?: number;
+  /** After a Redis failure, how long to use the local limiter before trying Redis again. Default 1 s. */
+  redisRetryMs?: number;
+  /** Milliseconds since the epoch, for the local limiter and the Redis retry; tests move it. */
+  now?: () => number;
+  /** Most limited things the local limiter remembers. Default 100 000. */
+  localMaxEntries?: number;
+}
+
+/** One limited thing in one check: its storage key and its rate. */
+interface Cell {
+  scope: Scope;
+  key: string;
+  intervalUs: number;
+  toleranceUs: number;
+  limit: number;
+}
+
+/** What a check decided, for the answer's headers. */
+export interface Decision {
+  allowed: boolean;
+  backend: Backend;
+  /** The scope whose numbers the headers carry: the one closest to (or over) its limit. */
+  scope: Scope;
+  limit: number;
+  remaining: number;
+  /** Seconds until the scope's allowance is whole again. */
+  resetSeconds: number;
+  /** Seconds to wait before a retry can pass; 0 when allowed. */
+  retryAfterSeconds: number;
+}
+
+/**
+ * Emission interval and burst tolerance in whole microseconds. The tolerance is `limit` intervals
+ * (not the window) so that, with the interval rounded, a full burst is still exactly `limit`.
+ */
+function cell(scope: Scope, key: string, rate: Rate): Cell {
+  const intervalUs = Math.max(1, Math.round((rate.windowSeconds * 1e6) / rate.limit));
+  return { scope, key, intervalUs, toleranceUs: intervalUs * rate.limit, limit: rate.limit };
+}
+
+/**
+ * How far ahead of now each cell's TAT is (µs) after the check, and whether the request passed.
+ * A request consumes every cell or none: a rejected one does not count against the other scope.
+ */
+export function gcra(
+  cells: readonly { intervalUs: number; toleranceUs: number }[],
+  tats: readonly number[],
+  nowUs: number,
+): { allowed: boolean; ahead: number[] } {
+  const ahead = cells.map((_, i) => Math.max(tats[i] ?? 0, nowUs) - nowUs);
+  const allowed = cells.every((c, i) => ahead[i]! + c.intervalUs <= c.toleranceUs);
+  return { allowed, ahead: allowed ? ahead.map((a, i) => a + cells[i]!.intervalUs) : ahead };
+}
+
+// The same arithmetic as `gcra`, against Redis's clock. ARGV holds each key's interval and
+// tolerance (µs). TATs are stored as whole microseconds, formatted so no digit is lost.
+const GCRA_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local ahead = {}
+local allowed = 1
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local tolerance = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if tat < now then tat = now end
+  ahead[i] = tat - now
+  if ahead[i] + interval > tolerance then allowed = 0 end
+end
+if allowed == 1 then
+  for i = 1, #KEYS do
+    ahead[i] = ahead[i] + tonumber(ARGV[2 * i - 1])
+    redis.call('SET', KEYS[i], string.format('%.0f', now + ahead[i]),
+      'PX', string.format('%.0f', math.ceil(ahead[i] / 1000)))
+  end
+end
+local out = { allowed }
+for i = 1, #KEYS do out[i + 1] = ahead[i] end
+return out
+`;
+
+type GcraCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
+
+/** The in-process limiter: TATs in a map, oldest forgotten first when it is full. */
+class LocalCells {
+  private readonly tats = new Map<string, number>();
+  private readonly maxEntries: number;
+
+  constructor(maxEntries: number) {
+    this.maxEntries = maxEntries;
+  }
+
+  check(cells: readonly Cell[], nowUs: number): { allowed: boolean; ahead: number[] } {
+    const result = gcra(
+      cells,
+      cells.map((c) => this.tats.get(c.key) ?? 0),
+      nowUs,
+    );
+    if (!result.allowed) return result;
+    cells.forEach((c, i) => {
+      // Re-inserting moves the key to the end of the map's order: the first key is the stalest.
+      this.tats.delete(c.key);
+      this.tats.set(c.key, nowUs + result.ahead[i]!);
+    });
+    while (this.tats.size > this.maxEntries) {
+      const oldest = this.tats.keys().next().value;
+      if (oldest === undefined) break;
+      this.tats.delete(oldest);
+    }
+    return result;
+  }
+}
+
+/** Decides requests against the shared (Redis) or local state; the handler below answers them. */
+export class RateLimiter {
+  private readonly args: RateLimitArgs;
+  private readonly local: LocalCells;
+  private readonly now: () => number;
+  private redisDownUntil = 0;
+  private backend: Backend | undefined;
+  private readonly decisions: Counter<"backend">;
+  private readonly backendGauge: Gauge<"backend">;
+  readonly rejections: Counter<"route" | "scope">;
+
+  constructor(args: RateLimitArgs) {
+    this.args = args;
+    this.now = args.now ?? Date.now;
+    this.local = new LocalCells(args.localMaxEntries ?? 100_000);
+    args.redis?.defineCommand("gatewayGcra", { lua: GCRA_SCRIPT });
+    this.decisions = new Counter({
+      name: "gateway_ratelimit_backend_decisions_total",
+      help: "Rate-limit decisions, by the backend that took them (local: Redis unavailable)",
+      labelNames: ["backend"] as const,
+      registers: [args.registry],
+    });
+    this.backendGauge = new Gauge({
+      name: "gateway_ratelimit_backend",
+      help: "1 for the backend the rate limiter uses now (redis: shared by replicas; local: this replica alone)",
+      labelNames: ["backend"] as const,
+      registers: [args.registry],
+    });
+    this.rejections = new Counter({
+      name: "gateway_ratelimit_rejections_total",
+      help: "Requests refused by the rate limiter, by route group and by the scope that refused",
+      labelNames: ["route", "scope"] as const,
+      registers: [args.registry],
+    });
+  }
+
+  /** Checks (and, if allowed, counts) one request against its per-key and per-IP limits. */
+  async check(limits: RouteLimits, apiKey: string | undefined, ip: string): Promise<Decision> {
+    const base = `${this.args.prefix}:rl:${limits.route}`;
+    const wanted: { scope: Scope; key: string; rate: Rate }[] = [
+      { scope: "ip", key: `${base}:ip:${ip}`, rate: limits.perIp },
+    ];
+    if (apiKey)
+      wanted.unshift({ scope: "key", key: `${base}:key:${keyHash(apiKey)}`, rate: limits.perKey });
+    if (this.redisUsable()) {
+      const cells = wanted.map((w) => cell(w.scope, w.key, w.rate));
+      const result = await this.checkRedis(cells);
+      if (result) return this.decide(limits.route, cells, result, "redis");
+    }
+    const share = Math.max(1, this.args.replicas ?? 1);
+    const cells = wanted.map((w) =>
+      cell(w.scope, w.key, { ...w.rate, limit: Math.max(1, Math.floor(w.rate.limit / share)) }),
+    );
+    return this.decide(limits.route, cells, this.local.check(cells, this.now() * 1000), "local");
+  }
+
+  private redisUsable(): boolean {
+    const redis = this.args.redis;
+    return !!redis && redis.status === "ready" && this.now() >= this.redisDownUntil;
+  }
+
+  private async checkRedis(
+    cells: readonly Cell[],
+  ): Promise<{ allowed: boolean; ahead: number[] } | undefined> {
+    const command = (this.args.redis as unknown as { gatewayGcra: GcraCommand }).gatewayGcra;
+    try {
+      const reply = await command.call(
+        this.args.redis,
+        cells.length,
+        ...cells.map((c) => c.key),
+        ...cells.flatMap((c) => [c.intervalUs, c.toleranceUs]),
+      );
+      return { allowed: reply[0] === 1, ahead: reply.slice(1).map(Number) };
+    } catch (err) {
+      this.redisDownUntil = this.now() + (this.args.redisRetryMs ?? 1_000);
+      this.args.logger.warn({ err }, "rate limiter: Redis unavailable, limiting locally");
+      return undefined;
+    }
+  }
+
+  private decide(
+    route: string,
+    cells: readonly Cell[],
+    result: { allowed: boolean; ahead: number[] },
+    backend: Backend,
+  ): Decision {
+    this.decisions.inc({ backend });
+    if (backend !== this.backend) {
+      if (this.backend) {
+        const log = backend === "local" ? this.args.logger.warn : this.args.logger.info;
+        log.call(this.args.logger, { backend }, "rate limiter backend changed");
+      }
+      this.backendGauge.set({ backend }, 1);
+      this.backendGauge.set({ backend: backend === "redis" ? "local" : "redis" }, 0);
+      this.backend = backend;
+    }
+    const scopes = cells.map((c, i) => {
+      const ahead = result.ahead[i]!;
+      return {
+        cell: c,
+        ahead,
+        remaining: Math.max(0, Math.floor((c.toleranceUs - ahead) / c.intervalUs)),
+        waitUs: Math.max(0, ahead + c.intervalUs - c.toleranceUs),
+      };
+    });
+    // A refusal reports the scope that makes the caller wait longest; a pass, the one nearest its limit.
+    const binding = scopes.reduce((a, b) =>
+      result.allowed ? (b.remaining < a.remaining ? b : a) : b.waitUs > a.waitUs ? b : a,
+    );
+    if (!result.allowed) this.rejections.inc({ route, scope: binding.cell.scope });
+    return {
+      allowed: result.allowed,
+      backend,
+      scope: binding.cell.scope,
+      limit: binding.cell.limit,
+      remaining: binding.remaining,
+      resetSeconds: Math.ceil(binding.ahead / 1e6),
+      retryAfterSeconds: result.allowed ? 0 : Math.max(1, Math.ceil(binding.waitUs / 1e6)),
+    };
+  }
+}
+
+/**
+ * The rate-limit step of the gateway chain: every limited answer carries `x-ratelimit-limit`,
+ * `x-ratelimit-remaining` and `x-ratelimit-reset` (seconds); a refused request gets a 429 with
+ * `Retry-After`. It never fails a request for its own sake: without Redis it limits locally.
+ */
+export function rateLimit(args: RateLimitArgs): RequestHandler {
+  const limiter = new RateLimiter(args);
+  const clientIp = args.clientIp ?? ((req: Request) => req.ip ?? req.socket.remoteAddress ?? "");
+  return async (req, res, next) => {
+    const limits = args.limitsFor(req);
+    if (!limits) return next();
+    const decision = await limiter.check(
+      limits,
+      bearerKey(req.headers.authorization),
+      clientIp(req),
+    );
+    res.setHeader("x-ratelimit-limit", String(decision.limit));
+    res.setHeader("x-ratelimit-remaining", String(decision.remaining));
+    res.setHeader("x-ratelimit-reset", String(decision.resetSeconds));
+    if (decision.allowed) return next();
+    res.locals.route = limits.route;
+    res.locals.decision = `rate-limited:${decision.scope}:${decision.backend}`;
+    res.setHeader("retry-after", String(decision.retryAfterSeconds));
+    next(
+      new ApiError(
+        429,
+        "rate_limit_error",
+        "rate_limit_exceeded",
+        `rate limit exceeded for this ${decision.scope === "key" ? "API key" : "client address"} on ${limits.route}: ${decision.limit} requests per window, retry in ${decision.retryAfterSeconds} s`,
+      ),
+    );
+  };
+}
+
+/** `limitsFor` from the catalog: the route group of a path is the prefix of the service owning it. */
+export function catalogLimits(
+  catalog: Catalog,
+  domain: string,
+): (req: Request) => RouteLimits | undefined {
+  const rules = routingRules(catalog).filter((r) => r.domain === domain);
+  return (req) => {
+    const rule = matchRoute(rules, req.path);
+    if (!rule) return undefined;
+    const { perKey, perIp } = catalog.services[rule.service]!.traffic.rateLimit;
+    return { route: rule.prefix, perKey, perIp };
+  };
+}
