@@ -13,7 +13,6 @@ import { openDb } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import {
   DLQ_MIGRATIONS,
-  isParkable,
   openDeadLetterQueue,
   parkedRequest,
   trackingIdFor,
@@ -286,16 +285,7 @@ describe.each(stores)("dead-letter queue on %s", (_name, prepare) => {
   });
 });
 
-describe("parking rules", () => {
-  test("only writes with a well-formed Idempotency-Key are parked", () => {
-    expect(isParkable("POST", { "idempotency-key": "k-1" })).toBe(true);
-    expect(isParkable("DELETE", { "idempotency-key": "k-1" })).toBe(true);
-    expect(isParkable("GET", { "idempotency-key": "k-1" })).toBe(false);
-    expect(isParkable("POST", {})).toBe(false);
-    expect(isParkable("POST", { "idempotency-key": "has space" })).toBe(false);
-    expect(isParkable("POST", { "idempotency-key": "x".repeat(256) })).toBe(false);
-  });
-
+describe("the parked form of a request", () => {
   test("a parked request keeps only what a replay needs, and its id depends on user and key", () => {
     const req = request("business", "k-1");
     expect(req.headers).toEqual({
@@ -343,6 +333,10 @@ describe("the write queue the gateway's fallback calls", () => {
       const conflict = await queue.park(write('{"item":"b","quantity":1}')).catch((e) => e);
       expect(conflict).toBeInstanceOf(ApiError);
       expect(conflict).toMatchObject({ status: 409, code: "idempotency_key_reused" });
+      const malformed = await queue
+        .park({ ...write("{}"), idempotencyKey: "has spaces" })
+        .catch((e) => e);
+      expect(malformed).toMatchObject({ status: 400, param: "Idempotency-Key" });
     } finally {
       await dlq.close();
     }

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { IncomingHttpHeaders } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   Admin,
@@ -15,7 +14,7 @@ import type { RequestHandler } from "express";
 import { Redis } from "ioredis";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
-import { ApiError, unavailable } from "../shared/errors.ts";
+import { ApiError, badRequest, unavailable } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { PRINCIPAL_HEADER_PREFIX } from "../shared/principal.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
@@ -29,7 +28,7 @@ import { migrate } from "../shared/sql/migrate.ts";
 // Two stores share one contract: Kafka (`<domain>.dlq`, the deployed default) and a SQL table in
 // the gateway's own database (SQLite by default), for `npm start` without Kafka.
 
-export const PARKABLE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
+const PARKABLE_METHODS = ["POST", "PUT", "PATCH", "DELETE"] as const;
 
 /** Printable ASCII without spaces, as the IETF idempotency-key draft and Stripe allow. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -52,16 +51,6 @@ export const parkedRequestSchema = z.object({
   parkedAt: z.iso.datetime(),
 });
 export type ParkedRequest = z.infer<typeof parkedRequestSchema>;
-
-/** A write is parked only if a replay of it is safe: a write method with an idempotency key. */
-export function isParkable(method: string | undefined, headers: IncomingHttpHeaders): boolean {
-  const key = headers["idempotency-key"];
-  return (
-    (PARKABLE_METHODS as readonly string[]).includes(method ?? "") &&
-    typeof key === "string" &&
-    IDEMPOTENCY_KEY.test(key)
-  );
-}
 
 /**
  * Deterministic, so that every replica hands out the same id for the same (principal, key)
@@ -97,8 +86,12 @@ export interface ParkedRequestArgs {
   now?: Date;
 }
 
-/** The parked form of a write the gateway could not deliver. */
+/** The parked form of a write the gateway could not deliver; throws if it cannot be parked. */
 export function parkedRequest(args: ParkedRequestArgs): ParkedRequest {
+  return parkedRequestSchema.parse(buildParked(args));
+}
+
+function buildParked(args: ParkedRequestArgs): Record<keyof ParkedRequest, unknown> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(args.headers)) {
     const lower = name.toLowerCase();
@@ -106,7 +99,7 @@ export function parkedRequest(args: ParkedRequestArgs): ParkedRequest {
     if (!REPLAY_HEADERS.has(lower) && !lower.startsWith(PRINCIPAL_HEADER_PREFIX)) continue;
     headers[lower] = Array.isArray(value) ? value.join(", ") : value;
   }
-  return parkedRequestSchema.parse({
+  return {
     trackingId: trackingIdFor(args.domain, args.principal, args.idempotencyKey),
     idempotencyKey: args.idempotencyKey,
     principal: args.principal,
@@ -116,7 +109,7 @@ export function parkedRequest(args: ParkedRequestArgs): ParkedRequest {
     headers,
     body: (args.body ?? Buffer.alloc(0)).toString("base64"),
     parkedAt: (args.now ?? new Date()).toISOString(),
-  });
+  };
 }
 
 /** `parked`: queued now; `duplicate`: the same request was queued before (same id); `conflict`: a different request already holds this key. */
@@ -190,8 +183,13 @@ function dlqMetrics(registry: Registry, domain: string, depth: () => Promise<num
     labelNames: ["domain"] as const,
     registers: [registry],
     async collect() {
-      // A store that cannot answer leaves the last value: a scrape must not fail on it.
-      const value = await depth().catch(() => undefined);
+      // A store that cannot answer (soon) leaves the last value: a scrape must not fail or hang.
+      let timer: NodeJS.Timeout | undefined;
+      const value = await Promise.race([
+        depth().catch(() => undefined),
+        new Promise<undefined>((ok) => (timer = setTimeout(() => ok(undefined), 2_000))),
+      ]);
+      clearTimeout(timer);
       if (value !== undefined) this.set({ domain }, value);
     },
   });
@@ -390,8 +388,11 @@ export function sqlDlq(args: SqlDlqArgs): DeadLetterQueue {
       };
 
       const round = async (): Promise<number> => {
+        const claimedAt = Date.now();
         const rows = await claim();
         for (const [i, row] of rows.entries()) {
+          // Past its lease another replica may hold the row now: leave it to that one.
+          if (Date.now() > claimedAt + leaseMs) break;
           if (stop.signal.aborted) {
             // Hand back what this replica claimed but will not send, instead of waiting a lease.
             for (const left of rows.slice(i)) {
@@ -908,11 +909,20 @@ export interface WriteToPark {
 export function writeQueueOf(dlq: DeadLetterQueue, logger: Logger) {
   return {
     async park(write: WriteToPark): Promise<{ trackingId: string; duplicate: boolean }> {
-      const req = parkedRequest({
-        ...write,
-        domain: dlq.domain,
-        body: Buffer.from(write.body, "base64"),
-      });
+      const parsed = parkedRequestSchema.safeParse(
+        buildParked({ ...write, domain: dlq.domain, body: Buffer.from(write.body, "base64") }),
+      );
+      if (!parsed.success) {
+        const field = String(parsed.error.issues[0]?.path[0] ?? "request");
+        throw badRequest(
+          "not_parkable",
+          field === "idempotencyKey"
+            ? "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces"
+            : `this request cannot be queued (${field}: ${parsed.error.issues[0]?.message})`,
+          field === "idempotencyKey" ? "Idempotency-Key" : field,
+        );
+      }
+      const req = parsed.data;
       let result: ParkResult;
       try {
         result = await dlq.park(req);
