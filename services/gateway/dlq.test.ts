@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Producer, stringSerializers } from "@platformatic/kafka";
+import express from "express";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { createDatabase } from "../../test/servers/index.ts";
@@ -13,6 +14,7 @@ import { openDb } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import {
   DLQ_MIGRATIONS,
+  dlqAdminHandler,
   openDeadLetterQueue,
   parkedRequest,
   trackingIdFor,
@@ -356,5 +358,47 @@ describe("the write queue the gateway's fallback calls", () => {
       .park(write("{}"))
       .catch((e) => e);
     expect(failure).toMatchObject({ status: 503, code: "dlq_unavailable" });
+  });
+});
+
+describe("the admin listing", () => {
+  test("shows the depth and the poison messages with the service's answer", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "dlq-admin-"));
+    dirs.push(dataDir);
+    const dlq = await openDeadLetterQueue({
+      domain: "business",
+      registry: new Registry(),
+      logger,
+      dataDir,
+    });
+    const app = express();
+    app.get("/admin/dlq", dlqAdminHandler(dlq));
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((ok) => server.once("listening", ok));
+    try {
+      await dlq.park(request("business", "refused"));
+      await dlq.park(request("business", "waiting"));
+      const stop = dlq.startReplayer(
+        async (req) =>
+          req.idempotencyKey === "refused"
+            ? { outcome: "poison", status: 422, reason: "no such item" }
+            : { outcome: "retry", reason: "no healthy replica" },
+        fast,
+      );
+      await until("the poison message is listed", async () => (await dlq.poison()).length === 1);
+      await stop();
+      const { port } = server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${port}/admin/dlq?limit=10`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        domain: "business",
+        store: "sql",
+        depth: 1,
+        poison: [{ service: "orders", status: 422, reason: "no such item" }],
+      });
+    } finally {
+      await new Promise((ok) => server.close(ok));
+      await dlq.close();
+    }
   });
 });
