@@ -9,7 +9,10 @@ import { domains, services } from "./catalog/index.ts";
 export interface Addresses {
   /** Base URLs of each gateway tier's replicas (or one load-balanced name), by domain. */
   tiers: Record<string, string[]>;
-  /** Base URLs of each service's replicas (or one DNS name that resolves to all), by service. */
+  /**
+   * Base URLs of each service's replicas (or one DNS name that resolves to all), keyed by
+   * `versionedName(service, version)`: the service's name for v1, `orders@v2` for others.
+   */
   services: Record<string, string[]>;
 }
 
@@ -26,6 +29,8 @@ export const envKey = {
   port: "PORT",
   host: "HOST",
   reusePort: "REUSE_PORT",
+  /** How long a stopping process keeps accepting while its readiness says 503 (default 2000). */
+  drainDelayMs: "DRAIN_DELAY_MS",
   domain: "DOMAIN",
   service: "SERVICE_NAME",
   version: "SERVICE_VERSION",
@@ -36,7 +41,10 @@ export const envKey = {
   demoApiKey: "DEMO_API_KEY",
   dataDir: "DATA_DIR",
   tier: (domain: string) => `TIER_${domain.toUpperCase().replace(/-/g, "_")}`,
-  upstream: (service: string) => `UPSTREAM_${service.toUpperCase().replace(/-/g, "_")}`,
+  /** v1 keeps the plain name; other versions add theirs: UPSTREAM_ORDERS, UPSTREAM_ORDERS_V2. */
+  upstream: (service: string, version = "v1") =>
+    `UPSTREAM_${service.toUpperCase().replace(/-/g, "_")}${version === "v1" ? "" : `_${version.toUpperCase()}`}`,
+  adminToken: "ADMIN_TOKEN",
 } as const;
 
 function dataEnv(data: DataEndpoints | undefined): Env {
@@ -66,7 +74,11 @@ export function gatewayEnv(
 ): Env {
   const env: Env = { [envKey.port]: String(port), [envKey.domain]: domain, ...dataEnv(data) };
   for (const s of services(catalog).filter((s) => s.domain === domain)) {
-    env[envKey.upstream(s.name)] = need(at.services, s.name).join(",");
+    for (const v of s.versions) {
+      env[envKey.upstream(s.name, v.name)] = need(at.services, versionedName(s.name, v.name)).join(
+        ",",
+      );
+    }
   }
   const authDomain = authServiceDomain(catalog);
   env[envKey.authUrl] =
@@ -97,6 +109,11 @@ export function serviceEnv(
     [envKey.version]: version,
     ...dataEnv(used),
   };
+}
+
+/** The key of a service version in `Addresses.services`. */
+export function versionedName(service: string, version: string): string {
+  return version === "v1" ? service : `${service}@${version}`;
 }
 
 /** The domain whose tier hosts the `auth` service, which every tier needs to verify API keys. */

@@ -1,56 +1,166 @@
-import express, { type Express } from "express";
-import { matchRoute, routingRules, type Catalog } from "../../infra/catalog/index.ts";
+import { createHash, timingSafeEqual } from "node:crypto";
+import express, { type Express, type RequestHandler } from "express";
+import {
+  matchRoute,
+  routingRules,
+  type Catalog,
+  type ServiceSpec,
+} from "../../infra/catalog/index.ts";
+import { versionedName } from "../../infra/runtimeEnv.ts";
 import type { Cache } from "../shared/cache.ts";
-import { badRequest, routeNotFound, unauthorized } from "../shared/errors.ts";
+import { ApiError, badRequest, routeNotFound, unauthorized } from "../shared/errors.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { PRINCIPAL_HEADER_PREFIX, principalHeaders } from "../shared/principal.ts";
-import { proxyRequest } from "../shared/proxy.ts";
+import { forwardHeaders, relay } from "../shared/proxy.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
+import { bodySchemas } from "./contracts.ts";
+import { answerWithFallback, type StoredAnswer } from "./fallback.ts";
+import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
+import { ServiceClient, isUpstreamFailure, type CallRequest } from "./serviceClient.ts";
+import { validateRequest } from "./validation.ts";
+import { VersionRouter } from "./versionRouter.ts";
+
+/** The response cache the chain consults for reads (services/gateway/responseCache.ts). */
+export interface ReadCache {
+  key(parts: { route: string; path: string; query: string; principal?: string }): string;
+  getOrFetch(
+    key: string,
+    policy: { ttlSeconds: number; staleSeconds: number },
+    fetch: () => Promise<StoredAnswer>,
+  ): Promise<{ response: StoredAnswer; state: string }>;
+  lastKnown(key: string): Promise<StoredAnswer | undefined>;
+  invalidate(route: string, principal: string): Promise<void>;
+}
+
+/** Where writes wait while their service is down (services/gateway/dlq.ts). */
+export interface WriteQueue {
+  park(request: {
+    idempotencyKey: string;
+    principal: string;
+    service: string;
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    body: string;
+  }): Promise<{ trackingId: string; duplicate: boolean }>;
+}
 
 export interface GatewayOptions {
   catalog: Catalog;
   domain: string;
-  /** Base URLs of the replicas of each of this domain's services. */
+  /** Base URLs of the replicas of each of this domain's service versions (`versionedName` keys). */
   upstreams: Record<string, string[]>;
   /** Where API keys are verified: the auth service's replicas, or the tier that hosts it. */
   authUrls: string[];
-  cache: Cache;
+  /** Shared by the tier's replicas (Redis when configured): verdicts and version weights. */
+  store: Cache;
   logger: Logger;
   metrics: Metrics;
   draining: () => boolean;
+  /** Admin token for /admin (weights); admin endpoints are off without one. */
+  adminToken?: string;
+  rateLimit?: RequestHandler;
+  readCache?: ReadCache;
+  writeQueue?: WriteQueue;
+  /** Active health checks of the upstream replicas, in ms (default 1000). */
+  healthIntervalMs?: number;
 }
 
-const BODY_LIMIT = 1024 * 1024;
+const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+interface Target {
+  service: string;
+  spec: ServiceSpec;
+  route: string;
+}
+
+declare module "express-serve-static-core" {
+  interface Locals {
+    target?: Target;
+  }
+}
+
+function replicaSet(
+  name: string,
+  urls: string[],
+  metrics: GatewayMetrics,
+  healthIntervalMs: number,
+): ReplicaSet {
+  return new ReplicaSet(name, urls, {
+    healthIntervalMs,
+    onChange: (replica, event) => {
+      if (event === "ejected") metrics.ejections.inc({ upstream: name });
+      const now = Date.now();
+      metrics.replicaHealthy.set(
+        { upstream: name, replica: replica.url },
+        replica.healthy && replica.ejectedUntil <= now ? 1 : 0,
+      );
+    },
+  });
+}
 
 /**
- * One gateway tier: the same code runs as every domain's tier, configured by the catalog. It
- * verifies the caller, then forwards to a healthy replica of the service that owns the path.
+ * One gateway tier; the same code runs as every domain's tier, configured by the catalog. The
+ * middleware chain below is the one of DESIGN.md, in its order:
+ *
+ *   route -> rate limit -> validation -> API-key auth -> response cache -> version router ->
+ *   circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy
+ *   on failure: stale cached answer, else dead-letter queue (writes) or the domain's fallback.
+ *
+ * (Request id, trace context, the access log and metrics come first, from createApp.)
  */
 export function createGateway(opts: GatewayOptions): { app: Express; close: () => Promise<void> } {
+  const domainSpec = opts.catalog.domains[opts.domain];
+  if (!domainSpec) throw new Error(`gateway: unknown domain "${opts.domain}"`);
   const rules = routingRules(opts.catalog).filter((r) => r.domain === opts.domain);
   if (rules.length === 0)
     throw new Error(`gateway: the catalog gives domain "${opts.domain}" no route`);
-  const sets = new Map(
-    [...new Set(rules.map((r) => r.service))].map((service) => {
-      const urls = opts.upstreams[service];
-      if (!urls?.length) throw new Error(`gateway: no replica URL for service ${service}`);
-      return [service, new ReplicaSet(service, urls)];
-    }),
-  );
-  const auth = new ReplicaSet("auth", opts.authUrls);
-  const verifier = createVerifier({ auth, cache: opts.cache, logger: opts.logger });
+  const gm = gatewayMetrics(opts.metrics.registry);
+  const healthIntervalMs = opts.healthIntervalMs ?? 1_000;
+
+  const clients = new Map<string, ServiceClient>();
+  const routers = new Map<string, VersionRouter>();
+  for (const service of new Set(rules.map((r) => r.service))) {
+    const spec = opts.catalog.services[service]!;
+    for (const v of spec.versions) {
+      const key = versionedName(service, v.name);
+      const urls = opts.upstreams[key];
+      if (!urls?.length) throw new Error(`gateway: no replica URL for ${key}`);
+      clients.set(
+        key,
+        new ServiceClient(
+          key,
+          replicaSet(key, urls, gm, healthIntervalMs),
+          domainSpec.gateway.resilience,
+          gm,
+        ),
+      );
+    }
+    routers.set(
+      service,
+      new VersionRouter({
+        service,
+        initial: Object.fromEntries(spec.versions.map((v) => [v.name, v.weight])),
+        store: opts.store,
+        logger: opts.logger,
+      }),
+    );
+  }
+  const auth = new ReplicaSet("auth", opts.authUrls, { healthIntervalMs });
+  const verifier = createVerifier({ auth, cache: opts.store, logger: opts.logger });
 
   const app = createApp({
     logger: opts.logger,
     metrics: opts.metrics,
     draining: opts.draining,
     ready: async () => ({
-      cache: await opts.cache.ping(),
+      store: await opts.store.ping(),
       auth: auth.healthyCount() > 0,
-      ...Object.fromEntries([...sets].map(([name, set]) => [name, set.healthyCount() > 0])),
+      ...Object.fromEntries([...clients].map(([name, c]) => [name, c.set.healthyCount() > 0])),
     }),
   });
 
@@ -69,28 +179,230 @@ export function createGateway(opts: GatewayOptions): { app: Express; close: () =
     }
   });
 
-  app.use("/v1", requireApiKey(verifier));
-  app.use(async (req, res, next) => {
-    if (!req.path.startsWith("/v1/")) return next();
-    const rule = matchRoute(rules, req.path);
-    if (!rule) return next(routeNotFound(req.method, req.path));
+  mountAdmin(app, opts.adminToken, routers);
+
+  const resolveRoute: RequestHandler = (req, res, next) => {
+    const rule = matchRoute(rules, req.baseUrl + req.path);
+    if (!rule) return next(routeNotFound(req.method, req.originalUrl.split("?")[0]!));
     res.locals.route = rule.prefix;
-    await proxyRequest(req, res, next, {
-      set: sets.get(rule.service)!,
-      ctx: res.locals.ctx,
-      bodyLimitBytes: BODY_LIMIT,
-      dropHeaders: ["authorization", PRINCIPAL_HEADER_PREFIX],
-      extraHeaders: principalHeaders(res.locals.principal!),
-      upstream: rule.service,
-      logger: opts.logger,
+    res.locals.target = {
+      service: rule.service,
+      spec: opts.catalog.services[rule.service]!,
+      route: rule.prefix,
+    };
+    next();
+  };
+
+  const proxy: RequestHandler = async (req, res, next) => {
+    const { service, spec, route } = res.locals.target!;
+    const principal = res.locals.principal!;
+    const pinned = req.headers["x-api-version"];
+    const version = routers
+      .get(service)!
+      .choose(principal.userId, Array.isArray(pinned) ? pinned[0] : pinned);
+    const client = clients.get(versionedName(service, version))!;
+    res.locals.upstream = client.name;
+    const aborted = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) aborted.abort();
     });
-  });
+    const idempotencyKey = header(req.headers["idempotency-key"]);
+    const headers = {
+      ...forwardHeaders(req, res.locals.ctx, ["authorization", PRINCIPAL_HEADER_PREFIX]),
+      ...principalHeaders(principal),
+    };
+    const call: CallRequest = {
+      method: req.method,
+      path: req.originalUrl,
+      headers,
+      body: res.locals.body,
+      retryable: IDEMPOTENT.has(req.method) || idempotencyKey !== undefined,
+      firstByteMs: spec.traffic.timeouts.firstByteMs,
+      idleMs: spec.traffic.timeouts.idleMs,
+      signal: aborted.signal,
+    };
+    const cachePolicy = spec.traffic.cache;
+    const cacheable =
+      req.method === "GET" && cachePolicy.ttlSeconds > 0 && opts.readCache !== undefined;
+    const cacheKey = cacheable
+      ? opts.readCache!.key({
+          route,
+          path: req.baseUrl + req.path,
+          query: req.originalUrl.split("?")[1] ?? "",
+          principal: cachePolicy.perPrincipal ? principal.userId : undefined,
+        })
+      : undefined;
+    try {
+      if (cacheKey !== undefined) {
+        const { response, state } = await opts.readCache!.getOrFetch(
+          cacheKey,
+          cachePolicy,
+          async () => {
+            const { response: up } = await client.call(call);
+            const body = Buffer.from(await up.body.arrayBuffer());
+            return { status: up.statusCode, headers: storableHeaders(up.headers), body };
+          },
+        );
+        res.locals.decision = `cache:${state}`;
+        for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+        res.setHeader("x-cache", state.toUpperCase());
+        res.status(response.status).end(response.body);
+        return;
+      }
+      const { response, attempts } = await client.call(call);
+      if (attempts > 1) {
+        // The gateway has retried already: SDKs that retry by themselves should not multiply it.
+        res.setHeader("x-should-retry", "false");
+        res.locals.decision = `retried:${attempts}`;
+      }
+      if (WRITES.has(req.method) && response.statusCode < 300 && opts.readCache) {
+        await opts.readCache.invalidate(route, principal.userId).catch(() => undefined);
+      }
+      await relay(response, res);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (aborted.signal.aborted) return;
+      if (!isUpstreamFailure(err)) return next(err);
+      opts.logger.warn(
+        { requestId: res.locals.ctx.requestId, upstream: client.name, err: (err as Error).message },
+        "upstream failed; falling back",
+      );
+      const isWrite = WRITES.has(req.method);
+      const queue = opts.writeQueue;
+      try {
+        await answerWithFallback(res, {
+          service,
+          domainFallback: domainSpec.gateway.fallback,
+          isWrite,
+          idempotencyKey,
+          metrics: gm,
+          requestId: res.locals.ctx.requestId,
+          lastKnown: cacheKey !== undefined ? () => opts.readCache!.lastKnown(cacheKey) : undefined,
+          park:
+            queue && domainSpec.gateway.fallback === "degraded"
+              ? () =>
+                  queue.park({
+                    idempotencyKey: idempotencyKey!,
+                    principal: principal.userId,
+                    service: client.name,
+                    method: req.method,
+                    path: req.originalUrl,
+                    headers: replayHeaders(headers),
+                    body: (res.locals.body ?? Buffer.alloc(0)).toString("base64"),
+                  })
+              : undefined,
+        });
+      } catch (fallbackErr) {
+        next(fallbackErr);
+      }
+    }
+  };
+
+  // The chain, in order. Each step answers the request itself or passes it on.
+  app.use("/v1", resolveRoute);
+  if (opts.rateLimit) app.use("/v1", opts.rateLimit);
+  app.use(
+    "/v1",
+    validateRequest({
+      schemaFor: (method, route) => bodySchemas[`${method} ${route}`],
+      maxBodyBytes: (route) =>
+        opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.maxBodyBytes,
+    }),
+  );
+  app.use("/v1", requireApiKey(verifier));
+  app.use("/v1", proxy);
+
   finishApp(app, opts.logger);
   return {
     app,
     close: async () => {
-      await Promise.all([auth.close(), ...[...sets.values()].map((s) => s.close())]);
-      await opts.cache.close();
+      for (const r of routers.values()) r.close();
+      await Promise.all([auth.close(), ...[...clients.values()].map((c) => c.close())]);
+      await opts.store.close();
     },
   };
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Headers worth keeping with a cached answer: none that belong to one connection or caller. */
+function storableHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
+  const keep = ["content-type", "content-language", "x-service-version", "idempotent-replayed"];
+  return Object.fromEntries(
+    keep.flatMap((name) => {
+      const v = headers[name];
+      return v === undefined ? [] : [[name, Array.isArray(v) ? v.join(", ") : v]];
+    }),
+  );
+}
+
+/** What a replay needs to be the same request: its body type, idempotency key, caller and trace. */
+function replayHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).filter(
+      ([name]) =>
+        name === "content-type" ||
+        name === "idempotency-key" ||
+        name === "traceparent" ||
+        name === "x-request-id" ||
+        name.startsWith(PRINCIPAL_HEADER_PREFIX),
+    ),
+  );
+}
+
+/**
+ * Admin endpoints (not routed from the public edge, and token-protected as well): read and
+ * change the version weights of this tier's services while traffic flows.
+ */
+function mountAdmin(
+  app: Express,
+  token: string | undefined,
+  routers: Map<string, VersionRouter>,
+): void {
+  const expected = token ? createHash("sha256").update(token).digest() : undefined;
+  const requireAdmin: RequestHandler = (req, res, next) => {
+    res.locals.route = "/admin";
+    if (!expected)
+      return next(
+        new ApiError(
+          403,
+          "permission_error",
+          "admin_disabled",
+          "admin endpoints need ADMIN_TOKEN to be set",
+        ),
+      );
+    const given = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? "";
+    const digest = createHash("sha256").update(given).digest();
+    if (!timingSafeEqual(digest, expected)) return next(unauthorized("invalid admin token"));
+    next();
+  };
+  app.get("/admin/versions", requireAdmin, (_req, res) => {
+    res.json(Object.fromEntries([...routers].map(([service, r]) => [service, r.current()])));
+  });
+  app.put(
+    "/admin/versions/:service",
+    requireAdmin,
+    express.json({ limit: "4kb" }),
+    async (req, res) => {
+      const router = routers.get(String(req.params.service));
+      if (!router)
+        throw new ApiError(
+          404,
+          "not_found_error",
+          "service_not_found",
+          `this tier has no service ${req.params.service}`,
+        );
+      const weights = await router.setWeights(
+        (req.body as { weights?: unknown } | undefined)?.weights,
+      );
+      res.json({ service: router.service, weights });
+    },
+  );
 }

@@ -4,6 +4,7 @@ import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { serve } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
+import { versionedName } from "../../infra/runtimeEnv.ts";
 import { createGateway } from "./app.ts";
 
 const base = loadEnv(
@@ -15,11 +16,19 @@ if (!catalog.domains[base.domain]) {
     `${envKey.domain}: unknown domain "${base.domain}" (catalog: ${Object.keys(catalog.domains).join(", ")})`,
   );
 }
-const own = services(catalog).filter((s) => s.domain === base.domain);
+const own = services(catalog)
+  .filter((s) => s.domain === base.domain)
+  .flatMap((s) =>
+    s.versions.map((v) => ({
+      key: versionedName(s.name, v.name),
+      env: envKey.upstream(s.name, v.name),
+    })),
+  );
 const upstreams = loadEnv(
-  Object.fromEntries(own.map((s) => [s.name, fields.urls])),
-  Object.fromEntries(own.map((s) => [s.name, envKey.upstream(s.name)])),
+  Object.fromEntries(own.map((u) => [u.key, fields.urls])),
+  Object.fromEntries(own.map((u) => [u.key, u.env])),
 ) as Record<string, string[]>;
+const { adminToken } = loadEnv({ adminToken: fields.secret }, { adminToken: envKey.adminToken });
 
 const program = `${base.domain}-gateway`;
 const logger = createLogger(program);
@@ -29,7 +38,8 @@ const gateway = createGateway({
   domain: base.domain,
   upstreams,
   authUrls: base.authUrls,
-  cache: openCache(base.redisUrl, program),
+  store: openCache(base.redisUrl, program),
+  adminToken,
   logger,
   metrics: createMetrics(program),
   draining: () => draining,

@@ -60,29 +60,31 @@ export class Supervisor {
     return child;
   }
 
-  /** Resolves when every process listens and answers /readyz with 200; rejects on a crash or timeout. */
+  /**
+   * Resolves when every process listens and answers /readyz with 200. A process that crashes on
+   * the way is restarted and waited for again; one that keeps crashing, or a timeout, rejects.
+   */
   async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const names = [...this.children.keys()];
     await Promise.all(
-      [...this.children.values()].map(async (child) => {
-        await Promise.race([
-          child.listening,
-          new Promise((_, reject) =>
-            setTimeout(
-              () => reject(new Error(`${child.spec.name} did not listen in time`)),
-              timeoutMs,
-            ).unref(),
-          ),
-        ]);
+      names.map(async (name) => {
         for (;;) {
+          const child = this.children.get(name)!;
+          if (Date.now() > deadline) throw new Error(`${name} was not ready in ${timeoutMs} ms`);
+          const listening = await child.listening.then(
+            () => true,
+            () => false,
+          );
+          if (!listening) {
+            if (child.restarts.length >= 4) throw new Error(`${name} keeps crashing`);
+            await new Promise((r) => setTimeout(r, 600));
+            continue;
+          }
           const ok = await fetch(`http://127.0.0.1:${child.spec.port}/readyz`)
             .then((r) => r.ok)
             .catch(() => false);
           if (ok) return;
-          if (child.proc.exitCode !== null)
-            throw new Error(`${child.spec.name} exited while starting`);
-          if (Date.now() > deadline)
-            throw new Error(`${child.spec.name} was not ready in ${timeoutMs} ms`);
           await new Promise((r) => setTimeout(r, 100));
         }
       }),

@@ -5,6 +5,7 @@ import {
   gatewayEnv,
   routerEnv,
   serviceEnv,
+  versionedName,
   type DataEndpoints,
   type Env,
 } from "../../infra/runtimeEnv.ts";
@@ -33,7 +34,12 @@ export interface LocalOptions {
  * on a loopback port of its own, and the router replicas sharing the public port.
  */
 export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec[] {
-  const common: Env = { [envKey.host]: "127.0.0.1", [envKey.dataDir]: opts.dataDir };
+  // Health checks run every second, so 1.5 s of draining is enough for callers to move away.
+  const common: Env = {
+    [envKey.host]: "127.0.0.1",
+    [envKey.dataDir]: opts.dataDir,
+    [envKey.drainDelayMs]: "1500",
+  };
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const specs: ProcessSpec[] = [];
   const addresses = {
@@ -42,19 +48,17 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
   };
 
   for (const s of services(catalog)) {
-    addresses.services[s.name] = [];
-    for (let i = 1; i <= s.replicas; i++) {
-      const port = opts.allocatePort();
-      addresses.services[s.name]!.push(url(port));
-      const env = { ...common, ...serviceEnv(catalog, s.name, port, opts.data) };
-      if (s.name === "auth") env[envKey.demoApiKey] = opts.demoApiKey;
-      specs.push({
-        name: `${s.name}-${i}`,
-        tier: "service",
-        script: entrypoint(s.name),
-        port,
-        env,
-      });
+    for (const v of s.versions) {
+      const key = versionedName(s.name, v.name);
+      addresses.services[key] = [];
+      for (let i = 1; i <= s.replicas; i++) {
+        const port = opts.allocatePort();
+        addresses.services[key]!.push(url(port));
+        const env = { ...common, ...serviceEnv(catalog, s.name, port, opts.data, v.name) };
+        if (s.name === "auth") env[envKey.demoApiKey] = opts.demoApiKey;
+        const name = v.name === "v1" ? `${s.name}-${i}` : `${s.name}-${v.name}-${i}`;
+        specs.push({ name, tier: "service", script: entrypoint(s.name), port, env });
+      }
     }
   }
   const gatewayPorts = new Map<string, number[]>();

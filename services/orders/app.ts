@@ -4,24 +4,8 @@ import { z } from "zod";
 import { ApiError, notFound } from "../shared/errors.ts";
 import { principalFrom } from "../shared/principal.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
+import { createOrderBody as createBody, listOrdersQuery as listQuery } from "./contract.ts";
 import type { OrderStore } from "./store.ts";
-
-const createBody = z
-  .object({
-    item: z.string().trim().min(1).max(200),
-    quantity: z.number().int().min(1).max(10_000),
-  })
-  .strict();
-
-const listQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    after: z
-      .string()
-      .regex(/^ord_[0-9a-f]{24}$/, "must be an order id")
-      .optional(),
-  })
-  .strict();
 
 const orderId = z.string().regex(/^ord_[0-9a-f]{24}$/, "must be an order id (ord_...)");
 const idempotencyKey = z

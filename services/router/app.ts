@@ -29,7 +29,7 @@ export function createRouter(opts: RouterOptions): { app: Express; close: () => 
     domains(opts.catalog).map((d) => {
       const urls = opts.tiers[d.name];
       if (!urls?.length) throw new Error(`router: no replica URL for the ${d.name} gateway tier`);
-      return [d.name, new ReplicaSet(`${d.name}-gateway`, urls)];
+      return [d.name, new ReplicaSet(`${d.name}-gateway`, urls, { healthIntervalMs: 1_000 })];
     }),
   );
   const app = createApp({

@@ -49,6 +49,8 @@ export const fields = {
     .regex(/^sk-[A-Za-z0-9_-]{20,200}$/, "must look like sk- followed by 20+ URL-safe characters")
     .optional(),
   dataDir: z.string().min(1).default(".run/data"),
+  /** A token or password: long enough to resist guessing. */
+  secret: z.string().min(16, "must be at least 16 characters").optional(),
 };
 
 /** Reads `shape`'s keys from the environment (by their env names) and validates them together. */

@@ -37,6 +37,9 @@ export function createApp({ logger, metrics, ready, draining }: AppOptions): Exp
     const ctx = requestContext(req.headers);
     res.locals.ctx = ctx;
     res.setHeader("x-request-id", ctx.requestId);
+    // While draining, each answer closes its connection, so keep-alive callers reconnect to a
+    // replica that is staying.
+    if (draining?.()) res.setHeader("connection", "close");
     const started = process.hrtime.bigint();
     res.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -123,8 +126,10 @@ export function finishApp(app: Express, logger: Logger): void {
 }
 
 /**
- * Listens on `port` and drains on SIGTERM/SIGINT: readiness turns 503 first, in-flight requests
- * finish, idle keep-alive sockets close, then `onClose` releases the dependencies.
+ * Listens on `port` and drains on SIGTERM/SIGINT, as Kubernetes' preStop pattern does: readiness
+ * turns 503 and connections are closed after each answer, while the server still accepts for
+ * DRAIN_DELAY_MS (long enough for the balancers' health checks to notice); then it stops
+ * accepting, lets in-flight requests finish, and `onClose` releases the dependencies.
  */
 export function serve(
   handler: RequestListener,
@@ -139,19 +144,22 @@ export function serve(
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "draining");
+    const delay = Number(process.env[envKey.drainDelayMs] ?? 2_000);
+    logger.info({ signal, delayMs: delay }, "draining");
     lifecycle.startDraining();
-    server.close(() => {
-      lifecycle
-        .onClose()
-        .catch((err: unknown) => logger.error({ err }, "error while closing"))
-        .finally(() => {
-          logger.info("stopped");
-          process.exit(0);
-        });
-    });
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), lifecycle.drainMs ?? 10_000).unref();
+    setTimeout(() => {
+      server.close(() => {
+        lifecycle
+          .onClose()
+          .catch((err: unknown) => logger.error({ err }, "error while closing"))
+          .finally(() => {
+            logger.info("stopped");
+            process.exit(0);
+          });
+      });
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), lifecycle.drainMs ?? 10_000).unref();
+    }, delay);
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));

@@ -30,19 +30,26 @@ const HOP_BY_HOP = new Set([
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
+/**
+ * Reads a request body of at most `limitBytes`. An oversized body is still drained (up to a hard
+ * cap) before the 413: a caller that is a proxy (our router) would otherwise see its upload cut
+ * off and report a broken connection instead of the 413.
+ */
 export async function readBody(
   req: IncomingMessage,
   limitBytes: number,
 ): Promise<Buffer | undefined> {
+  const hardCap = Math.max(limitBytes * 4, 8 * 1024 * 1024);
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > limitBytes) throw tooLarge(limitBytes);
+  if (declared > hardCap) throw tooLarge(limitBytes);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limitBytes) throw tooLarge(limitBytes);
-    chunks.push(chunk as Buffer);
+    if (size > hardCap) throw tooLarge(limitBytes);
+    if (size <= limitBytes) chunks.push(chunk as Buffer);
   }
+  if (size > limitBytes) throw tooLarge(limitBytes);
   return size === 0 ? undefined : Buffer.concat(chunks, size);
 }
 

@@ -1,87 +1,208 @@
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 
-// Client-side load balancing over a service's replicas: one keep-alive pool per replica (the
-// largest single cost of a Node proxy is a missing keep-alive agent), round robin over the
-// replicas not ejected, and a replica that refuses or drops connections is ejected for a while
-// that grows with each repeat, so a retry goes to another one.
+// The failover manager: client-side load balancing over a service's replicas. One keep-alive
+// pool per replica (the largest single cost of a Node proxy is a missing keep-alive agent), round
+// robin over the replicas that pass their health checks and are not ejected, so that a retry goes
+// to another, healthy replica.
+//
+// Two signals take a replica out of rotation, as in Envoy:
+// - active health checks: GET /readyz every `healthIntervalMs`; a draining or broken replica
+//   answers 503 and is skipped until it passes again;
+// - outlier ejection: a replica that refuses connections is ejected at once; one that fails
+//   `ejectAfterFailures` requests in a row (5xx, time-outs, broken connections) is ejected too,
+//   but never more than `maxEjectedPercent` of the set, so that a bad deploy cannot eject all.
+//   Each ejection of the same replica lasts longer (base x 2^(n-1), capped).
 
 export interface Replica {
   readonly url: string;
   readonly pool: Pool;
+  /** Result of the last active health check (true until the first one says otherwise). */
+  healthy: boolean;
   ejectedUntil: number;
+  /** Why it is ejected: `down` (refused connections) ends early when a health check passes. */
+  ejectedFor: "down" | "outlier" | undefined;
   consecutiveFailures: number;
+  /** Ejections so far, minus one for each passing health check: sets the next ejection's length. */
+  ejections: number;
+  /** Failed health checks in a row; one slow probe on a busy machine is not an outage. */
+  failedChecks: number;
 }
 
 export interface ReplicaSetOptions {
-  /** First ejection in ms; doubles with each consecutive failure up to `maxEjectMs`. */
+  /** First ejection in ms; doubles with each repeat up to `maxEjectMs`. Defaults 1 s and 30 s. */
   baseEjectMs?: number;
   maxEjectMs?: number;
+  /** Consecutive failures that eject a replica as an outlier. Default 3. */
+  ejectAfterFailures?: number;
+  /** At most this share of replicas is ejected as outliers at once. Default 50. */
+  maxEjectedPercent?: number;
   connectTimeoutMs?: number;
-  /** Time to the response headers; bodies (streams) are not cut by a total timeout. */
+  /** Default time to the response headers; requests may set their own. */
   headersTimeoutMs?: number;
+  /** Active health checks: how often, and on which path. Off when the interval is 0 (default). */
+  healthIntervalMs?: number;
+  healthPath?: string;
+  /** Called when a replica's state changes, for metrics and logs. */
+  onChange?: (replica: Replica, event: "ejected" | "restored" | "unhealthy" | "healthy") => void;
+  now?: () => number;
 }
+
+const UNHEALTHY_THRESHOLD = 2;
 
 export class ReplicaSet {
   readonly name: string;
   readonly replicas: readonly Replica[];
   private next = 0;
-  private readonly baseEjectMs: number;
-  private readonly maxEjectMs: number;
+  private readonly opts: Required<Omit<ReplicaSetOptions, "onChange">> &
+    Pick<ReplicaSetOptions, "onChange">;
+  private healthTimer: NodeJS.Timeout | undefined;
 
   constructor(name: string, urls: readonly string[], opts: ReplicaSetOptions = {}) {
     if (urls.length === 0) throw new Error(`${name}: no replica URL`);
     this.name = name;
-    this.baseEjectMs = opts.baseEjectMs ?? 1_000;
-    this.maxEjectMs = opts.maxEjectMs ?? 30_000;
+    this.opts = {
+      baseEjectMs: opts.baseEjectMs ?? 1_000,
+      maxEjectMs: opts.maxEjectMs ?? 30_000,
+      ejectAfterFailures: opts.ejectAfterFailures ?? 3,
+      maxEjectedPercent: opts.maxEjectedPercent ?? 50,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 2_000,
+      headersTimeoutMs: opts.headersTimeoutMs ?? 30_000,
+      healthIntervalMs: opts.healthIntervalMs ?? 0,
+      healthPath: opts.healthPath ?? "/readyz",
+      onChange: opts.onChange,
+      now: opts.now ?? Date.now,
+    };
     this.replicas = urls.map((url) => ({
       url,
       pool: new Pool(new URL(url).origin, {
         connections: 64,
         keepAliveTimeout: 30_000,
-        connectTimeout: opts.connectTimeoutMs ?? 2_000,
-        headersTimeout: opts.headersTimeoutMs ?? 30_000,
+        connectTimeout: this.opts.connectTimeoutMs,
+        headersTimeout: this.opts.headersTimeoutMs,
         bodyTimeout: 0,
       }),
+      healthy: true,
       ejectedUntil: 0,
+      ejectedFor: undefined,
       consecutiveFailures: 0,
+      ejections: 0,
+      failedChecks: 0,
     }));
+    if (this.opts.healthIntervalMs > 0) {
+      this.healthTimer = setInterval(() => void this.checkHealth(), this.opts.healthIntervalMs);
+      this.healthTimer.unref();
+    }
   }
 
-  /** The next replica in turn that is not ejected and not in `tried`; ejected ones as a last resort. */
+  private available(r: Replica, now: number): boolean {
+    return r.ejectedUntil <= now;
+  }
+
+  /**
+   * The next replica in turn, not in `tried`: a healthy one if any; else one not ejected; else,
+   * rather than fail outright ("panic mode"), any replica not yet tried.
+   */
   pick(tried: ReadonlySet<Replica> = new Set()): Replica | undefined {
-    const now = Date.now();
+    const now = this.opts.now();
     const n = this.replicas.length;
-    let fallback: Replica | undefined;
-    for (let i = 0; i < n; i++) {
-      const replica = this.replicas[(this.next + i) % n]!;
-      if (tried.has(replica)) continue;
-      if (replica.ejectedUntil <= now) {
-        this.next = (this.next + i + 1) % n;
+    const tiers = [
+      (r: Replica) => r.healthy && this.available(r, now),
+      (r: Replica) => this.available(r, now),
+      () => true,
+    ];
+    for (const eligible of tiers) {
+      for (let i = 0; i < n; i++) {
+        const index = (this.next + i) % n;
+        const replica = this.replicas[index]!;
+        if (tried.has(replica) || !eligible(replica)) continue;
+        this.next = (index + 1) % n;
         return replica;
       }
-      if (!fallback || replica.ejectedUntil < fallback.ejectedUntil) fallback = replica;
     }
-    return fallback;
+    return undefined;
   }
 
   succeeded(replica: Replica): void {
     replica.consecutiveFailures = 0;
-    replica.ejectedUntil = 0;
+    if (replica.ejectedUntil > 0) this.restore(replica);
   }
 
-  failed(replica: Replica): void {
+  /** Records a failed request; `down` means the replica refused the connection. */
+  failed(replica: Replica, kind: "down" | "error" = "error"): void {
     replica.consecutiveFailures++;
-    const ms = Math.min(this.maxEjectMs, this.baseEjectMs * 2 ** (replica.consecutiveFailures - 1));
-    replica.ejectedUntil = Date.now() + ms;
+    const now = this.opts.now();
+    if (!this.available(replica, now)) return;
+    if (kind === "down") return this.eject(replica, "down", now);
+    if (replica.consecutiveFailures < this.opts.ejectAfterFailures) return;
+    const ejected = this.replicas.filter(
+      (r) => r.ejectedFor === "outlier" && !this.available(r, now),
+    );
+    const cap = Math.floor((this.replicas.length * this.opts.maxEjectedPercent) / 100);
+    if (ejected.length < cap) this.eject(replica, "outlier", now);
+  }
+
+  private eject(replica: Replica, reason: "down" | "outlier", now: number): void {
+    replica.ejections++;
+    const ms = Math.min(this.opts.maxEjectMs, this.opts.baseEjectMs * 2 ** (replica.ejections - 1));
+    replica.ejectedUntil = now + ms;
+    replica.ejectedFor = reason;
+    this.opts.onChange?.(replica, "ejected");
+  }
+
+  private restore(replica: Replica): void {
+    replica.ejectedUntil = 0;
+    replica.ejectedFor = undefined;
+    this.opts.onChange?.(replica, "restored");
+  }
+
+  private checking = false;
+
+  /**
+   * One round of active health checks over every replica. A replica turns unhealthy after
+   * `UNHEALTHY_THRESHOLD` failed checks in a row and healthy again after one that passes.
+   */
+  async checkHealth(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    const timeout = 2_000;
+    await Promise.all(
+      this.replicas.map(async (replica) => {
+        let ok: boolean;
+        try {
+          const res = await replica.pool.request({
+            method: "GET",
+            path: this.opts.healthPath,
+            headersTimeout: timeout,
+            bodyTimeout: timeout,
+          });
+          await res.body.dump();
+          ok = res.statusCode === 200;
+        } catch {
+          ok = false;
+        }
+        replica.failedChecks = ok ? 0 : replica.failedChecks + 1;
+        const healthy = ok || (replica.healthy && replica.failedChecks < UNHEALTHY_THRESHOLD);
+        if (healthy !== replica.healthy) {
+          replica.healthy = healthy;
+          this.opts.onChange?.(replica, healthy ? "healthy" : "unhealthy");
+        }
+        if (ok) {
+          replica.ejections = Math.max(0, replica.ejections - 1);
+          // A replica ejected for refusing connections is back as soon as it answers.
+          if (replica.ejectedFor === "down") this.restore(replica);
+        }
+      }),
+    ).finally(() => (this.checking = false));
   }
 
   healthyCount(): number {
-    const now = Date.now();
-    return this.replicas.filter((r) => r.ejectedUntil <= now).length;
+    const now = this.opts.now();
+    return this.replicas.filter((r) => r.healthy && this.available(r, now)).length;
   }
 
   async close(): Promise<void> {
+    if (this.healthTimer) clearInterval(this.healthTimer);
     await Promise.all(this.replicas.map((r) => r.pool.close()));
   }
 }
@@ -108,19 +229,20 @@ export interface UpstreamResponse {
 const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND"]);
 
 /** The request never reached the replica, so it is safe to send anywhere else. */
-function neverSent(err: unknown): boolean {
+export function neverSent(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? "";
   return CONNECT_FAILURES.has(code) || err instanceof undiciErrors.ConnectTimeoutError;
 }
 
 /** The connection broke after the request may have been received. */
-function brokenConnection(err: unknown): boolean {
+export function brokenConnection(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? "";
   return (
     code === "ECONNRESET" ||
     code === "EPIPE" ||
     err instanceof undiciErrors.SocketError ||
-    err instanceof undiciErrors.HeadersTimeoutError
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError
   );
 }
 
@@ -166,7 +288,8 @@ export async function sendToReplicas(
     } catch (err) {
       if (req.signal?.aborted) throw err;
       lastError = err;
-      if (neverSent(err) || brokenConnection(err)) set.failed(replica);
+      if (neverSent(err)) set.failed(replica, "down");
+      else if (brokenConnection(err)) set.failed(replica);
       if (neverSent(err) || (brokenConnection(err) && req.retryable)) continue;
       throw new NoReplicaError(set.name, tried.size, err);
     }

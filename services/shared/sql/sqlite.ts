@@ -32,8 +32,12 @@ function share(file: string): Shared {
     return existing;
   }
   mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new DatabaseSync(path);
-  sqlite.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;");
+  // The busy timeout first: replicas open a new file together, and switching it to WAL needs a
+  // lock that the other may hold for a moment.
+  const sqlite = new DatabaseSync(path, { timeout: 10_000 });
+  sqlite.exec("PRAGMA busy_timeout = 10000");
+  sqlite.exec("PRAGMA journal_mode = WAL");
+  sqlite.exec("PRAGMA foreign_keys = ON");
   let tail: Promise<unknown> = Promise.resolve();
   const shared: Shared = {
     sqlite,

@@ -1,0 +1,11 @@
+import type { z } from "zod";
+import { createOrderBody } from "../orders/contract.ts";
+
+/**
+ * JSON body schemas the gateway enforces per route (method + route prefix), so that malformed
+ * writes stop at the edge. A route without an entry gets the generic checks only (size, content
+ * type, well-formed JSON); the service validates again in any case.
+ */
+export const bodySchemas: Record<string, z.ZodType> = {
+  "POST /v1/orders": createOrderBody,
+};

@@ -1,0 +1,76 @@
+import type { Response } from "express";
+import { ApiError } from "../shared/errors.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+
+/** A stored answer the fallback may serve when the service cannot answer. */
+export interface StoredAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface FallbackContext {
+  service: string;
+  /** The domain's fallback from the catalog: `cached` (identity) or `degraded` (business). */
+  domainFallback: "cached" | "degraded";
+  isWrite: boolean;
+  idempotencyKey: string | undefined;
+  /** The last answer cached for this request, if the route caches (stale is better than none). */
+  lastKnown?: () => Promise<StoredAnswer | undefined>;
+  /** Parks the write in the dead-letter queue for replay; absent where writes are not parked. */
+  park?: () => Promise<{ trackingId: string; duplicate: boolean }>;
+  metrics: GatewayMetrics;
+  requestId: string;
+}
+
+/**
+ * The fallback handler, run once breaker, retries and failover have all failed, in the order the
+ * seeds give: a stale cached answer if there is one; for a degraded domain, a write with an
+ * Idempotency-Key goes to the dead-letter queue (202, replayed later); otherwise the domain's
+ * own answer, a JSON 503 with Retry-After. A write without an Idempotency-Key is never parked:
+ * without the key its replay could not be made exactly-once.
+ */
+export async function answerWithFallback(res: Response, ctx: FallbackContext): Promise<string> {
+  const count = (kind: string) => {
+    ctx.metrics.fallbacks.inc({ upstream: ctx.service, kind });
+    res.locals.decision = `fallback:${kind}`;
+    return kind;
+  };
+  res.setHeader("x-should-retry", "false");
+
+  if (!ctx.isWrite && ctx.lastKnown) {
+    const stale = await ctx.lastKnown().catch(() => undefined);
+    if (stale) {
+      for (const [name, value] of Object.entries(stale.headers)) res.setHeader(name, value);
+      res.setHeader("x-cache", "STALE-IF-ERROR");
+      res.status(stale.status).end(stale.body);
+      return count("stale-cache");
+    }
+  }
+  if (ctx.isWrite && ctx.idempotencyKey && ctx.park) {
+    const parked = await ctx.park();
+    res.status(202).json({
+      object: "queued_request",
+      id: parked.trackingId,
+      status: "queued",
+      duplicate: parked.duplicate,
+      message: `${ctx.service} is unavailable; the request is queued and will be delivered once, when it is back`,
+    });
+    return count("dead-letter-queue");
+  }
+  const message =
+    ctx.domainFallback === "degraded"
+      ? `${ctx.service} is temporarily degraded; the request was not processed${
+          ctx.isWrite ? " (send an Idempotency-Key to have writes queued instead)" : ""
+        }`
+      : `${ctx.service} is temporarily unavailable and no cached answer exists; retry shortly`;
+  const error = new ApiError(
+    503,
+    "service_unavailable",
+    ctx.domainFallback === "degraded" ? "service_degraded" : "service_unavailable",
+    message,
+  );
+  res.setHeader("retry-after", "2");
+  res.status(503).json(error.body(ctx.requestId));
+  return count(ctx.domainFallback);
+}

@@ -1,0 +1,129 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { Cache } from "../shared/cache.ts";
+import { badRequest } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+
+/** Traffic share of each version of a service, in percent; they add up to 100. */
+export type Weights = Record<string, number>;
+
+export function weightsSchema(versions: readonly string[]) {
+  return z.record(z.string(), z.number().int().min(0).max(100)).superRefine((w, ctx) => {
+    for (const v of Object.keys(w)) {
+      if (!versions.includes(v))
+        ctx.addIssue({
+          code: "custom",
+          path: [v],
+          message: `unknown version (known: ${versions.join(", ")})`,
+        });
+    }
+    const total = Object.values(w).reduce((a, b) => a + b, 0);
+    if (total !== 100)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: `weights must add up to 100 (got ${total})`,
+      });
+  });
+}
+
+/** The user's bucket in [0, 100): stable for a user and a service, so a user sticks to a version. */
+export function bucketOf(userId: string, service: string): number {
+  return createHash("sha256").update(`${service}:${userId}`).digest().readUInt32BE(0) % 100;
+}
+
+/**
+ * The seeds' version router (upgrade layer): v1 and v2 of a service run side by side; weights
+ * split traffic (canary, blue/green), `x-api-version` pins a version, and each user sticks to
+ * one version because the choice is a hash of the user, not a coin toss. Weights live in the
+ * tier's shared store (Redis when configured), so an admin changes them for every replica at
+ * once, with no restart of the data path; each replica rereads them every `refreshMs`.
+ */
+export class VersionRouter {
+  readonly service: string;
+  readonly versions: readonly string[];
+  private weights: Weights;
+  private readonly store: Cache;
+  private readonly logger: Logger;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(opts: {
+    service: string;
+    initial: Weights;
+    store: Cache;
+    logger: Logger;
+    refreshMs?: number;
+  }) {
+    this.service = opts.service;
+    this.versions = Object.keys(opts.initial).sort();
+    this.weights = opts.initial;
+    this.store = opts.store;
+    this.logger = opts.logger;
+    this.timer = setInterval(() => void this.refresh(), opts.refreshMs ?? 2_000);
+    this.timer.unref();
+  }
+
+  private get storeKey(): string {
+    return `versions:${this.service}`;
+  }
+
+  current(): Weights {
+    return { ...this.weights };
+  }
+
+  /** The version for this request: the pinned one if valid, else the user's bucket. */
+  choose(userId: string, pinned: string | undefined): string {
+    if (pinned !== undefined) {
+      if (!this.versions.includes(pinned)) {
+        throw badRequest(
+          "unknown_api_version",
+          `x-api-version: ${this.service} has no version ${pinned} (known: ${this.versions.join(", ")})`,
+          "x-api-version",
+        );
+      }
+      return pinned;
+    }
+    if (this.versions.length === 1) return this.versions[0]!;
+    const bucket = bucketOf(userId, this.service);
+    let cumulative = 0;
+    for (const v of this.versions) {
+      cumulative += this.weights[v] ?? 0;
+      if (bucket < cumulative) return v;
+    }
+    return this.versions.find((v) => (this.weights[v] ?? 0) > 0) ?? this.versions[0]!;
+  }
+
+  /** Validates and stores new weights for every replica of the tier. */
+  async setWeights(input: unknown): Promise<Weights> {
+    const parsed = weightsSchema(this.versions).safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = ["weights", ...issue.path.map(String)].join(".");
+      throw badRequest("invalid_weights", `${field}: ${issue.message}`, field);
+    }
+    const weights = Object.fromEntries(this.versions.map((v) => [v, parsed.data[v] ?? 0]));
+    await this.store.set(this.storeKey, JSON.stringify(weights), 365 * 24 * 3600);
+    this.weights = weights;
+    this.logger.info({ service: this.service, weights }, "version weights changed");
+    return weights;
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const stored = await this.store.get(this.storeKey);
+      if (!stored) return;
+      const parsed = weightsSchema(this.versions).safeParse(JSON.parse(stored));
+      if (parsed.success)
+        this.weights = Object.fromEntries(this.versions.map((v) => [v, parsed.data[v] ?? 0]));
+    } catch (err) {
+      this.logger.warn(
+        { err, service: this.service },
+        "could not reread version weights; keeping the last ones",
+      );
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
