@@ -349,11 +349,11 @@ describe("GCRA arithmetic (local limiter, moved clock)", () => {
 describe("catalog limits", () => {
   test("a path's route group is its service's prefix, with that service's limits", () => {
     const limitsFor = catalogLimits(catalog, catalog.services["orders"]!.domain);
-    const found = limitsFor({ path: "/v1/orders/123" } as express.Request);
+    const found = limitsFor({ originalUrl: "/v1/orders/123?x=1" } as express.Request);
     expect(found).toEqual({
       route: "/v1/orders",
       ...catalog.services["orders"]!.traffic.rateLimit,
     });
-    expect(limitsFor({ path: "/v1/auth/whoami" } as express.Request)).toBeUndefined();
+    expect(limitsFor({ originalUrl: "/v1/auth/whoami" } as express.Request)).toBeUndefined();
   });
 });

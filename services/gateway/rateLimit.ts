@@ -325,7 +325,8 @@ export function catalogLimits(
 ): (req: Request) => RouteLimits | undefined {
   const rules = routingRules(catalog).filter((r) => r.domain === domain);
   return (req) => {
-    const rule = matchRoute(rules, req.path);
+    // The full path: under `app.use("/v1", ...)` express strips the mount point from `req.path`.
+    const rule = matchRoute(rules, req.originalUrl.split("?")[0]!);
     if (!rule) return undefined;
     const { perKey, perIp } = catalog.services[rule.service]!.traffic.rateLimit;
     return { route: rule.prefix, perKey, perIp };

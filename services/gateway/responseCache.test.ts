@@ -5,11 +5,14 @@ import express from "express";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { Registry } from "prom-client";
+import { defaultCatalog } from "../../infra/catalog/default.ts";
+import { catalog, validateCatalog } from "../../infra/catalog/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
 import { redisClient } from "../shared/cache.ts";
 import {
   ResponseCache,
   X_CACHE,
+  catalogCachePolicy,
   memoryStore,
   redisStore,
   sendCached,
@@ -91,7 +94,12 @@ describe.each(Object.keys(stores))("response cache on the %s store", (kind) => {
   });
 
   test("fresh within the ttl, stale (and refreshed once) within the stale window, a miss beyond", async () => {
-    const key = cache.key(ROUTE, "/v1/orders?limit=20", "alice");
+    const key = cache.key({
+      route: ROUTE,
+      path: "/v1/orders",
+      query: "limit=20",
+      principal: "alice",
+    });
     expect(await cache.getOrFetch(key, POLICY, upstream.fetch)).toMatchObject({ state: "miss" });
     const hit = await cache.getOrFetch(key, POLICY, upstream.fetch);
     expect(hit.state).toBe("hit");
@@ -129,7 +137,7 @@ describe.each(Object.keys(stores))("response cache on the %s store", (kind) => {
   });
 
   test("concurrent misses of one key make one upstream call", async () => {
-    const key = cache.key(ROUTE, "/v1/orders", "alice");
+    const key = cache.key({ route: ROUTE, path: "/v1/orders", query: "", principal: "alice" });
     const gate = deferred();
     upstream.gate = gate.promise;
     const pending = Array.from({ length: 20 }, () => cache.getOrFetch(key, POLICY, upstream.fetch));
@@ -143,7 +151,7 @@ describe.each(Object.keys(stores))("response cache on the %s store", (kind) => {
   });
 
   test("a failed upstream call fails every waiter and leaves nothing cached", async () => {
-    const key = cache.key(ROUTE, "/v1/orders", "alice");
+    const key = cache.key({ route: ROUTE, path: "/v1/orders", query: "", principal: "alice" });
     const gate = deferred();
     const failing = async (): Promise<FetchedResponse> => {
       upstream.calls++;
@@ -161,9 +169,9 @@ describe.each(Object.keys(stores))("response cache on the %s store", (kind) => {
   });
 
   test("a write makes its principal's reads miss, and the route's shared reads", async () => {
-    const alice = cache.key(ROUTE, "/v1/orders", "alice");
-    const bob = cache.key(ROUTE, "/v1/orders", "bob");
-    const shared = cache.key(ROUTE, "/v1/orders/catalogue");
+    const alice = cache.key({ route: ROUTE, path: "/v1/orders", query: "", principal: "alice" });
+    const bob = cache.key({ route: ROUTE, path: "/v1/orders", query: "", principal: "bob" });
+    const shared = cache.key({ route: ROUTE, path: "/v1/orders/catalogue", query: "" });
     for (const key of [alice, bob, shared]) await cache.getOrFetch(key, POLICY, upstream.fetch);
     expect(upstream.calls).toBe(3);
 
@@ -175,7 +183,12 @@ describe.each(Object.keys(stores))("response cache on the %s store", (kind) => {
     await cache.invalidate(ROUTE, "alice");
     expect(await cache.lastKnown(alice)).toBeUndefined();
     // Another route keeps its entries.
-    const other = cache.key("/v1/articles", "/v1/articles", "alice");
+    const other = cache.key({
+      route: "/v1/articles",
+      path: "/v1/articles",
+      query: "",
+      principal: "alice",
+    });
     await cache.getOrFetch(other, POLICY, upstream.fetch);
     await cache.invalidate(ROUTE, "alice");
     expect((await cache.getOrFetch(other, POLICY, upstream.fetch)).state).toBe("hit");
@@ -183,7 +196,7 @@ describe.each(Object.keys(stores))("response cache on the %s store", (kind) => {
 
   test("lastKnown outlives the stale window up to the fallback horizon", async () => {
     cache = make({ fallbackSeconds: 600 });
-    const key = cache.key(ROUTE, "/v1/orders", "alice");
+    const key = cache.key({ route: ROUTE, path: "/v1/orders", query: "", principal: "alice" });
     await cache.getOrFetch(key, POLICY, upstream.fetch);
     clock += 300_000;
     expect((await cache.lastKnown(key))?.body.toString()).toBe("v1");
@@ -192,7 +205,7 @@ describe.each(Object.keys(stores))("response cache on the %s store", (kind) => {
   });
 
   test("only 200s without no-store are stored, and only replayable headers", async () => {
-    const key = cache.key(ROUTE, "/v1/orders", "alice");
+    const key = cache.key({ route: ROUTE, path: "/v1/orders", query: "", principal: "alice" });
     upstream.status = 404;
     expect((await cache.getOrFetch(key, POLICY, upstream.fetch)).state).toBe("miss");
     upstream.status = 200;
@@ -217,7 +230,7 @@ describe.each(Object.keys(stores))("response cache on the %s store", (kind) => {
 
   test("larger answers than the cap pass through uncached", async () => {
     cache = make({ maxBodyBytes: 4 });
-    const key = cache.key(ROUTE, "/v1/orders", "alice");
+    const key = cache.key({ route: ROUTE, path: "/v1/orders", query: "", principal: "alice" });
     upstream.body = "12345";
     await cache.getOrFetch(key, POLICY, upstream.fetch);
     expect((await cache.getOrFetch(key, POLICY, upstream.fetch)).state).toBe("miss");
@@ -238,9 +251,9 @@ describe("response cache shared by two replicas (real Redis)", () => {
     const upstream = new Upstream();
     const gate = deferred();
     upstream.gate = gate.promise;
-    const key = a.key(ROUTE, "/v1/orders?b=2&a=1");
+    const key = a.key({ route: ROUTE, path: "/v1/orders", query: "b=2&a=1" });
     // The same read, spelled with its query in another order, on the other replica.
-    expect(b.key(ROUTE, "/v1/orders?a=1&b=2")).toEqual(key);
+    expect(b.key({ route: ROUTE, path: "/v1/orders", query: "a=1&b=2" })).toEqual(key);
     const pending = Array.from({ length: 40 }, (_, i) =>
       (i % 2 ? a : b).getOrFetch(key, POLICY, upstream.fetch),
     );
@@ -266,7 +279,7 @@ describe("response cache without its store", () => {
         logger,
       });
       const upstream = new Upstream();
-      const key = cache.key(ROUTE, "/v1/orders", "alice");
+      const key = cache.key({ route: ROUTE, path: "/v1/orders", query: "", principal: "alice" });
       for (let i = 0; i < 3; i++) {
         const { state, response } = await cache.getOrFetch(key, POLICY, upstream.fetch);
         expect(state).toBe("bypass");
@@ -286,12 +299,39 @@ describe("keys and answers", () => {
   const cache = new ResponseCache({ store: memoryStore(), registry: new Registry(), logger });
 
   test("keys differ by route, path, query values and principal, not by query order", () => {
-    const base = cache.key(ROUTE, "/v1/orders?limit=20&after=x", "alice");
-    expect(cache.key(ROUTE, "/v1/orders?after=x&limit=20", "alice")).toEqual(base);
-    expect(cache.key(ROUTE, "/v1/orders?after=x&limit=21", "alice").id).not.toBe(base.id);
-    expect(cache.key(ROUTE, "/v1/orders/1?after=x&limit=20", "alice").id).not.toBe(base.id);
-    expect(cache.key(ROUTE, "/v1/orders?limit=20&after=x", "bob").scope).not.toBe(base.scope);
-    expect(cache.key(ROUTE, "/v1/orders?limit=20&after=x").scope).toBe(`${ROUTE}|*`);
+    const base = cache.key({
+      route: ROUTE,
+      path: "/v1/orders",
+      query: "limit=20&after=x",
+      principal: "alice",
+    });
+    expect(
+      cache.key({
+        route: ROUTE,
+        path: "/v1/orders",
+        query: "after=x&limit=20",
+        principal: "alice",
+      }),
+    ).toEqual(base);
+    expect(
+      cache.key({ route: ROUTE, path: "/v1/orders", query: "after=x&limit=21", principal: "alice" })
+        .id,
+    ).not.toBe(base.id);
+    expect(
+      cache.key({
+        route: ROUTE,
+        path: "/v1/orders/1",
+        query: "after=x&limit=20",
+        principal: "alice",
+      }).id,
+    ).not.toBe(base.id);
+    expect(
+      cache.key({ route: ROUTE, path: "/v1/orders", query: "limit=20&after=x", principal: "bob" })
+        .scope,
+    ).not.toBe(base.scope);
+    expect(cache.key({ route: ROUTE, path: "/v1/orders", query: "limit=20&after=x" }).scope).toBe(
+      `${ROUTE}|*`,
+    );
   });
 
   test("sendCached replays status, headers and body, and says how the answer was obtained", async () => {
@@ -322,5 +362,24 @@ describe("keys and answers", () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  test("the catalog turns caching on per service with a ttl", () => {
+    expect(catalogCachePolicy(catalog, "orders")).toBeUndefined();
+    const cached = validateCatalog({
+      ...defaultCatalog,
+      services: {
+        ...defaultCatalog.services,
+        orders: {
+          ...defaultCatalog.services["orders"]!,
+          traffic: { cache: { ttlSeconds: 5, staleSeconds: 30, perPrincipal: false } },
+        },
+      },
+    });
+    expect(catalogCachePolicy(cached, "orders")).toEqual({
+      ttlSeconds: 5,
+      staleSeconds: 30,
+      perPrincipal: false,
+    });
   });
 });

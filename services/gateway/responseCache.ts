@@ -331,14 +331,13 @@ export class ResponseCache {
   }
 
   /**
-   * The key of a read: `url` is its path and query (`req.originalUrl`); `principal` is given when
-   * the answer depends on who asks (the route's `perPrincipal`).
+   * The key of a read: its route group, path and query string (without `?`), and the principal
+   * when the answer depends on who asks (the route's `perPrincipal`).
    */
-  key(route: string, url: string, principal?: string): CacheKey {
-    const at = url.indexOf("?");
-    const path = at < 0 ? url : url.slice(0, at);
-    const query = at < 0 ? "" : normalizedQuery(url.slice(at + 1));
-    const resource = query ? `${path}?${query}` : path;
+  key(parts: { route: string; path: string; query: string; principal?: string }): CacheKey {
+    const query = normalizedQuery(parts.query);
+    const resource = query ? `${parts.path}?${query}` : parts.path;
+    const { route, principal } = parts;
     return {
       route,
       scope: `${route}|${principal === undefined ? "*" : encodeURIComponent(principal)}`,
