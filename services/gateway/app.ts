@@ -65,6 +65,8 @@ export interface GatewayOptions {
   rateLimit?: RequestHandler;
   readCache?: ReadCache;
   writeQueue?: WriteQueue;
+  /** The dead-letter queue's admin listing (depth and poison messages), under /admin/dlq. */
+  dlqAdmin?: RequestHandler;
   /** Active health checks of the upstream replicas, in ms (default 1000). */
   healthIntervalMs?: number;
 }
@@ -113,7 +115,12 @@ function replicaSet(
  *
  * (Request id, trace context, the access log and metrics come first, from createApp.)
  */
-export function createGateway(opts: GatewayOptions): { app: Express; close: () => Promise<void> } {
+export function createGateway(opts: GatewayOptions): {
+  app: Express;
+  /** The replica sets of this tier's service versions, for the dead-letter queue's replayer. */
+  replicaSets: Map<string, ReplicaSet>;
+  close: () => Promise<void>;
+} {
   const domainSpec = opts.catalog.domains[opts.domain];
   if (!domainSpec) throw new Error(`gateway: unknown domain "${opts.domain}"`);
   const rules = routingRules(opts.catalog).filter((r) => r.domain === opts.domain);
@@ -179,7 +186,7 @@ export function createGateway(opts: GatewayOptions): { app: Express; close: () =
     }
   });
 
-  mountAdmin(app, opts.adminToken, routers);
+  mountAdmin(app, opts.adminToken, routers, opts.dlqAdmin);
 
   const resolveRoute: RequestHandler = (req, res, next) => {
     const rule = matchRoute(rules, req.baseUrl + req.path);
@@ -318,6 +325,7 @@ export function createGateway(opts: GatewayOptions): { app: Express; close: () =
   finishApp(app, opts.logger);
   return {
     app,
+    replicaSets: new Map([...clients].map(([key, c]) => [key, c.set])),
     close: async () => {
       for (const r of routers.values()) r.close();
       await Promise.all([auth.close(), ...[...clients.values()].map((c) => c.close())]);
@@ -359,12 +367,14 @@ function replayHeaders(headers: Record<string, string>): Record<string, string> 
 
 /**
  * Admin endpoints (not routed from the public edge, and token-protected as well): read and
- * change the version weights of this tier's services while traffic flows.
+ * change the version weights of this tier's services while traffic flows, and see the
+ * dead-letter queue's depth and poison messages.
  */
 function mountAdmin(
   app: Express,
   token: string | undefined,
   routers: Map<string, VersionRouter>,
+  dlqAdmin: RequestHandler | undefined,
 ): void {
   const expected = token ? createHash("sha256").update(token).digest() : undefined;
   const requireAdmin: RequestHandler = (req, res, next) => {
@@ -405,4 +415,5 @@ function mountAdmin(
       res.json({ service: router.service, weights });
     },
   );
+  if (dlqAdmin) app.get("/admin/dlq", requireAdmin, dlqAdmin);
 }

@@ -1,17 +1,38 @@
 import { catalog, services } from "../../infra/catalog/index.ts";
+import { versionedName } from "../../infra/runtimeEnv.ts";
 import { openCache } from "../shared/cache.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { serve } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
-import { versionedName } from "../../infra/runtimeEnv.ts";
 import { createGateway } from "./app.ts";
+import { dlqAdminHandler, openDeadLetterQueue, writeQueueOf } from "./dlq.ts";
+import { startDlqReplay } from "./dlqReplayer.ts";
 
 const base = loadEnv(
-  { port: fields.port, domain: fields.domain, authUrls: fields.urls, redisUrl: fields.redisUrl },
-  { port: envKey.port, domain: envKey.domain, authUrls: envKey.authUrl, redisUrl: envKey.redisUrl },
+  {
+    port: fields.port,
+    domain: fields.domain,
+    authUrls: fields.urls,
+    redisUrl: fields.redisUrl,
+    kafkaBrokers: fields.kafkaBrokers,
+    databaseUrl: fields.databaseUrl,
+    dataDir: fields.dataDir,
+    adminToken: fields.secret,
+  },
+  {
+    port: envKey.port,
+    domain: envKey.domain,
+    authUrls: envKey.authUrl,
+    redisUrl: envKey.redisUrl,
+    kafkaBrokers: envKey.kafkaBrokers,
+    databaseUrl: envKey.databaseUrl,
+    dataDir: envKey.dataDir,
+    adminToken: envKey.adminToken,
+  },
 );
-if (!catalog.domains[base.domain]) {
+const domain = catalog.domains[base.domain];
+if (!domain) {
   throw new Error(
     `${envKey.domain}: unknown domain "${base.domain}" (catalog: ${Object.keys(catalog.domains).join(", ")})`,
   );
@@ -28,10 +49,24 @@ const upstreams = loadEnv(
   Object.fromEntries(own.map((u) => [u.key, fields.urls])),
   Object.fromEntries(own.map((u) => [u.key, u.env])),
 ) as Record<string, string[]>;
-const { adminToken } = loadEnv({ adminToken: fields.secret }, { adminToken: envKey.adminToken });
 
 const program = `${base.domain}-gateway`;
 const logger = createLogger(program);
+const metrics = createMetrics(program);
+// Only a degraded domain parks writes: an identity write (a new API key, say) must answer now.
+const dlq =
+  domain.gateway.fallback === "degraded"
+    ? await openDeadLetterQueue({
+        domain: base.domain,
+        registry: metrics.registry,
+        logger,
+        kafkaBrokers: base.kafkaBrokers,
+        redisUrl: base.redisUrl,
+        databaseUrl: base.databaseUrl,
+        dataDir: base.dataDir,
+      })
+    : undefined;
+
 let draining = false;
 const gateway = createGateway({
   catalog,
@@ -39,12 +74,19 @@ const gateway = createGateway({
   upstreams,
   authUrls: base.authUrls,
   store: openCache(base.redisUrl, program),
-  adminToken,
+  adminToken: base.adminToken,
   logger,
-  metrics: createMetrics(program),
+  metrics,
   draining: () => draining,
+  writeQueue: dlq && writeQueueOf(dlq, logger),
+  dlqAdmin: dlq && dlqAdminHandler(dlq),
 });
+const stopReplay = dlq && startDlqReplay({ dlq, sets: gateway.replicaSets, logger });
 await serve(gateway.app, base.port, logger, {
   startDraining: () => (draining = true),
-  onClose: gateway.close,
+  onClose: async () => {
+    await stopReplay?.();
+    await gateway.close();
+    await dlq?.close();
+  },
 });
