@@ -21,6 +21,9 @@ export const defaultCatalog: CatalogInput = {
       routes: ["/v1/orders"],
       replicas: 2,
       uses: ["postgres", "kafka"],
+      // Reads are cached per caller for 2 s (then served stale up to 60 s while refreshed); a
+      // caller's own write invalidates them at once.
+      traffic: { cache: { ttlSeconds: 2 } },
     },
   },
 };

@@ -17,23 +17,12 @@ import { forwardHeaders, relay } from "../shared/proxy.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
 import { bodySchemas } from "./contracts.ts";
-import { answerWithFallback, type StoredAnswer } from "./fallback.ts";
+import { answerWithFallback } from "./fallback.ts";
 import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 import { ServiceClient, isUpstreamFailure, type CallRequest } from "./serviceClient.ts";
 import { validateRequest } from "./validation.ts";
 import { VersionRouter } from "./versionRouter.ts";
-
-/** The response cache the chain consults for reads (services/gateway/responseCache.ts). */
-export interface ReadCache {
-  key(parts: { route: string; path: string; query: string; principal?: string }): string;
-  getOrFetch(
-    key: string,
-    policy: { ttlSeconds: number; staleSeconds: number },
-    fetch: () => Promise<StoredAnswer>,
-  ): Promise<{ response: StoredAnswer; state: string }>;
-  lastKnown(key: string): Promise<StoredAnswer | undefined>;
-  invalidate(route: string, principal: string): Promise<void>;
-}
+import { X_CACHE, bufferResponse, sendCached, type ResponseCache } from "./responseCache.ts";
 
 /** Where writes wait while their service is down (services/gateway/dlq.ts). */
 export interface WriteQueue {
@@ -63,7 +52,8 @@ export interface GatewayOptions {
   /** Admin token for /admin (weights); admin endpoints are off without one. */
   adminToken?: string;
   rateLimit?: RequestHandler;
-  readCache?: ReadCache;
+  /** The response cache for reads (GETs of routes whose catalog entry sets a ttl). */
+  readCache?: ResponseCache;
   writeQueue?: WriteQueue;
   /** The dead-letter queue's admin listing (depth and poison messages), under /admin/dlq. */
   dlqAdmin?: RequestHandler;
@@ -158,7 +148,12 @@ export function createGateway(opts: GatewayOptions): {
     );
   }
   const auth = new ReplicaSet("auth", opts.authUrls, { healthIntervalMs });
-  const verifier = createVerifier({ auth, cache: opts.store, logger: opts.logger });
+  const verifier = createVerifier({
+    auth,
+    cache: opts.store,
+    logger: opts.logger,
+    fallbacks: gm.fallbacks,
+  });
 
   const app = createApp({
     logger: opts.logger,
@@ -170,6 +165,9 @@ export function createGateway(opts: GatewayOptions): {
       ...Object.fromEntries([...clients].map(([name, c]) => [name, c.set.healthyCount() > 0])),
     }),
   });
+
+  // The router (or the ALB) is the one hop in front: the client's address is the one it adds.
+  app.set("trust proxy", 1);
 
   // Internal: the other tiers verify keys here, so that only this tier talks to the auth service.
   app.post("/internal/verify", express.json({ limit: "4kb" }), async (req, res, next) => {
@@ -241,19 +239,15 @@ export function createGateway(opts: GatewayOptions): {
       : undefined;
     try {
       if (cacheKey !== undefined) {
+        // The fetch may outlive this request (a stale entry is refreshed after the answer), so it
+        // must not be cancelled when this client goes away.
         const { response, state } = await opts.readCache!.getOrFetch(
           cacheKey,
           cachePolicy,
-          async () => {
-            const { response: up } = await client.call(call);
-            const body = Buffer.from(await up.body.arrayBuffer());
-            return { status: up.statusCode, headers: storableHeaders(up.headers), body };
-          },
+          async () => bufferResponse((await client.call({ ...call, signal: undefined })).response),
         );
         res.locals.decision = `cache:${state}`;
-        for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
-        res.setHeader("x-cache", state.toUpperCase());
-        res.status(response.status).end(response.body);
+        sendCached(res, response, X_CACHE[state]);
         return;
       }
       const { response, attempts } = await client.call(call);
@@ -336,19 +330,6 @@ export function createGateway(opts: GatewayOptions): {
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** Headers worth keeping with a cached answer: none that belong to one connection or caller. */
-function storableHeaders(
-  headers: Record<string, string | string[] | undefined>,
-): Record<string, string> {
-  const keep = ["content-type", "content-language", "x-service-version", "idempotent-replayed"];
-  return Object.fromEntries(
-    keep.flatMap((name) => {
-      const v = headers[name];
-      return v === undefined ? [] : [[name, Array.isArray(v) ? v.join(", ") : v]];
-    }),
-  );
 }
 
 /** What a replay needs to be the same request: its body type, idempotency key, caller and trace. */

@@ -1,13 +1,7 @@
 import type { Response } from "express";
 import { ApiError } from "../shared/errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-
-/** A stored answer the fallback may serve when the service cannot answer. */
-export interface StoredAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
+import { sendCached, type CachedResponse } from "./responseCache.ts";
 
 export interface FallbackContext {
   service: string;
@@ -16,7 +10,7 @@ export interface FallbackContext {
   isWrite: boolean;
   idempotencyKey: string | undefined;
   /** The last answer cached for this request, if the route caches (stale is better than none). */
-  lastKnown?: () => Promise<StoredAnswer | undefined>;
+  lastKnown?: () => Promise<CachedResponse | undefined>;
   /** Parks the write in the dead-letter queue for replay; absent where writes are not parked. */
   park?: () => Promise<{ trackingId: string; duplicate: boolean }>;
   metrics: GatewayMetrics;
@@ -41,9 +35,7 @@ export async function answerWithFallback(res: Response, ctx: FallbackContext): P
   if (!ctx.isWrite && ctx.lastKnown) {
     const stale = await ctx.lastKnown().catch(() => undefined);
     if (stale) {
-      for (const [name, value] of Object.entries(stale.headers)) res.setHeader(name, value);
-      res.setHeader("x-cache", "STALE-IF-ERROR");
-      res.status(stale.status).end(stale.body);
+      sendCached(res, stale, "STALE-IF-ERROR");
       return count("stale-cache");
     }
   }

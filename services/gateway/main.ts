@@ -1,6 +1,6 @@
 import { catalog, services } from "../../infra/catalog/index.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
-import { openCache } from "../shared/cache.ts";
+import { openCache, redisClient } from "../shared/cache.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { serve } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";
@@ -8,6 +8,8 @@ import { createMetrics } from "../shared/metrics.ts";
 import { createGateway } from "./app.ts";
 import { dlqAdminHandler, openDeadLetterQueue, writeQueueOf } from "./dlq.ts";
 import { startDlqReplay } from "./dlqReplayer.ts";
+import { catalogLimits, rateLimit } from "./rateLimit.ts";
+import { ResponseCache, redisStore } from "./responseCache.ts";
 
 const base = loadEnv(
   {
@@ -67,6 +69,10 @@ const dlq =
       })
     : undefined;
 
+// Rate limits and cached answers are shared by the tier's replicas through Redis when it is
+// configured; without it each replica keeps its own (and says so in its metrics).
+const redis = base.redisUrl ? redisClient(base.redisUrl) : undefined;
+
 let draining = false;
 const gateway = createGateway({
   catalog,
@@ -78,6 +84,19 @@ const gateway = createGateway({
   logger,
   metrics,
   draining: () => draining,
+  rateLimit: rateLimit({
+    redis,
+    prefix: program,
+    limitsFor: catalogLimits(catalog, base.domain),
+    registry: metrics.registry,
+    logger,
+    replicas: domain.gateway.replicas,
+  }),
+  // Without a store the replicas share, a write through one replica could not invalidate the
+  // others' copies, so reads would not see the caller's own writes: no response cache then.
+  readCache: redis
+    ? new ResponseCache({ store: redisStore(redis, program), registry: metrics.registry, logger })
+    : undefined,
   writeQueue: dlq && writeQueueOf(dlq, logger),
   dlqAdmin: dlq && dlqAdminHandler(dlq),
 });
@@ -88,5 +107,6 @@ await serve(gateway.app, base.port, logger, {
     await stopReplay?.();
     await gateway.close();
     await dlq?.close();
+    redis?.disconnect();
   },
 });

@@ -365,7 +365,9 @@ describe("keys and answers", () => {
   });
 
   test("the catalog turns caching on per service with a ttl", () => {
-    expect(catalogCachePolicy(catalog, "orders")).toBeUndefined();
+    // auth keeps the default (no caching); the default catalog caches orders' reads for 2 s.
+    expect(catalogCachePolicy(catalog, "auth")).toBeUndefined();
+    expect(catalogCachePolicy(catalog, "orders")?.ttlSeconds).toBe(2);
     const cached = validateCatalog({
       ...defaultCatalog,
       services: {
