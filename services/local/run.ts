@@ -1,10 +1,10 @@
 // `npm start`: the whole default topology as local Node processes, on loopback only.
-import { createServer, type AddressInfo, type Server } from "node:net";
 import { resolve } from "node:path";
 import { catalog } from "../../infra/catalog/index.ts";
 import { envKey } from "../../infra/runtimeEnv.ts";
 import { generateKey } from "../auth/keys.ts";
 import { fields, loadEnv } from "../shared/config.ts";
+import { freePorts, portAllocator } from "./ports.ts";
 import { Supervisor } from "./supervisor.ts";
 import { localTopology } from "./topology.ts";
 
@@ -30,33 +30,11 @@ const env = loadEnv(
   },
 );
 
-/** Free loopback ports, found up front so that every process knows its peers before it starts. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((ok, fail) => {
-          const s = createServer();
-          s.once("error", fail);
-          s.listen(0, "127.0.0.1", () => ok(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
-  return ports;
-}
-
 const ports = await freePorts(100);
 const demoApiKey = env.demoApiKey ?? generateKey();
 const specs = localTopology(catalog, {
   routerPort: env.port,
-  allocatePort: () => {
-    const port = ports.shift();
-    if (port === undefined) throw new Error("ran out of free ports");
-    return port;
-  },
+  allocatePort: portAllocator(ports),
   data: { databaseUrl: env.databaseUrl, redisUrl: env.redisUrl, kafkaBrokers: env.kafkaBrokers },
   dataDir: resolve(root, env.dataDir),
   demoApiKey,

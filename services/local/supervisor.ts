@@ -7,6 +7,8 @@ interface Child {
   proc: ChildProcess;
   listening: Promise<void>;
   restarts: number[];
+  /** Stopped on purpose (stopProcess): not restarted when it exits. */
+  stopped: boolean;
 }
 
 export interface SupervisorOptions {
@@ -47,10 +49,10 @@ export class Supervisor {
       );
     });
     listening.catch(() => undefined);
-    const child: Child = { spec, proc, listening, restarts };
+    const child: Child = { spec, proc, listening, restarts, stopped: false };
     this.children.set(spec.name, child);
     proc.once("exit", (code, signal) => {
-      if (this.stopping) return;
+      if (this.stopping || child.stopped) return;
       this.opts.onCrash?.(spec.name, code, signal);
       const now = Date.now();
       const recent = restarts.filter((t) => now - t < 60_000);
@@ -64,9 +66,8 @@ export class Supervisor {
    * Resolves when every process listens and answers /readyz with 200. A process that crashes on
    * the way is restarted and waited for again; one that keeps crashing, or a timeout, rejects.
    */
-  async waitReady(timeoutMs: number): Promise<void> {
+  async waitReady(timeoutMs: number, names = [...this.children.keys()]): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const names = [...this.children.keys()];
     await Promise.all(
       names.map(async (name) => {
         for (;;) {
@@ -89,6 +90,46 @@ export class Supervisor {
         }
       }),
     );
+  }
+
+  /** The pid of a running process, for a drill that signals it as an outage would (SIGKILL). */
+  pid(name: string): number {
+    const pid = this.child(name).proc.pid;
+    if (pid === undefined) throw new Error(`${name} has no pid: it did not start`);
+    return pid;
+  }
+
+  /**
+   * Stops one process gracefully (SIGTERM, SIGKILL after `graceMs`) and keeps it stopped, as
+   * scaling a deployment down would, until `startProcess`.
+   */
+  async stopProcess(name: string, graceMs = 15_000): Promise<void> {
+    const child = this.child(name);
+    child.stopped = true;
+    await stopChild(child.proc, graceMs);
+  }
+
+  /** Starts again a process that `stopProcess` stopped; resolves when it is ready. */
+  async startProcess(name: string, timeoutMs = 60_000): Promise<void> {
+    const child = this.child(name);
+    if (!child.stopped) throw new Error(`${name} is running: stop it first`);
+    this.start(child.spec);
+    await this.waitReady(timeoutMs, [name]);
+  }
+
+  /**
+   * A rolling-update step for one replica: drain and stop it, start its successor on the same
+   * port, and resolve once the successor answers /readyz.
+   */
+  async restartProcess(name: string, timeoutMs = 60_000): Promise<void> {
+    await this.stopProcess(name, timeoutMs);
+    await this.startProcess(name, timeoutMs);
+  }
+
+  private child(name: string): Child {
+    const child = this.children.get(name);
+    if (!child) throw new Error(`no process named ${name}`);
+    return child;
   }
 
   async stop(graceMs = 15_000): Promise<void> {
