@@ -39,7 +39,7 @@ export interface Outcome {
   /** HTTP status; 0 when there was no answer (socket error or time-out). */
   status: number;
   error?: string;
-  /** The JSON body of an answer that is not a 2xx. */
+  /** The JSON body of an answer other than 200 and 201 (a 202 says what was queued). */
   body?: unknown;
   /** The gateway's `x-cache` header, when it answered from its cache. */
   xCache?: string;
@@ -144,7 +144,7 @@ export class ClientLoad {
       const xCache = res.headers["x-cache"];
       const outcome: Outcome = { kind: req.kind, at, ms, status: res.statusCode };
       if (typeof xCache === "string") outcome.xCache = xCache;
-      if (res.statusCode >= 300) outcome.body = parseJson(text);
+      if (res.statusCode !== 200 && res.statusCode !== 201) outcome.body = parseJson(text);
       return outcome;
     } catch (err) {
       const e = err as Error & { code?: string };
