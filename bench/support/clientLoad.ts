@@ -57,6 +57,8 @@ export interface ClientLoadArgs {
   timeoutMs?: number;
   /** The load stops by itself after this long, whatever the drill does. Default 300 s. */
   maxSeconds?: number;
+  /** ... or after this many requests over all clients (a burst). Default: no such bound. */
+  maxRequests?: number;
 }
 
 /** `count` simulated clients, with the keys given and source addresses 127.0.0.2 and up. */
@@ -73,6 +75,7 @@ export class ClientLoad {
   private readonly results: Outcome[] = [];
   private readonly t0 = performance.now();
   private running = true;
+  private sent = 0;
   private readonly workers: Promise<void>[];
 
   private constructor(args: ClientLoadArgs) {
@@ -96,6 +99,12 @@ export class ClientLoad {
     return this.results;
   }
 
+  /** Resolves when every client has stopped by itself (`maxRequests` or `maxSeconds`). */
+  async done(): Promise<Outcome[]> {
+    await Promise.all(this.workers);
+    return this.results;
+  }
+
   /** Stops sending, waits for the answers in flight, and returns every outcome. */
   async stop(): Promise<Outcome[]> {
     this.running = false;
@@ -116,10 +125,12 @@ export class ClientLoad {
     // Spread the clients over one interval so that they do not send in lockstep.
     let due = performance.now() + (intervalMs * index) / args.clients.length;
     try {
+      const maxRequests = args.maxRequests ?? Infinity;
       for (let seq = 0; this.running && performance.now() < deadline; seq++) {
         const wait = due - performance.now();
         if (wait > 0) await sleep(wait);
-        if (!this.running) break;
+        if (!this.running || this.sent >= maxRequests) break;
+        this.sent++;
         due = Math.max(due + intervalMs, performance.now());
         const req = args.next(index, seq);
         this.results.push(await this.send(conn, client, req));

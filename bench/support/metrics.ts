@@ -1,6 +1,6 @@
 /**
- * One sample of a Prometheus metric from a process's /metrics: the value of the first series
- * named `name` whose labels include every pair in `labels` (undefined when there is none).
+ * One sample of a Prometheus metric from a process's /metrics: the sum over the series named
+ * `name` whose labels include every pair in `labels` (undefined when there is none).
  */
 export async function scrape(
   port: number,
@@ -13,11 +13,12 @@ export async function scrape(
     .then((r) => r.text())
     .catch(() => "");
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let sum: number | undefined;
   for (const line of text.split("\n")) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     const series = line.slice(0, line.lastIndexOf(" "));
     if (wanted.every((pair) => series.includes(pair)))
-      return Number(line.slice(line.lastIndexOf(" ") + 1));
+      sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1));
   }
-  return undefined;
+  return sum;
 }
