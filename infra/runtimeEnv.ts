@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Catalog } from "./catalog/index.ts";
 import { domains, services } from "./catalog/index.ts";
 
@@ -24,6 +25,24 @@ export interface DataEndpoints {
 }
 
 export type Env = Record<string, string>;
+
+/**
+ * The formats of the values a process reads, shared by the processes (which validate their
+ * environment at start) and the stacks (which validate the same values in stack config).
+ */
+export const envFormat = {
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  redisUrl: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL"),
+  kafkaBrokers: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be host:port[,host:port...]"),
+  apiKey: z
+    .string()
+    .regex(
+      /^sk-[A-Za-z0-9_-]{20,200}$/,
+      "must look like sk- followed by 20 to 200 URL-safe characters",
+    ),
+};
 
 export const envKey = {
   port: "PORT",

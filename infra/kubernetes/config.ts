@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { envFormat } from "../runtimeEnv.ts";
 import type { Catalog, StoreKind } from "../catalog/index.ts";
 import { domains } from "../catalog/index.ts";
 import type { DataEndpoints } from "../runtimeEnv.ts";
@@ -127,25 +128,16 @@ export function inClusterPostgresPassword(): pulumi.Output<string> {
 /** The optional demo API key registered by the auth service at start (`sk-` + 20+ characters). */
 export function demoApiKey(): pulumi.Output<string> | undefined {
   return secretSetting("demoApiKey", (k) =>
-    /^sk-[A-Za-z0-9_-]{20,200}$/.test(k)
+    envFormat.apiKey.safeParse(k).success
       ? undefined
       : "must be sk- followed by 20 to 200 URL-safe characters",
   );
 }
 
 const endpointsSchema = z.object({
-  databaseUrl: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
-    .optional(),
-  redisUrl: z
-    .string()
-    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
-    .optional(),
-  kafkaBrokers: z
-    .string()
-    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be host:port[,host:port...]")
-    .optional(),
+  databaseUrl: envFormat.databaseUrl.optional(),
+  redisUrl: envFormat.redisUrl.optional(),
+  kafkaBrokers: envFormat.kafkaBrokers.optional(),
 });
 
 const endpointKey: Record<StoreKind, keyof DataEndpoints> = {

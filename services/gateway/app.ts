@@ -17,6 +17,7 @@ import { forwardHeaders, relay } from "../shared/proxy.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
 import { bodySchemas } from "./contracts.ts";
+import type { WriteToPark } from "./dlq.ts";
 import { answerWithFallback } from "./fallback.ts";
 import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 import { ServiceClient, isUpstreamFailure, type CallRequest } from "./serviceClient.ts";
@@ -26,15 +27,7 @@ import { X_CACHE, bufferResponse, sendCached, type ResponseCache } from "./respo
 
 /** Where writes wait while their service is down (services/gateway/dlq.ts). */
 export interface WriteQueue {
-  park(request: {
-    idempotencyKey: string;
-    principal: string;
-    service: string;
-    method: string;
-    path: string;
-    headers: Record<string, string>;
-    body: string;
-  }): Promise<{ trackingId: string; duplicate: boolean }>;
+  park(request: WriteToPark): Promise<{ trackingId: string; duplicate: boolean }>;
 }
 
 export interface GatewayOptions {

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { HOP_BY_HOP } from "../shared/proxy.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Response } from "express";
 import type { Redis } from "ioredis";
@@ -77,16 +78,8 @@ export interface CacheStore {
 }
 
 /** Headers that belong to one connection or one request, never replayed from the cache. */
-const NOT_REPLAYED = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "content-length",
+const NOT_REPLAYED: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP,
   "set-cookie",
   "date",
   "age",

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envKey } from "../../infra/runtimeEnv.ts";
+import { envFormat, envKey } from "../../infra/runtimeEnv.ts";
 
 // Each process validates its environment at start and names the bad variable, so a wrong deploy
 // fails at boot with a clear message instead of at the first request.
@@ -32,22 +32,10 @@ export const fields = {
     .regex(/^v[0-9]+$/, "must look like v1")
     .default("v1"),
   urls: urlList,
-  databaseUrl: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
-    .optional(),
-  redisUrl: z
-    .string()
-    .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
-    .optional(),
-  kafkaBrokers: z
-    .string()
-    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be host:port[,host:port...]")
-    .optional(),
-  apiKey: z
-    .string()
-    .regex(/^sk-[A-Za-z0-9_-]{20,200}$/, "must look like sk- followed by 20+ URL-safe characters")
-    .optional(),
+  databaseUrl: envFormat.databaseUrl.optional(),
+  redisUrl: envFormat.redisUrl.optional(),
+  kafkaBrokers: envFormat.kafkaBrokers.optional(),
+  apiKey: envFormat.apiKey.optional(),
   dataDir: z.string().min(1).default(".run/data"),
   /** A token or password: long enough to resist guessing. */
   secret: z.string().min(16, "must be at least 16 characters").optional(),

@@ -15,7 +15,8 @@ import {
 // gateways. Request bodies are read into memory (bounded) so that a request can be sent again to
 // another replica; responses stream back untouched, which keeps SSE working.
 
-const HOP_BY_HOP = new Set([
+/** Headers that belong to one connection, never passed on by a proxy (RFC 9110 7.6.1). */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",
