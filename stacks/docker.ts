@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerGroup, replicaAliases } from "../components/docker/containerGroup.ts";
 import { DataStores, storeAliases } from "../components/docker/dataStores.ts";
-import { LocalImage } from "../components/docker/localImage.ts";
+import { BuiltImage } from "../components/docker/builtImage.ts";
 import {
   gatewayStores,
   primaryVersion,
@@ -58,7 +58,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     driver: "bridge",
     labels: [{ label: "project", value: catalog.name }],
   });
-  const image = new LocalImage(`${catalog.name}-services`, {
+  const image = new BuiltImage(`${catalog.name}-services`, {
     imageName: `${catalog.name}/services:local`,
     buildArgs: { NODE_IMAGE: settings.nodeImage },
     buildNetwork: settings.buildNetwork,

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PushedImage } from "../components/docker/pushedImage.ts";
+import { BuiltImage } from "../components/docker/builtImage.ts";
 import { DataStores } from "../components/kubernetes/dataStores.ts";
 import { IsolatedNamespace } from "../components/kubernetes/isolatedNamespace.ts";
 import type { PortPeer } from "../components/kubernetes/peers.ts";
@@ -82,8 +82,9 @@ export function deploy(catalog: Catalog): StackOutputs {
   const password = external ? undefined : inClusterPostgresPassword();
   const demoKey = demoApiKey();
 
-  const image = new PushedImage(`${catalog.name}-services`, {
+  const image = new BuiltImage(`${catalog.name}-services`, {
     imageName: `${settings.imageRepository}:latest`,
+    push: true,
     buildArgs: { NODE_IMAGE: settings.nodeImage },
     buildNetwork: settings.buildNetwork,
   });

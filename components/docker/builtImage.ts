@@ -1,37 +1,46 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-export interface PushedImageArgs {
+export interface BuiltImageArgs {
   /** Build context directory, relative to the Pulumi project. Default ".". */
   context?: pulumi.Input<string>;
   /** Dockerfile path. Default: `Dockerfile` in the context. */
   dockerfile?: pulumi.Input<string>;
-  /** Repository and tag to push, e.g. `ghcr.io/acme/platform-services:latest`. */
+  /**
+   * Name and tag: a local one (`platform/services:local`) or, to push, a repository
+   * (`ghcr.io/acme/platform-services:latest`).
+   */
   imageName: pulumi.Input<string>;
-  /** `ARG` values for the build, e.g. `{ NODE_IMAGE: "node:24-bookworm-slim" }`. */
+  /**
+   * Push to `imageName`'s registry with the engine's own login (`docker login`), for clusters
+   * that pull from it. Default false: the local Docker stack needs no registry.
+   */
+  push?: boolean;
+  /** `ARG` values for the build, e.g. `{ NODE_IMAGE: "local/node:24" }`. */
   buildArgs?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Network of the build's RUN steps (`host` on engines without a bridge). Default: the engine's. */
   buildNetwork?: pulumi.Input<string>;
 }
 
 /**
- * An image built on the local engine and pushed, with the engine's own login (`docker login`),
- * to a registry that a cluster pulls from.
- * Workloads should run `imageRef` (repository@sha256:digest): it changes with every push, so a
- * new image rolls the workloads, and a node never runs a stale image under a reused tag.
+ * An image built from a Dockerfile on the local engine, and pushed when asked. Workloads should
+ * run `imageRef` (the image by digest): it changes with every build, so a new image replaces
+ * them, and a node never runs a stale image under a reused tag.
  */
-export class PushedImage extends pulumi.ComponentResource {
+export class BuiltImage extends pulumi.ComponentResource {
+  /** Name and tag the image was built as. */
   readonly imageName: pulumi.Output<string>;
-  /** The pushed image by digest. */
+  /** The image by digest, unique per build. */
   readonly imageRef: pulumi.Output<string>;
 
-  constructor(name: string, args: PushedImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:docker:PushedImage", name, {}, opts);
+  constructor(name: string, args: BuiltImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("platform:docker:BuiltImage", name, {}, opts);
 
     const image = new docker.Image(
       name,
       {
         imageName: args.imageName,
+        skipPush: !args.push,
         build: {
           context: args.context ?? ".",
           dockerfile: args.dockerfile,
