@@ -7,19 +7,11 @@
 // DRILL_WRITES (default 200) writes with Idempotency-Keys through the router, each twice (the
 // second is a client's retry), restarts orders, waits for the dead-letter queue to drain, and
 // counts what orders stored. Target: every accepted write stored, none twice.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { catalog } from "../../infra/catalog/index.ts";
 import { envKey } from "../../infra/runtimeEnv.ts";
-import { generateKey } from "../../services/auth/keys.ts";
-import { Supervisor } from "../../services/local/supervisor.ts";
-import { localTopology, type ProcessSpec } from "../../services/local/topology.ts";
+import type { ProcessSpec } from "../../services/local/topology.ts";
+import { BenchTopology } from "../support/topology.ts";
 
-const root = resolve(import.meta.dirname, "../..");
 const writes = Number(process.env["DRILL_WRITES"] ?? 200);
 const concurrency = Number(process.env["DRILL_CONCURRENCY"] ?? 20);
 const drainTimeoutMs = Number(process.env["DRILL_DRAIN_TIMEOUT_S"] ?? 120) * 1000;
@@ -28,80 +20,6 @@ const data = {
   redisUrl: process.env[envKey.redisUrl] || undefined,
   kafkaBrokers: process.env[envKey.kafkaBrokers] || undefined,
 };
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((ok, fail) => {
-          const s = createServer();
-          s.once("error", fail);
-          s.listen(0, "127.0.0.1", () => ok(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((ok) => s.close(ok))));
-  return ports;
-}
-
-async function waitReady(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} was not ready in ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
-
-/** The orders replicas run outside the supervisor, which would restart them as soon as they stop. */
-class OrdersReplicas {
-  private readonly procs = new Map<string, ChildProcess>();
-  private readonly specs: readonly ProcessSpec[];
-  private readonly logDir: string;
-
-  constructor(specs: readonly ProcessSpec[], logDir: string) {
-    this.specs = specs;
-    this.logDir = logDir;
-  }
-
-  async start(): Promise<void> {
-    for (const spec of this.specs) {
-      const log = createWriteStream(join(this.logDir, `${spec.name}.log`), { flags: "a" });
-      const proc = spawn(process.execPath, [spec.script], {
-        cwd: root,
-        env: { ...process.env, ...spec.env },
-        stdio: ["ignore", "pipe", "pipe", "ipc"],
-      });
-      proc.stdout!.pipe(log);
-      proc.stderr!.pipe(log);
-      this.procs.set(spec.name, proc);
-    }
-    await Promise.all(this.specs.map((spec) => waitReady(spec.port, 60_000)));
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(
-      [...this.procs.values()].map(
-        (proc) =>
-          new Promise<void>((ok) => {
-            if (proc.exitCode !== null || proc.signalCode !== null) return ok();
-            const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
-            proc.once("exit", () => {
-              clearTimeout(timer);
-              ok();
-            });
-            proc.kill("SIGTERM");
-          }),
-      ),
-    );
-    this.procs.clear();
-  }
-}
 
 interface WriteResult {
   status: number;
@@ -181,41 +99,26 @@ const histogram = (results: readonly WriteResult[]) =>
     .map(([status, n]) => `${status}: ${n}`)
     .join(", ");
 
-const dir = mkdtempSync(join(tmpdir(), "drill-dlq-"));
-const logDir = join(dir, "logs");
-const ports = await freePorts(100);
-const routerPort = ports.shift()!;
-const apiKey = generateKey();
-const specs = localTopology(catalog, {
-  routerPort,
-  allocatePort: () => {
-    const port = ports.shift();
-    if (port === undefined) throw new Error("ran out of free ports");
-    return port;
-  },
-  data,
-  dataDir: join(dir, "data"),
-  demoApiKey: apiKey,
-});
-const isOrders = (s: ProcessSpec) => s.tier === "service" && s.env[envKey.service] === "orders";
-const ordersDomain = catalog.services["orders"]!.domain;
-const gateways = specs.filter((s) => s.tier === "gateway" && s.env[envKey.domain] === ordersDomain);
-const supervisor = new Supervisor({ root, logDir });
-const orders = new OrdersReplicas(specs.filter(isOrders), logDir);
-const base = `http://127.0.0.1:${routerPort}`;
 const run = `drill-${Date.now().toString(36)}`;
 let passed = false;
+let topology: BenchTopology | undefined;
 
 const stores = [
   data.databaseUrl ? "PostgreSQL" : "SQLite",
   data.redisUrl ? "Redis" : "in-memory cache",
   data.kafkaBrokers ? "Kafka" : "no Kafka (the DLQ's SQL store)",
 ].join(", ");
-console.log(`drill: writes during an orders outage; ${specs.length} processes (${stores})`);
 
 try {
-  for (const spec of specs.filter((s) => !isOrders(s))) supervisor.start(spec);
-  await Promise.all([supervisor.waitReady(90_000), orders.start()]);
+  topology = await BenchTopology.start({ name: "drill-dlq", data });
+  const { base, apiKey, specs, supervisor } = topology;
+  const ordersSpecs = topology.serviceReplicas("orders");
+  const gateways = topology.gatewayReplicas("orders");
+  const orders = {
+    start: () => Promise.all(ordersSpecs.map((o) => supervisor.startProcess(o.name))),
+    stop: () => Promise.all(ordersSpecs.map((o) => supervisor.stopProcess(o.name))),
+  };
+  console.log(`drill: writes during an orders outage; ${specs.length} processes (${stores})`);
   const probe = await fetch(`${base}/v1/orders?limit=1`, {
     headers: { authorization: `Bearer ${apiKey}` },
   });
@@ -223,7 +126,7 @@ try {
 
   await orders.stop();
   console.log(
-    `orders stopped (${specs.filter(isOrders).length} replicas); sending ${writes} writes, each twice`,
+    `orders stopped (${ordersSpecs.length} replicas); sending ${writes} writes, each twice`,
   );
   const keys = Array.from({ length: writes }, (_, i) => `${run}-${i}`);
   const first = new Map<string, WriteResult>();
@@ -302,9 +205,6 @@ try {
 } catch (err) {
   console.error(`drill failed: ${(err as Error).message}`);
 } finally {
-  await orders.stop();
-  await supervisor.stop();
-  if (passed) rmSync(dir, { recursive: true, force: true });
-  else console.log(`logs kept in ${logDir}`);
+  await topology?.stop(!passed);
 }
 process.exit(passed ? 0 : 1);

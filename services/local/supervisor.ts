@@ -40,8 +40,11 @@ export class Supervisor {
       env: { ...process.env, ...spec.env },
       stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
-    proc.stdout!.pipe(log);
-    proc.stderr!.pipe(log);
+    // Two streams into one file: neither may end it (the other may still write, e.g. a crash's
+    // stack trace after stdout closed); the file closes once the process's stdio has.
+    proc.stdout!.pipe(log, { end: false });
+    proc.stderr!.pipe(log, { end: false });
+    proc.once("close", () => log.end());
     const listening = new Promise<void>((resolve, reject) => {
       proc.on("message", (m: { type?: string }) => m?.type === "listening" && resolve());
       proc.once("exit", (code, signal) =>
