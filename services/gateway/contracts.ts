@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { chatCompletionBody } from "../chat/contract.ts";
 import { createOrderBody } from "../orders/contract.ts";
 
 /**
@@ -8,4 +9,6 @@ import { createOrderBody } from "../orders/contract.ts";
  */
 export const bodySchemas: Record<string, z.ZodType> = {
   "POST /v1/orders": createOrderBody,
+  // Keyed by route prefix: /v1/chat/completions is the one POST under /v1/chat.
+  "POST /v1/chat": chatCompletionBody,
 };

@@ -1,0 +1,108 @@
+import { randomBytes } from "node:crypto";
+import { ApiError, unavailable, type ErrorBody } from "../shared/errors.ts";
+import type { RequestContext } from "../shared/trace.ts";
+import { NoReplicaError, sendToReplicas, type ReplicaSet } from "../shared/upstream.ts";
+import type { GenerateRequest } from "../inference/contract.ts";
+import type { ModelList, Selection } from "../model/contract.ts";
+
+// chat's calls to the services it lists in the catalog (`calls`): the model registry and the
+// inference service, each over its replicas with failover (services/shared/upstream.ts). Both
+// calls change nothing, so a request may go to another replica even after a broken connection.
+
+/** The caller's trace, continued with a span of this call's own. */
+function traceHeaders(ctx: RequestContext): Record<string, string> {
+  const flags = ctx.traceparent.slice(-2);
+  return {
+    "x-request-id": ctx.requestId,
+    traceparent: `00-${ctx.traceId}-${randomBytes(8).toString("hex")}-${flags}`,
+  };
+}
+
+async function call(
+  set: ReplicaSet,
+  ctx: RequestContext,
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+) {
+  try {
+    return await sendToReplicas(set, {
+      method,
+      path,
+      headers: {
+        ...traceHeaders(ctx),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      retryable: true,
+      signal,
+    });
+  } catch (err) {
+    if (err instanceof NoReplicaError)
+      throw unavailable(
+        "service_unavailable",
+        `the ${set.name} service is unavailable; retry shortly`,
+      );
+    throw err;
+  }
+}
+
+/** A service's error answer, passed on as the same error (status, type, code, param). */
+async function errorFrom(
+  status: number,
+  body: { text(): Promise<string> },
+  service: string,
+): Promise<ApiError> {
+  const text = await body.text();
+  try {
+    const { error } = JSON.parse(text) as ErrorBody;
+    return new ApiError(status, error.type, error.code, error.message, error.param ?? undefined);
+  } catch {
+    return new ApiError(500, "api_error", "internal_error", `${service} answered ${status}`);
+  }
+}
+
+export class ModelClient {
+  private readonly set: ReplicaSet;
+  constructor(set: ReplicaSet) {
+    this.set = set;
+  }
+
+  async select(model: string, ctx: RequestContext): Promise<Selection> {
+    const res = await call(this.set, ctx, "POST", "/internal/select", { model });
+    if (res.statusCode !== 200) throw await errorFrom(res.statusCode, res.body, this.set.name);
+    return (await res.body.json()) as Selection;
+  }
+
+  async list(ctx: RequestContext): Promise<ModelList> {
+    const res = await call(this.set, ctx, "GET", "/internal/models");
+    if (res.statusCode !== 200) throw await errorFrom(res.statusCode, res.body, this.set.name);
+    return (await res.body.json()) as ModelList;
+  }
+}
+
+export class InferenceClient {
+  private readonly set: ReplicaSet;
+  constructor(set: ReplicaSet) {
+    this.set = set;
+  }
+
+  /**
+   * Starts a generation; its JSON lines stream from the returned body. A replica that is
+   * overloaded (503) passes the request to the next, until each has been asked once.
+   */
+  async generate(
+    req: GenerateRequest,
+    ctx: RequestContext,
+    signal: AbortSignal,
+  ): Promise<AsyncIterable<Buffer>> {
+    for (let asked = 1; ; asked++) {
+      const res = await call(this.set, ctx, "POST", "/internal/generate", req, signal);
+      if (res.statusCode === 200) return res.body;
+      if (res.statusCode !== 503 || asked >= this.set.replicas.length)
+        throw await errorFrom(res.statusCode, res.body, this.set.name);
+      await res.body.dump();
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from "zod";
+
+// The chat API's request shape, shared by the service and the gateway's validation: a body of
+// the wrong shape (a missing or mistyped field, an unknown one) is a 400 at the edge. Values of
+// the right type but out of range are the service's to refuse, with 422, as DeepSeek does.
+
+const textPart = z.object({ type: z.literal("text"), text: z.string() }).strict();
+
+export const chatMessage = z
+  .object({
+    role: z.enum(["system", "developer", "user", "assistant"]),
+    content: z.union([z.string(), z.array(textPart).min(1)]),
+    name: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+
+/** `null` means "the default" for OpenAI's optional fields, so every one of them accepts it. */
+const opt = <T extends z.ZodType>(t: T) => t.nullable().optional();
+
+export const chatCompletionBody = z
+  .object({
+    model: z.string().min(1).max(200),
+    messages: z.array(chatMessage).min(1).max(1_000),
+    temperature: opt(z.number()),
+    top_p: opt(z.number()),
+    max_tokens: opt(z.number().int()),
+    max_completion_tokens: opt(z.number().int()),
+    stream: opt(z.boolean()),
+    stream_options: opt(z.object({ include_usage: z.boolean().optional() }).strict()),
+    stop: opt(z.union([z.string(), z.array(z.string())])),
+    seed: opt(z.number().int()),
+    n: opt(z.number().int()),
+    frequency_penalty: opt(z.number()),
+    presence_penalty: opt(z.number()),
+    logprobs: opt(z.boolean()),
+    user: z.string().max(256).optional(),
+  })
+  .strict();
+
+export type ChatCompletionBody = z.infer<typeof chatCompletionBody>;
+export type ChatMessage = z.infer<typeof chatMessage>;
+
+/** A request's conversation, in this header: the service keeps its history (docs/chat.md). */
+export const CONVERSATION_HEADER = "x-conversation-id";
+export const conversationId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");
+
+export interface CompletionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** DeepSeek's split of the prompt: tokens answered from the cache, and the rest. */
+  prompt_cache_hit_tokens: number;
+  prompt_cache_miss_tokens: number;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  system_fingerprint: string;
+  choices: {
+    index: 0;
+    message: { role: "assistant"; content: string };
+    logprobs: null;
+    finish_reason: string;
+  }[];
+  usage: CompletionUsage;
+}

@@ -1,0 +1,41 @@
+import { fields, loadEnv, envKey } from "../shared/config.ts";
+import { startRelay } from "../shared/outbox.ts";
+import { runService } from "../shared/service.ts";
+import { ReplicaSet } from "../shared/upstream.ts";
+import { chatRoutes } from "./app.ts";
+import { InferenceClient, ModelClient } from "./clients.ts";
+import { chatStore, migrations } from "./store.ts";
+
+// The replicas of the services chat calls (catalog: `calls`), as every target passes them.
+const upstream = loadEnv(
+  { model: fields.urls, inference: fields.urls },
+  { model: envKey.upstream("model"), inference: envKey.upstream("inference") },
+);
+
+await runService({
+  name: "chat",
+  migrations,
+  routes: async (app, { db, cache, events, logger }) => {
+    // Active health checks, so that a stopped or draining replica is skipped before a request
+    // finds it out.
+    const model = new ReplicaSet("model", upstream.model, {
+      healthIntervalMs: 1_000,
+      headersTimeoutMs: 5_000,
+    });
+    const inference = new ReplicaSet("inference", upstream.inference, {
+      healthIntervalMs: 1_000,
+    });
+    chatRoutes(app, {
+      store: chatStore(db),
+      cache,
+      models: new ModelClient(model),
+      inference: new InferenceClient(inference),
+      logger,
+    });
+    const stopRelay = startRelay(db, events, logger);
+    return async () => {
+      await stopRelay();
+      await Promise.all([model.close(), inference.close()]);
+    };
+  },
+});

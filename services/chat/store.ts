@@ -1,0 +1,104 @@
+import { OUTBOX_MIGRATION, enqueueEvent } from "../shared/outbox.ts";
+import type { Db } from "../shared/sql/db.ts";
+
+/** Where each answer's usage goes (through the outbox), for billing and analytics to consume. */
+export const USAGE_TOPIC = "business.usage";
+
+export const migrations = [
+  `
+CREATE TABLE conversations (
+  user_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (user_id, id)
+);
+CREATE TABLE conversation_messages (
+  user_id TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (user_id, conversation_id, seq)
+);
+`,
+  OUTBOX_MIGRATION,
+];
+
+export interface StoredMessage {
+  role: string;
+  content: string;
+}
+
+/** The `chat.usage` event: what one answer cost, and for whom. */
+export interface UsageRecord {
+  requestId: string;
+  userId: string;
+  keyId: string;
+  plan: string;
+  /** The name the caller asked for, and the concrete version that answered. */
+  model: string;
+  modelVersion: string;
+  backend: string;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  /** Answered from the response cache: no generation ran. */
+  cached: boolean;
+  stream: boolean;
+  /** `stop`, `length`, or `aborted` when the caller went away mid-stream. */
+  finishReason: string;
+  conversationId: string | null;
+}
+
+export function chatStore(db: Db) {
+  return {
+    /** A conversation's messages, oldest first (none for a conversation not seen yet). */
+    async history(userId: string, conversationId: string): Promise<StoredMessage[]> {
+      return db.query<StoredMessage>(
+        `SELECT role, content FROM conversation_messages
+         WHERE user_id = $1 AND conversation_id = $2 ORDER BY seq`,
+        [userId, conversationId],
+      );
+    },
+
+    /**
+     * Records one answered request in one transaction: its new messages and the answer in the
+     * conversation (when it has one), and its usage event in the outbox, so that neither is kept
+     * without the other.
+     */
+    async recordTurn(
+      usage: UsageRecord,
+      turn?: { conversationId: string; messages: readonly StoredMessage[] },
+    ): Promise<void> {
+      await db.transaction(async (tx) => {
+        if (turn) {
+          const now = new Date().toISOString();
+          // The upsert locks the conversation's row (PostgreSQL), so two answers to the same
+          // conversation number their messages one after the other.
+          await tx.query(
+            `INSERT INTO conversations (user_id, id, created_at, updated_at) VALUES ($1, $2, $3, $3)
+             ON CONFLICT (user_id, id) DO UPDATE SET updated_at = excluded.updated_at`,
+            [usage.userId, turn.conversationId, now],
+          );
+          const [last] = await tx.query<{ seq: number | string | null }>(
+            "SELECT MAX(seq) AS seq FROM conversation_messages WHERE user_id = $1 AND conversation_id = $2",
+            [usage.userId, turn.conversationId],
+          );
+          let seq = Number(last?.seq ?? 0);
+          for (const m of turn.messages) {
+            await tx.query(
+              `INSERT INTO conversation_messages (user_id, conversation_id, seq, role, content, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6)`,
+              [usage.userId, turn.conversationId, ++seq, m.role, m.content, now],
+            );
+          }
+        }
+        await enqueueEvent(tx, USAGE_TOPIC, usage.userId, "chat.usage", usage);
+      });
+    },
+  };
+}
+
+export type ChatStore = ReturnType<typeof chatStore>;

@@ -1,0 +1,173 @@
+import { tokenize } from "./tokenizer.ts";
+
+// The built-in language model: word trigrams with backoff, trained in memory from a corpus at
+// start (a few hundred lines train in milliseconds), so that the chat flow runs anywhere with no
+// download. Backoff is "stupid backoff" (Brants et al., 2007) without its scores: the next word
+// is drawn from the longest context seen in training (two words, else one, else none).
+
+const START = "<s>";
+const END = "</s>";
+const SEP = "\u0000";
+
+/** Splits a line into sentences, keeping each one's closing mark. */
+function sentences(line: string): string[][] {
+  const out: string[][] = [];
+  let current: string[] = [];
+  for (const token of tokenize(line.toLowerCase())) {
+    current.push(token);
+    if (token === "." || token === "!" || token === "?") {
+      out.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+type Counts = Map<string, number>;
+
+function bump(table: Map<string, Counts>, context: string, next: string): void {
+  let counts = table.get(context);
+  if (!counts) table.set(context, (counts = new Map()));
+  counts.set(next, (counts.get(next) ?? 0) + 1);
+}
+
+/** A small seeded generator (mulberry32): the same seed draws the same answer. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface GenerateOptions {
+  /** The text the answer responds to; its rarest known word leads the answer. */
+  prompt: string;
+  maxTokens: number;
+  /** 0 picks the likeliest word each time (deterministic); above 0 samples, flatter as it grows. */
+  temperature: number;
+  /** Nucleus sampling: only the likeliest words whose probabilities add up to `topP`. */
+  topP: number;
+  /** Seeds the sampling; the same seed and request give the same answer. */
+  seed: number;
+}
+
+export interface Generated {
+  /** Each token as it is produced; `finishReason` is set once the iteration ends. */
+  tokens: Iterable<string>;
+  finishReason: () => "stop" | "length";
+}
+
+export class NgramModel {
+  private readonly trigrams = new Map<string, Counts>();
+  private readonly bigrams = new Map<string, Counts>();
+  private readonly unigrams: Counts = new Map();
+  readonly sentenceCount: number;
+
+  constructor(text: string) {
+    let count = 0;
+    for (const line of text.split("\n")) {
+      for (const sentence of sentences(line)) {
+        count++;
+        const padded = [START, START, ...sentence, END];
+        for (let i = 2; i < padded.length; i++) {
+          const next = padded[i]!;
+          bump(this.trigrams, padded[i - 2] + SEP + padded[i - 1], next);
+          bump(this.bigrams, padded[i - 1]!, next);
+          this.unigrams.set(next, (this.unigrams.get(next) ?? 0) + 1);
+        }
+      }
+    }
+    if (count === 0) throw new Error("ngram: the corpus has no sentence");
+    this.sentenceCount = count;
+  }
+
+  get vocabularySize(): number {
+    return this.unigrams.size;
+  }
+
+  private continuations(a: string, b: string): Counts {
+    return this.trigrams.get(a + SEP + b) ?? this.bigrams.get(b) ?? this.unigrams;
+  }
+
+  /**
+   * How the answer begins: with the prompt's rarest word the model knows (rare words carry the
+   * topic), where training saw a sentence begin with it or with "the"/"a" before it. Empty when
+   * no word qualifies: the answer then starts like any sentence.
+   */
+  private lead(prompt: string): string[] {
+    let best: { lead: string[]; count: number; word: string } | undefined;
+    for (const word of tokenize(prompt.toLowerCase())) {
+      const count = this.unigrams.get(word);
+      if (count === undefined || !/[\p{L}\p{N}]/u.test(word)) continue;
+      const lead = [[word], ["the", word], ["a", word]].find((l) =>
+        this.trigrams.has([START, ...l].slice(-2).join(SEP)),
+      );
+      if (!lead || (lead.length > 1 && !this.trigrams.get(START + SEP + START)?.has(lead[0]!)))
+        continue;
+      if (!best || count < best.count || (count === best.count && word < best.word))
+        best = { lead, count, word };
+    }
+    return best?.lead ?? [];
+  }
+
+  generate(opts: GenerateOptions): Generated {
+    const random = seededRandom(opts.seed);
+    let finish: "stop" | "length" = "length";
+    const pick = (counts: Counts, seen: Set<string>, context: string): string => {
+      // Ties go to the more common word overall, then to the word itself: greedy decoding is
+      // reproducible.
+      const common = (w: string) => this.unigrams.get(w) ?? 0;
+      const ranked = [...counts].sort(
+        (x, y) => y[1] - x[1] || common(y[0]) - common(x[0]) || (x[0] < y[0] ? -1 : 1),
+      );
+      if (opts.temperature === 0) {
+        // Greedy decoding loops on its likeliest trigram; a word that would repeat one of this
+        // answer's trigrams gives way to the next likeliest.
+        return (ranked.find(([w]) => !seen.has(context + SEP + w)) ?? ranked[0]!)[0];
+      }
+      const weights = ranked.map(([w, c]) => [w, c ** (1 / opts.temperature)] as const);
+      const total = weights.reduce((s, [, x]) => s + x, 0);
+      const nucleus: (readonly [string, number])[] = [];
+      let mass = 0;
+      for (const entry of weights) {
+        nucleus.push(entry);
+        mass += entry[1];
+        if (mass / total >= opts.topP) break;
+      }
+      let r = random() * mass;
+      for (const [w, x] of nucleus) {
+        r -= x;
+        if (r <= 0) return w;
+      }
+      return nucleus.at(-1)![0];
+    };
+    const lead = this.lead(opts.prompt).slice(0, opts.maxTokens);
+    const continuations = (a: string, b: string) => this.continuations(a, b);
+    function* tokens(): Generator<string> {
+      let [a, b] = [START, START, ...lead].slice(-2) as [string, string];
+      const seen = new Set<string>();
+      let produced = 0;
+      for (const word of lead) {
+        yield word;
+        produced++;
+      }
+      while (produced < opts.maxTokens) {
+        const next = pick(continuations(a, b), seen, a + SEP + b);
+        if (next === END) {
+          finish = "stop";
+          return;
+        }
+        seen.add(a + SEP + b + SEP + next);
+        yield next;
+        produced++;
+        [a, b] = [b, next];
+      }
+    }
+    return { tokens: tokens(), finishReason: () => finish };
+  }
+}

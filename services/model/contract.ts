@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+// The model registry's internal API, shared by the model service and its callers (chat, and
+// inference which receives the selected model): what a concrete model version is.
+
+export const backends = ["builtin", "upstream"] as const;
+
+/** A name by which callers ask for a model: `ngram-3`, `ngram-3:2`, or an alias. */
+export const modelName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be lower-case letters, digits, '.', '_' or '-'");
+
+/** How a backend runs a model: the built-in n-gram's corpus, or the upstream's model name. */
+export const modelConfig = z.union([
+  z.object({ corpus: z.string().min(1) }).strict(),
+  z.object({ model: z.string().min(1).max(200) }).strict(),
+]);
+
+export const registerModelBody = z
+  .object({
+    name: modelName,
+    backend: z.enum(backends),
+    config: modelConfig,
+    contextTokens: z.number().int().min(16).max(1_000_000).default(4_096),
+    maxOutputTokens: z.number().int().min(1).max(65_536).default(1_024),
+  })
+  .strict()
+  .refine(
+    (m) => (m.backend === "builtin" ? "corpus" in m.config : "model" in m.config),
+    "a builtin model's config names a corpus, an upstream model's config names a model",
+  );
+
+export const selectBody = z.object({ model: z.string().min(1).max(200) }).strict();
+
+export const aliasBody = z
+  .object({ name: modelName, version: z.number().int().min(1).optional() })
+  .strict();
+
+/** One concrete model version, as selection returns it. */
+export interface ModelVersion {
+  /** `name:version`, unique. */
+  id: string;
+  name: string;
+  version: number;
+  backend: (typeof backends)[number];
+  config: z.infer<typeof modelConfig>;
+  contextTokens: number;
+  maxOutputTokens: number;
+  createdAt: string;
+}
+
+export interface Selection {
+  /** The name the caller asked for (an alias, a name, or `name:version`). */
+  requested: string;
+  model: ModelVersion;
+}
+
+/** `GET /v1/models` as the OpenAI API shapes it. */
+export interface ModelList {
+  object: "list";
+  data: { id: string; object: "model"; created: number; owned_by: string }[];
+}

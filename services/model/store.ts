@@ -1,0 +1,226 @@
+import type { Db } from "../shared/sql/db.ts";
+import type { ModelList, ModelVersion, Selection } from "./contract.ts";
+
+export const migrations = [
+  `
+CREATE TABLE models (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  backend TEXT NOT NULL,
+  config TEXT NOT NULL,
+  context_tokens INTEGER NOT NULL,
+  max_output_tokens INTEGER NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE aliases (
+  alias TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  version INTEGER,
+  updated_at TEXT NOT NULL
+);
+`,
+];
+
+/** The model every deployment has: the built-in trigram model over the shipped corpus. */
+export const BUILTIN_MODEL = "ngram-3";
+/** DeepSeek's public model names, so that clients written for DeepSeek work unchanged. */
+export const DEFAULT_ALIASES = ["deepseek-chat", "deepseek-reasoner"] as const;
+
+interface ModelRow {
+  name: string;
+  version: number | string;
+  backend: string;
+  config: string;
+  context_tokens: number | string;
+  max_output_tokens: number | string;
+  created_at: string;
+}
+
+const toModel = (r: ModelRow): ModelVersion => ({
+  id: `${r.name}:${Number(r.version)}`,
+  name: r.name,
+  version: Number(r.version),
+  backend: r.backend as ModelVersion["backend"],
+  config: JSON.parse(r.config) as ModelVersion["config"],
+  contextTokens: Number(r.context_tokens),
+  maxOutputTokens: Number(r.max_output_tokens),
+  createdAt: r.created_at,
+});
+
+export type NewModel = Pick<
+  ModelVersion,
+  "name" | "backend" | "config" | "contextTokens" | "maxOutputTokens"
+>;
+
+/** Serialises version numbering of one model name across replicas (SQLite's write lock does it there). */
+async function lockName(tx: Db, name: string): Promise<void> {
+  if (tx.engine === "postgres")
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`model:${name}`]);
+}
+
+export function modelStore(db: Db) {
+  const latest = async (tx: Db, name: string): Promise<ModelVersion | undefined> => {
+    const rows = await tx.query<ModelRow>(
+      "SELECT * FROM models WHERE name = $1 ORDER BY version DESC LIMIT 1",
+      [name],
+    );
+    return rows[0] && toModel(rows[0]);
+  };
+  const exact = async (tx: Db, name: string, version: number) => {
+    const rows = await tx.query<ModelRow>("SELECT * FROM models WHERE name = $1 AND version = $2", [
+      name,
+      version,
+    ]);
+    return rows[0] && toModel(rows[0]);
+  };
+
+  const insertNext = async (tx: Db, model: NewModel): Promise<ModelVersion> => {
+    await lockName(tx, model.name);
+    const version = ((await latest(tx, model.name))?.version ?? 0) + 1;
+    const row: ModelRow = {
+      name: model.name,
+      version,
+      backend: model.backend,
+      config: JSON.stringify(model.config),
+      context_tokens: model.contextTokens,
+      max_output_tokens: model.maxOutputTokens,
+      created_at: new Date().toISOString(),
+    };
+    await tx.query(
+      `INSERT INTO models (name, version, backend, config, context_tokens, max_output_tokens, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        row.name,
+        row.version,
+        row.backend,
+        row.config,
+        row.context_tokens,
+        row.max_output_tokens,
+        row.created_at,
+      ],
+    );
+    return toModel(row);
+  };
+
+  const store = {
+    /** Adds the next version of `model.name` (1 for a new name). */
+    async register(model: NewModel): Promise<ModelVersion> {
+      return db.transaction((tx) => insertNext(tx, model));
+    },
+
+    /** A registered model: that version, or the latest when `version` is absent. */
+    async find(name: string, version?: number): Promise<ModelVersion | undefined> {
+      return version === undefined ? latest(db, name) : exact(db, name, version);
+    },
+
+    /** Points `alias` at `name` (its latest version when `version` is absent). */
+    async setAlias(alias: string, name: string, version?: number): Promise<void> {
+      await db.query(
+        `INSERT INTO aliases (alias, name, version, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (alias) DO UPDATE SET name = excluded.name, version = excluded.version,
+           updated_at = excluded.updated_at`,
+        [alias, name, version ?? null, new Date().toISOString()],
+      );
+    },
+
+    /**
+     * The concrete version behind a requested name: an alias first, then `name:version`, then a
+     * name (its latest version). Undefined when nothing matches.
+     */
+    async select(requested: string): Promise<Selection | undefined> {
+      const alias = (
+        await db.query<{ name: string; version: number | string | null }>(
+          "SELECT name, version FROM aliases WHERE alias = $1",
+          [requested],
+        )
+      )[0];
+      let model: ModelVersion | undefined;
+      if (alias) {
+        model =
+          alias.version === null
+            ? await latest(db, alias.name)
+            : await exact(db, alias.name, Number(alias.version));
+      } else {
+        const pinned = /^(.+):([1-9][0-9]{0,8})$/.exec(requested);
+        model = pinned
+          ? await exact(db, pinned[1]!, Number(pinned[2]))
+          : await latest(db, requested);
+      }
+      return model && { requested, model };
+    },
+
+    /** Every alias, and every version by its `name:version`, as `GET /v1/models` lists them. */
+    async list(): Promise<ModelList> {
+      const models = (await db.query<ModelRow>("SELECT * FROM models ORDER BY name, version")).map(
+        toModel,
+      );
+      const aliases = await db.query<{ alias: string; updated_at: string }>(
+        "SELECT alias, updated_at FROM aliases ORDER BY alias",
+      );
+      const created = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+      return {
+        object: "list",
+        data: [
+          ...aliases.map((a) => ({
+            id: a.alias,
+            object: "model" as const,
+            created: created(a.updated_at),
+            owned_by: "platform",
+          })),
+          ...models.map((m) => ({
+            id: m.id,
+            object: "model" as const,
+            created: created(m.createdAt),
+            owned_by: m.backend === "builtin" ? "platform" : "upstream",
+          })),
+        ],
+      };
+    },
+
+    /**
+     * What every registry starts with, safe for replicas starting at once: the built-in model's
+     * first version and DeepSeek's names pointing at it, unless they exist already (an operator
+     * may have moved them). Each configured upstream model is registered once and takes the
+     * alias of its own name at every start, since configuration says where it should point.
+     */
+    async seed(upstreamModels: readonly string[]): Promise<void> {
+      await db.transaction(async (tx) => {
+        await lockName(tx, BUILTIN_MODEL);
+        if (!(await latest(tx, BUILTIN_MODEL))) {
+          await tx.query(
+            `INSERT INTO models (name, version, backend, config, context_tokens, max_output_tokens, created_at)
+             VALUES ($1, 1, 'builtin', $2, 4096, 1024, $3) ON CONFLICT DO NOTHING`,
+            [BUILTIN_MODEL, JSON.stringify({ corpus: "default" }), new Date().toISOString()],
+          );
+        }
+        for (const alias of DEFAULT_ALIASES) {
+          await tx.query(
+            `INSERT INTO aliases (alias, name, version, updated_at) VALUES ($1, $2, NULL, $3)
+             ON CONFLICT (alias) DO NOTHING`,
+            [alias, BUILTIN_MODEL, new Date().toISOString()],
+          );
+        }
+      });
+      for (const upstream of upstreamModels) {
+        const name = `upstream-${upstream}`;
+        await db.transaction(async (tx) => {
+          await lockName(tx, name);
+          if (!(await latest(tx, name))) {
+            await insertNext(tx, {
+              name,
+              backend: "upstream",
+              config: { model: upstream },
+              contextTokens: 65_536,
+              maxOutputTokens: 8_192,
+            });
+          }
+        });
+        await store.setAlias(upstream, name);
+      }
+    },
+  };
+  return store;
+}
+
+export type ModelStore = ReturnType<typeof modelStore>;
