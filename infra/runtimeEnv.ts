@@ -107,12 +107,18 @@ export function gatewayEnv(
   return env;
 }
 
+/**
+ * A service's environment: its identity, the data stores it uses, and the v1 replicas of each
+ * service it calls (`UPSTREAM_<CALLEE>`, the names a gateway reads too). `at` is needed only
+ * for a service whose catalog entry lists `calls`.
+ */
 export function serviceEnv(
   catalog: Catalog,
   service: string,
   port: number,
   data?: DataEndpoints,
   version = "v1",
+  at?: Addresses,
 ): Env {
   const spec = catalog.services[service];
   if (!spec) throw new Error(`unknown service "${service}"`);
@@ -121,13 +127,18 @@ export function serviceEnv(
     redisUrl: spec.uses.includes("redis") ? data?.redisUrl : undefined,
     kafkaBrokers: spec.uses.includes("kafka") ? data?.kafkaBrokers : undefined,
   };
-  return {
+  const env: Env = {
     [envKey.port]: String(port),
     [envKey.domain]: spec.domain,
     [envKey.service]: service,
     [envKey.version]: version,
     ...dataEnv(used),
   };
+  for (const callee of spec.calls) {
+    if (!at) throw new Error(`serviceEnv: ${service} calls ${callee}; pass the addresses`);
+    env[envKey.upstream(callee)] = need(at.services, versionedName(callee, "v1")).join(",");
+  }
+  return env;
 }
 
 /** The key of a service version in `Addresses.services`. */

@@ -141,6 +141,24 @@ describe("dev stack on AWS", () => {
     }
   });
 
+  test("a service admits its tier and the services that call it (catalog `calls`), nothing else", () => {
+    const sgOf = (label: string) => mockId({ type: T.sg, name: `${catalog.name}-${label}-sg` });
+    for (const s of services(catalog)) {
+      const sources = run.records
+        .byType(T.ingress)
+        .filter((r) => field(r, "securityGroupId") === sgOf(s.name))
+        .map((r) => field(r, "referencedSecurityGroupId"));
+      const callers = services(catalog).filter((c) => c.calls.includes(s.name));
+      expect([s.name, sources.sort()]).toEqual([
+        s.name,
+        [
+          mockId({ type: T.sg, name: `${catalog.name}-gw-${s.domain}-sg` }),
+          ...callers.map((c) => sgOf(c.name)),
+        ].sort(),
+      ]);
+    }
+  });
+
   test("no RDS instance is publicly accessible; every one is encrypted, backed up and forces TLS", () => {
     for (const db of run.records.byType(T.rds)) {
       expect(field(db, "publiclyAccessible")).toBe(false);

@@ -168,7 +168,8 @@ export function deploy(catalog: Catalog): StackOutputs {
     });
   }
 
-  // Each version of each service runs on its own and admits its domain's gateway tier only.
+  // Each version of each service runs on its own and admits its domain's gateway tier, and the
+  // services that call it (below).
   const serviceGroups = services(catalog).flatMap((s) => {
     const access = storeAccess(dataOf(s.domain), new Set(s.uses));
     return s.versions.map((v) => {
@@ -183,7 +184,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           cpu: s.cpu,
           memory: s.memory,
           environment: access.endpoints.apply((endpoints) =>
-            serviceEnv(catalog, s.name, port, endpoints, v.name),
+            serviceEnv(catalog, s.name, port, endpoints, v.name, addresses),
           ),
           secrets: access.secrets,
           memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
@@ -193,6 +194,26 @@ export function deploy(catalog: Catalog): StackOutputs {
       };
     });
   });
+
+  // A caller (catalog `calls`) reaches its callee's v1, as the env contract points it there.
+  const groupOf = (label: string) => serviceGroups.find((g) => g.label === label)!.group;
+  for (const s of services(catalog)) {
+    for (const callee of s.calls) {
+      const target = serviceDiscoveryName(callee, "v1");
+      for (const v of s.versions) {
+        const source = serviceDiscoveryName(s.name, v.name);
+        new aws.vpc.SecurityGroupIngressRule(`${prefix}-${source}-to-${target}`, {
+          securityGroupId: groupOf(target).securityGroupId,
+          referencedSecurityGroupId: groupOf(source).securityGroupId,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          description: `${source} calls ${target}`,
+          tags,
+        });
+      }
+    }
+  }
 
   const alb = new RoutingAlb(prefix, {
     vpcId: network.vpcId,

@@ -152,7 +152,14 @@ describe("docker stack", () => {
       }
     }
     for (const s of services(catalog)) {
-      const expected = serviceEnv(catalog, s.name, port, recordedData(s.domain), primaryVersion(s));
+      const expected = serviceEnv(
+        catalog,
+        s.name,
+        port,
+        recordedData(s.domain),
+        primaryVersion(s),
+        at,
+      );
       for (const c of replicasOf(s.name)) {
         expect(plainEnv(c)).toEqual(expected);
         // A service with a database gets its password from a secret file that node loads.

@@ -101,7 +101,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           ...common,
           command: [entrypoint(s.name)],
           replicas: s.replicas,
-          env: serviceEnv(catalog, s.name, port, endpoints, primaryVersion(s)),
+          env: serviceEnv(catalog, s.name, port, endpoints, primaryVersion(s), addresses),
           secretEnv: secrets,
           memoryMb: s.memory,
         },

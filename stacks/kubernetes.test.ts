@@ -108,7 +108,7 @@ function expectedWorkloads(data: (domain: string) => DataEndpoints) {
         name: serviceWorkloadName(s.name, v.name),
         replicas: s.replicas,
         program: s.name,
-        env: serviceEnv(catalog, s.name, port, data(s.domain), v.name),
+        env: serviceEnv(catalog, s.name, port, data(s.domain), v.name, at),
       })),
     ),
   ];
@@ -312,6 +312,25 @@ describe("kubernetes stack", () => {
       expect(allowed(tier, authTier, port)).toBe(true);
       expect(allowed(authTier, tier, port)).toBe(false);
     }
+  });
+
+  it("lets a service reach the services it calls (catalog `calls`), and no other", () => {
+    const pod = (service: string, version = "v1") =>
+      podOf(
+        domainNamespace(catalog, catalog.services[service]!.domain),
+        serviceWorkloadName(service, version),
+      );
+    for (const caller of services(catalog)) {
+      for (const callee of services(catalog).filter((c) => c.name !== caller.name)) {
+        const expected = caller.calls.includes(callee.name);
+        expect([
+          caller.name,
+          callee.name,
+          allowed(pod(caller.name), pod(callee.name), port),
+        ]).toEqual([caller.name, callee.name, expected]);
+      }
+    }
+    expect(catalog.services["chat"]!.calls.length).toBeGreaterThan(0);
   });
 
   it("opens each domain's stores to that domain's users of them only", () => {

@@ -8,7 +8,7 @@ import type { SecretRef } from "../components/kubernetes/workload.ts";
 import { Workload } from "../components/kubernetes/workload.ts";
 import { gatewayStores, secretEnvKey } from "../infra/aws/workloads.ts";
 import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
-import { domains, services } from "../infra/catalog/index.ts";
+import { callersOf, domains, services } from "../infra/catalog/index.ts";
 import {
   demoApiKey,
   externalData,
@@ -24,6 +24,7 @@ import {
   domainStores,
   routerName,
   routingNamespace,
+  serviceWorkloadName,
   serviceWorkloads,
   storeClients,
   tierName,
@@ -216,8 +217,16 @@ export function deploy(catalog: Catalog): StackOutputs {
       secretEnv[envKey.demoApiKey] = { secretName: demoKeySecretName, key: envKey.demoApiKey };
       dependsOn.push(demoKeySecret);
     }
+    // Services of the domain that call each other (catalog `calls`) reach the callee's v1.
+    const callers = callersOf(catalog, s.name).flatMap((c) =>
+      serviceWorkloads(c).map((w) => workloadPeer(catalog, ns, w.name, "service")),
+    );
+    const callees = s.calls.map((callee) => ({
+      ...workloadPeer(catalog, ns, serviceWorkloadName(callee, "v1"), "service"),
+      port,
+    }));
     for (const w of serviceWorkloads(s)) {
-      const env: Env = serviceEnv(catalog, s.name, port, wiring.endpoints, w.version);
+      const env: Env = serviceEnv(catalog, s.name, port, wiring.endpoints, w.version, at);
       new Workload(
         w.name,
         {
@@ -229,8 +238,8 @@ export function deploy(catalog: Catalog): StackOutputs {
           secretEnv,
           cpuMillis: cpuMillis(s.cpu),
           memoryMi: s.memory,
-          allowFrom: [tierPeer(s.domain)],
-          allowTo: wiring.allowTo,
+          allowFrom: [tierPeer(s.domain), ...callers],
+          allowTo: [...wiring.allowTo, ...callees],
           allowExternalPorts: wiring.allowExternalPorts,
         },
         { dependsOn },

@@ -25,5 +25,26 @@ export const defaultCatalog: CatalogInput = {
       // caller's own write invalidates them at once.
       traffic: { cache: { ttlSeconds: 2 } },
     },
+    // The chat flow (docs/chat.md): chat answers the OpenAI-compatible API and calls the model
+    // registry and the inference service, which have no public route.
+    chat: {
+      domain: "business",
+      routes: ["/v1/chat", "/v1/models"],
+      replicas: 2,
+      uses: ["postgres", "redis", "kafka"],
+      calls: ["model", "inference"],
+      traffic: {
+        // A whole (unstreamed) answer comes only once generated; the router waits 30 s for the
+        // headers, so the gateway gives up first. A stream may pause between tokens up to idleMs.
+        timeouts: { firstByteMs: 25_000, idleMs: 30_000 },
+        // A completion costs far more than a read: 60 a minute per key, bursts included.
+        rateLimit: {
+          perKey: { limit: 60, windowSeconds: 60 },
+          perIp: { limit: 600, windowSeconds: 60 },
+        },
+      },
+    },
+    model: { domain: "business", routes: [], replicas: 2, uses: ["postgres"] },
+    inference: { domain: "business", routes: [], replicas: 2 },
   },
 };

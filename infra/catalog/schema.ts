@@ -119,8 +119,16 @@ const serviceSchema = z
   .object({
     /** The domain (and so the gateway tier) that serves this service's routes. */
     domain: name,
-    /** Public path prefixes this service owns, e.g. `/v1/orders`. */
-    routes: z.array(routePrefix).min(1, "must list at least one route"),
+    /**
+     * Public path prefixes this service owns, e.g. `/v1/orders`. Empty for an internal service,
+     * which only other services of its domain reach (see `calls`).
+     */
+    routes: z.array(routePrefix).default([]),
+    /**
+     * Services of the same domain this one sends requests to (their v1 replicas), e.g. chat
+     * calls `model` and `inference`. Each target passes their addresses in the caller's env.
+     */
+    calls: z.array(name).default([]),
     replicas: replicas.default(2),
     /** Versions running side by side, with their traffic weights. Default: v1 at 100%. */
     versions: z

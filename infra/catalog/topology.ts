@@ -48,3 +48,8 @@ export function matchRoute(rules: readonly RoutingRule[], path: string): Routing
 export function storesUsed(domain: Domain): Set<StoreKind> {
   return new Set(domain.services.flatMap((s) => s.uses));
 }
+
+/** The services that call `service` (their `calls` name it), for the rules that let them in. */
+export function callersOf(catalog: Catalog, service: string): Service[] {
+  return services(catalog).filter((s) => s.calls.includes(service));
+}

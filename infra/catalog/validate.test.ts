@@ -130,6 +130,34 @@ describe("catalog validation", () => {
     ]);
   });
 
+  test("calls must name a service of the caller's own domain that runs v1", () => {
+    expect(
+      problemsOf(variant((c) => (c.services["chat"]!.calls = ["model", "auth", "nope", "chat"]))),
+    ).toEqual([
+      "catalog.services.chat.calls.1: auth is in domain identity, not business; reach another domain through its gateway tier",
+      'catalog.services.chat.calls.2: unknown service "nope"',
+      "catalog.services.chat.calls.3: a service does not call itself",
+      "catalog.services.inference.routes: an internal service (no route) needs a caller in its domain's calls",
+    ]);
+    expect(
+      problemsOf(variant((c) => (c.services["model"]!.versions = [{ name: "v2", weight: 100 }]))),
+    ).toEqual(["catalog.services.chat.calls.0: model runs no v1, the version its callers reach"]);
+  });
+
+  test("a domain whose services all lack a route is rejected", () => {
+    const problems = problemsOf(
+      variant((c) => {
+        c.domains["spare"] = { gateway: { replicas: 2, fallback: "degraded" } };
+        c.services["worker"] = { domain: "spare", routes: [] };
+        c.services["front"] = { domain: "spare", routes: [], calls: ["worker"] };
+      }),
+    );
+    expect(problems).toEqual([
+      "catalog.services.front.routes: an internal service (no route) needs a caller in its domain's calls",
+      "catalog.domains.spare: has no service with a route; a gateway tier would serve nothing",
+    ]);
+  });
+
   test("every problem is reported at once", () => {
     const problems = problemsOf(
       variant((c) => {
@@ -148,7 +176,15 @@ describe("routing rules", () => {
     expect(rules).toEqual([
       { prefix: "/v1/auth", domain: "identity", service: "auth" },
       { prefix: "/v1/orders", domain: "business", service: "orders" },
+      { prefix: "/v1/chat", domain: "business", service: "chat" },
+      { prefix: "/v1/models", domain: "business", service: "chat" },
     ]);
+  });
+
+  test("internal services (model, inference) get no rule: only chat reaches them", () => {
+    expect(rules.map((r) => r.service)).not.toContain("model");
+    expect(catalog.services["chat"]?.calls).toEqual(["model", "inference"]);
+    expect(catalog.services["inference"]?.routes).toEqual([]);
   });
 
   test("a prefix matches itself and the paths below it, not a longer segment", () => {

@@ -49,10 +49,50 @@ function crossCheck(catalog: Catalog): string[] {
       }
     });
   }
+  problems.push(...checkCalls(catalog));
   for (const domain of domains) {
-    if (!Object.values(catalog.services).some((s) => s.domain === domain)) {
+    const own = Object.values(catalog.services).filter((s) => s.domain === domain);
+    if (own.length === 0) {
       problems.push(
         `catalog.domains.${domain}: has no service; a gateway tier would serve nothing`,
+      );
+    } else if (own.every((s) => s.routes.length === 0)) {
+      problems.push(
+        `catalog.domains.${domain}: has no service with a route; a gateway tier would serve nothing`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * Calls stay inside a domain (its gateway tier is the only way in from outside, and the targets
+ * only open a domain's services to each other), reach a callee's v1, and every internal service
+ * (no route) has a caller: otherwise nothing could reach it.
+ */
+function checkCalls(catalog: Catalog): string[] {
+  const problems: string[] = [];
+  const called = new Set<string>();
+  for (const [service, spec] of Object.entries(catalog.services)) {
+    spec.calls.forEach((callee, i) => {
+      const field = `catalog.services.${service}.calls.${i}`;
+      const target = catalog.services[callee];
+      called.add(callee);
+      if (callee === service) problems.push(`${field}: a service does not call itself`);
+      else if (!target) problems.push(`${field}: unknown service "${callee}"`);
+      else if (target.domain !== spec.domain) {
+        problems.push(
+          `${field}: ${callee} is in domain ${target.domain}, not ${spec.domain}; reach another domain through its gateway tier`,
+        );
+      } else if (!target.versions.some((v) => v.name === "v1")) {
+        problems.push(`${field}: ${callee} runs no v1, the version its callers reach`);
+      }
+    });
+  }
+  for (const [service, spec] of Object.entries(catalog.services)) {
+    if (spec.routes.length === 0 && !called.has(service)) {
+      problems.push(
+        `catalog.services.${service}.routes: an internal service (no route) needs a caller in its domain's calls`,
       );
     }
   }

@@ -47,19 +47,34 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
     services: {} as Record<string, string[]>,
   };
 
-  for (const s of services(catalog)) {
-    for (const v of s.versions) {
-      const key = versionedName(s.name, v.name);
-      addresses.services[key] = [];
-      for (let i = 1; i <= s.replicas; i++) {
-        const port = opts.allocatePort();
-        addresses.services[key]!.push(url(port));
-        const env = { ...common, ...serviceEnv(catalog, s.name, port, opts.data, v.name) };
-        if (s.name === "auth") env[envKey.demoApiKey] = opts.demoApiKey;
-        const name = v.name === "v1" ? `${s.name}-${i}` : `${s.name}-${v.name}-${i}`;
-        specs.push({ name, tier: "service", script: entrypoint(s.name), port, env });
-      }
-    }
+  // Every replica's port first: a service's environment holds the addresses of those it calls.
+  const replicas = services(catalog).flatMap((s) =>
+    s.versions.flatMap((v) =>
+      Array.from({ length: s.replicas }, (_, i) => ({
+        service: s.name,
+        version: v.name,
+        name: v.name === "v1" ? `${s.name}-${i + 1}` : `${s.name}-${v.name}-${i + 1}`,
+        port: opts.allocatePort(),
+      })),
+    ),
+  );
+  for (const r of replicas) {
+    const key = versionedName(r.service, r.version);
+    (addresses.services[key] ??= []).push(url(r.port));
+  }
+  for (const r of replicas) {
+    const env = {
+      ...common,
+      ...serviceEnv(catalog, r.service, r.port, opts.data, r.version, addresses),
+    };
+    if (r.service === "auth") env[envKey.demoApiKey] = opts.demoApiKey;
+    specs.push({
+      name: r.name,
+      tier: "service",
+      script: entrypoint(r.service),
+      port: r.port,
+      env,
+    });
   }
   const gatewayPorts = new Map<string, number[]>();
   for (const d of domains(catalog)) {

@@ -93,7 +93,7 @@ async function topology(databaseUrl: string): Promise<Container[]> {
   const containers: Container[] = [];
   for (const { service: s, version, key } of versions) {
     servicePorts.get(key)!.forEach((port, i) => {
-      const env = { ...host, ...serviceEnv(catalog, s.name, port, data, version) };
+      const env = { ...host, ...serviceEnv(catalog, s.name, port, data, version, at) };
       if (s.name === "auth") env[envKey.demoApiKey] = apiKey;
       containers.push({ name: `${s.name}-${version}-${i + 1}`, program: s.name, port, env });
     });

@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import pg from "pg";
+import { catalog, domains, services } from "../../infra/catalog/index.ts";
 import { createDatabase } from "../servers/index.ts";
 import { readTopic, requireEnv } from "../support/kafka.ts";
 import { startTopology, type RunningTopology } from "../support/localTopology.ts";
@@ -26,7 +27,11 @@ afterAll(async () => {
 });
 
 test("the runner says which stores it uses", () => {
-  expect(topo.output()).toContain("starting 10 processes (PostgreSQL, Redis, Kafka)");
+  const processes =
+    services(catalog).reduce((n, s) => n + s.replicas * s.versions.length, 0) +
+    domains(catalog).reduce((n, d) => n + d.gateway.replicas, 0) +
+    catalog.router.replicas;
+  expect(topo.output()).toContain(`starting ${processes} processes (PostgreSQL, Redis, Kafka)`);
 });
 
 test("an accepted order is stored in PostgreSQL, in the orders service's own schema", async () => {
