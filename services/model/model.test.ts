@@ -1,0 +1,195 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDatabase } from "../../test/servers/index.ts";
+import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { openDb, type Db } from "../shared/sql/db.ts";
+import { migrate } from "../shared/sql/migrate.ts";
+import { modelRoutes } from "./app.ts";
+import { BUILTIN_MODEL, migrations, modelStore } from "./store.ts";
+
+// The model registry on a real PostgreSQL (its own schema) and on the embedded SQLite default:
+// migrations and seeding safe with replicas starting at once, versions, aliases, selection.
+
+process.env["LOG_LEVEL"] ??= "silent";
+
+const dirs: string[] = [];
+const dbs: Db[] = [];
+afterAll(async () => {
+  await Promise.all(dbs.map((db) => db.close()));
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+const engines: Array<[string, () => Promise<() => Promise<Db>>]> = [
+  [
+    "postgres",
+    async () => {
+      const url = await createDatabase("modeltest");
+      return () => openDb({ service: "model", domain: "business", databaseUrl: url, dataDir: "" });
+    },
+  ],
+  [
+    "sqlite",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "modeltest-"));
+      dirs.push(dir);
+      return () => openDb({ service: "model", domain: "business", dataDir: dir });
+    },
+  ],
+];
+
+describe.each(engines)("model registry on %s", (_engine, prepare) => {
+  let open: () => Promise<Db>;
+  /** Three "replicas" over one database, started at once. */
+  let replicas: Db[];
+
+  beforeAll(async () => {
+    open = await prepare();
+    replicas = await Promise.all([open(), open(), open()]);
+    dbs.push(...replicas);
+    await Promise.all(replicas.map((db) => migrate(db, "model", migrations)));
+    await Promise.all(replicas.map((db) => modelStore(db).seed(["deepseek-chat"])));
+  });
+
+  test("replicas seeding at once leave one built-in version and one upstream model", async () => {
+    const rows = await replicas[0]!.query<{ name: string; version: number | string }>(
+      "SELECT name, version FROM models ORDER BY name, version",
+    );
+    expect(rows.map((r) => `${r.name}:${Number(r.version)}`)).toEqual([
+      `${BUILTIN_MODEL}:1`,
+      "upstream-deepseek-chat:1",
+    ]);
+  });
+
+  test("an alias, a name and a name:version each select a concrete version", async () => {
+    const models = modelStore(replicas[1]!);
+    // Configuration sent deepseek-chat upstream; deepseek-reasoner stays on the built-in model.
+    expect((await models.select("deepseek-chat"))?.model).toMatchObject({
+      id: "upstream-deepseek-chat:1",
+      backend: "upstream",
+      config: { model: "deepseek-chat" },
+    });
+    expect((await models.select("deepseek-reasoner"))?.model).toMatchObject({
+      id: "ngram-3:1",
+      backend: "builtin",
+      config: { corpus: "default" },
+      contextTokens: 4096,
+    });
+    const v2 = await models.register({
+      name: BUILTIN_MODEL,
+      backend: "builtin",
+      config: { corpus: "default" },
+      contextTokens: 2048,
+      maxOutputTokens: 256,
+    });
+    expect(v2.id).toBe("ngram-3:2");
+    expect((await models.select("ngram-3"))?.model.id).toBe("ngram-3:2");
+    expect((await models.select("ngram-3:1"))?.model.id).toBe("ngram-3:1");
+    // An alias without a version follows the latest.
+    expect((await models.select("deepseek-reasoner"))?.model.id).toBe("ngram-3:2");
+    expect(await models.select("ngram-3:9")).toBeUndefined();
+    expect(await models.select("gpt-5")).toBeUndefined();
+  });
+
+  test("a restart keeps an alias an operator moved, and registers nothing twice", async () => {
+    const models = modelStore(replicas[2]!);
+    await models.setAlias("deepseek-reasoner", BUILTIN_MODEL, 1);
+    await models.seed(["deepseek-chat"]);
+    expect((await models.select("deepseek-reasoner"))?.model.id).toBe("ngram-3:1");
+    expect((await models.list()).data.map((m) => m.id)).toEqual([
+      "deepseek-chat",
+      "deepseek-reasoner",
+      "ngram-3:1",
+      "ngram-3:2",
+      "upstream-deepseek-chat:1",
+    ]);
+  });
+
+  test("versions registered at once from several replicas are numbered without a gap", async () => {
+    const made = await Promise.all(
+      replicas.map((db) =>
+        modelStore(db).register({
+          name: "trained",
+          backend: "builtin",
+          config: { corpus: "job-1" },
+          contextTokens: 4096,
+          maxOutputTokens: 512,
+        }),
+      ),
+    );
+    expect(made.map((m) => m.version).sort()).toEqual([1, 2, 3]);
+  });
+});
+
+describe("the registry's internal API", () => {
+  let served: ServedApp;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "modelapi-"));
+    dirs.push(dir);
+    const db = await openDb({ service: "model", domain: "business", dataDir: dir });
+    dbs.push(db);
+    await migrate(db, "model", migrations);
+    const models = modelStore(db);
+    await models.seed([]);
+    served = await serveApp("model", (app) => modelRoutes(app, models));
+  });
+  afterAll(() => served?.close());
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the assertions check the shape
+  type Json = Record<string, any>;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${served.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+
+  test("selects by alias, and answers an unknown model as DeepSeek does (400, param model)", async () => {
+    const hit = await call("POST", "/internal/select", { model: "deepseek-chat" });
+    expect(hit.status).toBe(200);
+    expect(hit.body).toMatchObject({ requested: "deepseek-chat", model: { id: "ngram-3:1" } });
+    const miss = await call("POST", "/internal/select", { model: "nope" });
+    expect(miss.status).toBe(400);
+    expect(miss.body.error).toMatchObject({ code: "model_not_found", param: "model" });
+  });
+
+  test("registers a version, points an alias at it, and refuses an alias that hides a model", async () => {
+    const made = await call("POST", "/internal/models", {
+      name: "ngram-3",
+      backend: "builtin",
+      config: { corpus: "default" },
+    });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({
+      id: "ngram-3:2",
+      contextTokens: 4096,
+      maxOutputTokens: 1024,
+    });
+    const moved = await call("PUT", "/internal/aliases/stable", { name: "ngram-3", version: 1 });
+    expect(moved.status).toBe(200);
+    expect((await call("POST", "/internal/select", { model: "stable" })).body.model.id).toBe(
+      "ngram-3:1",
+    );
+    expect((await call("PUT", "/internal/aliases/x", { name: "missing" })).status).toBe(400);
+    expect((await call("PUT", "/internal/aliases/ngram-3", { name: "ngram-3" })).status).toBe(409);
+    const wrong = await call("POST", "/internal/models", {
+      name: "up",
+      backend: "upstream",
+      config: { corpus: "default" },
+    });
+    expect(wrong.status).toBe(400);
+  });
+
+  test("lists aliases and versions in the OpenAI shape", async () => {
+    const list = await call("GET", "/internal/models");
+    expect(list.body.object).toBe("list");
+    expect(list.body.data).toContainEqual({
+      id: "deepseek-chat",
+      object: "model",
+      created: expect.any(Number),
+      owned_by: "platform",
+    });
+  });
+});
