@@ -1,0 +1,322 @@
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { createDatabase } from "../../test/servers/index.ts";
+import { readTopic, requireEnv } from "../../test/support/kafka.ts";
+import { startFakeUpstream, type FakeUpstream } from "../../test/support/openaiUpstream.ts";
+import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { inferenceRoutes } from "../inference/app.ts";
+import { builtinBackend, readCorpus } from "../inference/builtin.ts";
+import { NgramModel } from "../inference/ngram.ts";
+import { upstreamBackend } from "../inference/upstream.ts";
+import { modelRoutes } from "../model/app.ts";
+import { migrations as modelMigrations, modelStore } from "../model/store.ts";
+import { redisCache, type Cache } from "../shared/cache.ts";
+import { kafkaBus, type EventBus } from "../shared/events.ts";
+import { relayOnce } from "../shared/outbox.ts";
+import { openDb, type Db } from "../shared/sql/db.ts";
+import { migrate } from "../shared/sql/migrate.ts";
+import { ReplicaSet } from "../shared/upstream.ts";
+import { chatRoutes } from "./app.ts";
+import { InferenceClient, ModelClient } from "./clients.ts";
+import { insufficientBalance } from "./quota.ts";
+import { USAGE_TOPIC, chatStore, migrations } from "./store.ts";
+
+// The chat service with what it runs on in a deployment: PostgreSQL (its own schema) for
+// conversations and the outbox, Redis for the answer cache, Kafka for usage events, and the
+// model and inference services over HTTP (inference's upstream backend against a real server
+// that speaks the OpenAI streaming format, standing in for a remote API).
+
+process.env["LOG_LEVEL"] ??= "silent";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the assertions check the shape
+type Json = Record<string, any>;
+
+let db: Db;
+let modelDb: Db;
+let cache: Cache;
+let bus: EventBus;
+let upstream: FakeUpstream;
+let redis: Redis;
+const prefix = `chat-test-${Date.now()}`;
+const served: ServedApp[] = [];
+const sets: ReplicaSet[] = [];
+let chatUrl: string;
+let chatWithQuotaUrl: string;
+
+beforeAll(async () => {
+  const url = await createDatabase("chattest");
+  db = await openDb({ service: "chat", domain: "business", databaseUrl: url, dataDir: "" });
+  modelDb = await openDb({ service: "model", domain: "business", databaseUrl: url, dataDir: "" });
+  await migrate(db, "chat", migrations);
+  await migrate(modelDb, "model", modelMigrations);
+  const models = modelStore(modelDb);
+  await models.seed(["remote-chat"]);
+  cache = redisCache(requireEnv("TEST_REDIS_URL"), prefix);
+  redis = new Redis(requireEnv("TEST_REDIS_URL"));
+  bus = kafkaBus(requireEnv("TEST_KAFKA_BROKERS"), "chat-test");
+  upstream = await startFakeUpstream();
+
+  const modelApp = await serveApp("model", (app) => modelRoutes(app, models));
+  const ngram = new NgramModel(readCorpus(join(__dirname, "../inference/corpus")));
+  const inferenceApp = await serveApp("inference", (app, logger) =>
+    inferenceRoutes(app, {
+      builtin: builtinBackend(new Map([["default", ngram]])),
+      upstream: upstreamBackend({ baseUrl: upstream.url }),
+      maxConcurrent: 8,
+      logger,
+    }),
+  );
+  served.push(modelApp, inferenceApp);
+  const modelSet = new ReplicaSet("model", [modelApp.url]);
+  // The first inference "replica" refuses connections: every call fails over to the live one.
+  const inferenceSet = new ReplicaSet("inference", ["http://127.0.0.1:1", inferenceApp.url]);
+  sets.push(modelSet, inferenceSet);
+  const routes = {
+    store: chatStore(db),
+    cache,
+    models: new ModelClient(modelSet),
+    inference: new InferenceClient(inferenceSet),
+  };
+  const chat = await serveApp("chat", (app, logger) => chatRoutes(app, { ...routes, logger }));
+  const gated = await serveApp("chat", (app, logger) =>
+    chatRoutes(app, {
+      ...routes,
+      logger,
+      quota: {
+        reserve: async (p) => {
+          if (p.userId === "spent") throw insufficientBalance("Insufficient Balance");
+        },
+      },
+    }),
+  );
+  served.push(chat, gated);
+  chatUrl = chat.url;
+  chatWithQuotaUrl = gated.url;
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(served.map((s) => s.close()));
+  await Promise.all(sets.map((s) => s.close()));
+  await upstream?.close();
+  await Promise.all([db?.close(), modelDb?.close(), cache?.close(), bus?.close()]);
+  redis?.disconnect();
+});
+
+async function complete(body: Json, headers: Record<string, string> = {}, base = chatUrl) {
+  const res = await fetch(`${base}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...principal(), ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as Json };
+}
+
+/** The `data:` payloads of an SSE body, in order. */
+const sseData = (text: string) =>
+  text
+    .split("\n\n")
+    .filter((block) => block.startsWith("data: "))
+    .map((block) => block.slice(6));
+
+const ask = (content: string, extra: Json = {}) => ({
+  model: "deepseek-chat",
+  messages: [{ role: "user", content }],
+  ...extra,
+});
+
+test("a completion has the OpenAI shape and its usage; the repeat at temperature 0 is a cache hit", async () => {
+  const first = await complete(ask("Tell me about the garden", { temperature: 0 }));
+  expect(first.status).toBe(200);
+  expect(first.headers.get("x-cache")).toBe("MISS");
+  const body = first.json();
+  expect(body).toMatchObject({
+    id: expect.stringMatching(/^chatcmpl-/),
+    object: "chat.completion",
+    model: "deepseek-chat",
+    system_fingerprint: "fp_ngram-3:1",
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: expect.stringMatching(/^The garden /) },
+        finish_reason: "stop",
+      },
+    ],
+  });
+  const { usage } = body;
+  expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens);
+  expect(usage.prompt_cache_hit_tokens).toBe(0);
+
+  const again = await complete(ask("Tell me about the garden", { temperature: 0 }));
+  expect(again.headers.get("x-cache")).toBe("HIT");
+  expect(again.json().choices).toEqual(body.choices);
+  expect(again.json().id).not.toBe(body.id);
+  expect(again.json().usage.prompt_cache_hit_tokens).toBe(usage.prompt_tokens);
+  // The entry is in Redis, under the service's prefix.
+  expect((await redis.keys(`${prefix}:completion:*`)).length).toBe(1);
+
+  // A different max_tokens is another question.
+  const shorter = await complete(
+    ask("Tell me about the garden", { temperature: 0, max_tokens: 2 }),
+  );
+  expect(shorter.headers.get("x-cache")).toBe("MISS");
+  expect(shorter.json().choices[0].finish_reason).toBe("length");
+  expect(shorter.json().usage.completion_tokens).toBe(2);
+});
+
+test("a stream sends chunks, a finish chunk, the usage chunk when asked, then [DONE]", async () => {
+  const res = await complete(
+    ask("Tell me about the moon", { stream: true, stream_options: { include_usage: true } }),
+  );
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+  expect(res.headers.get("x-cache")).toBeNull();
+  const data = sseData(res.text);
+  expect(data.at(-1)).toBe("[DONE]");
+  const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as Json);
+  expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+  expect(chunks.every((c) => c.object === "chat.completion.chunk")).toBe(true);
+  expect(chunks[0]!.choices[0].delta).toEqual({ role: "assistant", content: "" });
+  const usageChunk = chunks.at(-1)!;
+  expect(usageChunk.choices).toEqual([]);
+  const finish = chunks.at(-2)!;
+  expect(finish.choices[0]).toMatchObject({ delta: {}, finish_reason: expect.any(String) });
+  const deltas = chunks.slice(1, -2);
+  expect(deltas.length).toBeGreaterThan(2);
+  expect(deltas.every((c) => c.usage === null)).toBe(true);
+  const text = deltas.map((c) => c.choices[0].delta.content).join("");
+  expect(text).toMatch(/^The moon /);
+  expect(usageChunk.usage.completion_tokens).toBeGreaterThanOrEqual(deltas.length);
+});
+
+test("a conversation's history is stored and given to the model as context", async () => {
+  upstream.set({ reply: "First answer." });
+  const headers = { "x-conversation-id": "conv-1" };
+  const one = await complete(
+    { model: "remote-chat", messages: [{ role: "user", content: "Hello" }] },
+    headers,
+  );
+  expect(one.status).toBe(200);
+  expect(one.headers.get("x-conversation-id")).toBe("conv-1");
+  upstream.set({ reply: "Second answer." });
+  const two = await complete(
+    {
+      model: "remote-chat",
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "And then?" },
+      ],
+    },
+    headers,
+  );
+  expect(two.json().choices[0].message.content).toBe("Second answer.");
+  expect(upstream.requests.at(-1)!.body["messages"]).toEqual([
+    { role: "system", content: "Be brief." },
+    { role: "user", content: "Hello" },
+    { role: "assistant", content: "First answer." },
+    { role: "user", content: "And then?" },
+  ]);
+  // Another user's conversation of the same id is their own.
+  await complete(
+    { model: "remote-chat", messages: [{ role: "user", content: "Hi" }] },
+    { ...headers, "x-principal-user": "user-2" },
+  );
+  expect(upstream.requests.at(-1)!.body["messages"]).toEqual([{ role: "user", content: "Hi" }]);
+  const stored = await db.query<{ role: string }>(
+    "SELECT role FROM conversation_messages WHERE user_id = $1 AND conversation_id = $2 ORDER BY seq",
+    ["user-1", "conv-1"],
+  );
+  expect(stored.map((r) => r.role)).toEqual(["user", "assistant", "user", "assistant"]);
+});
+
+test("each answer's usage reaches Kafka's business.usage topic through the outbox", async () => {
+  const res = await complete(ask("What is a cache?", { temperature: 0.5 }));
+  const requestId = res.headers.get("x-request-id")!;
+  while ((await relayOnce(db, bus)) > 0);
+  const values = await readTopic(requireEnv("TEST_KAFKA_BROKERS"), USAGE_TOPIC, (v) =>
+    v.some((x) => x.includes(requestId)),
+  );
+  const event = values
+    .map((v) => JSON.parse(v) as Json)
+    .find((e) => e.data.requestId === requestId);
+  expect(event).toMatchObject({
+    type: "chat.usage",
+    data: {
+      userId: "user-1",
+      keyId: "key_test",
+      model: "deepseek-chat",
+      modelVersion: "ngram-3:1",
+      backend: "builtin",
+      promptTokens: res.json().usage.prompt_tokens,
+      completionTokens: res.json().usage.completion_tokens,
+      cached: false,
+      stream: false,
+    },
+  });
+});
+
+test("errors: 400 for a malformed body or an unknown model, 422 for a value out of range", async () => {
+  const malformed = await complete({ model: "deepseek-chat" });
+  expect(malformed.status).toBe(400);
+  expect(malformed.json().error).toMatchObject({
+    type: "invalid_request_error",
+    param: "messages",
+  });
+  const unknown = await complete({ ...ask("hi"), model: "gpt-7" });
+  expect(unknown.status).toBe(400);
+  expect(unknown.json().error).toMatchObject({ code: "model_not_found", param: "model" });
+  for (const [field, value] of [
+    ["temperature", 3],
+    ["top_p", 0],
+    ["max_tokens", 0],
+    ["n", 2],
+  ] as const) {
+    const res = await complete(ask("hi", { [field]: value }));
+    expect([field, res.status, res.json().error.param]).toEqual([field, 422, field]);
+  }
+  const tooLong = await complete(ask("hi", { max_tokens: 5000 }));
+  expect(tooLong.status).toBe(422);
+  const noPrincipal = await fetch(`${chatUrl}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(ask("hi")),
+  });
+  expect(noPrincipal.status).toBe(401);
+});
+
+test("a stream decides before its first byte: a refusal is JSON, a break later an SSE error event", async () => {
+  upstream.set({ status: 429 });
+  const refused = await complete({ ...ask("hi", { stream: true }), model: "remote-chat" });
+  expect(refused.status).toBe(429);
+  expect(refused.headers.get("content-type")).toMatch(/^application\/json/);
+  expect(refused.json().error.type).toBe("rate_limit_error");
+
+  upstream.set({ reply: "one two three four five", failAfter: 3 });
+  const broken = await complete({ ...ask("hi", { stream: true }), model: "remote-chat" });
+  expect(broken.status).toBe(200);
+  const data = sseData(broken.text);
+  expect(data).not.toContain("[DONE]");
+  const last = JSON.parse(data.at(-1)!) as Json;
+  expect(last.error).toMatchObject({ type: "service_unavailable", code: "upstream_unavailable" });
+  const deltas = data.slice(1, -1).map((d) => (JSON.parse(d) as Json).choices[0].delta.content);
+  expect(deltas.join("")).toBe("one two three");
+});
+
+test("the quota seam: a gate that refuses the caller makes a 402 (DeepSeek's insufficient balance)", async () => {
+  const spent = await complete(ask("hi"), { "x-principal-user": "spent" }, chatWithQuotaUrl);
+  expect(spent.status).toBe(402);
+  expect(spent.json().error).toMatchObject({ code: "insufficient_balance" });
+  expect((await complete(ask("hi"), {}, chatWithQuotaUrl)).status).toBe(200);
+});
+
+test("GET /v1/models lists the registry's aliases and versions", async () => {
+  const res = await fetch(`${chatUrl}/v1/models`, { headers: principal() });
+  const list = (await res.json()) as Json;
+  expect(list.object).toBe("list");
+  expect(list.data.map((m: Json) => m.id)).toEqual(
+    expect.arrayContaining(["deepseek-chat", "deepseek-reasoner", "ngram-3:1", "remote-chat"]),
+  );
+  const one = await fetch(`${chatUrl}/v1/models/deepseek-chat`, { headers: principal() });
+  expect(((await one.json()) as Json).id).toBe("deepseek-chat");
+  expect((await fetch(`${chatUrl}/v1/models/nope`, { headers: principal() })).status).toBe(404);
+});
