@@ -1,0 +1,152 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import OpenAI, { type APIError } from "openai";
+import { createDatabase } from "../servers/index.ts";
+import { readTopic, requireEnv } from "../support/kafka.ts";
+import { startTopology, type RunningTopology } from "../support/localTopology.ts";
+
+// The official `openai` client, unchanged, against `npm start`'s topology on real PostgreSQL,
+// Redis and Kafka: router -> business gateway -> chat -> model and inference. Only its base URL
+// and key are set, as a user of DeepSeek's API sets them.
+
+let topo: RunningTopology;
+let client: OpenAI;
+
+beforeAll(async () => {
+  topo = await startTopology({
+    DATABASE_URL: await createDatabase("e2e_openai"),
+    REDIS_URL: requireEnv("TEST_REDIS_URL"),
+    KAFKA_BROKERS: requireEnv("TEST_KAFKA_BROKERS"),
+  });
+  client = new OpenAI({ baseURL: `${topo.url}/v1`, apiKey: topo.apiKey });
+}, 90_000);
+
+afterAll(async () => {
+  expect(await topo?.stop()).toBe(0);
+});
+
+/** The chat replicas' "chat flow" log lines. */
+function flowLines(): Array<{ requestId: string; steps: { step: string; detail: string }[] }> {
+  return readdirSync(topo.logDir)
+    .filter((f) => /^chat-\d+\.log$/.test(f))
+    .flatMap((f) => readFileSync(join(topo.logDir, f), "utf8").trim().split("\n"))
+    .map((line) => JSON.parse(line) as { msg: string; requestId: string; steps: never })
+    .filter((l) => l.msg === "chat flow");
+}
+
+test("a completion, its usage, and every step of the flow in the request's log line", async () => {
+  const { data, response } = await client.chat.completions
+    .create({
+      model: "deepseek-chat",
+      messages: [
+        { role: "system", content: "You are a helpful assistant." },
+        { role: "user", content: "Tell me about the river" },
+      ],
+      temperature: 0.7,
+      seed: 11,
+    })
+    .withResponse();
+  expect(data.object).toBe("chat.completion");
+  expect(data.model).toBe("deepseek-chat");
+  expect(data.choices[0]!.message.role).toBe("assistant");
+  expect(data.choices[0]!.message.content).toMatch(/^The river /);
+  expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + data.usage!.completion_tokens);
+
+  const requestId = response.headers.get("x-request-id")!;
+  const flow = flowLines().find((l) => l.requestId === requestId);
+  expect(flow?.steps.map((s) => s.step)).toEqual([
+    "quota",
+    "cache",
+    "context",
+    "model",
+    "inference",
+    "usage",
+  ]);
+  expect(flow?.steps[0]).toEqual(expect.objectContaining({ detail: "not-enforced" }));
+
+  // The usage event reaches the business domain's Kafka through chat's outbox.
+  const values = await readTopic(requireEnv("TEST_KAFKA_BROKERS"), "business.usage", (v) =>
+    v.some((x) => x.includes(requestId)),
+  );
+  const event = values
+    .map((v) => JSON.parse(v) as { data: { requestId: string; totalTokens: number } })
+    .find((e) => e.data.requestId === requestId);
+  expect(event?.data.totalTokens).toBe(data.usage!.total_tokens);
+});
+
+test("a streamed completion, with the usage chunk last", async () => {
+  const stream = await client.chat.completions.create({
+    model: "deepseek-chat",
+    messages: [{ role: "user", content: "What does a gateway do?" }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  let text = "";
+  let finish: string | null = null;
+  let usage: OpenAI.CompletionUsage | null | undefined;
+  let chunks = 0;
+  for await (const chunk of stream) {
+    chunks++;
+    text += chunk.choices[0]?.delta.content ?? "";
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  expect(chunks).toBeGreaterThan(4);
+  expect(text).toMatch(/^The gateway /);
+  expect(finish).toMatch(/^(stop|length)$/);
+  expect(usage!.completion_tokens).toBeGreaterThan(0);
+  expect(usage!.total_tokens).toBe(usage!.prompt_tokens + usage!.completion_tokens);
+});
+
+test("a repeated temperature-0 request is answered from the cache", async () => {
+  const ask = () =>
+    client.chat.completions
+      .create({
+        model: "deepseek-chat",
+        messages: [{ role: "user", content: "How is bread made?" }],
+        temperature: 0,
+      })
+      .withResponse();
+  const first = await ask();
+  const second = await ask();
+  expect(first.response.headers.get("x-cache")).toBe("MISS");
+  // Redis is shared by the chat replicas, so the hit does not depend on which one answers.
+  expect(second.response.headers.get("x-cache")).toBe("HIT");
+  expect(second.data.choices[0]!.message.content).toBe(first.data.choices[0]!.message.content);
+});
+
+test("models.list() lists DeepSeek's names and the registry's versions", async () => {
+  const ids: string[] = [];
+  for await (const model of client.models.list()) ids.push(model.id);
+  expect(ids).toEqual(expect.arrayContaining(["deepseek-chat", "deepseek-reasoner", "ngram-3:1"]));
+});
+
+test("a bad key is an AuthenticationError (401)", async () => {
+  const stranger = new OpenAI({
+    baseURL: `${topo.url}/v1`,
+    apiKey: "sk-not-a-key-of-this-platform-0000",
+  });
+  const err = await stranger.models.list().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+  expect((err as APIError).status).toBe(401);
+});
+
+test("a malformed request is a BadRequestError (400); a value out of range a 422", async () => {
+  const malformed = await client.chat.completions
+    .create({ model: "deepseek-chat", messages: [] })
+    .catch((e: unknown) => e);
+  expect(malformed).toBeInstanceOf(OpenAI.BadRequestError);
+  expect((malformed as APIError).param).toBe("messages");
+
+  const outOfRange = await client.chat.completions
+    .create({ model: "deepseek-chat", messages: [{ role: "user", content: "hi" }], temperature: 7 })
+    .catch((e: unknown) => e);
+  expect(outOfRange).toBeInstanceOf(OpenAI.UnprocessableEntityError);
+  expect((outOfRange as APIError).param).toBe("temperature");
+
+  const unknownModel = await client.chat.completions
+    .create({ model: "gpt-9", messages: [{ role: "user", content: "hi" }] })
+    .catch((e: unknown) => e);
+  expect(unknownModel).toBeInstanceOf(OpenAI.BadRequestError);
+  expect((unknownModel as APIError).code).toBe("model_not_found");
+});
