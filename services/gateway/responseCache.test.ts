@@ -269,6 +269,46 @@ describe("response cache shared by two replicas (real Redis)", () => {
   });
 });
 
+describe("a fill that fails on one replica (real Redis)", () => {
+  // Drill 2 found this: with the service's breaker open, the lock holder's call failed at once,
+  // and the other replica's readers waited the whole waitMs for an entry that never came.
+  test("releases the other replica's waiters at once, which then call upstream themselves", async () => {
+    const prefix = `rc-test-${process.pid}-${Date.now()}-fail`;
+    const clock = () => 1_700_000_000_000;
+    // A wait this long would time the test out if waiters were still held for all of it.
+    const args = { logger, now: clock, waitMs: 600_000 };
+    const a = new ResponseCache({
+      ...args,
+      registry: new Registry(),
+      store: redisStore(await sharedRedis(), prefix),
+    });
+    const b = new ResponseCache({
+      ...args,
+      registry: new Registry(),
+      store: redisStore(await sharedRedis(), prefix),
+    });
+    const key = a.key({ route: ROUTE, path: "/v1/orders", query: "" });
+    const gate = deferred();
+    let started = false;
+    const failing = a.getOrFetch(key, POLICY, async () => {
+      started = true;
+      await gate.promise;
+      throw new Error("breaker open");
+    });
+    await until(async () => started, "the first fill started");
+    let calledB = 0;
+    const waiting = b.getOrFetch(key, POLICY, async () => {
+      calledB++;
+      throw new Error("breaker open");
+    });
+    await sleep(50);
+    gate.resolve();
+    await expect(failing).rejects.toThrow("breaker open");
+    await expect(waiting).rejects.toThrow("breaker open");
+    expect(calledB).toBe(1);
+  });
+});
+
 describe("response cache without its store", () => {
   test("a Redis outage bypasses the cache: every read goes upstream, nothing fails", async () => {
     const dead = redisClient("redis://127.0.0.1:1");

@@ -431,18 +431,21 @@ export class ResponseCache {
   ): Promise<{ response: CachedResponse; state: CacheState }> {
     const { store } = this.args;
     const token = randomUUID();
+    const lockMs = this.args.lockMs ?? 5_000;
     // A store that fails here fails again when storing: call upstream without the lock.
-    const locked = await store
-      .lock(key.scope, generation, key.id, token, this.args.lockMs ?? 5_000)
-      .catch(() => true);
-    // Another replica may have stored the entry since our lookup (before we locked), or is about
-    // to (it holds the lock): either way its answer is ours.
-    const theirs = locked
-      ? await this.freshEntry(key, generation, policy)
-      : await this.waitForFill(key, generation, policy);
-    if (theirs) {
-      if (locked) await store.unlock(key.scope, generation, key.id, token).catch(() => undefined);
-      return { response: theirs, state: "coalesced" };
+    let locked = await store.lock(key.scope, generation, key.id, token, lockMs).catch(() => true);
+    if (locked) {
+      // Another replica may have stored the entry since our lookup, before we locked.
+      const theirs = await this.freshEntry(key, generation, policy);
+      if (theirs) {
+        await store.unlock(key.scope, generation, key.id, token).catch(() => undefined);
+        return { response: theirs, state: "coalesced" };
+      }
+    } else {
+      // Another replica is filling it: its answer is ours, unless it gives the lock up first.
+      const waited = await this.waitForFill(key, generation, policy, token, lockMs);
+      if (waited.entry) return { response: waited.entry, state: "coalesced" };
+      locked = waited.locked;
     }
     try {
       return { response: await this.fetchAndStore(key, generation, policy, fetch), state: "miss" };
@@ -458,15 +461,35 @@ export class ResponseCache {
     return entry && this.now() - entry.storedAt < policy.ttlSeconds * 1000 ? entry : undefined;
   }
 
-  private async waitForFill(key: CacheKey, generation: string, policy: CachePolicy) {
+  /**
+   * Waits for another replica's fill: its entry, or the lock, which it releases without an entry
+   * when its upstream call failed. Taking the lock then ends the wait at once (a failed fill, say
+   * with the service's breaker open, must not hold every waiter for the whole `waitMs`).
+   */
+  private async waitForFill(
+    key: CacheKey,
+    generation: string,
+    policy: CachePolicy,
+    token: string,
+    lockMs: number,
+  ): Promise<{ entry?: CachedResponse; locked: boolean }> {
+    const { store } = this.args;
     // Real time, not `now`: this bounds how long a request waits, not how old an entry is.
     const deadline = Date.now() + (this.args.waitMs ?? 1_000);
     while (Date.now() < deadline) {
       await sleep(this.args.pollMs ?? 20);
       const entry = await this.freshEntry(key, generation, policy);
-      if (entry) return entry;
+      if (entry) return { entry, locked: false };
+      if (await store.lock(key.scope, generation, key.id, token, lockMs).catch(() => false)) {
+        const late = await this.freshEntry(key, generation, policy);
+        if (late) {
+          await store.unlock(key.scope, generation, key.id, token).catch(() => undefined);
+          return { entry: late, locked: false };
+        }
+        return { locked: true };
+      }
     }
-    return undefined;
+    return { locked: false };
   }
 
   private async fetchAndStore(
