@@ -152,7 +152,8 @@ export function createGateway(opts: GatewayOptions): {
     logger: opts.logger,
     metrics: opts.metrics,
     draining: opts.draining,
-    ready: async () => ({
+    ready: async () => ({}),
+    upstreams: async () => ({
       store: await opts.store.ping(),
       auth: auth.healthyCount() > 0,
       ...Object.fromEntries([...clients].map(([name, c]) => [name, c.set.healthyCount() > 0])),

@@ -36,7 +36,8 @@ export function createRouter(opts: RouterOptions): { app: Express; close: () => 
     logger: opts.logger,
     metrics: opts.metrics,
     draining: opts.draining,
-    ready: async () =>
+    ready: async () => ({}),
+    upstreams: async () =>
       Object.fromEntries(
         [...sets].map(([domain, set]) => [`${domain}-gateway`, set.healthyCount() > 0]),
       ),

@@ -2,7 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import { createServer, type RequestListener, type Server } from "node:http";
 import { envKey } from "../../infra/runtimeEnv.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
-import type { Logger } from "./logger.ts";
+import { flushLogs, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import { requestContext, type RequestContext } from "./trace.ts";
 
@@ -13,6 +13,12 @@ export interface AppOptions {
   logger: Logger;
   metrics: Metrics;
   ready: ReadinessCheck;
+  /**
+   * Dependencies shown on `/readyz` that do not decide it. A proxy whose upstreams are all down
+   * must stay in rotation to answer with its fallbacks; failing readiness on a dependency that
+   * every replica shares would take the whole tier out (a cascade), not route around one replica.
+   */
+  upstreams?: ReadinessCheck;
   /** Set while draining: `/readyz` turns 503 so that balancers stop sending new requests. */
   draining?: () => boolean;
 }
@@ -28,7 +34,7 @@ declare module "express-serve-static-core" {
 }
 
 /** The base every express program shares: trace context, access log, metrics, health. */
-export function createApp({ logger, metrics, ready, draining }: AppOptions): Express {
+export function createApp({ logger, metrics, ready, upstreams, draining }: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -81,7 +87,10 @@ export function createApp({ logger, metrics, ready, draining }: AppOptions): Exp
     }
     const checks = await ready().catch(() => ({ readiness: false }));
     const ok = Object.values(checks).every(Boolean);
-    res.status(ok ? 200 : 503).json({ status: ok ? "ready" : "not ready", checks });
+    const seen = upstreams ? await upstreams().catch(() => ({})) : undefined;
+    res
+      .status(ok ? 200 : 503)
+      .json({ status: ok ? "ready" : "not ready", checks, ...(seen ? { upstreams: seen } : {}) });
   });
   app.get("/metrics", async (_req, res) => {
     res.locals.route = "health";
@@ -154,6 +163,7 @@ export function serve(
           .catch((err: unknown) => logger.error({ err }, "error while closing"))
           .finally(() => {
             logger.info("stopped");
+            flushLogs();
             process.exit(0);
           });
       });

@@ -152,6 +152,9 @@ test("every process answers /healthz, /readyz and /metrics", async () => {
   expect(routerMetrics).toContain('http_requests_total{route="/v1/orders"');
 });
 
+// Writes carry an Idempotency-Key, as the API asks: a write whose connection broke after it was
+// sent may have been stored, so without a key the gateway must not send it again (it answers 503
+// and the caller decides); with one it is retried on the other replica.
 test("a service replica killed under traffic costs no failed request, and comes back", async () => {
   const victim = topo.pidOf("orders-1");
   process.kill(victim, "SIGKILL");
@@ -159,7 +162,12 @@ test("a service replica killed under traffic costs no failed request, and comes 
   for (let i = 0; i < 30; i++) {
     statuses.push((await call("/v1/orders?limit=1", { headers: auth })).status);
     statuses.push(
-      (await call("/v1/orders", json({ item: `after-kill-${i}`, quantity: 1 }))).status,
+      (
+        await call(
+          "/v1/orders",
+          json({ item: `after-kill-${i}`, quantity: 1 }, { "idempotency-key": `after-kill-${i}` }),
+        )
+      ).status,
     );
   }
   expect(statuses.filter((s) => s !== 200 && s !== 201)).toEqual([]);
