@@ -232,7 +232,9 @@ export function createGateway(opts: GatewayOptions): {
         })
       : undefined;
     try {
-      if (cacheKey !== undefined) {
+      // With the breaker open a fill cannot succeed: skip the cache's fill lock and go straight to
+      // the fallback (which serves the last cached answer if there is one).
+      if (cacheKey !== undefined && !client.breakerOpen) {
         // The fetch may outlive this request (a stale entry is refreshed after the answer), so it
         // must not be cancelled when this client goes away.
         const { response, state } = await opts.readCache!.getOrFetch(
