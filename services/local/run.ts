@@ -38,6 +38,7 @@ const specs = localTopology(catalog, {
   data: { databaseUrl: env.databaseUrl, redisUrl: env.redisUrl, kafkaBrokers: env.kafkaBrokers },
   dataDir: resolve(root, env.dataDir),
   demoApiKey,
+  compileCacheDir: resolve(root, ".run/node-compile-cache"),
 });
 
 const logDir = resolve(root, env.logDir);

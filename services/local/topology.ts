@@ -27,6 +27,11 @@ export interface LocalOptions {
   data: DataEndpoints;
   dataDir: string;
   demoApiKey: string;
+  /**
+   * Node's compile cache (NODE_COMPILE_CACHE) for every process: all run the same modules, and a
+   * warm cache cuts each one's start-up CPU by about a quarter, which adds up over a topology.
+   */
+  compileCacheDir?: string;
 }
 
 /**
@@ -39,6 +44,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
     [envKey.host]: "127.0.0.1",
     [envKey.dataDir]: opts.dataDir,
     [envKey.drainDelayMs]: "1500",
+    ...(opts.compileCacheDir ? { NODE_COMPILE_CACHE: opts.compileCacheDir } : {}),
   };
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const specs: ProcessSpec[] = [];
