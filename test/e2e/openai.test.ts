@@ -30,7 +30,14 @@ function flowLines(): Array<{ requestId: string; steps: { step: string; detail: 
   return readdirSync(topo.logDir)
     .filter((f) => /^chat-\d+\.log$/.test(f))
     .flatMap((f) => readFileSync(join(topo.logDir, f), "utf8").trim().split("\n"))
-    .map((line) => JSON.parse(line) as { msg: string; requestId: string; steps: never })
+    .flatMap((line) => {
+      // The last line may be half written while the test reads it.
+      try {
+        return [JSON.parse(line) as { msg: string; requestId: string; steps: never }];
+      } catch {
+        return [];
+      }
+    })
     .filter((l) => l.msg === "chat flow");
 }
 
@@ -53,7 +60,12 @@ test("a completion, its usage, and every step of the flow in the request's log l
   expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + data.usage!.completion_tokens);
 
   const requestId = response.headers.get("x-request-id")!;
-  const flow = flowLines().find((l) => l.requestId === requestId);
+  // Logs are written asynchronously: the line may land just after the answer.
+  let flow = flowLines().find((l) => l.requestId === requestId);
+  for (let i = 0; !flow && i < 50; i++) {
+    await new Promise((ok) => setTimeout(ok, 100));
+    flow = flowLines().find((l) => l.requestId === requestId);
+  }
   expect(flow?.steps.map((s) => s.step)).toEqual([
     "quota",
     "cache",
