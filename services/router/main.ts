@@ -19,7 +19,7 @@ const router = createRouter({
   metrics: createMetrics("router"),
   draining: () => draining,
 });
-await serve(router.app, port, logger, {
+await serve(router.handler, port, logger, {
   startDraining: () => (draining = true),
   onClose: router.close,
 });

@@ -33,6 +33,43 @@ declare module "express-serve-static-core" {
   }
 }
 
+/** What one answered request was, for its metrics and its access-log line. */
+export interface RequestRecord {
+  ctx: RequestContext;
+  method: string;
+  path: string;
+  /** The route group (a catalog prefix, `health`, or `other`), never a raw path. */
+  route: string;
+  status: number;
+  upstream?: string;
+  decision?: string;
+}
+
+/** Counts an answered request and writes its access-log line (health checks are not logged). */
+export function recordRequest(
+  metrics: Metrics,
+  logger: Logger,
+  started: bigint,
+  r: RequestRecord,
+): void {
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const status = String(r.status);
+  metrics.requests.inc({ route: r.route, method: r.method, status, upstream: r.upstream ?? "" });
+  metrics.duration.observe({ route: r.route, method: r.method, status }, seconds);
+  if (r.route === "health") return;
+  logger.info({
+    requestId: r.ctx.requestId,
+    traceId: r.ctx.traceId,
+    method: r.method,
+    path: r.path,
+    route: r.route,
+    status: r.status,
+    upstream: r.upstream,
+    decision: r.decision,
+    ms: Math.round(seconds * 1e4) / 10,
+  });
+}
+
 /** The base every express program shares: trace context, access log, metrics, health. */
 export function createApp({ logger, metrics, ready, upstreams, draining }: AppOptions): Express {
   const app = express();
@@ -47,30 +84,17 @@ export function createApp({ logger, metrics, ready, upstreams, draining }: AppOp
     // replica that is staying.
     if (draining?.()) res.setHeader("connection", "close");
     const started = process.hrtime.bigint();
-    res.on("finish", () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = res.locals.route ?? "other";
-      const status = String(res.statusCode);
-      metrics.requests.inc({
-        route,
-        method: req.method,
-        status,
-        upstream: res.locals.upstream ?? "",
-      });
-      metrics.duration.observe({ route, method: req.method, status }, seconds);
-      if (route === "health") return;
-      logger.info({
-        requestId: ctx.requestId,
-        traceId: ctx.traceId,
+    res.on("finish", () =>
+      recordRequest(metrics, logger, started, {
+        ctx,
         method: req.method,
         path: req.path,
-        route,
+        route: res.locals.route ?? "other",
         status: res.statusCode,
         upstream: res.locals.upstream,
         decision: res.locals.decision,
-        ms: Math.round(seconds * 1e4) / 10,
-      });
-    });
+      }),
+    );
     next();
   };
   app.use(trace);

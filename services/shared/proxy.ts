@@ -1,14 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { NextFunction, Request, Response } from "express";
-import { ApiError, errorBody } from "./errors.ts";
-import type { Logger } from "./logger.ts";
+import { ApiError } from "./errors.ts";
 import type { RequestContext } from "./trace.ts";
-import {
-  NoReplicaError,
-  sendToReplicas,
-  type ReplicaSet,
-  type UpstreamResponse,
-} from "./upstream.ts";
+import { sendToReplicas, type ReplicaSet, type UpstreamResponse } from "./upstream.ts";
 
 // Forwarding one request to a replica set and its answer back, shared by the router and the
 // gateways. Request bodies are read into memory (bounded) so that a request can be sent again to
@@ -137,43 +130,4 @@ export async function forward(
   });
   await relay(up, res);
   return up;
-}
-
-/**
- * Forwards and answers for every way that can fail: no replica reachable is a 503 with
- * `retry-after` (the caller may try again soon), a bad request body is the caller's 4xx, a client
- * that went away gets nothing, and anything else is a 502. Once the answer has started, the only
- * honest signal left is to cut the connection.
- */
-export async function proxyRequest(
-  req: Request,
-  res: Response,
-  next: NextFunction,
-  opts: ForwardOptions & { upstream: string; logger: Logger },
-): Promise<void> {
-  try {
-    const up = await forward(req, res, opts);
-    res.locals.upstream = up.replica.url;
-  } catch (err) {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const requestId = opts.ctx.requestId;
-    if (err instanceof NoReplicaError) {
-      res.locals.decision = "no-healthy-replica";
-      const answer = new ApiError(
-        503,
-        "service_unavailable",
-        "upstream_unavailable",
-        `${opts.upstream} is unavailable, retry later`,
-      );
-      res.status(503).setHeader("retry-after", "1").json(answer.body(requestId));
-      return;
-    }
-    if (err instanceof ApiError) return next(err);
-    if (req.destroyed) return;
-    opts.logger.error({ err, requestId, upstream: opts.upstream }, "forward failed");
-    res.status(502).json(errorBody("bad gateway", "api_error", "bad_gateway", null, requestId));
-  }
 }
