@@ -55,6 +55,10 @@ export const envKey = {
   version: "SERVICE_VERSION",
   databaseUrl: "DATABASE_URL",
   redisUrl: "REDIS_URL",
+  /** PostgreSQL password, a secret that `pg` reads by itself when DATABASE_URL carries none. */
+  databasePassword: "PGPASSWORD",
+  /** Redis AUTH token, a secret: on AWS the task definition injects it from Secrets Manager. */
+  redisPassword: "REDIS_PASSWORD",
   kafkaBrokers: "KAFKA_BROKERS",
   authUrl: "AUTH_URL",
   demoApiKey: "DEMO_API_KEY",

@@ -1,3 +1,4 @@
+import { envKey } from "../runtimeEnv.ts";
 import * as pulumi from "@pulumi/pulumi";
 import type { DomainData } from "../../components/aws/domainData.ts";
 import type { SecretEnv } from "../../components/aws/serviceGroup.ts";
@@ -15,8 +16,8 @@ import type { Addresses, DataEndpoints } from "../runtimeEnv.ts";
  * password; REDIS_PASSWORD is the Redis AUTH token for REDIS_URL.
  */
 export const secretEnvKey = {
-  databasePassword: "PGPASSWORD",
-  redisPassword: "REDIS_PASSWORD",
+  databasePassword: envKey.databasePassword,
+  redisPassword: envKey.redisPassword,
 } as const;
 
 /** Cloud Map DNS label of a domain's gateway tier (services use their own name). */

@@ -11,6 +11,7 @@ import {
   type Message,
 } from "@platformatic/kafka";
 import { Redis } from "ioredis";
+import { redisAuth } from "../shared/cache.ts";
 import type { Registry } from "prom-client";
 import type { Logger } from "../shared/logger.ts";
 import {
@@ -59,6 +60,7 @@ interface ParkLedger {
 
 function redisLedger(url: string, prefix: string, ttlSeconds: number): ParkLedger {
   const redis = new Redis(url, {
+    ...redisAuth(),
     keyPrefix: `${prefix}:`,
     maxRetriesPerRequest: 1,
     commandTimeout: 1_000,

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { requireEnv } from "../../test/support/kafka.ts";
-import { memoryCache, redisCache } from "./cache.ts";
+import { memoryCache, redisAuth, redisCache } from "./cache.ts";
 
 describe("redis cache (real server)", () => {
   const url = () => requireEnv("TEST_REDIS_URL");
@@ -52,5 +52,14 @@ describe("memory cache", () => {
     const cache = memoryCache();
     await cache.set("a", "1", 0);
     expect(await cache.get("a")).toBeUndefined();
+  });
+});
+
+describe("redis auth", () => {
+  test("the AUTH token comes from REDIS_PASSWORD, never from the URL", () => {
+    expect(redisAuth({ REDIS_PASSWORD: "token-from-secrets-manager" })).toEqual({
+      password: "token-from-secrets-manager",
+    });
+    expect(redisAuth({})).toEqual({});
   });
 });

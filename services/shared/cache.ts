@@ -1,4 +1,15 @@
 import { Redis } from "ioredis";
+import { envKey } from "../../infra/runtimeEnv.ts";
+
+/**
+ * Connection options every Redis client of the platform shares: the AUTH token, when the
+ * deployment gives one, comes from REDIS_PASSWORD (a secret, on AWS from Secrets Manager) and
+ * never from the URL, which is plain configuration.
+ */
+export function redisAuth(env: NodeJS.ProcessEnv = process.env): { password?: string } {
+  const password = env[envKey.redisPassword];
+  return password ? { password } : {};
+}
 
 /** A small TTL key-value cache: Redis when REDIS_URL is set (shared by all replicas), else memory. */
 export interface Cache {
@@ -12,6 +23,7 @@ export interface Cache {
 
 export function redisCache(url: string, prefix: string): Cache {
   const redis = new Redis(url, {
+    ...redisAuth(),
     keyPrefix: `${prefix}:`,
     // A cache must never hold a request up: a call waits at most commandTimeout, across at most
     // one reconnect, then fails and the caller goes on without the cache.
@@ -51,6 +63,7 @@ export function redisCache(url: string, prefix: string): Cache {
  */
 export function redisClient(url: string, opts: { commandTimeoutMs?: number } = {}): Redis {
   const redis = new Redis(url, {
+    ...redisAuth(),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: opts.commandTimeoutMs ?? 200,
