@@ -4,11 +4,10 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { list, obj, type Props } from "./props.ts";
 
 // The platform's rules for the Kubernetes target, matched by type token like the AWS rules
 // (rules.ts), so the pack loads no provider SDK and the mock tests see what a preview sees.
-
-type Props = Record<string, unknown>;
 
 const T = {
   deployment: "kubernetes:apps/v1:Deployment",
@@ -20,10 +19,6 @@ const T = {
 const WORKLOADS: ReadonlySet<string> = new Set([T.deployment, T.statefulSet]);
 /** Env var names that carry secrets; their value must come from a Secret, never a literal. */
 const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|API_KEY)$/;
-
-const obj = (value: unknown): Props =>
-  value && typeof value === "object" && !Array.isArray(value) ? (value as Props) : {};
-const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 function podSpec(workload: Props): Props {
   return obj(obj(obj(workload["spec"])["template"])["spec"]);

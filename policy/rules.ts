@@ -4,14 +4,13 @@ import type {
   ResourceValidationPolicy,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { list, obj, type Props } from "./props.ts";
 
 // The platform's rules, as CrossGuard policies. They match resources by type token rather than
 // by `@pulumi/aws` class so that the pack loads no provider SDK, and they read only inputs that
 // are known at preview time (or follow `propertyDependencies` where a value is an output of
 // another resource, such as a subnet id), so `pulumi preview --policy-pack policy` and the mock
 // tests see the same verdicts.
-
-type Props = Record<string, unknown>;
 
 const T = {
   rds: "aws:rds/instance:Instance",
@@ -37,10 +36,6 @@ const T = {
   scalingTarget: "aws:appautoscaling/target:Target",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
 } as const;
-
-const obj = (value: unknown): Props =>
-  value && typeof value === "object" && !Array.isArray(value) ? (value as Props) : {};
-const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 /** The resources a property of `r` refers to, of one type. */
 function deps(r: PolicyResource, property: string, type: string): PolicyResource[] {
