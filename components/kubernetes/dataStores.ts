@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PodPeer } from "./peers.ts";
 import { peerSelector } from "./peers.ts";
 import type { SecretRef } from "./workload.ts";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "./restricted.ts";
 
 export type StoreName = "postgres" | "redis" | "kafka";
 
@@ -126,13 +127,7 @@ export class DataStores extends pulumi.ComponentResource {
               spec: {
                 automountServiceAccountToken: false,
                 enableServiceLinks: false,
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: uid,
-                  runAsGroup: uid,
-                  fsGroup: uid,
-                  seccompProfile: { type: "RuntimeDefault" },
-                },
+                securityContext: restrictedPodSecurity(uid),
                 containers: [
                   {
                     name: kind,
@@ -151,12 +146,7 @@ export class DataStores extends pulumi.ComponentResource {
                       requests: { cpu: `${spec.cpuMillis}m`, memory: `${spec.memoryMi}Mi` },
                       limits: { memory: `${spec.memoryMi}Mi` },
                     },
-                    securityContext: {
-                      allowPrivilegeEscalation: false,
-                      readOnlyRootFilesystem: spec.readOnlyRoot,
-                      runAsNonRoot: true,
-                      capabilities: { drop: ["ALL"] },
-                    },
+                    securityContext: restrictedContainerSecurity(spec.readOnlyRoot),
                     volumeMounts: [
                       { name: "data", mountPath: spec.dataPath },
                       ...spec.scratch.map((mountPath, i) => ({ name: `scratch-${i}`, mountPath })),

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PodPeer, PortPeer } from "./peers.ts";
 import { egressRules, peerSelector } from "./peers.ts";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "./restricted.ts";
 
 /** An environment variable read from a key of a Kubernetes Secret. */
 export interface SecretRef {
@@ -96,13 +97,7 @@ export class Workload extends pulumi.ComponentResource {
               // Service links would add a variable per Service of the namespace to the env.
               enableServiceLinks: false,
               terminationGracePeriodSeconds: 30,
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: uid,
-                runAsGroup: uid,
-                fsGroup: uid,
-                seccompProfile: { type: "RuntimeDefault" },
-              },
+              securityContext: restrictedPodSecurity(uid),
               topologySpreadConstraints: [
                 {
                   maxSkew: 1,
@@ -144,12 +139,7 @@ export class Workload extends pulumi.ComponentResource {
                   lifecycle: {
                     preStop: { exec: { command: ["node", "-e", "setTimeout(() => {}, 5000)"] } },
                   },
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    runAsNonRoot: true,
-                    capabilities: { drop: ["ALL"] },
-                  },
+                  securityContext: restrictedContainerSecurity(true),
                   volumeMounts: writable.map((mountPath, i) => ({
                     name: volumeName(i),
                     mountPath,
