@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { createArticleBody, updateArticleBody } from "../articles/contract.ts";
 import { chatCompletionBody } from "../chat/contract.ts";
 import { createOrderBody } from "../orders/contract.ts";
 
@@ -9,6 +10,8 @@ import { createOrderBody } from "../orders/contract.ts";
  */
 export const bodySchemas: Record<string, z.ZodType> = {
   "POST /v1/orders": createOrderBody,
+  "POST /v1/articles": createArticleBody,
+  "PATCH /v1/articles": updateArticleBody,
   // Keyed by route prefix: /v1/chat/completions is the one POST under /v1/chat.
   "POST /v1/chat": chatCompletionBody,
 };

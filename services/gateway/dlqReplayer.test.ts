@@ -87,7 +87,7 @@ describe("replaying to the orders service", () => {
     const req = order("replay-twice");
     expect(await deliver(req)).toEqual({ outcome: "delivered", status: 201 });
     expect(await deliver(req)).toEqual({ outcome: "delivered", status: 201 });
-    const { orders: stored } = await orders.store.list("u-replay", 100);
+    const { items: stored } = await orders.store.list("u-replay", { limit: 100 });
     expect(stored.filter((o) => o.item === "book")).toHaveLength(1);
   });
 
@@ -144,7 +144,7 @@ describe("the DLQ round trip", () => {
     const back = await startOrders(port);
     closers.push(() => back.stop());
     while ((await dlq.depth()) > 0) await sleep(20);
-    const { orders: stored } = await back.store.list("u-replay", 100);
+    const { items: stored } = await back.store.list("u-replay", { limit: 100 });
     expect(stored.filter((o) => o.item === "lamp")).toEqual([
       expect.objectContaining({ item: "lamp", quantity: 3 }),
     ]);

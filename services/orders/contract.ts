@@ -1,7 +1,11 @@
 import { z } from "zod";
+import { idSchema } from "../shared/ids.ts";
+import { pageQuery } from "../shared/pagination.ts";
 
 // The orders API's request shapes, shared by the service and the gateway's validation, so that a
 // malformed request is refused at the edge with the same message the service would give.
+
+export const orderId = idSchema("ord", "an order id");
 
 export const createOrderBody = z
   .object({
@@ -10,12 +14,4 @@ export const createOrderBody = z
   })
   .strict();
 
-export const listOrdersQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    after: z
-      .string()
-      .regex(/^ord_[0-9a-f]{24}$/, "must be an order id")
-      .optional(),
-  })
-  .strict();
+export const listOrdersQuery = pageQuery(orderId);

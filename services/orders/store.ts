@@ -1,5 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { createOnce, type CreateResult, type Idempotency } from "../shared/idempotency.ts";
+import { newId } from "../shared/ids.ts";
 import { OUTBOX_MIGRATION, enqueueEvent } from "../shared/outbox.ts";
+import { ownedPage, type Page } from "../shared/pagination.ts";
 import type { Db } from "../shared/sql/db.ts";
 
 export const ORDERS_TOPIC = "business.orders";
@@ -52,14 +54,6 @@ const toOrder = (r: Row): Order => ({
   createdAt: r.created_at,
 });
 
-/** Ids sort by creation time (a millisecond timestamp first), which keyset pagination relies on. */
-function newOrderId(): string {
-  return `ord_${Date.now().toString(16).padStart(12, "0")}${randomBytes(6).toString("hex")}`;
-}
-
-export type CreateResult =
-  { kind: "created"; order: Order } | { kind: "replayed"; order: Order } | { kind: "conflict" };
-
 export function orderStore(db: Db) {
   return {
     /**
@@ -67,49 +61,44 @@ export function orderStore(db: Db) {
      * a repeat of the same request returns the first order; a different request under the same
      * key is a conflict.
      */
-    async create(
+    create(
       userId: string,
       input: { item: string; quantity: number },
-      idempotency?: { key: string; requestHash: string },
-    ): Promise<CreateResult> {
-      return db.transaction(async (tx) => {
-        if (idempotency) {
-          const existing = await tx.query<Row>(
-            "SELECT * FROM orders WHERE user_id = $1 AND idempotency_key = $2",
-            [userId, idempotency.key],
+      idempotency?: Idempotency,
+    ): Promise<CreateResult<Order>> {
+      return createOnce(db, {
+        table: "orders",
+        owner: userId,
+        idempotency,
+        toValue: toOrder,
+        create: async (tx) => {
+          const row: Row = {
+            id: newId("ord"),
+            user_id: userId,
+            item: input.item,
+            quantity: input.quantity,
+            status: "created",
+            request_hash: idempotency?.requestHash ?? null,
+            created_at: new Date().toISOString(),
+          };
+          await tx.query(
+            `INSERT INTO orders (id, user_id, item, quantity, status, idempotency_key, request_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [
+              row.id,
+              userId,
+              row.item,
+              row.quantity,
+              row.status,
+              idempotency?.key ?? null,
+              row.request_hash,
+              row.created_at,
+            ],
           );
-          if (existing[0]) {
-            return existing[0].request_hash === idempotency.requestHash
-              ? { kind: "replayed", order: toOrder(existing[0]) }
-              : { kind: "conflict" };
-          }
-        }
-        const row: Row = {
-          id: newOrderId(),
-          user_id: userId,
-          item: input.item,
-          quantity: input.quantity,
-          status: "created",
-          request_hash: idempotency?.requestHash ?? null,
-          created_at: new Date().toISOString(),
-        };
-        await tx.query(
-          `INSERT INTO orders (id, user_id, item, quantity, status, idempotency_key, request_hash, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [
-            row.id,
-            userId,
-            row.item,
-            row.quantity,
-            row.status,
-            idempotency?.key ?? null,
-            row.request_hash,
-            row.created_at,
-          ],
-        );
-        const order = toOrder(row);
-        await enqueueEvent(tx, ORDERS_TOPIC, userId, "order.created", order);
-        return { kind: "created", order };
+          const order = toOrder(row);
+          await enqueueEvent(tx, ORDERS_TOPIC, userId, "order.created", order);
+          return order;
+        },
       });
     },
 
@@ -122,21 +111,8 @@ export function orderStore(db: Db) {
     },
 
     /** Newest first; `after` is the last id of the previous page. */
-    async list(
-      userId: string,
-      limit: number,
-      after?: string,
-    ): Promise<{ orders: Order[]; hasMore: boolean }> {
-      const rows = after
-        ? await db.query<Row>(
-            "SELECT * FROM orders WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-            [userId, after, limit + 1],
-          )
-        : await db.query<Row>("SELECT * FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2", [
-            userId,
-            limit + 1,
-          ]);
-      return { orders: rows.slice(0, limit).map(toOrder), hasMore: rows.length > limit };
+    list(userId: string, page: { limit: number; after?: string }): Promise<Page<Order>> {
+      return ownedPage(db, "orders", userId, page, toOrder);
     },
   };
 }
