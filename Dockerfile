@@ -36,6 +36,17 @@ RUN groupadd --system --gid 10001 app \
        --shell /usr/sbin/nologin app \
     && mkdir -p /var/lib/platform \
     && chown app:app /var/lib/platform
+# RDS presents certificates of Amazon's RDS CAs, which Node does not trust, and `pg` verifies the
+# server with sslmode=require. The AWS stack passes the bundle's URL (the build machine has the
+# network) and points NODE_EXTRA_CA_CERTS at the file in its tasks; other builds leave the
+# argument empty and have no such file.
+ARG RDS_CA_BUNDLE_URL=""
+COPY scripts/docker/fetch-ca-bundle.mjs /tmp/fetch-ca-bundle.mjs
+RUN if [ -n "$RDS_CA_BUNDLE_URL" ]; then \
+      mkdir -p /etc/ssl/rds \
+      && node /tmp/fetch-ca-bundle.mjs "$RDS_CA_BUNDLE_URL" /etc/ssl/rds/ca-bundle.pem; \
+    fi \
+    && rm /tmp/fetch-ca-bundle.mjs
 WORKDIR /app
 # Dependencies first and the often-edited sources last, so that a code change reuses the layers
 # above. Files stay owned by root: the process cannot rewrite its own code.

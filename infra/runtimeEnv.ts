@@ -24,6 +24,16 @@ export interface DataEndpoints {
   kafkaBrokers?: string;
 }
 
+/** The endpoints, and how a client signs in where that is not implied by the URL. */
+export interface DataAccess extends DataEndpoints {
+  /** How clients sign in to Kafka: `aws-iam` for MSK (TLS + SASL/OAUTHBEARER), else none. */
+  kafkaAuth?: KafkaAuth;
+  /** A PEM file in the image with the CAs that sign the database's certificate (RDS's). */
+  databaseCaFile?: string;
+}
+
+export type KafkaAuth = z.infer<typeof envFormat.kafkaAuth>;
+
 export type Env = Record<string, string>;
 
 /**
@@ -36,6 +46,7 @@ export const envFormat = {
   kafkaBrokers: z
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be host:port[,host:port...]"),
+  kafkaAuth: z.enum(["none", "aws-iam"], { error: 'must be "none" or "aws-iam"' }),
   apiKey: z
     .string()
     .regex(
@@ -60,6 +71,10 @@ export const envKey = {
   /** Redis AUTH token, a secret: on AWS the task definition injects it from Secrets Manager. */
   redisPassword: "REDIS_PASSWORD",
   kafkaBrokers: "KAFKA_BROKERS",
+  /** `aws-iam` on AWS (MSK signs clients in with the task role); unset elsewhere. */
+  kafkaAuth: "KAFKA_AUTH",
+  /** Node adds these CAs to its trust store: on AWS, RDS's, so that `pg` can verify the server. */
+  extraCaCerts: "NODE_EXTRA_CA_CERTS",
   authUrl: "AUTH_URL",
   demoApiKey: "DEMO_API_KEY",
   dataDir: "DATA_DIR",
@@ -70,11 +85,13 @@ export const envKey = {
   adminToken: "ADMIN_TOKEN",
 } as const;
 
-function dataEnv(data: DataEndpoints | undefined): Env {
+function dataEnv(data: DataAccess | undefined): Env {
   const env: Env = {};
   if (data?.databaseUrl) env[envKey.databaseUrl] = data.databaseUrl;
   if (data?.redisUrl) env[envKey.redisUrl] = data.redisUrl;
   if (data?.kafkaBrokers) env[envKey.kafkaBrokers] = data.kafkaBrokers;
+  if (data?.kafkaBrokers && data.kafkaAuth) env[envKey.kafkaAuth] = data.kafkaAuth;
+  if (data?.databaseUrl && data.databaseCaFile) env[envKey.extraCaCerts] = data.databaseCaFile;
   return env;
 }
 
@@ -93,7 +110,7 @@ export function gatewayEnv(
   domain: string,
   at: Addresses,
   port: number,
-  data?: DataEndpoints,
+  data?: DataAccess,
 ): Env {
   const env: Env = { [envKey.port]: String(port), [envKey.domain]: domain, ...dataEnv(data) };
   for (const s of services(catalog).filter((s) => s.domain === domain)) {
@@ -120,16 +137,18 @@ export function serviceEnv(
   catalog: Catalog,
   service: string,
   port: number,
-  data?: DataEndpoints,
+  data?: DataAccess,
   version = "v1",
   at?: Addresses,
 ): Env {
   const spec = catalog.services[service];
   if (!spec) throw new Error(`unknown service "${service}"`);
-  const used: DataEndpoints = {
+  const used: DataAccess = {
     databaseUrl: spec.uses.includes("postgres") ? data?.databaseUrl : undefined,
     redisUrl: spec.uses.includes("redis") ? data?.redisUrl : undefined,
     kafkaBrokers: spec.uses.includes("kafka") ? data?.kafkaBrokers : undefined,
+    kafkaAuth: data?.kafkaAuth,
+    databaseCaFile: data?.databaseCaFile,
   };
   const env: Env = {
     [envKey.port]: String(port),

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { rdsCaBundle } from "../infra/aws/workloads.ts";
 import { catalog, domains, routingRules, services } from "../infra/catalog/index.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
@@ -233,6 +235,49 @@ describe("dev stack on AWS", () => {
         expect(env.value).not.toMatch(/:\/\/[^/@]*:[^/@]*@/);
       }
     }
+  });
+
+  test("every task that talks to MSK signs in with IAM over TLS, as the cluster demands", () => {
+    let kafkaTasks = 0;
+    for (const td of run.records.byType(T.taskDefinition)) {
+      const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as {
+        environment: { name: string; value: string }[];
+      }[];
+      const env = Object.fromEntries(container!.environment.map((e) => [e.name, e.value]));
+      if (env["KAFKA_BROKERS"] === undefined) {
+        expect({ task: td.name, auth: env["KAFKA_AUTH"] }).toEqual({ task: td.name });
+        continue;
+      }
+      kafkaTasks += 1;
+      expect({ task: td.name, auth: env["KAFKA_AUTH"] }).toEqual({
+        task: td.name,
+        auth: "aws-iam",
+      });
+    }
+    // The gateways (DLQ) and every service whose catalog entry uses Kafka.
+    expect(kafkaTasks).toBeGreaterThanOrEqual(domains(catalog).length + 1);
+  });
+
+  test("tasks that use RDS trust its CAs: the image fetches the bundle where the env points", () => {
+    const [image, ...others] = run.records.byType("docker:index/image:Image");
+    expect(others).toEqual([]);
+    expect(field(image!, "build", "args")).toEqual({ RDS_CA_BUNDLE_URL: rdsCaBundle.url });
+    // The Dockerfile writes the bundle to the same path the tasks are given.
+    expect(readFileSync("Dockerfile", "utf8")).toContain(
+      `"$RDS_CA_BUNDLE_URL" ${rdsCaBundle.file}`,
+    );
+    let databaseTasks = 0;
+    for (const td of run.records.byType(T.taskDefinition)) {
+      const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as {
+        environment: { name: string; value: string }[];
+      }[];
+      const env = Object.fromEntries(container!.environment.map((e) => [e.name, e.value]));
+      if (env["DATABASE_URL"] === undefined) continue;
+      databaseTasks += 1;
+      expect(env["DATABASE_URL"]).toMatch(/sslmode=require$/);
+      expect(env["NODE_EXTRA_CA_CERTS"]).toBe(rdsCaBundle.file);
+    }
+    expect(databaseTasks).toBeGreaterThan(0);
   });
 
   test("every security-group and target-group reference resolves to one in the graph", () => {

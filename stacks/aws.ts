@@ -13,6 +13,7 @@ import {
   drainSeconds,
   gatewayStores,
   serviceDiscoveryName,
+  rdsCaBundle,
   storeAccess,
   tierDiscoveryName,
 } from "../infra/aws/workloads.ts";
@@ -87,6 +88,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   // Pulumi runs the program from the project directory, which holds the Dockerfile.
   const image = new ServiceImage(prefix, {
     context: process.cwd(),
+    buildArgs: { RDS_CA_BUNDLE_URL: rdsCaBundle.url },
     forceDelete: !settings.deletionProtection,
     tags,
   });

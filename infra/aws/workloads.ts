@@ -4,7 +4,7 @@ import type { DomainData } from "../../components/aws/domainData.ts";
 import type { SecretEnv } from "../../components/aws/serviceGroup.ts";
 import type { Catalog, Service, StoreKind } from "../catalog/index.ts";
 import { domains, services } from "../catalog/index.ts";
-import type { Addresses, DataEndpoints } from "../runtimeEnv.ts";
+import type { Addresses, DataAccess } from "../runtimeEnv.ts";
 
 // Catalog-aware glue between the catalog, the env contract (infra/runtimeEnv.ts) and the AWS
 // components: which stores a workload may reach, which secrets it receives, and where its
@@ -76,11 +76,21 @@ export function primaryVersion(service: Service): string {
 
 /** What a workload that uses `stores` gets from its domain's data: endpoints, secrets, access. */
 export interface StoreAccess {
-  endpoints: pulumi.Output<DataEndpoints>;
+  endpoints: pulumi.Output<DataAccess>;
   secrets: SecretEnv[];
   memberOfSecurityGroupIds: pulumi.Output<string>[];
   taskPolicyStatements?: pulumi.Output<Record<string, unknown>[]>;
 }
+
+/**
+ * The CAs that sign RDS certificates in every region, fetched into the image at build time (the
+ * Dockerfile's RDS_CA_BUNDLE_URL writes `file`): `pg` verifies the server (sslmode=require), and
+ * Node's own trust store does not hold Amazon's RDS CAs.
+ */
+export const rdsCaBundle = {
+  url: "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+  file: "/etc/ssl/rds/ca-bundle.pem",
+} as const;
 
 export function storeAccess(data: DomainData, stores: ReadonlySet<StoreKind>): StoreAccess {
   const secrets: SecretEnv[] = [];
@@ -106,6 +116,9 @@ export function storeAccess(data: DomainData, stores: ReadonlySet<StoreKind>): S
         databaseUrl: stores.has("postgres") ? databaseUrl : undefined,
         redisUrl: stores.has("redis") ? redisUrl : undefined,
         kafkaBrokers: stores.has("kafka") ? kafkaBrokers : undefined,
+        // MSK takes only IAM-signed TLS clients (DomainData), so the clients must sign in.
+        kafkaAuth: stores.has("kafka") ? ("aws-iam" as const) : undefined,
+        databaseCaFile: stores.has("postgres") ? rdsCaBundle.file : undefined,
       })),
     secrets,
     memberOfSecurityGroupIds: groups,

@@ -11,6 +11,7 @@ import {
   type ParkResult,
 } from "./dlqModel.ts";
 import { DLQ_MIGRATIONS, sqlDlq } from "./dlqSqlStore.ts";
+import { kafkaClientOptions } from "../shared/kafkaClient.ts";
 import { kafkaDlq } from "./dlqKafkaStore.ts";
 
 // The dead-letter queue as the gateway uses it: the shapes and rules in dlqModel.ts, the two
@@ -96,7 +97,7 @@ export async function openDeadLetterQueue(args: OpenDlqArgs): Promise<DeadLetter
   if (args.kafkaBrokers) {
     return kafkaDlq({
       domain: args.domain,
-      brokers: args.kafkaBrokers.split(","),
+      kafka: kafkaClientOptions(args.kafkaBrokers),
       redisUrl: args.redisUrl,
       registry: args.registry,
       logger: args.logger,

@@ -13,6 +13,7 @@ import {
 import { Redis } from "ioredis";
 import { redisAuth } from "../shared/cache.ts";
 import type { Registry } from "prom-client";
+import type { KafkaClientOptions } from "../shared/kafkaClient.ts";
 import type { Logger } from "../shared/logger.ts";
 import {
   backoffMs,
@@ -36,7 +37,8 @@ import {
 
 export interface KafkaDlqArgs {
   domain: string;
-  brokers: readonly string[];
+  /** Brokers and sign-in (services/shared/kafkaClient.ts). */
+  kafka: KafkaClientOptions;
   registry: Registry;
   logger: Logger;
   /** Shared dedupe of parks across replicas; absent: per process. */
@@ -116,19 +118,19 @@ export function kafkaDlq(args: KafkaDlqArgs): DeadLetterQueue {
   const poisonTopic = `${domain}.dlq.poison`;
   const groupId = `${domain}.dlq.replayer`;
   const clientId = args.clientId ?? `${domain}-gateway-dlq`;
-  const bootstrapBrokers = [...args.brokers];
+  const connection = args.kafka;
   const dedupeSeconds = args.dedupeSeconds ?? 24 * 3600;
   const ledger = args.redisUrl
     ? redisLedger(args.redisUrl, `dlq:${domain}`, dedupeSeconds)
     : memoryLedger(dedupeSeconds);
   const producer = new Producer({
     clientId,
-    bootstrapBrokers,
+    ...connection,
     serializers: stringSerializers,
     // A 202 promises the write is kept: wait for every in-sync replica.
     acks: ProduceAcks.ALL,
   });
-  const admin = new Admin({ clientId: `${clientId}-admin`, bootstrapBrokers });
+  const admin = new Admin({ clientId: `${clientId}-admin`, ...connection });
   const replayers = new Set<() => Promise<void>>();
 
   // Created on first use, not at start: a gateway must boot (and serve) while Kafka is away.
@@ -322,7 +324,7 @@ export function kafkaDlq(args: KafkaDlqArgs): DeadLetterQueue {
         const consumer = new Consumer({
           clientId: `${clientId}-replayer`,
           groupId,
-          bootstrapBrokers,
+          ...connection,
           deserializers: stringDeserializers,
           maxWaitTime: 500,
           autocommit: false,
@@ -400,7 +402,7 @@ export function kafkaDlq(args: KafkaDlqArgs): DeadLetterQueue {
       const reader = new Consumer({
         clientId: `${clientId}-poison-reader`,
         groupId: `${domain}.dlq.poison-reader.${randomUUID()}`,
-        bootstrapBrokers,
+        ...connection,
         deserializers: stringDeserializers,
         maxWaitTime: 200,
         autocommit: false,

@@ -1,6 +1,7 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Producer, stringSerializers } from "@platformatic/kafka";
+import { kafkaClientOptions } from "./kafkaClient.ts";
 
 /** An event as it travels on the bus: `id` lets consumers drop the duplicates of at-least-once. */
 export interface PlatformEvent {
@@ -20,7 +21,7 @@ export interface EventBus {
 export function kafkaBus(brokers: string, clientId: string): EventBus {
   const producer = new Producer({
     clientId,
-    bootstrapBrokers: brokers.split(","),
+    ...kafkaClientOptions(brokers),
     serializers: stringSerializers,
     // Wait for the in-sync replicas: an event the outbox marks as sent must not be lost.
     acks: -1,
