@@ -34,6 +34,13 @@ export interface DataAccess extends DataEndpoints {
 
 export type KafkaAuth = z.infer<typeof envFormat.kafkaAuth>;
 
+/** Where a service with catalog `blobs` keeps them on AWS: its bucket, KMS key and region. */
+export interface BlobEndpoint {
+  bucket: string;
+  kmsKeyId: string;
+  region: string;
+}
+
 export type Env = Record<string, string>;
 
 /**
@@ -83,6 +90,11 @@ export const envKey = {
   upstream: (service: string, version = "v1") =>
     `UPSTREAM_${service.toUpperCase().replace(/-/g, "_")}${version === "v1" ? "" : `_${version.toUpperCase()}`}`,
   adminToken: "ADMIN_TOKEN",
+  /** A service with catalog `blobs`: its S3 bucket (unset: the local disk), and its KMS key. */
+  blobBucket: "BLOB_BUCKET",
+  blobKmsKeyId: "BLOB_KMS_KEY_ID",
+  /** The AWS region, as the AWS SDK reads it. */
+  awsRegion: "AWS_REGION",
 } as const;
 
 function dataEnv(data: DataAccess | undefined): Env {
@@ -131,7 +143,8 @@ export function gatewayEnv(
 /**
  * A service's environment: its identity, the data stores it uses, and the v1 replicas of each
  * service it calls (`UPSTREAM_<CALLEE>`, the names a gateway reads too). `at` is needed only
- * for a service whose catalog entry lists `calls`.
+ * for a service whose catalog entry lists `calls`; `blobs` only where a service with catalog
+ * `blobs` keeps them in S3 (unset, it keeps them on its local disk).
  */
 export function serviceEnv(
   catalog: Catalog,
@@ -140,6 +153,7 @@ export function serviceEnv(
   data?: DataAccess,
   version = "v1",
   at?: Addresses,
+  blobs?: BlobEndpoint,
 ): Env {
   const spec = catalog.services[service];
   if (!spec) throw new Error(`unknown service "${service}"`);
@@ -160,6 +174,11 @@ export function serviceEnv(
   for (const callee of spec.calls) {
     if (!at) throw new Error(`serviceEnv: ${service} calls ${callee}; pass the addresses`);
     env[envKey.upstream(callee)] = need(at.services, versionedName(callee, "v1")).join(",");
+  }
+  if (spec.blobs && blobs) {
+    env[envKey.blobBucket] = blobs.bucket;
+    env[envKey.blobKmsKeyId] = blobs.kmsKeyId;
+    env[envKey.awsRegion] = blobs.region;
   }
   return env;
 }

@@ -137,6 +137,11 @@ const serviceSchema = z
       .default([{ name: "v1", weight: 100 }]),
     /** Which of its domain's data stores the service talks to. */
     uses: z.array(z.enum(storeKinds)).default([]),
+    /**
+     * The service keeps blobs (file contents) of its own: an encrypted, private, versioned S3
+     * bucket on AWS that only its tasks may use, the local disk elsewhere. Default false.
+     */
+    blobs: z.boolean().default(false),
     traffic: trafficSchema,
   })
   .extend(size.shape)

@@ -1,7 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { ApiError, unavailable, type ErrorBody } from "../shared/errors.ts";
 import type { RequestContext } from "../shared/trace.ts";
-import { NoReplicaError, sendToReplicas, type ReplicaSet } from "../shared/upstream.ts";
+import { callService, errorFrom, traceHeaders } from "../shared/serviceCall.ts";
+import type { ReplicaSet } from "../shared/upstream.ts";
 import type { GenerateRequest } from "../inference/contract.ts";
 import type { ModelList, Selection } from "../model/contract.ts";
 
@@ -9,16 +8,7 @@ import type { ModelList, Selection } from "../model/contract.ts";
 // inference service, each over its replicas with failover (services/shared/upstream.ts). Both
 // calls change nothing, so a request may go to another replica even after a broken connection.
 
-/** The caller's trace, continued with a span of this call's own. */
-function traceHeaders(ctx: RequestContext): Record<string, string> {
-  const flags = ctx.traceparent.slice(-2);
-  return {
-    "x-request-id": ctx.requestId,
-    traceparent: `00-${ctx.traceId}-${randomBytes(8).toString("hex")}-${flags}`,
-  };
-}
-
-async function call(
+function call(
   set: ReplicaSet,
   ctx: RequestContext,
   method: string,
@@ -26,41 +16,14 @@ async function call(
   body?: unknown,
   signal?: AbortSignal,
 ) {
-  try {
-    return await sendToReplicas(set, {
-      method,
-      path,
-      headers: {
-        ...traceHeaders(ctx),
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
-      retryable: true,
-      signal,
-    });
-  } catch (err) {
-    if (err instanceof NoReplicaError)
-      throw unavailable(
-        "service_unavailable",
-        `the ${set.name} service is unavailable; retry shortly`,
-      );
-    throw err;
-  }
-}
-
-/** A service's error answer, passed on as the same error (status, type, code, param). */
-async function errorFrom(
-  status: number,
-  body: { text(): Promise<string> },
-  service: string,
-): Promise<ApiError> {
-  const text = await body.text();
-  try {
-    const { error } = JSON.parse(text) as ErrorBody;
-    return new ApiError(status, error.type, error.code, error.message, error.param ?? undefined);
-  } catch {
-    return new ApiError(500, "api_error", "internal_error", `${service} answered ${status}`);
-  }
+  return callService(set, {
+    method,
+    path,
+    headers: traceHeaders(ctx),
+    body,
+    retryable: true,
+    signal,
+  });
 }
 
 export class ModelClient {
