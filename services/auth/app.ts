@@ -1,23 +1,60 @@
 import type { Express } from "express";
 import { z } from "zod";
-import { notFound, unauthorized } from "../shared/errors.ts";
-import { principalFrom } from "../shared/principal.ts";
+import { notFound, unauthorized, unavailable } from "../shared/errors.ts";
+import { isAdmin, principalFrom, requireAdmin, type Principal } from "../shared/principal.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
 import { generateKey } from "./keys.ts";
+import type { Owners } from "./owners.ts";
 import type { KeyStore } from "./store.ts";
 
 const verifyBody = z.object({ key: z.string().min(1).max(256) });
-const createBody = z.object({ name: z.string().trim().min(1).max(100).default("unnamed") });
+const ownerId = z.string().min(1).max(200);
+const createBody = z
+  .object({
+    name: z.string().trim().min(1).max(100).default("unnamed"),
+    // Admins only: a key for another user, or an admin key.
+    userId: ownerId.optional(),
+    scopes: z
+      .array(z.enum(["admin"]))
+      .max(1)
+      .optional(),
+  })
+  .strict();
+const ownerQuery = z.object({ userId: ownerId.optional() }).strict();
 const keyId = z.string().regex(/^key_[0-9a-f]{32}$/, "must be a key id (key_...)");
 
-/** The auth service's routes: key verification for the gateways, and a user's own keys. */
-export function authRoutes(app: Express, keys: KeyStore): void {
+/** Whose keys a request means: the caller's own, or (admins only) `userId`'s. */
+function ownerOf(
+  caller: Principal,
+  userId: string | undefined,
+  headers: Parameters<typeof requireAdmin>[0],
+) {
+  if (userId === undefined || userId === caller.userId) return caller.userId;
+  requireAdmin(headers);
+  return userId;
+}
+
+/** The auth service's routes: key verification for the gateways, and keys for their users. */
+export function authRoutes(app: Express, keys: KeyStore, owners: Owners): void {
   // Internal, for the gateway tier only (the router forwards nothing outside /v1).
   app.post("/internal/verify", ...jsonBody("4kb"), async (req, res) => {
     res.locals.route = "/internal/verify";
     const { key } = parse(verifyBody, req.body);
-    const principal = await keys.verify(key);
-    if (!principal) throw unauthorized("invalid API key");
+    const found = await keys.verify(key);
+    if (!found) throw unauthorized("invalid API key");
+    const owner = await owners.lookup(found.userId, res.locals.ctx.requestId);
+    if (owner.kind === "deleted") throw unauthorized("invalid API key");
+    let plan = found.plan;
+    if (owner.kind === "found" && owner.plan !== found.plan) {
+      plan = owner.plan;
+      await keys.recordPlan(found.userId, plan);
+    }
+    const principal: Principal = {
+      userId: found.userId,
+      keyId: found.keyId,
+      plan,
+      ...(found.scopes.length > 0 ? { scopes: found.scopes } : {}),
+    };
     res.json({ principal });
   });
 
@@ -28,25 +65,39 @@ export function authRoutes(app: Express, keys: KeyStore): void {
 
   app.get("/v1/auth/keys", async (req, res) => {
     res.locals.route = "/v1/auth";
-    const { userId } = principalFrom(req.headers);
-    res.json({ object: "list", data: await keys.list(userId) });
+    const caller = principalFrom(req.headers);
+    const { userId } = parse(ownerQuery, req.query, "query");
+    res.json({ object: "list", data: await keys.list(ownerOf(caller, userId, req.headers)) });
   });
 
   // The new key is in this answer only; afterwards just its hash exists.
   app.post("/v1/auth/keys", ...jsonBody("4kb"), async (req, res) => {
     res.locals.route = "/v1/auth";
-    const { userId, plan } = principalFrom(req.headers);
-    const { name } = parse(createBody, req.body);
+    const caller = principalFrom(req.headers);
+    const { name, userId, scopes } = parse(createBody, req.body);
+    if (scopes) requireAdmin(req.headers);
+    const owner = ownerOf(caller, userId, req.headers);
+    let plan = caller.plan;
+    if (owner !== caller.userId) {
+      // A key for someone else needs them to exist, and starts with their plan.
+      const found = await owners.lookup(owner, res.locals.ctx.requestId);
+      if (found.kind === "unreachable")
+        throw unavailable("user_unavailable", "cannot check the user now; retry shortly");
+      if (found.kind !== "found") throw notFound("user_not_found", `no user ${owner}`);
+      plan = found.plan;
+    }
     const key = generateKey();
-    const record = await keys.add(userId, name, key, plan);
+    const record = await keys.add(owner, name, key, plan, scopes);
     res.status(201).json({ ...record, key });
   });
 
   app.delete("/v1/auth/keys/:id", async (req, res) => {
     res.locals.route = "/v1/auth";
-    const { userId } = principalFrom(req.headers);
+    const caller = principalFrom(req.headers);
     const id = parse(keyId, req.params.id, "id");
-    if (!(await keys.revoke(userId, id))) throw notFound("key_not_found", `no active key ${id}`);
+    // An admin revokes any key, e.g. a leaked one of another user.
+    const revoked = await keys.revoke(isAdmin(caller) ? undefined : caller.userId, id);
+    if (!revoked) throw notFound("key_not_found", `no active key ${id}`);
     res.json({ id, revoked: true });
   });
 }
