@@ -5,6 +5,7 @@ import { ApiError } from "../shared/errors.ts";
 import type { GenerateRequest } from "./contract.ts";
 import type { Backend, Generation } from "./generation.ts";
 import type { NgramModel } from "./ngram.ts";
+import type { TrainedModels } from "./trained.ts";
 import { countPromptTokens, joinToken } from "./tokenizer.ts";
 
 /** Reads every `*.txt` of a corpus folder, in name order so that training is reproducible. */
@@ -23,15 +24,33 @@ function cased(token: string, sentenceStart: boolean): string {
 }
 
 /**
- * The built-in backend: n-gram models by corpus name, trained when the service starts. It answers
- * the last user message; a model whose corpus this replica lacks is a 503 (the registry and
- * the deployment disagree, which a retry elsewhere may not fix but the caller must not be blamed).
+ * The built-in backend: n-gram models by corpus name, trained when the service starts, and
+ * models trained by the training service, loaded from storage (`trained`). It answers the last
+ * user message; a model whose corpus this replica lacks is a 503 (the registry and the
+ * deployment disagree, which a retry elsewhere may not fix but the caller must not be blamed).
  */
-export function builtinBackend(corpora: ReadonlyMap<string, NgramModel>): Backend {
+export function builtinBackend(
+  corpora: ReadonlyMap<string, NgramModel>,
+  trained?: TrainedModels,
+): Backend {
   return {
     async start(req: GenerateRequest): Promise<Generation> {
-      const corpus = "corpus" in req.model.config ? req.model.config.corpus : undefined;
-      const model = corpus === undefined ? undefined : corpora.get(corpus);
+      const config = req.model.config;
+      if ("file" in config && !trained) {
+        throw new ApiError(
+          503,
+          "service_unavailable",
+          "model_unavailable",
+          `model ${req.model.id} is a trained model, and this replica cannot reach storage`,
+        );
+      }
+      const corpus = "corpus" in config ? config.corpus : undefined;
+      const model =
+        "file" in config
+          ? await trained!.load(config)
+          : corpus === undefined
+            ? undefined
+            : corpora.get(corpus);
       if (!model) {
         throw new ApiError(
           503,

@@ -1,10 +1,13 @@
 import { resolve } from "node:path";
 import { z } from "zod";
-import { fields, loadEnv } from "../shared/config.ts";
+import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { runService } from "../shared/service.ts";
+import { ReplicaSet } from "../shared/upstream.ts";
+import { StorageClient } from "../storage/client.ts";
 import { inferenceRoutes } from "./app.ts";
 import { builtinBackend, readCorpus } from "./builtin.ts";
 import { NgramModel } from "./ngram.ts";
+import { TrainedModels } from "./trained.ts";
 import { upstreamBackend } from "./upstream.ts";
 
 const env = loadEnv(
@@ -13,12 +16,17 @@ const env = loadEnv(
     upstreamApiKey: z.string().min(1).optional(),
     maxConcurrent: z.coerce.number().int().min(1).max(10_000).default(32),
     corpusDir: fields.dataDir.default(resolve(import.meta.dirname, "corpus")),
+    maxTrainedModels: z.coerce.number().int().min(1).max(1_000).default(8),
+    storage: fields.urls.optional(),
   },
   {
     upstreamUrl: "INFERENCE_UPSTREAM_URL",
     upstreamApiKey: "INFERENCE_UPSTREAM_API_KEY",
     maxConcurrent: "INFERENCE_MAX_CONCURRENT",
     corpusDir: "INFERENCE_CORPUS_DIR",
+    maxTrainedModels: "INFERENCE_MAX_TRAINED_MODELS",
+    // Trained models' files (catalog: inference calls storage).
+    storage: envKey.upstream("storage"),
   },
 );
 
@@ -38,13 +46,22 @@ await runService({
       },
       "built-in model trained",
     );
+    const storageSet =
+      env.storage &&
+      new ReplicaSet("storage", env.storage, { healthIntervalMs: 1_000, headersTimeoutMs: 10_000 });
+    const trained =
+      storageSet &&
+      new TrainedModels((id) => new StorageClient(storageSet).content(id), env.maxTrainedModels);
     inferenceRoutes(app, {
-      builtin: builtinBackend(new Map([["default", model]])),
+      builtin: builtinBackend(new Map([["default", model]]), trained),
       upstream: env.upstreamUrl
         ? upstreamBackend({ baseUrl: env.upstreamUrl, apiKey: env.upstreamApiKey })
         : undefined,
       maxConcurrent: env.maxConcurrent,
       logger,
     });
+    return async () => {
+      await storageSet?.close();
+    };
   },
 });

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { tokenize } from "./tokenizer.ts";
 
 // The built-in language model: word trigrams with backoff, trained in memory from a corpus at
@@ -8,6 +9,7 @@ import { tokenize } from "./tokenizer.ts";
 const START = "<s>";
 const END = "</s>";
 const SEP = "\u0000";
+const SNAPSHOT_FORMAT = "ngram-3/1";
 
 /** Splits a line into sentences, keeping each one's closing mark. */
 function sentences(line: string): string[][] {
@@ -62,13 +64,58 @@ export interface Generated {
   finishReason: () => "stop" | "length";
 }
 
+/**
+ * A trained model as a file (JSON): its count tables, so that a model trained once (by the
+ * training service) is loaded by every inference replica without the corpus. Contexts are the
+ * words joined by U+0000, as in memory.
+ */
+export const ngramSnapshot = z
+  .object({
+    format: z.literal(SNAPSHOT_FORMAT),
+    sentences: z.number().int().min(1),
+    trigrams: z.array(
+      z.tuple([z.string(), z.array(z.tuple([z.string(), z.number().int().min(1)]))]),
+    ),
+    bigrams: z.array(
+      z.tuple([z.string(), z.array(z.tuple([z.string(), z.number().int().min(1)]))]),
+    ),
+    unigrams: z.array(z.tuple([z.string(), z.number().int().min(1)])).min(1),
+  })
+  .strict();
+export type NgramSnapshot = z.infer<typeof ngramSnapshot>;
+
+const table = (entries: NgramSnapshot["trigrams"]) =>
+  new Map(entries.map(([context, next]) => [context, new Map(next)]));
+
+/** A table without the continuations seen fewer than `minCount` times (and contexts left empty). */
+function pruned(t: Map<string, Counts>, minCount: number): NgramSnapshot["trigrams"] {
+  const out: NgramSnapshot["trigrams"] = [];
+  for (const [context, counts] of t) {
+    const kept = [...counts].filter(([, c]) => c >= minCount);
+    if (kept.length > 0) out.push([context, kept]);
+  }
+  return out;
+}
+
 export class NgramModel {
-  private readonly trigrams = new Map<string, Counts>();
-  private readonly bigrams = new Map<string, Counts>();
-  private readonly unigrams: Counts = new Map();
+  private readonly trigrams: Map<string, Counts>;
+  private readonly bigrams: Map<string, Counts>;
+  private readonly unigrams: Counts;
   readonly sentenceCount: number;
 
-  constructor(text: string) {
+  /** Trains on `source` (text, one or more sentences a line), or loads a trained snapshot. */
+  constructor(source: string | NgramSnapshot) {
+    if (typeof source !== "string") {
+      this.trigrams = table(source.trigrams);
+      this.bigrams = table(source.bigrams);
+      this.unigrams = new Map(source.unigrams);
+      this.sentenceCount = source.sentences;
+      return;
+    }
+    const text = source;
+    this.trigrams = new Map();
+    this.bigrams = new Map();
+    this.unigrams = new Map();
     let count = 0;
     for (const line of text.split("\n")) {
       for (const sentence of sentences(line)) {
@@ -88,6 +135,21 @@ export class NgramModel {
 
   get vocabularySize(): number {
     return this.unigrams.size;
+  }
+
+  /**
+   * The model as a file. `minCount` > 1 drops the two- and three-word continuations seen fewer
+   * times (generation then backs off to shorter contexts): a smaller, less literal model.
+   */
+  toSnapshot(opts: { minCount?: number } = {}): NgramSnapshot {
+    const minCount = opts.minCount ?? 1;
+    return {
+      format: SNAPSHOT_FORMAT,
+      sentences: this.sentenceCount,
+      trigrams: pruned(this.trigrams, minCount),
+      bigrams: pruned(this.bigrams, minCount),
+      unigrams: [...this.unigrams],
+    };
   }
 
   private continuations(a: string, b: string): Counts {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fileId } from "../storage/contract.ts";
 
 // The model registry's internal API, shared by the model service and its callers (chat, and
 // inference which receives the selected model): what a concrete model version is.
@@ -10,9 +11,18 @@ export const modelName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be lower-case letters, digits, '.', '_' or '-'");
 
-/** How a backend runs a model: the built-in n-gram's corpus, or the upstream's model name. */
+/**
+ * How a backend runs a model: the built-in n-gram's shipped corpus, or a trained n-gram model's
+ * file in the storage service (and its SHA-256, checked on load), or the upstream's model name.
+ */
 export const modelConfig = z.union([
   z.object({ corpus: z.string().min(1) }).strict(),
+  z
+    .object({
+      file: fileId,
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256"),
+    })
+    .strict(),
   z.object({ model: z.string().min(1).max(200) }).strict(),
 ]);
 
@@ -26,8 +36,8 @@ export const registerModelBody = z
   })
   .strict()
   .refine(
-    (m) => (m.backend === "builtin" ? "corpus" in m.config : "model" in m.config),
-    "a builtin model's config names a corpus, an upstream model's config names a model",
+    (m) => (m.backend === "builtin" ? !("model" in m.config) : "model" in m.config),
+    "a builtin model's config names a corpus or a trained file, an upstream model's config names a model",
   );
 
 export const selectBody = z.object({ model: z.string().min(1).max(200) }).strict();
