@@ -83,6 +83,8 @@ export const envKey = {
   /** Node adds these CAs to its trust store: on AWS, RDS's, so that `pg` can verify the server. */
   extraCaCerts: "NODE_EXTRA_CA_CERTS",
   authUrl: "AUTH_URL",
+  /** Where the gateway checks quotas: the quota service's replicas, or the tier that hosts it. */
+  quotaUrl: "QUOTA_URL",
   demoApiKey: "DEMO_API_KEY",
   dataDir: "DATA_DIR",
   tier: (domain: string) => `TIER_${domain.toUpperCase().replace(/-/g, "_")}`,
@@ -137,6 +139,14 @@ export function gatewayEnv(
     authDomain === domain
       ? need(at.services, "auth").join(",")
       : need(at.tiers, authDomain).join(",");
+  // Likewise for quotas, once the catalog has a quota service (services/gateway/quota.ts).
+  const quotaDomain = quotaServiceDomain(catalog);
+  if (quotaDomain) {
+    env[envKey.quotaUrl] =
+      quotaDomain === domain
+        ? need(at.services, "quota").join(",")
+        : need(at.tiers, quotaDomain).join(",");
+  }
   return env;
 }
 
@@ -180,6 +190,11 @@ export function serviceEnv(
     env[envKey.blobKmsKeyId] = blobs.kmsKeyId;
     env[envKey.awsRegion] = blobs.region;
   }
+  // A service of another domain is reached through that domain's tier (catalog `tierCalls`).
+  for (const callee of spec.tierCalls) {
+    if (!at) throw new Error(`serviceEnv: ${service} calls ${callee}; pass the addresses`);
+    env[envKey.upstream(callee)] = need(at.tiers, catalog.services[callee]!.domain).join(",");
+  }
   return env;
 }
 
@@ -193,6 +208,11 @@ export function authServiceDomain(catalog: Catalog): string {
   const auth = catalog.services["auth"];
   if (!auth) throw new Error('catalog.services.auth: the platform needs an "auth" service');
   return auth.domain;
+}
+
+/** The domain whose tier hosts the `quota` service, if the catalog has one. */
+export function quotaServiceDomain(catalog: Catalog): string | undefined {
+  return catalog.services["quota"]?.domain;
 }
 
 function need(map: Record<string, string[]>, key: string): string[] {

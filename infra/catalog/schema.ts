@@ -104,6 +104,12 @@ const trafficSchema = z
       .min(1)
       .max(64 * 1024 * 1024)
       .default(1024 * 1024),
+    /**
+     * Whether the gateway's quota step (services/gateway/quota.ts) consumes one request of the
+     * caller's quota before the response cache and the service (chat's completions). Default
+     * false; on, the catalog needs a `quota` service.
+     */
+    quota: z.boolean().default(false),
   })
   .default({
     rateLimit: {
@@ -113,6 +119,7 @@ const trafficSchema = z
     cache: { ttlSeconds: 0, staleSeconds: 60, perPrincipal: true },
     timeouts: { firstByteMs: 10_000, idleMs: 30_000 },
     maxBodyBytes: 1024 * 1024,
+    quota: false,
   });
 
 const serviceSchema = z
@@ -129,6 +136,13 @@ const serviceSchema = z
      * calls `model` and `inference`. Each target passes their addresses in the caller's env.
      */
     calls: z.array(name).default([]),
+    /**
+     * Services of other domains this one calls, always through the callee's gateway tier (its
+     * `/internal/<callee>/*` endpoints, which the router and the ALB never route), e.g. chat
+     * reports usage to `quota`. Each target passes that tier's address as `UPSTREAM_<CALLEE>`
+     * and lets exactly these callers reach the tier. Only `quota` is served this way.
+     */
+    tierCalls: z.array(name).default([]),
     replicas: replicas.default(2),
     /** Versions running side by side, with their traffic weights. Default: v1 at 100%. */
     versions: z

@@ -167,6 +167,36 @@ describe("catalog validation", () => {
     );
     expect(problems).toHaveLength(2);
   });
+
+  test("tierCalls name a service of another domain that its tier serves (quota), running v1", () => {
+    const withQuota = (c: CatalogInput) =>
+      (c.services["quota"] ??= { domain: "identity", routes: ["/v1/quota"] });
+    expect(
+      problemsOf(
+        variant((c) => {
+          withQuota(c);
+          c.services["chat"]!.tierCalls = ["quota", "model", "auth", "nope"];
+        }),
+      ),
+    ).toEqual([
+      "catalog.services.chat.tierCalls.1: model is in the same domain; list it under calls",
+      "catalog.services.chat.tierCalls.2: a gateway tier serves only quota to other domains",
+      'catalog.services.chat.tierCalls.3: unknown service "nope"',
+    ]);
+  });
+
+  test("a route that turns the quota step on needs a quota service", () => {
+    const problems = problemsOf(
+      variant((c) => {
+        delete c.services["quota"];
+        c.services["chat"]!.tierCalls = [];
+        c.services["orders"]!.traffic = { ...c.services["orders"]!.traffic, quota: true };
+      }),
+    );
+    expect(problems).toContain(
+      'catalog.services.orders.traffic.quota: the quota step needs a "quota" service in the catalog',
+    );
+  });
 });
 
 describe("routing rules", () => {

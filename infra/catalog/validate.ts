@@ -49,7 +49,7 @@ function crossCheck(catalog: Catalog): string[] {
       }
     });
   }
-  problems.push(...checkCalls(catalog));
+  problems.push(...checkCalls(catalog), ...checkQuota(catalog));
   for (const domain of domains) {
     const own = Object.values(catalog.services).filter((s) => s.domain === domain);
     if (own.length === 0) {
@@ -93,6 +93,38 @@ function checkCalls(catalog: Catalog): string[] {
     if (spec.routes.length === 0 && !called.has(service)) {
       problems.push(
         `catalog.services.${service}.routes: an internal service (no route) needs a caller in its domain's calls`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** The services a gateway tier serves to other domains under `/internal/<service>/*`. */
+export const TIER_SERVED_SERVICES: readonly string[] = ["quota"];
+
+/**
+ * Cross-domain calls go through the callee's tier, which serves only the internal APIs it knows
+ * (services/gateway/quota.ts); routes that turn the quota step on need the quota service.
+ */
+function checkQuota(catalog: Catalog): string[] {
+  const problems: string[] = [];
+  for (const [service, spec] of Object.entries(catalog.services)) {
+    spec.tierCalls.forEach((callee, i) => {
+      const field = `catalog.services.${service}.tierCalls.${i}`;
+      const target = catalog.services[callee];
+      if (!target) problems.push(`${field}: unknown service "${callee}"`);
+      else if (target.domain === spec.domain)
+        problems.push(`${field}: ${callee} is in the same domain; list it under calls`);
+      else if (!TIER_SERVED_SERVICES.includes(callee))
+        problems.push(
+          `${field}: a gateway tier serves only ${TIER_SERVED_SERVICES.join(", ")} to other domains`,
+        );
+      else if (!target.versions.some((v) => v.name === "v1"))
+        problems.push(`${field}: ${callee} runs no v1, the version its callers reach`);
+    });
+    if (spec.traffic.quota && !catalog.services["quota"]) {
+      problems.push(
+        `catalog.services.${service}.traffic.quota: the quota step needs a "quota" service in the catalog`,
       );
     }
   }

@@ -21,6 +21,7 @@ import type { WriteToPark } from "./dlq.ts";
 import { answerWithFallback } from "./fallback.ts";
 import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 import { ServiceClient, isUpstreamFailure, type CallRequest } from "./serviceClient.ts";
+import { createQuotaStep } from "./quota.ts";
 import { validateRequest } from "./validation.ts";
 import { VersionRouter } from "./versionRouter.ts";
 import { X_CACHE, bufferResponse, sendCached, type ResponseCache } from "./responseCache.ts";
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   upstreams: Record<string, string[]>;
   /** Where API keys are verified: the auth service's replicas, or the tier that hosts it. */
   authUrls: string[];
+  /** Where quotas are checked (QUOTA_URL); needed when a route of this tier turns quota on. */
+  quotaUrls?: string[];
   /** Shared by the tier's replicas (Redis when configured): verdicts and version weights. */
   store: Cache;
   logger: Logger;
@@ -92,7 +95,7 @@ function replicaSet(
  * One gateway tier; the same code runs as every domain's tier, configured by the catalog. The
  * middleware chain below is the one of DESIGN.md, in its order:
  *
- *   route -> rate limit -> validation -> API-key auth -> response cache -> version router ->
+ *   route -> rate limit -> validation -> API-key auth -> quota -> response cache -> version router ->
  *   circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy
  *   on failure: stale cached answer, else dead-letter queue (writes) or the domain's fallback.
  *
@@ -147,6 +150,15 @@ export function createGateway(opts: GatewayOptions): {
     logger: opts.logger,
     fallbacks: gm.fallbacks,
   });
+  const quota = createQuotaStep({
+    catalog: opts.catalog,
+    domain: opts.domain,
+    urls: opts.quotaUrls,
+    cache: opts.store,
+    logger: opts.logger,
+    registry: opts.metrics.registry,
+    healthIntervalMs,
+  });
 
   const app = createApp({
     logger: opts.logger,
@@ -156,6 +168,7 @@ export function createGateway(opts: GatewayOptions): {
     upstreams: async () => ({
       store: await opts.store.ping(),
       auth: auth.healthyCount() > 0,
+      ...(quota.healthy() === undefined ? {} : { quota: quota.healthy() }),
       ...Object.fromEntries([...clients].map(([name, c]) => [name, c.set.healthyCount() > 0])),
     }),
   });
@@ -177,6 +190,9 @@ export function createGateway(opts: GatewayOptions): {
       next(err);
     }
   });
+
+  // Internal, on the tier that hosts quota: the other tiers' checks and chat's usage reports.
+  quota.mount(app);
 
   mountAdmin(app, opts.adminToken, routers, opts.dlqAdmin);
 
@@ -310,6 +326,7 @@ export function createGateway(opts: GatewayOptions): {
     }),
   );
   app.use("/v1", requireApiKey(verifier));
+  if (quota.step) app.use("/v1", quota.step);
   app.use("/v1", proxy);
 
   finishApp(app, opts.logger);
@@ -318,7 +335,11 @@ export function createGateway(opts: GatewayOptions): {
     replicaSets: new Map([...clients].map(([key, c]) => [key, c.set])),
     close: async () => {
       for (const r of routers.values()) r.close();
-      await Promise.all([auth.close(), ...[...clients.values()].map((c) => c.close())]);
+      await Promise.all([
+        auth.close(),
+        quota.close(),
+        ...[...clients.values()].map((c) => c.close()),
+      ]);
       await opts.store.close();
     },
   };
