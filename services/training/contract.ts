@@ -1,0 +1,84 @@
+import { z } from "zod";
+import { idSchema } from "../shared/ids.ts";
+import { pageQuery } from "../shared/pagination.ts";
+import { fileId } from "../storage/contract.ts";
+
+// The training API's request shapes, shared by the service and the gateway's validation.
+
+export const jobId = idSchema("trjob", "a training job id");
+
+/** Inline corpora above this go through storage (`POST /v1/files`) instead. */
+export const MAX_INLINE_CORPUS_BYTES = 256 * 1024;
+
+/** Trained models are named `ft-<suffix>`, so they never collide with shipped or upstream models. */
+export const TRAINED_PREFIX = "ft-";
+
+export const hyperparameters = z
+  .object({
+    /**
+     * Drops the two- and three-word continuations seen fewer times than this: a higher value
+     * gives a smaller, less literal model. Default 1 (keep everything).
+     */
+    min_count: z.number().int().min(1).max(100).default(1),
+    /** The registered version's output cap (tokens). Default 256. */
+    max_output_tokens: z.number().int().min(1).max(4096).default(256),
+    /** The registered version's context window (tokens). Default 4096. */
+    context_tokens: z.number().int().min(16).max(65_536).default(4096),
+  })
+  .strict();
+
+export const createJobBody = z
+  .object({
+    /** The model's name is `ft-<suffix>`; each new job with the same suffix adds a version. */
+    suffix: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be 1-40 lower-case letters, digits or '-'"),
+    corpus: z.union([
+      z.object({ file_id: fileId }).strict(),
+      z
+        .object({
+          text: z
+            .string()
+            .min(1)
+            .refine(
+              (t) => Buffer.byteLength(t) <= MAX_INLINE_CORPUS_BYTES,
+              `must be at most ${MAX_INLINE_CORPUS_BYTES} bytes; upload larger corpora with POST /v1/files`,
+            ),
+        })
+        .strict(),
+    ]),
+    hyperparameters: hyperparameters.default({
+      min_count: 1,
+      max_output_tokens: 256,
+      context_tokens: 4096,
+    }),
+  })
+  .strict();
+
+export type CreateJob = z.output<typeof createJobBody>;
+export type Hyperparameters = z.output<typeof hyperparameters>;
+
+export const listJobsQuery = pageQuery(jobId);
+
+export const jobStatuses = ["queued", "running", "succeeded", "failed"] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+/** A training job as the API shows it. */
+export interface TrainingJob {
+  id: string;
+  object: "training.job";
+  status: JobStatus;
+  suffix: string;
+  /** The registered model version (`ft-<suffix>:<n>`) once the job succeeded. */
+  model: string | null;
+  corpus: { file_id: string } | { inline_bytes: number };
+  hyperparameters: Hyperparameters;
+  /** The trained model's file in storage (purpose `model`), owned by the job's owner. */
+  result_file: string | null;
+  trained: { sentences: number; vocabulary: number } | null;
+  error: { code: string; message: string } | null;
+  attempts: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}

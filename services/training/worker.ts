@@ -1,0 +1,201 @@
+import { ApiError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
+import { callService, errorFrom } from "../shared/serviceCall.ts";
+import type { ReplicaSet } from "../shared/upstream.ts";
+import type { ModelVersion } from "../model/contract.ts";
+import { NgramModel } from "../inference/ngram.ts";
+import type { StorageClient } from "../storage/client.ts";
+import type { ClaimedJob, JobStore } from "./store.ts";
+
+/** The model registry's internal API, as training uses it: a new version of a trained model. */
+export class ModelRegistry {
+  private readonly set: ReplicaSet;
+  constructor(set: ReplicaSet) {
+    this.set = set;
+  }
+
+  async register(body: {
+    name: string;
+    backend: "builtin";
+    config: { file: string; sha256: string };
+    contextTokens: number;
+    maxOutputTokens: number;
+  }): Promise<ModelVersion> {
+    // Not resent after a broken connection: it would add a second version.
+    const res = await callService(this.set, {
+      method: "POST",
+      path: "/internal/models",
+      body,
+      retryable: false,
+    });
+    if (res.statusCode !== 201) throw await errorFrom(res.statusCode, res.body, this.set.name);
+    return (await res.body.json()) as ModelVersion;
+  }
+}
+
+export interface WorkerArgs {
+  jobs: JobStore;
+  storage: StorageClient;
+  registry: ModelRegistry;
+  logger: Logger;
+  /** How long a claim lasts without renewal; a dead worker's job is taken again after it. */
+  leaseMs: number;
+  /** Wait between looks at an empty queue. */
+  pollMs: number;
+  /** Tries of one job before it fails for good. */
+  maxAttempts: number;
+}
+
+/** A failure that another try cannot fix: the job fails at once. */
+class JobError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Lost the lease: another worker has the job now, so this one stops touching it. */
+class LeaseLost extends Error {}
+
+/** 4xx answers are the job's own fault (no retry), the rest may pass. */
+function permanent(err: unknown): boolean {
+  return err instanceof JobError || (err instanceof ApiError && err.status < 500);
+}
+
+/**
+ * One job, start to end: corpus -> n-gram model -> model file in storage -> new version in the
+ * registry. Each step's result is recorded under the job's lease before the next, so a rerun
+ * after a crash (another replica, once the lease expired) resumes after the last recorded step.
+ */
+export async function runJob(job: ClaimedJob, args: WorkerArgs): Promise<void> {
+  const { jobs, storage, registry } = args;
+  const held = (ok: boolean) => {
+    if (!ok) throw new LeaseLost(job.id);
+  };
+  let text: string;
+  if ("fileId" in job.corpus) {
+    const data = await storage.content(job.corpus.fileId);
+    if (!data)
+      throw new JobError("corpus_not_found", `the corpus file ${job.corpus.fileId} is gone`);
+    text = data.toString("utf8");
+  } else {
+    text = job.corpus.text;
+  }
+  let model: NgramModel;
+  try {
+    model = new NgramModel(text);
+  } catch (err) {
+    throw new JobError("invalid_corpus", (err as Error).message);
+  }
+  const trained = { sentences: model.sentenceCount, vocabulary: model.vocabularySize };
+  let file = job.resultFile;
+  if (!file) {
+    const data = Buffer.from(
+      JSON.stringify(model.toSnapshot({ minCount: job.hyperparameters.min_count })),
+    );
+    const stored = await storage.upload({
+      userId: job.userId,
+      purpose: "model",
+      filename: `${job.modelName}.${job.id}.json`,
+      contentType: "application/json",
+      data,
+    });
+    file = { id: stored.id, sha256: stored.sha256 };
+    held(await jobs.saveResultFile(job, file));
+  }
+  if (!job.modelId) {
+    const version = await registry.register({
+      name: job.modelName,
+      backend: "builtin",
+      config: { file: file.id, sha256: file.sha256 },
+      contextTokens: job.hyperparameters.context_tokens,
+      maxOutputTokens: job.hyperparameters.max_output_tokens,
+    });
+    held(await jobs.saveModel(job, version.id));
+    args.logger.info({ job: job.id, model: version.id, file: file.id }, "training: registered");
+  }
+  held(await jobs.succeed(job, trained));
+}
+
+/**
+ * Claims and runs jobs one at a time while the service runs. Any replica may take any job; the
+ * lease is renewed while a job runs, so only a dead (or stuck) worker loses it.
+ */
+export function startWorker(args: WorkerArgs): { wake(): void; stop(): Promise<void> } {
+  let stopped = false;
+  let wakeUp: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((ok) => {
+      const timer = setTimeout(ok, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        ok();
+      };
+    });
+
+  const once = async (): Promise<boolean> => {
+    const job = await args.jobs.claim(args.leaseMs);
+    if (!job) return false;
+    const log = args.logger.child({ job: job.id, attempt: job.attempts });
+    if (job.attempts > args.maxAttempts) {
+      await args.jobs.fail(job, {
+        code: "too_many_attempts",
+        message: `the job was tried ${args.maxAttempts} times`,
+      });
+      return true;
+    }
+    const renew = setInterval(
+      () => {
+        args.jobs
+          .renew(job, args.leaseMs)
+          .catch((err: unknown) => log.warn({ err }, "lease renewal failed"));
+      },
+      Math.max(1, Math.floor(args.leaseMs / 3)),
+    );
+    try {
+      await runJob(job, args);
+      log.info("training: job succeeded");
+    } catch (err) {
+      if (err instanceof LeaseLost) {
+        log.warn("training: lease lost, another worker has the job");
+      } else {
+        const code =
+          err instanceof JobError || err instanceof ApiError ? err.code : "internal_error";
+        const message = (err as Error).message;
+        if (permanent(err) || job.attempts >= args.maxAttempts) {
+          await args.jobs.fail(job, { code, message });
+          log.warn({ code, message }, "training: job failed");
+        } else {
+          const delay = Math.min(30_000, 1_000 * 2 ** (job.attempts - 1));
+          await args.jobs.retryLater(job, delay, { code, message });
+          log.warn({ code, message, delay }, "training: job will be retried");
+        }
+      }
+    } finally {
+      clearInterval(renew);
+    }
+    return true;
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      let worked = false;
+      try {
+        worked = await once();
+      } catch (err) {
+        args.logger.error({ err }, "training: worker step failed");
+      }
+      if (!worked && !stopped) await sleep(args.pollMs);
+    }
+  })();
+
+  return {
+    wake: () => wakeUp?.(),
+    stop: async () => {
+      stopped = true;
+      wakeUp?.();
+      await loop;
+    },
+  };
+}
