@@ -17,7 +17,6 @@ import {
   type ChatCompletionBody,
   type CompletionUsage,
 } from "./contract.ts";
-import type { QuotaGate } from "./quota.ts";
 import type { ChatStore, StoredMessage, UsageRecord } from "./store.ts";
 
 export interface ChatRoutesArgs {
@@ -27,8 +26,6 @@ export interface ChatRoutesArgs {
   models: ModelClient;
   inference: InferenceClient;
   logger: Logger;
-  /** The quota step; absent until the identity domain's quota service exists (quota.ts). */
-  quota?: QuotaGate;
   /** How long a cached answer is served. Default 600 s. */
   cacheTtlSeconds?: number;
 }
@@ -168,8 +165,9 @@ interface CachedAnswer {
 
 /**
  * `POST /v1/chat/completions` and `GET /v1/models`, compatible with the OpenAI and DeepSeek APIs.
- * The flow, in order: quota -> cache lookup -> context -> model selection -> inference -> cache
- * store -> usage event (outbox -> Kafka) -> answer, streamed or whole (docs/chat.md).
+ * The flow, in order (the gateway's quota step has run before): cache lookup -> context -> model
+ * selection -> inference -> cache store -> usage event (outbox -> Kafka) and usage report to
+ * quota -> answer, streamed or whole (docs/chat.md, docs/quota-flow.md).
  */
 export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
   const ttl = args.cacheTtlSeconds ?? 600;
@@ -204,16 +202,6 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
     const flow = new FlowSteps(res);
     const started = performance.now();
     try {
-      if (args.quota) {
-        await args.quota.reserve(
-          principal,
-          countPromptTokens(requestMessages) + (params.maxTokens ?? 0),
-        );
-        flow.add("quota", "reserved");
-      } else {
-        flow.add("quota", "not-enforced");
-      }
-
       // Only answers that depend on nothing but the request are shared: temperature 0, whole,
       // outside a conversation (whose history both shapes and records the answer).
       const cacheKey =

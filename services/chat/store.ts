@@ -1,5 +1,6 @@
 import { OUTBOX_MIGRATION, enqueueEvent } from "../shared/outbox.ts";
 import type { Db } from "../shared/sql/db.ts";
+import { QUOTA_REPORTS_MIGRATION, enqueueReport } from "./quota.ts";
 
 /** Where each answer's usage goes (through the outbox), for billing and analytics to consume. */
 export const USAGE_TOPIC = "business.usage";
@@ -24,6 +25,7 @@ CREATE TABLE conversation_messages (
 );
 `,
   OUTBOX_MIGRATION,
+  QUOTA_REPORTS_MIGRATION,
 ];
 
 export interface StoredMessage {
@@ -65,8 +67,8 @@ export function chatStore(db: Db) {
 
     /**
      * Records one answered request in one transaction: its new messages and the answer in the
-     * conversation (when it has one), and its usage event in the outbox, so that neither is kept
-     * without the other.
+     * conversation (when it has one), its usage event in the outbox, and the report of that
+     * usage to quota under the event's id (quota.ts), so that none is kept without the others.
      */
     async recordTurn(
       usage: UsageRecord,
@@ -95,7 +97,17 @@ export function chatStore(db: Db) {
             );
           }
         }
-        await enqueueEvent(tx, USAGE_TOPIC, usage.userId, "chat.usage", usage);
+        const event = await enqueueEvent(tx, USAGE_TOPIC, usage.userId, "chat.usage", usage);
+        await enqueueReport(tx, {
+          usageId: event.id,
+          userId: usage.userId,
+          plan: usage.plan,
+          model: usage.model,
+          promptTokens: usage.promptTokens,
+          completionTokens: usage.completionTokens,
+          cached: usage.cached,
+          at: event.at,
+        });
       });
     },
   };
