@@ -15,7 +15,33 @@ export interface Addresses {
    * `versionedName(service, version)`: the service's name for v1, `orders@v2` for others.
    */
   services: Record<string, string[]>;
+  /**
+   * Every replica of every tier and service, one target per group, for the monitoring service.
+   * A target's own view, not the balanced one: a static list where each replica has an address
+   * of its own (local runner, Docker), a DNS name with one record per replica where the platform
+   * registers them (Kubernetes headless Services, AWS Cloud Map).
+   */
+  replicas?: ScrapeTarget[];
 }
+
+/** One group of replicas that the monitoring service scrapes (MONITOR_TARGETS, as JSON). */
+export const scrapeTarget = z
+  .object({
+    kind: z.enum(["router", "gateway", "service"]),
+    /** `router`, `<domain>-gateway`, or a service version's `versionedName` (`orders@v2`). */
+    group: z.string().min(1),
+    domain: z.string().optional(),
+    version: z.string().optional(),
+    /** Each replica's name and base URL. */
+    replicas: z.array(z.object({ id: z.string().min(1), url: z.url() })).optional(),
+    /** A base URL whose host name resolves to one address per replica, looked up each round. */
+    dns: z.url().optional(),
+  })
+  .refine((t) => (t.replicas === undefined) !== (t.dns === undefined), "needs replicas or dns");
+export type ScrapeTarget = z.infer<typeof scrapeTarget>;
+
+/** The service that gathers every replica's health and metrics (services/monitoring). */
+export const MONITORING_SERVICE = "monitoring";
 
 /** Connection strings of one domain's data stores; absent ones fall back to embedded defaults. */
 export interface DataEndpoints {
@@ -92,6 +118,15 @@ export const envKey = {
   upstream: (service: string, version = "v1") =>
     `UPSTREAM_${service.toUpperCase().replace(/-/g, "_")}${version === "v1" ? "" : `_${version.toUpperCase()}`}`,
   adminToken: "ADMIN_TOKEN",
+  /** JSON list of `ScrapeTarget`s: every replica the monitoring service watches. */
+  monitorTargets: "MONITOR_TARGETS",
+  /** How often monitoring scrapes every replica (default 5000 ms). */
+  monitorIntervalMs: "MONITOR_INTERVAL_MS",
+  /**
+   * A second port answering only /healthz, /readyz and /metrics, for replicas that share their
+   * main port (local router replicas with SO_REUSEPORT), so that each one can be scraped.
+   */
+  opsPort: "OPS_PORT",
   /** A service with catalog `blobs`: its S3 bucket (unset: the local disk), and its KMS key. */
   blobBucket: "BLOB_BUCKET",
   blobKmsKeyId: "BLOB_KMS_KEY_ID",
@@ -184,6 +219,11 @@ export function serviceEnv(
   for (const callee of spec.calls) {
     if (!at) throw new Error(`serviceEnv: ${service} calls ${callee}; pass the addresses`);
     env[envKey.upstream(callee)] = need(at.services, versionedName(callee, "v1")).join(",");
+  }
+  if (service === MONITORING_SERVICE) {
+    if (!at?.replicas)
+      throw new Error("serviceEnv: monitoring needs the addresses of every replica");
+    env[envKey.monitorTargets] = JSON.stringify(at.replicas);
   }
   if (spec.blobs && blobs) {
     env[envKey.blobBucket] = blobs.bucket;

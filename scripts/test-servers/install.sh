@@ -34,6 +34,8 @@ have_initdb || packages+=(postgresql)
 command -v java > /dev/null || packages+=(openjdk-17-jre-headless)
 command -v mvn > /dev/null || packages+=(maven)
 command -v runuser > /dev/null || packages+=(util-linux)
+# Headless Chromium for the status page's screenshot test (test/e2e/statusPage.test.ts).
+command -v chromium > /dev/null || packages+=(chromium)
 
 if ((${#packages[@]} > 0)); then
   say "missing: ${packages[*]}; installing them with apt-get"
@@ -53,8 +55,9 @@ if ((${#packages[@]} > 0)); then
     || fail "apt-get install ${packages[*]} failed"
   command -v redis-server > /dev/null || fail "redis-server still missing after apt-get install redis-server"
   have_initdb || fail "/usr/lib/postgresql/*/bin/initdb still missing after apt-get install postgresql"
+  command -v chromium > /dev/null || fail "chromium still missing after apt-get install chromium"
 else
-  ok "redis-server and postgresql are installed"
+  ok "redis-server, postgresql and chromium are installed"
 fi
 
 # PostgreSQL refuses to run as root; as root, test/servers/postgres.ts runs it as this user.

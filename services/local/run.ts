@@ -1,7 +1,7 @@
 // `npm start`: the whole default topology as local Node processes, on loopback only.
 import { resolve } from "node:path";
 import { catalog } from "../../infra/catalog/index.ts";
-import { envKey } from "../../infra/runtimeEnv.ts";
+import { MONITORING_SERVICE, entrypoint, envKey } from "../../infra/runtimeEnv.ts";
 import { generateKey } from "../auth/keys.ts";
 import { fields, loadEnv } from "../shared/config.ts";
 import { freePorts, portAllocator } from "./ports.ts";
@@ -78,12 +78,19 @@ try {
 }
 
 const url = `http://127.0.0.1:${env.port}`;
+// The status page is served by a monitoring replica on its loopback port, not through the public
+// router: it shows the internal topology (docs/monitoring.md).
+const monitor = specs.find((s) => s.script === entrypoint(MONITORING_SERVICE));
+const statusLine = monitor
+  ? [`status page: http://127.0.0.1:${monitor.port}/v1/monitoring/status`]
+  : [];
 // One write, so that whoever waits for the ready line gets the key with it.
 console.log(
   [
     `ready ${url}`,
     `demo API key: ${demoApiKey}`,
     `try: curl -H "Authorization: Bearer ${demoApiKey}" ${url}/v1/auth/whoami`,
+    ...statusLine,
     "Ctrl-C stops everything.",
   ].join("\n"),
 );

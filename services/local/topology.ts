@@ -6,6 +6,7 @@ import {
   routerEnv,
   serviceEnv,
   versionedName,
+  type Addresses,
   type DataEndpoints,
   type Env,
 } from "../../infra/runtimeEnv.ts";
@@ -48,26 +49,67 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
   };
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const specs: ProcessSpec[] = [];
-  const addresses = {
-    tiers: {} as Record<string, string[]>,
-    services: {} as Record<string, string[]>,
-  };
+  const addresses: Required<Addresses> = { tiers: {}, services: {}, replicas: [] };
 
-  // Every replica's port first: a service's environment holds the addresses of those it calls.
+  // Every port first: a process's environment holds the addresses of those it calls, and the
+  // monitoring service's holds every replica's.
   const replicas = services(catalog).flatMap((s) =>
     s.versions.flatMap((v) =>
       Array.from({ length: s.replicas }, (_, i) => ({
         service: s.name,
+        domain: s.domain,
         version: v.name,
         name: v.name === "v1" ? `${s.name}-${i + 1}` : `${s.name}-${v.name}-${i + 1}`,
         port: opts.allocatePort(),
       })),
     ),
   );
+  const gateways = domains(catalog).flatMap((d) =>
+    Array.from({ length: d.gateway.replicas }, (_, i) => ({
+      domain: d.name,
+      name: `${d.name}-gateway-${i + 1}`,
+      port: opts.allocatePort(),
+    })),
+  );
+  // The router replicas share the public port, so each also answers health and metrics on a
+  // port of its own, where monitoring can reach that one replica.
+  const routers = Array.from({ length: catalog.router.replicas }, (_, i) => ({
+    name: `router-${i + 1}`,
+    opsPort: opts.allocatePort(),
+  }));
+
   for (const r of replicas) {
     const key = versionedName(r.service, r.version);
     (addresses.services[key] ??= []).push(url(r.port));
   }
+  for (const g of gateways) (addresses.tiers[g.domain] ??= []).push(url(g.port));
+  addresses.replicas = [
+    {
+      kind: "router",
+      group: "router",
+      replicas: routers.map((r) => ({ id: r.name, url: url(r.opsPort) })),
+    },
+    ...domains(catalog).map((d) => ({
+      kind: "gateway" as const,
+      group: `${d.name}-gateway`,
+      domain: d.name,
+      replicas: gateways
+        .filter((g) => g.domain === d.name)
+        .map((g) => ({ id: g.name, url: url(g.port) })),
+    })),
+    ...services(catalog).flatMap((s) =>
+      s.versions.map((v) => ({
+        kind: "service" as const,
+        group: versionedName(s.name, v.name),
+        domain: s.domain,
+        version: v.name,
+        replicas: replicas
+          .filter((r) => r.service === s.name && r.version === v.name)
+          .map((r) => ({ id: r.name, url: url(r.port) })),
+      })),
+    ),
+  ];
+
   for (const r of replicas) {
     const env = {
       ...common,
@@ -82,32 +124,25 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       env,
     });
   }
-  const gatewayPorts = new Map<string, number[]>();
-  for (const d of domains(catalog)) {
-    const ports = Array.from({ length: d.gateway.replicas }, () => opts.allocatePort());
-    gatewayPorts.set(d.name, ports);
-    addresses.tiers[d.name] = ports.map(url);
-  }
-  for (const d of domains(catalog)) {
-    gatewayPorts.get(d.name)!.forEach((port, i) => {
-      specs.push({
-        name: `${d.name}-gateway-${i + 1}`,
-        tier: "gateway",
-        script: entrypoint("gateway"),
-        port,
-        env: { ...common, ...gatewayEnv(catalog, d.name, addresses, port, opts.data) },
-      });
+  for (const g of gateways) {
+    specs.push({
+      name: g.name,
+      tier: "gateway",
+      script: entrypoint("gateway"),
+      port: g.port,
+      env: { ...common, ...gatewayEnv(catalog, g.domain, addresses, g.port, opts.data) },
     });
   }
-  for (let i = 1; i <= catalog.router.replicas; i++) {
+  for (const r of routers) {
     specs.push({
-      name: `router-${i}`,
+      name: r.name,
       tier: "router",
       script: entrypoint("router"),
       port: opts.routerPort,
       env: {
         ...common,
         [envKey.reusePort]: "1",
+        [envKey.opsPort]: String(r.opsPort),
         ...routerEnv(catalog, addresses, opts.routerPort),
       },
     });

@@ -173,6 +173,7 @@ export function serve(
   // Containers must listen on every interface; the local runner keeps everything on loopback.
   const host = process.env[envKey.host] || "0.0.0.0";
   const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+  const ops = opsServer(handler, host, logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -181,6 +182,8 @@ export function serve(
     logger.info({ signal, delayMs: delay }, "draining");
     lifecycle.startDraining();
     setTimeout(() => {
+      ops?.close();
+      ops?.closeAllConnections();
       server.close(() => {
         lifecycle
           .onClose()
@@ -209,4 +212,24 @@ export function serve(
       resolve(server);
     });
   });
+}
+
+const OPS_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * The OPS_PORT listener, when set: the same handler, but only for health and metrics, so that a
+ * replica sharing its main port with others (SO_REUSEPORT) can still be scraped by itself.
+ */
+function opsServer(handler: RequestListener, host: string, logger: Logger): Server | undefined {
+  const port = process.env[envKey.opsPort];
+  if (!port) return undefined;
+  const ops = createServer((req, res) => {
+    if (OPS_PATHS.has((req.url ?? "").split("?")[0]!)) return handler(req, res);
+    res
+      .writeHead(404, { "content-type": "application/json" })
+      .end(JSON.stringify(routeNotFound(req.method ?? "GET", req.url ?? "").body()));
+  });
+  ops.on("error", (err) => logger.error({ err, port }, "ops port failed"));
+  ops.listen({ port: Number(port), host }, () => logger.info({ host, port }, "ops port listening"));
+  return ops;
 }

@@ -1,0 +1,280 @@
+import { lookup } from "node:dns/promises";
+import { Counter, type Registry } from "prom-client";
+import type { ScrapeTarget } from "../../infra/runtimeEnv.ts";
+import { parsePrometheus, sum, type Sample } from "./prometheus.ts";
+
+// Gathers, on an interval, the health and metrics of every replica the targets name: /healthz
+// (alive), /readyz (dependencies) and /metrics (Prometheus text), and keeps the last round.
+// Request rates are counter deltas between two rounds of the same replica, as Prometheus'
+// rate() computes them, a counter reset (a restarted process) counting from zero.
+
+export const BREAKER_STATES = ["closed", "open", "half-open", "isolated"] as const;
+export type BreakerState = (typeof BREAKER_STATES)[number];
+
+export interface ReplicaStatus {
+  id: string;
+  url: string;
+  /** `/healthz` answered 200: the process is alive. */
+  alive: boolean;
+  /** `/readyz` answered 200: it takes traffic, its dependencies reachable. */
+  ready: boolean;
+  /** The readiness checks it reported (`{"postgres": true, ...}`). */
+  checks: Record<string, boolean>;
+  error?: string;
+  /** Requests answered per second since the previous round (health checks and scrapes left out). */
+  requestRate?: number;
+  /** The part of `requestRate` answered with a 5xx. */
+  errorRate?: number;
+  requestsTotal?: number;
+  uptimeSeconds?: number;
+  residentMemoryBytes?: number;
+  /** A gateway's circuit breakers, by upstream (a service version). */
+  breakers?: Record<string, BreakerState>;
+  /** A gateway's view of its upstream replicas: healthy and known, by upstream. */
+  upstreams?: Record<string, { healthy: number; total: number }>;
+  /** A gateway's dead-letter queue: writes parked and not yet delivered. */
+  dlqDepth?: number;
+}
+
+export interface GroupStatus {
+  kind: ScrapeTarget["kind"];
+  group: string;
+  domain?: string;
+  version?: string;
+  replicas: ReplicaStatus[];
+  /** Set when the group's replicas could not be listed (a failed DNS lookup). */
+  error?: string;
+}
+
+export interface Overview {
+  object: "monitoring.overview";
+  /** When the last round finished; undefined before the first. */
+  at?: string;
+  intervalMs: number;
+  rounds: number;
+  groups: GroupStatus[];
+  totals: { groups: number; replicas: number; ready: number; requestRate: number };
+  breakers: Array<{ gateway: string; replica: string; upstream: string; state: BreakerState }>;
+  dlq: Array<{ gateway: string; replica: string; depth: number }>;
+}
+
+export interface ScraperOptions {
+  targets: readonly ScrapeTarget[];
+  intervalMs: number;
+  /** Time allowed for each of a replica's three requests. */
+  timeoutMs?: number;
+  registry?: Registry;
+  /** Milliseconds; injectable so that rates can be checked exactly. */
+  now?: () => number;
+  onError?: (err: unknown) => void;
+}
+
+interface Previous {
+  at: number;
+  total: number;
+  errors: number;
+}
+
+export function createScraper(opts: ScraperOptions) {
+  const now = opts.now ?? Date.now;
+  const timeoutMs = opts.timeoutMs ?? 2_000;
+  const previous = new Map<string, Previous>();
+  const scrapes = new Counter({
+    name: "monitoring_scrapes_total",
+    help: "Replica scrapes by group and outcome (ok: /metrics read, failed: not)",
+    labelNames: ["group", "outcome"] as const,
+    registers: opts.registry ? [opts.registry] : [],
+  });
+  let groups: GroupStatus[] = opts.targets.map((t) => ({ ...describe(t), replicas: [] }));
+  let finishedAt: number | undefined;
+  let rounds = 0;
+
+  async function scrapeReplica(
+    target: ScrapeTarget,
+    replica: { id: string; url: string },
+  ): Promise<ReplicaStatus> {
+    const get = (path: string) =>
+      fetch(`${replica.url}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    const [health, readiness, metrics] = await Promise.allSettled([
+      get("/healthz").then((r) => r.body?.cancel().then(() => r.status) ?? r.status),
+      get("/readyz").then(async (r) => ({ status: r.status, body: await r.text() })),
+      get("/metrics").then(async (r) => {
+        if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
+        return parsePrometheus(await r.text());
+      }),
+    ]);
+    const status: ReplicaStatus = {
+      id: replica.id,
+      url: replica.url,
+      alive: health.status === "fulfilled" && health.value === 200,
+      ready: readiness.status === "fulfilled" && readiness.value.status === 200,
+      checks: readiness.status === "fulfilled" ? checksOf(readiness.value.body) : {},
+    };
+    const failed = [health, readiness, metrics].find((r) => r.status === "rejected");
+    if (failed) status.error = reason(failed.reason);
+    scrapes.inc({ group: target.group, outcome: metrics.status === "fulfilled" ? "ok" : "failed" });
+    if (metrics.status === "fulfilled")
+      read(metrics.value, `${target.group}/${replica.id}`, status);
+    return status;
+  }
+
+  /** Fills in what the samples say: rates from the previous round, gateway state, process facts. */
+  function read(samples: Sample[], key: string, status: ReplicaStatus): void {
+    const served = (l: Record<string, string>) => l["route"] !== "health";
+    const total = sum(samples, "http_requests_total", served);
+    const errors = sum(
+      samples,
+      "http_requests_total",
+      (l) => served(l) && /^5/.test(l["status"] ?? ""),
+    );
+    const at = now();
+    const before = previous.get(key);
+    previous.set(key, { at, total, errors });
+    status.requestsTotal = total;
+    if (before && at > before.at) {
+      const seconds = (at - before.at) / 1000;
+      // A smaller counter means the process restarted: all it counted since is new.
+      const delta = (a: number, b: number) => (a >= b ? a - b : a);
+      status.requestRate = round2(delta(total, before.total) / seconds);
+      status.errorRate = round2(delta(errors, before.errors) / seconds);
+    }
+    const started = samples.find((s) => s.name === "process_start_time_seconds");
+    if (started) status.uptimeSeconds = Math.max(0, Math.round(at / 1000 - started.value));
+    const memory = samples.find((s) => s.name === "process_resident_memory_bytes");
+    if (memory) status.residentMemoryBytes = memory.value;
+
+    const breakers = samples.filter((s) => s.name === "gateway_breaker_state");
+    if (breakers.length > 0) {
+      status.breakers = Object.fromEntries(
+        breakers.map((s) => [s.labels["upstream"] ?? "", BREAKER_STATES[s.value] ?? "open"]),
+      );
+    }
+    const replicaHealth = samples.filter((s) => s.name === "gateway_upstream_replica_healthy");
+    if (replicaHealth.length > 0) {
+      const upstreams: Record<string, { healthy: number; total: number }> = {};
+      for (const s of replicaHealth) {
+        const u = (upstreams[s.labels["upstream"] ?? ""] ??= { healthy: 0, total: 0 });
+        u.total++;
+        if (s.value === 1) u.healthy++;
+      }
+      status.upstreams = upstreams;
+    }
+    const dlq = samples.filter((s) => s.name === "gateway_dlq_depth");
+    if (dlq.length > 0) status.dlqDepth = dlq.reduce((t, s) => t + s.value, 0);
+  }
+
+  async function scrapeGroup(target: ScrapeTarget): Promise<GroupStatus> {
+    const group: GroupStatus = { ...describe(target), replicas: [] };
+    let replicas: Array<{ id: string; url: string }>;
+    try {
+      replicas = target.replicas ?? (await discover(target.dns!));
+    } catch (err) {
+      group.error = `cannot list replicas: ${reason(err)}`;
+      return group;
+    }
+    group.replicas = await Promise.all(replicas.map((r) => scrapeReplica(target, r)));
+    return group;
+  }
+
+  async function round(): Promise<Overview> {
+    groups = await Promise.all(opts.targets.map(scrapeGroup));
+    finishedAt = now();
+    rounds++;
+    return overview();
+  }
+
+  function overview(): Overview {
+    const replicas = groups.flatMap((g) => g.replicas.map((r) => ({ g, r })));
+    // The platform's rate is what its edge answered: the routers, or the gateways where a load
+    // balancer routes (AWS's ALB, which has no /metrics of its own).
+    const edge = groups.some((g) => g.kind === "router") ? "router" : "gateway";
+    return {
+      object: "monitoring.overview",
+      at: finishedAt === undefined ? undefined : new Date(finishedAt).toISOString(),
+      intervalMs: opts.intervalMs,
+      rounds,
+      groups,
+      totals: {
+        groups: groups.length,
+        replicas: replicas.length,
+        ready: replicas.filter(({ r }) => r.ready).length,
+        requestRate: round2(
+          groups
+            .filter((g) => g.kind === edge)
+            .flatMap((g) => g.replicas)
+            .reduce((t, r) => t + (r.requestRate ?? 0), 0),
+        ),
+      },
+      breakers: replicas.flatMap(({ g, r }) =>
+        Object.entries(r.breakers ?? {}).map(([upstream, state]) => ({
+          gateway: g.group,
+          replica: r.id,
+          upstream,
+          state,
+        })),
+      ),
+      dlq: replicas
+        .filter(({ r }) => r.dlqDepth !== undefined)
+        .map(({ g, r }) => ({ gateway: g.group, replica: r.id, depth: r.dlqDepth! })),
+    };
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  return {
+    round,
+    overview,
+    /** Scrapes now, then every interval; a round never overlaps the previous one. */
+    start(): void {
+      const tick = () => {
+        running = running.then(round).catch((err: unknown) => opts.onError?.(err));
+      };
+      tick();
+      timer = setInterval(tick, opts.intervalMs);
+    },
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+export type Scraper = ReturnType<typeof createScraper>;
+
+function describe(t: ScrapeTarget): Omit<GroupStatus, "replicas"> {
+  return {
+    kind: t.kind,
+    group: t.group,
+    ...(t.domain ? { domain: t.domain } : {}),
+    ...(t.version ? { version: t.version } : {}),
+  };
+}
+
+/** Every address the host name of `base` resolves to, one replica each (Cloud Map, headless). */
+async function discover(base: string): Promise<Array<{ id: string; url: string }>> {
+  const url = new URL(base);
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  const found = await lookup(url.hostname.replace(/^\[|\]$/g, ""), { all: true });
+  const unique = [...new Set(found.map((a) => (a.family === 6 ? `[${a.address}]` : a.address)))];
+  return unique.sort().map((host) => ({
+    id: `${host}:${port}`,
+    url: `${url.protocol}//${host}:${port}`,
+  }));
+}
+
+function checksOf(body: string): Record<string, boolean> {
+  try {
+    const parsed = JSON.parse(body) as { checks?: Record<string, unknown> };
+    return Object.fromEntries(Object.entries(parsed.checks ?? {}).map(([k, v]) => [k, v === true]));
+  } catch {
+    return {};
+  }
+}
+
+function reason(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string } };
+  if (e.name === "TimeoutError") return "timed out";
+  return e.cause?.code ?? e.message ?? String(err);
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
