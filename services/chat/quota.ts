@@ -168,7 +168,7 @@ export function startDeliverer(
   let running: Promise<void> = Promise.resolve();
 
   const tick = async () => {
-    let failed = false;
+    let failed: boolean;
     try {
       let settled: number;
       do {
