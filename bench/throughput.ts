@@ -6,7 +6,9 @@
 //   (b) through one business gateway replica;
 //   (c) through the router (both replicas, one port) and the business gateway tier;
 //   (d) through nginx (Debian's package) as a plain reverse proxy in front of the same replica;
-//   (e) a cache hit at a gateway replica (the answer from its Redis response cache).
+//   (e) a cache hit at a gateway replica (the answer from its Redis response cache);
+//   (f) a bare Node proxy (node:http + undici, nothing else) in front of the same replica: the
+//       floor of any Node hop here, so that the gateway's hop splits into Node's cost and its own.
 //
 // Every path ends at the same single orders replica (the other one is stopped for the run) and
 // the same PostgreSQL. The gateways of (b) and (c) run without Redis: with Redis, orders' reads
@@ -36,6 +38,7 @@ import { loadRun, type LoadRunResult } from "./support/autocannon.ts";
 import { CpuMeter, childPids, pidsByCommandLine } from "./support/cpu.ts";
 import { envNumber } from "./support/drill.ts";
 import { scrape } from "./support/metrics.ts";
+import { startBareProxy, type BareProxy } from "./support/bareProxy.ts";
 import { startNginx, type NginxProxy } from "./support/nginx.ts";
 import { printFigures, verdict } from "./support/report.ts";
 import { startDataStores } from "./support/stores.ts";
@@ -48,7 +51,7 @@ const keysPerRun = envNumber("BENCH_KEYS_PER_RUN", 100);
 const PATH = "/v1/orders?limit=20";
 
 interface Target {
-  id: "a" | "b" | "c" | "d" | "e";
+  id: "a" | "b" | "c" | "d" | "e" | "f";
   label: string;
   url: string;
   /** Calls through a gateway carry API keys; direct calls carry the principal instead. */
@@ -68,6 +71,7 @@ const stores = await startDataStores({ redis: true });
 let code = 1;
 let topology: BenchTopology | undefined;
 let nginx: NginxProxy | undefined;
+let bare: BareProxy | undefined;
 try {
   topology = await BenchTopology.start({
     name: "throughput",
@@ -77,7 +81,7 @@ try {
   for (const other of orders.slice(1)) await topology.supervisor.stopProcess(other.name);
   const service = orders[0]!;
   const gateway = topology.gatewayReplicas("orders")[0]!;
-  const [cachedPort, nginxPort] = await freePorts(2);
+  const [cachedPort, nginxPort, barePort] = await freePorts(3);
   const cached = {
     ...gateway,
     name: `${gateway.name}-redis`,
@@ -92,6 +96,8 @@ try {
   await topology.supervisor.waitReady(60_000, [cached.name]);
   nginx = await startNginx({ port: nginxPort!, upstream: `127.0.0.1:${service.port}` });
   const proxy = nginx;
+  bare = await startBareProxy(barePort!, `127.0.0.1:${service.port}`);
+  const bareProxy = bare;
   const sup = topology.supervisor;
   const pidsOf = (specs: readonly { name: string }[]) => () => specs.map((s) => sup.pid(s.name));
   const postgresPort = new URL(stores.data.databaseUrl!).port;
@@ -106,6 +112,7 @@ try {
       ...topology.serviceReplicas("auth"),
     ]),
     nginx: () => [proxy.pid, ...childPids(proxy.pid)],
+    "bare Node proxy": () => [bareProxy.pid],
     orders: pidsOf([service]),
     postgres: () => pidsByCommandLine(`-p ${postgresPort} `).flatMap((p) => [p, ...childPids(p)]),
     redis: () => pidsByCommandLine(`:${redisPort}`),
@@ -176,6 +183,7 @@ try {
       gateway: true,
       runs: [],
     },
+    { id: "f", label: "bare Node proxy -> the replica", url: bare.url, gateway: false, runs: [] },
   ];
   const run = async (t: Target, seconds: number) => {
     const apiKeys = t.gateway ? await freshKeys() : undefined;
@@ -246,9 +254,10 @@ try {
   const gatewayHop = hop(m.b.rps);
   const rpsHopRatio = nginxHop > 0 ? gatewayHop / nginxHop : Infinity;
   const cpuOf = (t: Target, group: string) => median(t.runs.map((x) => x.cpuUsPerRequest[group]!));
-  const [, b, , d] = targets;
+  const [, b, , d, , f] = targets;
   const gatewayCpu = cpuOf(b!, "business gateways");
   const nginxCpu = cpuOf(d!, "nginx");
+  const bareCpu = cpuOf(f!, "bare Node proxy");
   const hopRatio = gatewayCpu / nginxCpu;
   const valid = targets.every((t) => t.runs.every((x) => x.non2xx + x.errors === 0));
   console.log("");
@@ -273,6 +282,10 @@ try {
       `${hopRatio.toFixed(2)}   (target <= 3): gateway ${gatewayCpu.toFixed(0)} us / nginx ${nginxCpu.toFixed(0)} us of CPU per request`,
     ],
     [
+      "bare Node hop / nginx hop, CPU",
+      `${(bareCpu / nginxCpu).toFixed(2)}   (reference, no target): ${bareCpu.toFixed(0)} us; the gateway's own work is the other ${Math.max(0, gatewayCpu - bareCpu).toFixed(0)} us`,
+    ],
+    [
       "  the same from throughput",
       nginxHop > 0
         ? `${rpsHopRatio.toFixed(2)}: (1/b - 1/a) / (1/d - 1/a) = ${(gatewayHop * 1e6).toFixed(0)} us / ${(nginxHop * 1e6).toFixed(0)} us of capacity per request`
@@ -293,6 +306,7 @@ try {
   console.log("FAIL (the bench could not run to the end)");
 } finally {
   await nginx?.stop();
+  await bare?.stop();
   await topology?.stop(code !== 0);
   await stores.stop();
 }

@@ -77,7 +77,10 @@ export function forwardHeaders(
 
 export async function relay(up: UpstreamResponse, res: ServerResponse): Promise<void> {
   for (const [name, value] of Object.entries(up.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    // The body passes through unchanged, so its length does too: without it Node would re-frame
+    // every answer as chunked, a second write per response and a client that cannot tell a
+    // truncated body from a whole one.
+    if (value === undefined || (HOP_BY_HOP.has(name) && name !== "content-length")) continue;
     res.setHeader(name, value);
   }
   res.statusCode = up.statusCode;
