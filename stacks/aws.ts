@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { BlobBucket } from "../components/aws/blobBucket.ts";
 import { DomainData } from "../components/aws/domainData.ts";
 import { GatewayTier } from "../components/aws/gatewayTier.ts";
 import { Network } from "../components/aws/network.ts";
@@ -170,10 +171,37 @@ export function deploy(catalog: Catalog): StackOutputs {
     });
   }
 
+  // A service that keeps blobs (catalog `blobs`) gets a bucket of its own, which only its
+  // tasks may use.
+  const region = aws.getRegionOutput().region;
+  const buckets = new Map(
+    services(catalog)
+      .filter((s) => s.blobs)
+      .map((s) => [
+        s.name,
+        new BlobBucket(`${prefix}-${s.name}-blobs`, {
+          forceDestroy: !settings.deletionProtection,
+          tags: { ...tags, service: s.name },
+        }),
+      ]),
+  );
+
   // Each version of each service runs on its own and admits its domain's gateway tier, and the
   // services that call it (below).
   const serviceGroups = services(catalog).flatMap((s) => {
     const access = storeAccess(dataOf(s.domain), new Set(s.uses));
+    const bucket = buckets.get(s.name);
+    const blobs =
+      bucket &&
+      pulumi
+        .all([bucket.bucketName, bucket.kmsKeyArn, region])
+        .apply(([name, kmsKeyId, r]) => ({ bucket: name, kmsKeyId, region: r }));
+    const taskPolicyStatements =
+      bucket && access.taskPolicyStatements
+        ? pulumi
+            .all([access.taskPolicyStatements, bucket.clientStatements])
+            .apply(([stores, objects]) => [...stores, ...objects])
+        : (bucket?.clientStatements ?? access.taskPolicyStatements);
     return s.versions.map((v) => {
       const label = serviceDiscoveryName(s.name, v.name);
       return {
@@ -185,12 +213,14 @@ export function deploy(catalog: Catalog): StackOutputs {
           command: ["node", entrypoint(s.name)],
           cpu: s.cpu,
           memory: s.memory,
-          environment: access.endpoints.apply((endpoints) =>
-            serviceEnv(catalog, s.name, port, endpoints, v.name, addresses),
-          ),
+          environment: pulumi
+            .all([access.endpoints, blobs])
+            .apply(([endpoints, blobEndpoint]) =>
+              serviceEnv(catalog, s.name, port, endpoints, v.name, addresses, blobEndpoint),
+            ),
           secrets: access.secrets,
           memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
-          taskPolicyStatements: access.taskPolicyStatements,
+          taskPolicyStatements,
           sourceSecurityGroupIds: [tierOf(s.domain).securityGroupId],
         }),
       };
