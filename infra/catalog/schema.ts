@@ -105,6 +105,12 @@ const trafficSchema = z
       .max(64 * 1024 * 1024)
       .default(1024 * 1024),
     /**
+     * Media types other than JSON that the gateway lets through to the service, which checks
+     * them itself, e.g. `multipart/form-data` for file uploads. JSON is always accepted. Default
+     * none.
+     */
+    bodyTypes: z.array(z.enum(["multipart/form-data"])).default([]),
+    /**
      * Whether the gateway's quota step (services/gateway/quota.ts) consumes one request of the
      * caller's quota before the response cache and the service (chat's completions). Default
      * false; on, the catalog needs a `quota` service.
@@ -119,6 +125,7 @@ const trafficSchema = z
     cache: { ttlSeconds: 0, staleSeconds: 60, perPrincipal: true },
     timeouts: { firstByteMs: 10_000, idleMs: 30_000 },
     maxBodyBytes: 1024 * 1024,
+    bodyTypes: [],
     quota: false,
   });
 

@@ -323,6 +323,8 @@ export function createGateway(opts: GatewayOptions): {
       schemaFor: (method, route) => bodySchemas[`${method} ${route}`],
       maxBodyBytes: (route) =>
         opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.maxBodyBytes,
+      bodyTypes: (route) =>
+        opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.bodyTypes,
     }),
   );
   app.use("/v1", requireApiKey(verifier));

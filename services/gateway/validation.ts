@@ -9,13 +9,16 @@ export interface ValidationOptions {
   schemaFor: (method: string, route: string) => ZodType | undefined;
   /** The byte cap for a route's request bodies. */
   maxBodyBytes: (route: string) => number;
+  /** Media types besides JSON that a route's service takes and checks itself (catalog). */
+  bodyTypes: (route: string) => readonly string[];
 }
 
 const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 
 /**
- * Payload validation at the edge: a body over the route's cap is a 413, a body that is not JSON
- * a 415, malformed JSON a 400, and a body that breaks the route's schema a 400 naming the field.
+ * Payload validation at the edge: a body over the route's cap is a 413, a body that is neither
+ * JSON nor a type the route's service declares (catalog `traffic.bodyTypes`) a 415, malformed
+ * JSON a 400, and a body that breaks the route's schema a 400 naming the field.
  * The raw bytes are kept on `res.locals.body` for the proxy, so the body is read only once.
  */
 export function validateRequest(opts: ValidationOptions): RequestHandler {
@@ -31,6 +34,10 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
         return next();
       }
       if (!req.is("application/json")) {
+        const other = opts.bodyTypes(route);
+        // A route with a JSON schema takes JSON only; the others may take what they declare.
+        if (other.length > 0 && !opts.schemaFor(req.method, route) && req.is([...other]))
+          return next();
         throw new ApiError(
           415,
           "invalid_request_error",
