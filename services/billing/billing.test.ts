@@ -8,7 +8,7 @@ import { Registry } from "prom-client";
 import { createDatabase } from "../../test/servers/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
 import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
-import type { RunningConsumer } from "../shared/consumer.ts";
+import { createTopics, type RunningConsumer } from "../shared/consumer.ts";
 import { fileBus, kafkaBus, type EventBus, type PlatformEvent } from "../shared/events.ts";
 import { createLogger } from "../shared/logger.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
@@ -88,6 +88,8 @@ beforeAll(async () => {
   db = await openDb({ service: "billing", domain: "identity", databaseUrl: url, dataDir: "" });
   await migrate(db, "billing", migrations);
   bus = kafkaBus(brokers, "billing-test");
+  // As once billing has run: its consumer creates the topic.
+  await createTopics(brokers, [USAGE_TOPIC]);
   registry = new Registry();
   served = await serveApp("billing", (app) => billingRoutes(app, billingStore(db), db));
 });

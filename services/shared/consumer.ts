@@ -239,16 +239,23 @@ export async function settleBatch<T>(
   /** One transaction: record the ids, apply the new ones. Returns the outcomes to count. */
   const applyAll = (batch: readonly Decoded<T>[]) =>
     db.transaction(async (tx) => {
-      const fresh: Decoded<T>[] = [];
-      const now = new Date().toISOString();
+      // The first copy of each event in the batch; one statement records them all and returns
+      // those not recorded before.
+      const firsts = new Map<string, Decoded<T>>();
       for (const d of batch) {
-        const inserted = await tx.query(
-          `INSERT INTO consumed_events (topic, event_id, consumed_at) VALUES ($1, $2, $3)
-           ON CONFLICT (topic, event_id) DO NOTHING RETURNING event_id`,
-          [d.record.topic, d.event.id, now],
-        );
-        if (inserted.length > 0) fresh.push(d);
+        const k = `${d.record.topic}\n${d.event.id}`;
+        if (!firsts.has(k)) firsts.set(k, d);
       }
+      const now = new Date().toISOString();
+      const candidates = [...firsts.values()];
+      const inserted = await tx.query<{ topic: string; event_id: string }>(
+        `INSERT INTO consumed_events (topic, event_id, consumed_at) VALUES ${candidates
+          .map((_, i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`)
+          .join(", ")}
+         ON CONFLICT (topic, event_id) DO NOTHING RETURNING topic, event_id`,
+        candidates.flatMap((d) => [d.record.topic, d.event.id, now]),
+      );
+      const fresh = inserted.map((r) => firsts.get(`${r.topic}\n${r.event_id}`)!);
       if (fresh.length > 0)
         await args.apply(
           tx,
@@ -320,6 +327,33 @@ export function startConsumer<T>(args: ConsumerArgs<T>): RunningConsumer {
   };
 }
 
+/**
+ * Creates those of `topics` that do not exist yet. A consumer must not wait for its producer's
+ * first event, and a producer's first send to a topic it auto-creates may be refused.
+ */
+export async function createTopics(
+  brokers: string,
+  topics: readonly string[],
+  partitions = 3,
+  clientId = "topics-admin",
+): Promise<void> {
+  const admin = new Admin({ clientId, ...kafkaClientOptions(brokers) });
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    await admin
+      .createTopics({ topics: missing, partitions, replicas: -1 })
+      .catch(async (err: unknown) => {
+        // A producer (or another replica) may have created them meanwhile.
+        const now = new Set(await admin.listTopics());
+        if (missing.some((t) => !now.has(t))) throw err;
+      });
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
 const backoff = (failures: number) => Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
 
 async function kafkaLoop<T>(
@@ -335,23 +369,8 @@ async function kafkaLoop<T>(
   let topicsReady = false;
   const ensureTopics = async () => {
     if (topicsReady) return;
-    const admin = new Admin({ clientId: `${group}-consumer-admin`, ...connection });
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t));
-      if (missing.length > 0) {
-        await admin
-          .createTopics({ topics: missing, partitions: args.partitions ?? 3, replicas: -1 })
-          .catch(async (err: unknown) => {
-            // A producer (or another replica) may have created them meanwhile.
-            const now = new Set(await admin.listTopics());
-            if (missing.some((t) => !now.has(t))) throw err;
-          });
-      }
-      topicsReady = true;
-    } finally {
-      await admin.close().catch(() => undefined);
-    }
+    await createTopics(brokers, topics, args.partitions ?? 3, `${group}-consumer-admin`);
+    topicsReady = true;
   };
 
   const consumeOnce = async () => {

@@ -1,0 +1,72 @@
+import { z } from "zod";
+
+// What analytics reads and answers. It consumes three topics of the business domain:
+// - business.requests: one event per request answered by the business gateway tier
+//   (services/gateway/requestEvents.ts);
+// - business.usage: one event per chat completion (services/chat/store.ts, `chat.usage`);
+// - business.orders: `order.created` (services/orders/store.ts).
+// Events are read leniently (new fields are ignored); the fields used are checked, and an event
+// without them is set aside as poison. Event types analytics does not count are skipped.
+
+export const REQUESTS_TOPIC = "business.requests";
+export const USAGE_TOPIC = "business.usage";
+export const ORDERS_TOPIC = "business.orders";
+
+export const requestEventData = z.object({
+  method: z.string().min(1).max(16),
+  route: z.string().min(1).max(200),
+  status: z.number().int().min(100).max(599),
+  upstream: z.string().max(200).nullable(),
+  decision: z.string().max(200).nullable(),
+  latencyMs: z.number().min(0).max(86_400_000),
+});
+
+export const usageEventData = z.object({
+  userId: z.string().min(1).max(200),
+  model: z.string().min(1).max(200),
+  promptTokens: z.number().int().min(0),
+  completionTokens: z.number().int().min(0),
+  cached: z.boolean(),
+});
+
+export const orderEventData = z.object({
+  id: z.string().min(1).max(200),
+  userId: z.string().min(1).max(200),
+  quantity: z.number().int().min(0),
+});
+
+/** The longest window a query may cover; facts older than this are pruned. */
+export const MAX_WINDOW_DAYS = 31;
+
+const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+const windowFields = { from: instant.optional(), to: instant.optional() };
+
+/** Fills in the default window (the hour up to now) and checks that it is one. */
+function toWindow<Q extends { from?: Date; to?: Date }>(q: Q, ctx: z.RefinementCtx) {
+  const to = q.to ?? new Date();
+  const from = q.from ?? new Date(to.getTime() - 3_600_000);
+  if (from >= to) {
+    ctx.addIssue({ code: "custom", path: ["from"], message: "must be before to" });
+    return z.NEVER;
+  }
+  if (to.getTime() - from.getTime() > MAX_WINDOW_DAYS * 86_400_000) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["from"],
+      message: `the window may span at most ${MAX_WINDOW_DAYS} days`,
+    });
+    return z.NEVER;
+  }
+  return { ...q, from, to };
+}
+
+/** `from` and `to` (ISO 8601 with an offset, `to` excluded); default: the hour up to now. */
+export const windowQuery = z.object(windowFields).strict().transform(toWindow);
+export type Window = { from: Date; to: Date };
+
+/** A window, and how many routes to rank (1 to 50, default 10). */
+export const requestsQuery = z
+  .object({ ...windowFields, top: z.coerce.number().int().min(1).max(50).default(10) })
+  .strict()
+  .transform(toWindow);
