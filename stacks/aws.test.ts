@@ -130,17 +130,27 @@ describe("dev stack on AWS", () => {
     ]);
   });
 
-  test("gateway tiers admit only the ALB (and the tiers that verify keys through them)", () => {
+  test("gateway tiers admit only the ALB, the tiers that verify keys and check quotas through them, and the services whose `tierCalls` they serve", () => {
     const albSg = mockId({ type: T.sg, name: `${catalog.name}-sg` });
+    const hosts = new Set(["auth", "quota"].map((s) => catalog.services[s]?.domain));
     for (const d of domains(catalog)) {
       const sg = mockId({ type: T.sg, name: `${catalog.name}-gw-${d.name}-sg` });
       const sources = run.records
         .byType(T.ingress)
         .filter((r) => field(r, "securityGroupId") === sg)
         .map((r) => field(r, "referencedSecurityGroupId") ?? field(r, "cidrIpv4"));
-      expect(sources).toContain(albSg);
-      for (const s of sources) expect(String(s)).toMatch(/^securitygroup-platform-(sg|gw-)/);
+      const tiers = hosts.has(d.name)
+        ? domains(catalog)
+            .filter((x) => x.name !== d.name)
+            .map((x) => mockId({ type: T.sg, name: `${catalog.name}-gw-${x.name}-sg` }))
+        : [];
+      const callers = services(catalog)
+        .filter((s) => s.tierCalls.some((c) => catalog.services[c]!.domain === d.name))
+        .map((s) => mockId({ type: T.sg, name: `${catalog.name}-${s.name}-sg` }));
+      expect([d.name, sources.sort()]).toEqual([d.name, [albSg, ...tiers, ...callers].sort()]);
     }
+    // chat reports usage to quota through the identity tier, and reaches nothing else there.
+    expect(catalog.services["chat"]!.tierCalls).toEqual(["quota"]);
   });
 
   test("a service admits its tier and the services that call it (catalog `calls`), nothing else", () => {

@@ -20,7 +20,13 @@ import {
 } from "../infra/aws/workloads.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
 import { domains, routingRules, services } from "../infra/catalog/index.ts";
-import { authServiceDomain, entrypoint, gatewayEnv, serviceEnv } from "../infra/runtimeEnv.ts";
+import {
+  authServiceDomain,
+  entrypoint,
+  gatewayEnv,
+  quotaServiceDomain,
+  serviceEnv,
+} from "../infra/runtimeEnv.ts";
 import type { StackSettings } from "../infra/stackConfig.ts";
 import { redisAuthToken, stackSettings } from "../infra/stackConfig.ts";
 import type { StackOutputs } from "./outputs.ts";
@@ -157,18 +163,29 @@ export function deploy(catalog: Catalog): StackOutputs {
     return tier;
   };
 
-  // The other tiers verify API keys through the tier that hosts the auth service.
+  // The other tiers verify API keys (and check quotas) through the tier that hosts the auth
+  // (and quota) service.
   const authTier = authServiceDomain(catalog);
-  for (const d of allDomains.filter((d) => d.name !== authTier)) {
-    new aws.vpc.SecurityGroupIngressRule(`${prefix}-gw-${d.name}-to-${authTier}`, {
-      securityGroupId: tierOf(authTier).securityGroupId,
-      referencedSecurityGroupId: tierOf(d.name).securityGroupId,
-      ipProtocol: "tcp",
-      fromPort: port,
-      toPort: port,
-      description: `${d.name} tier verifies keys through the ${authTier} tier`,
-      tags,
-    });
+  const quotaTier = quotaServiceDomain(catalog);
+  const hostTiers = new Set(quotaTier ? [authTier, quotaTier] : [authTier]);
+  for (const host of hostTiers) {
+    const asks = [
+      host === authTier ? "verifies keys" : "",
+      host === quotaTier ? "checks quotas" : "",
+    ]
+      .filter(Boolean)
+      .join(" and ");
+    for (const d of allDomains.filter((d) => d.name !== host)) {
+      new aws.vpc.SecurityGroupIngressRule(`${prefix}-gw-${d.name}-to-${host}`, {
+        securityGroupId: tierOf(host).securityGroupId,
+        referencedSecurityGroupId: tierOf(d.name).securityGroupId,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        description: `${d.name} tier ${asks} through the ${host} tier`,
+        tags,
+      });
+    }
   }
 
   // A service that keeps blobs (catalog `blobs`) gets a bucket of its own, which only its
@@ -241,6 +258,26 @@ export function deploy(catalog: Catalog): StackOutputs {
           fromPort: port,
           toPort: port,
           description: `${source} calls ${target}`,
+          tags,
+        });
+      }
+    }
+  }
+
+  // A service that calls another domain's service (catalog `tierCalls`) reaches that domain's
+  // tier, and nothing else of it.
+  for (const s of services(catalog)) {
+    for (const callee of s.tierCalls) {
+      const host = catalog.services[callee]!.domain;
+      for (const v of s.versions) {
+        const source = serviceDiscoveryName(s.name, v.name);
+        new aws.vpc.SecurityGroupIngressRule(`${prefix}-${source}-to-gw-${host}`, {
+          securityGroupId: tierOf(host).securityGroupId,
+          referencedSecurityGroupId: groupOf(source).securityGroupId,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          description: `${source} calls ${callee} through the ${host} tier`,
           tags,
         });
       }

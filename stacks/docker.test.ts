@@ -5,7 +5,7 @@ import type { ResourceRecord } from "../infra/mock/records.ts";
 import { secretMark } from "../infra/mock/records.ts";
 import { catalog, domains, services } from "../infra/catalog/index.ts";
 import type { Addresses, DataEndpoints, Env } from "../infra/runtimeEnv.ts";
-import { entrypoint, gatewayEnv, routerEnv, serviceEnv } from "../infra/runtimeEnv.ts";
+import { entrypoint, envKey, gatewayEnv, routerEnv, serviceEnv } from "../infra/runtimeEnv.ts";
 
 // The Docker stack under Pulumi's mocks: what `pulumi up` would create, checked against the
 // catalog and against the env contract that the programs read.
@@ -171,6 +171,15 @@ describe("docker stack", () => {
         }
       }
     }
+  });
+
+  it("points chat at the identity tier's replicas for its usage reports to quota (catalog `tierCalls`)", () => {
+    const tier = recordedAddresses().tiers["identity"]!;
+    expect(tier.length).toBe(catalog.domains["identity"]!.gateway.replicas);
+    for (const c of replicasOf("chat"))
+      expect(plainEnv(c)[envKey.upstream("quota")]).toBe(tier.join(","));
+    // Every tier checks quotas where quota runs: the identity tier at the service, others there.
+    for (const c of gateways("business")) expect(plainEnv(c)[envKey.quotaUrl]).toBe(tier.join(","));
   });
 
   it("gives every container a health check and the unless-stopped restart policy", () => {

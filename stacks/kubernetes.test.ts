@@ -333,6 +333,20 @@ describe("kubernetes stack", () => {
     expect(catalog.services["chat"]!.calls.length).toBeGreaterThan(0);
   });
 
+  it("lets a service reach another domain's tier only for its `tierCalls` (chat -> identity for quota)", () => {
+    for (const s of services(catalog)) {
+      for (const v of s.versions) {
+        const svc = podOf(domainNamespace(catalog, s.domain), serviceWorkloadName(s.name, v.name));
+        for (const d of domains(catalog)) {
+          const tier = podOf(domainNamespace(catalog, d.name), tierName(d.name));
+          const expected = s.tierCalls.some((c) => catalog.services[c]!.domain === d.name);
+          expect([s.name, d.name, allowed(svc, tier, port)]).toEqual([s.name, d.name, expected]);
+        }
+      }
+    }
+    expect(catalog.services["chat"]!.tierCalls).toEqual(["quota"]);
+  });
+
   it("opens each domain's stores to that domain's users of them only", () => {
     const stores = run.records.byType(STATEFULSET);
     for (const s of services(catalog)) {

@@ -37,6 +37,7 @@ import {
   entrypoint,
   envKey,
   gatewayEnv,
+  quotaServiceDomain,
   routerEnv,
   serviceEnv,
 } from "../infra/runtimeEnv.ts";
@@ -76,6 +77,8 @@ export function deploy(catalog: Catalog): StackOutputs {
   const allServices = services(catalog);
   const at = clusterAddresses(catalog);
   const authDomain = authServiceDomain(catalog);
+  const quotaDomain = quotaServiceDomain(catalog);
+  const hostTiers = new Set(quotaDomain ? [authDomain, quotaDomain] : [authDomain]);
   const external = settings.dataStores === "external";
   const externalStores = external
     ? externalData(catalog, (d) => domainStores(catalog, d))
@@ -225,6 +228,11 @@ export function deploy(catalog: Catalog): StackOutputs {
       ...workloadPeer(catalog, ns, serviceWorkloadName(callee, "v1"), "service"),
       port,
     }));
+    // A service of another domain is reached through that domain's tier (catalog `tierCalls`).
+    const tiersCalled = s.tierCalls.map((callee) => ({
+      ...tierPeer(catalog.services[callee]!.domain),
+      port,
+    }));
     for (const w of serviceWorkloads(s)) {
       const env: Env = serviceEnv(catalog, s.name, port, wiring.endpoints, w.version, at);
       new Workload(
@@ -239,7 +247,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           cpuMillis: cpuMillis(s.cpu),
           memoryMi: s.memory,
           allowFrom: [tierPeer(s.domain), ...callers],
-          allowTo: [...wiring.allowTo, ...callees],
+          allowTo: [...wiring.allowTo, ...callees, ...tiersCalled],
           allowExternalPorts: wiring.allowExternalPorts,
         },
         { dependsOn },
@@ -256,12 +264,22 @@ export function deploy(catalog: Catalog): StackOutputs {
         port,
       })),
     );
-    // Tiers other than the auth domain's verify API keys at that tier (gatewayEnv's AUTH_URL).
-    const verifiesAt = d.name === authDomain ? [] : [{ ...tierPeer(authDomain), port }];
-    const verifiers =
-      d.name === authDomain
-        ? allDomains.filter((x) => x.name !== authDomain).map((x) => tierPeer(x.name))
-        : [];
+    // Tiers other than the auth (and quota) domain's verify API keys (and check quotas) at that
+    // tier (gatewayEnv's AUTH_URL and QUOTA_URL).
+    const verifiesAt = [...hostTiers]
+      .filter((h) => h !== d.name)
+      .map((h) => ({ ...tierPeer(h), port }));
+    const verifiers = hostTiers.has(d.name)
+      ? allDomains.filter((x) => x.name !== d.name).map((x) => tierPeer(x.name))
+      : [];
+    // The other domains' services that call one of this domain's services through this tier.
+    const tierCallers = allServices
+      .filter((c) => c.tierCalls.some((callee) => catalog.services[callee]!.domain === d.name))
+      .flatMap((c) =>
+        serviceWorkloads(c).map((w) =>
+          workloadPeer(catalog, domainNamespace(catalog, c.domain), w.name, "service"),
+        ),
+      );
     new Workload(
       tierName(d.name),
       {
@@ -273,7 +291,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         secretEnv: wiring.secretEnv,
         cpuMillis: cpuMillis(d.gateway.cpu),
         memoryMi: d.gateway.memory,
-        allowFrom: [routerPeer, ...verifiers],
+        allowFrom: [routerPeer, ...verifiers, ...tierCallers],
         allowTo: [...upstreams, ...verifiesAt, ...wiring.allowTo],
         allowExternalPorts: wiring.allowExternalPorts,
       },

@@ -1,9 +1,11 @@
+import { execFile } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import OpenAI, { type APIError } from "openai";
 import { createDatabase } from "../servers/index.ts";
 import { readTopic, requireEnv } from "../support/kafka.ts";
-import { startTopology, type RunningTopology } from "../support/localTopology.ts";
+import { ROOT, startTopology, type RunningTopology } from "../support/localTopology.ts";
 
 // The official `openai` client, unchanged, against `npm start`'s topology on real PostgreSQL,
 // Redis and Kafka: router -> business gateway -> chat -> model and inference. Only its base URL
@@ -11,10 +13,12 @@ import { startTopology, type RunningTopology } from "../support/localTopology.ts
 
 let topo: RunningTopology;
 let client: OpenAI;
+let databaseUrl: string;
 
 beforeAll(async () => {
+  databaseUrl = await createDatabase("e2e_openai");
   topo = await startTopology({
-    DATABASE_URL: await createDatabase("e2e_openai"),
+    DATABASE_URL: databaseUrl,
     REDIS_URL: requireEnv("TEST_REDIS_URL"),
     KAFKA_BROKERS: requireEnv("TEST_KAFKA_BROKERS"),
   });
@@ -66,15 +70,14 @@ test("a completion, its usage, and every step of the flow in the request's log l
     await new Promise((ok) => setTimeout(ok, 100));
     flow = flowLines().find((l) => l.requestId === requestId);
   }
+  // The quota step ran at the gateway before chat (docs/quota-flow.md).
   expect(flow?.steps.map((s) => s.step)).toEqual([
-    "quota",
     "cache",
     "context",
     "model",
     "inference",
     "usage",
   ]);
-  expect(flow?.steps[0]).toEqual(expect.objectContaining({ detail: "not-enforced" }));
 
   // The usage event reaches the business domain's Kafka through chat's outbox.
   const values = await readTopic(requireEnv("TEST_KAFKA_BROKERS"), "business.usage", (v) =>
@@ -161,4 +164,71 @@ test("a malformed request is a BadRequestError (400); a value out of range a 422
     .catch((e: unknown) => e);
   expect(unknownModel).toBeInstanceOf(OpenAI.BadRequestError);
   expect((unknownModel as APIError).code).toBe("model_not_found");
+});
+
+/** A call to the platform's own API with `key`, as JSON. */
+async function api(key: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${topo.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the assertions check the shape
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** A user on a plan of its own, made with an admin key as an operator makes them; its API key. */
+async function userOnPlan(admin: string, name: string, plan: object): Promise<string> {
+  expect((await api(admin, "PUT", `/v1/users/plans/${name}`, plan)).status).toBe(201);
+  const user = await api(admin, "POST", "/v1/users", {
+    email: `${name}@example.com`,
+    name,
+    plan: name,
+  });
+  expect(user.status).toBe(201);
+  const key = await api(admin, "POST", "/v1/auth/keys", { name, userId: user.body["id"] });
+  expect(key.status).toBe(201);
+  return key.body["key"] as string;
+}
+
+test("an exhausted quota: RateLimitError (429) once the requests are spent, 402 once the tokens are", async () => {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, "services/auth/createAdminKey.ts")],
+    { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" } },
+  );
+  const admin = (JSON.parse(stdout) as { key: string }).key;
+  const ask = (key: string) =>
+    new OpenAI({ baseURL: `${topo.url}/v1`, apiKey: key }).chat.completions.create({
+      model: "deepseek-chat",
+      messages: [{ role: "user", content: "Tell me about the sea" }],
+      max_tokens: 8,
+    });
+
+  const oneRequest = await userOnPlan(admin, "e2e-one-request", {
+    requestsPerDay: 1,
+    tokensPerDay: 1_000_000,
+  });
+  expect((await ask(oneRequest)).object).toBe("chat.completion");
+  const spent = await ask(oneRequest).catch((e: unknown) => e);
+  expect(spent).toBeInstanceOf(OpenAI.RateLimitError);
+  expect((spent as APIError).code).toBe("quota_exceeded");
+  expect(Number((spent as APIError).headers?.get("retry-after"))).toBeGreaterThan(0);
+
+  // The first answer's tokens reach quota from chat, through the identity tier, after it.
+  const fewTokens = await userOnPlan(admin, "e2e-few-tokens", {
+    requestsPerDay: 100,
+    tokensPerDay: 1,
+  });
+  expect((await ask(fewTokens)).object).toBe("chat.completion");
+  let tokensLeft = 1;
+  for (let i = 0; i < 100 && tokensLeft > 0; i++) {
+    await new Promise((ok) => setTimeout(ok, 100));
+    tokensLeft = (await api(fewTokens, "GET", "/v1/quota")).body["tokens"].remaining as number;
+  }
+  expect(tokensLeft).toBe(0);
+  const broke = await ask(fewTokens).catch((e: unknown) => e);
+  expect(broke).toBeInstanceOf(OpenAI.APIError);
+  expect((broke as APIError).status).toBe(402);
+  expect((broke as APIError).code).toBe("insufficient_balance");
 });
