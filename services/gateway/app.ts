@@ -53,6 +53,8 @@ export interface GatewayOptions {
   writeQueue?: WriteQueue;
   /** The dead-letter queue's admin listing (depth and poison messages), under /admin/dlq. */
   dlqAdmin?: RequestHandler;
+  /** Publishes one event per answered request for analytics (requestEvents.ts). */
+  requestEvents?: RequestHandler;
   /** Active health checks of the upstream replicas, in ms (default 1000). */
   healthIntervalMs?: number;
 }
@@ -175,6 +177,7 @@ export function createGateway(opts: GatewayOptions): {
 
   // The router (or the ALB) is the one hop in front: the client's address is the one it adds.
   app.set("trust proxy", 1);
+  if (opts.requestEvents) app.use(opts.requestEvents);
 
   // Internal: the other tiers verify keys here, so that only this tier talks to the auth service.
   app.post("/internal/verify", express.json({ limit: "4kb" }), async (req, res, next) => {

@@ -3,12 +3,14 @@ import { versionedName } from "../../infra/runtimeEnv.ts";
 import { openCache, redisClient } from "../shared/cache.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { serve } from "../shared/http.ts";
+import { openEventBus } from "../shared/events.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
 import { createGateway } from "./app.ts";
 import { dlqAdminHandler, openDeadLetterQueue, writeQueueOf } from "./dlq.ts";
 import { startDlqReplay } from "./dlqReplayer.ts";
 import { catalogLimits, rateLimit } from "./rateLimit.ts";
+import { requestEvents } from "./requestEvents.ts";
 import { ResponseCache, redisStore } from "./responseCache.ts";
 
 const base = loadEnv(
@@ -75,6 +77,19 @@ const dlq =
 // configured; without it each replica keeps its own (and says so in its metrics).
 const redis = base.redisUrl ? redisClient(base.redisUrl) : undefined;
 
+// A tier describes its requests on `<domain>.requests` when its domain runs analytics to read them.
+const requestBus = services(catalog).some((s) => s.domain === base.domain && s.name === "analytics")
+  ? openEventBus(base.kafkaBrokers, `${program}-requests`, base.dataDir)
+  : undefined;
+const requestLog =
+  requestBus &&
+  requestEvents({
+    bus: requestBus,
+    topic: `${base.domain}.requests`,
+    registry: metrics.registry,
+    logger,
+  });
+
 let draining = false;
 const gateway = createGateway({
   catalog,
@@ -102,6 +117,7 @@ const gateway = createGateway({
     : undefined,
   writeQueue: dlq && writeQueueOf(dlq, logger),
   dlqAdmin: dlq && dlqAdminHandler(dlq),
+  requestEvents: requestLog?.record,
 });
 const stopReplay = dlq && startDlqReplay({ dlq, sets: gateway.replicaSets, logger });
 await serve(gateway.app, base.port, logger, {
@@ -110,6 +126,8 @@ await serve(gateway.app, base.port, logger, {
     await stopReplay?.();
     await gateway.close();
     await dlq?.close();
+    await requestLog?.close();
+    await requestBus?.close();
     redis?.disconnect();
   },
 });
