@@ -309,6 +309,7 @@ export const untaggableTypes: ReadonlySet<string> = new Set([
   "aws:s3/bucketPolicy:BucketPolicy",
   "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
   "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  "aws:s3/bucketVersioning:BucketVersioning",
   "aws:secretsmanager/secretVersion:SecretVersion",
   "aws:sns/topicSubscription:TopicSubscription",
   "aws:wafv2/webAclAssociation:WebAclAssociation",
