@@ -43,6 +43,49 @@ export type ScrapeTarget = z.infer<typeof scrapeTarget>;
 /** The service that gathers every replica's health and metrics (services/monitoring). */
 export const MONITORING_SERVICE = "monitoring";
 
+/** Where one group's replicas are: each one's address, or a DNS name with a record per replica. */
+export type ReplicaLocator = Pick<ScrapeTarget, "replicas" | "dns">;
+
+/**
+ * Every replica group of the catalog as monitoring targets: the routers (where the target runs
+ * them: on AWS the ALB is the routing tier), each gateway tier, each service version that the
+ * target runs. `locate` gives a group's replicas as the target addresses them.
+ */
+export function scrapeTargets(
+  catalog: Catalog,
+  locate: {
+    router?: () => ReplicaLocator;
+    tier: (domain: string) => ReplicaLocator;
+    /** Undefined for a version that the target does not run. */
+    service: (service: string, version: string) => ReplicaLocator | undefined;
+  },
+): ScrapeTarget[] {
+  const targets: ScrapeTarget[] = [];
+  if (locate.router) targets.push({ kind: "router", group: "router", ...locate.router() });
+  for (const d of domains(catalog)) {
+    targets.push({
+      kind: "gateway",
+      group: `${d.name}-gateway`,
+      domain: d.name,
+      ...locate.tier(d.name),
+    });
+  }
+  for (const s of services(catalog)) {
+    for (const v of s.versions) {
+      const at = locate.service(s.name, v.name);
+      if (!at) continue;
+      targets.push({
+        kind: "service",
+        group: versionedName(s.name, v.name),
+        domain: s.domain,
+        version: v.name,
+        ...at,
+      });
+    }
+  }
+  return targets;
+}
+
 /** Connection strings of one domain's data stores; absent ones fall back to embedded defaults. */
 export interface DataEndpoints {
   databaseUrl?: string;

@@ -147,7 +147,12 @@ describe("dev stack on AWS", () => {
       const callers = services(catalog)
         .filter((s) => s.tierCalls.some((c) => catalog.services[c]!.domain === d.name))
         .map((s) => mockId({ type: T.sg, name: `${catalog.name}-${s.name}-sg` }));
-      expect([d.name, sources.sort()]).toEqual([d.name, [albSg, ...tiers, ...callers].sort()]);
+      // And monitoring, which scrapes every tier and service (stacks/monitoringAws.test.ts).
+      const monitor = mockId({ type: T.sg, name: `${catalog.name}-monitoring-sg` });
+      expect([d.name, sources.sort()]).toEqual([
+        d.name,
+        [albSg, ...tiers, ...callers, monitor].sort(),
+      ]);
     }
     // chat reports usage to quota through the identity tier, and reaches nothing else there.
     expect(catalog.services["chat"]!.tierCalls).toEqual(["quota"]);
@@ -166,6 +171,7 @@ describe("dev stack on AWS", () => {
         [
           mockId({ type: T.sg, name: `${catalog.name}-gw-${s.domain}-sg` }),
           ...callers.map((c) => sgOf(c.name)),
+          sgOf("monitoring"),
         ].sort(),
       ]);
     }

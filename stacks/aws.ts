@@ -21,6 +21,7 @@ import {
 import type { Catalog } from "../infra/catalog/index.ts";
 import { domains, routingRules, services } from "../infra/catalog/index.ts";
 import {
+  MONITORING_SERVICE,
   authServiceDomain,
   entrypoint,
   gatewayEnv,
@@ -281,6 +282,31 @@ export function deploy(catalog: Catalog): StackOutputs {
           tags,
         });
       }
+    }
+  }
+
+  // Monitoring scrapes every task of every tier and service (docs/monitoring.md); the ALB, the
+  // routing tier here, has no task of ours to scrape.
+  const monitoring = catalog.services[MONITORING_SERVICE];
+  for (const v of monitoring?.versions ?? []) {
+    const source = serviceDiscoveryName(MONITORING_SERVICE, v.name);
+    const scraped = [
+      ...domains(catalog).map((d) => ({
+        name: `gw-${d.name}`,
+        sg: tierOf(d.name).securityGroupId,
+      })),
+      ...serviceGroups.map((g) => ({ name: g.label, sg: g.group.securityGroupId })),
+    ];
+    for (const target of scraped) {
+      new aws.vpc.SecurityGroupIngressRule(`${prefix}-${source}-scrapes-${target.name}`, {
+        securityGroupId: target.sg,
+        referencedSecurityGroupId: groupOf(source).securityGroupId,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        description: `${source} scrapes ${target.name}`,
+        tags,
+      });
     }
   }
 

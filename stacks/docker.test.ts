@@ -90,11 +90,31 @@ function recordedData(domain: string): Required<DataEndpoints> {
 
 /** Addresses rebuilt from the recorded containers: a dropped replica or a wrong alias shows. */
 function recordedAddresses(): Addresses {
+  // What monitoring must be told: every recorded container, by its own alias.
+  const each = (group: ResourceRecord[]) => ({
+    replicas: group.map((c) => ({ id: aliasOf(c), url: `http://${aliasOf(c)}:${port}` })),
+  });
   return {
     tiers: Object.fromEntries(domains(catalog).map((d) => [d.name, urlsOf(gateways(d.name))])),
     services: Object.fromEntries(
       services(catalog).map((s) => [s.name, urlsOf(replicasOf(s.name))]),
     ),
+    replicas: [
+      { kind: "router", group: "router", ...each(routers()) },
+      ...domains(catalog).map((d) => ({
+        kind: "gateway" as const,
+        group: `${d.name}-gateway`,
+        domain: d.name,
+        ...each(gateways(d.name)),
+      })),
+      ...services(catalog).map((s) => ({
+        kind: "service" as const,
+        group: s.name,
+        domain: s.domain,
+        version: primaryVersion(s),
+        ...each(replicasOf(s.name)),
+      })),
+    ],
   };
 }
 

@@ -18,6 +18,7 @@ import {
   entrypoint,
   gatewayEnv,
   routerEnv,
+  scrapeTargets,
   serviceEnv,
 } from "../infra/runtimeEnv.ts";
 import type { StackOutputs } from "./outputs.ts";
@@ -52,6 +53,24 @@ export function deploy(catalog: Catalog): StackOutputs {
       allServices.map((s) => [s.name, urls(groupName.service(s.name), s.replicas)]),
     ),
   };
+  // Every replica has an alias of its own, so monitoring gets the full list up front.
+  const ids = (group: string, replicas: number) => ({
+    replicas: replicaAliases(group, replicas).map((alias) => ({
+      id: alias,
+      url: `http://${alias}:${port}`,
+    })),
+  });
+  addresses.replicas = scrapeTargets(catalog, {
+    router: () => ids(groupName.router, catalog.router.replicas),
+    tier: (domain) => ids(groupName.tier(domain), catalog.domains[domain]!.gateway.replicas),
+    // Docker runs each service's primary version only.
+    service: (service, version) => {
+      const spec = allServices.find((s) => s.name === service)!;
+      return version === primaryVersion(spec)
+        ? ids(groupName.service(service), spec.replicas)
+        : undefined;
+    },
+  });
   assertUniqueAliases(catalog);
 
   const network = new docker.Network(`${catalog.name}-net`, {

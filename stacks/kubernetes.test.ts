@@ -17,7 +17,13 @@ import { runProgram } from "../infra/mock/harness.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
 import { secretMark } from "../infra/mock/records.ts";
 import type { DataEndpoints } from "../infra/runtimeEnv.ts";
-import { entrypoint, gatewayEnv, routerEnv, serviceEnv } from "../infra/runtimeEnv.ts";
+import {
+  MONITORING_SERVICE,
+  entrypoint,
+  gatewayEnv,
+  routerEnv,
+  serviceEnv,
+} from "../infra/runtimeEnv.ts";
 
 // The Kubernetes stack under Pulumi's mocks: what `pulumi up -s k8s` would create, checked
 // against the catalog, the env contract and the Kubernetes schemas.
@@ -322,7 +328,8 @@ describe("kubernetes stack", () => {
       );
     for (const caller of services(catalog)) {
       for (const callee of services(catalog).filter((c) => c.name !== caller.name)) {
-        const expected = caller.calls.includes(callee.name);
+        // Monitoring reaches every replica: its own test below.
+        const expected = caller.calls.includes(callee.name) || caller.name === MONITORING_SERVICE;
         expect([
           caller.name,
           callee.name,
@@ -339,12 +346,65 @@ describe("kubernetes stack", () => {
         const svc = podOf(domainNamespace(catalog, s.domain), serviceWorkloadName(s.name, v.name));
         for (const d of domains(catalog)) {
           const tier = podOf(domainNamespace(catalog, d.name), tierName(d.name));
-          const expected = s.tierCalls.some((c) => catalog.services[c]!.domain === d.name);
+          const expected =
+            s.name === MONITORING_SERVICE ||
+            s.tierCalls.some((c) => catalog.services[c]!.domain === d.name);
           expect([s.name, d.name, allowed(svc, tier, port)]).toEqual([s.name, d.name, expected]);
         }
       }
     }
     expect(catalog.services["chat"]!.tierCalls).toEqual(["quota"]);
+  });
+
+  it("lets monitoring reach every replica of the router, the tiers and the services, and finds them by headless Service", () => {
+    const monitoring = catalog.services[MONITORING_SERVICE];
+    expect(monitoring).toBeDefined();
+    const monitor = podOf(domainNamespace(catalog, monitoring!.domain), MONITORING_SERVICE);
+    const stranger = podOf(
+      domainNamespace(catalog, catalog.services["orders"]!.domain),
+      serviceWorkloadName("orders", "v1"),
+    );
+    const targets: Array<[string, Pod]> = [
+      ["router", podOf(routingNamespace(catalog), "router")],
+      ...domains(catalog).map(
+        (d) => [d.name, podOf(domainNamespace(catalog, d.name), tierName(d.name))] as [string, Pod],
+      ),
+      ...services(catalog).flatMap((s) =>
+        s.versions.map(
+          (v) =>
+            [
+              `${s.name}@${v.name}`,
+              podOf(domainNamespace(catalog, s.domain), serviceWorkloadName(s.name, v.name)),
+            ] as [string, Pod],
+        ),
+      ),
+    ];
+    for (const [name, pod] of targets) {
+      expect([name, allowed(monitor, pod, port)]).toEqual([name, true]);
+    }
+    // Only monitoring got that reach: another service still cannot open the router.
+    expect(allowed(stranger, targets[0]![1], port)).toBe(false);
+
+    // Its targets name a headless Service per workload, which lists unready pods too.
+    const env = container(deployment(monitor.namespace, MONITORING_SERVICE)).env!;
+    const listed = JSON.parse(env.find((e) => e.name === "MONITOR_TARGETS")!.value!) as Array<{
+      group: string;
+      dns: string;
+    }>;
+    expect(listed).toHaveLength(targets.length);
+    const headless = run.records
+      .byType("kubernetes:core/v1:Service")
+      .filter((r) => spec<{ clusterIP?: string }>(r).clusterIP === "None");
+    for (const t of listed) {
+      const host = new URL(t.dns).hostname;
+      const svc = headless.find(
+        (r) => host === `${meta(r).name}.${meta(r).namespace}.svc.cluster.local`,
+      );
+      expect([
+        t.group,
+        svc && spec<{ publishNotReadyAddresses: boolean }>(svc).publishNotReadyAddresses,
+      ]).toEqual([t.group, true]);
+    }
   });
 
   it("opens each domain's stores to that domain's users of them only", () => {

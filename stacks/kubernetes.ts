@@ -37,6 +37,7 @@ import {
   entrypoint,
   envKey,
   gatewayEnv,
+  MONITORING_SERVICE,
   quotaServiceDomain,
   routerEnv,
   serviceEnv,
@@ -105,6 +106,24 @@ export function deploy(catalog: Catalog): StackOutputs {
   const routerPeer = workloadPeer(catalog, routingNs, routerName, "router");
   const tierPeer = (domain: string) =>
     workloadPeer(catalog, domainNamespace(catalog, domain), tierName(domain), "gateway");
+  // The monitoring service scrapes every replica of every workload (docs/monitoring.md): each one
+  // lets its pods in, and it may reach them all on the container port.
+  const monitoring = allServices.find((s) => s.name === MONITORING_SERVICE);
+  const monitors = monitoring
+    ? serviceWorkloads(monitoring).map((w) =>
+        workloadPeer(catalog, domainNamespace(catalog, monitoring.domain), w.name, "service"),
+      )
+    : [];
+  const scraped: PortPeer[] = [
+    { ...routerPeer, port },
+    ...allDomains.map((d) => ({ ...tierPeer(d.name), port })),
+    ...allServices.flatMap((s) =>
+      serviceWorkloads(s).map((w) => ({
+        ...workloadPeer(catalog, domainNamespace(catalog, s.domain), w.name, "service"),
+        port,
+      })),
+    ),
+  ];
 
   /** Per domain: the Secret with store credentials, and the in-cluster stores if any. */
   const data = new Map(
@@ -246,8 +265,13 @@ export function deploy(catalog: Catalog): StackOutputs {
           secretEnv,
           cpuMillis: cpuMillis(s.cpu),
           memoryMi: s.memory,
-          allowFrom: [tierPeer(s.domain), ...callers],
-          allowTo: [...wiring.allowTo, ...callees, ...tiersCalled],
+          allowFrom: [tierPeer(s.domain), ...callers, ...monitors],
+          allowTo: [
+            ...wiring.allowTo,
+            ...callees,
+            ...tiersCalled,
+            ...(s.name === MONITORING_SERVICE ? scraped : []),
+          ],
           allowExternalPorts: wiring.allowExternalPorts,
         },
         { dependsOn },
@@ -291,7 +315,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         secretEnv: wiring.secretEnv,
         cpuMillis: cpuMillis(d.gateway.cpu),
         memoryMi: d.gateway.memory,
-        allowFrom: [routerPeer, ...verifiers, ...tierCallers],
+        allowFrom: [routerPeer, ...verifiers, ...tierCallers, ...monitors],
         allowTo: [...upstreams, ...verifiesAt, ...wiring.allowTo],
         allowExternalPorts: wiring.allowExternalPorts,
       },
@@ -307,8 +331,8 @@ export function deploy(catalog: Catalog): StackOutputs {
     env: routerEnv(catalog, at, port),
     cpuMillis: cpuMillis(catalog.router.cpu),
     memoryMi: catalog.router.memory,
-    // Only the ingress controller reaches the router; the router reaches only the tiers.
-    allowFrom: [{ namespace: settings.ingressNamespace }],
+    // Only the ingress controller (and monitoring) reaches the router; it reaches only the tiers.
+    allowFrom: [{ namespace: settings.ingressNamespace }, ...monitors],
     allowTo: allDomains.map((d) => ({ ...tierPeer(d.name), port })),
   });
 

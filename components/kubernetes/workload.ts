@@ -168,6 +168,22 @@ export class Workload extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // Headless: its DNS name answers one record per pod, not the balanced address, and lists pods
+    // that are not ready too, so that a watcher can see every replica and which ones fail.
+    new k8s.core.v1.Service(
+      `${name}-pods`,
+      {
+        metadata: { ...meta, name: `${name}-pods` },
+        spec: {
+          clusterIP: "None",
+          publishNotReadyAddresses: true,
+          selector: args.labels,
+          ports: [{ name: "http", port: args.port, targetPort: args.port, protocol: "TCP" }],
+        },
+      },
+      { parent: this },
+    );
+
     new k8s.policy.v1.PodDisruptionBudget(
       name,
       {

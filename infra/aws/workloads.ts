@@ -1,4 +1,4 @@
-import { envKey } from "../runtimeEnv.ts";
+import { envKey, scrapeTargets } from "../runtimeEnv.ts";
 import * as pulumi from "@pulumi/pulumi";
 import type { DomainData } from "../../components/aws/domainData.ts";
 import type { SecretEnv } from "../../components/aws/serviceGroup.ts";
@@ -54,7 +54,14 @@ function addressKey(service: string, version: string): string {
 /** Every workload's address on AWS: one Cloud Map name per workload, resolving to its tasks. */
 export function cloudMapAddresses(catalog: Catalog, namespace: string): Addresses {
   const url = (label: string) => [`http://${label}.${namespace}:${catalog.containerPort}`];
+  // Cloud Map answers a name with one A record per healthy task, so monitoring resolves it each
+  // round. The ALB is the routing tier here: it has no replicas to scrape.
+  const tasks = (label: string) => ({ dns: url(label)[0]! });
   return {
+    replicas: scrapeTargets(catalog, {
+      tier: (d) => tasks(tierDiscoveryName(d)),
+      service: (s, v) => tasks(serviceDiscoveryName(s, v)),
+    }),
     tiers: Object.fromEntries(
       domains(catalog).map((d) => [d.name, url(tierDiscoveryName(d.name))]),
     ),

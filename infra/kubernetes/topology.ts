@@ -2,7 +2,7 @@ import type { PodPeer } from "../../components/kubernetes/peers.ts";
 import type { Catalog, Service, StoreKind } from "../catalog/index.ts";
 import { domains, services, storesUsed } from "../catalog/index.ts";
 import type { Addresses } from "../runtimeEnv.ts";
-import { versionedName } from "../runtimeEnv.ts";
+import { scrapeTargets, versionedName } from "../runtimeEnv.ts";
 import { gatewayStores, tierDiscoveryName } from "../aws/workloads.ts";
 
 // Catalog-aware names for the Kubernetes target: namespaces, workload names and labels, and the
@@ -55,10 +55,27 @@ export function clusterUrl(namespace: string, name: string, port: number): strin
   return `http://${name}.${namespace}.svc.cluster.local:${port}`;
 }
 
+/**
+ * The headless Service beside each workload's Service (components/kubernetes/workload.ts): its
+ * DNS name has one A record per pod, ready or not, which is how monitoring finds every replica.
+ */
+export function podsName(workload: string): string {
+  return `${workload}-pods`;
+}
+
 /** Where every tier and service version is, as the env contract wants it. */
 export function clusterAddresses(catalog: Catalog): Addresses {
   const port = catalog.containerPort;
+  const pods = (namespace: string, workload: string) => ({
+    dns: clusterUrl(namespace, podsName(workload), port),
+  });
   return {
+    replicas: scrapeTargets(catalog, {
+      router: () => pods(routingNamespace(catalog), routerName),
+      tier: (d) => pods(domainNamespace(catalog, d), tierName(d)),
+      service: (s, v) =>
+        pods(domainNamespace(catalog, catalog.services[s]!.domain), serviceWorkloadName(s, v)),
+    }),
     tiers: Object.fromEntries(
       domains(catalog).map((d) => [
         d.name,

@@ -4,6 +4,7 @@ import {
   envKey,
   gatewayEnv,
   routerEnv,
+  scrapeTargets,
   serviceEnv,
   versionedName,
   type Addresses,
@@ -83,32 +84,15 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
     (addresses.services[key] ??= []).push(url(r.port));
   }
   for (const g of gateways) (addresses.tiers[g.domain] ??= []).push(url(g.port));
-  addresses.replicas = [
-    {
-      kind: "router",
-      group: "router",
-      replicas: routers.map((r) => ({ id: r.name, url: url(r.opsPort) })),
-    },
-    ...domains(catalog).map((d) => ({
-      kind: "gateway" as const,
-      group: `${d.name}-gateway`,
-      domain: d.name,
-      replicas: gateways
-        .filter((g) => g.domain === d.name)
-        .map((g) => ({ id: g.name, url: url(g.port) })),
-    })),
-    ...services(catalog).flatMap((s) =>
-      s.versions.map((v) => ({
-        kind: "service" as const,
-        group: versionedName(s.name, v.name),
-        domain: s.domain,
-        version: v.name,
-        replicas: replicas
-          .filter((r) => r.service === s.name && r.version === v.name)
-          .map((r) => ({ id: r.name, url: url(r.port) })),
-      })),
-    ),
-  ];
+  const ids = (named: Array<{ name: string; port: number }>) => ({
+    replicas: named.map((r) => ({ id: r.name, url: url(r.port) })),
+  });
+  addresses.replicas = scrapeTargets(catalog, {
+    router: () => ids(routers.map((r) => ({ name: r.name, port: r.opsPort }))),
+    tier: (domain) => ids(gateways.filter((g) => g.domain === domain)),
+    service: (service, version) =>
+      ids(replicas.filter((r) => r.service === service && r.version === version)),
+  });
 
   for (const r of replicas) {
     const env = {

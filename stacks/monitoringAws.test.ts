@@ -1,0 +1,39 @@
+import { catalog, domains, services } from "../infra/catalog/index.ts";
+import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
+import { runProgram, type RunResult } from "../infra/mock/harness.ts";
+import { MONITORING_SERVICE } from "../infra/runtimeEnv.ts";
+
+// On AWS, monitoring finds every task through Cloud Map's per-task A records and may reach each
+// tier's and service's tasks on the container port: one ingress rule per target security group.
+
+const RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+let run: RunResult;
+beforeAll(async () => {
+  run = await runProgram({ stack: "dev" });
+});
+
+test("monitoring's security group is let into every tier and every service version", () => {
+  const source = serviceDiscoveryName(MONITORING_SERVICE, "v1");
+  const rules = run.records
+    .byType(RULE)
+    .filter((r) => String(r.inputs["description"]).startsWith(`${source} scrapes `));
+  const targets = rules.map((r) =>
+    String(r.inputs["description"]).slice(`${source} scrapes `.length),
+  );
+  const expected = [
+    ...domains(catalog).map((d) => `gw-${d.name}`),
+    ...services(catalog).flatMap((s) =>
+      s.versions.map((v) => serviceDiscoveryName(s.name, v.name)),
+    ),
+  ];
+  expect(targets.sort()).toEqual(expected.sort());
+  for (const r of rules) {
+    expect(r.inputs).toMatchObject({
+      ipProtocol: "tcp",
+      fromPort: catalog.containerPort,
+      toPort: catalog.containerPort,
+    });
+    expect(r.inputs["referencedSecurityGroupId"]).toBeTruthy();
+    expect(r.inputs["cidrIpv4"]).toBeUndefined();
+  }
+});
