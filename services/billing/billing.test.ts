@@ -8,6 +8,7 @@ import { Registry } from "prom-client";
 import { createDatabase } from "../../test/servers/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
 import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import type { Usage } from "../quota/contract.ts";
 import { createTopics, type RunningConsumer } from "../shared/consumer.ts";
 import { fileBus, kafkaBus, type EventBus, type PlatformEvent } from "../shared/events.ts";
 import { createLogger } from "../shared/logger.ts";
@@ -47,12 +48,18 @@ function usage(
   cached = false,
 ): PlatformEvent {
   const usageId = `usg_${randomUUID()}`;
-  return {
-    id: usageId,
-    type: "usage.recorded",
+  // Typed with the producer's own type: a change of quota's event shows here.
+  const data: Usage = {
+    usageId,
+    userId,
+    plan: "free",
+    model,
+    promptTokens,
+    completionTokens,
+    cached,
     at,
-    data: { usageId, userId, plan: "free", model, promptTokens, completionTokens, cached, at },
   };
+  return { id: usageId, type: "usage.recorded", at, data };
 }
 
 async function getJson(path: string, headers: Record<string, string>) {
