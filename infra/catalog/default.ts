@@ -15,7 +15,33 @@ export const defaultCatalog: CatalogInput = {
     business: { gateway: { replicas: 2, fallback: "degraded" } },
   },
   services: {
-    auth: { domain: "identity", routes: ["/v1/auth"], replicas: 2, uses: ["postgres"] },
+    // auth asks user for a key owner's plan (docs/identity.md).
+    auth: {
+      domain: "identity",
+      routes: ["/v1/auth"],
+      replicas: 2,
+      uses: ["postgres"],
+      calls: ["user"],
+    },
+    // Users and plans (each plan's limits and allowed models).
+    user: { domain: "identity", routes: ["/v1/users"], replicas: 2, uses: ["postgres"] },
+    // Per-user request and token quotas per day: counted atomically in Redis, persisted in
+    // PostgreSQL, usage events on Kafka (identity.usage); limits from the user service's plans.
+    quota: {
+      domain: "identity",
+      routes: ["/v1/quota"],
+      replicas: 2,
+      uses: ["postgres", "redis", "kafka"],
+      calls: ["user"],
+    },
+    // Usage summed per user, model, day and month, priced; consumed from identity.usage
+    // (docs/billing-analytics.md).
+    billing: {
+      domain: "identity",
+      routes: ["/v1/billing"],
+      replicas: 2,
+      uses: ["postgres", "kafka"],
+    },
     orders: {
       domain: "business",
       routes: ["/v1/orders"],
@@ -33,7 +59,11 @@ export const defaultCatalog: CatalogInput = {
       replicas: 2,
       uses: ["postgres", "redis", "kafka"],
       calls: ["model", "inference"],
+      // Each completion's usage goes to quota through the identity tier (docs/quota-flow.md).
+      tierCalls: ["quota"],
       traffic: {
+        // Each completion consumes one request of the caller's quota at the gateway first.
+        quota: true,
         // A whole (unstreamed) answer comes only once generated; the router waits 30 s for the
         // headers, so the gateway gives up first. A stream may pause between tokens up to idleMs.
         timeouts: { firstByteMs: 25_000, idleMs: 30_000 },
@@ -44,7 +74,43 @@ export const defaultCatalog: CatalogInput = {
         },
       },
     },
+    articles: {
+      domain: "business",
+      routes: ["/v1/articles"],
+      replicas: 2,
+      uses: ["postgres", "kafka"],
+    },
+    // Scrapes every replica of every tier and service (docs/monitoring.md); it keeps no data.
+    monitoring: { domain: "business", routes: ["/v1/monitoring"], replicas: 2 },
+    // Requests (from the business tier), chat usage and orders consumed from Kafka and queried
+    // over a time window by admins (docs/billing-analytics.md).
+    analytics: {
+      domain: "business",
+      routes: ["/v1/analytics"],
+      replicas: 2,
+      uses: ["postgres", "kafka"],
+    },
     model: { domain: "business", routes: [], replicas: 2, uses: ["postgres"] },
-    inference: { domain: "business", routes: [], replicas: 2 },
+    // Trained models' files come from storage (docs/storage-training.md).
+    inference: { domain: "business", routes: [], replicas: 2, calls: ["storage"] },
+    // Files (corpora, trained models): metadata in PostgreSQL, contents in an S3 bucket of its
+    // own on AWS (`blobs`), the local disk elsewhere. Uploads are multipart, up to 8 MiB.
+    storage: {
+      domain: "business",
+      routes: ["/v1/files"],
+      replicas: 2,
+      uses: ["postgres"],
+      blobs: true,
+      traffic: { maxBodyBytes: 8 * 1024 * 1024 + 64 * 1024, bodyTypes: ["multipart/form-data"] },
+    },
+    // Training jobs: queued in PostgreSQL, run by one replica each; the result goes to storage
+    // and into the model registry.
+    training: {
+      domain: "business",
+      routes: ["/v1/training"],
+      replicas: 2,
+      uses: ["postgres"],
+      calls: ["storage", "model"],
+    },
   },
 };

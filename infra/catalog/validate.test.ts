@@ -141,7 +141,10 @@ describe("catalog validation", () => {
     ]);
     expect(
       problemsOf(variant((c) => (c.services["model"]!.versions = [{ name: "v2", weight: 100 }]))),
-    ).toEqual(["catalog.services.chat.calls.0: model runs no v1, the version its callers reach"]);
+    ).toEqual([
+      "catalog.services.chat.calls.0: model runs no v1, the version its callers reach",
+      "catalog.services.training.calls.1: model runs no v1, the version its callers reach",
+    ]);
   });
 
   test("a domain whose services all lack a route is rejected", () => {
@@ -205,9 +208,17 @@ describe("routing rules", () => {
   test("every service route maps to its domain", () => {
     expect(rules).toEqual([
       { prefix: "/v1/auth", domain: "identity", service: "auth" },
+      { prefix: "/v1/users", domain: "identity", service: "user" },
+      { prefix: "/v1/quota", domain: "identity", service: "quota" },
+      { prefix: "/v1/billing", domain: "identity", service: "billing" },
       { prefix: "/v1/orders", domain: "business", service: "orders" },
       { prefix: "/v1/chat", domain: "business", service: "chat" },
       { prefix: "/v1/models", domain: "business", service: "chat" },
+      { prefix: "/v1/articles", domain: "business", service: "articles" },
+      { prefix: "/v1/monitoring", domain: "business", service: "monitoring" },
+      { prefix: "/v1/analytics", domain: "business", service: "analytics" },
+      { prefix: "/v1/files", domain: "business", service: "storage" },
+      { prefix: "/v1/training", domain: "business", service: "training" },
     ]);
   });
 

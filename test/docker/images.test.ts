@@ -199,7 +199,7 @@ withEngine("the service image, built and run on a real Docker engine", () => {
       containers,
       "ready",
       async (c) => (await fetch(`${url(c.port)}/readyz`)).status === 200,
-      120_000,
+      240_000,
     );
   }, 600_000);
 

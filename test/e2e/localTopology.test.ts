@@ -5,6 +5,7 @@ import {
   processNames,
   startTopology,
   type RunningTopology,
+  TOPOLOGY_READY_MS,
 } from "../support/localTopology.ts";
 
 // `npm start` as a user runs it: embedded stores, the default catalog, requests through the
@@ -16,7 +17,7 @@ let auth: Record<string, string>;
 beforeAll(async () => {
   topo = await startTopology();
   auth = { authorization: `Bearer ${topo.apiKey}` };
-}, 90_000);
+}, TOPOLOGY_READY_MS + 30_000);
 
 afterAll(async () => {
   await topo?.stop();

@@ -5,7 +5,12 @@ import { promisify } from "node:util";
 import OpenAI, { type APIError } from "openai";
 import { createDatabase } from "../servers/index.ts";
 import { readTopic, requireEnv } from "../support/kafka.ts";
-import { ROOT, startTopology, type RunningTopology } from "../support/localTopology.ts";
+import {
+  ROOT,
+  startTopology,
+  type RunningTopology,
+  TOPOLOGY_READY_MS,
+} from "../support/localTopology.ts";
 
 // The official `openai` client, unchanged, against `npm start`'s topology on real PostgreSQL,
 // Redis and Kafka: router -> business gateway -> chat -> model and inference. Only its base URL
@@ -23,7 +28,7 @@ beforeAll(async () => {
     KAFKA_BROKERS: requireEnv("TEST_KAFKA_BROKERS"),
   });
   client = new OpenAI({ baseURL: `${topo.url}/v1`, apiKey: topo.apiKey });
-}, 90_000);
+}, TOPOLOGY_READY_MS + 30_000);
 
 afterAll(async () => {
   expect(await topo?.stop()).toBe(0);

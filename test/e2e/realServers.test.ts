@@ -3,7 +3,11 @@ import pg from "pg";
 import { catalog, domains, services } from "../../infra/catalog/index.ts";
 import { createDatabase } from "../servers/index.ts";
 import { readTopic, requireEnv } from "../support/kafka.ts";
-import { startTopology, type RunningTopology } from "../support/localTopology.ts";
+import {
+  startTopology,
+  type RunningTopology,
+  TOPOLOGY_READY_MS,
+} from "../support/localTopology.ts";
 
 // The same topology as `npm start`, on the real servers a deployment uses: PostgreSQL for the
 // stores, Redis for the gateways' verdict cache, Kafka for the domain events.
@@ -20,7 +24,7 @@ beforeAll(async () => {
     REDIS_URL: redisUrl(),
     KAFKA_BROKERS: brokers(),
   });
-}, 90_000);
+}, TOPOLOGY_READY_MS + 30_000);
 
 afterAll(async () => {
   expect(await topo?.stop()).toBe(0);

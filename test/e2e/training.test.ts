@@ -1,7 +1,11 @@
 import OpenAI, { toFile } from "openai";
 import { createDatabase } from "../servers/index.ts";
 import { requireEnv } from "../support/kafka.ts";
-import { startTopology, type RunningTopology } from "../support/localTopology.ts";
+import {
+  startTopology,
+  type RunningTopology,
+  TOPOLOGY_READY_MS,
+} from "../support/localTopology.ts";
 
 // Train -> register -> select -> infer through `npm start`'s topology on real PostgreSQL, Redis
 // and Kafka: a corpus uploaded with the official `openai` client (router -> business gateway ->
@@ -19,7 +23,7 @@ beforeAll(async () => {
     KAFKA_BROKERS: requireEnv("TEST_KAFKA_BROKERS"),
   });
   client = new OpenAI({ baseURL: `${topo.url}/v1`, apiKey: topo.apiKey });
-}, 180_000);
+}, TOPOLOGY_READY_MS + 30_000);
 
 afterAll(async () => {
   expect(await topo?.stop()).toBe(0);

@@ -4,6 +4,12 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
+/**
+ * How long the whole catalog may take to come up: about thirty Node processes on two cores, each
+ * compiling its TypeScript and migrating its store. A test's beforeAll waits a little longer.
+ */
+export const TOPOLOGY_READY_MS = 180_000;
+
 export const ROOT = resolve(__dirname, "../..");
 
 /** A running `npm start` (the local runner), with its own port, data and log folders. */
@@ -61,7 +67,10 @@ export async function startTopology(env: Record<string, string> = {}): Promise<R
   const exited = new Promise<number | null>((ok) => proc.once("exit", (code) => ok(code)));
 
   await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`topology not ready in 60 s:\n${out}`)), 60_000);
+    const timer = setTimeout(
+      () => fail(new Error(`topology not ready in ${TOPOLOGY_READY_MS / 1000} s:\n${out}`)),
+      TOPOLOGY_READY_MS,
+    );
     const check = () => {
       if (out.includes(`ready http://127.0.0.1:${port}`) && out.includes("demo API key:")) {
         clearTimeout(timer);
