@@ -7,6 +7,7 @@ import {
   envKey,
   gatewayEnv,
   routerEnv,
+  scrapeTargets,
   serviceEnv,
   versionedName,
 } from "../../infra/runtimeEnv.ts";
@@ -85,6 +86,18 @@ async function topology(databaseUrl: string): Promise<Container[]> {
     services: Object.fromEntries([...servicePorts].map(([s, p]) => [s, p.map(url)])),
     tiers: Object.fromEntries([...tierPorts].map(([d, p]) => [d, p.map(url)])),
   };
+  // Monitoring scrapes every replica; the routers' public port serves their /metrics here.
+  const each = (group: string, ports: number[]) => ({
+    replicas: ports.map((port, i) => ({ id: `${group}-${i + 1}`, url: url(port) })),
+  });
+  at.replicas = scrapeTargets(catalog, {
+    router: () => each("router", routerPorts),
+    tier: (domain) => each(`${domain}-gateway`, tierPorts.get(domain)!),
+    service: (service, version) => {
+      const key = versionedName(service, version);
+      return each(key, servicePorts.get(key)!);
+    },
+  });
   // In a container the programs listen on every interface; on the host network that would
   // expose them beyond this machine, so they keep to loopback as the local runner does.
   const host: Env = { [envKey.host]: "127.0.0.1" };

@@ -4,7 +4,12 @@ import { chromium, type Browser } from "playwright-core";
 import { catalog } from "../../infra/catalog/index.ts";
 import { localTopology } from "../../services/local/topology.ts";
 import { pngSize, systemChromium } from "../support/chromium.ts";
-import { ROOT, startTopology, type RunningTopology } from "../support/localTopology.ts";
+import {
+  ROOT,
+  startTopology,
+  type RunningTopology,
+  TOPOLOGY_READY_MS,
+} from "../support/localTopology.ts";
 
 // The status page as a person opens it: `npm start`, the URL it prints, headless Chromium. Every
 // replica of the topology (routers, both gateway tiers, every service) must appear on it and be
@@ -22,7 +27,7 @@ beforeAll(async () => {
     executablePath,
     args: ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage"],
   });
-}, 120_000);
+}, TOPOLOGY_READY_MS + 30_000);
 
 afterAll(async () => {
   await browser?.close();

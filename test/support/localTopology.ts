@@ -67,10 +67,12 @@ export async function startTopology(env: Record<string, string> = {}): Promise<R
   const exited = new Promise<number | null>((ok) => proc.once("exit", (code) => ok(code)));
 
   await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(
-      () => fail(new Error(`topology not ready in ${TOPOLOGY_READY_MS / 1000} s:\n${out}`)),
-      TOPOLOGY_READY_MS,
-    );
+    const timer = setTimeout(() => {
+      // A runner left behind would hold its ports and replicas for the rest of the run.
+      proc.kill("SIGTERM");
+      setTimeout(() => proc.kill("SIGKILL"), 10_000).unref();
+      fail(new Error(`topology not ready in ${TOPOLOGY_READY_MS / 1000} s:\n${out}`));
+    }, TOPOLOGY_READY_MS);
     const check = () => {
       if (out.includes(`ready http://127.0.0.1:${port}`) && out.includes("demo API key:")) {
         clearTimeout(timer);
