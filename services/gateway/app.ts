@@ -84,6 +84,11 @@ function replicaSet(
     healthIntervalMs,
     onChange: (replica, event) => {
       if (event === "ejected") metrics.ejections.inc({ upstream: name });
+      // A task or pod that left its DNS name is no replica any more, not an unhealthy one.
+      if (event === "removed") {
+        metrics.replicaHealthy.remove({ upstream: name, replica: replica.url });
+        return;
+      }
       const now = Date.now();
       metrics.replicaHealthy.set(
         { upstream: name, replica: replica.url },

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { startReplica, status, type TestReplica } from "../../test/support/httpReplica.ts";
-import { ReplicaSet } from "./upstream.ts";
+import { ok, startReplica, status, type TestReplica } from "../../test/support/httpReplica.ts";
+import { ReplicaSet, sendToReplicas } from "./upstream.ts";
 
 let replicas: TestReplica[] = [];
 let sets: ReplicaSet[] = [];
@@ -95,4 +95,122 @@ test("a replica ejected for refusing connections is back as soon as its health c
   await set.checkHealth();
   expect(set.healthyCount()).toBe(1);
   replicas[0]!.behave(status(200));
+});
+
+describe("a replica URL whose host is a name", () => {
+  // Replicas on 127.0.0.2, .3 and .4 with one port, as tasks behind a Cloud Map name or pods
+  // behind a headless Service; the resolver stands in for their DNS records.
+  const port = () => new URL(replicas[0]!.url).port;
+  async function named(hosts: string[]) {
+    replicas = [await startReplica(ok("2"), { host: hosts[0] })];
+    for (const host of hosts.slice(1))
+      replicas.push(await startReplica(ok(host.slice(-1)), { host, port: Number(port()) }));
+  }
+  const answer = async (set: ReplicaSet) => {
+    const res = await sendToReplicas(set, {
+      method: "GET",
+      path: "/",
+      headers: {},
+      retryable: true,
+    });
+    return res.body.text();
+  };
+
+  test("stands for every address it resolves to, each balanced on its own", async () => {
+    await named(["127.0.0.2", "127.0.0.3"]);
+    const asked: string[] = [];
+    const set = new ReplicaSet("svc", [`http://orders.svc.test:${port()}`], {
+      resolve: async (host) => {
+        asked.push(host);
+        return ["127.0.0.2", "127.0.0.3"];
+      },
+    });
+    sets.push(set);
+    await set.discover();
+    expect(asked).toContain("orders.svc.test");
+    expect(set.replicas.map((r) => r.url)).toEqual([
+      `http://127.0.0.2:${port()}`,
+      `http://127.0.0.3:${port()}`,
+    ]);
+    const answers = [await answer(set), await answer(set), await answer(set), await answer(set)];
+    expect(answers.sort()).toEqual(["2", "2", "3", "3"]);
+  });
+
+  test("a dead address is failed over and ejected; the name's other addresses stay", async () => {
+    await named(["127.0.0.2", "127.0.0.3"]);
+    const set = new ReplicaSet("svc", [`http://orders.svc.test:${port()}`], {
+      resolve: async () => ["127.0.0.2", "127.0.0.3"],
+    });
+    sets.push(set);
+    await set.discover();
+    await replicas[1]!.stop();
+    for (let i = 0; i < 4; i++) expect(await answer(set)).toBe("2");
+    expect(set.healthyCount()).toBe(1);
+  });
+
+  test("the set follows the records: a gone address leaves, a new one waits for its check", async () => {
+    await named(["127.0.0.2", "127.0.0.3", "127.0.0.4"]);
+    let records = ["127.0.0.2", "127.0.0.3"];
+    const events: string[] = [];
+    const set = new ReplicaSet("svc", [`http://orders.svc.test:${port()}`], {
+      resolve: async () => records,
+      healthIntervalMs: 60_000,
+      onChange: (r, event) => {
+        if (event === "discovered" || event === "removed") events.push(`${event} ${r.url}`);
+      },
+    });
+    sets.push(set);
+    await set.discover();
+    const [two] = set.replicas;
+    two!.consecutiveFailures = 2;
+
+    records = ["127.0.0.2", "127.0.0.4"];
+    await set.discover();
+    expect(set.replicas.map((r) => r.url)).toEqual([
+      `http://127.0.0.2:${port()}`,
+      `http://127.0.0.4:${port()}`,
+    ]);
+    expect(events.slice(-2)).toEqual([
+      `removed http://127.0.0.3:${port()}`,
+      `discovered http://127.0.0.4:${port()}`,
+    ]);
+    // The address that stayed is the same replica, its record of failures kept.
+    expect(set.replicas[0]).toBe(two);
+    expect(set.replicas[0]!.consecutiveFailures).toBe(2);
+    await set.checkHealth();
+    expect(set.replicas.map((r) => r.healthy)).toEqual([true, true]);
+    expect(replicas[2]!.hits).toBe(0);
+    for (let i = 0; i < 4; i++) await answer(set);
+    expect(replicas[2]!.hits).toBe(2);
+  });
+
+  test("a name that cannot be resolved keeps the replicas it had", async () => {
+    await named(["127.0.0.2", "127.0.0.3"]);
+    let records: () => Promise<string[]> = async () => ["127.0.0.2", "127.0.0.3"];
+    const set = new ReplicaSet("svc", [`http://orders.svc.test:${port()}`], {
+      resolve: () => records(),
+    });
+    sets.push(set);
+    await set.discover();
+    const before = [...set.replicas];
+    records = async () => {
+      throw Object.assign(new Error("getaddrinfo EAI_AGAIN"), { code: "EAI_AGAIN" });
+    };
+    await set.discover();
+    records = async () => [];
+    await set.discover();
+    expect(set.replicas).toEqual(before);
+    expect(await answer(set)).toMatch(/^[23]$/);
+  });
+
+  test("literal addresses and localhost are never looked up", async () => {
+    replicas = [await startReplica()];
+    const resolve = jest.fn(async () => ["127.0.0.9"]);
+    const localhost = replicas[0]!.url.replace("127.0.0.1", "localhost");
+    const set = new ReplicaSet("svc", [replicas[0]!.url, localhost], { resolve });
+    sets.push(set);
+    await set.discover();
+    expect(resolve).not.toHaveBeenCalled();
+    expect(set.replicas.map((r) => r.url)).toEqual([replicas[0]!.url, localhost]);
+  });
 });

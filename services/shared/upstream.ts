@@ -1,3 +1,5 @@
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 
@@ -13,6 +15,11 @@ import type { Dispatcher } from "undici";
 //   `ejectAfterFailures` requests in a row (5xx, time-outs, broken connections) is ejected too,
 //   but never more than `maxEjectedPercent` of the set, so that a bad deploy cannot eject all.
 //   Each ejection of the same replica lasts longer (base x 2^(n-1), capped).
+//
+// A replica URL whose host is a name stands for every address the name resolves to: on AWS a
+// Cloud Map name answers one record per task, on Kubernetes a headless Service one per pod. The
+// set looks the names up again every `discoveryIntervalMs` and balances, checks and ejects each
+// address on its own, so that one bad task is taken out rather than hidden behind a name.
 
 export interface Replica {
   readonly url: string;
@@ -43,20 +50,41 @@ export interface ReplicaSetOptions {
   /** Active health checks: how often, and on which path. Off when the interval is 0 (default). */
   healthIntervalMs?: number;
   healthPath?: string;
+  /**
+   * How often host names are looked up again, in ms (default 5000; 0: a name is one replica).
+   * Addresses found later start unhealthy when health checks are on, until one passes.
+   */
+  discoveryIntervalMs?: number;
+  /** The addresses behind a host name; default: every record `getaddrinfo` returns. */
+  resolve?: (host: string) => Promise<string[]>;
   /** Called when a replica's state changes, for metrics and logs. */
-  onChange?: (replica: Replica, event: "ejected" | "restored" | "unhealthy" | "healthy") => void;
+  onChange?: (
+    replica: Replica,
+    event: "ejected" | "restored" | "unhealthy" | "healthy" | "discovered" | "removed",
+  ) => void;
   now?: () => number;
 }
 
 const UNHEALTHY_THRESHOLD = 2;
 
+const resolveAll = async (host: string) =>
+  (await lookup(host, { all: true })).map((a) => a.address);
+
+/** Names that are not looked up: a literal address, or the machine itself. */
+const isDiscoverable = (host: string) => isIP(host) === 0 && host !== "localhost";
+
 export class ReplicaSet {
   readonly name: string;
-  readonly replicas: readonly Replica[];
+  private current: Replica[];
   private next = 0;
   private readonly opts: Required<Omit<ReplicaSetOptions, "onChange">> &
     Pick<ReplicaSetOptions, "onChange">;
   private healthTimer: NodeJS.Timeout | undefined;
+  private discoveryTimer: NodeJS.Timeout | undefined;
+  /** The URLs the set was given; a named one expands to one replica per address. */
+  private readonly sources: readonly { url: string; parsed: URL }[];
+  /** Which given URL each replica's URL came from. */
+  private readonly sourceOf = new Map<string, string>();
 
   constructor(name: string, urls: readonly string[], opts: ReplicaSetOptions = {}) {
     if (urls.length === 0) throw new Error(`${name}: no replica URL`);
@@ -70,10 +98,38 @@ export class ReplicaSet {
       headersTimeoutMs: opts.headersTimeoutMs ?? 30_000,
       healthIntervalMs: opts.healthIntervalMs ?? 0,
       healthPath: opts.healthPath ?? "/readyz",
+      discoveryIntervalMs: opts.discoveryIntervalMs ?? 5_000,
+      resolve: opts.resolve ?? resolveAll,
       onChange: opts.onChange,
       now: opts.now ?? Date.now,
     };
-    this.replicas = urls.map((url) => ({
+    this.sources = urls.map((url) => ({ url, parsed: new URL(url) }));
+    // Until the first lookup, a name is one replica, as before discovery: requests can start.
+    this.current = urls.map((url) => {
+      this.sourceOf.set(url, url);
+      return this.replica(url, true);
+    });
+    if (this.opts.healthIntervalMs > 0) {
+      this.healthTimer = setInterval(() => void this.checkHealth(), this.opts.healthIntervalMs);
+      this.healthTimer.unref();
+    }
+    if (
+      this.opts.discoveryIntervalMs > 0 &&
+      this.sources.some((s) => isDiscoverable(s.parsed.hostname))
+    ) {
+      void this.discover();
+      this.discoveryTimer = setInterval(() => void this.discover(), this.opts.discoveryIntervalMs);
+      this.discoveryTimer.unref();
+    }
+  }
+
+  /** The replicas in rotation now (a discovered name's addresses change over time). */
+  get replicas(): readonly Replica[] {
+    return this.current;
+  }
+
+  private replica(url: string, healthy: boolean): Replica {
+    return {
       url,
       pool: new Pool(new URL(url).origin, {
         connections: 64,
@@ -82,16 +138,64 @@ export class ReplicaSet {
         headersTimeout: this.opts.headersTimeoutMs,
         bodyTimeout: 0,
       }),
-      healthy: true,
+      healthy,
       ejectedUntil: 0,
       ejectedFor: undefined,
       consecutiveFailures: 0,
       ejections: 0,
       failedChecks: 0,
-    }));
-    if (this.opts.healthIntervalMs > 0) {
-      this.healthTimer = setInterval(() => void this.checkHealth(), this.opts.healthIntervalMs);
-      this.healthTimer.unref();
+    };
+  }
+
+  private discovering: Promise<void> | undefined;
+  private closed = false;
+
+  /**
+   * Looks every name up and makes the set one replica per address. A replica that stays keeps
+   * its state (health, ejections); one that is gone is closed once its requests finish. A name
+   * that cannot be resolved keeps the replicas it had: a DNS hiccup must not empty the set.
+   */
+  discover(): Promise<void> {
+    this.discovering ??= this.lookUp().finally(() => (this.discovering = undefined));
+    return this.discovering;
+  }
+
+  private async lookUp(): Promise<void> {
+    const wanted = await Promise.all(
+      this.sources.map(async ({ url, parsed }) => {
+        if (!isDiscoverable(parsed.hostname)) return [url];
+        const addresses = await this.opts.resolve(parsed.hostname).catch(() => []);
+        if (addresses.length === 0) {
+          return this.current.filter((r) => this.sourceOf.get(r.url) === url).map((r) => r.url);
+        }
+        return addresses.map((address) => {
+          const host = `${isIP(address) === 6 ? `[${address}]` : address}${parsed.port ? `:${parsed.port}` : ""}`;
+          const expanded = url.replace(`//${parsed.host}`, `//${host}`);
+          this.sourceOf.set(expanded, url);
+          return expanded;
+        });
+      }),
+    );
+    // Closed while looking up: opening pools now would leak them.
+    if (this.closed) return;
+    const urls = [...new Set(wanted.flat())];
+    const known = new Map(this.current.map((r) => [r.url, r]));
+    // A new address has not answered anything yet: with health checks on, it waits for one.
+    const fresh = this.opts.healthIntervalMs === 0;
+    const next = urls.map((url) => known.get(url) ?? this.replica(url, fresh));
+    const kept = new Set(next);
+    const gone = this.current.filter((r) => !kept.has(r));
+    if (gone.length === 0 && next.length === this.current.length) return;
+    this.current = next;
+    this.next = this.next % next.length;
+    for (const r of gone) {
+      this.sourceOf.delete(r.url);
+      void r.pool.close().catch(() => undefined);
+      this.opts.onChange?.(r, "removed");
+    }
+    for (const r of next) if (!known.has(r.url)) this.opts.onChange?.(r, "discovered");
+    if (next.some((r) => !known.has(r.url)) && this.opts.healthIntervalMs > 0) {
+      void this.checkHealth();
     }
   }
 
@@ -156,15 +260,27 @@ export class ReplicaSet {
     this.opts.onChange?.(replica, "restored");
   }
 
-  private checking = false;
+  private checking: Promise<void> | undefined;
+  private recheck: Promise<void> | undefined;
 
   /**
    * One round of active health checks over every replica. A replica turns unhealthy after
-   * `UNHEALTHY_THRESHOLD` failed checks in a row and healthy again after one that passes.
+   * `UNHEALTHY_THRESHOLD` failed checks in a row and healthy again after one that passes. Called
+   * while a round runs, it queues one more (at most one), which sees replicas added meanwhile.
    */
-  async checkHealth(): Promise<void> {
-    if (this.checking) return;
-    this.checking = true;
+  checkHealth(): Promise<void> {
+    if (this.checking) {
+      this.recheck ??= this.checking.then(() => {
+        this.recheck = undefined;
+        return this.checkHealth();
+      });
+      return this.recheck;
+    }
+    this.checking = this.probeAll().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  private async probeAll(): Promise<void> {
     const timeout = 2_000;
     await Promise.all(
       this.replicas.map(async (replica) => {
@@ -193,7 +309,7 @@ export class ReplicaSet {
           if (replica.ejectedFor === "down") this.restore(replica);
         }
       }),
-    ).finally(() => (this.checking = false));
+    );
   }
 
   healthyCount(): number {
@@ -202,7 +318,9 @@ export class ReplicaSet {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.healthTimer) clearInterval(this.healthTimer);
+    if (this.discoveryTimer) clearInterval(this.discoveryTimer);
     await Promise.all(this.replicas.map((r) => r.pool.close()));
   }
 }

@@ -22,7 +22,11 @@ export const status = (code: number) => (_req: IncomingMessage, res: ServerRespo
 };
 export const hang = () => () => undefined;
 
-export async function startReplica(handler = ok()): Promise<TestReplica> {
+/** `at`: the loopback address and port to listen on (default 127.0.0.1, any free port). */
+export async function startReplica(
+  handler = ok(),
+  at: { host?: string; port?: number } = {},
+): Promise<TestReplica> {
   let current = handler;
   const replica = { url: "", hits: 0 } as TestReplica;
   const server: Server = createServer((req, res) => {
@@ -30,8 +34,9 @@ export async function startReplica(handler = ok()): Promise<TestReplica> {
     replica.hits++;
     current(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  replica.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = at.host ?? "127.0.0.1";
+  await new Promise<void>((resolve) => server.listen(at.port ?? 0, host, resolve));
+  replica.url = `http://${host}:${(server.address() as AddressInfo).port}`;
   replica.behave = (h) => (current = h);
   replica.stop = () =>
     new Promise((resolve) => {
