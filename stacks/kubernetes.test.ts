@@ -407,6 +407,29 @@ describe("kubernetes stack", () => {
     }
   });
 
+  it("sends the router's and gateways' traffic to each pod: their upstreams are headless Services", () => {
+    const headless = new Set(
+      run.records
+        .byType("kubernetes:core/v1:Service")
+        .filter((r) => spec<{ clusterIP?: string }>(r).clusterIP === "None")
+        .map((r) => `${meta(r).name}.${meta(r).namespace}.svc.cluster.local`),
+    );
+    const upstreams = expectedWorkloads(recordedData)
+      .filter((w) => w.program === "router" || w.program === "gateway")
+      .flatMap((w) =>
+        (container(deployment(w.namespace, w.name)).env ?? []).filter((e) =>
+          /^(UPSTREAM_|TIER_|AUTH_URL$|QUOTA_URL$)/.test(e.name),
+        ),
+      );
+    expect(upstreams.length).toBeGreaterThan(services(catalog).length);
+    for (const e of upstreams) {
+      for (const url of e.value!.split(",")) {
+        // One A record per pod, so the failover manager balances and ejects pods one by one.
+        expect([e.name, headless.has(new URL(url).hostname)]).toEqual([e.name, true]);
+      }
+    }
+  });
+
   it("opens each domain's stores to that domain's users of them only", () => {
     const stores = run.records.byType(STATEFULSET);
     for (const s of services(catalog)) {

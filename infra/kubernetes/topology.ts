@@ -57,7 +57,10 @@ export function clusterUrl(namespace: string, name: string, port: number): strin
 
 /**
  * The headless Service beside each workload's Service (components/kubernetes/workload.ts): its
- * DNS name has one A record per pod, ready or not, which is how monitoring finds every replica.
+ * DNS name has one A record per pod, ready or not. Monitoring finds every replica through it, and
+ * the router and gateways send to each pod themselves (services/shared/upstream.ts), so that
+ * their failover manager balances, checks and ejects pods one by one; an unready pod fails its
+ * /readyz check there and gets no traffic.
  */
 export function podsName(workload: string): string {
   return `${workload}-pods`;
@@ -79,7 +82,7 @@ export function clusterAddresses(catalog: Catalog): Addresses {
     tiers: Object.fromEntries(
       domains(catalog).map((d) => [
         d.name,
-        [clusterUrl(domainNamespace(catalog, d.name), tierName(d.name), port)],
+        [clusterUrl(domainNamespace(catalog, d.name), podsName(tierName(d.name)), port)],
       ]),
     ),
     services: Object.fromEntries(
@@ -89,7 +92,7 @@ export function clusterAddresses(catalog: Catalog): Addresses {
           [
             clusterUrl(
               domainNamespace(catalog, s.domain),
-              serviceWorkloadName(s.name, v.name),
+              podsName(serviceWorkloadName(s.name, v.name)),
               port,
             ),
           ],
