@@ -20,8 +20,9 @@ export interface Page<T> {
 }
 
 /**
- * One page of `table`'s rows owned by `owner` (its `user_id`), newest first. `table` is a name
- * from the service's own code, never from a request.
+ * One page of `table`'s rows owned by `owner` (its `user_id`), newest first, narrowed by `equal`
+ * (column = value). `table` and the column names come from the service's own code, never from a
+ * request; the values are bound parameters.
  */
 export async function ownedPage<Row, T>(
   db: Db,
@@ -29,9 +30,14 @@ export async function ownedPage<Row, T>(
   owner: string,
   page: { limit: number; after?: string },
   map: (row: Row) => T,
+  equal: Record<string, unknown> = {},
 ): Promise<Page<T>> {
   const params: unknown[] = [owner];
   let below = "";
+  for (const [column, value] of Object.entries(equal)) {
+    params.push(value);
+    below += ` AND ${column} = $${params.length}`;
+  }
   if (page.after) {
     params.push(page.after);
     below = ` AND id < $${params.length}`;

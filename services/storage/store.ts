@@ -123,8 +123,14 @@ export function fileStore(db: Db, blobs: BlobStore) {
       userId: string,
       page: { limit: number; after?: string; purpose?: Purpose },
     ): Promise<Page<InternalFile>> {
-      if (!page.purpose) return ownedPage(db, "files", userId, page, toFile);
-      return purposePage(db, userId, { ...page, purpose: page.purpose });
+      return ownedPage(
+        db,
+        "files",
+        userId,
+        page,
+        toFile,
+        page.purpose ? { purpose: page.purpose } : {},
+      );
     },
 
     /**
@@ -149,25 +155,6 @@ export function fileStore(db: Db, blobs: BlobStore) {
       await blobs.delete(file.id);
     },
   };
-}
-
-async function purposePage(
-  db: Db,
-  userId: string,
-  page: { limit: number; after?: string; purpose: Purpose },
-): Promise<Page<InternalFile>> {
-  const params: unknown[] = [userId, page.purpose];
-  let below = "";
-  if (page.after) {
-    params.push(page.after);
-    below = ` AND id < $${params.length}`;
-  }
-  params.push(page.limit + 1);
-  const rows = await db.query<Row>(
-    `SELECT * FROM files WHERE user_id = $1 AND purpose = $2${below} ORDER BY id DESC LIMIT $${params.length}`,
-    params,
-  );
-  return { items: rows.slice(0, page.limit).map(toFile), hasMore: rows.length > page.limit };
 }
 
 export type FileStore = ReturnType<typeof fileStore>;
