@@ -5,6 +5,7 @@ import { ApiError, notFound } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { principalFrom, type Principal } from "../shared/principal.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
+import type { RequestContext } from "../shared/trace.ts";
 import type { FinishReason, GenerationEvent, Usage } from "../inference/contract.ts";
 import { countPromptTokens, countTokens } from "../inference/tokenizer.ts";
 import type { ModelVersion } from "../model/contract.ts";
@@ -202,6 +203,8 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
     const flow = new FlowSteps(res);
     const started = performance.now();
     try {
+      // Before the cache, or a plan could read another plan's model from it.
+      if (principal.models) await checkPlanAllows(principal.models, body.model, args.models, ctx);
       // Only answers that depend on nothing but the request are shared: temperature 0, whole,
       // outside a conversation (whose history both shapes and records the answer).
       const cacheKey =
@@ -503,6 +506,31 @@ interface ChatCompletionChunk {
  * the context's room allow; the context must leave room for it (OpenAI's 400
  * `context_length_exceeded` otherwise).
  */
+/**
+ * The caller's plan lists the models it allows (the gateway's quota step passes them on): a model
+ * asked for by a listed name, `name:version` of a listed name, or an alias of a listed model.
+ * Anything else is refused as OpenAI refuses a model the key cannot use.
+ */
+async function checkPlanAllows(
+  allowed: readonly string[],
+  asked: string,
+  models: ModelClient,
+  ctx: RequestContext,
+): Promise<void> {
+  const base = asked.split(":")[0]!;
+  if (allowed.includes(asked) || allowed.includes(base)) return;
+  // An alias (deepseek-chat) stands for a model: allowed when that model is.
+  const { model } = await models.select(asked, ctx);
+  if (allowed.includes(model.name)) return;
+  throw new ApiError(
+    403,
+    "permission_error",
+    "model_not_allowed",
+    `your plan does not include the model ${asked} (it allows: ${allowed.join(", ")})`,
+    "model",
+  );
+}
+
 function checkLimits(model: ModelVersion, promptTokens: number, requested?: number): number {
   if (requested !== undefined && requested > model.maxOutputTokens) {
     throw invalidParameter(

@@ -9,7 +9,7 @@ import { builtinBackend, readCorpus } from "../inference/builtin.ts";
 import { NgramModel } from "../inference/ngram.ts";
 import { upstreamBackend } from "../inference/upstream.ts";
 import { modelRoutes } from "../model/app.ts";
-import { migrations as modelMigrations, modelStore } from "../model/store.ts";
+import { BUILTIN_MODEL, migrations as modelMigrations, modelStore } from "../model/store.ts";
 import { redisCache, type Cache } from "../shared/cache.ts";
 import { kafkaBus, type EventBus } from "../shared/events.ts";
 import { relayOnce } from "../shared/outbox.ts";
@@ -268,6 +268,26 @@ test("errors: 400 for a malformed body or an unknown model, 422 for a value out 
     body: JSON.stringify(ask("hi")),
   });
   expect(noPrincipal.status).toBe(401);
+});
+
+test("a plan that lists its models: others are refused, before the cache; an alias of a listed one is not", async () => {
+  const prompt = ask("which models may I use", { temperature: 0 });
+  expect((await complete(prompt)).status).toBe(200); // now cached, for every caller
+  const refused = await complete(prompt, { "x-principal-models": "some-other-model" });
+  expect(refused.status).toBe(403);
+  expect(refused.json().error).toMatchObject({
+    type: "permission_error",
+    code: "model_not_allowed",
+    param: "model",
+  });
+  // deepseek-chat is an alias of the built-in model: listing the model allows the alias too.
+  const viaAlias = await complete(prompt, { "x-principal-models": `${BUILTIN_MODEL},other` });
+  expect(viaAlias.status).toBe(200);
+  const byVersion = await complete(
+    { ...prompt, model: `${BUILTIN_MODEL}:1` },
+    { "x-principal-models": BUILTIN_MODEL },
+  );
+  expect(byVersion.status).toBe(200);
 });
 
 test("a stream decides before its first byte: a refusal is JSON, a break later an SSE error event", async () => {

@@ -44,6 +44,7 @@ let business: { url: string; metrics: Metrics };
 let identityUrl: string;
 let quotaServer: Server;
 let chatCalls = 0;
+let modelsSeen: string | string[] | undefined;
 
 /** A real HTTP server for `handler`, closed after the tests. */
 async function listen(server: Server): Promise<string> {
@@ -118,6 +119,7 @@ beforeAll(async () => {
   await migrate(quotaDb, "quota", quotaMigrations);
   const users = userStore(userDb);
   await users.putPlan("tiny", { requestsPerDay: 3, tokensPerDay: 100, models: [] });
+  await users.putPlan("narrow", { requestsPerDay: 3, tokensPerDay: 100, models: ["ngram-3"] });
   const user: ServedApp = await serveApp("user", (app) => userRoutes(app, users));
   closers.push(user.close);
   const userSet = new ReplicaSet("user", [user.url]);
@@ -158,7 +160,10 @@ beforeAll(async () => {
     createServer((req, res) => {
       req.resume();
       req.on("end", () => {
-        if (req.url === "/v1/chat/completions") chatCalls++;
+        if (req.url === "/v1/chat/completions") {
+          chatCalls++;
+          modelsSeen = req.headers["x-principal-models"];
+        }
         res.writeHead(200, { "content-type": "application/json" });
         res.end(req.url === "/v1/models" ? '{"object":"list","data":[]}' : '{"ok":true}');
       });
@@ -176,9 +181,9 @@ afterAll(async () => {
 });
 
 /** A new caller on the tiny plan (3 requests, 100 tokens a day), with its key. */
-function caller(): { key: string; principal: Principal } {
+function caller(plan = "tiny"): { key: string; principal: Principal } {
   const id = randomUUID().replace(/-/g, "");
-  const principal = { userId: `u-${id}`, keyId: `k-${id}`, plan: "tiny" };
+  const principal = { userId: `u-${id}`, keyId: `k-${id}`, plan };
   const key = `sk-test-${id}`;
   keys.set(key, principal);
   return { key, principal };
@@ -219,6 +224,14 @@ test("a completion consumes one request of the caller's quota; listing models co
   expect(chatCalls).toBe(before + 1);
   const quota = await used(key);
   expect(quota.requests).toMatchObject({ limit: 3, used: 1, remaining: 2 });
+});
+
+test("the plan's models travel with the principal to chat, which enforces them", async () => {
+  expect((await complete(caller("narrow").key)).status).toBe(200);
+  expect(modelsSeen).toBe("ngram-3");
+  // A plan that allows every model adds nothing: the principal keeps its shape.
+  expect((await complete(caller().key)).status).toBe(200);
+  expect(modelsSeen).toBeUndefined();
 });
 
 test("an exhausted request quota is DeepSeek's 429 with Retry-After, and chat never sees it", async () => {

@@ -72,7 +72,15 @@ type QuotaMetrics = ReturnType<typeof quotaMetrics>;
 
 /** A caller's last verdict, kept in the tier's Redis for outages. */
 type Verdict =
-  | { allowed: true; checkedAt: number; requestsLeft: number; tokensLeft: number; resetAt: number }
+  | {
+      allowed: true;
+      checkedAt: number;
+      requestsLeft: number;
+      tokensLeft: number;
+      resetAt: number;
+      /** The plan's allowed models ([] = all); absent in verdicts kept before it was recorded. */
+      models?: string[];
+    }
   | { allowed: false; checkedAt: number; status: number; body: string; until: number };
 
 interface Balance {
@@ -172,7 +180,10 @@ export function createQuotaChecker(args: QuotaStepArgs) {
    * During an outage: true when a recent verdict lets the request go on, a `QuotaRefusal` thrown
    * when it refuses it, false when none stands in.
    */
-  async function fromVerdict(principal: Principal, requestId: string): Promise<boolean> {
+  async function fromVerdict(
+    principal: Principal,
+    requestId: string,
+  ): Promise<{ models: string[] } | false> {
     const verdict = await remembered(principal.userId);
     const t = now();
     if (!verdict || t - verdict.checkedAt >= staleMs) return false;
@@ -190,14 +201,16 @@ export function createQuotaChecker(args: QuotaStepArgs) {
       { requestId, userId: principal.userId, requestsLeft: verdict.requestsLeft - 1 },
       "quota unreachable: serving a recent verdict",
     );
-    return true;
+    return { models: verdict.models ?? [] };
   }
 
   return {
-    async check(principal: Principal, requestId: string): Promise<void> {
+    /** Resolves with the models the caller's plan allows ([] = all) when the request may go on. */
+    async check(principal: Principal, requestId: string): Promise<{ models: string[] }> {
       const answer = await ask(principal, requestId);
       if (!answer) {
-        if (await fromVerdict(principal, requestId)) return;
+        const stale = await fromVerdict(principal, requestId);
+        if (stale) return stale;
         args.metrics.unreachable.inc({ outcome: "refused" });
         throw new ApiError(
           503,
@@ -209,15 +222,20 @@ export function createQuotaChecker(args: QuotaStepArgs) {
       const text = await answer.body.text();
       const t = now();
       if (answer.statusCode === 200) {
-        const { requests, tokens } = JSON.parse(text) as { requests: Balance; tokens: Balance };
+        const { requests, tokens, models } = JSON.parse(text) as {
+          requests: Balance;
+          tokens: Balance;
+          models?: string[];
+        };
         await remember(principal.userId, {
           allowed: true,
           checkedAt: t,
           requestsLeft: requests.remaining,
           tokensLeft: tokens.remaining,
           resetAt: Math.min(Date.parse(requests.resetAt), Date.parse(tokens.resetAt)),
+          models: models ?? [],
         });
-        return;
+        return { models: models ?? [] };
       }
       if (answer.statusCode === 402 || answer.statusCode === 429) {
         const retryAfter = retryAfterOf(answer.headers["retry-after"]);
@@ -261,7 +279,10 @@ export function requireQuota(checker: QuotaChecker, metrics: QuotaMetrics): Requ
     if (!target.spec.traffic.quota || req.method === "GET" || req.method === "HEAD") return next();
     metrics.checks.inc({ route: target.route });
     try {
-      await checker.check(res.locals.principal!, res.locals.ctx.requestId);
+      const principal = res.locals.principal!;
+      const { models } = await checker.check(principal, res.locals.ctx.requestId);
+      // The service enforces the plan's models (chat refuses others): it learns them here.
+      if (models.length > 0) res.locals.principal = { ...principal, models };
       next();
     } catch (err) {
       if (!(err instanceof QuotaRefusal)) {

@@ -78,7 +78,8 @@ export function quotaRoutes(app: Express, deps: QuotaDeps): void {
         requestId,
       );
     }
-    res.json(body);
+    // The models the plan allows ([] = all): the gateway passes them on with the principal.
+    res.json({ ...body, models: plan.models });
   });
 
   // chat's report of a completion's tokens; a repeat of the same usage id changes nothing.

@@ -15,6 +15,11 @@ export const principalSchema = z.object({
     .array(z.enum(["admin"]))
     .min(1)
     .optional(),
+  /**
+   * The models the caller's plan allows, as the quota step learned them; absent when it allows
+   * every model or when the route has no quota step.
+   */
+  models: z.array(z.string().min(1)).min(1).optional(),
 });
 export type Principal = z.infer<typeof principalSchema>;
 
@@ -28,6 +33,7 @@ const headerOf = {
   keyId: "x-principal-key",
   plan: "x-principal-plan",
   scopes: "x-principal-scopes",
+  models: "x-principal-models",
 } as const;
 
 export function principalHeaders(p: Principal): Record<string, string> {
@@ -36,6 +42,7 @@ export function principalHeaders(p: Principal): Record<string, string> {
     [headerOf.keyId]: p.keyId,
     [headerOf.plan]: p.plan,
     ...(p.scopes ? { [headerOf.scopes]: p.scopes.join(",") } : {}),
+    ...(p.models ? { [headerOf.models]: p.models.join(",") } : {}),
   };
 }
 
@@ -46,6 +53,7 @@ export function principalFrom(headers: IncomingHttpHeaders): Principal {
     keyId: headers[headerOf.keyId],
     plan: headers[headerOf.plan],
     scopes: headerValue(headers[headerOf.scopes])?.split(","),
+    models: headerValue(headers[headerOf.models])?.split(","),
   });
   if (!parsed.success) throw unauthorized("no verified principal: call through the gateway");
   return parsed.data;
