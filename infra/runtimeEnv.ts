@@ -113,6 +113,12 @@ export interface BlobEndpoint {
 export type Env = Record<string, string>;
 
 /**
+ * DATA_DIR inside the image (the Dockerfile sets it and makes it the one directory the non-root
+ * user owns): where a container keeps whatever it stores on disk.
+ */
+export const IMAGE_DATA_DIR = "/var/lib/platform";
+
+/**
  * The formats of the values a process reads, shared by the processes (which validate their
  * environment at start) and the stacks (which validate the same values in stack config).
  */

@@ -5,7 +5,14 @@ import type { ResourceRecord } from "../infra/mock/records.ts";
 import { secretMark } from "../infra/mock/records.ts";
 import { catalog, domains, services } from "../infra/catalog/index.ts";
 import type { Addresses, DataEndpoints, Env } from "../infra/runtimeEnv.ts";
-import { entrypoint, envKey, gatewayEnv, routerEnv, serviceEnv } from "../infra/runtimeEnv.ts";
+import {
+  entrypoint,
+  envKey,
+  gatewayEnv,
+  IMAGE_DATA_DIR,
+  routerEnv,
+  serviceEnv,
+} from "../infra/runtimeEnv.ts";
 
 // The Docker stack under Pulumi's mocks: what `pulumi up` would create, checked against the
 // catalog and against the env contract that the programs read.
@@ -200,6 +207,28 @@ describe("docker stack", () => {
       expect(plainEnv(c)[envKey.upstream("quota")]).toBe(tier.join(","));
     // Every tier checks quotas where quota runs: the identity tier at the service, others there.
     for (const c of gateways("business")) expect(plainEnv(c)[envKey.quotaUrl]).toBe(tier.join(","));
+  });
+
+  it("gives the replicas of a service that keeps blobs one shared volume as DATA_DIR, and no one else", () => {
+    const volumes = run.records.byType("docker:index/volume:Volume");
+    for (const s of services(catalog)) {
+      const mounts = replicasOf(s.name).map(
+        (c) => (c.inputs["volumes"] ?? []) as { volumeName: string; containerPath: string }[],
+      );
+      if (!s.blobs) {
+        expect([s.name, mounts.flat()]).toEqual([s.name, []]);
+        continue;
+      }
+      // Each replica mounts the same volume, so a file one stored is there for the other.
+      const names = new Set(mounts.map((m) => m.map((v) => v.volumeName).join()));
+      expect([s.name, names.size, mounts[0]]).toEqual([
+        s.name,
+        1,
+        [{ volumeName: expect.any(String), containerPath: IMAGE_DATA_DIR }],
+      ]);
+      expect(volumes.some((v) => v.name === `${s.name}-data`)).toBe(true);
+    }
+    expect(services(catalog).some((s) => s.blobs)).toBe(true);
   });
 
   it("gives every container a health check and the unless-stopped restart policy", () => {

@@ -17,6 +17,7 @@ import {
   authServiceDomain,
   entrypoint,
   gatewayEnv,
+  IMAGE_DATA_DIR,
   routerEnv,
   scrapeTargets,
   serviceEnv,
@@ -114,6 +115,14 @@ export function deploy(catalog: Catalog): StackOutputs {
   const serviceGroups = new Map(
     allServices.map((s) => {
       const { endpoints, secrets } = storeEnv(s.domain, new Set(s.uses));
+      // A service that keeps blobs keeps them on disk here (no S3): every replica must read what
+      // another stored, so its replicas share one volume as DATA_DIR. The image's (empty, app-owned)
+      // DATA_DIR seeds a new volume, so the non-root process can write to it.
+      const blobs = s.blobs
+        ? new docker.Volume(`${groupName.service(s.name)}-data`, {
+            labels: [{ label: "platform.service", value: s.name }],
+          })
+        : undefined;
       const group = new ContainerGroup(
         groupName.service(s.name),
         {
@@ -123,6 +132,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           env: serviceEnv(catalog, s.name, port, endpoints, primaryVersion(s), addresses),
           secretEnv: secrets,
           memoryMb: s.memory,
+          sharedVolumes: blobs ? [{ volumeName: blobs.name, containerPath: IMAGE_DATA_DIR }] : [],
         },
         { dependsOn: [dataOf(s.domain)] },
       );

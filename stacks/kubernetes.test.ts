@@ -10,6 +10,7 @@ import {
   domainNamespace,
   routingNamespace,
   serviceWorkloadName,
+  serviceWorkloads,
   tierName,
 } from "../infra/kubernetes/topology.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
@@ -21,6 +22,7 @@ import {
   MONITORING_SERVICE,
   entrypoint,
   gatewayEnv,
+  IMAGE_DATA_DIR,
   routerEnv,
   serviceEnv,
 } from "../infra/runtimeEnv.ts";
@@ -428,6 +430,34 @@ describe("kubernetes stack", () => {
         expect([e.name, headless.has(new URL(url).hostname)]).toEqual([e.name, true]);
       }
     }
+  });
+
+  it("gives the replicas of a service that keeps blobs one ReadWriteMany claim as DATA_DIR", () => {
+    const claims = run.records.byType("kubernetes:core/v1:PersistentVolumeClaim");
+    for (const s of services(catalog)) {
+      for (const w of serviceWorkloads(s)) {
+        const pod = podSpec(deployment(domainNamespace(catalog, s.domain), w.name))
+          .spec as unknown as {
+          volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+          containers: { volumeMounts: { name: string; mountPath: string }[] }[];
+        };
+        const claimed = pod.volumes.filter((v) => v.persistentVolumeClaim);
+        if (!s.blobs) {
+          expect([w.name, claimed]).toEqual([w.name, []]);
+          continue;
+        }
+        expect(claimed.map((v) => v.persistentVolumeClaim!.claimName)).toEqual([`${w.name}-data`]);
+        const mount = pod.containers[0]!.volumeMounts.find((m) => m.name === claimed[0]!.name);
+        expect(mount?.mountPath).toBe(IMAGE_DATA_DIR);
+        // DATA_DIR is that claim, not also an emptyDir.
+        expect(
+          pod.containers[0]!.volumeMounts.filter((m) => m.mountPath === IMAGE_DATA_DIR),
+        ).toHaveLength(1);
+        const claim = claims.find((c) => meta(c).name === `${w.name}-data`)!;
+        expect(spec<{ accessModes: string[] }>(claim).accessModes).toEqual(["ReadWriteMany"]);
+      }
+    }
+    expect(claims.some((c) => meta(c).name.startsWith("storage"))).toBe(true);
   });
 
   it("opens each domain's stores to that domain's users of them only", () => {

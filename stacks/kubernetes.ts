@@ -37,6 +37,7 @@ import {
   entrypoint,
   envKey,
   gatewayEnv,
+  IMAGE_DATA_DIR,
   MONITORING_SERVICE,
   quotaServiceDomain,
   routerEnv,
@@ -44,8 +45,8 @@ import {
 } from "../infra/runtimeEnv.ts";
 import type { StackOutputs } from "./outputs.ts";
 
-/** Where the image's DATA_DIR points (Dockerfile): an emptyDir, as the root filesystem is read-only. */
-const dataDir = "/var/lib/platform";
+/** The image's DATA_DIR: an emptyDir (or a shared claim), as the root filesystem is read-only. */
+const dataDir = IMAGE_DATA_DIR;
 /** Name of each domain's Secret with its store credentials (and endpoints, when external). */
 const storeSecretName = "stores";
 const demoKeySecretName = "demo-api-key";
@@ -254,6 +255,22 @@ export function deploy(catalog: Catalog): StackOutputs {
     }));
     for (const w of serviceWorkloads(s)) {
       const env: Env = serviceEnv(catalog, s.name, port, wiring.endpoints, w.version, at);
+      // A service that keeps blobs keeps them on disk here (no S3): every replica must read what
+      // another stored, so its replicas share one ReadWriteMany claim as DATA_DIR.
+      const blobs = s.blobs
+        ? new k8s.core.v1.PersistentVolumeClaim(
+            `${w.name}-data`,
+            {
+              metadata: { name: `${w.name}-data`, namespace: nsOf(ns).name },
+              spec: {
+                accessModes: ["ReadWriteMany"],
+                storageClassName: settings.sharedStorageClass,
+                resources: { requests: { storage: `${settings.blobVolumeGb}Gi` } },
+              },
+            },
+            { parent: nsOf(ns) },
+          )
+        : undefined;
       new Workload(
         w.name,
         {
@@ -273,6 +290,7 @@ export function deploy(catalog: Catalog): StackOutputs {
             ...(s.name === MONITORING_SERVICE ? scraped : []),
           ],
           allowExternalPorts: wiring.allowExternalPorts,
+          sharedClaims: blobs ? [{ claimName: blobs.metadata.name, mountPath: dataDir }] : [],
         },
         { dependsOn },
       );

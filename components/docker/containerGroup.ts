@@ -31,6 +31,11 @@ export interface ContainerGroupArgs {
   healthPath?: string;
   /** Memory limit of each replica in MiB. Default: no limit. */
   memoryMb?: number;
+  /**
+   * Named volumes every replica mounts, shared by all of them (e.g. the files a service keeps on
+   * disk, which any replica must be able to read back). Default: none.
+   */
+  sharedVolumes?: { volumeName: pulumi.Input<string>; containerPath: string }[];
 }
 
 /** Where the secret environment is written in each container (see `secretEnv`). */
@@ -103,6 +108,7 @@ export class ContainerGroup extends pulumi.ComponentResource {
             uploads,
             user,
             networksAdvanced: [{ name: args.network, aliases: [alias] }],
+            volumes: args.sharedVolumes ?? [],
             ports:
               hostPorts[i] === undefined ? [] : [{ internal: args.port, external: hostPorts[i] }],
             healthcheck: {

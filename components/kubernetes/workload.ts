@@ -35,6 +35,12 @@ export interface WorkloadArgs {
   memoryMi: number;
   /** Writable directories (emptyDir volumes); the root filesystem is read-only. Default `/tmp`. */
   writablePaths?: string[];
+  /**
+   * PersistentVolumeClaims every replica mounts, shared by all of them (ReadWriteMany), for what
+   * one replica stores on disk and another must read. A path here takes the place of the same
+   * path in `writablePaths`.
+   */
+  sharedClaims?: { claimName: pulumi.Input<string>; mountPath: string }[];
   /** Path that answers 2xx once the program can serve. Default `/readyz`. */
   readinessPath?: string;
   /** Path that answers 2xx while the process is alive. Default `/healthz`. */
@@ -71,7 +77,10 @@ export class Workload extends pulumi.ComponentResource {
       );
     }
     const uid = args.runAsUser ?? 10001;
-    const writable = args.writablePaths ?? ["/tmp"];
+    const shared = args.sharedClaims ?? [];
+    const writable = (args.writablePaths ?? ["/tmp"]).filter(
+      (path) => !shared.some((c) => c.mountPath === path),
+    );
     const volumeName = (i: number) => `writable-${i}`;
     const meta = { name, namespace: args.namespace, labels: args.labels };
     const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
@@ -140,13 +149,19 @@ export class Workload extends pulumi.ComponentResource {
                     preStop: { exec: { command: ["node", "-e", "setTimeout(() => {}, 5000)"] } },
                   },
                   securityContext: restrictedContainerSecurity(true),
-                  volumeMounts: writable.map((mountPath, i) => ({
-                    name: volumeName(i),
-                    mountPath,
-                  })),
+                  volumeMounts: [
+                    ...writable.map((mountPath, i) => ({ name: volumeName(i), mountPath })),
+                    ...shared.map(({ mountPath }, i) => ({ name: `shared-${i}`, mountPath })),
+                  ],
                 },
               ],
-              volumes: writable.map((_, i) => ({ name: volumeName(i), emptyDir: {} })),
+              volumes: [
+                ...writable.map((_, i) => ({ name: volumeName(i), emptyDir: {} })),
+                ...shared.map(({ claimName }, i) => ({
+                  name: `shared-${i}`,
+                  persistentVolumeClaim: { claimName },
+                })),
+              ],
             },
           },
         },

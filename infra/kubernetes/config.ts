@@ -49,6 +49,14 @@ const settingsSchema = z.object({
   ingressNamespace: z.string().min(1).default("ingress-nginx"),
   /** Size of each in-cluster store's PersistentVolumeClaim in GiB. Default 1. */
   storeVolumeGb: z.coerce.number().int().min(1, "must be at least 1").default(1),
+  /**
+   * StorageClass of the ReadWriteMany claim that the replicas of a service with catalog `blobs`
+   * share (NFS, EFS, CephFS, Filestore...). Unset: the cluster's default class, which must then
+   * offer ReadWriteMany, or the claim stays Pending and the service does not start.
+   */
+  sharedStorageClass: z.string().min(1).optional(),
+  /** Size of that shared claim in GiB. Default 10. */
+  blobVolumeGb: z.coerce.number().int().min(1, "must be at least 1").default(10),
 });
 
 export type KubernetesSettings = z.output<typeof settingsSchema>;
