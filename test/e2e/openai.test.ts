@@ -13,8 +13,9 @@ import {
 } from "../support/localTopology.ts";
 
 // The official `openai` client, unchanged, against `npm start`'s topology on real PostgreSQL,
-// Redis and Kafka: router -> business gateway -> chat -> model and inference. Only its base URL
-// and key are set, as a user of DeepSeek's API sets them.
+// Redis and Kafka: router -> business gateway (quota checked in the identity domain) -> chat ->
+// model and inference, and the usage on to quota and billing. Only its base URL and key are set,
+// as a user of DeepSeek's API sets them.
 
 let topo: RunningTopology;
 let client: OpenAI;
@@ -196,13 +197,19 @@ async function userOnPlan(admin: string, name: string, plan: object): Promise<st
   return key.body["key"] as string;
 }
 
-test("an exhausted quota: RateLimitError (429) once the requests are spent, 402 once the tokens are", async () => {
-  const { stdout } = await promisify(execFile)(
+/** An admin key, made once with the bootstrap command as an operator makes the first one. */
+let adminKey: Promise<string> | undefined;
+function admin(): Promise<string> {
+  adminKey ??= promisify(execFile)(
     process.execPath,
     [join(ROOT, "services/auth/createAdminKey.ts")],
     { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" } },
-  );
-  const admin = (JSON.parse(stdout) as { key: string }).key;
+  ).then(({ stdout }) => (JSON.parse(stdout) as { key: string }).key);
+  return adminKey;
+}
+
+test("an exhausted quota: RateLimitError (429) once the requests are spent, 402 once the tokens are", async () => {
+  const adminKey = await admin();
   const ask = (key: string) =>
     new OpenAI({ baseURL: `${topo.url}/v1`, apiKey: key }).chat.completions.create({
       model: "deepseek-chat",
@@ -210,7 +217,7 @@ test("an exhausted quota: RateLimitError (429) once the requests are spent, 402 
       max_tokens: 8,
     });
 
-  const oneRequest = await userOnPlan(admin, "e2e-one-request", {
+  const oneRequest = await userOnPlan(adminKey, "e2e-one-request", {
     requestsPerDay: 1,
     tokensPerDay: 1_000_000,
   });
@@ -221,7 +228,7 @@ test("an exhausted quota: RateLimitError (429) once the requests are spent, 402 
   expect(Number((spent as APIError).headers?.get("retry-after"))).toBeGreaterThan(0);
 
   // The first answer's tokens reach quota from chat, through the identity tier, after it.
-  const fewTokens = await userOnPlan(admin, "e2e-few-tokens", {
+  const fewTokens = await userOnPlan(adminKey, "e2e-few-tokens", {
     requestsPerDay: 100,
     tokensPerDay: 1,
   });
@@ -236,4 +243,31 @@ test("an exhausted quota: RateLimitError (429) once the requests are spent, 402 
   expect(broke).toBeInstanceOf(OpenAI.APIError);
   expect((broke as APIError).status).toBe(402);
   expect((broke as APIError).code).toBe("insufficient_balance");
+});
+
+test("a completion's tokens are billed: chat -> quota through the identity tier -> identity.usage -> billing", async () => {
+  const key = await userOnPlan(await admin(), "e2e-billed", {
+    requestsPerDay: 100,
+    tokensPerDay: 1_000_000,
+  });
+  const answer = await new OpenAI({
+    baseURL: `${topo.url}/v1`,
+    apiKey: key,
+  }).chat.completions.create({
+    model: "deepseek-chat",
+    messages: [{ role: "user", content: "Tell me about the harbour" }],
+    max_tokens: 12,
+  });
+  const day = new Date().toISOString().slice(0, 10);
+  let total: Record<string, number> = {};
+  for (let i = 0; i < 150 && total["requests"] !== 1; i++) {
+    await new Promise((ok) => setTimeout(ok, 100));
+    total = (await api(key, "GET", `/v1/billing/usage?period=${day}`)).body["total"];
+  }
+  expect(total).toMatchObject({
+    requests: 1,
+    promptTokens: answer.usage!.prompt_tokens,
+    completionTokens: answer.usage!.completion_tokens,
+  });
+  expect(Number(total["cost"])).toBeGreaterThan(0);
 });
