@@ -22,7 +22,9 @@ import { migrate } from "../shared/sql/migrate.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { userRoutes } from "../user/app.ts";
 import { migrations as userMigrations, userStore } from "../user/store.ts";
+import { Registry } from "prom-client";
 import { createGateway } from "./app.ts";
+import { createQuotaChecker, quotaMetrics, type QuotaCall } from "./quota.ts";
 
 // The quota step across both tiers as they run: the business tier checks quotas at the identity
 // tier's /internal/quota/check, which asks the real quota service (on real PostgreSQL and Redis,
@@ -335,4 +337,37 @@ test("quota down: a recent verdict stands in, counted down; a caller without one
   const unreachable = await metric("gateway_quota_unreachable_total");
   expect(unreachable).toMatch(/outcome="stale-verdict".*\} 3/);
   expect(unreachable).toMatch(/outcome="refused".*\} 2/);
+});
+
+test("during an outage, the tier's replicas together let through no more than the last check left", async () => {
+  // Two replicas' checkers on one Redis; the quota service answers once (5 requests left), then
+  // cannot be reached.
+  const store = redisCache(requireEnv("TEST_REDIS_URL"), `gwquota-race-${randomUUID()}`);
+  closers.push(() => store.close());
+  const resetAt = new Date(Date.now() + 3_600_000).toISOString();
+  let reachable = true;
+  const call: QuotaCall = async () => {
+    if (!reachable) throw new Error("connect ECONNREFUSED");
+    const body = JSON.stringify({
+      requests: { limit: 10, used: 5, remaining: 5, resetAt },
+      tokens: { limit: 100, used: 0, remaining: 100, resetAt },
+      models: [],
+    });
+    return { statusCode: 200, headers: {}, body: { text: async () => body } };
+  };
+  const checker = () =>
+    createQuotaChecker({
+      call,
+      cache: store,
+      logger: createLogger("quota-race"),
+      metrics: quotaMetrics(new Registry()),
+    });
+  const replicas = [checker(), checker()];
+  const who = { userId: `u-${randomUUID()}`, keyId: "k", plan: "tiny" };
+  await replicas[0]!.check(who, "first");
+  reachable = false;
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) => replicas[i % 2]!.check(who, `r${i}`)),
+  );
+  expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(5);
 });

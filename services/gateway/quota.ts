@@ -75,7 +75,6 @@ type Verdict =
   | {
       allowed: true;
       checkedAt: number;
-      requestsLeft: number;
       tokensLeft: number;
       resetAt: number;
       /** The plan's allowed models ([] = all); absent in verdicts kept before it was recorded. */
@@ -136,6 +135,7 @@ export function createQuotaChecker(args: QuotaStepArgs) {
   const staleMs = (args.staleSeconds ?? QUOTA_VERDICT_STALE_SECONDS) * 1000;
   const ttl = Math.ceil(staleMs / 1000);
   const keyOf = (userId: string) => `quota:verdict:v1:${userId}`;
+  const leftKeyOf = (userId: string) => `quota:left:v1:${userId}`;
 
   async function remembered(userId: string): Promise<Verdict | undefined> {
     const text = await args.cache.get(keyOf(userId)).catch(() => undefined);
@@ -192,13 +192,14 @@ export function createQuotaChecker(args: QuotaStepArgs) {
       args.metrics.unreachable.inc({ outcome: "stale-verdict" });
       throw new QuotaRefusal(verdict.status, verdict.body, Math.ceil((verdict.until - t) / 1000));
     }
-    if (t >= verdict.resetAt || verdict.tokensLeft <= 0 || verdict.requestsLeft < 1) return false;
-    // Read and write, not atomic: two replicas racing may each let one more request through,
-    // which bounds the overrun by the tier's replicas, on top of what the last check left.
-    await remember(principal.userId, { ...verdict, requestsLeft: verdict.requestsLeft - 1 });
+    if (t >= verdict.resetAt || verdict.tokensLeft <= 0) return false;
+    // The requests the last check left, counted down in one atomic step in the tier's store, so
+    // that all its replicas together let through no more than that.
+    const taken = await args.cache.takeOne(leftKeyOf(principal.userId)).catch(() => false);
+    if (!taken) return false;
     args.metrics.unreachable.inc({ outcome: "stale-verdict" });
     args.logger.warn(
-      { requestId, userId: principal.userId, requestsLeft: verdict.requestsLeft - 1 },
+      { requestId, userId: principal.userId },
       "quota unreachable: serving a recent verdict",
     );
     return { models: verdict.models ?? [] };
@@ -227,14 +228,18 @@ export function createQuotaChecker(args: QuotaStepArgs) {
           tokens: Balance;
           models?: string[];
         };
-        await remember(principal.userId, {
-          allowed: true,
-          checkedAt: t,
-          requestsLeft: requests.remaining,
-          tokensLeft: tokens.remaining,
-          resetAt: Math.min(Date.parse(requests.resetAt), Date.parse(tokens.resetAt)),
-          models: models ?? [],
-        });
+        await Promise.all([
+          remember(principal.userId, {
+            allowed: true,
+            checkedAt: t,
+            tokensLeft: tokens.remaining,
+            resetAt: Math.min(Date.parse(requests.resetAt), Date.parse(tokens.resetAt)),
+            models: models ?? [],
+          }),
+          args.cache
+            .set(leftKeyOf(principal.userId), String(requests.remaining), ttl)
+            .catch((err: unknown) => args.logger.warn({ err }, "quota count cache write failed")),
+        ]);
         return { models: models ?? [] };
       }
       if (answer.statusCode === 402 || answer.statusCode === 429) {

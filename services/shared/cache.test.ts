@@ -27,6 +27,22 @@ describe("redis cache (real server)", () => {
     }
   });
 
+  test("takeOne counts down atomically across clients: N concurrent takes never pass N", async () => {
+    const prefix = `cache-test-take-${Date.now()}`;
+    const [a, b] = [redisCache(url(), prefix), redisCache(url(), prefix)];
+    try {
+      await a.set("left", "5", 30);
+      const takes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).takeOne("left")),
+      );
+      expect(takes.filter(Boolean)).toHaveLength(5);
+      expect(await a.get("left")).toBe("0");
+      expect(await b.takeOne("absent")).toBe(false);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   test("an unreachable Redis fails calls instead of hanging, and ping says so", async () => {
     const dead = redisCache("redis://127.0.0.1:1", "dead");
     try {
@@ -46,6 +62,16 @@ describe("memory cache", () => {
     await cache.set("c", "3", 60);
     expect(await cache.get("a")).toBeUndefined();
     expect(await cache.get("c")).toBe("3");
+  });
+
+  test("takeOne counts a number down to zero, and never an absent or expired one", async () => {
+    const cache = memoryCache();
+    await cache.set("left", "2", 60);
+    expect([await cache.takeOne("left"), await cache.takeOne("left")]).toEqual([true, true]);
+    expect(await cache.takeOne("left")).toBe(false);
+    expect(await cache.takeOne("absent")).toBe(false);
+    await cache.set("gone", "3", 0);
+    expect(await cache.takeOne("gone")).toBe(false);
   });
 
   test("a zero TTL entry is already expired", async () => {

@@ -17,9 +17,22 @@ export interface Cache {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   del(key: string): Promise<void>;
+  /**
+   * Takes one from the whole number stored at `key`, atomically: true when it was above zero
+   * (and is now one less), false when it is zero or absent. Every replica sharing the store sees
+   * the same count, so N takes never pass a count of N.
+   */
+  takeOne(key: string): Promise<boolean>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** Decrements a positive count in one step; the key keeps its expiry. */
+const TAKE_ONE = `
+local left = tonumber(redis.call('GET', KEYS[1]) or '0')
+if left <= 0 then return 0 end
+redis.call('DECR', KEYS[1])
+return 1`;
 
 export function redisCache(url: string, prefix: string): Cache {
   const redis = new Redis(url, {
@@ -42,6 +55,9 @@ export function redisCache(url: string, prefix: string): Cache {
     },
     async del(key) {
       await redis.del(key);
+    },
+    async takeOne(key) {
+      return (await redis.eval(TAKE_ONE, 1, key)) === 1;
     },
     async ping() {
       return redis
@@ -97,6 +113,15 @@ export function memoryCache(maxEntries = 10_000): Cache {
     },
     async del(key) {
       entries.delete(key);
+    },
+    async takeOne(key) {
+      // One process, and no await between the read and the write: atomic as it stands.
+      const entry = entries.get(key);
+      if (!entry || entry.expires <= Date.now()) return false;
+      const left = Number(entry.value);
+      if (!(left > 0)) return false;
+      entry.value = String(left - 1);
+      return true;
     },
     ping: async () => true,
     close: async () => entries.clear(),
