@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { makeBucketPrivate } from "./privateBucket.ts";
 
 export interface BlobBucketArgs {
   /** Days a deleted or overwritten object's old version is kept before it expires. Default 30. */
@@ -45,20 +46,9 @@ export class BlobBucket extends pulumi.ComponentResource {
       { forceDestroy: args.forceDestroy ?? false, tags },
       parent,
     );
-    const blocked = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      parent,
-    );
-    new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+    const blocked = makeBucketPrivate(
+      bucket,
+      { accessBlock: `${name}-public-access`, ownership: `${name}-ownership` },
       parent,
     );
     new aws.s3.BucketVersioning(

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { makeBucketPrivate } from "./privateBucket.ts";
 
 /** One version's share of a route: a target group and its weight (percent). */
 export interface AlbTarget {
@@ -358,20 +359,9 @@ export class RoutingAlb extends pulumi.ComponentResource {
     const parent = { parent: this };
     // Without deletion protection, `pulumi destroy` may empty the bucket; with it, logs survive.
     const bucket = new aws.s3.Bucket(`${name}-alb-logs`, { forceDestroy: !protect, tags }, parent);
-    new aws.s3.BucketPublicAccessBlock(
-      `${name}-alb-logs`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      parent,
-    );
-    new aws.s3.BucketOwnershipControls(
-      `${name}-alb-logs`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+    makeBucketPrivate(
+      bucket,
+      { accessBlock: `${name}-alb-logs`, ownership: `${name}-alb-logs` },
       parent,
     );
     new aws.s3.BucketServerSideEncryptionConfiguration(

@@ -88,16 +88,19 @@ function isUniqueViolation(err: unknown): boolean {
   return e.code === "23505" || /UNIQUE constraint failed/.test(e.message ?? "");
 }
 
+/** The 409 for an Idempotency-Key that came back with a different request. */
+export function idempotencyKeyReused(): ApiError {
+  return new ApiError(
+    409,
+    "invalid_request_error",
+    "idempotency_key_reused",
+    "this Idempotency-Key was used for a different request",
+  );
+}
+
 /** Answers a create: 201 with the resource (marked when replayed), or 409 for a reused key. */
 export function sendCreated<T>(res: Response, result: CreateResult<T>): void {
-  if (result.kind === "conflict") {
-    throw new ApiError(
-      409,
-      "invalid_request_error",
-      "idempotency_key_reused",
-      "this Idempotency-Key was used for a different request",
-    );
-  }
+  if (result.kind === "conflict") throw idempotencyKeyReused();
   if (result.kind === "replayed") res.setHeader("idempotent-replayed", "true");
   res.status(201).json(result.value);
 }

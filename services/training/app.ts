@@ -1,6 +1,6 @@
 import type { Express } from "express";
 import { ApiError, notFound } from "../shared/errors.ts";
-import { idempotencyOf } from "../shared/idempotency.ts";
+import { idempotencyKeyReused, idempotencyOf } from "../shared/idempotency.ts";
 import { listBody } from "../shared/pagination.ts";
 import { principalFrom } from "../shared/principal.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
@@ -60,13 +60,7 @@ export function trainingRoutes(app: Express, args: TrainingRoutesArgs): void {
         );
       throw err;
     }
-    if (result.kind === "conflict")
-      throw new ApiError(
-        409,
-        "invalid_request_error",
-        "idempotency_key_reused",
-        "this Idempotency-Key was used for a different request",
-      );
+    if (result.kind === "conflict") throw idempotencyKeyReused();
     if (result.kind === "replayed") res.setHeader("idempotent-replayed", "true");
     else args.wake();
     res.locals.decision = result.value.id;
