@@ -1,4 +1,4 @@
-import { envKey } from "../shared/config.ts";
+import { consumerDeps } from "../shared/consumer.ts";
 import { runService } from "../shared/service.ts";
 import { analyticsRoutes, startAnalyticsConsumer } from "./app.ts";
 import { analyticsStore, migrations } from "./store.ts";
@@ -6,17 +6,10 @@ import { analyticsStore, migrations } from "./store.ts";
 await runService({
   name: "analytics",
   migrations,
-  routes: async (app, { db, logger, metrics, env, dataDir }) => {
-    const store = analyticsStore(db);
-    analyticsRoutes(app, store, db);
-    const consumer = startAnalyticsConsumer({
-      db,
-      store,
-      logger,
-      registry: metrics.registry,
-      kafkaBrokers: env[envKey.kafkaBrokers],
-      eventsDir: `${dataDir}/events`,
-    });
+  routes: async (app, deps) => {
+    const store = analyticsStore(deps.db);
+    analyticsRoutes(app, store, deps.db);
+    const consumer = startAnalyticsConsumer({ ...consumerDeps(deps), store });
     return () => consumer.stop();
   },
 });

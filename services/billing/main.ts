@@ -1,4 +1,4 @@
-import { envKey } from "../shared/config.ts";
+import { consumerDeps } from "../shared/consumer.ts";
 import { runService } from "../shared/service.ts";
 import { billingRoutes, startBillingConsumer } from "./app.ts";
 import { billingStore, migrations } from "./store.ts";
@@ -6,17 +6,10 @@ import { billingStore, migrations } from "./store.ts";
 await runService({
   name: "billing",
   migrations,
-  routes: async (app, { db, logger, metrics, env, dataDir }) => {
-    const store = billingStore(db);
-    billingRoutes(app, store, db);
-    const consumer = startBillingConsumer({
-      db,
-      store,
-      logger,
-      registry: metrics.registry,
-      kafkaBrokers: env[envKey.kafkaBrokers],
-      eventsDir: `${dataDir}/events`,
-    });
+  routes: async (app, deps) => {
+    const store = billingStore(deps.db);
+    billingRoutes(app, store, deps.db);
+    const consumer = startBillingConsumer({ ...consumerDeps(deps), store });
     return () => consumer.stop();
   },
 });

@@ -120,15 +120,6 @@ export function billingStore(db: Db) {
       for (const r of rows) {
         for (const field of Object.keys(total) as (keyof Sums)[]) total[field] += Number(r[field]);
       }
-      const {
-        requests,
-        cachedRequests,
-        promptTokens,
-        cachedPromptTokens,
-        completionTokens,
-        totalTokens,
-        cost,
-      } = toUsage("*", total);
       return {
         object: "billing.usage",
         userId,
@@ -136,25 +127,21 @@ export function billingStore(db: Db) {
         granularity: period.length === 7 ? "month" : "day",
         currency: "USD",
         models,
-        total: {
-          requests,
-          cachedRequests,
-          promptTokens,
-          cachedPromptTokens,
-          completionTokens,
-          totalTokens,
-          cost,
-        },
+        total: amounts(total),
       };
     },
   };
 }
 
 function toUsage(model: string, r: Sums): ModelUsage {
+  return { model, ...amounts(r) };
+}
+
+/** One line of a report: a model's sums, or all models' (which has no model name). */
+function amounts(r: Sums): Omit<ModelUsage, "model"> {
   const prompt = Number(r.prompt_tokens);
   const completion = Number(r.completion_tokens);
   return {
-    model,
     requests: Number(r.requests),
     cachedRequests: Number(r.cached_requests),
     promptTokens: prompt,

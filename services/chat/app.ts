@@ -8,7 +8,7 @@ import { jsonBody, parse } from "../shared/validation.ts";
 import type { RequestContext } from "../shared/trace.ts";
 import type { FinishReason, GenerationEvent, Usage } from "../inference/contract.ts";
 import { countPromptTokens, countTokens } from "../inference/tokenizer.ts";
-import type { ModelVersion } from "../model/contract.ts";
+import type { ModelVersion, Selection } from "../model/contract.ts";
 import type { InferenceClient, ModelClient } from "./clients.ts";
 import {
   CONVERSATION_HEADER,
@@ -204,7 +204,9 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
     const started = performance.now();
     try {
       // Before the cache, or a plan could read another plan's model from it.
-      if (principal.models) await checkPlanAllows(principal.models, body.model, args.models, ctx);
+      const selected = principal.models
+        ? await checkPlanAllows(principal.models, body.model, args.models, ctx)
+        : undefined;
       // Only answers that depend on nothing but the request are shared: temperature 0, whole,
       // outside a conversation (whose history both shapes and records the answer).
       const cacheKey =
@@ -253,7 +255,7 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
         `${kept.length}/${history.length} stored + ${requestMessages.length} new`,
       );
 
-      const { model } = await args.models.select(body.model, ctx);
+      const { model } = selected ?? (await args.models.select(body.model, ctx));
       flow.add("model", model.id);
       const maxTokens = checkLimits(model, countPromptTokens(context), params.maxTokens);
 
@@ -509,19 +511,20 @@ interface ChatCompletionChunk {
 /**
  * The caller's plan lists the models it allows (the gateway's quota step passes them on): a model
  * asked for by a listed name, `name:version` of a listed name, or an alias of a listed model.
- * Anything else is refused as OpenAI refuses a model the key cannot use.
+ * Anything else is refused as OpenAI refuses a model the key cannot use. Returns the selection
+ * when resolving an alias needed one, so that the flow does not ask the registry twice.
  */
 async function checkPlanAllows(
   allowed: readonly string[],
   asked: string,
   models: ModelClient,
   ctx: RequestContext,
-): Promise<void> {
+): Promise<Selection | undefined> {
   const base = asked.split(":")[0]!;
-  if (allowed.includes(asked) || allowed.includes(base)) return;
+  if (allowed.includes(asked) || allowed.includes(base)) return undefined;
   // An alias (deepseek-chat) stands for a model: allowed when that model is.
-  const { model } = await models.select(asked, ctx);
-  if (allowed.includes(model.name)) return;
+  const selection = await models.select(asked, ctx);
+  if (allowed.includes(selection.model.name)) return selection;
   throw new ApiError(
     403,
     "permission_error",

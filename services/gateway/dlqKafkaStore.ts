@@ -19,6 +19,7 @@ import {
   backoffMs,
   dlqMetrics,
   parseParked,
+  ReplayLoops,
   safeDeliver,
   type DeadLetterQueue,
   type ParkedRequest,
@@ -131,7 +132,7 @@ export function kafkaDlq(args: KafkaDlqArgs): DeadLetterQueue {
     acks: ProduceAcks.ALL,
   });
   const admin = new Admin({ clientId: `${clientId}-admin`, ...connection });
-  const replayers = new Set<() => Promise<void>>();
+  const replayers = new ReplayLoops();
 
   // Created on first use, not at start: a gateway must boot (and serve) while Kafka is away.
   let topicsReady: Promise<void> | undefined;
@@ -362,13 +363,7 @@ export function kafkaDlq(args: KafkaDlqArgs): DeadLetterQueue {
           );
         }
       })();
-      const stopReplayer = async () => {
-        stop.abort();
-        await loop;
-        replayers.delete(stopReplayer);
-      };
-      replayers.add(stopReplayer);
-      return stopReplayer;
+      return replayers.track(stop, loop);
     },
 
     async poison(limit = 100) {
@@ -436,7 +431,7 @@ export function kafkaDlq(args: KafkaDlqArgs): DeadLetterQueue {
     },
 
     async close() {
-      await Promise.all([...replayers].map((stopReplayer) => stopReplayer()));
+      await replayers.stopAll();
       await Promise.allSettled([producer.close(), admin.close(), ledger.close()]);
     },
   };

@@ -148,6 +148,26 @@ export interface DeadLetterQueue {
   close(): Promise<void>;
 }
 
+/** The replay loops a store runs, so that closing the store stops every one of them. */
+export class ReplayLoops {
+  private readonly running = new Set<() => Promise<void>>();
+
+  /** Registers a loop that aborting `stop` ends; returns the function that stops and awaits it. */
+  track(stop: AbortController, loop: Promise<void>): () => Promise<void> {
+    const stopLoop = async () => {
+      stop.abort();
+      await loop;
+      this.running.delete(stopLoop);
+    };
+    this.running.add(stopLoop);
+    return stopLoop;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running].map((stopLoop) => stopLoop()));
+  }
+}
+
 /** Equal jitter: the wait grows with each attempt but never drops to zero, so nothing spins. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));

@@ -6,6 +6,7 @@ import {
   backoffMs,
   dlqMetrics,
   parseParked,
+  ReplayLoops,
   safeDeliver,
   type DeadLetterQueue,
   type Delivery,
@@ -62,7 +63,7 @@ export function sqlDlq(args: SqlDlqArgs): DeadLetterQueue {
   const leaseMs = args.leaseMs ?? 30_000;
   const batch = args.batch ?? 20;
   const retainMs = args.retainDeliveredMs ?? 24 * 3600_000;
-  const replayers = new Set<() => Promise<void>>();
+  const replayers = new ReplayLoops();
 
   const depth = async () => {
     const [row] = await db.query<{ n: number | string }>(
@@ -212,13 +213,7 @@ export function sqlDlq(args: SqlDlqArgs): DeadLetterQueue {
             await sleep(pollMs, undefined, { signal: stop.signal }).catch(() => undefined);
         }
       })();
-      const stopReplayer = async () => {
-        stop.abort();
-        await loop;
-        replayers.delete(stopReplayer);
-      };
-      replayers.add(stopReplayer);
-      return stopReplayer;
+      return replayers.track(stop, loop);
     },
 
     async poison(limit = 100) {
@@ -251,7 +246,7 @@ export function sqlDlq(args: SqlDlqArgs): DeadLetterQueue {
     },
 
     async close() {
-      await Promise.all([...replayers].map((stopReplayer) => stopReplayer()));
+      await replayers.stopAll();
       await db.close();
     },
   };

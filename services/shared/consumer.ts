@@ -11,9 +11,11 @@ import {
 } from "@platformatic/kafka";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
-import type { PlatformEvent } from "./events.ts";
+import { eventsDirOf, type PlatformEvent } from "./events.ts";
 import { kafkaClientOptions } from "./kafkaClient.ts";
 import type { Logger } from "./logger.ts";
+import type { ServiceDeps } from "./service.ts";
+import { envKey } from "../../infra/runtimeEnv.ts";
 import type { Db } from "./sql/db.ts";
 
 // A service's consumer of domain events, at least once in, exactly once in effect: the ids of the
@@ -304,6 +306,19 @@ export async function settleBatch<T>(
 }
 
 /** Starts consuming in the background: Kafka when brokers are given, else the event files. */
+/** What a consumer of a service takes from the service: its store, logs, metrics and bus. */
+export function consumerDeps(
+  deps: ServiceDeps,
+): Pick<ConsumerArgs<unknown>, "db" | "logger" | "registry" | "kafkaBrokers" | "eventsDir"> {
+  return {
+    db: deps.db,
+    logger: deps.logger,
+    registry: deps.metrics.registry,
+    kafkaBrokers: deps.env[envKey.kafkaBrokers],
+    eventsDir: eventsDirOf(deps.dataDir),
+  };
+}
+
 export function startConsumer<T>(args: ConsumerArgs<T>): RunningConsumer {
   const metrics = consumerMetrics(args.registry);
   const stop = new AbortController();

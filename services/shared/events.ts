@@ -53,10 +53,15 @@ export function fileBus(dir: string): EventBus {
   };
 }
 
+/** Where the file bus keeps a process's topics, one JSON-lines file each, under its DATA_DIR. */
+export function eventsDirOf(dataDir: string): string {
+  return `${dataDir}/events`;
+}
+
 export function openEventBus(
   kafkaBrokers: string | undefined,
   clientId: string,
   dataDir: string,
 ): EventBus {
-  return kafkaBrokers ? kafkaBus(kafkaBrokers, clientId) : fileBus(`${dataDir}/events`);
+  return kafkaBrokers ? kafkaBus(kafkaBrokers, clientId) : fileBus(eventsDirOf(dataDir));
 }
