@@ -58,9 +58,10 @@ COPY services ./services
 USER 10001:10001
 EXPOSE 8080
 # Slim images carry no curl; Node's fetch probes the liveness endpoint on whatever PORT the
-# container was given.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
-    CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8080}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# container was given. The timing is components/nodeHttpProbe.ts's: a probe is a new Node process,
+# slow on a busy host.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8080}/healthz`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # `node` is the entrypoint and the program's file is the command, so that
 # `docker run IMAGE services/orders/main.ts` runs orders and Kubernetes `args`, docker.Container
 # `command` and ECS `command` all name the program the same way (infra/runtimeEnv.ts entrypoint()).

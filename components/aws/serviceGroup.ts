@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { nodeHttpProbe, probeTiming } from "../nodeHttpProbe.ts";
 
 /** A container environment variable read from Secrets Manager when the task starts. */
 export interface SecretEnv {
@@ -64,16 +65,6 @@ export interface ServiceGroupArgs {
    */
   serviceDependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
   tags?: Record<string, string>;
-}
-
-/** The container's own liveness probe; the image has node but no curl. */
-function healthCheckCommand(port: number): string[] {
-  return [
-    "CMD",
-    "node",
-    "-e",
-    `fetch('http://127.0.0.1:${port}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
-  ];
 }
 
 /**
@@ -252,11 +243,11 @@ export class ServiceGroup extends pulumi.ComponentResource {
               valueFrom: s.jsonKey ? `${arns[i]}:${s.jsonKey}::` : arns[i],
             })),
             healthCheck: {
-              command: healthCheckCommand(args.containerPort),
-              interval: 10,
-              timeout: 5,
-              retries: 3,
-              startPeriod: 15,
+              command: nodeHttpProbe(args.containerPort, "/healthz"),
+              interval: probeTiming.intervalSeconds,
+              timeout: probeTiming.timeoutSeconds,
+              retries: probeTiming.retries,
+              startPeriod: probeTiming.startPeriodSeconds,
             },
             // Node needs a writable scratch directory; the root filesystem stays read-only.
             mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { nodeHttpProbe, probeTiming } from "../nodeHttpProbe.ts";
 
 export interface ContainerGroupArgs {
   /** Image whose entrypoint is `node` (this project's Dockerfile): `command` holds node's arguments. */
@@ -112,17 +113,11 @@ export class ContainerGroup extends pulumi.ComponentResource {
             ports:
               hostPorts[i] === undefined ? [] : [{ internal: args.port, external: hostPorts[i] }],
             healthcheck: {
-              tests: [
-                "CMD",
-                "node",
-                "-e",
-                `fetch("http://127.0.0.1:${args.port}${healthPath}", { signal: AbortSignal.timeout(2000) })` +
-                  ".then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
-              ],
-              interval: "10s",
-              timeout: "3s",
-              startPeriod: "20s",
-              retries: 3,
+              tests: nodeHttpProbe(args.port, healthPath),
+              interval: `${probeTiming.intervalSeconds}s`,
+              timeout: `${probeTiming.timeoutSeconds}s`,
+              startPeriod: `${probeTiming.startPeriodSeconds}s`,
+              retries: probeTiming.retries,
             },
             restart: "unless-stopped",
             // An init as PID 1 forwards SIGTERM to Node (which then drains) and reaps zombies.
