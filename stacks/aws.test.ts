@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { rdsCaBundle } from "../infra/aws/workloads.ts";
+import { entrypoint } from "../infra/runtimeEnv.ts";
 import { catalog, domains, routingRules, services } from "../infra/catalog/index.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
@@ -80,6 +81,23 @@ describe("dev stack on AWS", () => {
       expect(container!["logConfiguration"]).toMatchObject({ logDriver: "awslogs" });
       expect(JSON.stringify(container!["healthCheck"])).toContain("/healthz");
     }
+  });
+
+  test("each task's command is its program's file, which the image's node entrypoint runs", () => {
+    // ECS `command` replaces the image's CMD and keeps its ENTRYPOINT: a command that started
+    // with "node" again would run `node node services/...` and every task would crash.
+    expect(readFileSync("Dockerfile", "utf8")).toMatch(/^ENTRYPOINT \["node"\]$/m);
+    const commands = run.records
+      .byType(T.taskDefinition)
+      .map(
+        (td) =>
+          (JSON.parse(String(td.inputs["containerDefinitions"])) as { command: string[] }[])[0]!
+            .command,
+      );
+    const programs = ["gateway", ...services(catalog).map((s) => s.name)];
+    expect(new Set(commands.map((c) => JSON.stringify(c)))).toEqual(
+      new Set(programs.map((p) => JSON.stringify([entrypoint(p)]))),
+    );
   });
 
   test("the ALB forwards each route of the catalog to its domain's gateway tier", () => {

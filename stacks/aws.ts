@@ -143,7 +143,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         ...common,
         ...scaled(d.gateway.replicas),
         discoveryName: tierDiscoveryName(d.name),
-        command: ["node", entrypoint("gateway")],
+        command: [entrypoint("gateway")],
         cpu: d.gateway.cpu,
         memory: d.gateway.memory,
         environment: access.endpoints.apply((endpoints) =>
@@ -228,7 +228,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           ...common,
           ...scaled(s.replicas),
           discoveryName: label,
-          command: ["node", entrypoint(s.name)],
+          command: [entrypoint(s.name)],
           cpu: s.cpu,
           memory: s.memory,
           environment: pulumi
