@@ -55,6 +55,11 @@ COPY package.json ./
 COPY infra/runtimeEnv.ts ./infra/runtimeEnv.ts
 COPY infra/catalog ./infra/catalog
 COPY services ./services
+# The only writable places under a read-only root filesystem. Declared as volumes so that a
+# fresh mount there starts as the image's directory, owner included: Fargate's bind mounts and
+# Docker's anonymous volumes copy it, and the non-root user can write (an undeclared Fargate
+# mount is root's, mode 755). Nothing may change these paths below this line.
+VOLUME ["/var/lib/platform", "/tmp"]
 USER 10001:10001
 EXPOSE 8080
 # Slim images carry no curl; Node's fetch probes the liveness endpoint on whatever PORT the

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { rdsCaBundle } from "../infra/aws/workloads.ts";
-import { entrypoint } from "../infra/runtimeEnv.ts";
+import { IMAGE_DATA_DIR, entrypoint } from "../infra/runtimeEnv.ts";
 import { catalog, domains, routingRules, services } from "../infra/catalog/index.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
@@ -78,6 +78,12 @@ describe("dev stack on AWS", () => {
         unknown
       >[];
       expect(container).toMatchObject({ user: "10001:10001", readonlyRootFilesystem: true });
+      // Writable only where the image declares its volumes (the Dockerfile's VOLUME): DATA_DIR,
+      // where a program without PostgreSQL keeps its SQLite file, and /tmp.
+      const mounts = container!["mountPoints"] as { sourceVolume: string; containerPath: string }[];
+      expect(mounts.map((m) => m.containerPath).sort()).toEqual([IMAGE_DATA_DIR, "/tmp"].sort());
+      const volumes = (td.inputs["volumes"] as { name: string }[]).map((v) => v.name);
+      expect(mounts.map((m) => m.sourceVolume).sort()).toEqual(volumes.sort());
       expect(container!["logConfiguration"]).toMatchObject({ logDriver: "awslogs" });
       expect(JSON.stringify(container!["healthCheck"])).toContain("/healthz");
     }

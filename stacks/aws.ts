@@ -21,6 +21,7 @@ import {
 import type { Catalog } from "../infra/catalog/index.ts";
 import { domains, routingRules, services } from "../infra/catalog/index.ts";
 import {
+  IMAGE_DATA_DIR,
   MONITORING_SERVICE,
   authServiceDomain,
   entrypoint,
@@ -122,6 +123,9 @@ export function deploy(catalog: Catalog): StackOutputs {
     containerPort: port,
     logRetentionDays: settings.logRetentionDays,
     drainSeconds,
+    // The root filesystem is read-only: a process writes only here (the embedded SQLite and
+    // event files of a program that has no PostgreSQL or Kafka, Node's temporary files).
+    writablePaths: [IMAGE_DATA_DIR, "/tmp"],
     tags,
   };
   const scaled = (replicas: number) => ({

@@ -53,6 +53,13 @@ export interface ServiceGroupArgs {
   memberOfSecurityGroupIds?: pulumi.Input<string>[];
   /** Target groups (ip type) to register the tasks with. */
   targetGroupArns?: pulumi.Input<string>[];
+  /**
+   * Writable directories on the read-only root filesystem, each a bind mount of the task's
+   * ephemeral storage. Default `/tmp`. Fargate creates such a mount owned by root (mode 755)
+   * unless the image declares the path as a `VOLUME`: then it copies the image's directory,
+   * owner included, which is how a non-root user may write there (the Dockerfile declares them).
+   */
+  writablePaths?: string[];
   /** Extra IAM statements for the task role (what the application itself may call). */
   taskPolicyStatements?: pulumi.Input<pulumi.Input<Record<string, unknown>>[]>;
   /** Days to keep container logs. Default 30. */
@@ -92,6 +99,8 @@ export class ServiceGroup extends pulumi.ComponentResource {
     const tags = args.tags ?? {};
     const parent = { parent: this };
     const secrets = args.secrets ?? [];
+    const writable = args.writablePaths ?? ["/tmp"];
+    const volumeName = (i: number) => `writable-${i}`;
 
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
@@ -249,8 +258,11 @@ export class ServiceGroup extends pulumi.ComponentResource {
               retries: probeTiming.retries,
               startPeriod: probeTiming.startPeriodSeconds,
             },
-            // Node needs a writable scratch directory; the root filesystem stays read-only.
-            mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+            mountPoints: writable.map((containerPath, i) => ({
+              sourceVolume: volumeName(i),
+              containerPath,
+              readOnly: false,
+            })),
             // Node is PID 1 in the image: an init forwards SIGTERM to it and reaps zombies.
             linuxParameters: { initProcessEnabled: true },
             // Leave time for the graceful shutdown (drain in-flight requests) before SIGKILL.
@@ -278,7 +290,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
         runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
-        volumes: [{ name: "tmp" }],
+        volumes: writable.map((_, i) => ({ name: volumeName(i) })),
         containerDefinitions,
         tags,
       },

@@ -4,6 +4,7 @@ import { catalog, domains, services } from "../../infra/catalog/index.ts";
 import type { Addresses, Env } from "../../infra/runtimeEnv.ts";
 import { probeTiming } from "../../components/nodeHttpProbe.ts";
 import {
+  IMAGE_DATA_DIR,
   entrypoint,
   envKey,
   gatewayEnv,
@@ -144,11 +145,9 @@ function start(c: Container): Promise<string> {
     "--network",
     "host",
     "--init",
+    // As on ECS and Kubernetes: a read-only root, writable only where the image declares its
+    // volumes (fresh anonymous volumes here, that start as the image's directories).
     "--read-only",
-    "--tmpfs",
-    "/tmp",
-    "--tmpfs",
-    "/var/lib/platform:uid=10001,gid=10001,mode=0700",
     "--cap-drop",
     "ALL",
     "--security-opt",
@@ -276,6 +275,27 @@ withEngine("the service image, built and run on a real Docker engine", () => {
       startPeriodSeconds: seconds("StartPeriod"),
       retries: config.Healthcheck?.["Retries"],
     }).toEqual(probeTiming);
+  });
+
+  it("declares its writable directories as volumes the non-root user may write", async () => {
+    const volumes = JSON.parse(
+      await docker("image", "inspect", "--format", "{{json .Config.Volumes}}", image),
+    ) as Record<string, unknown>;
+    // The same paths the stacks mount writable (stacks/aws.ts, stacks/kubernetes.ts).
+    expect(Object.keys(volumes).sort()).toEqual([IMAGE_DATA_DIR, "/tmp"].sort());
+    const wrote = await docker(
+      "run",
+      "--rm",
+      "--read-only",
+      "--network",
+      "none",
+      image,
+      "-e",
+      `const fs = require("node:fs");
+       for (const dir of ${JSON.stringify([IMAGE_DATA_DIR, "/tmp"])}) fs.writeFileSync(dir + "/probe", "x");
+       console.log("wrote");`,
+    );
+    expect(wrote).toBe("wrote");
   });
 
   it("is reported healthy by Docker through the image's own HEALTHCHECK", async () => {
