@@ -43,6 +43,9 @@ export type ScrapeTarget = z.infer<typeof scrapeTarget>;
 /** The service that gathers every replica's health and metrics (services/monitoring). */
 export const MONITORING_SERVICE = "monitoring";
 
+/** The service that verifies API keys (services/auth); the gateways of its domain call it. */
+export const AUTH_SERVICE = "auth";
+
 /** Where one group's replicas are: each one's address, or a DNS name with a record per replica. */
 export type ReplicaLocator = Pick<ScrapeTarget, "replicas" | "dns">;
 
@@ -221,7 +224,7 @@ export function gatewayEnv(
   const authDomain = authServiceDomain(catalog);
   env[envKey.authUrl] =
     authDomain === domain
-      ? need(at.services, "auth").join(",")
+      ? need(at.services, AUTH_SERVICE).join(",")
       : need(at.tiers, authDomain).join(",");
   // Likewise for quotas, once the catalog has a quota service (services/gateway/quota.ts).
   const quotaDomain = quotaServiceDomain(catalog);
@@ -294,7 +297,7 @@ export function versionedName(service: string, version: string): string {
 
 /** The domain whose tier hosts the `auth` service, which every tier needs to verify API keys. */
 export function authServiceDomain(catalog: Catalog): string {
-  const auth = catalog.services["auth"];
+  const auth = catalog.services[AUTH_SERVICE];
   if (!auth) throw new Error('catalog.services.auth: the platform needs an "auth" service');
   return auth.domain;
 }

@@ -13,6 +13,7 @@ import {
   cloudMapAddresses,
   drainSeconds,
   gatewayStores,
+  primaryVersion,
   serviceDiscoveryName,
   rdsCaBundle,
   storeAccess,
@@ -21,6 +22,7 @@ import {
 import type { Catalog } from "../infra/catalog/index.ts";
 import { domains, routingRules, services } from "../infra/catalog/index.ts";
 import {
+  AUTH_SERVICE,
   IMAGE_DATA_DIR,
   MONITORING_SERVICE,
   authServiceDomain,
@@ -32,6 +34,9 @@ import {
 import type { StackSettings } from "../infra/stackConfig.ts";
 import { redisAuthToken, stackSettings } from "../infra/stackConfig.ts";
 import type { StackOutputs } from "./outputs.ts";
+
+/** The admin bootstrap command (services/auth/createAdminKey.ts), as the image's node runs it. */
+const ADMIN_KEY_PROGRAM = "services/auth/createAdminKey.ts";
 
 /** The zones to span: the configured ones, else the region's first available ones. */
 function availabilityZones(count: number, settings: StackSettings): pulumi.Input<string>[] {
@@ -208,6 +213,22 @@ export function deploy(catalog: Catalog): StackOutputs {
       ]),
   );
 
+  // The first admin key: a one-off auth task writes it here (createAdminKey.ts --secret-id), so
+  // that it never appears in a log (docs/identity.md). Only the auth tasks may write it.
+  const adminBootstrap = new aws.secretsmanager.Secret(`${prefix}-admin-bootstrap`, {
+    description: `${prefix}: the bootstrap admin API key (services/auth/createAdminKey.ts)`,
+    recoveryWindowInDays: 7,
+    tags,
+  });
+  const writeAdminBootstrap = adminBootstrap.arn.apply((arn) => [
+    {
+      Sid: "WriteBootstrapAdminKey",
+      Effect: "Allow",
+      Action: "secretsmanager:PutSecretValue",
+      Resource: arn,
+    },
+  ]);
+
   // Each version of each service runs on its own and admits its domain's gateway tier, and the
   // services that call it (below).
   const serviceGroups = services(catalog).flatMap((s) => {
@@ -218,12 +239,15 @@ export function deploy(catalog: Catalog): StackOutputs {
       pulumi
         .all([bucket.bucketName, bucket.kmsKeyArn, region])
         .apply(([name, kmsKeyId, r]) => ({ bucket: name, kmsKeyId, region: r }));
+    const statementSets = [
+      access.taskPolicyStatements,
+      bucket?.clientStatements,
+      s.name === AUTH_SERVICE ? writeAdminBootstrap : undefined,
+    ].filter((set) => set !== undefined);
     const taskPolicyStatements =
-      bucket && access.taskPolicyStatements
-        ? pulumi
-            .all([access.taskPolicyStatements, bucket.clientStatements])
-            .apply(([stores, objects]) => [...stores, ...objects])
-        : (bucket?.clientStatements ?? access.taskPolicyStatements);
+      statementSets.length === 0
+        ? undefined
+        : pulumi.all(statementSets).apply((sets) => sets.flat());
     return s.versions.map((v) => {
       const label = serviceDiscoveryName(s.name, v.name);
       return {
@@ -384,6 +408,26 @@ export function deploy(catalog: Catalog): StackOutputs {
         }));
     }),
   );
+  // The admin bootstrap as one command: a one-off task of auth's definition, in its network,
+  // that writes the key to the secret (docs/identity.md).
+  const auth = services(catalog).find((s) => s.name === AUTH_SERVICE)!;
+  const authGroup = groupOf(serviceDiscoveryName(AUTH_SERVICE, primaryVersion(auth)));
+  const adminBootstrapCommand = pulumi
+    .all([cluster.name, authGroup.runTask, adminBootstrap.arn])
+    .apply(([clusterName, task, secretArn]) => {
+      const network = `awsvpcConfiguration={subnets=[${task.subnetIds.join(",")}],securityGroups=[${task.securityGroupIds.join(",")}],assignPublicIp=DISABLED}`;
+      const overrides = {
+        containerOverrides: [
+          { name: task.containerName, command: [ADMIN_KEY_PROGRAM, "--secret-id", secretArn] },
+        ],
+      };
+      return [
+        `aws ecs run-task --cluster ${clusterName} --launch-type FARGATE`,
+        `--task-definition ${task.taskDefinitionArn}`,
+        `--network-configuration '${network}'`,
+        `--overrides '${JSON.stringify(overrides)}'`,
+      ].join(" ");
+    });
   return {
     url: alb.url,
     endpoints: pulumi
@@ -394,9 +438,20 @@ export function deploy(catalog: Catalog): StackOutputs {
         domainEndpoints,
         observability.dashboardName,
         observability.alarmTopicArn,
+        adminBootstrap.arn,
+        adminBootstrapCommand,
       ])
       .apply(
-        ([url, dnsName, repository, stores, dashboard, alarmTopic]): Record<string, string> => ({
+        ([
+          url,
+          dnsName,
+          repository,
+          stores,
+          dashboard,
+          alarmTopic,
+          bootstrapSecret,
+          bootstrapCommand,
+        ]): Record<string, string> => ({
           api: `${url}/v1`,
           loadBalancer: dnsName,
           ...internal,
@@ -404,6 +459,8 @@ export function deploy(catalog: Catalog): StackOutputs {
           imageRepository: repository,
           dashboard,
           alarmTopic,
+          adminBootstrapSecret: bootstrapSecret,
+          adminBootstrapCommand: bootstrapCommand,
         }),
       ),
   };

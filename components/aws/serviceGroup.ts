@@ -2,6 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { nodeHttpProbe, probeTiming } from "../nodeHttpProbe.ts";
 
+/** The one container of each task. */
+const CONTAINER_NAME = "app";
+
 /** A container environment variable read from Secrets Manager when the task starts. */
 export interface SecretEnv {
   /** Environment variable name inside the container. */
@@ -87,6 +90,16 @@ export class ServiceGroup extends pulumi.ComponentResource {
   public readonly serviceName: pulumi.Output<string>;
   public readonly taskRoleArn: pulumi.Output<string>;
   public readonly logGroupName: pulumi.Output<string>;
+  /**
+   * What a one-off task of this group's definition needs (`aws ecs run-task`), e.g. an admin
+   * command: the task definition and the network the service's own tasks run in.
+   */
+  public readonly runTask: pulumi.Output<{
+    taskDefinitionArn: string;
+    containerName: string;
+    subnetIds: string[];
+    securityGroupIds: string[];
+  }>;
 
   constructor(name: string, args: ServiceGroupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:aws:ServiceGroup", name, {}, opts);
@@ -236,7 +249,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
       .apply(([image, environment, logGroupName, regionName, arns]) =>
         JSON.stringify([
           {
-            name: "app",
+            name: CONTAINER_NAME,
             image,
             essential: true,
             command: args.command,
@@ -314,6 +327,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
     );
 
     const targetGroupArns = args.targetGroupArns ?? [];
+    const taskSecurityGroupIds = [securityGroup.id, ...(args.memberOfSecurityGroupIds ?? [])];
     const service = new aws.ecs.Service(
       `${name}-service`,
       {
@@ -328,13 +342,13 @@ export class ServiceGroup extends pulumi.ComponentResource {
         availabilityZoneRebalancing: "ENABLED",
         networkConfiguration: {
           subnets: args.subnetIds,
-          securityGroups: [securityGroup.id, ...(args.memberOfSecurityGroupIds ?? [])],
+          securityGroups: taskSecurityGroupIds,
           assignPublicIp: false,
         },
         serviceRegistries: { registryArn: discovery.arn },
         loadBalancers: targetGroupArns.map((targetGroupArn) => ({
           targetGroupArn,
-          containerName: "app",
+          containerName: CONTAINER_NAME,
           containerPort: args.containerPort,
         })),
         healthCheckGracePeriodSeconds:
@@ -387,6 +401,14 @@ export class ServiceGroup extends pulumi.ComponentResource {
     this.serviceName = service.name;
     this.taskRoleArn = taskRole.arn;
     this.logGroupName = logGroup.name;
+    this.runTask = pulumi
+      .all([taskDefinition.arn, pulumi.output(args.subnetIds), pulumi.output(taskSecurityGroupIds)])
+      .apply(([taskDefinitionArn, subnetIds, securityGroupIds]) => ({
+        taskDefinitionArn,
+        containerName: CONTAINER_NAME,
+        subnetIds,
+        securityGroupIds,
+      }));
     this.registerOutputs({ securityGroupId: this.securityGroupId, serviceName: this.serviceName });
   }
 }

@@ -45,6 +45,9 @@ function outputsFor(
       return { arnSuffix: `targetgroup/${name}/1234567890` };
     case "aws:s3/bucket:Bucket":
       return { bucket: name, arn: `arn:aws:s3:::${name}` };
+    case "aws:secretsmanager/secret:Secret":
+      // As AWS names them: the secret's name and six random characters after `secret:`.
+      return { arn: `arn:aws:secretsmanager:${mockRegion}:${mockAccount}:secret:${name}-AbCdEf` };
     case "aws:acm/certificate:Certificate":
       return {
         domainValidationOptions: [
