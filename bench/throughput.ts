@@ -80,6 +80,16 @@ try {
   const orders = topology.serviceReplicas("orders");
   for (const other of orders.slice(1)) await topology.supervisor.stopProcess(other.name);
   const service = orders[0]!;
+  // BENCH_SINGLE_HOPS=1: (c) through one router replica and one business gateway replica, as (b)
+  // and (a) use one of each, to tell the cost of the hops from that of running two of each.
+  const singleHops = process.env["BENCH_SINGLE_HOPS"] === "1";
+  if (singleHops) {
+    for (const extra of [
+      ...topology.routerReplicas().slice(1),
+      ...topology.gatewayReplicas("orders").slice(1),
+    ])
+      await topology.supervisor.stopProcess(extra.name);
+  }
   const gateway = topology.gatewayReplicas("orders")[0]!;
   const [cachedPort, nginxPort, barePort] = await freePorts(3);
   const cached = {
@@ -170,7 +180,7 @@ try {
     },
     {
       id: "c",
-      label: "router -> business gateway tier",
+      label: singleHops ? "one router -> one business gateway" : "router -> business gateway tier",
       url: topology.base,
       gateway: true,
       runs: [],
