@@ -2,7 +2,7 @@ import type { Express } from "express";
 import { ApiError } from "../shared/errors.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
 import { aliasBody, modelName, registerModelBody, selectBody } from "./contract.ts";
-import type { ModelStore } from "./store.ts";
+import { SourceConflict, type ModelStore } from "./store.ts";
 
 /** No model answers to the name: a 400 naming `model`, as DeepSeek answers an unknown model. */
 export function modelNotFound(requested: string): ApiError {
@@ -36,7 +36,14 @@ export function modelRoutes(app: Express, models: ModelStore): void {
 
   app.post("/internal/models", ...jsonBody("16kb"), async (req, res) => {
     res.locals.route = "/internal/models";
-    res.status(201).json(await models.register(parse(registerModelBody, req.body)));
+    try {
+      const { model, created } = await models.register(parse(registerModelBody, req.body));
+      // 200: the version this source registered before (a retried registration).
+      res.status(created ? 201 : 200).json(model);
+    } catch (err) {
+      if (!(err instanceof SourceConflict)) throw err;
+      throw new ApiError(409, "invalid_request_error", "source_conflict", err.message, "source");
+    }
   });
 
   app.put("/internal/aliases/:alias", ...jsonBody("4kb"), async (req, res) => {

@@ -33,6 +33,11 @@ export const registerModelBody = z
     config: modelConfig,
     contextTokens: z.number().int().min(16).max(1_000_000).default(4_096),
     maxOutputTokens: z.number().int().min(1).max(65_536).default(1_024),
+    /** What the version comes from (`training:<job id>`); the same source registers once. */
+    source: z
+      .string()
+      .regex(/^[a-z]+:[A-Za-z0-9_.-]{1,120}$/, "source must look like training:<job id>")
+      .optional(),
   })
   .strict()
   .refine(

@@ -6,7 +6,7 @@ import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { modelRoutes } from "./app.ts";
-import { BUILTIN_MODEL, migrations, modelStore } from "./store.ts";
+import { BUILTIN_MODEL, SourceConflict, migrations, modelStore } from "./store.ts";
 
 // The model registry on a real PostgreSQL (its own schema) and on the embedded SQLite default:
 // migrations and seeding safe with replicas starting at once, versions, aliases, selection.
@@ -75,7 +75,7 @@ describe.each(engines)("model registry on %s", (_engine, prepare) => {
       config: { corpus: "default" },
       contextTokens: 4096,
     });
-    const v2 = await models.register({
+    const { model: v2 } = await models.register({
       name: BUILTIN_MODEL,
       backend: "builtin",
       config: { corpus: "default" },
@@ -117,7 +117,26 @@ describe.each(engines)("model registry on %s", (_engine, prepare) => {
         }),
       ),
     );
-    expect(made.map((m) => m.version).sort()).toEqual([1, 2, 3]);
+    expect(made.map((m) => m.model.version).sort()).toEqual([1, 2, 3]);
+  });
+
+  test("a source registers one version, however many replicas register it at once", async () => {
+    const job = (name = "tuned") => ({
+      name,
+      backend: "builtin" as const,
+      config: { corpus: "job-7" },
+      contextTokens: 4096,
+      maxOutputTokens: 512,
+      source: "training:job_7",
+    });
+    const made = await Promise.all(replicas.map((db) => modelStore(db).register(job())));
+    expect(made.map((m) => m.model.id)).toEqual(["tuned:1", "tuned:1", "tuned:1"]);
+    expect(made.filter((m) => m.created)).toHaveLength(1);
+    // Another source adds the next version; the same source under another name is refused.
+    const next = await modelStore(replicas[0]!).register({ ...job(), source: "training:job_8" });
+    expect(next).toMatchObject({ model: { id: "tuned:2" }, created: true });
+    await expect(modelStore(replicas[1]!).register(job("other"))).rejects.toThrow(SourceConflict);
+    expect(await modelStore(replicas[1]!).find("other")).toBeUndefined();
   });
 });
 
@@ -180,6 +199,25 @@ describe("the registry's internal API", () => {
       config: { corpus: "default" },
     });
     expect(wrong.status).toBe(400);
+  });
+
+  test("a registration from a source it has seen answers 200 with the same version", async () => {
+    const body = {
+      name: "ft-api",
+      backend: "builtin",
+      config: { corpus: "x" },
+      source: "training:job_1",
+    };
+    const first = await call("POST", "/internal/models", body);
+    const again = await call("POST", "/internal/models", body);
+    expect([first.status, again.status]).toEqual([201, 200]);
+    expect(again.body.id).toBe(first.body.id);
+    const elsewhere = await call("POST", "/internal/models", { ...body, name: "ft-other" });
+    expect(elsewhere.status).toBe(409);
+    expect(elsewhere.body.error).toMatchObject({ code: "source_conflict", param: "source" });
+    const malformed = await call("POST", "/internal/models", { ...body, source: "job 1" });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error).toMatchObject({ param: "source" });
   });
 
   test("lists aliases and versions in the OpenAI shape", async () => {

@@ -20,6 +20,9 @@ CREATE TABLE aliases (
   updated_at TEXT NOT NULL
 );
 `,
+  // What a version came from (a training job), so that registering it again finds it.
+  `ALTER TABLE models ADD COLUMN source TEXT;
+CREATE UNIQUE INDEX models_source ON models (source);`,
 ];
 
 /** The model every deployment has: the built-in trigram model over the shipped corpus. */
@@ -51,12 +54,25 @@ const toModel = (r: ModelRow): ModelVersion => ({
 export type NewModel = Pick<
   ModelVersion,
   "name" | "backend" | "config" | "contextTokens" | "maxOutputTokens"
->;
+> & {
+  /**
+   * What the version comes from, e.g. `training:<job id>`: registering the same source again
+   * returns the version it made instead of adding one (a retried or resumed registration).
+   */
+  source?: string;
+};
 
 /** Serialises version numbering of one model name across replicas (SQLite's write lock does it there). */
 async function lockName(tx: Db, name: string): Promise<void> {
   if (tx.engine === "postgres")
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`model:${name}`]);
+}
+
+/** A source that registered a version under one name, registered again under another. */
+export class SourceConflict extends Error {
+  constructor(source: string, registered: string, asked: string) {
+    super(`source ${source} registered a version of ${registered}, not of ${asked}`);
+  }
 }
 
 export function modelStore(db: Db) {
@@ -88,8 +104,8 @@ export function modelStore(db: Db) {
       created_at: new Date().toISOString(),
     };
     await tx.query(
-      `INSERT INTO models (name, version, backend, config, context_tokens, max_output_tokens, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      `INSERT INTO models (name, version, backend, config, context_tokens, max_output_tokens, created_at, source)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [
         row.name,
         row.version,
@@ -98,15 +114,33 @@ export function modelStore(db: Db) {
         row.context_tokens,
         row.max_output_tokens,
         row.created_at,
+        model.source ?? null,
       ],
     );
     return toModel(row);
   };
 
   const store = {
-    /** Adds the next version of `model.name` (1 for a new name). */
-    async register(model: NewModel): Promise<ModelVersion> {
-      return db.transaction((tx) => insertNext(tx, model));
+    /**
+     * Adds the next version of `model.name` (1 for a new name), or returns the version already
+     * registered from `model.source` (`created: false`).
+     */
+    async register(model: NewModel): Promise<{ model: ModelVersion; created: boolean }> {
+      return db.transaction(async (tx) => {
+        // Under the name's lock: a source always registers under the same name.
+        await lockName(tx, model.name);
+        if (model.source !== undefined) {
+          const rows = await tx.query<ModelRow>("SELECT * FROM models WHERE source = $1", [
+            model.source,
+          ]);
+          if (rows[0]) {
+            if (rows[0].name !== model.name)
+              throw new SourceConflict(model.source, rows[0].name, model.name);
+            return { model: toModel(rows[0]), created: false };
+          }
+        }
+        return { model: await insertNext(tx, model), created: true };
+      });
     },
 
     /** A registered model: that version, or the latest when `version` is absent. */

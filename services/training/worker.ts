@@ -20,15 +20,17 @@ export class ModelRegistry {
     config: { file: string; sha256: string };
     contextTokens: number;
     maxOutputTokens: number;
+    source: string;
   }): Promise<ModelVersion> {
-    // Not resent after a broken connection: it would add a second version.
+    // Safe to resend: the registry answers a source it has seen with the version it made (200).
     const res = await callService(this.set, {
       method: "POST",
       path: "/internal/models",
       body,
-      retryable: false,
+      retryable: true,
     });
-    if (res.statusCode !== 201) throw await errorFrom(res.statusCode, res.body, this.set.name);
+    if (res.statusCode !== 201 && res.statusCode !== 200)
+      throw await errorFrom(res.statusCode, res.body, this.set.name);
     return (await res.body.json()) as ModelVersion;
   }
 }
@@ -111,6 +113,8 @@ export async function runJob(job: ClaimedJob, args: WorkerArgs): Promise<void> {
       config: { file: file.id, sha256: file.sha256 },
       contextTokens: job.hyperparameters.context_tokens,
       maxOutputTokens: job.hyperparameters.max_output_tokens,
+      // A rerun after a crash between registering and recording it finds the same version.
+      source: `training:${job.id}`,
     });
     held(await jobs.saveModel(job, version.id));
     args.logger.info({ job: job.id, model: version.id, file: file.id }, "training: registered");
