@@ -234,21 +234,49 @@ describe("kubernetes stack", () => {
     }
   });
 
-  it("spreads every Deployment's replicas over zones", () => {
-    for (const d of deployments()) {
-      const zone = podSpec(d).spec.topologySpreadConstraints?.find(
-        (c) => c.topologyKey === "topology.kubernetes.io/zone",
-      );
-      expect([meta(d).name, zone]).toEqual([
-        meta(d).name,
-        {
-          maxSkew: 1,
-          topologyKey: "topology.kubernetes.io/zone",
-          whenUnsatisfiable: "DoNotSchedule",
-          labelSelector: { matchLabels: podSpec(d).metadata.labels },
-        },
-      ]);
-    }
+  const spreadOf = (r: RunResult) =>
+    r.records.byType(DEPLOYMENT).map((d) => ({
+      name: meta(d).name,
+      spread: podSpec(d).spec.topologySpreadConstraints,
+    }));
+  /** Every Deployment of the default run, spread with `zone` over zones and softly over nodes. */
+  const spreadBy = (zone: string) =>
+    deployments().map((d) => {
+      const labelSelector = { matchLabels: podSpec(d).metadata.labels };
+      return {
+        name: meta(d).name,
+        spread: [
+          {
+            maxSkew: 1,
+            topologyKey: "topology.kubernetes.io/zone",
+            whenUnsatisfiable: zone,
+            labelSelector,
+          },
+          {
+            maxSkew: 1,
+            topologyKey: "kubernetes.io/hostname",
+            whenUnsatisfiable: "ScheduleAnyway",
+            labelSelector,
+          },
+        ],
+      };
+    });
+
+  // kind's nodes have no zone label: a DoNotSchedule zone constraint would keep every pod Pending.
+  it("spreads every Deployment's replicas over zones and nodes, softly by default", () => {
+    expect(spreadOf(run)).toEqual(spreadBy("ScheduleAnyway"));
+  });
+
+  it("requires the zone spread with platform:zoneSpread hard, and names a wrong value", async () => {
+    const hard = await runProgram({
+      stack: "k8s",
+      secrets,
+      config: { "platform:zoneSpread": "hard" },
+    });
+    expect(spreadOf(hard)).toEqual(spreadBy("DoNotSchedule"));
+    await expect(
+      runProgram({ stack: "k8s", secrets, config: { "platform:zoneSpread": "always" } }),
+    ).rejects.toThrow('platform:zoneSpread must be "soft" or "hard"');
   });
 
   it("probes readiness on /readyz and liveness on /healthz, and sets requests and limits", () => {

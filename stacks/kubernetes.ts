@@ -210,6 +210,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     image: image.imageRef,
     port,
     writablePaths: [dataDir, "/tmp"],
+    zoneSpread: settings.zoneSpread,
   });
   const dependsOnData = (domain: string): pulumi.Resource[] => {
     const { secret, stores } = data.get(domain)!;

@@ -49,6 +49,12 @@ export interface WorkloadArgs {
   runAsUser?: number;
   /** Node label the replicas are spread over. Default `topology.kubernetes.io/zone`. */
   spreadTopologyKey?: string;
+  /**
+   * `soft` (default): the scheduler prefers spreading over `spreadTopologyKey` but still places
+   * pods where no node has that label (kind, most single-zone clusters). `hard`: a pod stays
+   * Pending rather than skew the spread, and so never schedules where nodes lack the label.
+   */
+  zoneSpread?: "soft" | "hard";
   /** Pods allowed to connect to `port`; nobody else can (NetworkPolicy). */
   allowFrom: PodPeer[];
   /** Pods the workload may connect to (besides DNS). */
@@ -59,7 +65,7 @@ export interface WorkloadArgs {
 
 /**
  * One program as a Kubernetes workload, every object named after the component (so names must be
- * unique in the stack, not only in their namespace): a Deployment spread over zones with probes and a
+ * unique in the stack, not only in their namespace): a Deployment spread over zones and nodes with probes and a
  * restricted security context, its Service, a PodDisruptionBudget that keeps all but one
  * replica through voluntary disruptions, a CPU HorizontalPodAutoscaler, and a NetworkPolicy
  * that lets in only `allowFrom` and out only `allowTo`.
@@ -111,9 +117,14 @@ export class Workload extends pulumi.ComponentResource {
                 {
                   maxSkew: 1,
                   topologyKey: args.spreadTopologyKey ?? "topology.kubernetes.io/zone",
-                  whenUnsatisfiable: "DoNotSchedule",
+                  // The scheduler's PodTopologySpread filter rejects every node without the
+                  // label for a DoNotSchedule constraint, so hard is only for labelled clusters.
+                  whenUnsatisfiable:
+                    (args.zoneSpread ?? "soft") === "hard" ? "DoNotSchedule" : "ScheduleAnyway",
                   labelSelector: { matchLabels: args.labels },
                 },
+                // Soft too: a tainted node (a control plane) still counts as a domain with no pods,
+                // so a hard host spread would block the surge pod of a rollout on small clusters.
                 {
                   maxSkew: 1,
                   topologyKey: "kubernetes.io/hostname",

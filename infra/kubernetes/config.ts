@@ -57,6 +57,12 @@ const settingsSchema = z.object({
   sharedStorageClass: z.string().min(1).optional(),
   /** Size of that shared claim in GiB. Default 10. */
   blobVolumeGb: z.coerce.number().int().min(1, "must be at least 1").default(10),
+  /**
+   * How the replicas spread over `topology.kubernetes.io/zone`. `soft` (default): preferred, so
+   * that pods also schedule on clusters whose nodes have no zone label (kind). `hard`: required,
+   * for multi-zone clusters where every node is labelled; elsewhere the pods stay Pending.
+   */
+  zoneSpread: z.enum(["soft", "hard"], { error: 'must be "soft" or "hard"' }).default("soft"),
 });
 
 export type KubernetesSettings = z.output<typeof settingsSchema>;
