@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  Admin,
   Consumer,
   MessagesStreamModes,
   stringDeserializers,
@@ -13,6 +12,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
 import { eventsDirOf, type PlatformEvent } from "./events.ts";
 import { kafkaClientOptions } from "./kafkaClient.ts";
+import { createTopics } from "./kafkaTopics.ts";
 import type { Logger } from "./logger.ts";
 import type { ServiceDeps } from "./service.ts";
 import { envKey } from "../../infra/runtimeEnv.ts";
@@ -342,33 +342,6 @@ export function startConsumer<T>(args: ConsumerArgs<T>): RunningConsumer {
   };
 }
 
-/**
- * Creates those of `topics` that do not exist yet. A consumer must not wait for its producer's
- * first event, and a producer's first send to a topic it auto-creates may be refused.
- */
-export async function createTopics(
-  brokers: string,
-  topics: readonly string[],
-  partitions = 3,
-  clientId = "topics-admin",
-): Promise<void> {
-  const admin = new Admin({ clientId, ...kafkaClientOptions(brokers) });
-  try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
-    await admin
-      .createTopics({ topics: missing, partitions, replicas: -1 })
-      .catch(async (err: unknown) => {
-        // A producer (or another replica) may have created them meanwhile.
-        const now = new Set(await admin.listTopics());
-        if (missing.some((t) => !now.has(t))) throw err;
-      });
-  } finally {
-    await admin.close().catch(() => undefined);
-  }
-}
-
 const backoff = (failures: number) => Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
 
 async function kafkaLoop<T>(
@@ -384,7 +357,10 @@ async function kafkaLoop<T>(
   let topicsReady = false;
   const ensureTopics = async () => {
     if (topicsReady) return;
-    await createTopics(brokers, topics, args.partitions ?? 3, `${group}-consumer-admin`);
+    await createTopics(brokers, topics, {
+      partitions: args.partitions,
+      clientId: `${group}-consumer-admin`,
+    });
     topicsReady = true;
   };
 

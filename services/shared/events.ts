@@ -2,6 +2,7 @@ import { appendFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Producer, stringSerializers } from "@platformatic/kafka";
 import { kafkaClientOptions } from "./kafkaClient.ts";
+import { topicEnsurer } from "./kafkaTopics.ts";
 
 /** An event as it travels on the bus: `id` lets consumers drop the duplicates of at-least-once. */
 export interface PlatformEvent {
@@ -25,11 +26,12 @@ export function kafkaBus(brokers: string, clientId: string): EventBus {
     serializers: stringSerializers,
     // Wait for the in-sync replicas: an event the outbox marks as sent must not be lost.
     acks: -1,
-    autocreateTopics: true,
   });
+  const ensureTopic = topicEnsurer(brokers, `${clientId}-topics`);
   return {
     kind: "kafka",
     async publish(topic, messages) {
+      await ensureTopic(topic);
       await producer.send({
         messages: messages.map((m) => ({ topic, key: m.key, value: JSON.stringify(m.event) })),
       });

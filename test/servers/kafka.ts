@@ -74,7 +74,8 @@ function serverProperties(brokerPort: number, controllerPort: number, logDir: st
     "share.coordinator.state.topic.min.isr=1",
     // A consumer group starts as soon as its first member joins instead of waiting 3 s for more.
     "group.initial.rebalance.delay.ms=0",
-    "auto.create.topics.enable=true",
+    // As on MSK: a topic exists only once the platform created it (services/shared/kafkaTopics.ts).
+    "auto.create.topics.enable=false",
     "",
   ].join("\n");
 }
