@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gatewayStores } from "../infra/aws/workloads.ts";
-import { catalog, domains, services } from "../infra/catalog/index.ts";
+import { defaultCatalog } from "../infra/catalog/default.ts";
+import { catalog, domains, services, validateCatalog } from "../infra/catalog/index.ts";
 import { manifestsOf, toYaml } from "../infra/kubernetes/manifests.ts";
 import {
   clusterAddresses,
@@ -38,6 +39,7 @@ const port = catalog.containerPort;
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
 const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 
 let run: RunResult;
 beforeAll(async () => {
@@ -72,6 +74,7 @@ interface Meta {
   name: string;
   namespace: string;
   labels?: Labels;
+  annotations?: Labels;
 }
 const meta = (r: ResourceRecord) => r.inputs["metadata"] as Meta;
 const spec = <T>(r: ResourceRecord) => r.inputs["spec"] as T;
@@ -591,6 +594,51 @@ describe("kubernetes stack", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  const nginxAnnotations = (r: RunResult) => {
+    const [ingress, ...others] = r.records.byType(INGRESS);
+    expect(others).toHaveLength(0);
+    const all = meta(ingress!).annotations ?? {};
+    return Object.fromEntries(
+      Object.entries(all).filter(([k]) => k.startsWith("nginx.ingress.kubernetes.io/")),
+    );
+  };
+
+  // ingress-nginx's defaults (proxy-body-size 1m, read and send timeouts 60 s) would refuse the
+  // storage service's uploads before the router sees them.
+  it("lets through the ingress the largest body a gateway accepts, and its longest silence", async () => {
+    const routed = services(catalog).filter((s) => s.routes.length > 0);
+    const largest = Math.max(...routed.map((s) => s.traffic.maxBodyBytes));
+    expect(largest).toBe(catalog.services["storage"]!.traffic.maxBodyBytes);
+    expect(largest).toBeGreaterThan(1024 * 1024);
+    expect(nginxAnnotations(run)).toEqual({
+      "nginx.ingress.kubernetes.io/proxy-body-size": String(largest),
+      // The catalog's longest silence (chat: 30 s between tokens) fits in nginx's own 60 s.
+      "nginx.ingress.kubernetes.io/proxy-read-timeout": "60",
+      "nginx.ingress.kubernetes.io/proxy-send-timeout": "60",
+    });
+
+    const chat = defaultCatalog.services["chat"]!;
+    const orders = defaultCatalog.services["orders"]!;
+    const variant = validateCatalog({
+      ...defaultCatalog,
+      services: {
+        ...defaultCatalog.services,
+        orders: { ...orders, traffic: { ...orders.traffic, maxBodyBytes: 32 * 1024 * 1024 } },
+        chat: {
+          ...chat,
+          traffic: { ...chat.traffic, timeouts: { firstByteMs: 25_000, idleMs: 120_000 } },
+        },
+      },
+    });
+    const changed = await runProgram({ stack: "k8s", secrets, catalog: variant });
+    expect(nginxAnnotations(changed)).toEqual({
+      "nginx.ingress.kubernetes.io/proxy-body-size": String(32 * 1024 * 1024),
+      // 120 s of silence, and 5 s more so that the gateway's own 504 arrives first.
+      "nginx.ingress.kubernetes.io/proxy-read-timeout": "125",
+      "nginx.ingress.kubernetes.io/proxy-send-timeout": "125",
+    });
   });
 
   it("uses external stores from a secret instead of StatefulSets, and names a missing endpoint", async () => {

@@ -15,6 +15,7 @@ import {
   inClusterPostgresPassword,
   kubernetesSettings,
 } from "../infra/kubernetes/config.ts";
+import { ingressNginxAnnotations } from "../infra/kubernetes/ingress.ts";
 import {
   assertDistinctNamespaces,
   clusterAddresses,
@@ -362,6 +363,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         name: routerName,
         namespace: nsOf(routingNs).name,
         labels: workloadLabels(catalog, routerName, "router"),
+        annotations: ingressNginxAnnotations(catalog),
       },
       spec: {
         ingressClassName: settings.ingressClassName,
