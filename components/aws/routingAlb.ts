@@ -17,6 +17,12 @@ export interface AlbRoute {
   targets: AlbTarget[];
 }
 
+/** What the catalog lets one service's requests do, which the load balancer must let them do too. */
+export interface EdgeTraffic {
+  /** The largest request body the gateway accepts for the service. */
+  maxBodyBytes: number;
+}
+
 export interface RoutingAlbArgs {
   vpcId: pulumi.Input<string>;
   /** The VPC's address block: the only destination the load balancer may send to. */
@@ -38,8 +44,16 @@ export interface RoutingAlbArgs {
   targetPort: number;
   /** Default true: a `pulumi destroy` cannot delete the public entry point (or its logs). */
   deletionProtection?: boolean;
-  /** A WAF web ACL with AWS managed rules and this per-IP rate limit (requests per 5 minutes). */
+  /**
+   * A WAF web ACL with AWS managed rules and this per-IP rate limit (requests per 5 minutes);
+   * with `traffic`, it also refuses bodies above the largest `maxBodyBytes`.
+   */
   waf?: { rateLimit: number };
+  /**
+   * Every catalog service's `traffic` (`services(catalog).map((s) => s.traffic)`), so that the
+   * edge follows the catalog: the WAF's body limit is the largest `maxBodyBytes`.
+   */
+  traffic?: EdgeTraffic[];
   /** Days to keep access logs. Default 30. */
   accessLogRetentionDays?: number;
   /** Seconds an idle client connection is kept; long enough for streamed answers. Default 120. */
@@ -56,6 +70,37 @@ export const versionHeader = "x-api-version";
 export const noRouteBody = JSON.stringify({
   error: { message: "no route", type: "invalid_request_error", code: "route_not_found" },
 });
+
+/** The API's error shape for a body over the limit, answered by the WAF. */
+export function payloadTooLargeBody(limit: number): string {
+  return JSON.stringify({
+    error: {
+      message: `request body exceeds ${limit} bytes`,
+      type: "invalid_request_error",
+      code: "payload_too_large",
+    },
+  });
+}
+
+/**
+ * A regular expression for the decimal numbers above `limit`: more significant digits than it,
+ * or as many and a greater digit where they first differ. Groups are non-capturing, as AWS WAF
+ * refuses capturing ones.
+ */
+export function decimalAbove(limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new Error(`decimalAbove: ${limit} is not a whole number`);
+  const digits = String(limit);
+  const branches = [`[1-9]\\d{${digits.length},}`];
+  for (let i = 0; i < digits.length; i++) {
+    const d = Number(digits[i]);
+    if (d === 9) continue;
+    const rest = digits.length - i - 1;
+    const higher = d === 8 ? "9" : `[${d + 1}-9]`;
+    branches.push(`${digits.slice(0, i)}${higher}${rest > 0 ? `\\d{${rest}}` : ""}`);
+  }
+  return `^0*(?:${branches.join("|")})$`;
+}
 
 /** ALB rule conditions accept at most 5 values in total; larger sets split into several rules. */
 export const maxConditionValues = 5;
@@ -161,7 +206,11 @@ export class RoutingAlb extends pulumi.ComponentResource {
       { parent: this, dependsOn: [logs.policy] },
     );
 
-    if (args.waf) this.firewall(name, alb, args.waf.rateLimit, tags);
+    if (args.waf) {
+      const bodies = (args.traffic ?? []).map((t) => t.maxBodyBytes);
+      const maxBody = bodies.length > 0 ? Math.max(...bodies) : undefined;
+      this.firewall(name, alb, args.waf.rateLimit, maxBody, tags);
+    }
 
     const notFound = {
       type: "fixed-response",
@@ -418,11 +467,15 @@ export class RoutingAlb extends pulumi.ComponentResource {
     return { bucket, policy };
   }
 
-  /** AWS managed rule groups (common exploits, known bad inputs) and a per-IP rate limit. */
+  /**
+   * AWS managed rule groups (common exploits, known bad inputs), a per-IP rate limit and, given
+   * `maxBodyBytes`, a 413 for larger bodies.
+   */
   private firewall(
     name: string,
     alb: aws.lb.LoadBalancer,
     rateLimit: number,
+    maxBodyBytes: number | undefined,
     tags: Record<string, string>,
   ): void {
     const visibility = (metric: string) => ({
@@ -430,13 +483,52 @@ export class RoutingAlb extends pulumi.ComponentResource {
       metricName: `${name}-${metric}`,
       sampledRequestsEnabled: true,
     });
-    const managed = (priority: number, group: string) => ({
+    const managed = (priority: number, group: string, counted: string[] = []) => ({
       name: group,
       priority,
       overrideAction: { none: {} },
-      statement: { managedRuleGroupStatement: { vendorName: "AWS", name: group } },
+      statement: {
+        managedRuleGroupStatement: {
+          vendorName: "AWS",
+          name: group,
+          ...(counted.length > 0
+            ? {
+                ruleActionOverrides: counted.map((rule) => ({
+                  name: rule,
+                  actionToUse: { count: {} },
+                })),
+              }
+            : {}),
+        },
+      },
       visibilityConfig: visibility(group),
     });
+    // The body rule reads Content-Length, not the body: on an ALB, WAF sees only a body's first
+    // 8 KB and a size constraint measures what it sees, so with oversizeHandling CONTINUE or
+    // NO_MATCH a limit above 8 KB never matches, and MATCH refuses every body over 8 KB. A body
+    // without Content-Length (chunked) passes here and meets the gateway's own limit.
+    const bodyLimit =
+      maxBodyBytes === undefined
+        ? []
+        : [
+            {
+              name: "body-size",
+              priority: 1,
+              action: {
+                block: {
+                  customResponse: { responseCode: 413, customResponseBodyKey: "payload-too-large" },
+                },
+              },
+              statement: {
+                regexMatchStatement: {
+                  regexString: decimalAbove(maxBodyBytes),
+                  fieldToMatch: { singleHeader: { name: "content-length" } },
+                  textTransformations: [{ priority: 0, type: "NONE" }],
+                },
+              },
+              visibilityConfig: visibility("body-size"),
+            },
+          ];
     const acl = new aws.wafv2.WebAcl(
       `${name}-waf`,
       {
@@ -451,9 +543,23 @@ export class RoutingAlb extends pulumi.ComponentResource {
             statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: "IP" } },
             visibilityConfig: visibility("rate-per-ip"),
           },
-          managed(1, "AWSManagedRulesCommonRuleSet"),
-          managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
+          ...bodyLimit,
+          // Its SizeRestrictions_BODY refuses every body over 8 KB, below what the catalog
+          // accepts (uploads, long conversations); counted, it still shows in the metrics.
+          managed(2, "AWSManagedRulesCommonRuleSet", ["SizeRestrictions_BODY"]),
+          managed(3, "AWSManagedRulesKnownBadInputsRuleSet"),
         ],
+        ...(maxBodyBytes === undefined
+          ? {}
+          : {
+              customResponseBodies: [
+                {
+                  key: "payload-too-large",
+                  contentType: "APPLICATION_JSON",
+                  content: payloadTooLargeBody(maxBodyBytes),
+                },
+              ],
+            }),
         visibilityConfig: visibility("acl"),
         tags,
       },

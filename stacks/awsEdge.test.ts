@@ -1,0 +1,119 @@
+import type { EdgeTraffic, RoutingAlbArgs } from "../components/aws/routingAlb.ts";
+import { RoutingAlb, decimalAbove, payloadTooLargeBody } from "../components/aws/routingAlb.ts";
+import type { Catalog } from "../infra/catalog/index.ts";
+import { catalog, services } from "../infra/catalog/index.ts";
+import type { RunResult } from "../infra/mock/harness.ts";
+import { runProgram } from "../infra/mock/harness.ts";
+import type { ResourceRecord } from "../infra/mock/records.ts";
+
+// The public edge on AWS (ALB and WAF) against what the catalog lets requests do: bodies as large
+// as its largest `maxBodyBytes`.
+
+const webAcl = "aws:wafv2/webAcl:WebAcl";
+
+interface WafRule {
+  name: string;
+  priority: number;
+  action?: unknown;
+  statement: Record<string, Record<string, unknown>>;
+}
+
+const rules = (acl: ResourceRecord) => acl.inputs["rules"] as WafRule[];
+
+const largestBody = (c: Catalog) => Math.max(...services(c).map((s) => s.traffic.maxBodyBytes));
+
+/** The RoutingAlb alone, with the WAF on and the catalog's traffic, under the mocks. */
+function edge(traffic: EdgeTraffic[], extra: Partial<RoutingAlbArgs> = {}): Promise<RunResult> {
+  return runProgram({
+    stack: "dev",
+    program: () => {
+      const alb = new RoutingAlb("edge", {
+        vpcId: "vpc-1",
+        vpcCidrBlock: "10.0.0.0/16",
+        subnetIds: ["subnet-a", "subnet-b"],
+        routes: [],
+        defaultTargetGroupArn: "tg",
+        targetPort: 8080,
+        waf: { rateLimit: 2000 },
+        traffic,
+        ...extra,
+      });
+      return { url: alb.url, endpoints: alb.url.apply((url): Record<string, string> => ({ url })) };
+    },
+  });
+}
+
+describe("WAF and request bodies", () => {
+  test("prod's common rule set counts, not blocks, bodies over WAF's 8 KB view", async () => {
+    const prod = await runProgram({ stack: "prod", secrets: {} });
+    const common = rules(prod.records.one(webAcl, "platform-waf")).find(
+      (r) => r.name === "AWSManagedRulesCommonRuleSet",
+    )!;
+    expect(common.statement["managedRuleGroupStatement"]).toMatchObject({
+      name: "AWSManagedRulesCommonRuleSet",
+      ruleActionOverrides: [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }],
+    });
+  });
+
+  test("a Content-Length over the catalog's largest body gets a JSON 413, before other rules", async () => {
+    const limit = largestBody(catalog);
+    // The storage service's uploads, far above the 8 KB the managed rule allowed.
+    expect(limit).toBeGreaterThan(8 * 1024 * 1024);
+    const run = await edge(services(catalog).map((s) => s.traffic));
+    const acl = run.records.one(webAcl, "edge-waf");
+    const body = rules(acl).find((r) => r.name === "body-size")!;
+    expect(body.statement["regexMatchStatement"]).toEqual({
+      regexString: decimalAbove(limit),
+      fieldToMatch: { singleHeader: { name: "content-length" } },
+      textTransformations: [{ priority: 0, type: "NONE" }],
+    });
+    expect(body.action).toEqual({
+      block: { customResponse: { responseCode: 413, customResponseBodyKey: "payload-too-large" } },
+    });
+    expect(acl.inputs["customResponseBodies"]).toEqual([
+      {
+        key: "payload-too-large",
+        contentType: "APPLICATION_JSON",
+        content: payloadTooLargeBody(limit),
+      },
+    ]);
+    const managed = rules(acl).filter((r) => r.statement["managedRuleGroupStatement"]);
+    for (const m of managed) expect(m.priority).toBeGreaterThan(body.priority);
+    const pattern = new RegExp(decimalAbove(limit));
+    expect([String(limit), String(limit + 1)].map((v) => pattern.test(v))).toEqual([false, true]);
+  });
+
+  test("the body limit follows the catalog", async () => {
+    const run = await edge([{ maxBodyBytes: 1000 }, { maxBodyBytes: 250_000 }]);
+    const body = rules(run.records.one(webAcl, "edge-waf")).find((r) => r.name === "body-size")!;
+    expect(body.statement["regexMatchStatement"]!["regexString"]).toBe(decimalAbove(250_000));
+    const none = (await edge([])).records.one(webAcl, "edge-waf");
+    expect(rules(none).map((r) => r.name)).not.toContain("body-size");
+  });
+
+  test("decimalAbove matches exactly the numbers above its limit", () => {
+    const limits = [0, 1, 9, 10, 99, 100, 8192, 19_999, 8_454_144, 99_999_999];
+    for (const limit of limits) {
+      const pattern = new RegExp(decimalAbove(limit));
+      const samples = [0, 1, limit - 1, limit, limit + 1, limit * 10, limit + 1000, 10 ** 9]
+        .concat(Array.from({ length: 200 }, (_, i) => Math.floor((limit * 2 * i) / 200)))
+        .filter((n) => n >= 0);
+      for (const n of samples) {
+        expect({ limit, n, above: pattern.test(String(n)) }).toEqual({
+          limit,
+          n,
+          above: n > limit,
+        });
+        expect({ limit, n, padded: pattern.test(`00${n}`) }).toEqual({
+          limit,
+          n,
+          padded: n > limit,
+        });
+      }
+      for (const junk of ["", "-1", "1e9", "12 34", `${limit + 1}x`])
+        expect({ limit, junk, match: pattern.test(junk) }).toEqual({ limit, junk, match: false });
+      // WAF refuses capturing groups.
+      expect(decimalAbove(limit)).not.toMatch(/\((?!\?:)/);
+    }
+  });
+});
