@@ -5,9 +5,10 @@ import { catalog, services } from "../infra/catalog/index.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { runProgram } from "../infra/mock/harness.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
+import { keepAliveTimeoutMs } from "../services/shared/http.ts";
 
 // The public edge on AWS (ALB and WAF) against what the catalog lets requests do: bodies as large
-// as its largest `maxBodyBytes`.
+// as its largest `maxBodyBytes`, silences as long as its `timeouts`.
 
 const webAcl = "aws:wafv2/webAcl:WebAcl";
 
@@ -84,7 +85,10 @@ describe("WAF and request bodies", () => {
   });
 
   test("the body limit follows the catalog", async () => {
-    const run = await edge([{ maxBodyBytes: 1000 }, { maxBodyBytes: 250_000 }]);
+    const run = await edge([
+      { maxBodyBytes: 1000, timeouts: { firstByteMs: 10, idleMs: 10 } },
+      { maxBodyBytes: 250_000, timeouts: { firstByteMs: 10, idleMs: 10 } },
+    ]);
     const body = rules(run.records.one(webAcl, "edge-waf")).find((r) => r.name === "body-size")!;
     expect(body.statement["regexMatchStatement"]!["regexString"]).toBe(decimalAbove(250_000));
     const none = (await edge([])).records.one(webAcl, "edge-waf");
@@ -115,5 +119,35 @@ describe("WAF and request bodies", () => {
       // WAF refuses capturing groups.
       expect(decimalAbove(limit)).not.toMatch(/\((?!\?:)/);
     }
+  });
+});
+
+describe("ALB idle timeout", () => {
+  const silenceMs = (c: Catalog) =>
+    Math.max(
+      ...services(c).map((s) =>
+        Math.max(s.traffic.timeouts.firstByteMs, s.traffic.timeouts.idleMs),
+      ),
+    );
+
+  test("the ALB drops an idle connection before the gateways do, and after any stream pause", async () => {
+    const dev = await runProgram({ stack: "dev", secrets: {} });
+    const [alb] = dev.records.byType("aws:lb/loadBalancer:LoadBalancer");
+    const idleMs = (alb!.inputs["idleTimeout"] as number) * 1000;
+    expect(idleMs).toBeLessThan(keepAliveTimeoutMs);
+    expect(idleMs).toBeGreaterThan(silenceMs(catalog));
+  });
+
+  test("a catalog silence the ALB would cut refuses to deploy", async () => {
+    const slow = { maxBodyBytes: 1000, timeouts: { firstByteMs: 10_000, idleMs: 90_000 } };
+    await expect(edge([slow])).rejects.toThrow(
+      "edge: idle timeout 60 s must exceed the catalog's longest silence (traffic.timeouts), 90000 ms",
+    );
+    await expect(
+      edge(
+        services(catalog).map((s) => s.traffic),
+        { idleTimeoutSeconds: 20 },
+      ),
+    ).rejects.toThrow("idle timeout 20 s must exceed");
   });
 });

@@ -21,6 +21,8 @@ export interface AlbRoute {
 export interface EdgeTraffic {
   /** The largest request body the gateway accepts for the service. */
   maxBodyBytes: number;
+  /** The longest waits for the first byte and between streamed chunks, in ms. */
+  timeouts: { firstByteMs: number; idleMs: number };
 }
 
 export interface RoutingAlbArgs {
@@ -51,12 +53,16 @@ export interface RoutingAlbArgs {
   waf?: { rateLimit: number };
   /**
    * Every catalog service's `traffic` (`services(catalog).map((s) => s.traffic)`), so that the
-   * edge follows the catalog: the WAF's body limit is the largest `maxBodyBytes`.
+   * edge follows the catalog: the WAF's body limit is the largest `maxBodyBytes`, and the idle
+   * timeout must outlast the longest silence (`firstByteMs`, `idleMs`) a service may keep.
    */
   traffic?: EdgeTraffic[];
   /** Days to keep access logs. Default 30. */
   accessLogRetentionDays?: number;
-  /** Seconds an idle client connection is kept; long enough for streamed answers. Default 120. */
+  /**
+   * Seconds a connection may stay silent. Default `defaultIdleTimeoutSeconds`; it must exceed
+   * every silence `traffic` allows (checked) and stay below the targets' keep-alive.
+   */
   idleTimeoutSeconds?: number;
   /** Seconds a client stays on the version it was first sent to. Default 3600. */
   stickinessSeconds?: number;
@@ -80,6 +86,19 @@ export function payloadTooLargeBody(limit: number): string {
       code: "payload_too_large",
     },
   });
+}
+
+/**
+ * The targets (gateways, services/shared/http.ts) keep idle connections 65 s. The ALB reuses its
+ * connections to them, so it must drop one before the target does: otherwise it may send a
+ * request on a connection the target is closing, and the client gets a 502. 60 s still outlasts
+ * the catalog's default silences (10 s to the first byte, 30 s between streamed chunks).
+ */
+export const defaultIdleTimeoutSeconds = 60;
+
+/** The longest a service may keep a connection silent, in ms: its first byte or a stream's pause. */
+export function longestSilenceMs(traffic: EdgeTraffic[]): number {
+  return Math.max(0, ...traffic.map((t) => Math.max(t.timeouts.firstByteMs, t.timeouts.idleMs)));
 }
 
 /**
@@ -139,6 +158,15 @@ export class RoutingAlb extends pulumi.ComponentResource {
     const tags = args.tags ?? {};
     const parent = { parent: this };
     const protect = args.deletionProtection ?? true;
+    const idleTimeout = args.idleTimeoutSeconds ?? defaultIdleTimeoutSeconds;
+    const silence = longestSilenceMs(args.traffic ?? []);
+    // The ALB closing a silent connection first would cut a stream or turn a slow answer (the
+    // gateway's own 504 with its fallbacks) into the ALB's bare 504.
+    if (idleTimeout * 1000 <= silence)
+      throw new Error(
+        `${name}: idle timeout ${idleTimeout} s must exceed the catalog's longest silence ` +
+          `(traffic.timeouts), ${silence} ms`,
+      );
     for (const route of args.routes) {
       const total = route.targets.reduce((sum, t) => sum + t.weight, 0);
       if (route.targets.length === 0 || total !== 100)
@@ -199,7 +227,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
         dropInvalidHeaderFields: true,
         desyncMitigationMode: "strictest",
         enableDeletionProtection: protect,
-        idleTimeout: args.idleTimeoutSeconds ?? 120,
+        idleTimeout: idleTimeout,
         accessLogs: { bucket: logs.bucket.bucket, prefix: "alb", enabled: true },
         tags,
       },

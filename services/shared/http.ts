@@ -159,6 +159,12 @@ export function finishApp(app: Express, logger: Logger): void {
 }
 
 /**
+ * How long an idle client connection stays open. Longer than the AWS load balancer's idle timeout
+ * (components/aws/routingAlb.ts), which must close a reused connection before the server does.
+ */
+export const keepAliveTimeoutMs = 65_000;
+
+/**
  * Listens on `port` and drains on SIGTERM/SIGINT, as Kubernetes' preStop pattern does: readiness
  * turns 503 and connections are closed after each answer, while the server still accepts for
  * DRAIN_DELAY_MS (long enough for the balancers' health checks to notice); then it stops
@@ -172,7 +178,7 @@ export function serve(
 ): Promise<Server> {
   // Containers must listen on every interface; the local runner keeps everything on loopback.
   const host = process.env[envKey.host] || "0.0.0.0";
-  const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+  const server = createServer({ keepAliveTimeout: keepAliveTimeoutMs }, handler);
   const ops = opsServer(handler, host, logger);
   let stopping = false;
   const stop = (signal: string) => {
