@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { EdgeTraffic, RoutingAlbArgs } from "../components/aws/routingAlb.ts";
 import { RoutingAlb, decimalAbove, payloadTooLargeBody } from "../components/aws/routingAlb.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
@@ -149,5 +150,32 @@ describe("ALB idle timeout", () => {
         { idleTimeoutSeconds: 20 },
       ),
     ).rejects.toThrow("idle timeout 20 s must exceed");
+  });
+});
+
+describe("docs/aws.md", () => {
+  test("every request it sends to the stack's URL takes a path the ALB forwards", async () => {
+    const doc = readFileSync("docs/aws.md", "utf8");
+    const paths = [...doc.matchAll(/\$\(pulumi stack output url\)(\/[^"'\s)]*)/g)].map(
+      (m) => m[1]!,
+    );
+    expect(paths.length).toBeGreaterThan(0);
+    const dev = await runProgram({ stack: "dev", secrets: {} });
+    const patterns = dev.records
+      .byType("aws:lb/listenerRule:ListenerRule")
+      .flatMap((r) => (r.inputs["conditions"] as { pathPattern?: { values: string[] } }[]) ?? [])
+      .flatMap((c) => c.pathPattern?.values ?? []);
+    // ALB path patterns: `*` is any run of characters, `?` one character.
+    const forwarded = (path: string) =>
+      patterns.some((p) =>
+        new RegExp(
+          `^${p
+            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+            .replace(/\*/g, ".*")
+            .replace(/\?/g, ".")}$`,
+        ).test(path),
+      );
+    for (const path of paths)
+      expect({ path, forwarded: forwarded(path) }).toEqual({ path, forwarded: true });
   });
 });
