@@ -102,6 +102,8 @@ export interface DataAccess extends DataEndpoints {
   kafkaAuth?: KafkaAuth;
   /** A PEM file in the image with the CAs that sign the database's certificate (RDS's). */
   databaseCaFile?: string;
+  /** The Secrets Manager secret holding the database password (RDS rotates it). */
+  databasePasswordSecretArn?: string;
 }
 
 export type KafkaAuth = z.infer<typeof envFormat.kafkaAuth>;
@@ -153,6 +155,11 @@ export const envKey = {
   redisUrl: "REDIS_URL",
   /** PostgreSQL password, a secret that `pg` reads by itself when DATABASE_URL carries none. */
   databasePassword: "PGPASSWORD",
+  /**
+   * On AWS, instead of PGPASSWORD: the RDS-managed secret whose `password` each new connection
+   * reads, so that RDS's rotation of it does not lock the service out.
+   */
+  databasePasswordSecretArn: "DATABASE_PASSWORD_SECRET_ARN",
   /** Redis AUTH token, a secret: on AWS the task definition injects it from Secrets Manager. */
   redisPassword: "REDIS_PASSWORD",
   kafkaBrokers: "KAFKA_BROKERS",
@@ -193,6 +200,8 @@ function dataEnv(data: DataAccess | undefined): Env {
   if (data?.kafkaBrokers) env[envKey.kafkaBrokers] = data.kafkaBrokers;
   if (data?.kafkaBrokers && data.kafkaAuth) env[envKey.kafkaAuth] = data.kafkaAuth;
   if (data?.databaseUrl && data.databaseCaFile) env[envKey.extraCaCerts] = data.databaseCaFile;
+  if (data?.databaseUrl && data.databasePasswordSecretArn)
+    env[envKey.databasePasswordSecretArn] = data.databasePasswordSecretArn;
   return env;
 }
 
@@ -260,6 +269,7 @@ export function serviceEnv(
     kafkaBrokers: spec.uses.includes("kafka") ? data?.kafkaBrokers : undefined,
     kafkaAuth: data?.kafkaAuth,
     databaseCaFile: data?.databaseCaFile,
+    databasePasswordSecretArn: data?.databasePasswordSecretArn,
   };
   const env: Env = {
     [envKey.port]: String(port),

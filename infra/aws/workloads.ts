@@ -11,9 +11,11 @@ import type { Addresses, DataAccess } from "../runtimeEnv.ts";
 // peers are.
 
 /**
- * Secrets reach containers as environment variables filled by ECS from Secrets Manager, never
- * as plain task-definition values. `pg` reads PGPASSWORD by itself when DATABASE_URL carries no
- * password; REDIS_PASSWORD is the Redis AUTH token for REDIS_URL.
+ * Secrets reach containers as environment variables filled from the target's secret store (ECS
+ * from Secrets Manager, Docker and Kubernetes from their own), never as plain values. `pg` reads
+ * PGPASSWORD by itself when DATABASE_URL carries no password; REDIS_PASSWORD is the Redis AUTH
+ * token for REDIS_URL. On AWS the database password is not injected: RDS rotates it and a value
+ * read at start would go stale, so the task reads the secret itself (DATABASE_PASSWORD_SECRET_ARN).
  */
 export const secretEnvKey = {
   databasePassword: envKey.databasePassword,
@@ -102,34 +104,46 @@ export const rdsCaBundle = {
 export function storeAccess(data: DomainData, stores: ReadonlySet<StoreKind>): StoreAccess {
   const secrets: SecretEnv[] = [];
   const groups: pulumi.Output<string>[] = [];
+  const statements: pulumi.Output<Record<string, unknown>[]>[] = [];
+  const readDatabasePassword = (arn: string): Record<string, unknown>[] => [
+    {
+      Sid: "ReadDatabasePassword",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: arn,
+    },
+  ];
   if (stores.has("postgres")) {
-    secrets.push({
-      name: secretEnvKey.databasePassword,
-      secretArn: data.databaseSecretArn,
-      jsonKey: "password",
-    });
     groups.push(data.clientSecurityGroupIds.postgres);
+    statements.push(data.databaseSecretArn.apply(readDatabasePassword));
   }
   if (stores.has("redis")) {
     secrets.push({ name: secretEnvKey.redisPassword, secretArn: data.redisAuthSecretArn });
     groups.push(data.clientSecurityGroupIds.redis);
   }
-  if (stores.has("kafka")) groups.push(data.clientSecurityGroupIds.kafka);
+  if (stores.has("kafka")) {
+    groups.push(data.clientSecurityGroupIds.kafka);
+    statements.push(data.kafkaClientStatements);
+  }
   const e = data.endpoints;
   return {
     endpoints: pulumi
-      .all([e.databaseUrl, e.redisUrl, e.kafkaBrokers])
-      .apply(([databaseUrl, redisUrl, kafkaBrokers]) => ({
+      .all([e.databaseUrl, e.redisUrl, e.kafkaBrokers, data.databaseSecretArn])
+      .apply(([databaseUrl, redisUrl, kafkaBrokers, databaseSecretArn]) => ({
         databaseUrl: stores.has("postgres") ? databaseUrl : undefined,
         redisUrl: stores.has("redis") ? redisUrl : undefined,
         kafkaBrokers: stores.has("kafka") ? kafkaBrokers : undefined,
         // MSK takes only IAM-signed TLS clients (DomainData), so the clients must sign in.
         kafkaAuth: stores.has("kafka") ? ("aws-iam" as const) : undefined,
         databaseCaFile: stores.has("postgres") ? rdsCaBundle.file : undefined,
+        databasePasswordSecretArn: stores.has("postgres") ? databaseSecretArn : undefined,
       })),
     secrets,
     memberOfSecurityGroupIds: groups,
-    taskPolicyStatements: stores.has("kafka") ? data.kafkaClientStatements : undefined,
+    taskPolicyStatements:
+      statements.length === 0
+        ? undefined
+        : pulumi.all(statements).apply((sets) => sets.flat() as Record<string, unknown>[]),
   };
 }
 

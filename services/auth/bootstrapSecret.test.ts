@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createDatabase } from "../../test/servers/index.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
-import { secretRegion } from "./bootstrapSecret.ts";
+import { secretRegion } from "../shared/awsSecrets.ts";
 import { keyStore, migrations } from "./store.ts";
 
 // The AWS form of the admin bootstrap: `createAdminKey.ts --secret-id <arn>` on real PostgreSQL,
@@ -146,7 +146,7 @@ test("the region comes from the ARN, in every partition", () => {
   expect(
     secretRegion("arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x-AbCdEf"),
   ).toBe("us-gov-west-1");
-  expect(() => secretRegion("arn:aws:secretsmanager:eu-west-1:123:secret:x")).toThrow(
-    /--secret-id must be a Secrets Manager secret ARN/,
-  );
+  expect(() =>
+    secretRegion("arn:aws:secretsmanager:eu-west-1:123:secret:x", "--secret-id"),
+  ).toThrow(/--secret-id must be a Secrets Manager secret ARN/);
 });

@@ -3,7 +3,8 @@ import { catalog } from "../../infra/catalog/index.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { openDb } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
-import { putBootstrapKey, secretRegion } from "./bootstrapSecret.ts";
+import { secretRegion } from "../shared/awsSecrets.ts";
+import { putBootstrapKey } from "./bootstrapSecret.ts";
 import { generateKey } from "./keys.ts";
 import { keyStore, migrations } from "./store.ts";
 
@@ -26,20 +27,29 @@ try {
   args = { userId: positionals[0] ?? "admin", secretArn: values["secret-id"] };
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(args.userId))
     throw new Error(`user id ${JSON.stringify(args.userId)}: use letters, digits, _ . - (max 64)`);
-  if (args.secretArn !== undefined) secretRegion(args.secretArn);
+  if (args.secretArn !== undefined) secretRegion(args.secretArn, "--secret-id");
 } catch (err) {
   console.error(`${(err as Error).message}\n${usage}`);
   process.exit(2);
 }
 
 const env = loadEnv(
-  { databaseUrl: fields.databaseUrl, dataDir: fields.dataDir },
-  { databaseUrl: envKey.databaseUrl, dataDir: envKey.dataDir },
+  {
+    databaseUrl: fields.databaseUrl,
+    databasePasswordSecretArn: fields.databasePasswordSecretArn,
+    dataDir: fields.dataDir,
+  },
+  {
+    databaseUrl: envKey.databaseUrl,
+    databasePasswordSecretArn: envKey.databasePasswordSecretArn,
+    dataDir: envKey.dataDir,
+  },
 );
 const db = await openDb({
   service: "auth",
   domain: catalog.services["auth"]!.domain,
   databaseUrl: env.databaseUrl,
+  databasePasswordSecretArn: env.databasePasswordSecretArn,
   dataDir: env.dataDir,
 });
 try {

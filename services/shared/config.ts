@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { envFormat, envKey } from "../../infra/runtimeEnv.ts";
+import { secretRegion } from "./awsSecrets.ts";
 
 // Each process validates its environment at start and names the bad variable, so a wrong deploy
 // fails at boot with a clear message instead of at the first request.
@@ -10,6 +11,14 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+const isSecretArn = (value: string) => {
+  try {
+    return secretRegion(value) !== "";
+  } catch {
+    return false;
+  }
+};
 
 const urlList = z
   .string()
@@ -33,6 +42,10 @@ export const fields = {
     .default("v1"),
   urls: urlList,
   databaseUrl: envFormat.databaseUrl.optional(),
+  databasePasswordSecretArn: z
+    .string()
+    .refine(isSecretArn, "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:...)")
+    .optional(),
   redisUrl: envFormat.redisUrl.optional(),
   kafkaBrokers: envFormat.kafkaBrokers.optional(),
   apiKey: envFormat.apiKey.optional(),

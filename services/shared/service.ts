@@ -38,6 +38,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       service: fields.service,
       version: fields.version,
       databaseUrl: fields.databaseUrl,
+      databasePasswordSecretArn: fields.databasePasswordSecretArn,
       redisUrl: fields.redisUrl,
       kafkaBrokers: fields.kafkaBrokers,
       dataDir: fields.dataDir,
@@ -48,6 +49,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       service: envKey.service,
       version: envKey.version,
       databaseUrl: envKey.databaseUrl,
+      databasePasswordSecretArn: envKey.databasePasswordSecretArn,
       redisUrl: envKey.redisUrl,
       kafkaBrokers: envKey.kafkaBrokers,
       dataDir: envKey.dataDir,
@@ -66,6 +68,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     service: def.name,
     domain: spec.domain,
     databaseUrl: env.databaseUrl,
+    databasePasswordSecretArn: env.databasePasswordSecretArn,
     dataDir: env.dataDir,
   });
   const applied = await migrate(db, def.name, def.migrations);

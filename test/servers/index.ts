@@ -3,7 +3,7 @@ import pg from "pg";
 
 export { startRedis } from "./redis.ts";
 export type { RedisServerArgs } from "./redis.ts";
-export { startPostgres, POSTGRES_USER } from "./postgres.ts";
+export { startPostgres, POSTGRES_USER, PASSWORD_LOGIN_ROLE } from "./postgres.ts";
 export type { PostgresServerArgs } from "./postgres.ts";
 export { startKafka } from "./kafka.ts";
 export type { KafkaServerArgs } from "./kafka.ts";

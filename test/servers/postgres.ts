@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { chown, rm } from "node:fs/promises";
+import { chown, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import pg from "pg";
 import {
@@ -66,9 +66,13 @@ async function selectOne(url: string): Promise<void> {
   }
 }
 
+/** A group role whose members log in with a password; tests create it and its members. */
+export const PASSWORD_LOGIN_ROLE = "password_login";
+
 /**
- * Starts a real PostgreSQL on 127.0.0.1 with a fresh cluster (trust auth, durability off: the
- * data is thrown away) in a temp dir. The URL names the `postgres` database.
+ * Starts a real PostgreSQL on 127.0.0.1 with a fresh cluster (trust auth but for members of
+ * PASSWORD_LOGIN_ROLE, durability off: the data is thrown away) in a temp dir. The URL names the
+ * `postgres` database.
  */
 export async function startPostgres(args: PostgresServerArgs = {}): Promise<TestServer> {
   const bin = postgresBinDir();
@@ -103,6 +107,13 @@ export async function startPostgres(args: PostgresServerArgs = {}): Promise<Test
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+  // Members of PASSWORD_LOGIN_ROLE must give their password, as on RDS (the tests of rotated
+  // passwords need a server that checks them); every other role is trusted. First match wins.
+  const hba = join(data, "pg_hba.conf");
+  await writeFile(
+    hba,
+    `host all +${PASSWORD_LOGIN_ROLE} 127.0.0.1/32 scram-sha-256\n${await readFile(hba, "utf8")}`,
+  );
 
   const url = `postgres://${POSTGRES_USER}@127.0.0.1:${port}/postgres`;
   const stop = await spawnServer({

@@ -18,11 +18,16 @@ export async function openDb(opts: {
   service: string;
   domain: string;
   databaseUrl?: string;
+  /** The secret holding the PostgreSQL password (AWS), read by each new connection. */
+  databasePasswordSecretArn?: string;
   dataDir: string;
 }): Promise<Db> {
   if (opts.databaseUrl) {
     const { openPostgres } = await import("./postgres.ts");
-    return openPostgres(opts.databaseUrl, opts.service);
+    const password = opts.databasePasswordSecretArn
+      ? (await import("./rotatingPassword.ts")).secretPassword(opts.databasePasswordSecretArn)
+      : undefined;
+    return openPostgres(opts.databaseUrl, opts.service, password);
   }
   const { openSqlite } = await import("./sqlite.ts");
   return openSqlite(`${opts.dataDir}/${opts.domain}/${opts.service}.sqlite`);

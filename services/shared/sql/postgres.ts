@@ -1,5 +1,7 @@
 import pg from "pg";
+import { parse } from "pg-connection-string";
 import type { Db } from "./db.ts";
+import { isPasswordRefused, type PasswordSource } from "./rotatingPassword.ts";
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -15,12 +17,41 @@ function wrap(client: pg.Pool | pg.PoolClient): Pick<Db, "query"> {
 }
 
 /**
- * A pool whose connections live in the service's own schema, so that the services of a domain
- * share one database (one RDS per domain) without seeing each other's tables.
+ * Runs `attempt`; if the server refused the connection's password (it was rotated since it was
+ * read), forgets it and tries once more with the current one. Nothing ran on a connection that
+ * was refused, so the retry cannot repeat a statement.
  */
-export async function openPostgres(url: string, schema: string): Promise<Db> {
-  const bootstrap = new pg.Client({ connectionString: url });
-  await bootstrap.connect();
+async function withFreshPassword<T>(
+  password: PasswordSource | undefined,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  const generation = password?.generation;
+  try {
+    return await attempt();
+  } catch (err) {
+    if (!password || !isPasswordRefused(err)) throw err;
+    password.invalidate(generation!);
+    return attempt();
+  }
+}
+
+/**
+ * A pool whose connections live in the service's own schema, so that the services of a domain
+ * share one database (one RDS per domain) without seeing each other's tables. With `password`,
+ * each new connection asks it for the password (rotated secrets); otherwise the URL or
+ * PGPASSWORD carries it.
+ */
+export async function openPostgres(
+  url: string,
+  schema: string,
+  password?: PasswordSource,
+): Promise<Db> {
+  // pg lets a connection string's (empty) password override a `password` option: parse it here.
+  const connection: pg.ClientConfig = password
+    ? { ...(parse(url) as pg.ClientConfig), password: () => password.get() }
+    : { connectionString: url };
+  const bootstrap = new pg.Client(connection);
+  await withFreshPassword(password, () => bootstrap.connect());
   try {
     await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
   } catch (err) {
@@ -30,7 +61,7 @@ export async function openPostgres(url: string, schema: string): Promise<Db> {
     await bootstrap.end();
   }
   const pool = new pg.Pool({
-    connectionString: url,
+    ...connection,
     max: 10,
     options: `-c search_path=${quoteIdent(schema)}`,
     connectionTimeoutMillis: 5_000,
@@ -39,11 +70,12 @@ export async function openPostgres(url: string, schema: string): Promise<Db> {
   // An idle client that loses its server emits on the pool; without a listener the process dies.
   pool.on("error", () => undefined);
 
+  const pooled = wrap(pool);
   const db: Db = {
     engine: "postgres",
-    ...wrap(pool),
+    query: (sql, params) => withFreshPassword(password, () => pooled.query(sql, params)),
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await withFreshPassword(password, () => pool.connect());
       try {
         await client.query("BEGIN");
         const tx: Db = { ...db, ...wrap(client), transaction: (inner) => inner(tx) };
@@ -58,7 +90,7 @@ export async function openPostgres(url: string, schema: string): Promise<Db> {
       }
     },
     async ping() {
-      return pool
+      return db
         .query("SELECT 1")
         .then(() => true)
         .catch(() => false);
