@@ -271,7 +271,11 @@ describe("dev stack on AWS", () => {
         environment: { name: string; value: string }[];
       }[];
       for (const env of container!.environment) {
-        expect(env.name).not.toMatch(/PASSWORD|TOKEN|SECRET/);
+        // A secret's ARN names where the task reads it; it is no secret. Anything else whose
+        // name sounds like a credential must come from Secrets Manager.
+        if (env.name.endsWith("_SECRET_ARN"))
+          expect(env.value).toMatch(/^arn:aws:secretsmanager:[^:]+:\d{12}:secret:/);
+        else expect(env.name).not.toMatch(/PASSWORD|TOKEN|SECRET/);
         expect(env.value).not.toMatch(/:\/\/[^/@]*:[^/@]*@/);
       }
     }
