@@ -353,6 +353,10 @@ export function deploy(catalog: Catalog): StackOutputs {
         ? { name: settings.domainName, hostedZoneId: settings.hostedZoneId }
         : undefined,
     targetPort: port,
+    // What the routed services accept: the ALB and its WAF must not refuse or cut less.
+    traffic: services(catalog)
+      .filter((s) => s.routes.length > 0)
+      .map((s) => s.traffic),
     deletionProtection: settings.deletionProtection,
     waf: settings.waf ? { rateLimit: settings.wafRateLimit } : undefined,
     accessLogRetentionDays: settings.logRetentionDays,

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { EdgeTraffic, RoutingAlbArgs } from "../components/aws/routingAlb.ts";
 import { RoutingAlb, decimalAbove, payloadTooLargeBody } from "../components/aws/routingAlb.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
-import { catalog, services } from "../infra/catalog/index.ts";
+import { catalog, edgeLimits, services } from "../infra/catalog/index.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { runProgram } from "../infra/mock/harness.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
@@ -55,6 +55,13 @@ describe("WAF and request bodies", () => {
       name: "AWSManagedRulesCommonRuleSet",
       ruleActionOverrides: [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }],
     });
+    // The stack passes the catalog's traffic, so the deployed ACL holds the limit of its own.
+    const body = rules(prod.records.one(webAcl, "platform-waf")).find(
+      (r) => r.name === "body-size",
+    );
+    expect(body?.statement["regexMatchStatement"]?.["regexString"]).toBe(
+      decimalAbove(edgeLimits(catalog).maxBodyBytes),
+    );
   });
 
   test("a Content-Length over the catalog's largest body gets a JSON 413, before other rules", async () => {

@@ -53,3 +53,21 @@ export function storesUsed(domain: Domain): Set<StoreKind> {
 export function callersOf(catalog: Catalog, service: string): Service[] {
   return services(catalog).filter((s) => s.calls.includes(service));
 }
+
+/**
+ * What every hop in front of the gateways (the router, an ALB, an ingress) must let through: the
+ * largest body and the longest upstream silence (time to first byte, or a stream's pause between
+ * chunks) of any routed service. Tighter limits there would refuse or cut what the gateway allows.
+ */
+export function edgeLimits(catalog: Catalog): { maxBodyBytes: number; longestSilenceMs: number } {
+  // Validation gives every domain a routed service, so the list is never empty.
+  const traffic = services(catalog)
+    .filter((s) => s.routes.length > 0)
+    .map((s) => s.traffic);
+  return {
+    maxBodyBytes: Math.max(...traffic.map((t) => t.maxBodyBytes)),
+    longestSilenceMs: Math.max(
+      ...traffic.map((t) => Math.max(t.timeouts.firstByteMs, t.timeouts.idleMs)),
+    ),
+  };
+}

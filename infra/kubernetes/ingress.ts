@@ -1,5 +1,5 @@
 import type { Catalog } from "../catalog/index.ts";
-import { services } from "../catalog/index.ts";
+import { edgeLimits } from "../catalog/index.ts";
 
 /** ingress-nginx's own proxy-read-timeout and proxy-send-timeout. */
 const NGINX_DEFAULT_TIMEOUT_SECONDS = 60;
@@ -14,13 +14,7 @@ const TIMEOUT_MARGIN_SECONDS = 5;
  * controllers ignore them.
  */
 export function ingressNginxAnnotations(catalog: Catalog): Record<string, string> {
-  // Validation gives every domain a routed service, so `traffic` is never empty.
-  const traffic = services(catalog)
-    .filter((s) => s.routes.length > 0)
-    .map((s) => s.traffic);
-  const longestSilenceMs = Math.max(
-    ...traffic.map((t) => Math.max(t.timeouts.firstByteMs, t.timeouts.idleMs)),
-  );
+  const { maxBodyBytes, longestSilenceMs } = edgeLimits(catalog);
   const timeout = String(
     Math.max(
       NGINX_DEFAULT_TIMEOUT_SECONDS,
@@ -29,9 +23,7 @@ export function ingressNginxAnnotations(catalog: Catalog): Record<string, string
   );
   return {
     // In bytes: nginx's client_max_body_size takes a plain number, and no rounding loosens it.
-    "nginx.ingress.kubernetes.io/proxy-body-size": String(
-      Math.max(...traffic.map((t) => t.maxBodyBytes)),
-    ),
+    "nginx.ingress.kubernetes.io/proxy-body-size": String(maxBodyBytes),
     "nginx.ingress.kubernetes.io/proxy-read-timeout": timeout,
     "nginx.ingress.kubernetes.io/proxy-send-timeout": timeout,
   };

@@ -1,5 +1,11 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import { domains, matchRoute, routingRules, type Catalog } from "../../infra/catalog/index.ts";
+import {
+  domains,
+  edgeLimits,
+  matchRoute,
+  routingRules,
+  type Catalog,
+} from "../../infra/catalog/index.ts";
 import { ApiError, errorBody, routeNotFound } from "../shared/errors.ts";
 import { recordRequest } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -16,9 +22,6 @@ export interface RouterOptions {
   metrics: Metrics;
   draining: () => boolean;
 }
-
-/** Large enough for any API payload; the gateways enforce the per-route limits. */
-const BODY_LIMIT = 4 * 1024 * 1024;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -42,6 +45,8 @@ export function createRouter(opts: RouterOptions): {
   close: () => Promise<void>;
 } {
   const rules = routingRules(opts.catalog);
+  // The gateways enforce each route's own limit; the router must not refuse less than the largest.
+  const { maxBodyBytes: bodyLimitBytes } = edgeLimits(opts.catalog);
   const sets = new Map(
     domains(opts.catalog).map((d) => {
       const urls = opts.tiers[d.name];
@@ -86,7 +91,7 @@ export function createRouter(opts: RouterOptions): {
       const up = await forward(req, res, {
         set: sets.get(domain)!,
         ctx,
-        bodyLimitBytes: BODY_LIMIT,
+        bodyLimitBytes,
       });
       record.upstream = up.replica.url;
     } catch (err) {
