@@ -100,6 +100,23 @@ describe("API key verdicts with the identity tier's stale fallback", () => {
     expect(await staleServed()).toBe(0);
   });
 
+  test("a replica answers a fresh verdict from memory; another replica's comes from Redis once", async () => {
+    let reads = 0;
+    const counted: Cache = { ...cache, get: (k) => (reads++, cache.get(k)) };
+    const other = createVerifier({ auth: set, cache: counted, logger, now: () => clock });
+    expect(await verifier.verify(GOOD_KEY, "r1")).toEqual(PRINCIPAL);
+    expect(await other.verify(GOOD_KEY, "r2")).toEqual(PRINCIPAL);
+    expect([auth.calls, reads]).toEqual([1, 1]);
+    clock += 29_000;
+    for (let i = 0; i < 5; i++)
+      expect(await other.verify(GOOD_KEY, `r${i + 3}`)).toEqual(PRINCIPAL);
+    expect([auth.calls, reads]).toEqual([1, 1]);
+    // Past the freshness, the memory is no excuse: Redis, then the auth service.
+    clock += 2_000;
+    expect(await other.verify(GOOD_KEY, "r9")).toEqual(PRINCIPAL);
+    expect([auth.calls, reads]).toEqual([2, 2]);
+  });
+
   test("when the auth service is down, the last good verdict is served and counted", async () => {
     expect(await verifier.verify(GOOD_KEY, "r1")).toEqual(PRINCIPAL);
     await auth.stop();
