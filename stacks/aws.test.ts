@@ -364,12 +364,20 @@ describe("dev stack on AWS", () => {
     }
   });
 
-  test("tasks reach ECR, logs, secrets and STS through VPC endpoints", () => {
+  test("tasks reach ECR, logs, secrets, STS and ECS Exec's SSM channels through VPC endpoints", () => {
     const endpoints = run.records
       .byType("aws:ec2/vpcEndpoint:VpcEndpoint")
       .map((e) => String(field(e, "serviceName")).replace(/^com\.amazonaws\.[a-z0-9-]+\./, ""))
       .sort();
-    expect(endpoints).toEqual(["ecr.api", "ecr.dkr", "logs", "s3", "secretsmanager", "sts"]);
+    expect(endpoints).toEqual([
+      "ecr.api",
+      "ecr.dkr",
+      "logs",
+      "s3",
+      "secretsmanager",
+      "ssmmessages",
+      "sts",
+    ]);
   });
 
   test("stack outputs name the public URL", () => {

@@ -8,6 +8,8 @@ import { Observability } from "../components/aws/observability.ts";
 import { RoutingAlb } from "../components/aws/routingAlb.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import { ServiceImage } from "../components/aws/serviceImage.ts";
+import type { SecretEnv } from "../components/aws/serviceGroup.ts";
+import { adminToken } from "../infra/adminToken.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
 import {
   cloudMapAddresses,
@@ -27,6 +29,7 @@ import {
   MONITORING_SERVICE,
   authServiceDomain,
   entrypoint,
+  envKey,
   gatewayEnv,
   quotaServiceDomain,
   serviceEnv,
@@ -144,6 +147,21 @@ export function deploy(catalog: Catalog): StackOutputs {
   let albCreated!: (alb: RoutingAlb) => void;
   const albPromise = new Promise<RoutingAlb>((resolve) => (albCreated = resolve));
 
+  // The operators' token for the gateways' /admin and for monitoring through a gateway: in
+  // Secrets Manager, injected by ECS at task start (the execution role may read it), so its value
+  // is in no task definition, output or log. Operators read it where its ARN says, and reach the
+  // tasks through ECS Exec (docs/aws.md, "Operator access").
+  const adminTokenSecret = new aws.secretsmanager.Secret(`${prefix}-admin-token`, {
+    description: `${prefix}: ADMIN_TOKEN of the gateways' /admin endpoints and of monitoring`,
+    recoveryWindowInDays: 7,
+    tags,
+  });
+  new aws.secretsmanager.SecretVersion(`${prefix}-admin-token`, {
+    secretId: adminTokenSecret.id,
+    secretString: adminToken(prefix),
+  });
+  const adminTokenEnv: SecretEnv = { name: envKey.adminToken, secretArn: adminTokenSecret.arn };
+
   const addresses = cloudMapAddresses(catalog, namespaceName);
   const tiers = new Map(
     allDomains.map((d) => {
@@ -158,9 +176,10 @@ export function deploy(catalog: Catalog): StackOutputs {
         environment: access.endpoints.apply((endpoints) =>
           gatewayEnv(catalog, d.name, addresses, port, endpoints),
         ),
-        secrets: access.secrets,
+        secrets: [...access.secrets, adminTokenEnv],
         memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
         taskPolicyStatements: access.taskPolicyStatements,
+        execCommand: true,
         loadBalancerSecurityGroupId: pulumi.output(albPromise).apply((alb) => alb.securityGroupId),
         serviceDependsOn: albPromise.then((alb) => alb.rules),
       });
@@ -248,6 +267,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       statementSets.length === 0
         ? undefined
         : pulumi.all(statementSets).apply((sets) => sets.flat());
+    const operated = s.name === MONITORING_SERVICE;
     return s.versions.map((v) => {
       const label = serviceDiscoveryName(s.name, v.name);
       return {
@@ -264,9 +284,10 @@ export function deploy(catalog: Catalog): StackOutputs {
             .apply(([endpoints, blobEndpoint]) =>
               serviceEnv(catalog, s.name, port, endpoints, v.name, addresses, blobEndpoint),
             ),
-          secrets: access.secrets,
+          secrets: operated ? [...access.secrets, adminTokenEnv] : access.secrets,
           memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
           taskPolicyStatements,
+          execCommand: operated,
           sourceSecurityGroupIds: [tierOf(s.domain).securityGroupId],
         }),
       };
@@ -442,20 +463,17 @@ export function deploy(catalog: Catalog): StackOutputs {
         domainEndpoints,
         observability.dashboardName,
         observability.alarmTopicArn,
-        adminBootstrap.arn,
-        adminBootstrapCommand,
+        pulumi.all({
+          adminBootstrapSecret: adminBootstrap.arn,
+          adminBootstrapCommand,
+          adminTokenSecret: adminTokenSecret.arn,
+        }),
       ])
       .apply(
-        ([
-          url,
-          dnsName,
-          repository,
-          stores,
-          dashboard,
-          alarmTopic,
-          bootstrapSecret,
-          bootstrapCommand,
-        ]): Record<string, string> => ({
+        ([url, dnsName, repository, stores, dashboard, alarmTopic, operator]): Record<
+          string,
+          string
+        > => ({
           api: `${url}/v1`,
           loadBalancer: dnsName,
           ...internal,
@@ -463,8 +481,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           imageRepository: repository,
           dashboard,
           alarmTopic,
-          adminBootstrapSecret: bootstrapSecret,
-          adminBootstrapCommand: bootstrapCommand,
+          ...operator,
         }),
       ),
   };

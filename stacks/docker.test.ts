@@ -175,7 +175,8 @@ describe("docker stack", () => {
         expect(plainEnv(c)).toEqual(
           gatewayEnv(catalog, d.name, at, port, { redisUrl, kafkaBrokers }),
         );
-        expect(uploads(c)).toEqual([]);
+        // The admin token, from a secret file that node loads (stacks/adminToken.test.ts).
+        expect(uploads(c)).toBe(secretMark);
       }
     }
     for (const s of services(catalog)) {
@@ -189,8 +190,9 @@ describe("docker stack", () => {
       );
       for (const c of replicasOf(s.name)) {
         expect(plainEnv(c)).toEqual(expected);
-        // A service with a database gets its password from a secret file that node loads.
-        if (s.uses.includes("postgres")) {
+        // A service with a database gets its password from a secret file that node loads, and
+        // monitoring the admin token.
+        if (s.uses.includes("postgres") || s.name === "monitoring") {
           expect(uploads(c)).toBe(secretMark);
           expect(command(c)).toEqual([expect.stringMatching(/^--env-file=\//), entrypoint(s.name)]);
         } else {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ContainerGroup, replicaAliases } from "../components/docker/containerGroup.ts";
 import { DataStores, storeAliases } from "../components/docker/dataStores.ts";
 import { BuiltImage } from "../components/docker/builtImage.ts";
+import { adminToken } from "../infra/adminToken.ts";
 import {
   gatewayStores,
   primaryVersion,
@@ -16,8 +17,10 @@ import type { Addresses, DataEndpoints } from "../infra/runtimeEnv.ts";
 import {
   authServiceDomain,
   entrypoint,
+  envKey,
   gatewayEnv,
   IMAGE_DATA_DIR,
+  MONITORING_SERVICE,
   routerEnv,
   scrapeTargets,
   serviceEnv,
@@ -111,6 +114,10 @@ export function deploy(catalog: Catalog): StackOutputs {
   };
 
   const common = { image: image.imageRef, network: network.name, port };
+  // The operators' token for the gateways' /admin and monitoring: in the secret env file, like
+  // PGPASSWORD, so `docker inspect` shows nothing; an operator uses it from inside a gateway
+  // container (docs/docker.md, "Operator access").
+  const adminEnv = { [envKey.adminToken]: adminToken(catalog.name) };
 
   const serviceGroups = new Map(
     allServices.map((s) => {
@@ -130,7 +137,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           command: [entrypoint(s.name)],
           replicas: s.replicas,
           env: serviceEnv(catalog, s.name, port, endpoints, primaryVersion(s), addresses),
-          secretEnv: secrets,
+          secretEnv: s.name === MONITORING_SERVICE ? { ...secrets, ...adminEnv } : secrets,
           memoryMb: s.memory,
           sharedVolumes: blobs ? [{ volumeName: blobs.name, containerPath: IMAGE_DATA_DIR }] : [],
         },
@@ -162,6 +169,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           command: [entrypoint("gateway")],
           replicas: d.gateway.replicas,
           env: gatewayEnv(catalog, d.name, addresses, port, endpoints),
+          secretEnv: adminEnv,
           memoryMb: d.gateway.memory,
         },
         { dependsOn },

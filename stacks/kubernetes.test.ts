@@ -539,6 +539,7 @@ describe("kubernetes stack", () => {
       expect([w.name, names]).toEqual([
         w.name,
         [
+          ...(w.program === "gateway" || w.program === MONITORING_SERVICE ? ["ADMIN_TOKEN"] : []),
           ...(w.program === "auth" ? ["DEMO_API_KEY"] : []),
           ...(usesPostgres ? ["PGPASSWORD"] : []),
         ],

@@ -6,6 +6,7 @@ import { IsolatedNamespace } from "../components/kubernetes/isolatedNamespace.ts
 import type { PortPeer } from "../components/kubernetes/peers.ts";
 import type { SecretRef } from "../components/kubernetes/workload.ts";
 import { Workload } from "../components/kubernetes/workload.ts";
+import { adminToken } from "../infra/adminToken.ts";
 import { gatewayStores, secretEnvKey } from "../infra/aws/workloads.ts";
 import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
 import { callersOf, domains, services } from "../infra/catalog/index.ts";
@@ -51,6 +52,8 @@ const dataDir = IMAGE_DATA_DIR;
 /** Name of each domain's Secret with its store credentials (and endpoints, when external). */
 const storeSecretName = "stores";
 const demoKeySecretName = "demo-api-key";
+/** Name of each domain's Secret with the stack's ADMIN_TOKEN, the same value in every domain. */
+const adminTokenSecretName = "admin-token";
 
 /** The port each store is reached on: in-cluster, or the usual ports of managed services. */
 const storePort: Record<StoreKind, number> = { postgres: 5432, redis: 6379, kafka: 9092 };
@@ -88,6 +91,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     : undefined;
   const password = external ? undefined : inClusterPostgresPassword();
   const demoKey = demoApiKey();
+  const token = adminToken(catalog.name);
 
   const image = new BuiltImage(`${catalog.name}-services`, {
     imageName: `${settings.imageRepository}:latest`,
@@ -168,9 +172,27 @@ export function deploy(catalog: Catalog): StackOutputs {
             },
             { dependsOn: [nsOf(ns), secret] },
           );
-      return [d.name, { ns, secret, stores }] as const;
+      // The operators' token for the gateway's /admin (and monitoring's, where it runs): a
+      // Secret of the domain's own, as a pod reads Secrets of its namespace only.
+      const adminSecret = new k8s.core.v1.Secret(
+        `${ns}-${adminTokenSecretName}`,
+        {
+          metadata: { name: adminTokenSecretName, namespace: nsOf(ns).name },
+          type: "Opaque",
+          stringData: secretValues({ [envKey.adminToken]: token }),
+        },
+        { parent: nsOf(ns) },
+      );
+      return [d.name, { ns, secret, stores, adminSecret }] as const;
     }),
   );
+  /** ADMIN_TOKEN from the domain's Secret, and that Secret, which the workload must wait for. */
+  const adminTokenOf = (domain: string) => ({
+    secretEnv: {
+      [envKey.adminToken]: { secretName: adminTokenSecretName, key: envKey.adminToken },
+    },
+    secret: data.get(domain)!.adminSecret,
+  });
 
   /** What a workload of `domain` that uses `stores` gets: env, secret env, egress. */
   const storeWiring = (domain: string, stores: ReadonlySet<StoreKind>) => {
@@ -241,6 +263,11 @@ export function deploy(catalog: Catalog): StackOutputs {
     if (s.name === "auth" && demoKeySecret) {
       secretEnv[envKey.demoApiKey] = { secretName: demoKeySecretName, key: envKey.demoApiKey };
       dependsOn.push(demoKeySecret);
+    }
+    if (s.name === MONITORING_SERVICE) {
+      const admin = adminTokenOf(s.domain);
+      Object.assign(secretEnv, admin.secretEnv);
+      dependsOn.push(admin.secret);
     }
     // Services of the domain that call each other (catalog `calls`) reach the callee's v1.
     const callers = callersOf(catalog, s.name).flatMap((c) =>
@@ -332,14 +359,14 @@ export function deploy(catalog: Catalog): StackOutputs {
         replicas: d.gateway.replicas,
         labels: workloadLabels(catalog, tierName(d.name), "gateway"),
         env: gatewayEnv(catalog, d.name, at, port, wiring.endpoints),
-        secretEnv: wiring.secretEnv,
+        secretEnv: { ...wiring.secretEnv, ...adminTokenOf(d.name).secretEnv },
         cpuMillis: cpuMillis(d.gateway.cpu),
         memoryMi: d.gateway.memory,
         allowFrom: [routerPeer, ...verifiers, ...tierCallers, ...monitors],
         allowTo: [...upstreams, ...verifiesAt, ...wiring.allowTo],
         allowExternalPorts: wiring.allowExternalPorts,
       },
-      { dependsOn: dependsOnData(d.name) },
+      { dependsOn: [...dependsOnData(d.name), adminTokenOf(d.name).secret] },
     );
   }
 
@@ -405,6 +432,8 @@ export function deploy(catalog: Catalog): StackOutputs {
       ...(u ? { api: `${u}/v1` } : {}),
       router: clusterUrl(routingNs, routerName, port),
       ...internal,
+      // Where the admin token is (the same in every domain namespace), not the token.
+      adminTokenSecret: `${domainNamespace(catalog, authDomain)}/${adminTokenSecretName}`,
       image: ref,
     })),
   };

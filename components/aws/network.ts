@@ -32,9 +32,18 @@ export interface ZoneSubnets {
 
 /**
  * What Fargate tasks call: ECR (image manifests and layers), CloudWatch Logs (the awslogs
- * driver), Secrets Manager (task secrets) and STS (MSK IAM authentication).
+ * driver), Secrets Manager (task secrets), STS (MSK IAM authentication) and SSM Messages (the
+ * ECS Exec sessions operators open to the gateways and monitoring, which must not depend on the
+ * NAT: an operator is most likely to need them when something is broken).
  */
-export const defaultInterfaceEndpoints = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts"];
+export const defaultInterfaceEndpoints = [
+  "ecr.api",
+  "ecr.dkr",
+  "logs",
+  "secretsmanager",
+  "sts",
+  "ssmmessages",
+];
 
 /**
  * A VPC with public, private and isolated subnets in each zone, NAT egress for the private tier,

@@ -5,6 +5,22 @@ import { nodeHttpProbe, probeTiming } from "../nodeHttpProbe.ts";
 /** The one container of each task. */
 const CONTAINER_NAME = "app";
 
+/**
+ * What the SSM agent of ECS Exec calls from inside a task: the Session Manager channels, which
+ * IAM cannot scope to a resource.
+ */
+export const ecsExecStatement = {
+  Sid: "EcsExec",
+  Effect: "Allow",
+  Action: [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+  ],
+  Resource: "*",
+} as const;
+
 /** A container environment variable read from Secrets Manager when the task starts. */
 export interface SecretEnv {
   /** Environment variable name inside the container. */
@@ -65,6 +81,13 @@ export interface ServiceGroupArgs {
   writablePaths?: string[];
   /** Extra IAM statements for the task role (what the application itself may call). */
   taskPolicyStatements?: pulumi.Input<pulumi.Input<Record<string, unknown>>[]>;
+  /**
+   * Lets operators run commands in the tasks (`aws ecs execute-command`, SSM port forwarding):
+   * the service enables ECS Exec and the task role may open the SSM channels it needs. For
+   * operator workloads only; default false. AWS supports ECS Exec only on a writable root
+   * filesystem, which these tasks do not have (docs/aws.md, "Operator access").
+   */
+  execCommand?: boolean;
   /** Days to keep container logs. Default 30. */
   logRetentionDays?: number;
   /** Seconds the load balancer grants a new task before health checks count. Default 30. */
@@ -187,16 +210,18 @@ export class ServiceGroup extends pulumi.ComponentResource {
       { assumeRolePolicy: assumeByEcsTasks, tags },
       parent,
     );
-    if (args.taskPolicyStatements) {
+    const execStatements = args.execCommand ? [ecsExecStatement] : [];
+    if (args.taskPolicyStatements || execStatements.length > 0) {
       new aws.iam.RolePolicy(
         `${name}-task`,
         {
           role: taskRole.id,
-          policy: pulumi
-            .output(args.taskPolicyStatements)
-            .apply((statements) =>
-              JSON.stringify({ Version: "2012-10-17", Statement: statements }),
-            ),
+          policy: pulumi.output(args.taskPolicyStatements ?? []).apply((statements) =>
+            JSON.stringify({
+              Version: "2012-10-17",
+              Statement: [...statements, ...execStatements],
+            }),
+          ),
         },
         parent,
       );
@@ -340,6 +365,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
         deploymentMaximumPercent: 200,
         deploymentCircuitBreaker: { enable: true, rollback: true },
         availabilityZoneRebalancing: "ENABLED",
+        ...(args.execCommand ? { enableExecuteCommand: true } : {}),
         networkConfiguration: {
           subnets: args.subnetIds,
           securityGroups: taskSecurityGroupIds,
