@@ -3,7 +3,8 @@ import { runProgram } from "../infra/mock/harness.ts";
 import { primaryVersion } from "../infra/aws/workloads.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
 import { secretMark } from "../infra/mock/records.ts";
-import { catalog, domains, services } from "../infra/catalog/index.ts";
+import { defaultCatalog } from "../infra/catalog/default.ts";
+import { catalog, domains, services, validateCatalog } from "../infra/catalog/index.ts";
 import type { Addresses, DataEndpoints, Env } from "../infra/runtimeEnv.ts";
 import {
   entrypoint,
@@ -265,6 +266,37 @@ describe("docker stack", () => {
     expect(JSON.stringify(run.records.all)).not.toContain(password);
     for (const d of domains(catalog))
       expect(storesOf(d.name).postgres.inputs["envs"]).toBe(secretMark);
+  });
+
+  it("runs a canary version as a group of its own, which the gateways split traffic to", async () => {
+    const canary = validateCatalog({
+      ...defaultCatalog,
+      services: {
+        ...defaultCatalog.services,
+        orders: {
+          ...defaultCatalog.services["orders"]!,
+          versions: [
+            { name: "v1", weight: 90 },
+            { name: "v2", weight: 10 },
+          ],
+        },
+      },
+    });
+    const custom = await runProgram({ stack: "docker", secrets, catalog: canary });
+    const all = custom.records.byType(CONTAINER);
+    const orders = all.filter(runs("orders"));
+    const replicas = canary.services["orders"]!.replicas;
+    expect(orders).toHaveLength(2 * replicas);
+    const versionOf = (c: ResourceRecord) => plainEnv(c)["SERVICE_VERSION"];
+    const v2 = orders.filter((c) => versionOf(c) === "v2").map(aliasOf);
+    expect(v2.sort()).toEqual(Array.from({ length: replicas }, (_, i) => `orders-v2-${i + 1}`));
+    for (const gateway of all.filter(runs("gateway"))) {
+      const env = plainEnv(gateway);
+      if (env["DOMAIN"] !== "business") continue;
+      expect(env["UPSTREAM_ORDERS_V2"]!.split(",")).toEqual(
+        v2.sort().map((alias) => `http://${alias}:${port}`),
+      );
+    }
   });
 
   it("takes the router port and the base image from the stack config", async () => {

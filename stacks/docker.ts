@@ -4,12 +4,7 @@ import { ContainerGroup, replicaAliases } from "../components/docker/containerGr
 import { DataStores, storeAliases } from "../components/docker/dataStores.ts";
 import { BuiltImage } from "../components/docker/builtImage.ts";
 import { adminToken } from "../infra/adminToken.ts";
-import {
-  gatewayStores,
-  primaryVersion,
-  secretEnvKey,
-  tierDiscoveryName,
-} from "../infra/aws/workloads.ts";
+import { gatewayStores, secretEnvKey, tierDiscoveryName } from "../infra/aws/workloads.ts";
 import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
 import { domains, services } from "../infra/catalog/index.ts";
 import { dockerSettings, postgresPassword } from "../infra/docker/config.ts";
@@ -24,6 +19,7 @@ import {
   routerEnv,
   scrapeTargets,
   serviceEnv,
+  versionedName,
 } from "../infra/runtimeEnv.ts";
 import type { StackOutputs } from "./outputs.ts";
 
@@ -31,7 +27,9 @@ import type { StackOutputs } from "./outputs.ts";
 export const groupName = {
   router: "router",
   tier: tierDiscoveryName,
-  service: (service: string) => service,
+  /** `orders` for v1, `orders-v2` for a canary: each version runs as a group of its own. */
+  service: (service: string, version = "v1") =>
+    version === "v1" ? service : `${service}-${version}`,
 } as const;
 
 /**
@@ -54,7 +52,12 @@ export function deploy(catalog: Catalog): StackOutputs {
       allDomains.map((d) => [d.name, urls(groupName.tier(d.name), d.gateway.replicas)]),
     ),
     services: Object.fromEntries(
-      allServices.map((s) => [s.name, urls(groupName.service(s.name), s.replicas)]),
+      allServices.flatMap((s) =>
+        s.versions.map((v) => [
+          versionedName(s.name, v.name),
+          urls(groupName.service(s.name, v.name), s.replicas),
+        ]),
+      ),
     ),
   };
   // Every replica has an alias of its own, so monitoring gets the full list up front.
@@ -67,13 +70,8 @@ export function deploy(catalog: Catalog): StackOutputs {
   addresses.replicas = scrapeTargets(catalog, {
     router: () => ids(groupName.router, catalog.router.replicas),
     tier: (domain) => ids(groupName.tier(domain), catalog.domains[domain]!.gateway.replicas),
-    // Docker runs each service's primary version only.
-    service: (service, version) => {
-      const spec = allServices.find((s) => s.name === service)!;
-      return version === primaryVersion(spec)
-        ? ids(groupName.service(service), spec.replicas)
-        : undefined;
-    },
+    service: (service, version) =>
+      ids(groupName.service(service, version), catalog.services[service]!.replicas),
   });
   assertUniqueAliases(catalog);
 
@@ -119,31 +117,35 @@ export function deploy(catalog: Catalog): StackOutputs {
   // container (docs/docker.md, "Operator access").
   const adminEnv = { [envKey.adminToken]: adminToken(catalog.name) };
 
+  // Each version of a service runs as a group of its own (`orders`, `orders-v2`); the gateways'
+  // version router splits the traffic between them by the catalog's weights.
   const serviceGroups = new Map(
-    allServices.map((s) => {
+    allServices.flatMap((s) => {
       const { endpoints, secrets } = storeEnv(s.domain, new Set(s.uses));
       // A service that keeps blobs keeps them on disk here (no S3): every replica must read what
-      // another stored, so its replicas share one volume as DATA_DIR. The image's (empty, app-owned)
-      // DATA_DIR seeds a new volume, so the non-root process can write to it.
+      // another stored, so its replicas (of every version) share one volume as DATA_DIR. The
+      // image's (empty, app-owned) DATA_DIR seeds a new volume, so the non-root process can write.
       const blobs = s.blobs
         ? new docker.Volume(`${groupName.service(s.name)}-data`, {
             labels: [{ label: "platform.service", value: s.name }],
           })
         : undefined;
-      const group = new ContainerGroup(
-        groupName.service(s.name),
-        {
-          ...common,
-          command: [entrypoint(s.name)],
-          replicas: s.replicas,
-          env: serviceEnv(catalog, s.name, port, endpoints, primaryVersion(s), addresses),
-          secretEnv: s.name === MONITORING_SERVICE ? { ...secrets, ...adminEnv } : secrets,
-          memoryMb: s.memory,
-          sharedVolumes: blobs ? [{ volumeName: blobs.name, containerPath: IMAGE_DATA_DIR }] : [],
-        },
-        { dependsOn: [dataOf(s.domain)] },
-      );
-      return [s.name, group] as const;
+      return s.versions.map((v) => {
+        const group = new ContainerGroup(
+          groupName.service(s.name, v.name),
+          {
+            ...common,
+            command: [entrypoint(s.name)],
+            replicas: s.replicas,
+            env: serviceEnv(catalog, s.name, port, endpoints, v.name, addresses),
+            secretEnv: s.name === MONITORING_SERVICE ? { ...secrets, ...adminEnv } : secrets,
+            memoryMb: s.memory,
+            sharedVolumes: blobs ? [{ volumeName: blobs.name, containerPath: IMAGE_DATA_DIR }] : [],
+          },
+          { dependsOn: [dataOf(s.domain)] },
+        );
+        return [versionedName(s.name, v.name), group] as const;
+      });
     }),
   );
 
@@ -157,7 +159,9 @@ export function deploy(catalog: Catalog): StackOutputs {
     const { endpoints } = storeEnv(d.name, gatewayStores);
     const dependsOn: pulumi.Resource[] = [
       dataOf(d.name),
-      ...d.services.map((s) => serviceGroups.get(s.name)!),
+      ...d.services.flatMap((s) =>
+        s.versions.map((v) => serviceGroups.get(versionedName(s.name, v.name))!),
+      ),
     ];
     if (d.name !== authDomain) dependsOn.push(tiers.get(authDomain)!);
     tiers.set(
@@ -224,7 +228,8 @@ function assertUniqueAliases(catalog: Catalog): void {
       claim(alias, `domain ${d.name}'s ${kind}`);
   }
   for (const s of services(catalog)) {
-    for (const alias of replicaAliases(groupName.service(s.name), s.replicas))
-      claim(alias, `service ${s.name}`);
+    for (const v of s.versions)
+      for (const alias of replicaAliases(groupName.service(s.name, v.name), s.replicas))
+        claim(alias, `service ${versionedName(s.name, v.name)}`);
   }
 }
