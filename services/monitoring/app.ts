@@ -22,7 +22,8 @@ export interface MonitoringOptions {
  * gateway sets) came from the public edge with some customer's API key, which is not enough to
  * see the topology, so it needs the admin token too. A request without them reached this
  * replica's own port, which only the platform's network reaches: loopback for the local runner,
- * `kubectl port-forward` on Kubernetes, an SSM or ECS Exec tunnel on AWS (docs/monitoring.md).
+ * `kubectl port-forward` on Kubernetes, a one-off task or an ECS Exec session on AWS, where the
+ * public edge with ADMIN_TOKEN is the dependable way (docs/monitoring.md).
  */
 function guard(adminToken: string | undefined): RequestHandler {
   const expected = adminToken ? digest(adminToken) : undefined;
