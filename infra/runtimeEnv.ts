@@ -104,6 +104,8 @@ export interface DataAccess extends DataEndpoints {
   databaseCaFile?: string;
   /** The Secrets Manager secret holding the database password (RDS rotates it). */
   databasePasswordSecretArn?: string;
+  /** Connections per process, so that all the domain's processes fit the server's limit. */
+  databasePoolMax?: number;
 }
 
 export type KafkaAuth = z.infer<typeof envFormat.kafkaAuth>;
@@ -160,6 +162,8 @@ export const envKey = {
    * reads, so that RDS's rotation of it does not lock the service out.
    */
   databasePasswordSecretArn: "DATABASE_PASSWORD_SECRET_ARN",
+  /** Connections each process may hold in its PostgreSQL pool (default 10). */
+  databasePoolMax: "DATABASE_POOL_MAX",
   /** Redis AUTH token, a secret: on AWS the task definition injects it from Secrets Manager. */
   redisPassword: "REDIS_PASSWORD",
   kafkaBrokers: "KAFKA_BROKERS",
@@ -202,6 +206,8 @@ function dataEnv(data: DataAccess | undefined): Env {
   if (data?.databaseUrl && data.databaseCaFile) env[envKey.extraCaCerts] = data.databaseCaFile;
   if (data?.databaseUrl && data.databasePasswordSecretArn)
     env[envKey.databasePasswordSecretArn] = data.databasePasswordSecretArn;
+  if (data?.databaseUrl && data.databasePoolMax !== undefined)
+    env[envKey.databasePoolMax] = String(data.databasePoolMax);
   return env;
 }
 
@@ -270,6 +276,7 @@ export function serviceEnv(
     kafkaAuth: data?.kafkaAuth,
     databaseCaFile: data?.databaseCaFile,
     databasePasswordSecretArn: data?.databasePasswordSecretArn,
+    databasePoolMax: data?.databasePoolMax,
   };
   const env: Env = {
     [envKey.port]: String(port),

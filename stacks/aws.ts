@@ -14,6 +14,7 @@ import { domainDataArgs } from "../infra/aws/data.ts";
 import {
   cloudMapAddresses,
   drainSeconds,
+  databasePool,
   gatewayStores,
   primaryVersion,
   serviceDiscoveryName,
@@ -248,10 +249,24 @@ export function deploy(catalog: Catalog): StackOutputs {
     },
   ]);
 
+  // Every PostgreSQL client of a domain, at full scale-out, must fit its instance's connection
+  // limit: each process pools its share (infra/aws/workloads.ts databasePool).
+  const pools = new Map(
+    allDomains.map((d) => {
+      const pool = databasePool(catalog, d.name, settings.maxScaleFactor);
+      if (pool.short)
+        pulumi.log.warn(
+          `domain ${d.name}: ${pool.processes} PostgreSQL clients at full scale-out need 2 connections each, and ${d.data.postgres.instanceClass} takes about ${pool.maxConnections}; choose a larger catalog.domains.${d.name}.data.postgres.instanceClass, fewer replicas or a lower platform:maxScaleFactor`,
+        );
+      return [d.name, pool.poolMax] as const;
+    }),
+  );
+  const poolOf = (domain: string) => pools.get(domain)!;
+
   // Each version of each service runs on its own and admits its domain's gateway tier, and the
   // services that call it (below).
   const serviceGroups = services(catalog).flatMap((s) => {
-    const access = storeAccess(dataOf(s.domain), new Set(s.uses));
+    const access = storeAccess(dataOf(s.domain), new Set(s.uses), poolOf(s.domain));
     const bucket = buckets.get(s.name);
     const blobs =
       bucket &&

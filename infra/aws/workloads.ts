@@ -101,7 +101,61 @@ export const rdsCaBundle = {
   file: "/etc/ssl/rds/ca-bundle.pem",
 } as const;
 
-export function storeAccess(data: DomainData, stores: ReadonlySet<StoreKind>): StoreAccess {
+/** GiB of memory of an RDS instance size (`db.<family>.<size>`), for its connection limit. */
+const RDS_SIZE_GIB: Record<string, number> = {
+  micro: 1,
+  small: 2,
+  medium: 4,
+  large: 8,
+  xlarge: 16,
+  "2xlarge": 32,
+  "4xlarge": 64,
+  "8xlarge": 128,
+  "12xlarge": 192,
+  "16xlarge": 256,
+  "24xlarge": 384,
+};
+
+/**
+ * How many connections each process of a domain may pool, so that every PostgreSQL client of the
+ * domain at full scale-out (each version's replicas times `maxScaleFactor`, plus one one-off task)
+ * fits RDS's default `max_connections`, LEAST(DBInstanceClassMemory / 9531392, 5000), less the
+ * connections RDS and its superusers keep. The instance's usable memory is taken as 70% of its
+ * class's. Between 2 (a transaction and a query beside it) and 10 (the services' default);
+ * `short` says the floor of 2 does not fit, which `pulumi up` reports.
+ */
+export function databasePool(
+  catalog: Catalog,
+  domain: string,
+  maxScaleFactor: number,
+): { poolMax: number; processes: number; maxConnections: number; short: boolean } {
+  const instanceClass = catalog.domains[domain]!.data.postgres.instanceClass;
+  const gib = RDS_SIZE_GIB[instanceClass.split(".").at(-1) ?? ""];
+  if (gib === undefined)
+    throw new Error(
+      `catalog.domains.${domain}.data.postgres.instanceClass: unknown size in "${instanceClass}" (expected db.<family>.<${Object.keys(RDS_SIZE_GIB).join("|")}>)`,
+    );
+  const maxConnections = Math.min(Math.floor((gib * 2 ** 30 * 0.7) / 9_531_392), 5000);
+  const processes =
+    1 +
+    services(catalog)
+      .filter((s) => s.domain === domain && s.uses.includes("postgres"))
+      .reduce((n, s) => n + s.versions.length * s.replicas * maxScaleFactor, 0);
+  const budget = maxConnections - 8;
+  const fair = Math.floor(budget / processes);
+  return {
+    poolMax: Math.min(10, Math.max(2, fair)),
+    processes,
+    maxConnections,
+    short: fair < 2,
+  };
+}
+
+export function storeAccess(
+  data: DomainData,
+  stores: ReadonlySet<StoreKind>,
+  databasePoolMax?: number,
+): StoreAccess {
   const secrets: SecretEnv[] = [];
   const groups: pulumi.Output<string>[] = [];
   const statements: pulumi.Output<Record<string, unknown>[]>[] = [];
@@ -137,6 +191,7 @@ export function storeAccess(data: DomainData, stores: ReadonlySet<StoreKind>): S
         kafkaAuth: stores.has("kafka") ? ("aws-iam" as const) : undefined,
         databaseCaFile: stores.has("postgres") ? rdsCaBundle.file : undefined,
         databasePasswordSecretArn: stores.has("postgres") ? databaseSecretArn : undefined,
+        databasePoolMax: stores.has("postgres") ? databasePoolMax : undefined,
       })),
     secrets,
     memberOfSecurityGroupIds: groups,

@@ -12,7 +12,12 @@ export const defaultCatalog: CatalogInput = {
   router: { replicas: 2 },
   domains: {
     identity: { gateway: { replicas: 2, fallback: "cached" } },
-    business: { gateway: { replicas: 2, fallback: "degraded" } },
+    business: {
+      gateway: { replicas: 2, fallback: "degraded" },
+      // Seven services of this domain use PostgreSQL: at full scale-out their pools need more
+      // connections than a db.t4g.micro takes (infra/aws/workloads.ts databasePool).
+      data: { postgres: { instanceClass: "db.t4g.small" } },
+    },
   },
   services: {
     // auth asks user for a key owner's plan (docs/identity.md).

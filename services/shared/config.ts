@@ -42,6 +42,7 @@ export const fields = {
     .default("v1"),
   urls: urlList,
   databaseUrl: envFormat.databaseUrl.optional(),
+  databasePoolMax: z.coerce.number().int().min(1).max(100, "must be 1 to 100").default(10),
   databasePasswordSecretArn: z
     .string()
     .refine(isSecretArn, "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:...)")

@@ -39,6 +39,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       version: fields.version,
       databaseUrl: fields.databaseUrl,
       databasePasswordSecretArn: fields.databasePasswordSecretArn,
+      databasePoolMax: fields.databasePoolMax,
       redisUrl: fields.redisUrl,
       kafkaBrokers: fields.kafkaBrokers,
       dataDir: fields.dataDir,
@@ -50,6 +51,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       version: envKey.version,
       databaseUrl: envKey.databaseUrl,
       databasePasswordSecretArn: envKey.databasePasswordSecretArn,
+      databasePoolMax: envKey.databasePoolMax,
       redisUrl: envKey.redisUrl,
       kafkaBrokers: envKey.kafkaBrokers,
       dataDir: envKey.dataDir,
@@ -69,6 +71,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     domain: spec.domain,
     databaseUrl: env.databaseUrl,
     databasePasswordSecretArn: env.databasePasswordSecretArn,
+    databasePoolMax: env.databasePoolMax,
     dataDir: env.dataDir,
   });
   const applied = await migrate(db, def.name, def.migrations);

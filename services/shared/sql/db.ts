@@ -20,6 +20,8 @@ export async function openDb(opts: {
   databaseUrl?: string;
   /** The secret holding the PostgreSQL password (AWS), read by each new connection. */
   databasePasswordSecretArn?: string;
+  /** Connections the pool may hold. Default 10. */
+  databasePoolMax?: number;
   dataDir: string;
 }): Promise<Db> {
   if (opts.databaseUrl) {
@@ -27,7 +29,7 @@ export async function openDb(opts: {
     const password = opts.databasePasswordSecretArn
       ? (await import("./rotatingPassword.ts")).secretPassword(opts.databasePasswordSecretArn)
       : undefined;
-    return openPostgres(opts.databaseUrl, opts.service, password);
+    return openPostgres(opts.databaseUrl, opts.service, password, opts.databasePoolMax);
   }
   const { openSqlite } = await import("./sqlite.ts");
   return openSqlite(`${opts.dataDir}/${opts.domain}/${opts.service}.sqlite`);

@@ -45,6 +45,7 @@ export async function openPostgres(
   url: string,
   schema: string,
   password?: PasswordSource,
+  poolMax = 10,
 ): Promise<Db> {
   // pg lets a connection string's (empty) password override a `password` option: parse it here.
   const connection: pg.ClientConfig = password
@@ -62,7 +63,7 @@ export async function openPostgres(
   }
   const pool = new pg.Pool({
     ...connection,
-    max: 10,
+    max: poolMax,
     options: `-c search_path=${quoteIdent(schema)}`,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
