@@ -51,10 +51,18 @@ const autocannon = createRequire(import.meta.url)("autocannon") as (
 
 // autocannon connects with `net.connect(port, host)` and has no option for the source address.
 // The gateways limit requests per client address, so the many clients a load test stands for
-// must come from many addresses (127.0.0.2 and up: all of 127/8 is loopback on Linux). The
-// address a connection should use is set for the duration of that client's synchronous
-// `_connect` and applied by this wrapper of `net.connect`; every other caller is untouched.
+// must come from many addresses (all of 127/8 is loopback on Linux). The address a connection
+// should use is set for the duration of that client's synchronous `_connect` and applied by
+// this wrapper of `net.connect`; every other caller is untouched.
 let bindNext: string | undefined;
+// Every connection of the process gets an address no earlier run used (127.1.0.2 and up), as
+// every run gets fresh API keys: a run must not inherit the per-address limits that an earlier,
+// faster run spent, or a fast path would be measured by the 429s it causes.
+let sourcesUsed = 0;
+const nextSourceAddress = () => {
+  const n = sourcesUsed++;
+  return `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 2}`;
+};
 const connect = net.connect;
 net.connect = function (this: unknown, ...args: unknown[]) {
   if (bindNext !== undefined && typeof args[0] === "number") {
@@ -73,7 +81,7 @@ export interface LoadRunArgs {
   headers: Record<string, string>;
   /** API keys used in turn, one per request (the limit is per key); none: no Authorization. */
   apiKeys?: readonly string[];
-  /** Each connection comes from its own loopback address, 127.0.0.2 and up. */
+  /** Each connection comes from a loopback address of its own, never used by an earlier run. */
   distinctSources: boolean;
 }
 
@@ -90,7 +98,6 @@ export interface LoadRunResult {
 /** One closed-loop autocannon run: `connections` keep-alive connections for `durationSeconds`. */
 export async function loadRun(args: LoadRunArgs): Promise<LoadRunResult> {
   let nextKey = 0;
-  let nextSource = 0;
   const keys = args.apiKeys ?? [];
   const result = await autocannon({
     url: args.target,
@@ -112,7 +119,7 @@ export async function loadRun(args: LoadRunArgs): Promise<LoadRunResult> {
     ],
     setupClient: args.distinctSources
       ? (client) => {
-          const address = `127.0.0.${(nextSource++ % 250) + 2}`;
+          const address = nextSourceAddress();
           const open = client._connect;
           client._connect = function (this: AutocannonClient) {
             bindNext = address;
