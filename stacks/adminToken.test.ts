@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, domains, services } from "../infra/catalog/index.ts";
 import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
+import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
 import { domainNamespace, serviceWorkloads, tierName } from "../infra/kubernetes/topology.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
@@ -154,8 +155,20 @@ describe("AWS", () => {
       const ssmStatements = task.filter((s) =>
         [s.Action].flat().some((a) => a.startsWith("ssmmessages:") || a.startsWith("ssm:")),
       );
+      const mounts = (
+        JSON.parse(
+          String(
+            childOf(group, T.taskDefinition, `${group.name}-task`)!.inputs["containerDefinitions"],
+          ),
+        ) as { mountPoints: { containerPath: string }[] }[]
+      )[0]!.mountPoints.map((m) => m.containerPath);
+      const agentMounts = mounts.filter((p) =>
+        (ecsExecWritablePaths as readonly string[]).includes(p),
+      );
       if (operated.has(group.name)) {
         expect([group.name, service.inputs["enableExecuteCommand"]]).toEqual([group.name, true]);
+        // The agent writes there; the root filesystem stays read-only.
+        expect([group.name, agentMounts]).toEqual([group.name, [...ecsExecWritablePaths]]);
         expect(ssmStatements).toEqual([
           { Sid: "EcsExec", Effect: "Allow", Action: ssm, Resource: "*" },
         ]);
@@ -165,6 +178,7 @@ describe("AWS", () => {
           false,
         ]);
         expect([group.name, ssmStatements]).toEqual([group.name, []]);
+        expect([group.name, agentMounts]).toEqual([group.name, []]);
       }
     }
   });

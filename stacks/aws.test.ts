@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
 import { rdsCaBundle } from "../infra/aws/workloads.ts";
 import { IMAGE_DATA_DIR, entrypoint } from "../infra/runtimeEnv.ts";
 import { catalog, domains, routingRules, services } from "../infra/catalog/index.ts";
@@ -81,7 +82,12 @@ describe("dev stack on AWS", () => {
       // Writable only where the image declares its volumes (the Dockerfile's VOLUME): DATA_DIR,
       // where a program without PostgreSQL keeps its SQLite file, and /tmp.
       const mounts = container!["mountPoints"] as { sourceVolume: string; containerPath: string }[];
-      expect(mounts.map((m) => m.containerPath).sort()).toEqual([IMAGE_DATA_DIR, "/tmp"].sort());
+      // Operator workloads add the ECS Exec agent's own (stacks/adminToken.test.ts checks which).
+      const paths = mounts.map((m) => m.containerPath);
+      const agent = paths.some((p) => (ecsExecWritablePaths as readonly string[]).includes(p))
+        ? ecsExecWritablePaths
+        : [];
+      expect(paths.sort()).toEqual([IMAGE_DATA_DIR, "/tmp", ...agent].sort());
       const volumes = (td.inputs["volumes"] as { name: string }[]).map((v) => v.name);
       expect(mounts.map((m) => m.sourceVolume).sort()).toEqual(volumes.sort());
       expect(container!["logConfiguration"]).toMatchObject({ logDriver: "awslogs" });

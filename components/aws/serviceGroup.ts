@@ -21,6 +21,18 @@ export const ecsExecStatement = {
   Resource: "*",
 } as const;
 
+/**
+ * Where the ECS Exec agent writes inside the container. AWS documents ECS Exec as unsupported on
+ * a read-only root filesystem because the agent cannot write; writable mounts at these paths are
+ * the workaround reported to work (aws/containers-roadmap#1359, amazon-ecs-exec-checker#71),
+ * which keeps the root filesystem read-only. Unverified here: no AWS account.
+ */
+export const ecsExecWritablePaths = [
+  "/managed-agents",
+  "/var/lib/amazon/ssm",
+  "/var/log/amazon/ssm",
+] as const;
+
 /** A container environment variable read from Secrets Manager when the task starts. */
 export interface SecretEnv {
   /** Environment variable name inside the container. */
@@ -83,9 +95,9 @@ export interface ServiceGroupArgs {
   taskPolicyStatements?: pulumi.Input<pulumi.Input<Record<string, unknown>>[]>;
   /**
    * Lets operators run commands in the tasks (`aws ecs execute-command`, SSM port forwarding):
-   * the service enables ECS Exec and the task role may open the SSM channels it needs. For
-   * operator workloads only; default false. AWS supports ECS Exec only on a writable root
-   * filesystem, which these tasks do not have (docs/aws.md, "Operator access").
+   * the service enables ECS Exec, the task role may open the SSM channels it needs, and the
+   * agent gets writable mounts at `ecsExecWritablePaths` (the root filesystem stays read-only).
+   * For operator workloads only; default false (docs/aws.md, "Operator access").
    */
   execCommand?: boolean;
   /** Days to keep container logs. Default 30. */
@@ -135,7 +147,10 @@ export class ServiceGroup extends pulumi.ComponentResource {
     const tags = args.tags ?? {};
     const parent = { parent: this };
     const secrets = args.secrets ?? [];
-    const writable = args.writablePaths ?? ["/tmp"];
+    const writable = [
+      ...(args.writablePaths ?? ["/tmp"]),
+      ...(args.execCommand ? ecsExecWritablePaths : []),
+    ];
     const volumeName = (i: number) => `writable-${i}`;
 
     const logGroup = new aws.cloudwatch.LogGroup(
