@@ -1,4 +1,4 @@
-import { databasePool } from "../infra/aws/workloads.ts";
+import { databasePool, serviceDiscoveryName } from "../infra/aws/workloads.ts";
 import { defaultCatalog } from "../infra/catalog/default.ts";
 import { catalog, domains, services, validateCatalog } from "../infra/catalog/index.ts";
 import { envKey, fields, loadEnv } from "../services/shared/config.ts";
@@ -36,6 +36,18 @@ interface Statement {
 const statements = (r: ResourceRecord | undefined): Statement[] =>
   r ? (JSON.parse(String(r.inputs["policy"])) as { Statement: Statement[] }).Statement : [];
 
+/** The container of a service version's task definition, and its plain environment. */
+function taskOf(label: string): { container: Container; env: Record<string, string> } {
+  const td = run.records
+    .byType(T.taskDefinition)
+    .find((t) => t.name.startsWith(`${catalog.name}-${label}-`))!;
+  const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as Container[];
+  return {
+    container: container!,
+    env: Object.fromEntries(container!.environment.map((e) => [e.name, e.value])),
+  };
+}
+
 /** The master-password secret of a domain's database, as the mocked RDS reports it. */
 const databaseSecret = (domain: string) =>
   `arn:aws:secretsmanager:${mockRegion}:${mockAccount}:secret:rds!db-${catalog.name}-${domain}-postgres`;
@@ -43,13 +55,9 @@ const databaseSecret = (domain: string) =>
 test("each task that uses PostgreSQL reads its domain's password secret, and nothing injects it", () => {
   for (const s of services(catalog)) {
     for (const v of s.versions) {
-      const label = v.name === "v1" ? s.name : `${s.name}-${v.name}`;
-      const td = run.records
-        .byType(T.taskDefinition)
-        .find((t) => t.name.startsWith(`${catalog.name}-${label}-`))!;
-      const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as Container[];
-      const env = Object.fromEntries(container!.environment.map((e) => [e.name, e.value]));
-      const injected = (container!.secrets ?? []).map((x) => x.name);
+      const label = serviceDiscoveryName(s.name, v.name);
+      const { container, env } = taskOf(label);
+      const injected = (container.secrets ?? []).map((x) => x.name);
       const reads = statements(
         run.records.byType(T.rolePolicy).find((r) => r.name === `${catalog.name}-${label}-task`),
       )
@@ -80,12 +88,8 @@ test("each process pools its share: every domain's clients at full scale-out fit
     let connections = pool.poolMax; // the one-off task's
     for (const s of clients) {
       for (const v of s.versions) {
-        const label = v.name === "v1" ? s.name : `${s.name}-${v.name}`;
-        const td = run.records
-          .byType(T.taskDefinition)
-          .find((t) => t.name.startsWith(`${catalog.name}-${label}-`))!;
-        const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as Container[];
-        const env = Object.fromEntries(container!.environment.map((e) => [e.name, e.value]));
+        const label = serviceDiscoveryName(s.name, v.name);
+        const { env } = taskOf(label);
         expect([label, env["DATABASE_POOL_MAX"]]).toEqual([label, String(pool.poolMax)]);
         connections += Number(env["DATABASE_POOL_MAX"]) * s.replicas * maxScaleFactor;
       }

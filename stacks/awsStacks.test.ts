@@ -1,11 +1,11 @@
 import { RoutingAlb } from "../components/aws/routingAlb.ts";
-import { catalog, validateCatalog } from "../infra/catalog/index.ts";
-import { defaultCatalog } from "../infra/catalog/default.ts";
+import { catalog } from "../infra/catalog/index.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { runProgram } from "../infra/mock/harness.ts";
 import { mockArn, mockRandomPassword } from "../infra/mock/mocks.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
 import { secretMark } from "../infra/mock/records.ts";
+import { ordersCanary } from "../test/support/catalogVariants.ts";
 
 // dev and prod are the same program with different Pulumi.<stack>.yaml files: the differences
 // between their graphs must be exactly the ones their configuration asks for, nothing more.
@@ -128,19 +128,7 @@ test("serverless Kafka replaces the brokers and keeps IAM auth", async () => {
 });
 
 test("a canary: orders v2 runs as its own service, and the gateway knows both versions", async () => {
-  const canary = validateCatalog({
-    ...defaultCatalog,
-    services: {
-      ...defaultCatalog.services,
-      orders: {
-        ...defaultCatalog.services["orders"]!,
-        versions: [
-          { name: "v1", weight: 90 },
-          { name: "v2", weight: 10 },
-        ],
-      },
-    },
-  });
+  const canary = ordersCanary();
   const run = await runProgram({ stack: "dev", secrets: {}, catalog: canary });
   const env = (name: string) => {
     const td = run.records.one("aws:ecs/taskDefinition:TaskDefinition", `${name}-task`);

@@ -3,9 +3,9 @@ import { runProgram } from "../infra/mock/harness.ts";
 import { primaryVersion } from "../infra/aws/workloads.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
 import { secretMark } from "../infra/mock/records.ts";
-import { defaultCatalog } from "../infra/catalog/default.ts";
-import { catalog, domains, services, validateCatalog } from "../infra/catalog/index.ts";
+import { catalog, domains, services } from "../infra/catalog/index.ts";
 import type { Addresses, DataEndpoints, Env } from "../infra/runtimeEnv.ts";
+import { ordersCanary } from "../test/support/catalogVariants.ts";
 import {
   entrypoint,
   envKey,
@@ -269,19 +269,7 @@ describe("docker stack", () => {
   });
 
   it("runs a canary version as a group of its own, which the gateways split traffic to", async () => {
-    const canary = validateCatalog({
-      ...defaultCatalog,
-      services: {
-        ...defaultCatalog.services,
-        orders: {
-          ...defaultCatalog.services["orders"]!,
-          versions: [
-            { name: "v1", weight: 90 },
-            { name: "v2", weight: 10 },
-          ],
-        },
-      },
-    });
+    const canary = ordersCanary();
     const custom = await runProgram({ stack: "docker", secrets, catalog: canary });
     const all = custom.records.byType(CONTAINER);
     const orders = all.filter(runs("orders"));

@@ -1,0 +1,19 @@
+import { defaultCatalog } from "../../infra/catalog/default.ts";
+import { validateCatalog, type Catalog } from "../../infra/catalog/index.ts";
+
+/** The default catalog with orders as a 90/10 canary of v1 and v2, as the stacks' tests deploy it. */
+export function ordersCanary(): Catalog {
+  return validateCatalog({
+    ...defaultCatalog,
+    services: {
+      ...defaultCatalog.services,
+      orders: {
+        ...defaultCatalog.services["orders"]!,
+        versions: [
+          { name: "v1", weight: 90 },
+          { name: "v2", weight: 10 },
+        ],
+      },
+    },
+  });
+}
