@@ -135,7 +135,9 @@ export const envFormat = {
   kafkaBrokers: z
     .string()
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, "must be host:port[,host:port...]"),
-  kafkaAuth: z.enum(["none", "aws-iam"], { error: 'must be "none" or "aws-iam"' }),
+  kafkaAuth: z.enum(["none", "tls", "aws-iam"], {
+    error: 'must be "none", "tls" or "aws-iam"',
+  }),
   apiKey: z
     .string()
     .regex(
@@ -167,7 +169,10 @@ export const envKey = {
   /** Redis AUTH token, a secret: on AWS the task definition injects it from Secrets Manager. */
   redisPassword: "REDIS_PASSWORD",
   kafkaBrokers: "KAFKA_BROKERS",
-  /** `aws-iam` on AWS (MSK signs clients in with the task role); unset elsewhere. */
+  /**
+   * `aws-iam` on AWS (MSK signs clients in with the task role); `tls` for a managed Kafka that
+   * takes TLS clients without SASL (Kubernetes with external stores); unset: plaintext.
+   */
   kafkaAuth: "KAFKA_AUTH",
   /** Node adds these CAs to its trust store: on AWS, RDS's, so that `pg` can verify the server. */
   extraCaCerts: "NODE_EXTRA_CA_CERTS",

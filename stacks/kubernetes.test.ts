@@ -678,6 +678,45 @@ describe("kubernetes stack", () => {
     ).rejects.toThrow(/platform:externalData\.identity\.databaseUrl is required/);
   });
 
+  it("reaches an external Kafka on its plaintext or its TLS listener, as the stack says", async () => {
+    const endpoints = Object.fromEntries(
+      domains(catalog).map((d) => [
+        d.name,
+        {
+          databaseUrl: `postgres://u@${d.name}.db.example.com:5432/${d.name}`,
+          redisUrl: `rediss://${d.name}.cache.example.com:6379`,
+          kafkaBrokers: `${d.name}-1.kafka.example.com:9094`,
+        },
+      ]),
+    );
+    const deploy = (auth?: string) =>
+      runProgram({
+        stack: "k8s",
+        config: {
+          "platform:dataStores": "external",
+          ...(auth ? { "platform:externalKafkaAuth": auth } : {}),
+        },
+        secrets: { "platform:externalData": JSON.stringify(endpoints) },
+      });
+    const kafkaSide = async (auth?: string) => {
+      const ext = await deploy(auth);
+      const orders = ext.records.byType(DEPLOYMENT).find((d) => meta(d).name === "orders")!;
+      const policy = ext.records.byType(POLICY).find((p) => meta(p).name === "orders")!;
+      const egressPorts = (spec<PolicySpec>(policy).egress ?? [])
+        .filter((rule) => (rule.to ?? []).some((peer) => peer.ipBlock))
+        .flatMap((rule) => (rule.ports ?? []).map((x) => x.port));
+      return {
+        kafkaAuth: container(orders).env!.find((e) => e.name === "KAFKA_AUTH")?.value,
+        egressPorts: egressPorts.sort(),
+      };
+    };
+    expect(await kafkaSide()).toEqual({ kafkaAuth: undefined, egressPorts: [5432, 9092] });
+    expect(await kafkaSide("tls")).toEqual({ kafkaAuth: "tls", egressPorts: [5432, 9094] });
+    await expect(deploy("scram")).rejects.toThrow(
+      /platform:externalKafkaAuth must be "none" or "tls"/,
+    );
+  });
+
   it("refuses a stack without an image repository or a password, naming the config key", async () => {
     await expect(
       runProgram({ stack: "k8s", secrets, config: { "platform:imageRepository": "" } }),

@@ -57,12 +57,13 @@ const adminTokenSecretName = "admin-token";
 
 /** The port each store is reached on: in-cluster, or the usual ports of managed services. */
 const storePort: Record<StoreKind, number> = { postgres: 5432, redis: 6379, kafka: 9092 };
-const externalPorts: Record<StoreKind, number[]> = {
-  postgres: [5432],
-  redis: [6379],
-  // Plaintext, TLS, SASL/SCRAM and IAM listeners of MSK and most managed Kafka services.
-  kafka: [9092, 9094, 9096, 9098],
-};
+/** The usual ports of managed services; Kafka's depends on `platform:externalKafkaAuth`. */
+const externalPorts = (kafkaAuth: "none" | "tls"): Record<StoreKind, number> => ({
+  postgres: 5432,
+  redis: 6379,
+  // The plaintext and the TLS listeners of MSK and most managed Kafka services.
+  kafka: kafkaAuth === "tls" ? 9094 : 9092,
+});
 const endpointEnv: Record<StoreKind, { key: keyof DataEndpoints; env: string }> = {
   postgres: { key: "databaseUrl", env: envKey.databaseUrl },
   redis: { key: "redisUrl", env: envKey.redisUrl },
@@ -202,6 +203,8 @@ export function deploy(catalog: Catalog): StackOutputs {
     const allowTo: PortPeer[] = [];
     const allowExternalPorts: number[] = [];
     const endpoints: DataEndpoints = {};
+    // Plain env besides the endpoints: how the clients sign in to an external Kafka.
+    const env: Env = {};
     if (inCluster) {
       for (const kind of stores) {
         const key = endpointEnv[kind].key;
@@ -222,10 +225,12 @@ export function deploy(catalog: Catalog): StackOutputs {
     } else {
       for (const kind of stores) {
         secretEnv[endpointEnv[kind].env] = ref(endpointEnv[kind].env);
-        allowExternalPorts.push(...externalPorts[kind]);
+        allowExternalPorts.push(externalPorts(settings.externalKafkaAuth)[kind]);
       }
+      if (stores.has("kafka") && settings.externalKafkaAuth !== "none")
+        env[envKey.kafkaAuth] = settings.externalKafkaAuth;
     }
-    return { endpoints, secretEnv, allowTo, allowExternalPorts };
+    return { endpoints, env, secretEnv, allowTo, allowExternalPorts };
   };
 
   const common = (ns: string) => ({
@@ -283,7 +288,10 @@ export function deploy(catalog: Catalog): StackOutputs {
       port,
     }));
     for (const w of serviceWorkloads(s)) {
-      const env: Env = serviceEnv(catalog, s.name, port, wiring.endpoints, w.version, at);
+      const env: Env = {
+        ...serviceEnv(catalog, s.name, port, wiring.endpoints, w.version, at),
+        ...wiring.env,
+      };
       // A service that keeps blobs keeps them on disk here (no S3): every replica must read what
       // another stored, so its replicas share one ReadWriteMany claim as DATA_DIR.
       const blobs = s.blobs
@@ -358,7 +366,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         args: [entrypoint("gateway")],
         replicas: d.gateway.replicas,
         labels: workloadLabels(catalog, tierName(d.name), "gateway"),
-        env: gatewayEnv(catalog, d.name, at, port, wiring.endpoints),
+        env: { ...gatewayEnv(catalog, d.name, at, port, wiring.endpoints), ...wiring.env },
         secretEnv: { ...wiring.secretEnv, ...adminTokenOf(d.name).secretEnv },
         cpuMillis: cpuMillis(d.gateway.cpu),
         memoryMi: d.gateway.memory,

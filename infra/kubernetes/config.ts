@@ -63,6 +63,12 @@ const settingsSchema = z.object({
    * for multi-zone clusters where every node is labelled; elsewhere the pods stay Pending.
    */
   zoneSpread: z.enum(["soft", "hard"], { error: 'must be "soft" or "hard"' }).default("soft"),
+  /**
+   * With `dataStores: external`, how the clients reach the managed Kafka: `none` (plaintext,
+   * port 9092, the default) or `tls` (its TLS listener, port 9094). The NetworkPolicies open that
+   * port only. SASL listeners (SCRAM, IAM) are not supported on this target.
+   */
+  externalKafkaAuth: z.enum(["none", "tls"], { error: 'must be "none" or "tls"' }).default("none"),
 });
 
 export type KubernetesSettings = z.output<typeof settingsSchema>;

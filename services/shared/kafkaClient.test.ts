@@ -9,10 +9,17 @@ test("without KAFKA_AUTH the brokers are plain TCP, as on a private network", ()
   expect(kafkaClientOptions(brokers, { KAFKA_AUTH: "none" }).sasl).toBeUndefined();
 });
 
+test("tls: a managed Kafka's TLS listener, without SASL", () => {
+  expect(kafkaClientOptions(brokers, { KAFKA_AUTH: "tls" })).toEqual({
+    bootstrapBrokers: ["b-1.msk.example:9098", "b-2.msk.example:9098"],
+    tls: {},
+  });
+});
+
 test("bad values are refused at start with the variable named", () => {
   expect(() => kafkaClientOptions("broker-without-port", {})).toThrow(/^KAFKA_BROKERS: must be/);
   expect(() => kafkaClientOptions(brokers, { KAFKA_AUTH: "scram" })).toThrow(
-    /^KAFKA_AUTH: must be "none" or "aws-iam"/,
+    /^KAFKA_AUTH: must be "none", "tls" or "aws-iam"/,
   );
   expect(() => kafkaClientOptions(brokers, { KAFKA_AUTH: "aws-iam" })).toThrow(
     /KAFKA_AUTH=aws-iam needs AWS_REGION/,

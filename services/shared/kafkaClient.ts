@@ -40,6 +40,8 @@ export function kafkaClientOptions(
     throw new Error(`${envKey.kafkaAuth}: ${auth.error.issues[0]?.message}`);
   }
   if (auth.data === "none") return { bootstrapBrokers };
+  // A managed Kafka's TLS listener (MSK's is port 9094), with certificates Node trusts.
+  if (auth.data === "tls") return { bootstrapBrokers, tls: {} };
 
   // ECS sets AWS_REGION in every task; elsewhere it must be given.
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
