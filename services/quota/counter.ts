@@ -85,6 +85,29 @@ export function redisCounter(redis: Redis, store: QuotaStore, logger: Logger): C
   const ttlOf = (period: Period) =>
     Math.max(1, Math.ceil((period.endsAt - Date.now()) / 1000) + 3_600);
 
+  // Keys whose Redis counts miss what this replica recorded in the database alone (a grant the
+  // database decided while Redis was unreachable, tokens Redis did not take). Once Redis answers
+  // again they are deleted, so that the next check seeds them from PostgreSQL, which has it all;
+  // otherwise a key that survived the outage would let its user exceed the limit by what was
+  // consumed during it. Retried every second until Redis takes the deletion.
+  const stale = new Set<string>();
+  let refresher: NodeJS.Timeout | undefined;
+  const forget = async () => {
+    if (stale.size === 0) return;
+    const keys = [...stale];
+    await redis.del(...keys);
+    for (const k of keys) stale.delete(k);
+  };
+  const markStale = (key: string) => {
+    stale.add(key);
+    refresher ??= setTimeout(function retry() {
+      forget().then(
+        () => (refresher = stale.size > 0 ? setTimeout(retry, 1_000).unref() : undefined),
+        () => (refresher = setTimeout(retry, 1_000).unref()),
+      );
+    }, 1_000).unref();
+  };
+
   async function check(userId: string, period: Period, n: number, limits: Limits) {
     const key = keyOf(userId, period);
     const args = [n, limits.requestsPerDay, limits.tokensPerDay, ttlOf(period)];
@@ -100,10 +123,13 @@ export function redisCounter(redis: Redis, store: QuotaStore, logger: Logger): C
     async consume(userId, period, n, limits) {
       let outcome: Awaited<ReturnType<typeof check>>;
       try {
+        await forget();
         outcome = await check(userId, period, n, limits);
       } catch (err) {
         logger.warn({ err, userId }, "quota: Redis unavailable, deciding in the database");
-        return fallback.consume(userId, period, n, limits);
+        const decided = await fallback.consume(userId, period, n, limits);
+        if (decided.verdict === "ok" && n > 0) markStale(keyOf(userId, period));
+        return decided;
       }
       if (outcome.verdict === "ok" && n > 0) {
         try {
@@ -130,9 +156,10 @@ export function redisCounter(redis: Redis, store: QuotaStore, logger: Logger): C
     },
 
     async tokensAdded(userId, period, tokens) {
-      await commands.quotaAdd(keyOf(userId, period), "t", tokens).catch((err: unknown) => {
-        // Redis keeps a lower count until its key is rebuilt from the database; say so.
-        logger.warn({ err, userId }, "quota: tokens not added in Redis");
+      const key = keyOf(userId, period);
+      await commands.quotaAdd(key, "t", tokens).catch((err: unknown) => {
+        logger.warn({ err, userId }, "quota: tokens not added in Redis; its key will be rebuilt");
+        markStale(key);
       });
     },
   };

@@ -1,4 +1,11 @@
 import { randomUUID } from "node:crypto";
+import {
+  connect,
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from "node:net";
 import { Redis } from "ioredis";
 import { createDatabase } from "../../test/servers/index.ts";
 import { readTopic, requireEnv } from "../../test/support/kafka.ts";
@@ -325,6 +332,61 @@ test("while Redis is unreachable, PostgreSQL decides, atomically", async () => {
   expect(answers.filter((a) => a.status === 429)).toHaveLength(7);
   // The count is in PostgreSQL, so Redis, once back, starts from it.
   expect((await check(instances[0]!, id)).status).toBe(429);
+});
+
+/** A TCP hop to the test's Redis that can be cut and restored: a network partition, not a flush. */
+async function cuttableRedis(): Promise<{
+  url: string;
+  cut(): void;
+  restore(): Promise<void>;
+}> {
+  const target = new URL(redisUrl);
+  const sockets = new Set<Socket>();
+  let server: NetServer | undefined;
+  let port = 0;
+  const listen = async () => {
+    server = createNetServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on("error", () => undefined);
+        s.on("close", () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((ok) => server!.listen(port, "127.0.0.1", ok));
+    port = (server!.address() as AddressInfo).port;
+  };
+  await listen();
+  return {
+    url: `redis://127.0.0.1:${port}${target.pathname}`,
+    cut() {
+      server?.close();
+      for (const s of sockets) s.destroy();
+    },
+    restore: listen,
+  };
+}
+
+test("a Redis key that outlived an outage is rebuilt with what the database granted meanwhile", async () => {
+  const id = user();
+  const link = await cuttableRedis();
+  const partitioned = await instance({ counter: withRedis(link.url) });
+  expect((await check(partitioned, id)).status).toBe(200);
+  expect((await check(partitioned, id)).status).toBe(200);
+  // Redis is out of reach for this replica only; its key (2 requests) stays in Redis.
+  link.cut();
+  expect((await check(partitioned, id)).status).toBe(200);
+  expect((await check(partitioned, id)).status).toBe(200);
+  await link.restore();
+  // Back: the key is deleted within a second and seeded from PostgreSQL's 4, so the others grant
+  // the 5th request only, not three more on top of a key that missed two.
+  await new Promise((ok) => setTimeout(ok, 2_500));
+  const after = await Promise.all(
+    Array.from({ length: 4 }, (_, i) => check(instances[i % 2]!, id)),
+  );
+  expect(after.map((a) => a.status).sort()).toEqual([200, 429, 429, 429]);
+  link.cut();
 });
 
 test("without Redis (the embedded default), the database counter holds the limit across instances", async () => {
