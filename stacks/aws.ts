@@ -23,7 +23,7 @@ import {
   tierDiscoveryName,
 } from "../infra/aws/workloads.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
-import { domains, routingRules, services } from "../infra/catalog/index.ts";
+import { domains, edgeLimits, routingRules, services } from "../infra/catalog/index.ts";
 import {
   AUTH_SERVICE,
   IMAGE_DATA_DIR,
@@ -390,9 +390,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         : undefined,
     targetPort: port,
     // What the routed services accept: the ALB and its WAF must not refuse or cut less.
-    traffic: services(catalog)
-      .filter((s) => s.routes.length > 0)
-      .map((s) => s.traffic),
+    limits: edgeLimits(catalog),
     deletionProtection: settings.deletionProtection,
     waf: settings.waf ? { rateLimit: settings.wafRateLimit } : undefined,
     accessLogRetentionDays: settings.logRetentionDays,

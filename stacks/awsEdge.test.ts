@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { EdgeTraffic, RoutingAlbArgs } from "../components/aws/routingAlb.ts";
+import type { EdgeLimits, RoutingAlbArgs } from "../components/aws/routingAlb.ts";
 import { RoutingAlb, decimalAbove, payloadTooLargeBody } from "../components/aws/routingAlb.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
 import { catalog, edgeLimits, services } from "../infra/catalog/index.ts";
@@ -24,8 +24,11 @@ const rules = (acl: ResourceRecord) => acl.inputs["rules"] as WafRule[];
 
 const largestBody = (c: Catalog) => Math.max(...services(c).map((s) => s.traffic.maxBodyBytes));
 
-/** The RoutingAlb alone, with the WAF on and the catalog's traffic, under the mocks. */
-function edge(traffic: EdgeTraffic[], extra: Partial<RoutingAlbArgs> = {}): Promise<RunResult> {
+/** The RoutingAlb alone, with the WAF on and the catalog's edge limits, under the mocks. */
+function edge(
+  limits: EdgeLimits | undefined,
+  extra: Partial<RoutingAlbArgs> = {},
+): Promise<RunResult> {
   return runProgram({
     stack: "dev",
     program: () => {
@@ -37,7 +40,7 @@ function edge(traffic: EdgeTraffic[], extra: Partial<RoutingAlbArgs> = {}): Prom
         defaultTargetGroupArn: "tg",
         targetPort: 8080,
         waf: { rateLimit: 2000 },
-        traffic,
+        limits,
         ...extra,
       });
       return { url: alb.url, endpoints: alb.url.apply((url): Record<string, string> => ({ url })) };
@@ -68,7 +71,7 @@ describe("WAF and request bodies", () => {
     const limit = largestBody(catalog);
     // The storage service's uploads, far above the 8 KB the managed rule allowed.
     expect(limit).toBeGreaterThan(8 * 1024 * 1024);
-    const run = await edge(services(catalog).map((s) => s.traffic));
+    const run = await edge(edgeLimits(catalog));
     const acl = run.records.one(webAcl, "edge-waf");
     const body = rules(acl).find((r) => r.name === "body-size")!;
     expect(body.statement["regexMatchStatement"]).toEqual({
@@ -93,13 +96,11 @@ describe("WAF and request bodies", () => {
   });
 
   test("the body limit follows the catalog", async () => {
-    const run = await edge([
-      { maxBodyBytes: 1000, timeouts: { firstByteMs: 10, idleMs: 10 } },
-      { maxBodyBytes: 250_000, timeouts: { firstByteMs: 10, idleMs: 10 } },
-    ]);
+    // edgeLimits(catalog) picks the largest body (services/router/router.test.ts checks it).
+    const run = await edge({ maxBodyBytes: 250_000, longestSilenceMs: 10 });
     const body = rules(run.records.one(webAcl, "edge-waf")).find((r) => r.name === "body-size")!;
     expect(body.statement["regexMatchStatement"]!["regexString"]).toBe(decimalAbove(250_000));
-    const none = (await edge([])).records.one(webAcl, "edge-waf");
+    const none = (await edge(undefined)).records.one(webAcl, "edge-waf");
     expect(rules(none).map((r) => r.name)).not.toContain("body-size");
   });
 
@@ -147,16 +148,13 @@ describe("ALB idle timeout", () => {
   });
 
   test("a catalog silence the ALB would cut refuses to deploy", async () => {
-    const slow = { maxBodyBytes: 1000, timeouts: { firstByteMs: 10_000, idleMs: 90_000 } };
-    await expect(edge([slow])).rejects.toThrow(
+    const slow = { maxBodyBytes: 1000, longestSilenceMs: 90_000 };
+    await expect(edge(slow)).rejects.toThrow(
       "edge: idle timeout 60 s must exceed the catalog's longest silence (traffic.timeouts), 90000 ms",
     );
-    await expect(
-      edge(
-        services(catalog).map((s) => s.traffic),
-        { idleTimeoutSeconds: 20 },
-      ),
-    ).rejects.toThrow("idle timeout 20 s must exceed");
+    await expect(edge(edgeLimits(catalog), { idleTimeoutSeconds: 20 })).rejects.toThrow(
+      "idle timeout 20 s must exceed",
+    );
   });
 });
 

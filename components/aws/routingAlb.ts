@@ -18,11 +18,12 @@ export interface AlbRoute {
 }
 
 /** What the catalog lets one service's requests do, which the load balancer must let them do too. */
-export interface EdgeTraffic {
-  /** The largest request body the gateway accepts for the service. */
+/** What the edge must let through: the largest body and the longest silence of a routed service. */
+export interface EdgeLimits {
+  /** The largest request body a gateway accepts, in bytes. */
   maxBodyBytes: number;
-  /** The longest waits for the first byte and between streamed chunks, in ms. */
-  timeouts: { firstByteMs: number; idleMs: number };
+  /** The longest wait for a first byte or between streamed chunks, in ms. */
+  longestSilenceMs: number;
 }
 
 export interface RoutingAlbArgs {
@@ -48,20 +49,19 @@ export interface RoutingAlbArgs {
   deletionProtection?: boolean;
   /**
    * A WAF web ACL with AWS managed rules and this per-IP rate limit (requests per 5 minutes);
-   * with `traffic`, it also refuses bodies above the largest `maxBodyBytes`.
+   * with `limits`, it also refuses bodies above `limits.maxBodyBytes`.
    */
   waf?: { rateLimit: number };
   /**
-   * Every catalog service's `traffic` (`services(catalog).map((s) => s.traffic)`), so that the
-   * edge follows the catalog: the WAF's body limit is the largest `maxBodyBytes`, and the idle
-   * timeout must outlast the longest silence (`firstByteMs`, `idleMs`) a service may keep.
+   * The catalog's edge limits (`edgeLimits(catalog)`), so that the edge follows the catalog: the
+   * WAF's body limit, and the silence the idle timeout must outlast.
    */
-  traffic?: EdgeTraffic[];
+  limits?: EdgeLimits;
   /** Days to keep access logs. Default 30. */
   accessLogRetentionDays?: number;
   /**
    * Seconds a connection may stay silent. Default `defaultIdleTimeoutSeconds`; it must exceed
-   * every silence `traffic` allows (checked) and stay below the targets' keep-alive.
+   * `limits.longestSilenceMs` (checked) and stay below the targets' keep-alive.
    */
   idleTimeoutSeconds?: number;
   /** Seconds a client stays on the version it was first sent to. Default 3600. */
@@ -95,11 +95,6 @@ export function payloadTooLargeBody(limit: number): string {
  * the catalog's default silences (10 s to the first byte, 30 s between streamed chunks).
  */
 export const defaultIdleTimeoutSeconds = 60;
-
-/** The longest a service may keep a connection silent, in ms: its first byte or a stream's pause. */
-export function longestSilenceMs(traffic: EdgeTraffic[]): number {
-  return Math.max(0, ...traffic.map((t) => Math.max(t.timeouts.firstByteMs, t.timeouts.idleMs)));
-}
 
 /**
  * A regular expression for the decimal numbers above `limit`: more significant digits than it,
@@ -159,7 +154,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
     const parent = { parent: this };
     const protect = args.deletionProtection ?? true;
     const idleTimeout = args.idleTimeoutSeconds ?? defaultIdleTimeoutSeconds;
-    const silence = longestSilenceMs(args.traffic ?? []);
+    const silence = args.limits?.longestSilenceMs ?? 0;
     // The ALB closing a silent connection first would cut a stream or turn a slow answer (the
     // gateway's own 504 with its fallbacks) into the ALB's bare 504.
     if (idleTimeout * 1000 <= silence)
@@ -235,9 +230,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
     );
 
     if (args.waf) {
-      const bodies = (args.traffic ?? []).map((t) => t.maxBodyBytes);
-      const maxBody = bodies.length > 0 ? Math.max(...bodies) : undefined;
-      this.firewall(name, alb, args.waf.rateLimit, maxBody, tags);
+      this.firewall(name, alb, args.waf.rateLimit, args.limits?.maxBodyBytes, tags);
     }
 
     const notFound = {
