@@ -99,30 +99,22 @@ test("each process pools its share: every domain's clients at full scale-out fit
   }
 });
 
-test("a domain too large for its instance is reported, and an unknown size named", () => {
-  const onMicro = validateCatalog({
+/** The default catalog with the business database on `instanceClass`. */
+const businessOn = (instanceClass: string) =>
+  validateCatalog({
     ...defaultCatalog,
     domains: {
       ...defaultCatalog.domains,
-      business: {
-        ...defaultCatalog.domains["business"]!,
-        data: { postgres: { instanceClass: "db.t4g.micro" } },
-      },
+      business: { ...defaultCatalog.domains["business"]!, data: { postgres: { instanceClass } } },
     },
   });
+
+test("a domain too large for its instance is reported, and an unknown size named", () => {
+  const onMicro = businessOn("db.t4g.micro");
   expect(databasePool(onMicro, "business", 3)).toMatchObject({ poolMax: 2, short: true });
   expect(databasePool(onMicro, "business", 1)).toMatchObject({ short: false });
   expect(databasePool(catalog, "business", 1).poolMax).toBeGreaterThan(2);
-  const odd = validateCatalog({
-    ...defaultCatalog,
-    domains: {
-      ...defaultCatalog.domains,
-      business: {
-        ...defaultCatalog.domains["business"]!,
-        data: { postgres: { instanceClass: "db.x9.huge" } },
-      },
-    },
-  });
+  const odd = businessOn("db.x9.huge");
   expect(() => databasePool(odd, "business", 3)).toThrow(
     /catalog.domains.business.data.postgres.instanceClass: unknown size in "db.x9.huge"/,
   );
