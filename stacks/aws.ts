@@ -16,6 +16,7 @@ import {
   drainSeconds,
   databasePool,
   gatewayStores,
+  joinStatements,
   primaryVersion,
   serviceDiscoveryName,
   rdsCaBundle,
@@ -240,7 +241,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     recoveryWindowInDays: 7,
     tags,
   });
-  const writeAdminBootstrap = adminBootstrap.arn.apply((arn) => [
+  const writeAdminBootstrap = adminBootstrap.arn.apply((arn): Record<string, unknown>[] => [
     {
       Sid: "WriteBootstrapAdminKey",
       Effect: "Allow",
@@ -273,15 +274,11 @@ export function deploy(catalog: Catalog): StackOutputs {
       pulumi
         .all([bucket.bucketName, bucket.kmsKeyArn, region])
         .apply(([name, kmsKeyId, r]) => ({ bucket: name, kmsKeyId, region: r }));
-    const statementSets = [
+    const taskPolicyStatements = joinStatements([
       access.taskPolicyStatements,
       bucket?.clientStatements,
       s.name === AUTH_SERVICE ? writeAdminBootstrap : undefined,
-    ].filter((set) => set !== undefined);
-    const taskPolicyStatements =
-      statementSets.length === 0
-        ? undefined
-        : pulumi.all(statementSets).apply((sets) => sets.flat());
+    ]);
     const operated = s.name === MONITORING_SERVICE;
     return s.versions.map((v) => {
       const label = serviceDiscoveryName(s.name, v.name);

@@ -158,7 +158,7 @@ export function storeAccess(
 ): StoreAccess {
   const secrets: SecretEnv[] = [];
   const groups: pulumi.Output<string>[] = [];
-  const statements: pulumi.Output<Record<string, unknown>[]>[] = [];
+  const statements: Statements[] = [];
   const readDatabasePassword = (arn: string): Record<string, unknown>[] => [
     {
       Sid: "ReadDatabasePassword",
@@ -195,11 +195,18 @@ export function storeAccess(
       })),
     secrets,
     memberOfSecurityGroupIds: groups,
-    taskPolicyStatements:
-      statements.length === 0
-        ? undefined
-        : pulumi.all(statements).apply((sets) => sets.flat() as Record<string, unknown>[]),
+    taskPolicyStatements: joinStatements(statements),
   };
+}
+
+type Statements = pulumi.Output<Record<string, unknown>[]>;
+
+/** One task-role statement list from several sources' lists; undefined when there is none. */
+export function joinStatements(sets: readonly (Statements | undefined)[]): Statements | undefined {
+  const present = sets.filter((set) => set !== undefined);
+  return present.length === 0
+    ? undefined
+    : pulumi.all(present).apply((lists) => lists.flat() as Record<string, unknown>[]);
 }
 
 /** A gateway tier uses its domain's Redis (rate limits, cache) and Kafka (dead-letter queue). */
