@@ -14,6 +14,7 @@ import { Redis } from "ioredis";
 import { redisAuth } from "../shared/cache.ts";
 import type { Registry } from "prom-client";
 import type { KafkaClientOptions } from "../shared/kafkaClient.ts";
+import { createMissingTopics } from "../shared/kafkaTopics.ts";
 import type { Logger } from "../shared/logger.ts";
 import {
   backoffMs,
@@ -137,25 +138,10 @@ export function kafkaDlq(args: KafkaDlqArgs): DeadLetterQueue {
   // Created on first use, not at start: a gateway must boot (and serve) while Kafka is away.
   let topicsReady: Promise<void> | undefined;
   const ensureTopics = () => {
-    topicsReady ??= (async () => {
-      const wanted = [topic, poisonTopic];
-      const missing = async () => {
-        const existing = new Set(await admin.listTopics());
-        return wanted.filter((t) => !existing.has(t));
-      };
-      const todo = await missing();
-      if (todo.length === 0) return;
-      try {
-        await admin.createTopics({
-          topics: todo,
-          partitions: args.partitions ?? 3,
-          replicas: args.replicas ?? -1,
-        });
-      } catch (err) {
-        // Another replica may have created them first.
-        if ((await missing()).length > 0) throw err;
-      }
-    })().catch((err: unknown) => {
+    topicsReady ??= createMissingTopics(admin, [topic, poisonTopic], {
+      partitions: args.partitions,
+      replicas: args.replicas,
+    }).catch((err: unknown) => {
       topicsReady = undefined;
       throw err;
     });

@@ -12,31 +12,48 @@ export const DEFAULT_PARTITIONS = 3;
 export async function createTopics(
   brokers: string,
   topics: readonly string[],
-  opts: { partitions?: number; replicas?: number; clientId?: string } = {},
+  opts: TopicOptions & { clientId?: string } = {},
 ): Promise<void> {
   const admin = new Admin({
     clientId: opts.clientId ?? "topics-admin",
     ...kafkaClientOptions(brokers),
   });
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
-    await admin
-      .createTopics({
-        topics: missing,
-        partitions: opts.partitions ?? DEFAULT_PARTITIONS,
-        // -1: the broker's default replication factor (3 on a multi-zone MSK cluster).
-        replicas: opts.replicas ?? -1,
-      })
-      .catch(async (err: unknown) => {
-        // Another replica may have created them meanwhile.
-        const now = new Set(await admin.listTopics());
-        if (missing.some((t) => !now.has(t))) throw err;
-      });
+    await createMissingTopics(admin, topics, opts);
   } finally {
     await admin.close().catch(() => undefined);
   }
+}
+
+export interface TopicOptions {
+  /** Default `DEFAULT_PARTITIONS`. */
+  partitions?: number;
+  /** Default -1: the broker's default replication factor (3 on a multi-zone MSK cluster). */
+  replicas?: number;
+}
+
+/** `createTopics` with an admin client the caller holds (and closes). */
+export async function createMissingTopics(
+  admin: Admin,
+  topics: readonly string[],
+  opts: TopicOptions = {},
+): Promise<void> {
+  const missing = async () => {
+    const existing = new Set(await admin.listTopics());
+    return topics.filter((t) => !existing.has(t));
+  };
+  const todo = await missing();
+  if (todo.length === 0) return;
+  await admin
+    .createTopics({
+      topics: todo,
+      partitions: opts.partitions ?? DEFAULT_PARTITIONS,
+      replicas: opts.replicas ?? -1,
+    })
+    .catch(async (err: unknown) => {
+      // Another replica (or a producer) may have created them meanwhile.
+      if ((await missing()).length > 0) throw err;
+    });
 }
 
 /**
