@@ -93,8 +93,8 @@ export function redisCounter(redis: Redis, store: QuotaStore, logger: Logger): C
   const stale = new Set<string>();
   let refresher: NodeJS.Timeout | undefined;
   const forget = async () => {
-    if (stale.size === 0) return;
     const keys = [...stale];
+    if (keys.length === 0) return;
     await redis.del(...keys);
     for (const k of keys) stale.delete(k);
   };
@@ -123,7 +123,7 @@ export function redisCounter(redis: Redis, store: QuotaStore, logger: Logger): C
     async consume(userId, period, n, limits) {
       let outcome: Awaited<ReturnType<typeof check>>;
       try {
-        await forget();
+        if (stale.size > 0) await forget();
         outcome = await check(userId, period, n, limits);
       } catch (err) {
         logger.warn({ err, userId }, "quota: Redis unavailable, deciding in the database");

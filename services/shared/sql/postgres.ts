@@ -74,7 +74,9 @@ export async function openPostgres(
   const pooled = wrap(pool);
   const db: Db = {
     engine: "postgres",
-    query: (sql, params) => withFreshPassword(password, () => pooled.query(sql, params)),
+    query: password
+      ? (sql, params) => withFreshPassword(password, () => pooled.query(sql, params))
+      : pooled.query,
     async transaction(fn) {
       const client = await withFreshPassword(password, () => pool.connect());
       try {
