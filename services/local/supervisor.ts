@@ -38,12 +38,16 @@ export class Supervisor {
     // log line would cost this process a read and a write, and the throughput bench's load
     // generator is this process (bench/README.md).
     const log = openSync(this.logFile(spec.name), "a");
-    const proc = spawn(process.execPath, [spec.script], {
-      cwd: this.opts.root,
-      env: { ...process.env, ...spec.env },
-      stdio: ["ignore", log, log, "ipc"],
-    });
-    closeSync(log);
+    let proc: ChildProcess;
+    try {
+      proc = spawn(process.execPath, [spec.script], {
+        cwd: this.opts.root,
+        env: { ...process.env, ...spec.env },
+        stdio: ["ignore", log, log, "ipc"],
+      });
+    } finally {
+      closeSync(log);
+    }
     const listening = new Promise<void>((resolve, reject) => {
       proc.on("message", (m: { type?: string }) => m?.type === "listening" && resolve());
       proc.once("exit", (code, signal) =>
