@@ -8,7 +8,9 @@
 //   (d) through nginx (Debian's package) as a plain reverse proxy in front of the same replica;
 //   (e) a cache hit at a gateway replica (the answer from its Redis response cache);
 //   (f) a bare Node proxy (node:http + undici, nothing else) in front of the same replica: the
-//       floor of any Node hop here, so that the gateway's hop splits into Node's cost and its own.
+//       floor of any Node hop here, so that the gateway's hop splits into Node's cost and its own;
+//   (g) two bare Node proxies in a row in front of the same replica: the floor of (c), what any
+//       two Node hops (router and gateway) could keep of (a) on this machine, so g/a bounds c/a.
 //
 // Every path ends at the same single orders replica (the other one is stopped for the run) and
 // the same PostgreSQL. The gateways of (b) and (c) run without Redis: with Redis, orders' reads
@@ -19,7 +21,7 @@
 //
 // autocannon drives BENCH_CONNECTIONS (32) keep-alive connections for BENCH_DURATION_S (8) per
 // run, each from its own loopback address and with a fresh set of API keys per run (the default
-// limits are per key and per address: one client could not load a gateway). The five paths are
+// limits are per key and per address: one client could not load a gateway). The seven paths are
 // measured in turn, BENCH_ROUNDS (3) times, and the medians are reported: the machine is shared.
 // The load generator runs on the same cores as everything else.
 //
@@ -51,7 +53,7 @@ const keysPerRun = envNumber("BENCH_KEYS_PER_RUN", 100);
 const PATH = "/v1/orders?limit=20";
 
 interface Target {
-  id: "a" | "b" | "c" | "d" | "e" | "f";
+  id: "a" | "b" | "c" | "d" | "e" | "f" | "g";
   label: string;
   url: string;
   /** Calls through a gateway carry API keys; direct calls carry the principal instead. */
@@ -72,6 +74,7 @@ let code = 1;
 let topology: BenchTopology | undefined;
 let nginx: NginxProxy | undefined;
 let bare: BareProxy | undefined;
+let bareFront: BareProxy | undefined;
 try {
   topology = await BenchTopology.start({
     name: "throughput",
@@ -91,7 +94,7 @@ try {
       await topology.supervisor.stopProcess(extra.name);
   }
   const gateway = topology.gatewayReplicas("orders")[0]!;
-  const [cachedPort, nginxPort, barePort] = await freePorts(3);
+  const [cachedPort, nginxPort, barePort, frontPort] = await freePorts(4);
   const cached = {
     ...gateway,
     name: `${gateway.name}-redis`,
@@ -107,7 +110,8 @@ try {
   nginx = await startNginx({ port: nginxPort!, upstream: `127.0.0.1:${service.port}` });
   const proxy = nginx;
   bare = await startBareProxy(barePort!, `127.0.0.1:${service.port}`);
-  const bareProxy = bare;
+  bareFront = await startBareProxy(frontPort!, `127.0.0.1:${barePort}`);
+  const bareProxies = [bare, bareFront];
   const sup = topology.supervisor;
   const pidsOf = (specs: readonly { name: string }[]) => () => specs.map((s) => sup.pid(s.name));
   const postgresPort = new URL(stores.data.databaseUrl!).port;
@@ -122,7 +126,7 @@ try {
       ...topology.serviceReplicas("auth"),
     ]),
     nginx: () => [proxy.pid, ...childPids(proxy.pid)],
-    "bare Node proxy": () => [bareProxy.pid],
+    "bare Node proxies": () => bareProxies.map((p) => p.pid),
     orders: pidsOf([service]),
     postgres: () => pidsByCommandLine(`-p ${postgresPort} `).flatMap((p) => [p, ...childPids(p)]),
     redis: () => pidsByCommandLine(`:${redisPort}`),
@@ -194,6 +198,13 @@ try {
       runs: [],
     },
     { id: "f", label: "bare Node proxy -> the replica", url: bare.url, gateway: false, runs: [] },
+    {
+      id: "g",
+      label: "two bare Node proxies -> the replica",
+      url: bareFront.url,
+      gateway: false,
+      runs: [],
+    },
   ];
   const run = async (t: Target, seconds: number) => {
     const apiKeys = t.gateway ? await freshKeys() : undefined;
@@ -259,6 +270,7 @@ try {
   );
   const ca = m.c.rps / m.a.rps;
   const ea = m.e.rps / m.a.rps;
+  const ga = m.g.rps / m.a.rps;
   const hop = (x: number) => 1 / x - 1 / m.a.rps;
   const nginxHop = hop(m.d.rps);
   const gatewayHop = hop(m.b.rps);
@@ -267,7 +279,7 @@ try {
   const [, b, , d, , f] = targets;
   const gatewayCpu = cpuOf(b!, "business gateways");
   const nginxCpu = cpuOf(d!, "nginx");
-  const bareCpu = cpuOf(f!, "bare Node proxy");
+  const bareCpu = cpuOf(f!, "bare Node proxies");
   const hopRatio = gatewayCpu / nginxCpu;
   const valid = targets.every((t) => t.runs.every((x) => x.non2xx + x.errors === 0));
   console.log("");
@@ -286,6 +298,10 @@ try {
   console.log("");
   printFigures([
     ["c/a (router -> gateway vs direct)", `${ca.toFixed(2)}   (target >= 0.5)`],
+    [
+      "g/a (two bare Node hops vs direct)",
+      `${ga.toFixed(2)}   (reference, no target): the most any router -> gateway in Node keeps here`,
+    ],
     ["e/a (gateway cache hit vs direct)", `${ea.toFixed(2)}   (target >= 1.0)`],
     [
       "gateway hop / nginx hop, CPU",
@@ -316,6 +332,7 @@ try {
   console.log("FAIL (the bench could not run to the end)");
 } finally {
   await nginx?.stop();
+  await bareFront?.stop();
   await bare?.stop();
   await topology?.stop(code !== 0);
   await stores.stop();
