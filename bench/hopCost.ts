@@ -1,0 +1,192 @@
+// What one hop costs when nothing else on the path does: nginx, a bare Node proxy and a business
+// gateway replica, each in turn in front of the same trivial upstream, side by side in one run:
+//
+//   node bench/hopCost.ts
+//
+// The throughput bench (bench/throughput.ts) measures the hops in front of the orders service
+// and PostgreSQL, which share the two cores with them and make every figure noisy. Here the
+// upstream (bench/support/trivialUpstream.ts) answers a fixed page, so the hop is the only real
+// work, and a change to the gateway shows in its CPU per request within a minute.
+//
+// The gateway is the real program (services/gateway/main.ts) with the catalog's business domain,
+// every service and the key verification pointed at the trivial upstream, no Redis (as in the
+// throughput bench's (b)), and a fresh set of API keys. Each hop's CPU time per request is its
+// processes' user + system time from /proc over the requests answered. HOPS_CONNECTIONS (64)
+// keep-alive connections, each from its own loopback address, for HOPS_DURATION_S (4) per run;
+// a warm-up round, then HOPS_ROUNDS (3) rounds, and the medians. Figures only, no verdict: the
+// target's verdict is the throughput bench's, on the real route.
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { catalog, services } from "../infra/catalog/index.ts";
+import { envKey } from "../infra/runtimeEnv.ts";
+import { generateKey } from "../services/auth/keys.ts";
+import { freePorts } from "../services/local/ports.ts";
+import { loadRun } from "./support/autocannon.ts";
+import { startBareProxy, type BareProxy } from "./support/bareProxy.ts";
+import { childPids, cpuMs } from "./support/cpu.ts";
+import { envNumber } from "./support/drill.ts";
+import { startNginx, type NginxProxy } from "./support/nginx.ts";
+import { printFigures } from "./support/report.ts";
+import { ROOT } from "./support/topology.ts";
+
+const connections = envNumber("HOPS_CONNECTIONS", 64);
+const durationS = envNumber("HOPS_DURATION_S", 4);
+const rounds = envNumber("HOPS_ROUNDS", 3);
+const PATH = "/v1/orders?limit=20";
+const DOMAIN = "business";
+
+interface Hop {
+  name: string;
+  url: string;
+  pids: () => number[];
+  /** Bearer keys to send in turn (the gateway's limits are per key); none: no Authorization. */
+  keys?: string[];
+  cpuUs: number[];
+  rps: number[];
+}
+
+const dir = mkdtempSync(join(tmpdir(), "bench-hops-"));
+const children: ChildProcess[] = [];
+let nginx: NginxProxy | undefined;
+let bare: BareProxy | undefined;
+let code = 1;
+
+/** Starts `script` with `args` and `env`, its output in `<dir>/<name>.log`. */
+function startNode(name: string, script: string, args: string[], env: NodeJS.ProcessEnv) {
+  const log = openSync(join(dir, `${name}.log`), "a");
+  try {
+    const proc = spawn(process.execPath, [join(ROOT, script), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", log, log],
+    });
+    children.push(proc);
+    return proc;
+  } finally {
+    closeSync(log);
+  }
+}
+
+async function waitFor(url: string, what: string): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+  }
+  throw new Error(`${what} did not answer ${url} in 30 s (logs in ${dir})`);
+}
+
+try {
+  const [upstreamPort, gatewayPort, barePort, nginxPort] = await freePorts(4);
+  const upstream = `127.0.0.1:${upstreamPort}`;
+  startNode("upstream", "bench/support/trivialUpstream.ts", [String(upstreamPort)], {});
+  await waitFor(`http://${upstream}/healthz`, "the trivial upstream");
+
+  const gatewayEnv: NodeJS.ProcessEnv = {
+    [envKey.host]: "127.0.0.1",
+    [envKey.port]: String(gatewayPort),
+    [envKey.domain]: DOMAIN,
+    [envKey.dataDir]: join(dir, "gateway-data"),
+    [envKey.drainDelayMs]: "0",
+    [envKey.authUrl]: `http://${upstream}`,
+    [envKey.quotaUrl]: `http://${upstream}`,
+    // Unset even if this shell sets them (spawn drops undefined): no Redis, Kafka or PostgreSQL.
+    [envKey.redisUrl]: undefined,
+    [envKey.kafkaBrokers]: undefined,
+    [envKey.databaseUrl]: undefined,
+  };
+  for (const s of services(catalog).filter((x) => x.domain === DOMAIN))
+    for (const v of s.versions) gatewayEnv[envKey.upstream(s.name, v.name)] = `http://${upstream}`;
+  const gateway = startNode("gateway", "services/gateway/main.ts", [], gatewayEnv);
+  bare = await startBareProxy(barePort!, upstream);
+  nginx = await startNginx({ port: nginxPort!, upstream });
+  await waitFor(`http://127.0.0.1:${gatewayPort}/readyz`, "the gateway");
+
+  const nginxPid = nginx.pid;
+  const barePid = bare.pid;
+  const hops: Hop[] = [
+    {
+      name: "nginx",
+      url: nginx.url,
+      pids: () => [nginxPid, ...childPids(nginxPid)],
+      cpuUs: [],
+      rps: [],
+    },
+    { name: "bare Node proxy", url: bare.url, pids: () => [barePid], cpuUs: [], rps: [] },
+    {
+      name: "business gateway",
+      url: `http://127.0.0.1:${gatewayPort}`,
+      pids: () => [gateway.pid!],
+      keys: Array.from({ length: 500 }, () => generateKey()),
+      cpuUs: [],
+      rps: [],
+    },
+  ];
+  console.log(
+    `hop cost: GET ${PATH} to a trivial upstream, ${rounds} rounds of ${durationS} s runs, ${connections} connections`,
+  );
+  let valid = true;
+  for (let round = 0; round <= rounds; round++) {
+    for (const hop of hops) {
+      const cpu = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+      const pids = hop.pids();
+      const before = cpu(pids);
+      const result = await loadRun({
+        target: hop.url,
+        path: PATH,
+        connections,
+        durationSeconds: durationS,
+        headers: {},
+        apiKeys: hop.keys,
+        distinctSources: true,
+      });
+      const us = ((cpu(pids) - before) * 1000) / (result.rps * durationS);
+      const invalid = result.non2xx + result.errors > 0;
+      if (invalid) valid = false;
+      console.log(
+        `${round === 0 ? "warm-up" : `round ${round}`} ${hop.name.padEnd(17)} ${result.rps.toFixed(0).padStart(6)} rps  ${us.toFixed(0).padStart(4)} us CPU per request${invalid ? `  INVALID: ${result.statuses}, ${result.errors} errors` : ""}`,
+      );
+      if (round === 0) continue;
+      hop.cpuUs.push(us);
+      hop.rps.push(result.rps);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const [n, b, g] = hops.map((h) => median(h.cpuUs)) as [number, number, number];
+  console.log("");
+  console.log("medians over the rounds:");
+  printFigures(
+    hops.map((h) => [
+      h.name,
+      `${median(h.cpuUs).toFixed(0).padStart(4)} us CPU per request   ${median(h.rps).toFixed(0).padStart(6)} rps`,
+    ]),
+  );
+  printFigures([
+    ["gateway / nginx, CPU", `${(g / n).toFixed(2)}   (the throughput bench's target: <= 3)`],
+    ["bare Node / nginx, CPU", `${(b / n).toFixed(2)}   (what any Node hop starts from)`],
+    ["gateway / bare Node, CPU", `${(g / b).toFixed(2)}   (the chain's own work, as a share)`],
+    ["every answer a 2xx", valid ? "yes" : "NO: some runs are invalid (see INVALID above)"],
+  ]);
+  code = valid ? 0 : 1;
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+} finally {
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.all([nginx?.stop(), bare?.stop()]);
+  await Promise.all(
+    children.map((c) =>
+      c.exitCode === null && c.signalCode === null
+        ? new Promise((ok) => c.once("exit", ok))
+        : undefined,
+    ),
+  );
+  if (code === 0) rmSync(dir, { recursive: true, force: true });
+  else console.error(`logs kept in ${dir}`);
+}
+process.exit(code);
