@@ -3,10 +3,8 @@
 //
 //   node bench/chainSteps.ts
 //
-// The throughput bench (bench/throughput.ts) measures the gateway's hop at 564 to 648 us of CPU
-// per request, a bare Node proxy's at 193 to 258 us and nginx's at 74 to 82 us (bench/README.md).
-// A gateway within 3x nginx's hop may then spend 3 x nginx - bare, about 30 us, on all of its own
-// work. This prints what the steps cost, each on its own, and their sum: a floor for the chain,
+// A gateway within 3x nginx's hop may spend 3 x nginx - bare Node hop on all of its own work,
+// about 30 us per request in the throughput bench (bench/README.md, "Node's floor"). This prints what the steps cost, each on its own, and their sum: a floor for the chain,
 // since the steps here do not wait on sockets, miss caches or run under a real request's memory.
 //
 // Every step runs STEPS_CALLS (50 000) times in turns of 100 calls per event-loop turn (so that
@@ -32,7 +30,7 @@ import { forwardHeaders } from "../services/shared/proxy.ts";
 import { requestContext } from "../services/shared/trace.ts";
 import { startRedis } from "../test/servers/index.ts";
 import { envNumber } from "./support/drill.ts";
-import { printFigures } from "./support/report.ts";
+import { median, printFigures } from "./support/report.ts";
 
 const CHILD = "CHAIN_STEPS_CHILD";
 
@@ -165,8 +163,6 @@ try {
   const results = new Map<string, number[]>(steps.map((s) => [s.name, []]));
   for (let r = 0; r < rounds; r++)
     for (const step of steps) results.get(step.name)!.push(await measure(step.run));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
   process.send!([...results].map(([name, xs]) => [name, median(xs)]));
   flushLogs();
 } finally {

@@ -15,21 +15,20 @@
 // keep-alive connections, each from its own loopback address, for HOPS_DURATION_S (4) per run;
 // a warm-up round, then HOPS_ROUNDS (3) rounds, and the medians. Figures only, no verdict: the
 // target's verdict is the throughput bench's, on the real route.
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { catalog, services } from "../infra/catalog/index.ts";
-import { envKey } from "../infra/runtimeEnv.ts";
+import { envKey, type Env } from "../infra/runtimeEnv.ts";
 import { generateKey } from "../services/auth/keys.ts";
 import { freePorts } from "../services/local/ports.ts";
+import { Supervisor } from "../services/local/supervisor.ts";
 import { loadRun } from "./support/autocannon.ts";
 import { startBareProxy, type BareProxy } from "./support/bareProxy.ts";
 import { childPids, cpuMs } from "./support/cpu.ts";
 import { envNumber } from "./support/drill.ts";
 import { startNginx, type NginxProxy } from "./support/nginx.ts";
-import { printFigures } from "./support/report.ts";
+import { median, printFigures } from "./support/report.ts";
 import { ROOT } from "./support/topology.ts";
 
 const connections = envNumber("HOPS_CONNECTIONS", 64);
@@ -49,46 +48,17 @@ interface Hop {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "bench-hops-"));
-const children: ChildProcess[] = [];
+const supervisor = new Supervisor({ root: ROOT, logDir: join(dir, "logs") });
 let nginx: NginxProxy | undefined;
 let bare: BareProxy | undefined;
 let code = 1;
 
-/** Starts `script` with `args` and `env`, its output in `<dir>/<name>.log`. */
-function startNode(name: string, script: string, args: string[], env: NodeJS.ProcessEnv) {
-  const log = openSync(join(dir, `${name}.log`), "a");
-  try {
-    const proc = spawn(process.execPath, [join(ROOT, script), ...args], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", log, log],
-    });
-    children.push(proc);
-    return proc;
-  } finally {
-    closeSync(log);
-  }
-}
-
-async function waitFor(url: string, what: string): Promise<void> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-  }
-  throw new Error(`${what} did not answer ${url} in 30 s (logs in ${dir})`);
-}
-
 try {
   const [upstreamPort, gatewayPort, barePort, nginxPort] = await freePorts(4);
   const upstream = `127.0.0.1:${upstreamPort}`;
-  startNode("upstream", "bench/support/trivialUpstream.ts", [String(upstreamPort)], {});
-  await waitFor(`http://${upstream}/healthz`, "the trivial upstream");
-
-  const gatewayEnv: NodeJS.ProcessEnv = {
+  // Empty is unset (services/shared/config.ts), whatever this shell exports: no Redis, Kafka or
+  // PostgreSQL.
+  const gatewayEnv: Env = {
     [envKey.host]: "127.0.0.1",
     [envKey.port]: String(gatewayPort),
     [envKey.domain]: DOMAIN,
@@ -96,17 +66,29 @@ try {
     [envKey.drainDelayMs]: "0",
     [envKey.authUrl]: `http://${upstream}`,
     [envKey.quotaUrl]: `http://${upstream}`,
-    // Unset even if this shell sets them (spawn drops undefined): no Redis, Kafka or PostgreSQL.
-    [envKey.redisUrl]: undefined,
-    [envKey.kafkaBrokers]: undefined,
-    [envKey.databaseUrl]: undefined,
+    [envKey.redisUrl]: "",
+    [envKey.kafkaBrokers]: "",
+    [envKey.databaseUrl]: "",
   };
   for (const s of services(catalog).filter((x) => x.domain === DOMAIN))
     for (const v of s.versions) gatewayEnv[envKey.upstream(s.name, v.name)] = `http://${upstream}`;
-  const gateway = startNode("gateway", "services/gateway/main.ts", [], gatewayEnv);
+  supervisor.start({
+    name: "upstream",
+    tier: "service",
+    script: "bench/support/trivialUpstream.ts",
+    port: upstreamPort!,
+    env: { [envKey.port]: String(upstreamPort) },
+  });
+  supervisor.start({
+    name: "gateway",
+    tier: "gateway",
+    script: "services/gateway/main.ts",
+    port: gatewayPort!,
+    env: gatewayEnv,
+  });
+  await supervisor.waitReady(60_000);
   bare = await startBareProxy(barePort!, upstream);
   nginx = await startNginx({ port: nginxPort!, upstream });
-  await waitFor(`http://127.0.0.1:${gatewayPort}/readyz`, "the gateway");
 
   const nginxPid = nginx.pid;
   const barePid = bare.pid;
@@ -122,7 +104,7 @@ try {
     {
       name: "business gateway",
       url: `http://127.0.0.1:${gatewayPort}`,
-      pids: () => [gateway.pid!],
+      pids: () => [supervisor.pid("gateway")],
       keys: Array.from({ length: 500 }, () => generateKey()),
       cpuUs: [],
       rps: [],
@@ -157,7 +139,6 @@ try {
       hop.rps.push(result.rps);
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const [n, b, g] = hops.map((h) => median(h.cpuUs)) as [number, number, number];
   console.log("");
   console.log("medians over the rounds:");
@@ -177,15 +158,7 @@ try {
 } catch (err) {
   console.error(`bench failed: ${(err as Error).stack ?? err}`);
 } finally {
-  for (const child of children) child.kill("SIGTERM");
-  await Promise.all([nginx?.stop(), bare?.stop()]);
-  await Promise.all(
-    children.map((c) =>
-      c.exitCode === null && c.signalCode === null
-        ? new Promise((ok) => c.once("exit", ok))
-        : undefined,
-    ),
-  );
+  await Promise.all([nginx?.stop(), bare?.stop(), supervisor.stop()]);
   if (code === 0) rmSync(dir, { recursive: true, force: true });
   else console.error(`logs kept in ${dir}`);
 }

@@ -42,7 +42,7 @@ import { envNumber } from "./support/drill.ts";
 import { scrape } from "./support/metrics.ts";
 import { startBareProxy, type BareProxy } from "./support/bareProxy.ts";
 import { startNginx, type NginxProxy } from "./support/nginx.ts";
-import { printFigures, verdict } from "./support/report.ts";
+import { median, printFigures, verdict } from "./support/report.ts";
 import { startDataStores } from "./support/stores.ts";
 import { BenchTopology } from "./support/topology.ts";
 
@@ -60,11 +60,6 @@ interface Target {
   gateway: boolean;
   runs: (LoadRunResult & { cpuUsPerRequest: Record<string, number> })[];
 }
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 console.log(
   `throughput: GET ${PATH}, ${rounds} rounds of ${durationS} s runs, ${connections} connections`,

@@ -8,6 +8,12 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
+/** The middle value of `xs` (the mean of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 /** `ms` with one decimal, or `-` when there was nothing to measure. */
 export function fmtMs(ms: number): string {
   return Number.isNaN(ms) ? "-" : `${ms.toFixed(1)} ms`;

@@ -2,8 +2,10 @@
 // of 20 orders (the size of the throughput bench's answer), and `/internal/verify` a principal,
 // so that a gateway in front of it verifies keys here too. It stands for no service: it takes
 // the service and its database out of the measurement, so the hop in front is all there is.
-//   node bench/support/trivialUpstream.ts <port>
+// Started by a Supervisor like the platform's programs: PORT in the environment, and the
+// "listening" message on the IPC channel.
 import { createServer } from "node:http";
+import { envKey } from "../../infra/runtimeEnv.ts";
 
 const page = JSON.stringify({
   data: Array.from({ length: 20 }, (_, i) => ({
@@ -28,4 +30,6 @@ createServer((req, res) => {
     });
     res.end(body);
   });
-}).listen(Number(process.argv[2]), "127.0.0.1");
+}).listen(Number(process.env[envKey.port]), "127.0.0.1", () =>
+  process.send?.({ type: "listening", port: Number(process.env[envKey.port]) }),
+);
