@@ -137,8 +137,12 @@ export async function startKafka(args: KafkaServerArgs = {}): Promise<TestServer
   const logFile = join(dir, "kafka.log");
   const classpath = ["-cp", join(libs, "*"), `-Dlog4j2.configurationFile=${log4j}`];
   const timeout = args.startTimeoutMs ?? 90_000;
-  // A cluster id is 16 random bytes in unpadded base64url, as `kafka-storage random-uuid` makes.
-  const clusterId = randomBytes(16).toString("base64url");
+  // A cluster id is 16 random bytes in unpadded base64url, as `kafka-storage random-uuid` makes,
+  // and like Kafka's own it never starts with "-": the storage tool would read that as an option
+  // and fail the format ("--cluster-id: expected one argument"), one run in 64.
+  let clusterId: string;
+  do clusterId = randomBytes(16).toString("base64url");
+  while (clusterId.startsWith("-"));
 
   try {
     await runToCompletion({
