@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { dockerSettingKeys } from "./docker/config.ts";
 import { kubernetesSettingKeys } from "./kubernetes/config.ts";
+import { allSettingValues, secretSetting } from "./platformConfig.ts";
 import { StackConfigError } from "./stackConfigError.ts";
 
 export { StackConfigError };
@@ -80,6 +81,19 @@ const settingsSchema = z.object({
 
 export type StackSettings = z.output<typeof settingsSchema>;
 
+/**
+ * Every `platform:*` key the program reads, without the prefix: each target validates its own,
+ * and a key is unknown when no target reads it. Pulumi.yaml declares exactly these.
+ */
+export const settingKeys: readonly string[] = [
+  ...new Set([
+    ...Object.keys(settingsSchema.shape),
+    "redisAuthToken",
+    ...dockerSettingKeys,
+    ...kubernetesSettingKeys,
+  ]),
+];
+
 /** Settings that only make sense together; each problem names a key. */
 function crossChecks(settings: StackSettings): string[] {
   const problems: string[] = [];
@@ -96,12 +110,7 @@ function crossChecks(settings: StackSettings): string[] {
 
 /** Validates raw `platform:*` values (strings, as Pulumi stores them) keyed without the prefix. */
 export function parseSettings(raw: Record<string, string | undefined>): StackSettings {
-  // Each target validates its own keys; here a key is unknown when no target reads it.
-  const known = new Set([
-    ...Object.keys(settingsSchema.shape),
-    ...dockerSettingKeys,
-    ...kubernetesSettingKeys,
-  ]);
+  const known = new Set(settingKeys);
   const unknown = Object.keys(raw).filter((k) => raw[k] !== undefined && !known.has(k));
   const parsed = settingsSchema.safeParse(raw);
   const problems = unknown.map((k) => `platform:${k} is not a known setting`);
@@ -116,11 +125,7 @@ export function parseSettings(raw: Record<string, string | undefined>): StackSet
 
 /** Reads and validates the current stack's `platform:*` settings. */
 export function stackSettings(): StackSettings {
-  const raw: Record<string, string | undefined> = {};
-  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-    if (key.startsWith("platform:") && key !== "platform:redisAuthToken") raw[key.slice(9)] = value;
-  }
-  return parseSettings(raw);
+  return parseSettings(allSettingValues());
 }
 
 /**
@@ -130,15 +135,9 @@ export function stackSettings(): StackSettings {
  * `"` or `/`.
  */
 export function redisAuthToken(): pulumi.Output<string> | undefined {
-  const config = new pulumi.Config("platform");
-  const token = config.getSecret("redisAuthToken");
-  if (token === undefined) return undefined;
-  return token.apply((t) => {
-    if (!/^[\x21-\x7e]{16,128}$/.test(t) || /[@"/]/.test(t)) {
-      throw new StackConfigError([
-        'platform:redisAuthToken must be 16 to 128 printable characters without spaces, "@", "\\"" or "/"',
-      ]);
-    }
-    return t;
-  });
+  return secretSetting("redisAuthToken", (t) =>
+    /^[\x21-\x7e]{16,128}$/.test(t) && !/[@"/]/.test(t)
+      ? undefined
+      : 'must be 16 to 128 printable characters without spaces, "@", "\\"" or "/"',
+  );
 }

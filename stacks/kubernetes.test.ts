@@ -717,12 +717,24 @@ describe("kubernetes stack", () => {
     );
   });
 
-  it("refuses a stack without an image repository or a password, naming the config key", async () => {
+  it("refuses a stack without an image repository, naming the config key", async () => {
     await expect(
       runProgram({ stack: "k8s", secrets, config: { "platform:imageRepository": "" } }),
-    ).rejects.toThrow(/platform:imageRepository/);
-    await expect(runProgram({ stack: "k8s", secrets: {} })).rejects.toThrow(
-      /platform:postgresPassword is required/,
-    );
+    ).rejects.toThrow(/platform:imageRepository is required on Kubernetes/);
+  });
+
+  it("generates the in-cluster database password when none is set, and refuses a plain one", async () => {
+    const fresh = await runProgram({ stack: "k8s", secrets: {} });
+    expect(
+      fresh.records.one("random:index/randomPassword:RandomPassword", "platform-postgres-password")
+        .inputs,
+    ).toMatchObject({ length: 32, special: false });
+    await expect(
+      runProgram({
+        stack: "k8s",
+        secrets: {},
+        config: { "platform:postgresPassword": "a-plain-text-password" },
+      }),
+    ).rejects.toThrow(/platform:postgresPassword is a secret/);
   });
 });

@@ -90,7 +90,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   const externalStores = external
     ? externalData(catalog, (d) => domainStores(catalog, d))
     : undefined;
-  const password = external ? undefined : inClusterPostgresPassword();
+  const password = external ? undefined : inClusterPostgresPassword(catalog.name);
   const demoKey = demoApiKey();
   const token = adminToken(catalog.name);
 

@@ -1,5 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { generatedSecret, secretSetting, settingValues } from "../platformConfig.ts";
 import { StackConfigError } from "../stackConfigError.ts";
 
 // The Docker target's own settings (`platform:*`), validated before any resource is declared so
@@ -22,6 +23,12 @@ const settingsSchema = z.object({
    * started with --bridge=none (scripts/docker/dockerd.sh), where the default has no egress.
    */
   buildNetwork: z.string().min(1).optional(),
+  /** Image of each domain's Redis; any image with the official one's contract. */
+  redisImage: z.string().min(1, "must name an image").default("redis:7"),
+  /** Image of each domain's PostgreSQL (POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB). */
+  postgresImage: z.string().min(1, "must name an image").default("postgres:16"),
+  /** Image of each domain's Kafka broker (apache/kafka's KAFKA_* contract, KRaft). */
+  kafkaImage: z.string().min(1, "must name an image").default("apache/kafka:3.9.0"),
 });
 
 export type DockerSettings = z.output<typeof settingsSchema>;
@@ -45,35 +52,24 @@ export function parseDockerSettings(raw: Record<string, string | undefined>): Do
 
 /** Reads and validates the current stack's Docker settings. */
 export function dockerSettings(): DockerSettings {
-  const config = new pulumi.Config("platform");
-  const raw: Record<string, string | undefined> = {};
-  for (const key of Object.keys(settingsSchema.shape)) raw[key] = config.get(key);
-  return parseDockerSettings(raw);
+  return parseDockerSettings(settingValues(Object.keys(settingsSchema.shape)));
 }
 
 /** Shorter passwords are refused: a Linux host reaches the bridge network, unpublished ports too. */
 const minPasswordLength = 12;
 
 /**
- * The PostgreSQL password of every domain's database, a stack secret
- * (`pulumi config set --secret platform:postgresPassword`). There is no default: a default
- * password would be the same on every machine that runs the stack.
+ * The PostgreSQL password of every domain's database: the stack secret
+ * `platform:postgresPassword` when set, else one the stack generates (a fixed default would be
+ * the same on every machine that runs the stack).
  */
-export function postgresPassword(): pulumi.Output<string> {
-  const config = new pulumi.Config("platform");
-  const password = config.getSecret("postgresPassword");
-  if (password === undefined) {
-    throw new StackConfigError([
-      "platform:postgresPassword is required on Docker: set it with `pulumi config set --secret platform:postgresPassword <12+ characters>`",
-    ]);
-  }
-  return password.apply((p) => {
-    // The containers read it from a single-quoted line of a `node --env-file` file.
-    if (p.length < minPasswordLength || /['\r\n]/.test(p)) {
-      throw new StackConfigError([
-        `platform:postgresPassword must be at least ${minPasswordLength} characters, on one line, without "'"`,
-      ]);
-    }
-    return p;
-  });
+export function postgresPassword(prefix: string): pulumi.Output<string> {
+  return (
+    secretSetting("postgresPassword", (p) =>
+      // The containers read it from a single-quoted line of a `node --env-file` file.
+      p.length < minPasswordLength || /['\r\n]/.test(p)
+        ? `must be at least ${minPasswordLength} characters, on one line, without "'"`
+        : undefined,
+    ) ?? generatedSecret(`${prefix}-postgres-password`)
+  );
 }

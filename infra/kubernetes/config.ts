@@ -4,6 +4,7 @@ import { envFormat } from "../runtimeEnv.ts";
 import type { Catalog, StoreKind } from "../catalog/index.ts";
 import { domains } from "../catalog/index.ts";
 import type { DataEndpoints } from "../runtimeEnv.ts";
+import { generatedSecret, secretSetting, settingValues } from "../platformConfig.ts";
 import { StackConfigError } from "../stackConfigError.ts";
 
 // The Kubernetes target's own settings (`platform:*`), validated before any resource is declared
@@ -104,45 +105,19 @@ export function parseKubernetesSettings(
 
 /** Reads and validates the current stack's Kubernetes settings. */
 export function kubernetesSettings(): KubernetesSettings {
-  const config = new pulumi.Config("platform");
-  const raw: Record<string, string | undefined> = {};
-  for (const key of Object.keys(settingsSchema.shape)) raw[key] = config.get(key);
-  return parseKubernetesSettings(raw);
+  return parseKubernetesSettings(settingValues(Object.keys(settingsSchema.shape)));
 }
 
 /**
- * A secret setting's raw value, only to validate it before any resource is declared: an error
- * inside an Output's `apply` would surface as a failed registration, not as the config key.
- * Error messages never include the value.
+ * The in-cluster PostgreSQL password: the stack secret `platform:postgresPassword` (the same key
+ * as on Docker) when set, else one the stack generates, so that no two clusters share one.
  */
-function rawSecret(key: string): string | undefined {
-  return pulumi.runtime.getConfig(`platform:${key}`);
-}
-
-/** A secret setting as a secret Output, once `check` has accepted its raw value. */
-function secretSetting(key: string, check: (raw: string) => string | undefined) {
-  const raw = rawSecret(key);
-  if (raw === undefined) return undefined;
-  const problem = check(raw);
-  if (problem) throw new StackConfigError([`platform:${key} ${problem}`]);
-  return new pulumi.Config("platform").requireSecret(key);
-}
-
-/**
- * The in-cluster PostgreSQL password, a stack secret (`pulumi config set --secret
- * platform:postgresPassword`), the same key as on Docker. No default: it would be the same on
- * every cluster.
- */
-export function inClusterPostgresPassword(): pulumi.Output<string> {
-  const password = secretSetting("postgresPassword", (p) =>
-    p.length < 12 ? "must be at least 12 characters" : undefined,
+export function inClusterPostgresPassword(prefix: string): pulumi.Output<string> {
+  return (
+    secretSetting("postgresPassword", (p) =>
+      p.length < 12 ? "must be at least 12 characters" : undefined,
+    ) ?? generatedSecret(`${prefix}-postgres-password`)
   );
-  if (password === undefined) {
-    throw new StackConfigError([
-      "platform:postgresPassword is required on Kubernetes with in-cluster stores: set it with `pulumi config set --secret platform:postgresPassword <12+ characters>`",
-    ]);
-  }
-  return password;
 }
 
 /** The optional demo API key registered by the auth service at start (`sk-` + 20+ characters). */
@@ -220,12 +195,14 @@ export function externalData(
     }
     return parseExternalData(catalog, value, used);
   };
-  const raw = rawSecret("externalData");
-  if (raw === undefined) {
+  const raw = pulumi.runtime.getConfig("platform:externalData");
+  if (!raw) {
     throw new StackConfigError([
       "platform:externalData is required with platform:dataStores external: set it with `pulumi config set --secret platform:externalData '<JSON>'`",
     ]);
   }
-  parse(raw);
-  return new pulumi.Config("platform").requireSecret("externalData").apply(parse);
+  return secretSetting("externalData", (text) => {
+    parse(text);
+    return undefined;
+  })!.apply(parse);
 }
