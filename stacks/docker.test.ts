@@ -2,6 +2,7 @@ import type { RunResult } from "../infra/mock/harness.ts";
 import { runProgram } from "../infra/mock/harness.ts";
 import { primaryVersion } from "../infra/aws/workloads.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
+import { mockRandomPassword } from "../infra/mock/mocks.ts";
 import { secretMark } from "../infra/mock/records.ts";
 import { catalog, domains, services } from "../infra/catalog/index.ts";
 import type { Addresses, DataEndpoints, Env } from "../infra/runtimeEnv.ts";
@@ -64,7 +65,10 @@ const routers = () => containers().filter(runs("router"));
 const gateways = (domain: string) =>
   containers().filter((c) => runs("gateway")(c) && plainEnv(c)["DOMAIN"] === domain);
 const replicasOf = (service: string) => containers().filter(runs(service));
-const urlsOf = (group: ResourceRecord[]) => group.map((c) => `http://${aliasOf(c)}:${port}`);
+/** The one URL a group's callers are given: its alias, which Docker's DNS answers per replica. */
+const urlsOf = (group: ResourceRecord[]) => [
+  ...new Set(group.map((c) => `http://${aliasOf(c)}:${port}`)),
+];
 
 /** A domain's store containers, told apart by what they run rather than by their names. */
 function storesOf(domain: string) {
@@ -98,10 +102,12 @@ function recordedData(domain: string): Required<DataEndpoints> {
 
 /** Addresses rebuilt from the recorded containers: a dropped replica or a wrong alias shows. */
 function recordedAddresses(): Addresses {
-  // What monitoring must be told: every recorded container, by its own alias.
-  const each = (group: ResourceRecord[]) => ({
-    replicas: group.map((c) => ({ id: aliasOf(c), url: `http://${aliasOf(c)}:${port}` })),
-  });
+  // What monitoring must be told: the name that resolves to every recorded container of a group.
+  const each = (group: ResourceRecord[]) => {
+    const [url, ...others] = urlsOf(group);
+    expect(others).toEqual([]);
+    return { dns: url! };
+  };
   return {
     tiers: Object.fromEntries(domains(catalog).map((d) => [d.name, urlsOf(gateways(d.name))])),
     services: Object.fromEntries(
@@ -142,9 +148,19 @@ describe("docker stack", () => {
     expect(containers()).toHaveLength(programs + stores);
   });
 
-  it("gives every replica its own network alias on one network", () => {
-    const aliases = containers().map(aliasOf);
+  it("puts the replicas of a group under one network alias that no other group or store has", () => {
+    const groups = [
+      routers(),
+      ...domains(catalog).map((d) => gateways(d.name)),
+      ...services(catalog).map((s) => replicasOf(s.name)),
+      ...domains(catalog).flatMap((d) => Object.values(storesOf(d.name)).map((c) => [c])),
+    ];
+    const aliases = groups.map((group) => {
+      expect(new Set(group.map(aliasOf)).size).toBe(1);
+      return aliasOf(group[0]!);
+    });
     expect(new Set(aliases).size).toBe(aliases.length);
+    expect(aliases).toEqual(expect.arrayContaining(["router", "gateway-business", "orders"]));
     expect(run.records.byType("docker:index/network:Network")).toHaveLength(1);
   });
 
@@ -205,7 +221,7 @@ describe("docker stack", () => {
 
   it("points chat at the identity tier's replicas for its usage reports to quota (catalog `tierCalls`)", () => {
     const tier = recordedAddresses().tiers["identity"]!;
-    expect(tier.length).toBe(catalog.domains["identity"]!.gateway.replicas);
+    expect(tier).toEqual([`http://gateway-identity:${port}`]);
     for (const c of replicasOf("chat"))
       expect(plainEnv(c)[envKey.upstream("quota")]).toBe(tier.join(","));
     // Every tier checks quotas where quota runs: the identity tier at the service, others there.
@@ -276,14 +292,15 @@ describe("docker stack", () => {
     const replicas = canary.services["orders"]!.replicas;
     expect(orders).toHaveLength(2 * replicas);
     const versionOf = (c: ResourceRecord) => plainEnv(c)["SERVICE_VERSION"];
-    const v2 = orders.filter((c) => versionOf(c) === "v2").map(aliasOf);
-    expect(v2.sort()).toEqual(Array.from({ length: replicas }, (_, i) => `orders-v2-${i + 1}`));
+    const v2 = orders.filter((c) => versionOf(c) === "v2");
+    expect(v2.map((c) => c.name).sort()).toEqual(
+      Array.from({ length: replicas }, (_, i) => `orders-v2-${i + 1}`),
+    );
+    expect(new Set(v2.map(aliasOf))).toEqual(new Set(["orders-v2"]));
     for (const gateway of all.filter(runs("gateway"))) {
       const env = plainEnv(gateway);
       if (env["DOMAIN"] !== "business") continue;
-      expect(env["UPSTREAM_ORDERS_V2"]!.split(",")).toEqual(
-        v2.sort().map((alias) => `http://${alias}:${port}`),
-      );
+      expect(env["UPSTREAM_ORDERS_V2"]).toBe(`http://orders-v2:${port}`);
     }
   });
 
@@ -304,10 +321,55 @@ describe("docker stack", () => {
     });
   });
 
-  it("refuses a missing database password or a bad port, naming the config key", async () => {
-    await expect(runProgram({ stack: "docker", secrets: {} })).rejects.toThrow(
-      /platform:postgresPassword is required/,
+  it("generates the database password when none is set, and keeps it secret", async () => {
+    const fresh = await runProgram({ stack: "docker", secrets: {} });
+    const generated = fresh.records.one(
+      "random:index/randomPassword:RandomPassword",
+      "platform-postgres-password",
     );
+    expect(generated.inputs).toMatchObject({ length: 32, special: false });
+    for (const d of domains(catalog)) {
+      const postgres = fresh.records
+        .childrenOf(fresh.records.one("platform:docker:DataStores", d.name))
+        .find((c) => c.type === CONTAINER && healthTests(c)[1] === "pg_isready")!;
+      expect(postgres.inputs["envs"]).toBe(secretMark);
+    }
+    expect(JSON.stringify(fresh.records.all)).not.toContain(mockRandomPassword);
+  });
+
+  it("takes each store's image from the stack config, the official images by default", async () => {
+    const images = (r: RunResult) =>
+      new Set(
+        r.records.byType("docker:index/remoteImage:RemoteImage").map((i) => i.inputs["name"]),
+      );
+    expect(images(run)).toEqual(new Set(["redis:7", "postgres:16", "apache/kafka:3.9.0"]));
+    const custom = await runProgram({
+      stack: "docker",
+      secrets,
+      config: {
+        "platform:redisImage": "local/redis:standin",
+        "platform:postgresImage": "local/postgres:standin",
+        "platform:kafkaImage": "local/kafka:standin",
+      },
+    });
+    expect(images(custom)).toEqual(
+      new Set(["local/redis:standin", "local/postgres:standin", "local/kafka:standin"]),
+    );
+  });
+
+  it("refuses a plain-text or short database password and a bad port, naming the config key", async () => {
+    await expect(
+      runProgram({
+        stack: "docker",
+        secrets: {},
+        config: { "platform:postgresPassword": password },
+      }),
+    ).rejects.toThrow(
+      /platform:postgresPassword is a secret: set it with `pulumi config set --secret/,
+    );
+    await expect(
+      runProgram({ stack: "docker", secrets: { "platform:postgresPassword": "short" } }),
+    ).rejects.toThrow(/platform:postgresPassword must be at least 12 characters/);
     await expect(
       runProgram({ stack: "docker", secrets, config: { "platform:routerPort": "80000" } }),
     ).rejects.toThrow(/platform:routerPort must be between 1 and 65535/);

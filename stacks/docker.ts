@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerGroup, replicaAliases } from "../components/docker/containerGroup.ts";
+import { ContainerGroup } from "../components/docker/containerGroup.ts";
 import { DataStores, storeAliases } from "../components/docker/dataStores.ts";
 import { BuiltImage } from "../components/docker/builtImage.ts";
 import { adminToken } from "../infra/adminToken.ts";
@@ -23,7 +23,7 @@ import {
 } from "../infra/runtimeEnv.ts";
 import type { StackOutputs } from "./outputs.ts";
 
-/** Names of the container groups; each replica's network alias is `<group>-<n>`. */
+/** Names of the container groups, each also the network alias of all its replicas. */
 export const groupName = {
   router: "router",
   tier: tierDiscoveryName,
@@ -35,43 +35,33 @@ export const groupName = {
 /**
  * The Docker target: one bridge network, each domain's Redis, PostgreSQL and Kafka, one image
  * built on the engine, every service and gateway tier with its catalog replica count, and the
- * router, the only group that publishes host ports. Peers find each other by network alias,
- * one per replica, so every caller holds the full replica list as on the other targets.
+ * router, the only group that publishes host ports. Callers find a group's replicas by its
+ * network alias, which Docker's DNS answers with one address per replica (as a Kubernetes
+ * headless Service does), so every caller holds the full replica list as on the other targets.
  */
 export function deploy(catalog: Catalog): StackOutputs {
   const settings = dockerSettings();
-  const password = postgresPassword();
+  const password = postgresPassword(catalog.name);
   const port = catalog.containerPort;
   const allDomains = domains(catalog);
   const allServices = services(catalog);
 
-  const urls = (group: string, replicas: number) =>
-    replicaAliases(group, replicas).map((alias) => `http://${alias}:${port}`);
+  const url = (group: string) => `http://${group}:${port}`;
   const addresses: Addresses = {
-    tiers: Object.fromEntries(
-      allDomains.map((d) => [d.name, urls(groupName.tier(d.name), d.gateway.replicas)]),
-    ),
+    tiers: Object.fromEntries(allDomains.map((d) => [d.name, [url(groupName.tier(d.name))]])),
     services: Object.fromEntries(
       allServices.flatMap((s) =>
         s.versions.map((v) => [
           versionedName(s.name, v.name),
-          urls(groupName.service(s.name, v.name), s.replicas),
+          [url(groupName.service(s.name, v.name))],
         ]),
       ),
     ),
   };
-  // Every replica has an alias of its own, so monitoring gets the full list up front.
-  const ids = (group: string, replicas: number) => ({
-    replicas: replicaAliases(group, replicas).map((alias) => ({
-      id: alias,
-      url: `http://${alias}:${port}`,
-    })),
-  });
   addresses.replicas = scrapeTargets(catalog, {
-    router: () => ids(groupName.router, catalog.router.replicas),
-    tier: (domain) => ids(groupName.tier(domain), catalog.domains[domain]!.gateway.replicas),
-    service: (service, version) =>
-      ids(groupName.service(service, version), catalog.services[service]!.replicas),
+    router: () => ({ dns: url(groupName.router) }),
+    tier: (domain) => ({ dns: url(groupName.tier(domain)) }),
+    service: (service, version) => ({ dns: url(groupName.service(service, version)) }),
   });
   assertUniqueAliases(catalog);
 
@@ -92,6 +82,11 @@ export function deploy(catalog: Catalog): StackOutputs {
         network: network.name,
         postgresPassword: password,
         database: d.name,
+        images: {
+          redis: settings.redisImage,
+          postgres: settings.postgresImage,
+          kafka: settings.kafkaImage,
+        },
       }),
     ]),
   );
@@ -194,14 +189,14 @@ export function deploy(catalog: Catalog): StackOutputs {
     { dependsOn: [...tiers.values()] },
   );
 
-  const url = router.hostUrls[0]!;
+  const publicUrl = router.hostUrls[0]!;
   const internal = Object.fromEntries(
     allDomains.map((d) => [groupName.tier(d.name), addresses.tiers[d.name]!.join(",")] as const),
   );
   return {
-    url: pulumi.output(url),
+    url: pulumi.output(publicUrl),
     endpoints: pulumi.output<Record<string, string>>({
-      api: `${url}/v1`,
+      api: `${publicUrl}/v1`,
       routers: router.hostUrls.join(","),
       ...internal,
     }),
@@ -219,17 +214,14 @@ function assertUniqueAliases(catalog: Catalog): void {
       );
     owners.set(alias, owner);
   };
-  for (const alias of replicaAliases(groupName.router, catalog.router.replicas))
-    claim(alias, "the router");
+  claim(groupName.router, "the router");
   for (const d of domains(catalog)) {
-    for (const alias of replicaAliases(groupName.tier(d.name), d.gateway.replicas))
-      claim(alias, `gateway tier ${d.name}`);
+    claim(groupName.tier(d.name), `gateway tier ${d.name}`);
     for (const [kind, alias] of Object.entries(storeAliases(d.name)))
       claim(alias, `domain ${d.name}'s ${kind}`);
   }
   for (const s of services(catalog)) {
     for (const v of s.versions)
-      for (const alias of replicaAliases(groupName.service(s.name, v.name), s.replicas))
-        claim(alias, `service ${versionedName(s.name, v.name)}`);
+      claim(groupName.service(s.name, v.name), `service ${versionedName(s.name, v.name)}`);
   }
 }

@@ -42,20 +42,22 @@ export interface ContainerGroupArgs {
 /** Where the secret environment is written in each container (see `secretEnv`). */
 const secretEnvFile = "/run/platform-secrets.env";
 
-/** The network alias of each of `replicas` containers of group `name`: `name-1`, `name-2`, ... */
-export function replicaAliases(name: string, replicas: number): string[] {
+/** The resource name of each of `replicas` containers of group `name`: `name-1`, `name-2`, ... */
+export function replicaNames(name: string, replicas: number): string[] {
   return Array.from({ length: replicas }, (_, i) => `${name}-${i + 1}`);
 }
 
 /**
- * N replicas of one program on a Docker network. Each replica has its own DNS alias, so that a
- * caller holds the full list of replicas and can fail over between them as on the other targets.
+ * N replicas of one program on a Docker network, all under one network alias, the group's name.
+ * Docker's DNS answers that name with one address per running replica, so a caller that looks it
+ * up holds the full list and fails over between replicas, as with a Kubernetes headless Service
+ * or AWS Cloud Map; and a change of the replica count changes nothing in any caller.
  */
 export class ContainerGroup extends pulumi.ComponentResource {
-  /** Network aliases of the replicas, in order. */
-  readonly aliases: string[];
-  /** Base URL of each replica on the network (`http://<alias>:<port>`). */
-  readonly urls: string[];
+  /** The group's network alias: one DNS name with a record per replica. */
+  readonly alias: string;
+  /** `http://<alias>:<port>`: every replica, through Docker's DNS. */
+  readonly url: string;
   /** Base URL of each replica from the host, when the group publishes ports. */
   readonly hostUrls: string[];
   readonly containerIds: pulumi.Output<string[]>;
@@ -69,9 +71,10 @@ export class ContainerGroup extends pulumi.ComponentResource {
       );
     }
     const healthPath = args.healthPath ?? "/readyz";
-    this.aliases = replicaAliases(name, args.replicas);
-    this.urls = this.aliases.map((alias) => `http://${alias}:${args.port}`);
-    const hostPorts = this.aliases.map((_, i) =>
+    this.alias = name;
+    this.url = `http://${name}:${args.port}`;
+    const names = replicaNames(name, args.replicas);
+    const hostPorts = names.map((_, i) =>
       args.hostPort === undefined ? undefined : args.hostPort + i,
     );
     this.hostUrls = hostPorts.flatMap((p) => (p === undefined ? [] : [`http://localhost:${p}`]));
@@ -98,17 +101,17 @@ export class ContainerGroup extends pulumi.ComponentResource {
     const command =
       secretEntries.length === 0 ? args.command : [`--env-file=${secretEnvFile}`, ...args.command];
 
-    const containers = this.aliases.map(
-      (alias, i) =>
+    const containers = names.map(
+      (replica, i) =>
         new docker.Container(
-          alias,
+          replica,
           {
             image: args.image,
             command,
             envs,
             uploads,
             user,
-            networksAdvanced: [{ name: args.network, aliases: [alias] }],
+            networksAdvanced: [{ name: args.network, aliases: [this.alias] }],
             volumes: args.sharedVolumes ?? [],
             ports:
               hostPorts[i] === undefined ? [] : [{ internal: args.port, external: hostPorts[i] }],
@@ -139,8 +142,8 @@ export class ContainerGroup extends pulumi.ComponentResource {
 
     this.containerIds = pulumi.all(containers.map((c) => c.id));
     this.registerOutputs({
-      aliases: this.aliases,
-      urls: this.urls,
+      alias: this.alias,
+      url: this.url,
       hostUrls: this.hostUrls,
       containerIds: this.containerIds,
     });
