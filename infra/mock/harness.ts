@@ -6,7 +6,7 @@ import { program } from "../../stacks/program.ts";
 import { mocks } from "./mocks.ts";
 import type { ResourceRecord } from "./records.ts";
 import { Records, secretMark } from "./records.ts";
-import { readStackConfig } from "./stackFile.ts";
+import { readStackFile } from "./stackFile.ts";
 
 // Runs the real Pulumi program against Pulumi's mock engine and records every resource it
 // registers. Used by `npm run plan` and by the mock tests of every stack.
@@ -76,8 +76,9 @@ function settle<T>(output: pulumi.Output<T>): Promise<T> {
 
 export async function runProgram(options: RunOptions): Promise<RunResult> {
   const projectDir = options.projectDir ?? process.cwd();
-  const config = { ...readStackConfig(projectDir, options.stack), ...options.config };
-  const secrets = options.secrets ?? mockSecrets;
+  const stackFile = readStackFile(projectDir, options.stack);
+  const config = { ...stackFile.config, ...options.config };
+  const secrets = { ...stackFile.secrets, ...(options.secrets ?? mockSecrets) };
 
   await pulumi.runtime.setMocks(mocks, "platform", options.stack, false);
   pulumi.runtime.setAllConfig({ ...config, ...secrets }, Object.keys(secrets));

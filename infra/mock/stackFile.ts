@@ -1,60 +1,65 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 
-// Stack files here are flat `config:` maps of scalars. No YAML package is installed, so this
-// reads exactly that subset and rejects anything else with the line number, rather than
-// guessing at YAML it does not understand.
+// Reads a stack's settings the way the CLI hands them to the program: `config:` of
+// Pulumi.<stack>.yaml, scalars as strings. The CLI's own top-level keys (`encryptionsalt:`, which
+// `pulumi stack init` writes, `secretsprovider:`, `encryptedkey:`) are not settings; a value the
+// CLI encrypted (`secure:`) cannot be read without the stack's passphrase, so the mock run gets a
+// stand-in that it treats as a secret.
 
 export class StackFileError extends Error {
-  constructor(file: string, line: number, message: string) {
-    super(`${file}:${line}: ${message}`);
+  constructor(file: string, message: string) {
+    super(`${file}: ${message}`);
     this.name = "StackFileError";
   }
 }
 
-function scalar(raw: string, file: string, line: number): string {
-  const quoted = /^(["'])(.*)\1$/.exec(raw);
-  if (quoted) return quoted[2]!;
-  const value = raw.replace(/\s+#.*$/, "");
-  if (value === "" || /^[[{|>&*!]/.test(value)) {
-    throw new StackFileError(file, line, `only plain scalar values are supported (got "${raw}")`);
-  }
-  return value;
+export interface StackFile {
+  /** `{ "ns:key": "value" }` of the plain settings. */
+  config: Record<string, string>;
+  /** Stand-ins for the settings the file holds encrypted, by key. */
+  secrets: Record<string, string>;
 }
 
-/** Parses the `config:` map of a Pulumi stack file into `{ "ns:key": "value" }`. */
-export function parseStackFile(text: string, file = "stack file"): Record<string, string> {
-  const config: Record<string, string> = {};
-  let inConfig = false;
-  text.split(/\r?\n/).forEach((content, i) => {
-    const line = i + 1;
-    if (/^\s*(#.*)?$/.test(content)) return;
-    if (/^config:\s*(#.*)?$/.test(content)) {
-      inConfig = true;
-      return;
+const cliKeys = new Set([
+  "config",
+  "encryptionsalt",
+  "secretsprovider",
+  "encryptedkey",
+  "environment",
+]);
+
+/** Parses a Pulumi stack file. */
+export function parseStackFile(text: string, file = "stack file"): StackFile {
+  let doc: unknown;
+  try {
+    doc = parse(text) ?? {};
+  } catch (err) {
+    throw new StackFileError(file, `not YAML: ${(err as Error).message}`);
+  }
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new StackFileError(file, "not a map");
+  for (const key of Object.keys(doc as object)) {
+    if (!cliKeys.has(key)) throw new StackFileError(file, `unknown top-level key "${key}"`);
+  }
+  const entries = Object.entries(((doc as Record<string, unknown>)["config"] ?? {}) as object);
+  const stackFile: StackFile = { config: {}, secrets: {} };
+  for (const [key, value] of entries) {
+    if (!/^[a-zA-Z][\w-]*:[\w-]+$/.test(key))
+      throw new StackFileError(file, `"${key}" is not a namespace:key setting`);
+    if (value !== null && typeof value === "object" && "secure" in value) {
+      stackFile.secrets[key] = `mock-secure-${key.replace(":", "-")}-do-not-print`;
+    } else if (["string", "number", "boolean"].includes(typeof value)) {
+      stackFile.config[key] = String(value);
+    } else {
+      throw new StackFileError(file, `${key}: only scalar values and secure secrets are supported`);
     }
-    const entry = /^ {2}([a-zA-Z][\w-]*:[\w-]+):(?:\s+(.*))?$/.exec(content);
-    if (!inConfig || !entry) {
-      throw new StackFileError(
-        file,
-        line,
-        "expected `config:` then two-space indented `namespace:key: value` lines",
-      );
-    }
-    if (entry[2] === undefined || entry[2].trim() === "") {
-      throw new StackFileError(
-        file,
-        line,
-        `${entry[1]} has no value (nested values, such as secure secrets, are not supported)`,
-      );
-    }
-    config[entry[1]!] = scalar(entry[2].trim(), file, line);
-  });
-  return config;
+  }
+  return stackFile;
 }
 
 /** Reads `Pulumi.<stack>.yaml` from `projectDir`; names the known stacks when it is missing. */
-export function readStackConfig(projectDir: string, stack: string): Record<string, string> {
+export function readStackFile(projectDir: string, stack: string): StackFile {
   if (!/^[\w.-]+$/.test(stack)) throw new Error(`invalid stack name "${stack}"`);
   const file = join(projectDir, `Pulumi.${stack}.yaml`);
   let text: string;

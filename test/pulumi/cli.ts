@@ -1,0 +1,119 @@
+import { execFileSync, spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+
+// The real Pulumi CLI for the tests: the binary that scripts/pulumi/pulumi.sh provides (a
+// `pulumi` on PATH, or the toolchain kit built into its cache), run on a copy of the project in a
+// temporary directory with a file backend and a passphrase of the test's own. A copy, so that a
+// test may edit the catalog and `pulumi stack init` never touches the checkout's stack files.
+
+export const ROOT = resolve(__dirname, "../..");
+
+let binary: string | undefined;
+
+/** The `pulumi` to run; builds the kit the first time on a machine without one (minutes). */
+export function pulumiBinary(): string {
+  binary ??= execFileSync("bash", [join(ROOT, "scripts/pulumi/pulumi.sh"), "--ensure"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).trim();
+  return binary;
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class PulumiError extends Error {
+  readonly result: Result;
+
+  constructor(args: string[], result: Result) {
+    super(
+      `pulumi ${args.join(" ")} exited ${result.code}\n--- stdout\n${result.stdout.slice(-6000)}\n--- stderr\n${result.stderr.slice(-6000)}`,
+    );
+    this.name = "PulumiError";
+    this.result = result;
+  }
+}
+
+/** A copy of the checkout (tracked and new files, as they are now), sharing its node_modules. */
+export function copyProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), "platform-project-"));
+  const files = execFileSync(
+    "git",
+    ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
+    { cwd: ROOT, encoding: "utf8" },
+  )
+    .split("\0")
+    .filter((f) => f !== "");
+  for (const file of files) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    try {
+      cpSync(join(ROOT, file), join(dir, file));
+    } catch (err) {
+      // A file git still lists but the working tree deleted is not part of the project now.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
+/** One project copy with its own state and passphrase, and the stacks created in it. */
+export class Workspace {
+  readonly dir = copyProject();
+  private readonly state = mkdtempSync(join(tmpdir(), "platform-state-"));
+
+  private readonly extraEnv: NodeJS.ProcessEnv;
+
+  constructor(extraEnv: NodeJS.ProcessEnv = {}) {
+    this.extraEnv = extraEnv;
+  }
+
+  /** Runs `pulumi args` in the copy; resolves with the result whatever the exit code. */
+  exec(
+    args: string[],
+    opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  ): Promise<Result> {
+    return new Promise((done, fail) => {
+      const child = spawn(pulumiBinary(), args, {
+        cwd: this.dir,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          PULUMI_BACKEND_URL: `file://${this.state}`,
+          PULUMI_CONFIG_PASSPHRASE: "platform-tests-passphrase",
+          PULUMI_SKIP_UPDATE_CHECK: "true",
+          PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+          ...this.extraEnv,
+          ...opts.env,
+        },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill("SIGTERM"), opts.timeoutMs ?? 10 * 60_000);
+      child.on("error", fail);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        done({ code: code ?? -1, stdout, stderr });
+      });
+    });
+  }
+
+  /** Runs `pulumi args` and fails, with its output, unless it exits 0. */
+  async run(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) {
+    const result = await this.exec(args, opts);
+    if (result.code !== 0) throw new PulumiError(args, result);
+    return result;
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.state, { recursive: true, force: true });
+  }
+}
