@@ -12,7 +12,7 @@ import { ApiError, badRequest, routeNotFound, unauthorized } from "../shared/err
 import { createApp, finishApp } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
-import { PRINCIPAL_HEADER_PREFIX, principalHeaders } from "../shared/principal.ts";
+import { PRINCIPAL_HEADER_PREFIX, isAdmin, principalHeaders } from "../shared/principal.ts";
 import { forwardHeaders, relay } from "../shared/proxy.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
@@ -222,7 +222,7 @@ export function createGateway(opts: GatewayOptions): {
     const pinned = req.headers["x-api-version"];
     const version = routers
       .get(service)!
-      .choose(principal.userId, Array.isArray(pinned) ? pinned[0] : pinned);
+      .choose(principal.userId, Array.isArray(pinned) ? pinned[0] : pinned, isAdmin(principal));
     const client = clients.get(versionedName(service, version))!;
     res.locals.upstream = client.name;
     const aborted = new AbortController();
