@@ -18,7 +18,12 @@ import {
   type ChatCompletionBody,
   type CompletionUsage,
 } from "./contract.ts";
-import type { ChatStore, StoredMessage, UsageRecord } from "./store.ts";
+import {
+  HISTORY_BUDGET_TOKENS,
+  type ChatStore,
+  type StoredMessage,
+  type UsageRecord,
+} from "./store.ts";
 
 export interface ChatRoutesArgs {
   store: ChatStore;
@@ -30,9 +35,6 @@ export interface ChatRoutesArgs {
   /** How long a cached answer is served. Default 600 s. */
   cacheTtlSeconds?: number;
 }
-
-/** Stored history kept in a request's context, oldest messages dropped first. */
-export const HISTORY_BUDGET_TOKENS = 3_072;
 
 const invalidParameter = (param: string, message: string) =>
   new ApiError(422, "invalid_request_error", "invalid_parameter", message, param);
@@ -89,12 +91,16 @@ function flatten(messages: ChatCompletionBody["messages"]): StoredMessage[] {
   }));
 }
 
-/** Drops the oldest stored messages until the rest fit the history budget. */
-function trimHistory(history: StoredMessage[]): StoredMessage[] {
-  let start = 0;
-  while (start < history.length && countPromptTokens(history.slice(start)) > HISTORY_BUDGET_TOKENS)
-    start++;
-  return history.slice(start);
+/** The newest of `newestFirst` that fit the history budget together, oldest first. */
+function fitHistory(newestFirst: readonly StoredMessage[]): StoredMessage[] {
+  let spent = 0;
+  let kept = 0;
+  for (const m of newestFirst) {
+    spent += countPromptTokens([m]);
+    if (spent > HISTORY_BUDGET_TOKENS) break;
+    kept++;
+  }
+  return newestFirst.slice(0, kept).reverse();
 }
 
 /** JSON lines of a generation, decoded across chunk boundaries. */
@@ -207,13 +213,15 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
       const selected = principal.models
         ? await checkPlanAllows(principal.models, body.model, args.models, ctx)
         : undefined;
-      // Only answers that depend on nothing but the request are shared: temperature 0, whole,
-      // outside a conversation (whose history both shapes and records the answer).
+      // Only answers that depend on nothing but the request are kept: temperature 0, whole,
+      // outside a conversation (whose history both shapes and records the answer). Each user has
+      // their own: a hit shared across users would tell anyone that someone asked that prompt.
       const cacheKey =
         params.temperature === 0 && !params.stream && !conversation
           ? `completion:${createHash("sha256")
               .update(
                 JSON.stringify([
+                  principal.userId,
                   body.model,
                   requestMessages,
                   params.maxTokens ?? null,
@@ -242,21 +250,20 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
         flow.add("cache", "bypass");
       }
 
+      const { model } = selected ?? (await args.models.select(body.model, ctx));
+      flow.add("model", model.id);
+      // A request that cannot fit on its own is refused before any history is read.
+      checkLimits(model, countPromptTokens(requestMessages), params.maxTokens);
+
       const history = conversation ? await args.store.history(principal.userId, conversation) : [];
-      const kept = trimHistory(history);
+      const kept = fitHistory(history);
       const isSystem = (m: StoredMessage) => m.role === "system" || m.role === "developer";
       const context = [
         ...requestMessages.filter(isSystem),
         ...kept,
         ...requestMessages.filter((m) => !isSystem(m)),
       ];
-      flow.add(
-        "context",
-        `${kept.length}/${history.length} stored + ${requestMessages.length} new`,
-      );
-
-      const { model } = selected ?? (await args.models.select(body.model, ctx));
-      flow.add("model", model.id);
+      flow.add("context", `${kept.length}/${history.length} read + ${requestMessages.length} new`);
       const maxTokens = checkLimits(model, countPromptTokens(context), params.maxTokens);
 
       const aborted = new AbortController();
