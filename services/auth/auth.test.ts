@@ -2,9 +2,10 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createDatabase } from "../../test/servers/index.ts";
-import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { serveApp, signedPrincipal, type ServedApp } from "../../test/support/serviceApp.ts";
 import { createLogger } from "../shared/logger.ts";
-import { principalFrom, principalHeaders } from "../shared/principal.ts";
+import { TEST_PRINCIPAL_SECRET } from "../../test/support/serviceApp.ts";
+import { verifyPrincipal } from "../shared/principal.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
@@ -74,7 +75,7 @@ async function call(
 async function as(key: string): Promise<Record<string, string>> {
   const res = await call(authApp.url, "POST", "/internal/verify", {}, { key });
   if (res.status !== 200) throw new Error(`verify: ${res.status} ${JSON.stringify(res.body)}`);
-  return principalHeaders(res.body.principal);
+  return signedPrincipal(res.body.principal);
 }
 
 const verify = (key: string) => call(authApp.url, "POST", "/internal/verify", {}, { key });
@@ -105,7 +106,10 @@ test("the bootstrap command makes an admin key, shown once and stored hashed", a
   const stored = await db.query<Json>("SELECT * FROM api_keys WHERE id = $1", [made.id]);
   expect(JSON.stringify(stored)).not.toContain(adminKey);
   // The principal survives the trip through the gateway's headers.
-  expect(principalFrom(await as(adminKey))).toMatchObject({ scopes: ["admin"] });
+  const headers = await as(adminKey);
+  expect(verifyPrincipal(headers, headers["x-request-id"]!, TEST_PRINCIPAL_SECRET)).toMatchObject({
+    scopes: ["admin"],
+  });
 });
 
 test("an admin onboards a user: a record on a plan, then a key, whose principal has that plan", async () => {

@@ -237,7 +237,7 @@ test("a conversation's history is stored and given to the model as context", asy
   // Another user's conversation of the same id is their own.
   await complete(
     { model: "remote-chat", messages: [{ role: "user", content: "Hi" }] },
-    { ...headers, "x-principal-user": "user-2" },
+    { ...headers, ...principal("user-2") },
   );
   expect(upstream.requests.at(-1)!.body["messages"]).toEqual([{ role: "user", content: "Hi" }]);
   const stored = await db.query<{ role: string }>(
@@ -343,12 +343,16 @@ test("errors: 400 for a malformed body or an unknown model, 422 for a value out 
     body: JSON.stringify(ask("hi")),
   });
   expect(noPrincipal.status).toBe(401);
+  expect(((await noPrincipal.json()) as Json).error).toMatchObject({
+    type: "authentication_error",
+    code: "invalid_api_key",
+  });
 });
 
 test("a plan that lists its models: others are refused, before the cache; an alias of a listed one is not", async () => {
   const prompt = ask("which models may I use", { temperature: 0 });
   expect((await complete(prompt)).status).toBe(200); // now cached for this user
-  const refused = await complete(prompt, { "x-principal-models": "some-other-model" });
+  const refused = await complete(prompt, principal("user-1", { models: ["some-other-model"] }));
   expect(refused.status).toBe(403);
   expect(refused.json().error).toMatchObject({
     type: "permission_error",
@@ -356,11 +360,14 @@ test("a plan that lists its models: others are refused, before the cache; an ali
     param: "model",
   });
   // deepseek-chat is an alias of the built-in model: listing the model allows the alias too.
-  const viaAlias = await complete(prompt, { "x-principal-models": `${BUILTIN_MODEL},other` });
+  const viaAlias = await complete(
+    prompt,
+    principal("user-1", { models: [BUILTIN_MODEL, "other"] }),
+  );
   expect(viaAlias.status).toBe(200);
   const byVersion = await complete(
     { ...prompt, model: `${BUILTIN_MODEL}:1` },
-    { "x-principal-models": BUILTIN_MODEL },
+    principal("user-1", { models: [BUILTIN_MODEL] }),
   );
   expect(byVersion.status).toBe(200);
 });

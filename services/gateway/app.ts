@@ -47,6 +47,8 @@ export interface GatewayOptions {
   draining: () => boolean;
   /** Admin token for /admin (weights); admin endpoints are off without one. */
   adminToken?: string;
+  /** PRINCIPAL_SECRET: signs the principal sent to services and the verdicts kept in `store`. */
+  principalSecret: string;
   rateLimit?: RequestHandler;
   /** The response cache for reads (GETs of routes whose catalog entry sets a ttl). */
   readCache?: ResponseCache;
@@ -154,6 +156,7 @@ export function createGateway(opts: GatewayOptions): {
   const verifier = createVerifier({
     auth,
     cache: opts.store,
+    secret: opts.principalSecret,
     logger: opts.logger,
     fallbacks: gm.fallbacks,
   });
@@ -232,7 +235,10 @@ export function createGateway(opts: GatewayOptions): {
     const idempotencyKey = header(req.headers["idempotency-key"]);
     const headers = {
       ...forwardHeaders(req, res.locals.ctx, ["authorization", PRINCIPAL_HEADER_PREFIX]),
-      ...principalHeaders(principal),
+      ...principalHeaders(principal, {
+        secret: opts.principalSecret,
+        requestId: res.locals.ctx.requestId,
+      }),
     };
     const call: CallRequest = {
       method: req.method,
