@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Express, Response } from "express";
 import type { Cache } from "../shared/cache.ts";
-import { ApiError, notFound } from "../shared/errors.ts";
+import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { principalFrom, type Principal } from "../shared/principal.ts";
+import { principalFrom, principalToPassOn, type Principal } from "../shared/principal.ts";
+import { modelPageQuery } from "../model/contract.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
 import type { RequestContext } from "../shared/trace.ts";
 import type { FinishReason, GenerationEvent, Usage } from "../inference/contract.ts";
@@ -179,23 +180,22 @@ interface CachedAnswer {
 export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
   const ttl = args.cacheTtlSeconds ?? 600;
 
-  app.get("/v1/models", async (_req, res) => {
+  app.get("/v1/models", async (req, res) => {
     res.locals.route = "/v1/models";
-    res.json(await args.models.list(res.locals.ctx));
+    const page = parse(modelPageQuery, req.query, "query");
+    res.json(await args.models.list(page, res.locals.ctx, principalToPassOn(req.headers)));
   });
 
   app.get("/v1/models/:id", async (req, res) => {
     res.locals.route = "/v1/models";
-    const list = await args.models.list(res.locals.ctx);
-    const model = list.data.find((m) => m.id === req.params.id);
-    if (!model) throw notFound("model_not_found", `the model ${req.params.id} does not exist`);
-    res.json(model);
+    res.json(await args.models.get(req.params.id, res.locals.ctx, principalToPassOn(req.headers)));
   });
 
   app.post("/v1/chat/completions", ...jsonBody("1mb"), async (req, res) => {
     res.locals.route = "/v1/chat";
     const ctx = res.locals.ctx;
     const principal = principalFrom(req.headers);
+    const caller = principalToPassOn(req.headers);
     const body = parse(chatCompletionBody, req.body);
     const params = resolveParams(body);
     const rawConversation = req.headers[CONVERSATION_HEADER];
@@ -211,7 +211,7 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
     try {
       // Before the cache, or a plan could read another plan's model from it.
       const selected = principal.models
-        ? await checkPlanAllows(principal.models, body.model, args.models, ctx)
+        ? await checkPlanAllows(principal.models, body.model, args.models, ctx, caller)
         : undefined;
       // Only answers that depend on nothing but the request are kept: temperature 0, whole,
       // outside a conversation (whose history both shapes and records the answer). Each user has
@@ -250,7 +250,7 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
         flow.add("cache", "bypass");
       }
 
-      const { model } = selected ?? (await args.models.select(body.model, ctx));
+      const { model } = selected ?? (await args.models.select(body.model, ctx, caller));
       flow.add("model", model.id);
       // A request that cannot fit on its own is refused before any history is read.
       checkLimits(model, countPromptTokens(requestMessages), params.maxTokens);
@@ -526,11 +526,12 @@ async function checkPlanAllows(
   asked: string,
   models: ModelClient,
   ctx: RequestContext,
+  caller: Record<string, string>,
 ): Promise<Selection | undefined> {
   const base = asked.split(":")[0]!;
   if (allowed.includes(asked) || allowed.includes(base)) return undefined;
   // An alias (deepseek-chat) stands for a model: allowed when that model is.
-  const selection = await models.select(asked, ctx);
+  const selection = await models.select(asked, ctx, caller);
   if (allowed.includes(selection.model.name)) return selection;
   throw new ApiError(
     403,

@@ -316,7 +316,7 @@ test("each answer's usage reaches Kafka's business.usage topic through the outbo
   });
 });
 
-test("errors: 400 for a malformed body or an unknown model, 422 for a value out of range", async () => {
+test("errors: 400 for a malformed body, 404 for an unknown model, 422 for a value out of range", async () => {
   const malformed = await complete({ model: "deepseek-chat" });
   expect(malformed.status).toBe(400);
   expect(malformed.json().error).toMatchObject({
@@ -324,7 +324,7 @@ test("errors: 400 for a malformed body or an unknown model, 422 for a value out 
     param: "messages",
   });
   const unknown = await complete({ ...ask("hi"), model: "gpt-7" });
-  expect(unknown.status).toBe(400);
+  expect(unknown.status).toBe(404);
   expect(unknown.json().error).toMatchObject({ code: "model_not_found", param: "model" });
   for (const [field, value] of [
     ["temperature", 3],
@@ -400,4 +400,14 @@ test("GET /v1/models lists the registry's aliases and versions", async () => {
   const one = await fetch(`${chatUrl}/v1/models/deepseek-chat`, { headers: principal() });
   expect(((await one.json()) as Json).id).toBe("deepseek-chat");
   expect((await fetch(`${chatUrl}/v1/models/nope`, { headers: principal() })).status).toBe(404);
+  const page = await fetch(`${chatUrl}/v1/models?limit=2`, { headers: principal() });
+  expect((await page.json()) as Json).toMatchObject({
+    object: "list",
+    data: [expect.any(Object), expect.any(Object)],
+    has_more: true,
+    first_id: list.data[0].id,
+    last_id: list.data[1].id,
+  });
+  const bad = await fetch(`${chatUrl}/v1/models?limit=-1`, { headers: principal() });
+  expect([bad.status, ((await bad.json()) as Json).error.param]).toEqual([400, "limit"]);
 });

@@ -139,6 +139,19 @@ export function principalFrom(headers: IncomingHttpHeaders): Principal {
   return principal;
 }
 
+/**
+ * The principal headers of a verified request as they came, to pass on to a service this one
+ * calls for the same request (with the same `x-request-id`), which checks them in turn.
+ */
+export function principalToPassOn(headers: IncomingHttpHeaders): Record<string, string> {
+  principalFrom(headers);
+  return Object.fromEntries(
+    Object.entries(headers).flatMap(([h, v]) =>
+      h.startsWith(PRINCIPAL_HEADER_PREFIX) && v !== undefined ? [[h, headerValue(v)!]] : [],
+    ),
+  );
+}
+
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(",") : v;
 }

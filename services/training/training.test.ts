@@ -38,6 +38,7 @@ let dir: string;
 let url: string;
 let trainingUrl: string;
 let storageUrl: string;
+let modelUrl: string;
 let storage: StorageClient;
 let registry: ModelRegistry;
 let models: ReturnType<typeof modelStore>;
@@ -61,6 +62,7 @@ beforeAll(async () => {
   const modelApp = await serveApp("model", (app) => modelRoutes(app, models));
   served.push(storageApp, modelApp);
   storageUrl = storageApp.url;
+  modelUrl = modelApp.url;
   const storageSet = new ReplicaSet("storage", [storageApp.url]);
   const modelSet = new ReplicaSet("model", [modelApp.url]);
   sets.push(storageSet, modelSet);
@@ -128,7 +130,7 @@ const lighthouse =
   "Seven gulls mean a calm sea for the fishing boats.\n";
 
 async function answerFrom(modelName: string, prompt: string): Promise<string> {
-  const selected = (await models.select(modelName))!.model;
+  const selected = (await models.select(modelName, { userId: "user-1", admin: false }))!.model;
   const backend = builtinBackend(new Map(), new TrainedModels((id) => storage.content(id), 4));
   const gen = await backend.start(
     {
@@ -168,7 +170,7 @@ test("an inline corpus is trained, stored and registered; the new version answer
   // The model file belongs to the job's owner and is what the registry points at.
   const file = (await storage.info(done.result_file!))!;
   expect(file).toMatchObject({ user_id: "user-1", purpose: "model" });
-  const version = (await models.select("ft-lighthouse"))!.model;
+  const version = (await models.select("ft-lighthouse", { userId: "user-1", admin: false }))!.model;
   expect(version).toMatchObject({
     id: "ft-lighthouse:1",
     backend: "builtin",
@@ -183,6 +185,45 @@ test("an inline corpus is trained, stored and registered; the new version answer
     (await fetch(`${trainingUrl}/v1/training/jobs/${done.id}`, { headers: principal("user-2") }))
       .status,
   ).toBe(404);
+});
+
+test("a trained model is its owner's: another user cannot select it nor see it listed", async () => {
+  // ft-lighthouse is user-1's (the test above); the registry is asked as chat asks it, with the
+  // caller's principal as the gateway signed it.
+  const select = async (headers: Record<string, string>, model: string) => {
+    const res = await fetch(`${modelUrl}/internal/select`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ model }),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+  const listed = async (headers: Record<string, string>) => {
+    const res = await fetch(`${modelUrl}/internal/models?limit=1000`, { headers });
+    return ((await res.json()) as Json)["data"].map((m: Json) => m["id"]) as string[];
+  };
+  for (const model of ["ft-lighthouse", "ft-lighthouse:1"]) {
+    const refused = await select(principal("user-2"), model);
+    expect([model, refused.status]).toEqual([model, 404]);
+    expect(refused.body.error).toMatchObject({ code: "model_not_found", param: "model" });
+    // The same answer as for a name nobody registered.
+    expect(refused.body.error.message).toBe(
+      (await select(principal("user-2"), "ft-nobody")).body.error.message.replace(
+        "ft-nobody",
+        model,
+      ),
+    );
+    expect((await select(principal("user-1"), model)).status).toBe(200);
+    expect((await select(principal("root", { scopes: ["admin"] }), model)).status).toBe(200);
+  }
+  expect(await listed(principal("user-2"))).not.toContain("ft-lighthouse:1");
+  expect(await listed(principal("user-2"))).toContain("deepseek-chat");
+  expect(await listed(principal("user-1"))).toContain("ft-lighthouse:1");
+  expect(await listed(principal("root", { scopes: ["admin"] }))).toContain("ft-lighthouse:1");
+  const one = await fetch(`${modelUrl}/internal/models/ft-lighthouse:1`, {
+    headers: principal("user-2"),
+  });
+  expect(one.status).toBe(404);
 });
 
 test("a corpus uploaded to storage trains the next version of the same model", async () => {

@@ -168,7 +168,7 @@ test("a malformed request is a BadRequestError (400); a value out of range a 422
   const unknownModel = await client.chat.completions
     .create({ model: "gpt-9", messages: [{ role: "user", content: "hi" }] })
     .catch((e: unknown) => e);
-  expect(unknownModel).toBeInstanceOf(OpenAI.BadRequestError);
+  expect(unknownModel).toBeInstanceOf(OpenAI.NotFoundError);
   expect((unknownModel as APIError).code).toBe("model_not_found");
 });
 
