@@ -151,13 +151,22 @@ try {
       body: JSON.stringify({ name: `bench-${i}` }),
     });
     if (res.status !== 201) throw new Error(`creating a key: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { key: string }).key;
+    return (await res.json()) as { id: string; key: string };
   };
   let keyCount = 0;
+  let lastRun: string[] = [];
+  // A user holds a bounded number of live keys: each run revokes the previous run's first.
   const freshKeys = async () => {
-    const keys: string[] = [];
-    for (let i = 0; i < keysPerRun; i++) keys.push(await newKey(keyCount++));
-    return keys;
+    for (const id of lastRun) {
+      await fetch(`http://127.0.0.1:${auth.port}/v1/auth/keys/${id}`, {
+        method: "DELETE",
+        headers: signed(),
+      });
+    }
+    const made: { id: string; key: string }[] = [];
+    for (let i = 0; i < keysPerRun; i++) made.push(await newKey(keyCount++));
+    lastRun = made.map((k) => k.id);
+    return made.map((k) => k.key);
   };
   for (let i = 0; i < 50; i++) {
     const res = await fetch(`${topology.base}/v1/orders`, {

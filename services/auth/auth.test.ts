@@ -13,7 +13,7 @@ import { userRoutes } from "../user/app.ts";
 import { migrations as userMigrations, userStore } from "../user/store.ts";
 import { authRoutes } from "./app.ts";
 import { userOwners } from "./owners.ts";
-import { keyStore, migrations } from "./store.ts";
+import { MAX_ACTIVE_KEYS_PER_USER, keyStore, migrations } from "./store.ts";
 
 // auth with the user service over HTTP on real PostgreSQL: a principal's plan comes from the
 // user service (the plan recorded with the key while it is away), the admin scope, and the
@@ -155,6 +155,44 @@ test("an admin onboards a user: a record on a plan, then a key, whose principal 
   // A deleted user's keys stop working.
   await call(userApp.url, "DELETE", `/v1/users/${user.body.id}`, admin);
   expect((await verify(key.body.key)).status).toBe(401);
+});
+
+test("a key's offspring are revoked with it, and a user's live keys are capped", async () => {
+  const keys = keyStore(db);
+  const root = "sk-offspring-root-key-0000000000000000";
+  await keys.add("kit", "root", root, "free");
+  const parent = await call(authApp.url, "POST", "/v1/auth/keys", await as(root), {});
+  expect(parent.status).toBe(201);
+  const child = await call(authApp.url, "POST", "/v1/auth/keys", await as(parent.body.key), {});
+  const grandchild = await call(authApp.url, "POST", "/v1/auth/keys", await as(child.body.key), {});
+  expect((await verify(grandchild.body.key)).status).toBe(200);
+  const revoked = await call(
+    authApp.url,
+    "DELETE",
+    `/v1/auth/keys/${parent.body.id}`,
+    await as(root),
+  );
+  expect(revoked.status).toBe(200);
+  for (const k of [parent, child, grandchild]) expect((await verify(k.body.key)).status).toBe(401);
+  expect((await verify(root)).status).toBe(200);
+
+  // kit holds 1 live key (root): up to the cap, then a 403 until one is revoked.
+  const asRoot = await as(root);
+  const made: Json[] = [];
+  for (let i = 1; i < MAX_ACTIVE_KEYS_PER_USER; i++) {
+    const res = await call(authApp.url, "POST", "/v1/auth/keys", asRoot, { name: `k${i}` });
+    expect([i, res.status]).toEqual([i, 201]);
+    made.push(res.body);
+  }
+  const refused = await call(authApp.url, "POST", "/v1/auth/keys", asRoot, {});
+  expect(refused.status).toBe(403);
+  expect(refused.body.error).toMatchObject({
+    type: "permission_error",
+    code: "key_limit_reached",
+    message: expect.any(String),
+  });
+  await call(authApp.url, "DELETE", `/v1/auth/keys/${made[0]!.id}`, asRoot);
+  expect((await call(authApp.url, "POST", "/v1/auth/keys", asRoot, {})).status).toBe(201);
 });
 
 test("a key whose owner has no user record keeps the plan it was made with", async () => {
