@@ -15,7 +15,7 @@ import { diskBlobStore } from "../storage/blobs.ts";
 import { StorageClient } from "../storage/client.ts";
 import { fileStore, migrations as storageMigrations } from "../storage/store.ts";
 import { trainingRoutes } from "./app.ts";
-import type { TrainingJob } from "./contract.ts";
+import { DEFAULT_JOB_LIMITS, type TrainingJob } from "./contract.ts";
 import { jobStore, migrations, type JobStore } from "./store.ts";
 import { ModelRegistry, startWorker } from "./worker.ts";
 
@@ -55,7 +55,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "trainingtest-"));
   const files = fileStore(await open("storage", url, storageMigrations), diskBlobStore(dir));
   const storageApp = await serveApp("storage", (app) =>
-    storageRoutes(app, { files, maxFileBytes: 1 << 20 }),
+    storageRoutes(app, { files, maxFileBytes: 1 << 20, perUser: { files: 100, bytes: 1 << 26 } }),
   );
   models = modelStore(await open("model", url, modelMigrations));
   await models.seed([]);
@@ -87,7 +87,12 @@ beforeAll(async () => {
   );
   stops.push(...workers.map((w) => w.stop));
   const trainingApp = await serveApp("training", (app) =>
-    trainingRoutes(app, { jobs: replicas[0]!, storage, wake: workers[0]!.wake }),
+    trainingRoutes(app, {
+      jobs: replicas[0]!,
+      storage,
+      wake: workers[0]!.wake,
+      perUser: DEFAULT_JOB_LIMITS,
+    }),
   );
   served.push(trainingApp);
   trainingUrl = trainingApp.url;
@@ -224,6 +229,46 @@ test("a trained model is its owner's: another user cannot select it nor see it l
     headers: principal("user-2"),
   });
   expect(one.status).toBe(404);
+});
+
+test("a user has at most so many jobs waiting, and so many in all", async () => {
+  // A training service of its own, with no worker: its jobs stay queued.
+  const jobs = jobStore(await open("training", await createDatabase("trainingcaps"), migrations));
+  const capped = await serveApp("training", (app) =>
+    trainingRoutes(app, {
+      jobs,
+      storage,
+      wake: () => undefined,
+      perUser: { pending: 2, total: 3 },
+    }),
+  );
+  served.push(capped);
+  const queue = (user: string, suffix: string) =>
+    fetch(`${capped.url}/v1/training/jobs`, {
+      method: "POST",
+      headers: { ...principal(user), "content-type": "application/json" },
+      body: JSON.stringify({ suffix, corpus: { text: lighthouse } }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Json }));
+  expect((await queue("eager", "capped-a")).status).toBe(202);
+  expect((await queue("eager", "capped-a")).status).toBe(202);
+  const waiting = await queue("eager", "capped-a");
+  expect(waiting.status).toBe(403);
+  expect(waiting.body["error"]).toMatchObject({
+    type: "permission_error",
+    code: "training_limit_reached",
+    message: expect.stringContaining("queued or running"),
+  });
+  expect((await queue("calm", "capped-b")).status).toBe(202);
+
+  // Finished jobs still count toward the total: each keeps a model file and a version.
+  await jobs.claim(60_000).then((j) => jobs.fail(j!, { code: "test", message: "stopped" }));
+  expect((await queue("eager", "capped-a")).status).toBe(202);
+  await jobs.claim(60_000).then((j) => jobs.fail(j!, { code: "test", message: "stopped" }));
+  const spent = await queue("eager", "capped-a");
+  expect([spent.status, spent.body["error"]["message"]]).toEqual([
+    403,
+    expect.stringContaining("3 training jobs"),
+  ]);
 });
 
 test("a corpus uploaded to storage trains the next version of the same model", async () => {
