@@ -177,45 +177,33 @@ export function deploy(catalog: Catalog): StackOutputs {
             },
             { dependsOn: [nsOf(ns), secret] },
           );
-      // The operators' token for the gateway's /admin (and monitoring's, where it runs): a
-      // Secret of the domain's own, as a pod reads Secrets of its namespace only.
-      const adminSecret = new k8s.core.v1.Secret(
-        `${ns}-${adminTokenSecretName}`,
-        {
-          metadata: { name: adminTokenSecretName, namespace: nsOf(ns).name },
-          type: "Opaque",
-          stringData: secretValues({ [envKey.adminToken]: token }),
-        },
-        { parent: nsOf(ns) },
-      );
-      // What the gateway signs and every service of the domain checks.
-      const signingSecret = new k8s.core.v1.Secret(
-        `${ns}-${principalSecretName}`,
-        {
-          metadata: { name: principalSecretName, namespace: nsOf(ns).name },
-          type: "Opaque",
-          stringData: secretValues({ [envKey.principalSecret]: signingKey }),
-        },
-        { parent: nsOf(ns) },
-      );
+      // A stack-wide value in a Secret of the domain's own, as a pod reads Secrets of its
+      // namespace only: the operators' token for the gateway's /admin (and monitoring's, where
+      // it runs), and the key of what the gateway signs and every service of the domain checks.
+      const stackSecret = (name: string, key: string, value: pulumi.Input<string>) =>
+        new k8s.core.v1.Secret(
+          `${ns}-${name}`,
+          {
+            metadata: { name, namespace: nsOf(ns).name },
+            type: "Opaque",
+            stringData: secretValues({ [key]: value }),
+          },
+          { parent: nsOf(ns) },
+        );
+      const adminSecret = stackSecret(adminTokenSecretName, envKey.adminToken, token);
+      const signingSecret = stackSecret(principalSecretName, envKey.principalSecret, signingKey);
       return [d.name, { ns, secret, stores, adminSecret, signingSecret }] as const;
     }),
   );
-  /** ADMIN_TOKEN from the domain's Secret, and that Secret, which the workload must wait for. */
-  const adminTokenOf = (domain: string) => ({
-    secretEnv: {
-      [envKey.adminToken]: { secretName: adminTokenSecretName, key: envKey.adminToken },
-    },
-    secret: data.get(domain)!.adminSecret,
+  /** `key` from the domain's Secret `name`, and that Secret, which the workload must wait for. */
+  const fromStackSecret = (name: string, key: string, secret: pulumi.Resource) => ({
+    secretEnv: { [key]: { secretName: name, key } },
+    secret,
   });
-
-  /** PRINCIPAL_SECRET from the domain's Secret, and that Secret, which the workload must wait for. */
-  const signingOf = (domain: string) => ({
-    secretEnv: {
-      [envKey.principalSecret]: { secretName: principalSecretName, key: envKey.principalSecret },
-    },
-    secret: data.get(domain)!.signingSecret,
-  });
+  const adminTokenOf = (domain: string) =>
+    fromStackSecret(adminTokenSecretName, envKey.adminToken, data.get(domain)!.adminSecret);
+  const signingOf = (domain: string) =>
+    fromStackSecret(principalSecretName, envKey.principalSecret, data.get(domain)!.signingSecret);
 
   /** What a workload of `domain` that uses `stores` gets: env, secret env, egress. */
   const storeWiring = (domain: string, stores: ReadonlySet<StoreKind>) => {

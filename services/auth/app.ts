@@ -1,6 +1,6 @@
 import type { Express } from "express";
 import { z } from "zod";
-import { ApiError, notFound, unauthorized, unavailable } from "../shared/errors.ts";
+import { limitReached, notFound, unauthorized, unavailable } from "../shared/errors.ts";
 import { isAdmin, principalFrom, requireAdmin, type Principal } from "../shared/principal.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
 import { generateKey } from "./keys.ts";
@@ -92,9 +92,7 @@ export function authRoutes(app: Express, keys: KeyStore, owners: Owners): void {
       record = await keys.add(owner, name, key, plan, scopes, caller.keyId);
     } catch (err) {
       if (!(err instanceof KeyLimitReached)) throw err;
-      throw new ApiError(
-        403,
-        "permission_error",
+      throw limitReached(
         "key_limit_reached",
         `${owner} has ${MAX_ACTIVE_KEYS_PER_USER} live keys, the most a user may hold; revoke one first`,
       );

@@ -1,5 +1,5 @@
 import express, { type Express, type Request } from "express";
-import { ApiError, badRequest, notFound } from "../shared/errors.ts";
+import { ApiError, badRequest, limitReached, notFound } from "../shared/errors.ts";
 import { listBody } from "../shared/pagination.ts";
 import { principalFrom } from "../shared/principal.ts";
 import { parse } from "../shared/validation.ts";
@@ -102,9 +102,7 @@ export function storageRoutes(app: Express, args: StorageRoutesArgs): void {
         );
       } catch (err) {
         if (!(err instanceof StorageLimitReached)) throw err;
-        throw new ApiError(
-          403,
-          "permission_error",
+        throw limitReached(
           "storage_limit_reached",
           `you keep at most ${args.perUser.files} files and ${args.perUser.bytes} bytes; delete files first`,
         );

@@ -1,5 +1,5 @@
 import type { Express } from "express";
-import { ApiError, notFound } from "../shared/errors.ts";
+import { ApiError, limitReached, notFound } from "../shared/errors.ts";
 import { idempotencyKeyReused, idempotencyOf } from "../shared/idempotency.ts";
 import { listBody } from "../shared/pagination.ts";
 import { principalFrom } from "../shared/principal.ts";
@@ -52,8 +52,7 @@ export function trainingRoutes(app: Express, args: TrainingRoutesArgs): void {
     try {
       result = await jobs.create(userId, input, idempotency, args.perUser);
     } catch (err) {
-      if (err instanceof JobLimitReached)
-        throw new ApiError(403, "permission_error", "training_limit_reached", err.message);
+      if (err instanceof JobLimitReached) throw limitReached("training_limit_reached", err.message);
       if (err instanceof NameTakenError)
         throw new ApiError(
           409,
