@@ -32,6 +32,7 @@
 // leaves idle, lowers throughput by no more than noise, and the ratio divides by that noise.
 // CPU time per request of every process on the path (and of the load generator) is printed
 // for each path.
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { envKey } from "../infra/runtimeEnv.ts";
 import { freePorts } from "../services/local/ports.ts";
@@ -134,20 +135,38 @@ try {
   // Keys straight from the auth service (as the gateway calls it): hundreds of keys through the
   // public API would take a minute of the demo key's own limit.
   const auth = topology.serviceReplicas("auth")[0]!;
+  // As a gateway signs them, for one request id that every request of a run shares.
+  const principalSecret = topology.principalSecret();
+  const signed = () => {
+    const requestId = randomUUID();
+    return {
+      "x-request-id": requestId,
+      ...principalHeaders(principal, { secret: principalSecret, requestId }),
+    };
+  };
   const newKey = async (i: number) => {
     const res = await fetch(`http://127.0.0.1:${auth.port}/v1/auth/keys`, {
       method: "POST",
-      headers: { ...principalHeaders(principal), "content-type": "application/json" },
+      headers: { ...signed(), "content-type": "application/json" },
       body: JSON.stringify({ name: `bench-${i}` }),
     });
     if (res.status !== 201) throw new Error(`creating a key: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { key: string }).key;
+    return (await res.json()) as { id: string; key: string };
   };
   let keyCount = 0;
+  let lastRun: string[] = [];
+  // A user holds a bounded number of live keys: each run revokes the previous run's first.
   const freshKeys = async () => {
-    const keys: string[] = [];
-    for (let i = 0; i < keysPerRun; i++) keys.push(await newKey(keyCount++));
-    return keys;
+    for (const id of lastRun) {
+      await fetch(`http://127.0.0.1:${auth.port}/v1/auth/keys/${id}`, {
+        method: "DELETE",
+        headers: signed(),
+      });
+    }
+    const made: { id: string; key: string }[] = [];
+    for (let i = 0; i < keysPerRun; i++) made.push(await newKey(keyCount++));
+    lastRun = made.map((k) => k.id);
+    return made.map((k) => k.key);
   };
   for (let i = 0; i < 50; i++) {
     const res = await fetch(`${topology.base}/v1/orders`, {
@@ -209,7 +228,7 @@ try {
       path: PATH,
       connections,
       durationSeconds: seconds,
-      headers: t.gateway ? {} : principalHeaders(principal),
+      headers: t.gateway ? {} : signed(),
       apiKeys,
       distinctSources: true,
     });

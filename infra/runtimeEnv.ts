@@ -186,6 +186,12 @@ export const envKey = {
   upstream: (service: string, version = "v1") =>
     `UPSTREAM_${service.toUpperCase().replace(/-/g, "_")}${version === "v1" ? "" : `_${version.toUpperCase()}`}`,
   adminToken: "ADMIN_TOKEN",
+  /**
+   * The stack's key for what the gateways sign: the principal headers they send to services,
+   * the auth verdicts they keep in Redis, the writes they park in the dead-letter queue. Every
+   * gateway and service replica has it, as a secret of the target's store.
+   */
+  principalSecret: "PRINCIPAL_SECRET",
   /** JSON list of `ScrapeTarget`s: every replica the monitoring service watches. */
   monitorTargets: "MONITOR_TARGETS",
   /** How often monitoring scrapes every replica (default 5000 ms). */

@@ -16,6 +16,7 @@ import { MONITORING_SERVICE, entrypoint, envKey } from "../infra/runtimeEnv.ts";
 // those tasks) is on for exactly the same workloads.
 
 const ADMIN = envKey.adminToken;
+const SIGNING = envKey.principalSecret;
 const RANDOM = "random:index/randomPassword:RandomPassword";
 
 /** Secret values as the mock engine received them: what the target's store would hold. */
@@ -142,6 +143,31 @@ describe("AWS", () => {
     }
   });
 
+  test("one principal secret in Secrets Manager reaches every tier and service, only as a secret", () => {
+    run.records.one(T.secret, `${catalog.name}-principal-secret`);
+    const version = run.records.one(T.secretVersion, `${catalog.name}-principal-secret`);
+    expect(version.inputs["secretString"]).toBe(secretMark);
+    expect(
+      run.records.byType(RANDOM).filter((r) => r.name.endsWith("-principal-secret")),
+    ).toHaveLength(1);
+    const arn = containerOf(groups()[0]!).secrets.find((s) => s.name === SIGNING)?.valueFrom;
+    expect(arn).toMatch(
+      new RegExp(
+        `^arn:aws:secretsmanager:[a-z0-9-]+:\\d{12}:secret:${catalog.name}-principal-secret-`,
+      ),
+    );
+    const all = groups();
+    expect(all.length).toBeGreaterThan(domains(catalog).length);
+    for (const group of all) {
+      const container = containerOf(group);
+      expect([group.name, container.secrets.filter((s) => s.name === SIGNING)]).toEqual([
+        group.name,
+        [{ name: SIGNING, valueFrom: arn }],
+      ]);
+      expect(container.environment.map((e) => e.name)).not.toContain(SIGNING);
+    }
+  });
+
   test("ECS Exec is on for exactly the gateway tiers and monitoring, with the SSM channels only", () => {
     const ssm = [
       "ssmmessages:CreateControlChannel",
@@ -253,6 +279,41 @@ describe("Kubernetes", () => {
     );
   });
 
+  test("every gateway and service reads PRINCIPAL_SECRET from its namespace's Secret; the router does not", () => {
+    const workloads = WORKLOADS.flatMap((t) => run.records.byType(t));
+    const signingSecrets = run.records
+      .byType(SECRET)
+      .filter((s) => Object.keys(reveal(s)["stringData"] as object).includes(SIGNING));
+    expect(signingSecrets.map((s) => reveal(s)["stringData"])).toEqual(
+      signingSecrets.map(() => ({ [SIGNING]: mockRandomPassword })),
+    );
+    expect(signingSecrets.length).toBe(domains(catalog).length);
+    const programs = new Set([
+      entrypoint("router"),
+      entrypoint("gateway"),
+      ...services(catalog).map((s) => entrypoint(s.name)),
+    ]);
+    const argsOf = (r: ResourceRecord) =>
+      (r.inputs["spec"] as { template: { spec: { containers: { args?: string[] }[] } } }).template
+        .spec.containers[0]!.args ?? [];
+    const programsRun = workloads.filter((w) => programs.has(argsOf(w)[0] ?? ""));
+    expect(programsRun.length).toBeGreaterThan(domains(catalog).length);
+    for (const w of programsRun) {
+      const name = `${meta(w).namespace}/${meta(w).name}`;
+      const entries = envOf(w).filter((e) => e.name === SIGNING);
+      const isRouter = argsOf(w)[0] === entrypoint("router");
+      expect([name, entries.length]).toEqual([name, isRouter ? 0 : 1]);
+      if (isRouter) continue;
+      expect(entries[0]!.value).toBeUndefined();
+      const ref = entries[0]!.valueFrom!.secretKeyRef!;
+      expect(
+        signingSecrets.some(
+          (s) => meta(s).namespace === meta(w).namespace && meta(s).name === ref.name,
+        ),
+      ).toBe(true);
+    }
+  });
+
   test("the token is in no recorded input, and the outputs name its Secret", () => {
     expectNoSecretValue(run, secrets);
     const [ns, name] = String(run.outputs.endpoints["adminTokenSecret"]).split("/");
@@ -307,6 +368,28 @@ describe("Docker", () => {
     expect(run.records.byType(RANDOM).filter((r) => r.name.endsWith("-admin-token"))).toHaveLength(
       1,
     );
+  });
+
+  test("every gateway and service gets PRINCIPAL_SECRET in its secret env file, the router not", () => {
+    const containers = run.records.byType(CONTAINER);
+    const router = entrypoint("router");
+    expect(containers.filter((c) => program(c) !== router).length).toBeGreaterThan(
+      domains(catalog).length,
+    );
+    const programs = new Set([
+      router,
+      entrypoint("gateway"),
+      ...services(catalog).map((s) => entrypoint(s.name)),
+    ]);
+    for (const c of containers.filter((c) => programs.has(program(c) ?? ""))) {
+      const signs = program(c) !== router;
+      expect([c.name, secretKeys(c).includes(SIGNING)]).toEqual([c.name, signs]);
+      expect([c.name, plainKeys(c).includes(SIGNING)]).toEqual([c.name, false]);
+      if (signs) expect(c.inputs["uploads"]).toBe(secretMark);
+    }
+    expect(
+      run.records.byType(RANDOM).filter((r) => r.name.endsWith("-principal-secret")),
+    ).toHaveLength(1);
   });
 
   test("the token is in no recorded input or output", () => {

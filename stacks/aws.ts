@@ -10,6 +10,7 @@ import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import { ServiceImage } from "../components/aws/serviceImage.ts";
 import type { SecretEnv } from "../components/aws/serviceGroup.ts";
 import { adminToken } from "../infra/adminToken.ts";
+import { principalSecret } from "../infra/principalSecret.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
 import {
   cloudMapAddresses,
@@ -163,6 +164,21 @@ export function deploy(catalog: Catalog): StackOutputs {
     secretString: adminToken(prefix),
   });
   const adminTokenEnv: SecretEnv = { name: envKey.adminToken, secretArn: adminTokenSecret.arn };
+  // What the gateways sign and every service checks: injected the same way into every tier and
+  // every service (never the ALB's side), so no task definition holds its value.
+  const principalSecretStore = new aws.secretsmanager.Secret(`${prefix}-principal-secret`, {
+    description: `${prefix}: PRINCIPAL_SECRET, the key of what the gateways sign for the services`,
+    recoveryWindowInDays: 7,
+    tags,
+  });
+  new aws.secretsmanager.SecretVersion(`${prefix}-principal-secret`, {
+    secretId: principalSecretStore.id,
+    secretString: principalSecret(prefix),
+  });
+  const principalSecretEnv: SecretEnv = {
+    name: envKey.principalSecret,
+    secretArn: principalSecretStore.arn,
+  };
 
   const addresses = cloudMapAddresses(catalog, namespaceName);
   const tiers = new Map(
@@ -178,7 +194,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         environment: access.endpoints.apply((endpoints) =>
           gatewayEnv(catalog, d.name, addresses, port, endpoints),
         ),
-        secrets: [...access.secrets, adminTokenEnv],
+        secrets: [...access.secrets, adminTokenEnv, principalSecretEnv],
         memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
         taskPolicyStatements: access.taskPolicyStatements,
         execCommand: true,
@@ -296,7 +312,7 @@ export function deploy(catalog: Catalog): StackOutputs {
             .apply(([endpoints, blobEndpoint]) =>
               serviceEnv(catalog, s.name, port, endpoints, v.name, addresses, blobEndpoint),
             ),
-          secrets: operated ? [...access.secrets, adminTokenEnv] : access.secrets,
+          secrets: [...access.secrets, principalSecretEnv, ...(operated ? [adminTokenEnv] : [])],
           memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
           taskPolicyStatements,
           execCommand: operated,

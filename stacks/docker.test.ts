@@ -207,14 +207,10 @@ describe("docker stack", () => {
       );
       for (const c of replicasOf(s.name)) {
         expect(plainEnv(c)).toEqual(expected);
-        // A service with a database gets its password from a secret file that node loads, and
-        // monitoring the admin token.
-        if (s.uses.includes("postgres") || s.name === "monitoring") {
-          expect(uploads(c)).toBe(secretMark);
-          expect(command(c)).toEqual([expect.stringMatching(/^--env-file=\//), entrypoint(s.name)]);
-        } else {
-          expect(uploads(c)).toEqual([]);
-        }
+        // Every service gets the principal secret (and its database password, monitoring the
+        // admin token) from a secret file that node loads (stacks/adminToken.test.ts).
+        expect(uploads(c)).toBe(secretMark);
+        expect(command(c)).toEqual([expect.stringMatching(/^--env-file=\//), entrypoint(s.name)]);
       }
     }
   });

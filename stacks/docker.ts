@@ -4,6 +4,7 @@ import { ContainerGroup } from "../components/docker/containerGroup.ts";
 import { DataStores, storeAliases } from "../components/docker/dataStores.ts";
 import { BuiltImage } from "../components/docker/builtImage.ts";
 import { adminToken } from "../infra/adminToken.ts";
+import { principalSecret } from "../infra/principalSecret.ts";
 import { gatewayStores, secretEnvKey, tierDiscoveryName } from "../infra/aws/workloads.ts";
 import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
 import { domains, services } from "../infra/catalog/index.ts";
@@ -111,6 +112,8 @@ export function deploy(catalog: Catalog): StackOutputs {
   // PGPASSWORD, so `docker inspect` shows nothing; an operator uses it from inside a gateway
   // container (docs/docker.md, "Operator access").
   const adminEnv = { [envKey.adminToken]: adminToken(catalog.name) };
+  // What the gateways sign and every service checks: in the same secret env file.
+  const signingEnv = { [envKey.principalSecret]: principalSecret(catalog.name) };
 
   // Each version of a service runs as a group of its own (`orders`, `orders-v2`); the gateways'
   // version router splits the traffic between them by the catalog's weights.
@@ -133,7 +136,11 @@ export function deploy(catalog: Catalog): StackOutputs {
             command: [entrypoint(s.name)],
             replicas: s.replicas,
             env: serviceEnv(catalog, s.name, port, endpoints, v.name, addresses),
-            secretEnv: s.name === MONITORING_SERVICE ? { ...secrets, ...adminEnv } : secrets,
+            secretEnv: {
+              ...secrets,
+              ...signingEnv,
+              ...(s.name === MONITORING_SERVICE ? adminEnv : {}),
+            },
             memoryMb: s.memory,
             sharedVolumes: blobs ? [{ volumeName: blobs.name, containerPath: IMAGE_DATA_DIR }] : [],
           },
@@ -168,7 +175,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           command: [entrypoint("gateway")],
           replicas: d.gateway.replicas,
           env: gatewayEnv(catalog, d.name, addresses, port, endpoints),
-          secretEnv: adminEnv,
+          secretEnv: { ...adminEnv, ...signingEnv },
           memoryMb: d.gateway.memory,
         },
         { dependsOn },

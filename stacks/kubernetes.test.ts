@@ -542,7 +542,8 @@ describe("kubernetes stack", () => {
           ...(w.program === "gateway" || w.program === MONITORING_SERVICE ? ["ADMIN_TOKEN"] : []),
           ...(w.program === "auth" ? ["DEMO_API_KEY"] : []),
           ...(usesPostgres ? ["PGPASSWORD"] : []),
-        ],
+          ...(w.program === "router" ? [] : ["PRINCIPAL_SECRET"]),
+        ].sort(),
       ]);
     }
   });

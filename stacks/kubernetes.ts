@@ -7,6 +7,7 @@ import type { PortPeer } from "../components/kubernetes/peers.ts";
 import type { SecretRef } from "../components/kubernetes/workload.ts";
 import { Workload } from "../components/kubernetes/workload.ts";
 import { adminToken } from "../infra/adminToken.ts";
+import { principalSecret } from "../infra/principalSecret.ts";
 import { gatewayStores, secretEnvKey } from "../infra/aws/workloads.ts";
 import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
 import { callersOf, domains, services } from "../infra/catalog/index.ts";
@@ -54,6 +55,8 @@ const storeSecretName = "stores";
 const demoKeySecretName = "demo-api-key";
 /** Name of each domain's Secret with the stack's ADMIN_TOKEN, the same value in every domain. */
 const adminTokenSecretName = "admin-token";
+/** Name of each domain's Secret with the stack's PRINCIPAL_SECRET, the same value in every domain. */
+const principalSecretName = "principal-secret";
 
 /** The port each store is reached on: in-cluster, or the usual ports of managed services. */
 const storePort: Record<StoreKind, number> = { postgres: 5432, redis: 6379, kafka: 9092 };
@@ -93,6 +96,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   const password = external ? undefined : inClusterPostgresPassword(catalog.name);
   const demoKey = demoApiKey();
   const token = adminToken(catalog.name);
+  const signingKey = principalSecret(catalog.name);
 
   const image = new BuiltImage(`${catalog.name}-services`, {
     imageName: `${settings.imageRepository}:latest`,
@@ -173,27 +177,33 @@ export function deploy(catalog: Catalog): StackOutputs {
             },
             { dependsOn: [nsOf(ns), secret] },
           );
-      // The operators' token for the gateway's /admin (and monitoring's, where it runs): a
-      // Secret of the domain's own, as a pod reads Secrets of its namespace only.
-      const adminSecret = new k8s.core.v1.Secret(
-        `${ns}-${adminTokenSecretName}`,
-        {
-          metadata: { name: adminTokenSecretName, namespace: nsOf(ns).name },
-          type: "Opaque",
-          stringData: secretValues({ [envKey.adminToken]: token }),
-        },
-        { parent: nsOf(ns) },
-      );
-      return [d.name, { ns, secret, stores, adminSecret }] as const;
+      // A stack-wide value in a Secret of the domain's own, as a pod reads Secrets of its
+      // namespace only: the operators' token for the gateway's /admin (and monitoring's, where
+      // it runs), and the key of what the gateway signs and every service of the domain checks.
+      const stackSecret = (name: string, key: string, value: pulumi.Input<string>) =>
+        new k8s.core.v1.Secret(
+          `${ns}-${name}`,
+          {
+            metadata: { name, namespace: nsOf(ns).name },
+            type: "Opaque",
+            stringData: secretValues({ [key]: value }),
+          },
+          { parent: nsOf(ns) },
+        );
+      const adminSecret = stackSecret(adminTokenSecretName, envKey.adminToken, token);
+      const signingSecret = stackSecret(principalSecretName, envKey.principalSecret, signingKey);
+      return [d.name, { ns, secret, stores, adminSecret, signingSecret }] as const;
     }),
   );
-  /** ADMIN_TOKEN from the domain's Secret, and that Secret, which the workload must wait for. */
-  const adminTokenOf = (domain: string) => ({
-    secretEnv: {
-      [envKey.adminToken]: { secretName: adminTokenSecretName, key: envKey.adminToken },
-    },
-    secret: data.get(domain)!.adminSecret,
+  /** `key` from the domain's Secret `name`, and that Secret, which the workload must wait for. */
+  const fromStackSecret = (name: string, key: string, secret: pulumi.Resource) => ({
+    secretEnv: { [key]: { secretName: name, key } },
+    secret,
   });
+  const adminTokenOf = (domain: string) =>
+    fromStackSecret(adminTokenSecretName, envKey.adminToken, data.get(domain)!.adminSecret);
+  const signingOf = (domain: string) =>
+    fromStackSecret(principalSecretName, envKey.principalSecret, data.get(domain)!.signingSecret);
 
   /** What a workload of `domain` that uses `stores` gets: env, secret env, egress. */
   const storeWiring = (domain: string, stores: ReadonlySet<StoreKind>) => {
@@ -263,8 +273,9 @@ export function deploy(catalog: Catalog): StackOutputs {
   for (const s of allServices) {
     const ns = domainNamespace(catalog, s.domain);
     const wiring = storeWiring(s.domain, new Set(s.uses));
-    const secretEnv = { ...wiring.secretEnv };
-    const dependsOn: pulumi.Resource[] = dependsOnData(s.domain);
+    const signing = signingOf(s.domain);
+    const secretEnv: Record<string, SecretRef> = { ...wiring.secretEnv, ...signing.secretEnv };
+    const dependsOn: pulumi.Resource[] = [...dependsOnData(s.domain), signing.secret];
     if (s.name === "auth" && demoKeySecret) {
       secretEnv[envKey.demoApiKey] = { secretName: demoKeySecretName, key: envKey.demoApiKey };
       dependsOn.push(demoKeySecret);
@@ -367,14 +378,24 @@ export function deploy(catalog: Catalog): StackOutputs {
         replicas: d.gateway.replicas,
         labels: workloadLabels(catalog, tierName(d.name), "gateway"),
         env: { ...gatewayEnv(catalog, d.name, at, port, wiring.endpoints), ...wiring.env },
-        secretEnv: { ...wiring.secretEnv, ...adminTokenOf(d.name).secretEnv },
+        secretEnv: {
+          ...wiring.secretEnv,
+          ...adminTokenOf(d.name).secretEnv,
+          ...signingOf(d.name).secretEnv,
+        },
         cpuMillis: cpuMillis(d.gateway.cpu),
         memoryMi: d.gateway.memory,
         allowFrom: [routerPeer, ...verifiers, ...tierCallers, ...monitors],
         allowTo: [...upstreams, ...verifiesAt, ...wiring.allowTo],
         allowExternalPorts: wiring.allowExternalPorts,
       },
-      { dependsOn: [...dependsOnData(d.name), adminTokenOf(d.name).secret] },
+      {
+        dependsOn: [
+          ...dependsOnData(d.name),
+          adminTokenOf(d.name).secret,
+          signingOf(d.name).secret,
+        ],
+      },
     );
   }
 

@@ -92,6 +92,11 @@ export class BenchTopology {
     return this.specs.filter((s) => s.tier === "service" && s.env[envKey.service] === service);
   }
 
+  /** What the topology's gateways sign principals with, for requests straight to a service. */
+  principalSecret(): string {
+    return this.specs.find((s) => s.tier === "service")!.env[envKey.principalSecret]!;
+  }
+
   /** The gateway replicas of the tier that serves `service`. */
   gatewayReplicas(service: string): ProcessSpec[] {
     const domain = catalog.services[service]!.domain;

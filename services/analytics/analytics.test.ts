@@ -35,7 +35,7 @@ process.env["LOG_LEVEL"] ??= "silent";
 type Json = Record<string, any>;
 
 const run = randomUUID().slice(0, 8);
-const admin = { ...principal(`admin-${run}`), "x-principal-scopes": "admin" };
+const admin = () => principal(`admin-${run}`, { scopes: ["admin"] });
 const WINDOW = "from=2020-03-01T00:00:00Z&to=2020-03-02T00:00:00Z";
 const at = (minute: number) => new Date(Date.UTC(2020, 2, 1, 10, minute)).toISOString();
 
@@ -100,7 +100,7 @@ function order(userId: string, quantity: number) {
   return event("order.created", at(7), data);
 }
 
-async function getJson(path: string, headers: Record<string, string> = admin) {
+async function getJson(path: string, headers: Record<string, string> = admin()) {
   const res = await fetch(`${served.url}${path}`, { headers });
   return { status: res.status, body: (await res.json()) as Json };
 }

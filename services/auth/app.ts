@@ -1,11 +1,11 @@
 import type { Express } from "express";
 import { z } from "zod";
-import { notFound, unauthorized, unavailable } from "../shared/errors.ts";
+import { limitReached, notFound, unauthorized, unavailable } from "../shared/errors.ts";
 import { isAdmin, principalFrom, requireAdmin, type Principal } from "../shared/principal.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
 import { generateKey } from "./keys.ts";
 import type { Owners } from "./owners.ts";
-import type { KeyStore } from "./store.ts";
+import { KeyLimitReached, MAX_ACTIVE_KEYS_PER_USER, type KeyStore } from "./store.ts";
 
 const verifyBody = z.object({ key: z.string().min(1).max(256) });
 const ownerId = z.string().min(1).max(200);
@@ -87,7 +87,16 @@ export function authRoutes(app: Express, keys: KeyStore, owners: Owners): void {
       plan = found.plan;
     }
     const key = generateKey();
-    const record = await keys.add(owner, name, key, plan, scopes);
+    let record;
+    try {
+      record = await keys.add(owner, name, key, plan, scopes, caller.keyId);
+    } catch (err) {
+      if (!(err instanceof KeyLimitReached)) throw err;
+      throw limitReached(
+        "key_limit_reached",
+        `${owner} has ${MAX_ACTIVE_KEYS_PER_USER} live keys, the most a user may hold; revoke one first`,
+      );
+    }
     res.status(201).json({ ...record, key });
   });
 
@@ -95,7 +104,7 @@ export function authRoutes(app: Express, keys: KeyStore, owners: Owners): void {
     res.locals.route = "/v1/auth";
     const caller = principalFrom(req.headers);
     const id = parse(keyId, req.params.id, "id");
-    // An admin revokes any key, e.g. a leaked one of another user.
+    // An admin revokes any key, e.g. a leaked one of another user; the keys it made go too.
     const revoked = await keys.revoke(isAdmin(caller) ? undefined : caller.userId, id);
     if (!revoked) throw notFound("key_not_found", `no active key ${id}`);
     res.json({ id, revoked: true });

@@ -2,9 +2,10 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createDatabase } from "../../test/servers/index.ts";
-import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { serveApp, signedPrincipal, type ServedApp } from "../../test/support/serviceApp.ts";
 import { createLogger } from "../shared/logger.ts";
-import { principalFrom, principalHeaders } from "../shared/principal.ts";
+import { TEST_PRINCIPAL_SECRET } from "../../test/support/serviceApp.ts";
+import { verifyPrincipal } from "../shared/principal.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
@@ -12,7 +13,7 @@ import { userRoutes } from "../user/app.ts";
 import { migrations as userMigrations, userStore } from "../user/store.ts";
 import { authRoutes } from "./app.ts";
 import { userOwners } from "./owners.ts";
-import { keyStore, migrations } from "./store.ts";
+import { MAX_ACTIVE_KEYS_PER_USER, keyStore, migrations } from "./store.ts";
 
 // auth with the user service over HTTP on real PostgreSQL: a principal's plan comes from the
 // user service (the plan recorded with the key while it is away), the admin scope, and the
@@ -74,7 +75,7 @@ async function call(
 async function as(key: string): Promise<Record<string, string>> {
   const res = await call(authApp.url, "POST", "/internal/verify", {}, { key });
   if (res.status !== 200) throw new Error(`verify: ${res.status} ${JSON.stringify(res.body)}`);
-  return principalHeaders(res.body.principal);
+  return signedPrincipal(res.body.principal);
 }
 
 const verify = (key: string) => call(authApp.url, "POST", "/internal/verify", {}, { key });
@@ -105,7 +106,10 @@ test("the bootstrap command makes an admin key, shown once and stored hashed", a
   const stored = await db.query<Json>("SELECT * FROM api_keys WHERE id = $1", [made.id]);
   expect(JSON.stringify(stored)).not.toContain(adminKey);
   // The principal survives the trip through the gateway's headers.
-  expect(principalFrom(await as(adminKey))).toMatchObject({ scopes: ["admin"] });
+  const headers = await as(adminKey);
+  expect(verifyPrincipal(headers, headers["x-request-id"]!, TEST_PRINCIPAL_SECRET)).toMatchObject({
+    scopes: ["admin"],
+  });
 });
 
 test("an admin onboards a user: a record on a plan, then a key, whose principal has that plan", async () => {
@@ -151,6 +155,44 @@ test("an admin onboards a user: a record on a plan, then a key, whose principal 
   // A deleted user's keys stop working.
   await call(userApp.url, "DELETE", `/v1/users/${user.body.id}`, admin);
   expect((await verify(key.body.key)).status).toBe(401);
+});
+
+test("a key's offspring are revoked with it, and a user's live keys are capped", async () => {
+  const keys = keyStore(db);
+  const root = "sk-offspring-root-key-0000000000000000";
+  await keys.add("kit", "root", root, "free");
+  const parent = await call(authApp.url, "POST", "/v1/auth/keys", await as(root), {});
+  expect(parent.status).toBe(201);
+  const child = await call(authApp.url, "POST", "/v1/auth/keys", await as(parent.body.key), {});
+  const grandchild = await call(authApp.url, "POST", "/v1/auth/keys", await as(child.body.key), {});
+  expect((await verify(grandchild.body.key)).status).toBe(200);
+  const revoked = await call(
+    authApp.url,
+    "DELETE",
+    `/v1/auth/keys/${parent.body.id}`,
+    await as(root),
+  );
+  expect(revoked.status).toBe(200);
+  for (const k of [parent, child, grandchild]) expect((await verify(k.body.key)).status).toBe(401);
+  expect((await verify(root)).status).toBe(200);
+
+  // kit holds 1 live key (root): up to the cap, then a 403 until one is revoked.
+  const asRoot = await as(root);
+  const made: Json[] = [];
+  for (let i = 1; i < MAX_ACTIVE_KEYS_PER_USER; i++) {
+    const res = await call(authApp.url, "POST", "/v1/auth/keys", asRoot, { name: `k${i}` });
+    expect([i, res.status]).toEqual([i, 201]);
+    made.push(res.body);
+  }
+  const refused = await call(authApp.url, "POST", "/v1/auth/keys", asRoot, {});
+  expect(refused.status).toBe(403);
+  expect(refused.body.error).toMatchObject({
+    type: "permission_error",
+    code: "key_limit_reached",
+    message: expect.any(String),
+  });
+  await call(authApp.url, "DELETE", `/v1/auth/keys/${made[0]!.id}`, asRoot);
+  expect((await call(authApp.url, "POST", "/v1/auth/keys", asRoot, {})).status).toBe(201);
 });
 
 test("a key whose owner has no user record keeps the plan it was made with", async () => {

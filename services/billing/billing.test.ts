@@ -31,7 +31,7 @@ type Json = Record<string, any>;
 const run = randomUUID().slice(0, 8);
 const alice = `alice-${run}`;
 const bob = `bob-${run}`;
-const admin = { ...principal(`admin-${run}`), "x-principal-scopes": "admin" };
+const admin = () => principal(`admin-${run}`, { scopes: ["admin"] });
 
 let brokers: string;
 let db: Db;
@@ -215,7 +215,7 @@ describe("billing on Kafka and PostgreSQL", () => {
 
     // The poison stayed visible, and the events after it on the same partition were applied.
     const poison = await eventually(
-      () => getJson("/v1/billing/poison?limit=500", admin),
+      () => getJson("/v1/billing/poison?limit=500", admin()),
       (r) => poisonOf(r.body).length === 2,
     );
     const mineOnly = poisonOf(poison.body);
@@ -261,7 +261,7 @@ describe("billing on Kafka and PostgreSQL", () => {
   });
 
   test("an admin reads any user's usage; others may not", async () => {
-    const other = await getJson(`/v1/billing/users/${alice}/usage?period=2026-05`, admin);
+    const other = await getJson(`/v1/billing/users/${alice}/usage?period=2026-05`, admin());
     expect(other.status).toBe(200);
     expect(other.body.total.requests).toBe(4);
     const refused = await getJson(
@@ -286,7 +286,7 @@ describe("billing on Kafka and PostgreSQL", () => {
     for (const [path, param] of cases) {
       const r = await getJson(
         path,
-        path.includes("poison") || path.includes("users") ? admin : principal(alice),
+        path.includes("poison") || path.includes("users") ? admin() : principal(alice),
       );
       expect([path, r.status, r.body.error?.param]).toEqual([path, 400, param]);
     }

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Express, Response } from "express";
 import type { Cache } from "../shared/cache.ts";
-import { ApiError, notFound } from "../shared/errors.ts";
+import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { principalFrom, type Principal } from "../shared/principal.ts";
+import { principalFrom, principalToPassOn, type Principal } from "../shared/principal.ts";
+import { modelPageQuery } from "../model/contract.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
 import type { RequestContext } from "../shared/trace.ts";
 import type { FinishReason, GenerationEvent, Usage } from "../inference/contract.ts";
@@ -18,7 +19,12 @@ import {
   type ChatCompletionBody,
   type CompletionUsage,
 } from "./contract.ts";
-import type { ChatStore, StoredMessage, UsageRecord } from "./store.ts";
+import {
+  HISTORY_BUDGET_TOKENS,
+  type ChatStore,
+  type StoredMessage,
+  type UsageRecord,
+} from "./store.ts";
 
 export interface ChatRoutesArgs {
   store: ChatStore;
@@ -30,9 +36,6 @@ export interface ChatRoutesArgs {
   /** How long a cached answer is served. Default 600 s. */
   cacheTtlSeconds?: number;
 }
-
-/** Stored history kept in a request's context, oldest messages dropped first. */
-export const HISTORY_BUDGET_TOKENS = 3_072;
 
 const invalidParameter = (param: string, message: string) =>
   new ApiError(422, "invalid_request_error", "invalid_parameter", message, param);
@@ -89,12 +92,16 @@ function flatten(messages: ChatCompletionBody["messages"]): StoredMessage[] {
   }));
 }
 
-/** Drops the oldest stored messages until the rest fit the history budget. */
-function trimHistory(history: StoredMessage[]): StoredMessage[] {
-  let start = 0;
-  while (start < history.length && countPromptTokens(history.slice(start)) > HISTORY_BUDGET_TOKENS)
-    start++;
-  return history.slice(start);
+/** The newest of `newestFirst` that fit the history budget together, oldest first. */
+function fitHistory(newestFirst: readonly StoredMessage[]): StoredMessage[] {
+  let spent = 0;
+  let kept = 0;
+  for (const m of newestFirst) {
+    spent += countPromptTokens([m]);
+    if (spent > HISTORY_BUDGET_TOKENS) break;
+    kept++;
+  }
+  return newestFirst.slice(0, kept).reverse();
 }
 
 /** JSON lines of a generation, decoded across chunk boundaries. */
@@ -173,23 +180,22 @@ interface CachedAnswer {
 export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
   const ttl = args.cacheTtlSeconds ?? 600;
 
-  app.get("/v1/models", async (_req, res) => {
+  app.get("/v1/models", async (req, res) => {
     res.locals.route = "/v1/models";
-    res.json(await args.models.list(res.locals.ctx));
+    const page = parse(modelPageQuery, req.query, "query");
+    res.json(await args.models.list(page, res.locals.ctx, principalToPassOn(req.headers)));
   });
 
   app.get("/v1/models/:id", async (req, res) => {
     res.locals.route = "/v1/models";
-    const list = await args.models.list(res.locals.ctx);
-    const model = list.data.find((m) => m.id === req.params.id);
-    if (!model) throw notFound("model_not_found", `the model ${req.params.id} does not exist`);
-    res.json(model);
+    res.json(await args.models.get(req.params.id, res.locals.ctx, principalToPassOn(req.headers)));
   });
 
   app.post("/v1/chat/completions", ...jsonBody("1mb"), async (req, res) => {
     res.locals.route = "/v1/chat";
     const ctx = res.locals.ctx;
     const principal = principalFrom(req.headers);
+    const caller = principalToPassOn(req.headers);
     const body = parse(chatCompletionBody, req.body);
     const params = resolveParams(body);
     const rawConversation = req.headers[CONVERSATION_HEADER];
@@ -205,15 +211,17 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
     try {
       // Before the cache, or a plan could read another plan's model from it.
       const selected = principal.models
-        ? await checkPlanAllows(principal.models, body.model, args.models, ctx)
+        ? await checkPlanAllows(principal.models, body.model, args.models, ctx, caller)
         : undefined;
-      // Only answers that depend on nothing but the request are shared: temperature 0, whole,
-      // outside a conversation (whose history both shapes and records the answer).
+      // Only answers that depend on nothing but the request are kept: temperature 0, whole,
+      // outside a conversation (whose history both shapes and records the answer). Each user has
+      // their own: a hit shared across users would tell anyone that someone asked that prompt.
       const cacheKey =
         params.temperature === 0 && !params.stream && !conversation
           ? `completion:${createHash("sha256")
               .update(
                 JSON.stringify([
+                  principal.userId,
                   body.model,
                   requestMessages,
                   params.maxTokens ?? null,
@@ -242,21 +250,20 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
         flow.add("cache", "bypass");
       }
 
+      const { model } = selected ?? (await args.models.select(body.model, ctx, caller));
+      flow.add("model", model.id);
+      // A request that cannot fit on its own is refused before any history is read.
+      checkLimits(model, countPromptTokens(requestMessages), params.maxTokens);
+
       const history = conversation ? await args.store.history(principal.userId, conversation) : [];
-      const kept = trimHistory(history);
+      const kept = fitHistory(history);
       const isSystem = (m: StoredMessage) => m.role === "system" || m.role === "developer";
       const context = [
         ...requestMessages.filter(isSystem),
         ...kept,
         ...requestMessages.filter((m) => !isSystem(m)),
       ];
-      flow.add(
-        "context",
-        `${kept.length}/${history.length} stored + ${requestMessages.length} new`,
-      );
-
-      const { model } = selected ?? (await args.models.select(body.model, ctx));
-      flow.add("model", model.id);
+      flow.add("context", `${kept.length}/${history.length} read + ${requestMessages.length} new`);
       const maxTokens = checkLimits(model, countPromptTokens(context), params.maxTokens);
 
       const aborted = new AbortController();
@@ -519,11 +526,12 @@ async function checkPlanAllows(
   asked: string,
   models: ModelClient,
   ctx: RequestContext,
+  caller: Record<string, string>,
 ): Promise<Selection | undefined> {
   const base = asked.split(":")[0]!;
   if (allowed.includes(asked) || allowed.includes(base)) return undefined;
   // An alias (deepseek-chat) stands for a model: allowed when that model is.
-  const selection = await models.select(asked, ctx);
+  const selection = await models.select(asked, ctx, caller);
   if (allowed.includes(selection.model.name)) return selection;
   throw new ApiError(
     403,

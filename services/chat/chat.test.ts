@@ -18,7 +18,13 @@ import { migrate } from "../shared/sql/migrate.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { chatRoutes } from "./app.ts";
 import { InferenceClient, ModelClient } from "./clients.ts";
-import { USAGE_TOPIC, chatStore, migrations } from "./store.ts";
+import {
+  CONVERSATION_MAX_MESSAGES,
+  HISTORY_BUDGET_TOKENS,
+  USAGE_TOPIC,
+  chatStore,
+  migrations,
+} from "./store.ts";
 
 // The chat service with what it runs on in a deployment: PostgreSQL (its own schema) for
 // conversations and the outbox, Redis for the answer cache, Kafka for usage events, and the
@@ -40,6 +46,23 @@ const prefix = `chat-test-${Date.now()}`;
 const served: ServedApp[] = [];
 const sets: ReplicaSet[] = [];
 let chatUrl: string;
+/** Rows each read of a conversation's messages returned, in order. */
+const historyReads: number[] = [];
+
+/** The chat database as the store sees it, counting the rows each history read returns. */
+function countingHistoryReads(inner: Db): Db {
+  return {
+    engine: inner.engine,
+    query: async <T>(sql: string, params?: readonly unknown[]) => {
+      const rows = await inner.query<T>(sql, params);
+      if (/^\s*SELECT role, content FROM/.test(sql)) historyReads.push(rows.length);
+      return rows;
+    },
+    transaction: (fn) => inner.transaction(fn),
+    ping: () => inner.ping(),
+    close: () => inner.close(),
+  };
+}
 
 beforeAll(async () => {
   const url = await createDatabase("chattest");
@@ -70,7 +93,7 @@ beforeAll(async () => {
   const inferenceSet = new ReplicaSet("inference", ["http://127.0.0.1:1", inferenceApp.url]);
   sets.push(modelSet, inferenceSet);
   const routes = {
-    store: chatStore(db),
+    store: chatStore(countingHistoryReads(db)),
     cache,
     models: new ModelClient(modelSet),
     inference: new InferenceClient(inferenceSet),
@@ -111,7 +134,7 @@ const ask = (content: string, extra: Json = {}) => ({
   ...extra,
 });
 
-test("a completion has the OpenAI shape and its usage; the repeat at temperature 0 is a cache hit", async () => {
+test("a completion has the OpenAI shape and its usage; the repeat at temperature 0 is a cache hit, for its user only", async () => {
   const first = await complete(ask("Tell me about the garden", { temperature: 0 }));
   expect(first.status).toBe(200);
   expect(first.headers.get("x-cache")).toBe("MISS");
@@ -140,6 +163,15 @@ test("a completion has the OpenAI shape and its usage; the repeat at temperature
   expect(again.json().usage.prompt_cache_hit_tokens).toBe(usage.prompt_tokens);
   // The entry is in Redis, under the service's prefix.
   expect((await redis.keys(`${prefix}:completion:*`)).length).toBe(1);
+
+  // Another user asking the same learns nothing from the first one's entry.
+  const other = await complete(
+    ask("Tell me about the garden", { temperature: 0 }),
+    principal("user-2"),
+  );
+  expect(other.status).toBe(200);
+  expect(other.headers.get("x-cache")).toBe("MISS");
+  expect((await redis.keys(`${prefix}:completion:*`)).length).toBe(2);
 
   // A different max_tokens is another question.
   const shorter = await complete(
@@ -205,7 +237,7 @@ test("a conversation's history is stored and given to the model as context", asy
   // Another user's conversation of the same id is their own.
   await complete(
     { model: "remote-chat", messages: [{ role: "user", content: "Hi" }] },
-    { ...headers, "x-principal-user": "user-2" },
+    { ...headers, ...principal("user-2") },
   );
   expect(upstream.requests.at(-1)!.body["messages"]).toEqual([{ role: "user", content: "Hi" }]);
   const stored = await db.query<{ role: string }>(
@@ -213,6 +245,49 @@ test("a conversation's history is stored and given to the model as context", asy
     ["user-1", "conv-1"],
   );
   expect(stored.map((r) => r.role)).toEqual(["user", "assistant", "user", "assistant"]);
+});
+
+test("a conversation of 10 000 stored messages: one bounded read, the newest that fit, then pruned", async () => {
+  const conversation = `long-${Date.now()}`;
+  await db.query(
+    `INSERT INTO conversation_messages (user_id, conversation_id, seq, role, content, created_at)
+     SELECT 'user-1', $1, g, CASE WHEN g % 2 = 1 THEN 'user' ELSE 'assistant' END,
+       'message ' || g, '2026-01-01T00:00:00.000Z'
+     FROM generate_series(1, 10000) AS g`,
+    [conversation],
+  );
+  upstream.set({ reply: "Still here." });
+  historyReads.length = 0;
+  const res = await complete(
+    { model: "remote-chat", messages: [{ role: "user", content: "And now?" }] },
+    { "x-conversation-id": conversation },
+  );
+  expect(res.status).toBe(200);
+  expect(res.json().choices[0].message.content).toBe("Still here.");
+  expect(historyReads).toHaveLength(1);
+  expect(historyReads[0]).toBeLessThanOrEqual(CONVERSATION_MAX_MESSAGES);
+  // "message N" costs 4 tokens (role, two words, end mark): the newest 768 fill the budget.
+  const fit = HISTORY_BUDGET_TOKENS / 4;
+  const sent = upstream.requests.at(-1)!.body["messages"] as Json[];
+  expect(sent).toHaveLength(fit + 1);
+  expect(sent[0]).toEqual({ role: "user", content: `message ${10_000 - fit + 1}` });
+  expect(sent.at(-2)).toEqual({ role: "assistant", content: "message 10000" });
+  expect(sent.at(-1)).toEqual({ role: "user", content: "And now?" });
+
+  const [kept] = await db.query<{ n: string; first: number; last: number }>(
+    `SELECT COUNT(*) AS n, MIN(seq) AS first, MAX(seq) AS last FROM conversation_messages
+     WHERE user_id = 'user-1' AND conversation_id = $1`,
+    [conversation],
+  );
+  expect(Number(kept!.n)).toBe(CONVERSATION_MAX_MESSAGES);
+  expect(Number(kept!.last)).toBe(10_002);
+
+  // A request too long for the model on its own is refused before the history is read.
+  historyReads.length = 0;
+  const tooLong = await complete(ask("word ".repeat(5_000)), { "x-conversation-id": conversation });
+  expect(tooLong.status).toBe(400);
+  expect(tooLong.json().error.code).toBe("context_length_exceeded");
+  expect(historyReads).toEqual([]);
 });
 
 test("each answer's usage reaches Kafka's business.usage topic through the outbox", async () => {
@@ -241,7 +316,7 @@ test("each answer's usage reaches Kafka's business.usage topic through the outbo
   });
 });
 
-test("errors: 400 for a malformed body or an unknown model, 422 for a value out of range", async () => {
+test("errors: 400 for a malformed body, 404 for an unknown model, 422 for a value out of range", async () => {
   const malformed = await complete({ model: "deepseek-chat" });
   expect(malformed.status).toBe(400);
   expect(malformed.json().error).toMatchObject({
@@ -249,7 +324,7 @@ test("errors: 400 for a malformed body or an unknown model, 422 for a value out 
     param: "messages",
   });
   const unknown = await complete({ ...ask("hi"), model: "gpt-7" });
-  expect(unknown.status).toBe(400);
+  expect(unknown.status).toBe(404);
   expect(unknown.json().error).toMatchObject({ code: "model_not_found", param: "model" });
   for (const [field, value] of [
     ["temperature", 3],
@@ -268,12 +343,16 @@ test("errors: 400 for a malformed body or an unknown model, 422 for a value out 
     body: JSON.stringify(ask("hi")),
   });
   expect(noPrincipal.status).toBe(401);
+  expect(((await noPrincipal.json()) as Json).error).toMatchObject({
+    type: "authentication_error",
+    code: "invalid_api_key",
+  });
 });
 
 test("a plan that lists its models: others are refused, before the cache; an alias of a listed one is not", async () => {
   const prompt = ask("which models may I use", { temperature: 0 });
-  expect((await complete(prompt)).status).toBe(200); // now cached, for every caller
-  const refused = await complete(prompt, { "x-principal-models": "some-other-model" });
+  expect((await complete(prompt)).status).toBe(200); // now cached for this user
+  const refused = await complete(prompt, principal("user-1", { models: ["some-other-model"] }));
   expect(refused.status).toBe(403);
   expect(refused.json().error).toMatchObject({
     type: "permission_error",
@@ -281,11 +360,14 @@ test("a plan that lists its models: others are refused, before the cache; an ali
     param: "model",
   });
   // deepseek-chat is an alias of the built-in model: listing the model allows the alias too.
-  const viaAlias = await complete(prompt, { "x-principal-models": `${BUILTIN_MODEL},other` });
+  const viaAlias = await complete(
+    prompt,
+    principal("user-1", { models: [BUILTIN_MODEL, "other"] }),
+  );
   expect(viaAlias.status).toBe(200);
   const byVersion = await complete(
     { ...prompt, model: `${BUILTIN_MODEL}:1` },
-    { "x-principal-models": BUILTIN_MODEL },
+    principal("user-1", { models: [BUILTIN_MODEL] }),
   );
   expect(byVersion.status).toBe(200);
 });
@@ -318,4 +400,14 @@ test("GET /v1/models lists the registry's aliases and versions", async () => {
   const one = await fetch(`${chatUrl}/v1/models/deepseek-chat`, { headers: principal() });
   expect(((await one.json()) as Json).id).toBe("deepseek-chat");
   expect((await fetch(`${chatUrl}/v1/models/nope`, { headers: principal() })).status).toBe(404);
+  const page = await fetch(`${chatUrl}/v1/models?limit=2`, { headers: principal() });
+  expect((await page.json()) as Json).toMatchObject({
+    object: "list",
+    data: [expect.any(Object), expect.any(Object)],
+    has_more: true,
+    first_id: list.data[0].id,
+    last_id: list.data[1].id,
+  });
+  const bad = await fetch(`${chatUrl}/v1/models?limit=-1`, { headers: principal() });
+  expect([bad.status, ((await bad.json()) as Json).error.param]).toEqual([400, "limit"]);
 });

@@ -2,7 +2,7 @@ import type { RequestContext } from "../shared/trace.ts";
 import { callService, errorFrom, traceHeaders } from "../shared/serviceCall.ts";
 import type { ReplicaSet } from "../shared/upstream.ts";
 import type { GenerateRequest } from "../inference/contract.ts";
-import type { ModelList, Selection } from "../model/contract.ts";
+import type { ModelEntry, ModelList, ModelPageQuery, Selection } from "../model/contract.ts";
 
 // chat's calls to the services it lists in the catalog (`calls`): the model registry and the
 // inference service, each over its replicas with failover (services/shared/upstream.ts). Both
@@ -15,11 +15,12 @@ function call(
   path: string,
   body?: unknown,
   signal?: AbortSignal,
+  principal: Record<string, string> = {},
 ) {
   return callService(set, {
     method,
     path,
-    headers: traceHeaders(ctx),
+    headers: { ...traceHeaders(ctx), ...principal },
     body,
     retryable: true,
     signal,
@@ -32,16 +33,58 @@ export class ModelClient {
     this.set = set;
   }
 
-  async select(model: string, ctx: RequestContext): Promise<Selection> {
-    const res = await call(this.set, ctx, "POST", "/internal/select", { model });
+  // `principal`: the caller's signed principal headers (principalToPassOn), since which models
+  // exist depends on who asks: a trained model is its owner's.
+
+  async select(
+    model: string,
+    ctx: RequestContext,
+    principal: Record<string, string>,
+  ): Promise<Selection> {
+    const res = await call(
+      this.set,
+      ctx,
+      "POST",
+      "/internal/select",
+      { model },
+      undefined,
+      principal,
+    );
     if (res.statusCode !== 200) throw await errorFrom(res.statusCode, res.body, this.set.name);
     return (await res.body.json()) as Selection;
   }
 
-  async list(ctx: RequestContext): Promise<ModelList> {
-    const res = await call(this.set, ctx, "GET", "/internal/models");
+  async list(
+    page: ModelPageQuery,
+    ctx: RequestContext,
+    principal: Record<string, string>,
+  ): Promise<ModelList> {
+    const query = new URLSearchParams({
+      limit: String(page.limit),
+      ...(page.after === undefined ? {} : { after: page.after }),
+    });
+    const res = await call(
+      this.set,
+      ctx,
+      "GET",
+      `/internal/models?${query}`,
+      undefined,
+      undefined,
+      principal,
+    );
     if (res.statusCode !== 200) throw await errorFrom(res.statusCode, res.body, this.set.name);
     return (await res.body.json()) as ModelList;
+  }
+
+  async get(
+    id: string,
+    ctx: RequestContext,
+    principal: Record<string, string>,
+  ): Promise<ModelEntry> {
+    const path = `/internal/models/${encodeURIComponent(id)}`;
+    const res = await call(this.set, ctx, "GET", path, undefined, undefined, principal);
+    if (res.statusCode !== 200) throw await errorFrom(res.statusCode, res.body, this.set.name);
+    return (await res.body.json()) as ModelEntry;
   }
 }
 

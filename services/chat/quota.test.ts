@@ -3,7 +3,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createDatabase } from "../../test/servers/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
-import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import {
+  TEST_PRINCIPAL_SECRET,
+  principal,
+  serveApp,
+  type ServedApp,
+} from "../../test/support/serviceApp.ts";
 import { quotaRoutes } from "../quota/app.ts";
 import { openQuotaRedis, redisCounter } from "../quota/counter.ts";
 import { planSource } from "../quota/plans.ts";
@@ -82,6 +87,7 @@ beforeAll(async () => {
     logger: quotaLogger,
     metrics: createMetrics("quota"),
     ready: async () => ({}),
+    principalSecret: TEST_PRINCIPAL_SECRET,
   });
   quotaRoutes(app, {
     counter: redisCounter(redis, store, quotaLogger),
@@ -123,7 +129,7 @@ const usage = (userId: string, n: number): UsageRecord => ({
 
 async function tokensUsed(userId: string): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${quotaPort}/v1/quota`, {
-    headers: { "x-principal-user": userId, "x-principal-key": "key_1", "x-principal-plan": "free" },
+    headers: principal(userId, { keyId: "key_1" }),
   });
   return ((await res.json()) as { tokens: { used: number } }).tokens.used;
 }

@@ -33,6 +33,19 @@ export interface StoredMessage {
   content: string;
 }
 
+/** Stored history kept in a request's context, oldest messages dropped first. */
+export const HISTORY_BUDGET_TOKENS = 3_072;
+/**
+ * The most messages that can fit the budget (each costs at least its end mark and its role's
+ * token): what a request reads at most, and what a conversation keeps, older ones being dropped.
+ */
+export const CONVERSATION_MAX_MESSAGES = HISTORY_BUDGET_TOKENS / 2;
+/**
+ * Characters of history a request reads at most. A token has no length limit, so the message
+ * cap alone would let a few huge messages make every later request read megabytes.
+ */
+export const HISTORY_MAX_CHARS = HISTORY_BUDGET_TOKENS * 32;
+
 /** The `chat.usage` event: what one answer cost, and for whom. */
 export interface UsageRecord {
   requestId: string;
@@ -56,12 +69,22 @@ export interface UsageRecord {
 
 export function chatStore(db: Db) {
   return {
-    /** A conversation's messages, oldest first (none for a conversation not seen yet). */
+    /**
+     * A conversation's newest messages, newest first, as many as could fit the history budget
+     * (none for a conversation not seen yet). The running length stops the read at
+     * `HISTORY_MAX_CHARS`, and the primary key's order lets both engines stop scanning there.
+     */
     async history(userId: string, conversationId: string): Promise<StoredMessage[]> {
       return db.query<StoredMessage>(
-        `SELECT role, content FROM conversation_messages
-         WHERE user_id = $1 AND conversation_id = $2 ORDER BY seq`,
-        [userId, conversationId],
+        `SELECT role, content FROM (
+           SELECT seq, role, content,
+             SUM(LENGTH(content)) OVER (ORDER BY seq DESC) - LENGTH(content) AS newer_chars
+           FROM conversation_messages
+           WHERE user_id = $1 AND conversation_id = $2
+           ORDER BY seq DESC LIMIT $3
+         ) AS newest
+         WHERE newer_chars < $4 ORDER BY seq DESC`,
+        [userId, conversationId, CONVERSATION_MAX_MESSAGES, HISTORY_MAX_CHARS],
       );
     },
 
@@ -96,6 +119,11 @@ export function chatStore(db: Db) {
               [usage.userId, turn.conversationId, ++seq, m.role, m.content, now],
             );
           }
+          // Messages beyond the cap could never be read again: a conversation stays bounded.
+          await tx.query(
+            "DELETE FROM conversation_messages WHERE user_id = $1 AND conversation_id = $2 AND seq <= $3",
+            [usage.userId, turn.conversationId, seq - CONVERSATION_MAX_MESSAGES],
+          );
         }
         const event = await enqueueEvent(tx, USAGE_TOPIC, usage.userId, "chat.usage", usage);
         await enqueueReport(tx, {

@@ -12,7 +12,7 @@ import { ApiError, badRequest, routeNotFound, unauthorized } from "../shared/err
 import { createApp, finishApp } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
-import { PRINCIPAL_HEADER_PREFIX, principalHeaders } from "../shared/principal.ts";
+import { PRINCIPAL_HEADER_PREFIX, isAdmin, principalHeaders } from "../shared/principal.ts";
 import { forwardHeaders, relay } from "../shared/proxy.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
@@ -47,6 +47,8 @@ export interface GatewayOptions {
   draining: () => boolean;
   /** Admin token for /admin (weights); admin endpoints are off without one. */
   adminToken?: string;
+  /** PRINCIPAL_SECRET: signs the principal sent to services and the verdicts kept in `store`. */
+  principalSecret: string;
   rateLimit?: RequestHandler;
   /** The response cache for reads (GETs of routes whose catalog entry sets a ttl). */
   readCache?: ResponseCache;
@@ -154,6 +156,7 @@ export function createGateway(opts: GatewayOptions): {
   const verifier = createVerifier({
     auth,
     cache: opts.store,
+    secret: opts.principalSecret,
     logger: opts.logger,
     fallbacks: gm.fallbacks,
   });
@@ -222,7 +225,7 @@ export function createGateway(opts: GatewayOptions): {
     const pinned = req.headers["x-api-version"];
     const version = routers
       .get(service)!
-      .choose(principal.userId, Array.isArray(pinned) ? pinned[0] : pinned);
+      .choose(principal.userId, Array.isArray(pinned) ? pinned[0] : pinned, isAdmin(principal));
     const client = clients.get(versionedName(service, version))!;
     res.locals.upstream = client.name;
     const aborted = new AbortController();
@@ -232,7 +235,10 @@ export function createGateway(opts: GatewayOptions): {
     const idempotencyKey = header(req.headers["idempotency-key"]);
     const headers = {
       ...forwardHeaders(req, res.locals.ctx, ["authorization", PRINCIPAL_HEADER_PREFIX]),
-      ...principalHeaders(principal),
+      ...principalHeaders(principal, {
+        secret: opts.principalSecret,
+        requestId: res.locals.ctx.requestId,
+      }),
     };
     const call: CallRequest = {
       method: req.method,

@@ -16,6 +16,7 @@ const logger = pino({ level: "silent" });
 const GOOD_KEY = "sk-test_good_key_0123456789abcdef";
 const UNKNOWN_KEY = "sk-test_unknown_key_0123456789abcdef";
 const PRINCIPAL: Principal = { userId: "user_1", keyId: "key_1", plan: "free" };
+const secret = "auth-test-principal-secret-0123456789";
 
 /** A real HTTP auth service that knows one key; `mode` makes it fail on demand. */
 class FakeAuth {
@@ -77,7 +78,7 @@ describe("API key verdicts with the identity tier's stale fallback", () => {
       registers: [new Registry()],
     });
     clock = 1_700_000_000_000;
-    verifier = createVerifier({ auth: set, cache, logger, fallbacks, now: () => clock });
+    verifier = createVerifier({ auth: set, cache, logger, fallbacks, secret, now: () => clock });
   });
 
   afterEach(async () => {
@@ -103,7 +104,7 @@ describe("API key verdicts with the identity tier's stale fallback", () => {
   test("a replica answers a fresh verdict from memory; another replica's comes from Redis once", async () => {
     let reads = 0;
     const counted: Cache = { ...cache, get: (k) => (reads++, cache.get(k)) };
-    const other = createVerifier({ auth: set, cache: counted, logger, now: () => clock });
+    const other = createVerifier({ auth: set, cache: counted, logger, secret, now: () => clock });
     expect(await verifier.verify(GOOD_KEY, "r1")).toEqual(PRINCIPAL);
     expect(await other.verify(GOOD_KEY, "r2")).toEqual(PRINCIPAL);
     expect([auth.calls, reads]).toEqual([1, 1]);
@@ -163,6 +164,31 @@ describe("API key verdicts with the identity tier's stale fallback", () => {
     expect(await verifier.verify(revocable, "r1")).toBeNull();
     await auth.stop();
     expect(await verifier.verify(revocable, "r2")).toBeNull();
+  });
+
+  test("a verdict planted in Redis without the stack's signature is not believed", async () => {
+    const entry = `auth:verdict:v2:${keyHash(UNKNOWN_KEY)}`;
+    const forged = { principal: { ...PRINCIPAL, scopes: ["admin"] }, verifiedAt: clock };
+    await cache.set(entry, JSON.stringify(forged), 3600);
+    expect(await verifier.verify(UNKNOWN_KEY, "r1")).toBeNull();
+    expect(auth.calls).toBe(1);
+    // Signed with another stack's secret, or moved from another key's entry: the same.
+    await verifier.verify(GOOD_KEY, "r2");
+    const good = await cache.get(`auth:verdict:v2:${keyHash(GOOD_KEY)}`);
+    expect(JSON.parse(good!)).toMatchObject({ principal: PRINCIPAL, mac: expect.any(String) });
+    const elsewhere = createVerifier({ auth: set, cache, logger, secret, now: () => clock });
+    await cache.set(entry, good!, 3600);
+    expect(await elsewhere.verify(UNKNOWN_KEY, "r3")).toBeNull();
+    const otherStack = createVerifier({
+      auth: set,
+      cache,
+      logger,
+      secret: "another-stack-secret-0123456789abcdef",
+      now: () => clock,
+    });
+    auth.mode = "error";
+    // With auth away, an unsigned entry is no stale verdict to fall back on either.
+    await expect(otherStack.verify(GOOD_KEY, "r4")).rejects.toMatchObject({ status: 503 });
   });
 
   test("only the key's hash reaches Redis", async () => {

@@ -5,6 +5,7 @@ import type { Cache } from "../shared/cache.ts";
 import { ApiError, unauthorized } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { principalSchema, type Principal } from "../shared/principal.ts";
+import { signParts, verifyParts } from "../shared/signing.ts";
 import { sendToReplicas, type ReplicaSet } from "../shared/upstream.ts";
 
 const KEY_FORMAT = /^sk-[A-Za-z0-9_-]{20,200}$/;
@@ -56,6 +57,11 @@ export interface VerifierArgs {
   auth: ReplicaSet | AuthCall;
   /** Where verdicts are kept: Redis in a deployment, so that every replica of the tier shares them. */
   cache: Cache;
+  /**
+   * PRINCIPAL_SECRET: each kept verdict is signed, and one whose signature fails is not believed,
+   * so that whatever else can write to the store cannot plant a principal for a key.
+   */
+  secret: string;
   logger: Logger;
   /** `gateway_fallback_total{upstream, kind}`: counts each stale verdict served. */
   fallbacks?: Counter<"upstream" | "kind">;
@@ -113,12 +119,30 @@ export function createVerifier(args: VerifierArgs): Verifier {
     if (local.size > localEntries) local.delete(local.keys().next().value!);
   };
 
+  // The entry's key is signed with it: a verdict copied under another key's entry fails.
+  const signed = (cacheKey: string, principal: unknown, verifiedAt: unknown) => [
+    cacheKey,
+    principal,
+    verifiedAt,
+  ];
+
   async function cached(cacheKey: string): Promise<Verdict | undefined> {
     const text = await args.cache.get(cacheKey).catch(() => undefined);
     if (text === undefined) return undefined;
     try {
-      const raw = JSON.parse(text) as { principal: unknown; verifiedAt: unknown };
+      const raw = JSON.parse(text) as { principal: unknown; verifiedAt: unknown; mac: unknown };
       if (typeof raw.verifiedAt !== "number") return undefined;
+      if (
+        !verifyParts(
+          args.secret,
+          "verdict",
+          signed(cacheKey, raw.principal, raw.verifiedAt),
+          raw.mac,
+        )
+      ) {
+        args.logger.warn("a kept verdict is not signed by this stack: ignored");
+        return undefined;
+      }
       const principal = raw.principal === null ? null : principalSchema.parse(raw.principal);
       return { principal, verifiedAt: raw.verifiedAt };
     } catch {
@@ -127,8 +151,13 @@ export function createVerifier(args: VerifierArgs): Verifier {
   }
 
   async function remember(cacheKey: string, verdict: Verdict, ttlSeconds: number): Promise<void> {
+    const mac = signParts(
+      args.secret,
+      "verdict",
+      signed(cacheKey, verdict.principal, verdict.verifiedAt),
+    );
     await args.cache
-      .set(cacheKey, JSON.stringify(verdict), ttlSeconds)
+      .set(cacheKey, JSON.stringify({ ...verdict, mac }), ttlSeconds)
       .catch((err: unknown) => args.logger.warn({ err }, "verdict cache write failed"));
   }
 

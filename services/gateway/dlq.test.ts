@@ -97,6 +97,8 @@ function sqlStore(where: { dataDir: string; databaseUrl?: string }): Store {
   };
 }
 
+const SECRET = "dlq-test-principal-secret-0123456789";
+
 function request(domain: string, key: string, body: object = { item: key }): ParkedRequest {
   return parkedRequest({
     domain,
@@ -111,6 +113,7 @@ function request(domain: string, key: string, body: object = { item: key }): Par
       authorization: "Bearer sk-secret",
     },
     body: Buffer.from(JSON.stringify(body)),
+    secret: SECRET,
   });
 }
 
@@ -322,7 +325,7 @@ describe("the write queue the gateway's fallback calls", () => {
       dataDir,
     });
     try {
-      const queue = writeQueueOf(dlq, logger);
+      const queue = writeQueueOf(dlq, logger, SECRET);
       const first = await queue.park(write('{"item":"a","quantity":1}'));
       expect(first).toEqual({
         trackingId: trackingIdFor("business", "user-1", "fallback-1"),
@@ -354,7 +357,7 @@ describe("the write queue the gateway's fallback calls", () => {
       dataDir,
     });
     await dlq.close();
-    const failure = await writeQueueOf(dlq, logger)
+    const failure = await writeQueueOf(dlq, logger, SECRET)
       .park(write("{}"))
       .catch((e) => e);
     expect(failure).toMatchObject({ status: 503, code: "dlq_unavailable" });

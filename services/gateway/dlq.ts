@@ -38,11 +38,16 @@ export interface WriteToPark {
  * error, answered 409 as the service itself would; a store that cannot keep the write is a 503,
  * since a 202 would promise what cannot be kept.
  */
-export function writeQueueOf(dlq: DeadLetterQueue, logger: Logger) {
+export function writeQueueOf(dlq: DeadLetterQueue, logger: Logger, secret: string) {
   return {
     async park(write: WriteToPark): Promise<{ trackingId: string; duplicate: boolean }> {
       const parsed = parkedRequestSchema.safeParse(
-        buildParked({ ...write, domain: dlq.domain, body: Buffer.from(write.body, "base64") }),
+        buildParked({
+          ...write,
+          domain: dlq.domain,
+          body: Buffer.from(write.body, "base64"),
+          secret,
+        }),
       );
       if (!parsed.success) {
         const field = String(parsed.error.issues[0]?.path[0] ?? "request");

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
 import { PRINCIPAL_HEADER_PREFIX } from "../shared/principal.ts";
+import { signParts, verifyParts } from "../shared/signing.ts";
 
 // The dead-letter queue of a gateway tier: a write that carries an Idempotency-Key and cannot
 // reach its service is parked here and answered 202; a replayer sends it again once the service
@@ -32,6 +33,11 @@ export const parkedRequestSchema = z.object({
   /** The request body, base64; empty when there was none. */
   body: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/),
   parkedAt: z.iso.datetime(),
+  /**
+   * The parking gateway's HMAC (PRINCIPAL_SECRET) over the rest: anything else that can write
+   * to the queue's store cannot have a write replayed as a user of its choosing.
+   */
+  signature: z.string().min(1),
 });
 export type ParkedRequest = z.infer<typeof parkedRequestSchema>;
 
@@ -67,6 +73,8 @@ export interface ParkedRequestArgs {
   idempotencyKey: string;
   body?: Buffer;
   now?: Date;
+  /** PRINCIPAL_SECRET, which signs the parked request. */
+  secret: string;
 }
 
 /** The parked form of a write the gateway could not deliver; throws if it cannot be parked. */
@@ -82,7 +90,7 @@ export function buildParked(args: ParkedRequestArgs): Record<keyof ParkedRequest
     if (!REPLAY_HEADERS.has(lower) && !lower.startsWith(PRINCIPAL_HEADER_PREFIX)) continue;
     headers[lower] = Array.isArray(value) ? value.join(", ") : value;
   }
-  return {
+  const unsigned = {
     trackingId: trackingIdFor(args.domain, args.principal, args.idempotencyKey),
     idempotencyKey: args.idempotencyKey,
     principal: args.principal,
@@ -93,6 +101,28 @@ export function buildParked(args: ParkedRequestArgs): Record<keyof ParkedRequest
     body: (args.body ?? Buffer.alloc(0)).toString("base64"),
     parkedAt: (args.now ?? new Date()).toISOString(),
   };
+  return { ...unsigned, signature: signParts(args.secret, "parked", signedParts(unsigned)) };
+}
+
+function signedParts(req: {
+  [K in Exclude<keyof ParkedRequest, "signature">]: unknown;
+}): unknown[] {
+  return [
+    req.trackingId,
+    req.idempotencyKey,
+    req.principal,
+    req.service,
+    req.method,
+    req.path,
+    Object.entries(req.headers as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1)),
+    req.body,
+    req.parkedAt,
+  ];
+}
+
+/** Whether a gateway of this stack parked `req` as it is. */
+export function verifyParked(req: ParkedRequest, secret: string): boolean {
+  return verifyParts(secret, "parked", signedParts(req), req.signature);
 }
 
 /** `parked`: queued now; `duplicate`: the same request was queued before (same id); `conflict`: a different request already holds this key. */

@@ -37,6 +37,7 @@ async function startOrders(
     logger,
     metrics: createMetrics("orders-test"),
     ready: async () => ({ ok: true }),
+    principalSecret: SECRET,
   });
   orderRoutes(app, store);
   finishApp(app, logger);
@@ -51,6 +52,8 @@ async function startOrders(
   return { store, stop };
 }
 
+const SECRET = "replay-test-principal-secret-0123456789";
+
 function order(key: string, body: object = { item: "book", quantity: 1 }): ParkedRequest {
   return parkedRequest({
     domain: "business",
@@ -64,8 +67,10 @@ function order(key: string, body: object = { item: "book", quantity: 1 }): Parke
       "x-principal-user": "u-replay",
       "x-principal-key": "key-1",
       "x-principal-plan": "free",
+      "x-request-id": "3b0c4a5e-7f61-4a2b-9d1e-5c8f2a6b7d90",
     },
     body: Buffer.from(JSON.stringify(body)),
+    secret: SECRET,
   });
 }
 
@@ -83,7 +88,7 @@ describe("replaying to the orders service", () => {
   });
 
   test("a replay creates the order, and a second replay of it (a crash mid-replay) creates none", async () => {
-    const deliver = replayDelivery({ sets: new Map([["orders", set]]) });
+    const deliver = replayDelivery({ sets: new Map([["orders", set]]), secret: SECRET });
     const req = order("replay-twice");
     expect(await deliver(req)).toEqual({ outcome: "delivered", status: 201 });
     expect(await deliver(req)).toEqual({ outcome: "delivered", status: 201 });
@@ -92,7 +97,7 @@ describe("replaying to the orders service", () => {
   });
 
   test("what the service refuses is poison, with its answer kept", async () => {
-    const deliver = replayDelivery({ sets: new Map([["orders", set]]) });
+    const deliver = replayDelivery({ sets: new Map([["orders", set]]), secret: SECRET });
     await deliver(order("reused", { item: "pen", quantity: 1 }));
     const conflict = await deliver(order("reused", { item: "pen", quantity: 2 }));
     expect(conflict).toMatchObject({ outcome: "poison", status: 409 });
@@ -104,6 +109,40 @@ describe("replaying to the orders service", () => {
     expect(await deliver({ ...order("elsewhere"), service: "billing" })).toMatchObject({
       outcome: "poison",
     });
+  });
+
+  test("a write that no gateway of this stack parked is poison, never sent as its user", async () => {
+    const deliver = replayDelivery({ sets: new Map([["orders", set]]), secret: SECRET });
+    const genuine = order("forged", { item: "forged", quantity: 1 });
+    const otherUser = { ...genuine.headers, "x-principal-user": "u-victim" };
+    for (const forged of [
+      { ...genuine, signature: "x".repeat(43) },
+      { ...genuine, body: Buffer.from('{"item":"forged","quantity":9}').toString("base64") },
+      { ...genuine, principal: "u-victim", headers: otherUser },
+      parkedRequest({
+        domain: "business",
+        service: "orders",
+        method: "POST",
+        path: "/v1/orders",
+        principal: "u-victim",
+        idempotencyKey: "forged",
+        headers: otherUser,
+        body: Buffer.from('{"item":"forged","quantity":1}'),
+        secret: "another-stack-secret-0123456789abcdef",
+      }),
+    ]) {
+      expect(await deliver(forged)).toEqual({
+        outcome: "poison",
+        reason: "not signed by a gateway of this stack",
+      });
+    }
+    const stored = [
+      ...(await orders.store.list("u-replay", { limit: 100 })).items,
+      ...(await orders.store.list("u-victim", { limit: 100 })).items,
+    ];
+    expect(stored.filter((o) => o.item === "forged")).toEqual([]);
+    // The genuine one goes through, its principal signed again for the replay.
+    expect(await deliver(genuine)).toEqual({ outcome: "delivered", status: 201 });
   });
 });
 
@@ -129,6 +168,7 @@ describe("the DLQ round trip", () => {
       dlq,
       sets: new Map([["orders", set]]),
       logger,
+      secret: SECRET,
       replay: { baseMs: 20, maxMs: 100, pollMs: 20 },
     });
     closers.push(stop);
@@ -171,7 +211,7 @@ describe("outcome of a replay", () => {
   test("a service with no replica reachable is retried, not poisoned", async () => {
     const set = new ReplicaSet("orders", [`http://127.0.0.1:${await freePort()}`]);
     closers.push(() => set.close());
-    const deliver = replayDelivery({ sets: new Map([["orders", set]]) });
+    const deliver = replayDelivery({ sets: new Map([["orders", set]]), secret: SECRET });
     expect(await deliver(order("refused"))).toMatchObject({ outcome: "retry" });
     // Now ejected: the next replay does not even knock.
     expect(await deliver(order("refused"))).toEqual({

@@ -1,6 +1,15 @@
+import { randomUUID } from "node:crypto";
 import type { Logger } from "../shared/logger.ts";
+import { PRINCIPAL_HEADER_PREFIX, principalHeaders, readPrincipal } from "../shared/principal.ts";
 import { sendToReplicas, type ReplicaSet } from "../shared/upstream.ts";
-import type { DeadLetterQueue, Deliver, Delivery, ParkedRequest, ReplayerOptions } from "./dlq.ts";
+import {
+  verifyParked,
+  type DeadLetterQueue,
+  type Deliver,
+  type Delivery,
+  type ParkedRequest,
+  type ReplayerOptions,
+} from "./dlq.ts";
 
 // The gateway's side of the dead-letter queue's replay: how a parked write is sent again to its
 // service, and what the service's answer means for it.
@@ -10,6 +19,8 @@ export interface ReplayDeliveryArgs {
   sets: ReadonlyMap<string, ReplicaSet>;
   /** Longest wait for the service's answer. Default 10 s. */
   timeoutMs?: number;
+  /** PRINCIPAL_SECRET: checks what was parked, and signs the principal of the replay. */
+  secret: string;
 }
 
 const EXCERPT_BYTES = 500;
@@ -25,9 +36,19 @@ export function classifyReplay(status: number, body: string): Delivery {
   return { outcome: "poison", status, reason: body.slice(0, EXCERPT_BYTES) };
 }
 
-export function replayHeaders(req: ParkedRequest): Record<string, string> {
+/**
+ * The replay's headers: the parked ones with the principal signed again for this delivery (the
+ * parked signature's time has passed); undefined when the parked principal is not the write's.
+ */
+function replayHeaders(req: ParkedRequest, secret: string): Record<string, string> | undefined {
+  const principal = readPrincipal(req.headers);
+  if (principal?.userId !== req.principal) return undefined;
+  const requestId = req.headers["x-request-id"] ?? randomUUID();
+  const kept = Object.entries(req.headers).filter(([h]) => !h.startsWith(PRINCIPAL_HEADER_PREFIX));
   return {
-    ...req.headers,
+    ...Object.fromEntries(kept),
+    ...principalHeaders(principal, { secret, requestId }),
+    "x-request-id": requestId,
     // The original key, so the service answers a replay that raced its original as a repeat.
     "idempotency-key": req.idempotencyKey,
     "x-dlq-tracking-id": req.trackingId,
@@ -38,6 +59,9 @@ export function replayHeaders(req: ParkedRequest): Record<string, string> {
 export function replayDelivery(args: ReplayDeliveryArgs): Deliver {
   const timeoutMs = args.timeoutMs ?? 10_000;
   return async (req) => {
+    // Anything that can write to the queue's store could park a write: only a gateway's is sent.
+    const headers = verifyParked(req, args.secret) ? replayHeaders(req, args.secret) : undefined;
+    if (!headers) return { outcome: "poison", reason: "not signed by a gateway of this stack" };
     const set = args.sets.get(req.service);
     if (!set) return { outcome: "poison", reason: `no service "${req.service}" in this tier` };
     // Every replica is ejected: wait for the ejections (or the health checks) instead of knocking.
@@ -46,7 +70,7 @@ export function replayDelivery(args: ReplayDeliveryArgs): Deliver {
       const up = await sendToReplicas(set, {
         method: req.method,
         path: req.path,
-        headers: replayHeaders(req),
+        headers,
         body: req.body ? Buffer.from(req.body, "base64") : undefined,
         retryable: true,
         signal: AbortSignal.timeout(timeoutMs),

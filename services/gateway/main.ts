@@ -24,6 +24,7 @@ const base = loadEnv(
     databaseUrl: fields.databaseUrl,
     dataDir: fields.dataDir,
     adminToken: fields.secret,
+    principalSecret: fields.principalSecret,
   },
   {
     port: envKey.port,
@@ -35,6 +36,7 @@ const base = loadEnv(
     databaseUrl: envKey.databaseUrl,
     dataDir: envKey.dataDir,
     adminToken: envKey.adminToken,
+    principalSecret: envKey.principalSecret,
   },
 );
 const domain = catalog.domains[base.domain];
@@ -99,6 +101,7 @@ const gateway = createGateway({
   quotaUrls: base.quotaUrls,
   store: openCache(base.redisUrl, program),
   adminToken: base.adminToken,
+  principalSecret: base.principalSecret,
   logger,
   metrics,
   draining: () => draining,
@@ -115,11 +118,12 @@ const gateway = createGateway({
   readCache: redis
     ? new ResponseCache({ store: redisStore(redis, program), registry: metrics.registry, logger })
     : undefined,
-  writeQueue: dlq && writeQueueOf(dlq, logger),
+  writeQueue: dlq && writeQueueOf(dlq, logger, base.principalSecret),
   dlqAdmin: dlq && dlqAdminHandler(dlq),
   requestEvents: requestLog?.record,
 });
-const stopReplay = dlq && startDlqReplay({ dlq, sets: gateway.replicaSets, logger });
+const stopReplay =
+  dlq && startDlqReplay({ dlq, sets: gateway.replicaSets, logger, secret: base.principalSecret });
 await serve(gateway.app, base.port, logger, {
   startDraining: () => (draining = true),
   onClose: async () => {

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createDatabase } from "../../test/servers/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
-import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { TEST_PRINCIPAL_SECRET, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
 import { defaultCatalog } from "../../infra/catalog/default.ts";
 import { services, validateCatalog, type Catalog } from "../../infra/catalog/index.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
@@ -91,6 +91,7 @@ async function tier(
     metrics,
     draining: () => false,
     healthIntervalMs: 200,
+    principalSecret: TEST_PRINCIPAL_SECRET,
   });
   closers.push(gateway.close);
   return { url: await listen(createServer(gateway.app)), metrics };
@@ -132,7 +133,12 @@ beforeAll(async () => {
   const redis = openQuotaRedis(requireEnv("TEST_REDIS_URL"));
   closers.push(() => redis.disconnect());
   const store = quotaStore(quotaDb);
-  const quotaApp = createApp({ logger, metrics: createMetrics("quota"), ready: async () => ({}) });
+  const quotaApp = createApp({
+    logger,
+    metrics: createMetrics("quota"),
+    ready: async () => ({}),
+    principalSecret: TEST_PRINCIPAL_SECRET,
+  });
   quotaRoutes(quotaApp, {
     counter: redisCounter(redis, store, logger),
     store,

@@ -23,7 +23,7 @@ describe("version router", () => {
   });
 
   test("x-api-version pins a version; an unknown one is a 400 naming the header", () => {
-    const r = router({ v1: 100, v2: 0 });
+    const r = router({ v1: 90, v2: 10 });
     expect(r.choose("anyone", "v2")).toBe("v2");
     expect(() => r.choose("anyone", "v9")).toThrow(ApiError);
     try {
@@ -32,6 +32,26 @@ describe("version router", () => {
       expect((err as ApiError).status).toBe(400);
       expect((err as ApiError).param).toBe("x-api-version");
     }
+    r.close();
+  });
+
+  test("a drained version (weight 0) is pinned by an admin only; others get a 403", async () => {
+    const r = router({ v1: 90, v2: 10 });
+    await r.setWeights({ v1: 100, v2: 0 });
+    let refused: unknown;
+    try {
+      r.choose("anyone", "v2");
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({
+      status: 403,
+      code: "api_version_drained",
+      param: "x-api-version",
+    });
+    expect(r.choose("anyone", "v1")).toBe("v1");
+    expect(r.choose("operator", "v2", true)).toBe("v2");
     r.close();
   });
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Cache } from "../shared/cache.ts";
-import { badRequest } from "../shared/errors.ts";
+import { ApiError, badRequest } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 
 /** Traffic share of each version of a service, in percent; they add up to 100. */
@@ -71,13 +71,26 @@ export class VersionRouter {
     return { ...this.weights };
   }
 
-  /** The version for this request: the pinned one if valid, else the user's bucket. */
-  choose(userId: string, pinned: string | undefined): string {
+  /**
+   * The version for this request: the pinned one if valid, else the user's bucket. A version at
+   * weight 0 is one an operator drained: only an admin may still pin it (to check it before
+   * sending traffic back), or anyone could keep using what was taken out.
+   */
+  choose(userId: string, pinned: string | undefined, admin = false): string {
     if (pinned !== undefined) {
       if (!this.versions.includes(pinned)) {
         throw badRequest(
           "unknown_api_version",
           `x-api-version: ${this.service} has no version ${pinned} (known: ${this.versions.join(", ")})`,
+          "x-api-version",
+        );
+      }
+      if (!admin && (this.weights[pinned] ?? 0) === 0) {
+        throw new ApiError(
+          403,
+          "permission_error",
+          "api_version_drained",
+          `x-api-version: ${this.service} ${pinned} takes no traffic now; only an admin key may pin it`,
           "x-api-version",
         );
       }

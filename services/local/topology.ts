@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { domains, services, type Catalog } from "../../infra/catalog/index.ts";
 import {
   entrypoint,
@@ -48,6 +49,8 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
     [envKey.drainDelayMs]: "1500",
     ...(opts.compileCacheDir ? { NODE_COMPILE_CACHE: opts.compileCacheDir } : {}),
   };
+  // One per run, as a stack has one: what the gateways sign and the services check.
+  const signing: Env = { [envKey.principalSecret]: randomBytes(32).toString("base64url") };
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const specs: ProcessSpec[] = [];
   const addresses: Required<Addresses> = { tiers: {}, services: {}, replicas: [] };
@@ -97,6 +100,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
   for (const r of replicas) {
     const env = {
       ...common,
+      ...signing,
       ...serviceEnv(catalog, r.service, r.port, opts.data, r.version, addresses),
     };
     if (r.service === "auth") env[envKey.demoApiKey] = opts.demoApiKey;
@@ -114,7 +118,11 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       tier: "gateway",
       script: entrypoint("gateway"),
       port: g.port,
-      env: { ...common, ...gatewayEnv(catalog, g.domain, addresses, g.port, opts.data) },
+      env: {
+        ...common,
+        ...signing,
+        ...gatewayEnv(catalog, g.domain, addresses, g.port, opts.data),
+      },
     });
   }
   for (const r of routers) {

@@ -1,34 +1,73 @@
 import type { Express } from "express";
-import { ApiError } from "../shared/errors.ts";
+import { ApiError, badRequest } from "../shared/errors.ts";
+import { isAdmin, principalFrom } from "../shared/principal.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
-import { aliasBody, modelName, registerModelBody, selectBody } from "./contract.ts";
-import { SourceConflict, type ModelStore } from "./store.ts";
+import {
+  aliasBody,
+  modelName,
+  modelPageQuery,
+  registerModelBody,
+  selectBody,
+  type ModelList,
+} from "./contract.ts";
+import { SourceConflict, type ModelStore, type Viewer } from "./store.ts";
 
-/** No model answers to the name: a 400 naming `model`, as DeepSeek answers an unknown model. */
+/** The caller as the gateway signed it (chat passes the principal on), as the registry sees it. */
+function viewerOf(headers: Parameters<typeof principalFrom>[0]): Viewer {
+  const p = principalFrom(headers);
+  return { userId: p.userId, admin: isAdmin(p) };
+}
+
+/**
+ * No model the caller may use answers to the name: a 404 naming `model`, as OpenAI answers it.
+ * Another user's trained model gets the same answer as a name nobody registered.
+ */
 export function modelNotFound(requested: string): ApiError {
   return new ApiError(
-    400,
+    404,
     "invalid_request_error",
     "model_not_found",
-    `the model ${JSON.stringify(requested)} does not exist; GET /v1/models lists the models`,
+    `the model ${JSON.stringify(requested)} does not exist or you do not have access to it; GET /v1/models lists the models`,
     "model",
   );
 }
 
 /**
  * The registry's internal API. The service has no public route (catalog): only its domain's
- * services that list it in `calls` reach it, so these paths carry no principal.
+ * services that list it in `calls` reach it. Listing and selecting carry the caller's signed
+ * principal (chat passes on the one the gateway signed), since a trained model is its owner's.
  */
 export function modelRoutes(app: Express, models: ModelStore): void {
-  app.get("/internal/models", async (_req, res) => {
+  app.get("/internal/models", async (req, res) => {
     res.locals.route = "/internal/models";
-    res.json(await models.list());
+    const viewer = viewerOf(req.headers);
+    const { limit, after } = parse(modelPageQuery, req.query, "query");
+    const entries = await models.list(viewer);
+    const start = after === undefined ? 0 : entries.findIndex((m) => m.id === after) + 1;
+    if (start === 0 && after !== undefined)
+      throw badRequest("invalid_after", `after: no model ${after} in the list`, "after");
+    const data = entries.slice(start, start + limit);
+    const page: ModelList = {
+      object: "list",
+      data,
+      has_more: start + limit < entries.length,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+    };
+    res.json(page);
+  });
+
+  app.get("/internal/models/:id", async (req, res) => {
+    res.locals.route = "/internal/models";
+    const entry = (await models.list(viewerOf(req.headers))).find((m) => m.id === req.params.id);
+    if (!entry) throw modelNotFound(req.params.id);
+    res.json(entry);
   });
 
   app.post("/internal/select", ...jsonBody("4kb"), async (req, res) => {
     res.locals.route = "/internal/select";
     const { model } = parse(selectBody, req.body);
-    const selection = await models.select(model);
+    const selection = await models.select(model, viewerOf(req.headers));
     if (!selection) throw modelNotFound(model);
     res.locals.decision = selection.model.id;
     res.json(selection);

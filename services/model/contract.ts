@@ -33,6 +33,8 @@ export const registerModelBody = z
     config: modelConfig,
     contextTokens: z.number().int().min(16).max(1_000_000).default(4_096),
     maxOutputTokens: z.number().int().min(1).max(65_536).default(1_024),
+    /** The user whose trained model it is; absent for a model everyone may use. */
+    owner: z.string().min(1).max(200).optional(),
     /** What the version comes from (`training:<job id>`); the same source registers once. */
     source: z
       .string()
@@ -70,8 +72,31 @@ export interface Selection {
   model: ModelVersion;
 }
 
-/** `GET /v1/models` as the OpenAI API shapes it. */
+/** One entry of `GET /v1/models`, as the OpenAI API shapes it. */
+export interface ModelEntry {
+  id: string;
+  object: "model";
+  created: number;
+  owned_by: string;
+}
+
+/**
+ * `GET /v1/models`: a page of the entries in the OpenAI API's cursor shape, which the official
+ * clients read as a plain list when they do not page.
+ */
 export interface ModelList {
   object: "list";
-  data: { id: string; object: "model"; created: number; owned_by: string }[];
+  data: ModelEntry[];
+  has_more: boolean;
+  first_id: string | null;
+  last_id: string | null;
 }
+
+/** `?limit=&after=` of `GET /v1/models`: `after` is the id of the last entry of the page before. */
+export const modelPageQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1_000).default(100),
+    after: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+export type ModelPageQuery = z.output<typeof modelPageQuery>;

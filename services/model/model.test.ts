@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDatabase } from "../../test/servers/index.ts";
-import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { modelRoutes } from "./app.ts";
@@ -38,6 +38,9 @@ const engines: Array<[string, () => Promise<() => Promise<Db>>]> = [
   ],
 ];
 
+/** A user who owns no model: sees every model of the platform. */
+const anyone = { userId: "user-1", admin: false };
+
 describe.each(engines)("model registry on %s", (_engine, prepare) => {
   let open: () => Promise<Db>;
   /** Three "replicas" over one database, started at once. */
@@ -64,12 +67,12 @@ describe.each(engines)("model registry on %s", (_engine, prepare) => {
   test("an alias, a name and a name:version each select a concrete version", async () => {
     const models = modelStore(replicas[1]!);
     // Configuration sent deepseek-chat upstream; deepseek-reasoner stays on the built-in model.
-    expect((await models.select("deepseek-chat"))?.model).toMatchObject({
+    expect((await models.select("deepseek-chat", anyone))?.model).toMatchObject({
       id: "upstream-deepseek-chat:1",
       backend: "upstream",
       config: { model: "deepseek-chat" },
     });
-    expect((await models.select("deepseek-reasoner"))?.model).toMatchObject({
+    expect((await models.select("deepseek-reasoner", anyone))?.model).toMatchObject({
       id: "ngram-3:1",
       backend: "builtin",
       config: { corpus: "default" },
@@ -83,20 +86,20 @@ describe.each(engines)("model registry on %s", (_engine, prepare) => {
       maxOutputTokens: 256,
     });
     expect(v2.id).toBe("ngram-3:2");
-    expect((await models.select("ngram-3"))?.model.id).toBe("ngram-3:2");
-    expect((await models.select("ngram-3:1"))?.model.id).toBe("ngram-3:1");
+    expect((await models.select("ngram-3", anyone))?.model.id).toBe("ngram-3:2");
+    expect((await models.select("ngram-3:1", anyone))?.model.id).toBe("ngram-3:1");
     // An alias without a version follows the latest.
-    expect((await models.select("deepseek-reasoner"))?.model.id).toBe("ngram-3:2");
-    expect(await models.select("ngram-3:9")).toBeUndefined();
-    expect(await models.select("gpt-5")).toBeUndefined();
+    expect((await models.select("deepseek-reasoner", anyone))?.model.id).toBe("ngram-3:2");
+    expect(await models.select("ngram-3:9", anyone)).toBeUndefined();
+    expect(await models.select("gpt-5", anyone)).toBeUndefined();
   });
 
   test("a restart keeps an alias an operator moved, and registers nothing twice", async () => {
     const models = modelStore(replicas[2]!);
     await models.setAlias("deepseek-reasoner", BUILTIN_MODEL, 1);
     await models.seed(["deepseek-chat"]);
-    expect((await models.select("deepseek-reasoner"))?.model.id).toBe("ngram-3:1");
-    expect((await models.list()).data.map((m) => m.id)).toEqual([
+    expect((await models.select("deepseek-reasoner", anyone))?.model.id).toBe("ngram-3:1");
+    expect((await models.list(anyone)).map((m) => m.id)).toEqual([
       "deepseek-chat",
       "deepseek-reasoner",
       "ngram-3:1",
@@ -159,18 +162,21 @@ describe("the registry's internal API", () => {
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${served.url}${path}`, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: {
+        ...principal(),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as Json };
   };
 
-  test("selects by alias, and answers an unknown model as DeepSeek does (400, param model)", async () => {
+  test("selects by alias, and answers an unknown model as OpenAI does (404, param model)", async () => {
     const hit = await call("POST", "/internal/select", { model: "deepseek-chat" });
     expect(hit.status).toBe(200);
     expect(hit.body).toMatchObject({ requested: "deepseek-chat", model: { id: "ngram-3:1" } });
     const miss = await call("POST", "/internal/select", { model: "nope" });
-    expect(miss.status).toBe(400);
+    expect(miss.status).toBe(404);
     expect(miss.body.error).toMatchObject({ code: "model_not_found", param: "model" });
   });
 
@@ -191,7 +197,7 @@ describe("the registry's internal API", () => {
     expect((await call("POST", "/internal/select", { model: "stable" })).body.model.id).toBe(
       "ngram-3:1",
     );
-    expect((await call("PUT", "/internal/aliases/x", { name: "missing" })).status).toBe(400);
+    expect((await call("PUT", "/internal/aliases/x", { name: "missing" })).status).toBe(404);
     expect((await call("PUT", "/internal/aliases/ngram-3", { name: "ngram-3" })).status).toBe(409);
     const wrong = await call("POST", "/internal/models", {
       name: "up",
@@ -220,7 +226,7 @@ describe("the registry's internal API", () => {
     expect(malformed.body.error).toMatchObject({ param: "source" });
   });
 
-  test("lists aliases and versions in the OpenAI shape", async () => {
+  test("lists aliases and versions in the OpenAI shape, a page at a time", async () => {
     const list = await call("GET", "/internal/models");
     expect(list.body.object).toBe("list");
     expect(list.body.data).toContainEqual({
@@ -229,5 +235,31 @@ describe("the registry's internal API", () => {
       created: expect.any(Number),
       owned_by: "platform",
     });
+    const all = (list.body.data as Json[]).map((m) => m["id"] as string);
+    expect(all.length).toBeGreaterThan(3);
+    expect(list.body).toMatchObject({ has_more: false, first_id: all[0], last_id: all.at(-1) });
+
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await call("GET", `/internal/models?limit=2${after ? `&after=${after}` : ""}`);
+      expect(page.status).toBe(200);
+      const ids = (page.body.data as Json[]).map((m) => m["id"] as string);
+      expect(ids.length).toBeLessThanOrEqual(2);
+      expect([page.body.first_id, page.body.last_id]).toEqual([ids[0], ids.at(-1)]);
+      seen.push(...ids);
+      if (!page.body.has_more) break;
+      after = page.body.last_id;
+    }
+    expect(seen).toEqual(all);
+
+    for (const bad of ["limit=0", "limit=1001", "limit=two", "after=nope", "sort=asc"]) {
+      const refused = await call("GET", `/internal/models?${bad}`);
+      expect([bad, refused.status, refused.body.error.type]).toEqual([
+        bad,
+        400,
+        "invalid_request_error",
+      ]);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { Db } from "../shared/sql/db.ts";
-import type { ModelList, ModelVersion, Selection } from "./contract.ts";
+import type { ModelEntry, ModelVersion, Selection } from "./contract.ts";
 
 export const migrations = [
   `
@@ -23,7 +23,16 @@ CREATE TABLE aliases (
   // What a version came from (a training job), so that registering it again finds it.
   `ALTER TABLE models ADD COLUMN source TEXT;
 CREATE UNIQUE INDEX models_source ON models (source);`,
+  // Whose a version is: a trained model repeats its owner's corpus, so only they (and admins)
+  // see and use it. Null for the platform's models, which everyone may use.
+  `ALTER TABLE models ADD COLUMN owner TEXT;`,
 ];
+
+/** Who is asking the registry: a user sees the platform's models and their own, an admin all. */
+export interface Viewer {
+  userId: string;
+  admin: boolean;
+}
 
 /** The model every deployment has: the built-in trigram model over the shipped corpus. */
 export const BUILTIN_MODEL = "ngram-3";
@@ -38,7 +47,11 @@ interface ModelRow {
   context_tokens: number | string;
   max_output_tokens: number | string;
   created_at: string;
+  owner?: string | null;
 }
+
+const visibleTo = (viewer: Viewer, row: ModelRow) =>
+  viewer.admin || row.owner == null || row.owner === viewer.userId;
 
 const toModel = (r: ModelRow): ModelVersion => ({
   id: `${r.name}:${Number(r.version)}`,
@@ -60,6 +73,8 @@ export type NewModel = Pick<
    * returns the version it made instead of adding one (a retried or resumed registration).
    */
   source?: string;
+  /** The user whose model it is (a trained one); absent for the platform's models. */
+  owner?: string;
 };
 
 /** Serialises version numbering of one model name across replicas (SQLite's write lock does it there). */
@@ -76,19 +91,27 @@ export class SourceConflict extends Error {
 }
 
 export function modelStore(db: Db) {
+  const latestRow = async (tx: Db, name: string): Promise<ModelRow | undefined> =>
+    (
+      await tx.query<ModelRow>(
+        "SELECT * FROM models WHERE name = $1 ORDER BY version DESC LIMIT 1",
+        [name],
+      )
+    )[0];
+  const exactRow = async (tx: Db, name: string, version: number): Promise<ModelRow | undefined> =>
+    (
+      await tx.query<ModelRow>("SELECT * FROM models WHERE name = $1 AND version = $2", [
+        name,
+        version,
+      ])
+    )[0];
   const latest = async (tx: Db, name: string): Promise<ModelVersion | undefined> => {
-    const rows = await tx.query<ModelRow>(
-      "SELECT * FROM models WHERE name = $1 ORDER BY version DESC LIMIT 1",
-      [name],
-    );
-    return rows[0] && toModel(rows[0]);
+    const row = await latestRow(tx, name);
+    return row && toModel(row);
   };
   const exact = async (tx: Db, name: string, version: number) => {
-    const rows = await tx.query<ModelRow>("SELECT * FROM models WHERE name = $1 AND version = $2", [
-      name,
-      version,
-    ]);
-    return rows[0] && toModel(rows[0]);
+    const row = await exactRow(tx, name, version);
+    return row && toModel(row);
   };
 
   const insertNext = async (tx: Db, model: NewModel): Promise<ModelVersion> => {
@@ -104,8 +127,8 @@ export function modelStore(db: Db) {
       created_at: new Date().toISOString(),
     };
     await tx.query(
-      `INSERT INTO models (name, version, backend, config, context_tokens, max_output_tokens, created_at, source)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      `INSERT INTO models (name, version, backend, config, context_tokens, max_output_tokens, created_at, source, owner)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [
         row.name,
         row.version,
@@ -115,6 +138,7 @@ export function modelStore(db: Db) {
         row.max_output_tokens,
         row.created_at,
         model.source ?? null,
+        model.owner ?? null,
       ],
     );
     return toModel(row);
@@ -160,56 +184,70 @@ export function modelStore(db: Db) {
 
     /**
      * The concrete version behind a requested name: an alias first, then `name:version`, then a
-     * name (its latest version). Undefined when nothing matches.
+     * name (its latest version). Undefined when nothing matches, or when what matches is another
+     * user's model: the same answer, so that nobody learns what others trained.
      */
-    async select(requested: string): Promise<Selection | undefined> {
+    async select(requested: string, viewer: Viewer): Promise<Selection | undefined> {
       const alias = (
         await db.query<{ name: string; version: number | string | null }>(
           "SELECT name, version FROM aliases WHERE alias = $1",
           [requested],
         )
       )[0];
-      let model: ModelVersion | undefined;
+      let row: ModelRow | undefined;
       if (alias) {
-        model =
+        row =
           alias.version === null
-            ? await latest(db, alias.name)
-            : await exact(db, alias.name, Number(alias.version));
+            ? await latestRow(db, alias.name)
+            : await exactRow(db, alias.name, Number(alias.version));
       } else {
         const pinned = /^(.+):([1-9][0-9]{0,8})$/.exec(requested);
-        model = pinned
-          ? await exact(db, pinned[1]!, Number(pinned[2]))
-          : await latest(db, requested);
+        row = pinned
+          ? await exactRow(db, pinned[1]!, Number(pinned[2]))
+          : await latestRow(db, requested);
       }
-      return model && { requested, model };
+      return row && visibleTo(viewer, row) ? { requested, model: toModel(row) } : undefined;
     },
 
-    /** Every alias, and every version by its `name:version`, as `GET /v1/models` lists them. */
-    async list(): Promise<ModelList> {
-      const models = (await db.query<ModelRow>("SELECT * FROM models ORDER BY name, version")).map(
-        toModel,
-      );
-      const aliases = await db.query<{ alias: string; updated_at: string }>(
-        "SELECT alias, updated_at FROM aliases ORDER BY alias",
-      );
+    /**
+     * What `GET /v1/models` lists for `viewer`: every alias of a model they may use, then every
+     * version they may use by its `name:version`, in that order.
+     */
+    async list(viewer: Viewer): Promise<ModelEntry[]> {
+      const rows = viewer.admin
+        ? await db.query<ModelRow>("SELECT * FROM models ORDER BY name, version")
+        : await db.query<ModelRow>(
+            "SELECT * FROM models WHERE owner IS NULL OR owner = $1 ORDER BY name, version",
+            [viewer.userId],
+          );
+      const models = rows.map(toModel);
+      const names = new Set(models.map((m) => m.name));
+      const ids = new Set(models.map((m) => m.id));
+      const aliases = await db.query<{
+        alias: string;
+        name: string;
+        version: number | string | null;
+        updated_at: string;
+      }>("SELECT alias, name, version, updated_at FROM aliases ORDER BY alias");
       const created = (iso: string) => Math.floor(Date.parse(iso) / 1000);
-      return {
-        object: "list",
-        data: [
-          ...aliases.map((a) => ({
+      return [
+        ...aliases
+          .filter((a) =>
+            a.version === null ? names.has(a.name) : ids.has(`${a.name}:${Number(a.version)}`),
+          )
+          .map((a) => ({
             id: a.alias,
             object: "model" as const,
             created: created(a.updated_at),
             owned_by: "platform",
           })),
-          ...models.map((m) => ({
-            id: m.id,
-            object: "model" as const,
-            created: created(m.createdAt),
-            owned_by: m.backend === "builtin" ? "platform" : "upstream",
-          })),
-        ],
-      };
+        ...models.map((m) => ({
+          id: m.id,
+          object: "model" as const,
+          created: created(m.createdAt),
+          owned_by: m.backend === "builtin" ? "platform" : "upstream",
+        })),
+      ];
     },
 
     /**

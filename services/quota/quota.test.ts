@@ -9,7 +9,7 @@ import {
 import { Redis } from "ioredis";
 import { createDatabase } from "../../test/servers/index.ts";
 import { readTopic, requireEnv } from "../../test/support/kafka.ts";
-import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
 import { kafkaBus } from "../shared/events.ts";
 import { createLogger } from "../shared/logger.ts";
 import { relayOnce } from "../shared/outbox.ts";
@@ -125,7 +125,7 @@ const check = (base: string, userId: string, plan = "tiny", requests?: number) =
 
 async function mine(base: string, userId: string, plan = "tiny") {
   const res = await fetch(`${base}/v1/quota`, {
-    headers: { "x-principal-user": userId, "x-principal-key": "key_1", "x-principal-plan": plan },
+    headers: principal(userId, { keyId: "key_1", plan }),
   });
   return { status: res.status, body: (await res.json()) as Json };
 }

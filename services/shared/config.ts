@@ -51,6 +51,8 @@ export const fields = {
   kafkaBrokers: envFormat.kafkaBrokers.optional(),
   apiKey: envFormat.apiKey.optional(),
   dataDir: z.string().min(1).default(".run/data"),
+  /** The stack's key for what the gateways sign (principal.ts, signing.ts). */
+  principalSecret: z.string().min(32, "must be at least 32 characters"),
   /** A token or password: long enough to resist guessing. */
   secret: z.string().min(16, "must be at least 16 characters").optional(),
 };

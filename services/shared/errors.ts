@@ -55,6 +55,9 @@ export const unauthorized = (message: string) =>
   new ApiError(401, "authentication_error", "invalid_api_key", message);
 export const notFound = (code: string, message: string) =>
   new ApiError(404, "not_found_error", code, message);
+/** A per-user limit (keys, files, jobs): not the caller's input, and no retry will help. */
+export const limitReached = (code: string, message: string) =>
+  new ApiError(403, "permission_error", code, message);
 export const unavailable = (code: string, message: string) =>
   new ApiError(503, "service_unavailable", code, message);
 export const routeNotFound = (method: string, path: string) =>

@@ -4,6 +4,7 @@ import { envKey } from "../../infra/runtimeEnv.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
 import { flushLogs, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
+import { verifiedPrincipals } from "./principal.ts";
 import { requestContext, type RequestContext } from "./trace.ts";
 
 /** Reports each dependency as reachable or not; `/readyz` answers 503 unless all are. */
@@ -21,6 +22,11 @@ export interface AppOptions {
   upstreams?: ReadinessCheck;
   /** Set while draining: `/readyz` turns 503 so that balancers stop sending new requests. */
   draining?: () => boolean;
+  /**
+   * PRINCIPAL_SECRET, in a service: principal headers are believed only with the gateway's
+   * signature (principal.ts). Without it (the gateways, which make principals) none is believed.
+   */
+  principalSecret?: string;
 }
 
 declare module "express-serve-static-core" {
@@ -71,7 +77,14 @@ export function recordRequest(
 }
 
 /** The base every express program shares: trace context, access log, metrics, health. */
-export function createApp({ logger, metrics, ready, upstreams, draining }: AppOptions): Express {
+export function createApp({
+  logger,
+  metrics,
+  ready,
+  upstreams,
+  draining,
+  principalSecret,
+}: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -98,6 +111,7 @@ export function createApp({ logger, metrics, ready, upstreams, draining }: AppOp
     next();
   };
   app.use(trace);
+  if (principalSecret) app.use(verifiedPrincipals(principalSecret));
 
   app.get("/healthz", (_req, res) => {
     res.locals.route = "health";

@@ -43,6 +43,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       redisUrl: fields.redisUrl,
       kafkaBrokers: fields.kafkaBrokers,
       dataDir: fields.dataDir,
+      principalSecret: fields.principalSecret,
     },
     {
       port: envKey.port,
@@ -55,6 +56,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       redisUrl: envKey.redisUrl,
       kafkaBrokers: envKey.kafkaBrokers,
       dataDir: envKey.dataDir,
+      principalSecret: envKey.principalSecret,
     },
   );
   const spec = catalog.services[def.name];
@@ -85,6 +87,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     metrics,
     draining: () => draining,
     ready: async () => ({ [db.engine]: await db.ping(), cache: await cache.ping() }),
+    principalSecret: env.principalSecret,
   });
   const deps: ServiceDeps = {
     name: def.name,

@@ -1,5 +1,5 @@
 import express, { type Express, type Request } from "express";
-import { ApiError, badRequest, notFound } from "../shared/errors.ts";
+import { ApiError, badRequest, limitReached, notFound } from "../shared/errors.ts";
 import { listBody } from "../shared/pagination.ts";
 import { principalFrom } from "../shared/principal.ts";
 import { parse } from "../shared/validation.ts";
@@ -10,12 +10,14 @@ import {
   listFilesQuery,
   publicPurpose,
 } from "./contract.ts";
-import { publicFile, type FileStore } from "./store.ts";
+import { StorageLimitReached, publicFile, type FileStore, type UserLimits } from "./store.ts";
 
 export interface StorageRoutesArgs {
   files: FileStore;
   /** Largest file accepted, in bytes. */
   maxFileBytes: number;
+  /** What one user may keep through the public API: files and their bytes. */
+  perUser: UserLimits;
 }
 
 /** Declared types a corpus may come with; the content itself must then be UTF-8 text. */
@@ -92,13 +94,19 @@ export function storageRoutes(app: Express, args: StorageRoutesArgs): void {
       if (file.size > maxFileBytes) throw tooLarge(maxFileBytes);
       const data = Buffer.from(await file.arrayBuffer());
       checkText(data);
-      const created = await files.create({
-        userId,
-        filename: name,
-        purpose,
-        contentType: "text/plain; charset=utf-8",
-        data,
-      });
+      let created;
+      try {
+        created = await files.create(
+          { userId, filename: name, purpose, contentType: "text/plain; charset=utf-8", data },
+          args.perUser,
+        );
+      } catch (err) {
+        if (!(err instanceof StorageLimitReached)) throw err;
+        throw limitReached(
+          "storage_limit_reached",
+          `you keep at most ${args.perUser.files} files and ${args.perUser.bytes} bytes; delete files first`,
+        );
+      }
       res.locals.decision = created.id;
       res.json(publicFile(created));
     },

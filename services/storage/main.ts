@@ -19,6 +19,12 @@ const env = loadEnv(
       .min(1)
       .max(64 * 1024 * 1024)
       .default(8 * 1024 * 1024),
+    maxFilesPerUser: z.coerce.number().int().min(1).max(1_000_000).default(100),
+    maxBytesPerUser: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(512 * 1024 * 1024),
   },
   {
     bucket: envKey.blobBucket,
@@ -26,6 +32,8 @@ const env = loadEnv(
     region: envKey.awsRegion,
     endpoint: "STORAGE_S3_ENDPOINT",
     maxFileBytes: "STORAGE_MAX_FILE_BYTES",
+    maxFilesPerUser: "STORAGE_MAX_FILES_PER_USER",
+    maxBytesPerUser: "STORAGE_MAX_BYTES_PER_USER",
   },
 );
 
@@ -47,6 +55,10 @@ await runService({
       blobs = diskBlobStore(join(dataDir, "storage", "blobs"));
     }
     logger.info({ blobs: blobs.kind, bucket: env.bucket ?? null }, "blob store");
-    storageRoutes(app, { files: fileStore(db, blobs), maxFileBytes: env.maxFileBytes });
+    storageRoutes(app, {
+      files: fileStore(db, blobs),
+      maxFileBytes: env.maxFileBytes,
+      perUser: { files: env.maxFilesPerUser, bytes: env.maxBytesPerUser },
+    });
   },
 });

@@ -27,6 +27,8 @@ process.env["LOG_LEVEL"] ??= "silent";
 type Json = Record<string, any>;
 
 const MAX = 4096;
+/** What one user may keep here: small, so that a test reaches it. */
+const LIMITS = { files: 25, bytes: 3 * MAX };
 let db: Db;
 let dir: string;
 let served: ServedApp;
@@ -38,7 +40,9 @@ beforeAll(async () => {
   await migrate(db, "storage", migrations);
   dir = mkdtempSync(join(tmpdir(), "storagetest-"));
   const files = fileStore(db, diskBlobStore(join(dir, "blobs")));
-  served = await serveApp("storage", (app) => storageRoutes(app, { files, maxFileBytes: MAX }));
+  served = await serveApp("storage", (app) =>
+    storageRoutes(app, { files, maxFileBytes: MAX, perUser: LIMITS }),
+  );
   set = new ReplicaSet("storage", [served.url]);
 });
 
@@ -333,4 +337,33 @@ describe("the S3 store", () => {
     });
     expect(seen.at(-1)!.headers["x-amz-server-side-encryption"]).toBe("AES256");
   });
+});
+
+test("a user keeps a bounded number of files and bytes; deleting one makes room", async () => {
+  const one = form({ purpose: "fine-tune", file: new Blob(["The gulls.\n"]) });
+  const kept: string[] = [];
+  for (let i = 0; i < LIMITS.files; i++) {
+    const res = await upload(one, "hoarder");
+    expect([i, res.status]).toEqual([i, 200]);
+    kept.push(res.json["id"]);
+  }
+  const refused = await upload(one, "hoarder");
+  expect(refused.status).toBe(403);
+  expect(refused.json["error"]).toMatchObject({
+    type: "permission_error",
+    code: "storage_limit_reached",
+    message: expect.any(String),
+  });
+  // Another user is not affected; the hoarder gets room back by deleting.
+  expect((await upload(one, "neighbour")).status).toBe(200);
+  await fetch(`${served.url}/v1/files/${kept[0]}`, {
+    method: "DELETE",
+    headers: principal("hoarder"),
+  });
+  expect((await upload(one, "hoarder")).status).toBe(200);
+
+  const big = form({ purpose: "fine-tune", file: new Blob(["gull ".repeat(MAX / 5 - 1) + "\n"]) });
+  for (let i = 0; i < 3; i++) expect((await upload(big, "heavy")).status).toBe(200);
+  const over = await upload(big, "heavy");
+  expect([over.status, over.json["error"]["code"]]).toEqual([403, "storage_limit_reached"]);
 });

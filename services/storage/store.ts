@@ -45,6 +45,15 @@ const toFile = (r: Row): InternalFile => ({
   user_id: r.user_id,
 });
 
+/** What one user may keep: files, and bytes over all of them. */
+export interface UserLimits {
+  files: number;
+  bytes: number;
+}
+
+/** The upload would take its user past their `UserLimits`. */
+export class StorageLimitReached extends Error {}
+
 /** The public view: the owner is the caller, so it is not repeated. */
 export function publicFile(file: InternalFile): FileObject {
   return {
@@ -80,7 +89,8 @@ export function fileStore(db: Db, blobs: BlobStore) {
     return rows[0] && toFile(rows[0]);
   };
   return {
-    async create(input: NewFile): Promise<InternalFile> {
+    /** Stores a file; with `limits`, only if its owner stays within them (else StorageLimitReached). */
+    async create(input: NewFile, limits?: UserLimits): Promise<InternalFile> {
       const row: Row = {
         id: newId("file"),
         user_id: input.userId,
@@ -91,22 +101,38 @@ export function fileStore(db: Db, blobs: BlobStore) {
         content_type: input.contentType,
         created_at: new Date().toISOString(),
       };
-      await blobs.put(row.id, input.data, { contentType: row.content_type, sha256: row.sha256 });
-      await db.query(
-        `INSERT INTO files (id, user_id, filename, purpose, bytes, sha256, content_type, created_at)
+      return db.transaction(async (tx) => {
+        if (limits) {
+          // One user's uploads are counted one at a time (SQLite has one writer anyway).
+          if (tx.engine === "postgres")
+            await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`files:${input.userId}`]);
+          const [kept] = await tx.query<{ n: number | string; bytes: number | string | null }>(
+            "SELECT COUNT(*) AS n, SUM(bytes) AS bytes FROM files WHERE user_id = $1",
+            [input.userId],
+          );
+          if (
+            Number(kept!.n) + 1 > limits.files ||
+            Number(kept!.bytes ?? 0) + input.data.length > limits.bytes
+          )
+            throw new StorageLimitReached();
+        }
+        await blobs.put(row.id, input.data, { contentType: row.content_type, sha256: row.sha256 });
+        await tx.query(
+          `INSERT INTO files (id, user_id, filename, purpose, bytes, sha256, content_type, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          row.id,
-          row.user_id,
-          row.filename,
-          row.purpose,
-          row.bytes,
-          row.sha256,
-          row.content_type,
-          row.created_at,
-        ],
-      );
-      return toFile(row);
+          [
+            row.id,
+            row.user_id,
+            row.filename,
+            row.purpose,
+            row.bytes,
+            row.sha256,
+            row.content_type,
+            row.created_at,
+          ],
+        );
+        return toFile(row);
+      });
     },
 
     /** Any owner's file (the internal API); the public routes use `owned`. */

@@ -1,18 +1,20 @@
 import type { Express } from "express";
-import { ApiError, notFound } from "../shared/errors.ts";
+import { ApiError, limitReached, notFound } from "../shared/errors.ts";
 import { idempotencyKeyReused, idempotencyOf } from "../shared/idempotency.ts";
 import { listBody } from "../shared/pagination.ts";
 import { principalFrom } from "../shared/principal.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
 import type { StorageClient } from "../storage/client.ts";
-import { createJobBody, jobId, listJobsQuery } from "./contract.ts";
-import { NameTakenError, type JobStore } from "./store.ts";
+import { createJobBody, jobId, listJobsQuery, type JobLimits } from "./contract.ts";
+import { JobLimitReached, NameTakenError, type JobStore } from "./store.ts";
 
 export interface TrainingRoutesArgs {
   jobs: JobStore;
   storage: StorageClient;
   /** Tells this replica's worker that a job is waiting, so that it need not wait for its poll. */
   wake: () => void;
+  /** What one user may have (DEFAULT_JOB_LIMITS in a deployment). */
+  perUser: JobLimits;
 }
 
 /**
@@ -48,8 +50,9 @@ export function trainingRoutes(app: Express, args: TrainingRoutesArgs): void {
     }
     let result;
     try {
-      result = await jobs.create(userId, input, idempotency);
+      result = await jobs.create(userId, input, idempotency, args.perUser);
     } catch (err) {
+      if (err instanceof JobLimitReached) throw limitReached("training_limit_reached", err.message);
       if (err instanceof NameTakenError)
         throw new ApiError(
           409,

@@ -10,6 +10,16 @@ export const jobId = idSchema("trjob", "a training job id");
 /** Inline corpora above this go through storage (`POST /v1/files`) instead. */
 export const MAX_INLINE_CORPUS_BYTES = 256 * 1024;
 
+/**
+ * What one user may have: jobs waiting or running (a queue any user could fill otherwise), and
+ * jobs in all, since each one that succeeds keeps a model file and a registered version.
+ */
+export interface JobLimits {
+  pending: number;
+  total: number;
+}
+export const DEFAULT_JOB_LIMITS: JobLimits = { pending: 3, total: 100 };
+
 /** Trained models are named `ft-<suffix>`, so they never collide with shipped or upstream models. */
 export const TRAINED_PREFIX = "ft-";
 

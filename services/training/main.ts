@@ -4,6 +4,7 @@ import { runService } from "../shared/service.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { StorageClient } from "../storage/client.ts";
 import { trainingRoutes } from "./app.ts";
+import { DEFAULT_JOB_LIMITS } from "./contract.ts";
 import { jobStore, migrations } from "./store.ts";
 import { ModelRegistry, startWorker } from "./worker.ts";
 
@@ -48,7 +49,7 @@ await runService({
       pollMs: env.pollMs,
       maxAttempts: env.maxAttempts,
     });
-    trainingRoutes(app, { jobs, storage, wake: worker.wake });
+    trainingRoutes(app, { jobs, storage, wake: worker.wake, perUser: DEFAULT_JOB_LIMITS });
     return async () => {
       // A job cut short here is taken again by another replica once its lease expires.
       await worker.stop();

@@ -6,6 +6,7 @@ import type { Db } from "../shared/sql/db.ts";
 import {
   TRAINED_PREFIX,
   type CreateJob,
+  type JobLimits,
   type Hyperparameters,
   type JobStatus,
   type TrainingJob,
@@ -111,6 +112,9 @@ export const modelNameOf = (suffix: string) => `${TRAINED_PREFIX}${suffix}`;
 /** The model name belongs to another user (names are global in the registry). */
 export class NameTakenError extends Error {}
 
+/** The user has as many jobs as `JobLimits` allows (the message says which limit). */
+export class JobLimitReached extends Error {}
+
 export function jobStore(db: Db, now: () => number = Date.now) {
   const fenced = async (job: ClaimedJob, set: string, params: unknown[]): Promise<boolean> => {
     const rows = await db.query<{ id: string }>(
@@ -128,6 +132,7 @@ export function jobStore(db: Db, now: () => number = Date.now) {
       userId: string,
       input: CreateJob,
       idempotency?: Idempotency,
+      limits?: JobLimits,
     ): Promise<CreateResult<TrainingJob>> {
       return createOnce<Row, TrainingJob>(db, {
         idempotency,
@@ -146,6 +151,25 @@ export function jobStore(db: Db, now: () => number = Date.now) {
             [name],
           );
           if (owner?.user_id !== userId) throw new NameTakenError(name);
+          if (limits) {
+            // One user's jobs are counted one request at a time (SQLite has one writer anyway).
+            if (tx.engine === "postgres")
+              await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`jobs:${userId}`]);
+            const [held] = await tx.query<{ total: number | string; pending: number | string }>(
+              `SELECT COUNT(*) AS total,
+                 SUM(CASE WHEN status IN ('queued', 'running') THEN 1 ELSE 0 END) AS pending
+               FROM jobs WHERE user_id = $1`,
+              [userId],
+            );
+            if (Number(held!.pending ?? 0) >= limits.pending)
+              throw new JobLimitReached(
+                `you have ${limits.pending} jobs queued or running, the most at once; wait for one to finish`,
+              );
+            if (Number(held!.total) >= limits.total)
+              throw new JobLimitReached(
+                `you have made ${limits.total} training jobs, the most a user may`,
+              );
+          }
           const id = newId("trjob");
           await tx.query(
             `INSERT INTO jobs (id, user_id, suffix, corpus_file, corpus_text, hyperparameters, status,

@@ -15,7 +15,7 @@ import { diskBlobStore } from "../storage/blobs.ts";
 import { StorageClient } from "../storage/client.ts";
 import { fileStore, migrations as storageMigrations } from "../storage/store.ts";
 import { trainingRoutes } from "./app.ts";
-import type { TrainingJob } from "./contract.ts";
+import { DEFAULT_JOB_LIMITS, type TrainingJob } from "./contract.ts";
 import { jobStore, migrations, type JobStore } from "./store.ts";
 import { ModelRegistry, startWorker } from "./worker.ts";
 
@@ -38,6 +38,7 @@ let dir: string;
 let url: string;
 let trainingUrl: string;
 let storageUrl: string;
+let modelUrl: string;
 let storage: StorageClient;
 let registry: ModelRegistry;
 let models: ReturnType<typeof modelStore>;
@@ -54,13 +55,14 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "trainingtest-"));
   const files = fileStore(await open("storage", url, storageMigrations), diskBlobStore(dir));
   const storageApp = await serveApp("storage", (app) =>
-    storageRoutes(app, { files, maxFileBytes: 1 << 20 }),
+    storageRoutes(app, { files, maxFileBytes: 1 << 20, perUser: { files: 100, bytes: 1 << 26 } }),
   );
   models = modelStore(await open("model", url, modelMigrations));
   await models.seed([]);
   const modelApp = await serveApp("model", (app) => modelRoutes(app, models));
   served.push(storageApp, modelApp);
   storageUrl = storageApp.url;
+  modelUrl = modelApp.url;
   const storageSet = new ReplicaSet("storage", [storageApp.url]);
   const modelSet = new ReplicaSet("model", [modelApp.url]);
   sets.push(storageSet, modelSet);
@@ -85,7 +87,12 @@ beforeAll(async () => {
   );
   stops.push(...workers.map((w) => w.stop));
   const trainingApp = await serveApp("training", (app) =>
-    trainingRoutes(app, { jobs: replicas[0]!, storage, wake: workers[0]!.wake }),
+    trainingRoutes(app, {
+      jobs: replicas[0]!,
+      storage,
+      wake: workers[0]!.wake,
+      perUser: DEFAULT_JOB_LIMITS,
+    }),
   );
   served.push(trainingApp);
   trainingUrl = trainingApp.url;
@@ -128,7 +135,7 @@ const lighthouse =
   "Seven gulls mean a calm sea for the fishing boats.\n";
 
 async function answerFrom(modelName: string, prompt: string): Promise<string> {
-  const selected = (await models.select(modelName))!.model;
+  const selected = (await models.select(modelName, { userId: "user-1", admin: false }))!.model;
   const backend = builtinBackend(new Map(), new TrainedModels((id) => storage.content(id), 4));
   const gen = await backend.start(
     {
@@ -168,7 +175,7 @@ test("an inline corpus is trained, stored and registered; the new version answer
   // The model file belongs to the job's owner and is what the registry points at.
   const file = (await storage.info(done.result_file!))!;
   expect(file).toMatchObject({ user_id: "user-1", purpose: "model" });
-  const version = (await models.select("ft-lighthouse"))!.model;
+  const version = (await models.select("ft-lighthouse", { userId: "user-1", admin: false }))!.model;
   expect(version).toMatchObject({
     id: "ft-lighthouse:1",
     backend: "builtin",
@@ -183,6 +190,85 @@ test("an inline corpus is trained, stored and registered; the new version answer
     (await fetch(`${trainingUrl}/v1/training/jobs/${done.id}`, { headers: principal("user-2") }))
       .status,
   ).toBe(404);
+});
+
+test("a trained model is its owner's: another user cannot select it nor see it listed", async () => {
+  // ft-lighthouse is user-1's (the test above); the registry is asked as chat asks it, with the
+  // caller's principal as the gateway signed it.
+  const select = async (headers: Record<string, string>, model: string) => {
+    const res = await fetch(`${modelUrl}/internal/select`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ model }),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+  const listed = async (headers: Record<string, string>) => {
+    const res = await fetch(`${modelUrl}/internal/models?limit=1000`, { headers });
+    return ((await res.json()) as Json)["data"].map((m: Json) => m["id"]) as string[];
+  };
+  for (const model of ["ft-lighthouse", "ft-lighthouse:1"]) {
+    const refused = await select(principal("user-2"), model);
+    expect([model, refused.status]).toEqual([model, 404]);
+    expect(refused.body.error).toMatchObject({ code: "model_not_found", param: "model" });
+    // The same answer as for a name nobody registered.
+    expect(refused.body.error.message).toBe(
+      (await select(principal("user-2"), "ft-nobody")).body.error.message.replace(
+        "ft-nobody",
+        model,
+      ),
+    );
+    expect((await select(principal("user-1"), model)).status).toBe(200);
+    expect((await select(principal("root", { scopes: ["admin"] }), model)).status).toBe(200);
+  }
+  expect(await listed(principal("user-2"))).not.toContain("ft-lighthouse:1");
+  expect(await listed(principal("user-2"))).toContain("deepseek-chat");
+  expect(await listed(principal("user-1"))).toContain("ft-lighthouse:1");
+  expect(await listed(principal("root", { scopes: ["admin"] }))).toContain("ft-lighthouse:1");
+  const one = await fetch(`${modelUrl}/internal/models/ft-lighthouse:1`, {
+    headers: principal("user-2"),
+  });
+  expect(one.status).toBe(404);
+});
+
+test("a user has at most so many jobs waiting, and so many in all", async () => {
+  // A training service of its own, with no worker: its jobs stay queued.
+  const jobs = jobStore(await open("training", await createDatabase("trainingcaps"), migrations));
+  const capped = await serveApp("training", (app) =>
+    trainingRoutes(app, {
+      jobs,
+      storage,
+      wake: () => undefined,
+      perUser: { pending: 2, total: 3 },
+    }),
+  );
+  served.push(capped);
+  const queue = (user: string, suffix: string) =>
+    fetch(`${capped.url}/v1/training/jobs`, {
+      method: "POST",
+      headers: { ...principal(user), "content-type": "application/json" },
+      body: JSON.stringify({ suffix, corpus: { text: lighthouse } }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Json }));
+  expect((await queue("eager", "capped-a")).status).toBe(202);
+  expect((await queue("eager", "capped-a")).status).toBe(202);
+  const waiting = await queue("eager", "capped-a");
+  expect(waiting.status).toBe(403);
+  expect(waiting.body["error"]).toMatchObject({
+    type: "permission_error",
+    code: "training_limit_reached",
+    message: expect.stringContaining("queued or running"),
+  });
+  expect((await queue("calm", "capped-b")).status).toBe(202);
+
+  // Finished jobs still count toward the total: each keeps a model file and a version.
+  await jobs.claim(60_000).then((j) => jobs.fail(j!, { code: "test", message: "stopped" }));
+  expect((await queue("eager", "capped-a")).status).toBe(202);
+  await jobs.claim(60_000).then((j) => jobs.fail(j!, { code: "test", message: "stopped" }));
+  const spent = await queue("eager", "capped-a");
+  expect([spent.status, spent.body["error"]["message"]]).toEqual([
+    403,
+    expect.stringContaining("3 training jobs"),
+  ]);
 });
 
 test("a corpus uploaded to storage trains the next version of the same model", async () => {

@@ -21,6 +21,7 @@ export class ModelRegistry {
     contextTokens: number;
     maxOutputTokens: number;
     source: string;
+    owner: string;
   }): Promise<ModelVersion> {
     // Safe to resend: the registry answers a source it has seen with the version it made (200).
     const res = await callService(this.set, {
@@ -115,6 +116,8 @@ export async function runJob(job: ClaimedJob, args: WorkerArgs): Promise<void> {
       maxOutputTokens: job.hyperparameters.max_output_tokens,
       // A rerun after a crash between registering and recording it finds the same version.
       source: `training:${job.id}`,
+      // It repeats its corpus: only the job's owner (and admins) may see and use it.
+      owner: job.userId,
     });
     held(await jobs.saveModel(job, version.id));
     args.logger.info({ job: job.id, model: version.id, file: file.id }, "training: registered");

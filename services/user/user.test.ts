@@ -1,5 +1,5 @@
 import { createDatabase } from "../../test/servers/index.ts";
-import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { userRoutes } from "./app.ts";
@@ -36,17 +36,8 @@ afterAll(async () => {
   await db?.close();
 });
 
-const ADMIN = {
-  "x-principal-user": "root",
-  "x-principal-key": "key_a",
-  "x-principal-plan": "free",
-  "x-principal-scopes": "admin",
-};
-const caller = (userId: string) => ({
-  "x-principal-user": userId,
-  "x-principal-key": "key_u",
-  "x-principal-plan": "free",
-});
+const admin = () => principal("root", { keyId: "key_a", scopes: ["admin"] });
+const caller = (userId: string) => principal(userId, { keyId: "key_u" });
 
 async function call(method: string, path: string, headers: Record<string, string>, body?: unknown) {
   const res = await fetch(`${served.url}${path}`, {
@@ -92,7 +83,7 @@ test("only an admin key writes users and plans", async () => {
     ).status,
   ).toBe(403);
 
-  const created = await call("POST", "/v1/users", ADMIN, body);
+  const created = await call("POST", "/v1/users", admin(), body);
   expect(created.status).toBe(201);
   expect(created.body).toMatchObject({
     object: "user",
@@ -102,7 +93,7 @@ test("only an admin key writes users and plans", async () => {
   });
   expect(created.body.id).toMatch(/^user_[0-9a-f]{24}$/);
   for (const path of [`/v1/users/${created.body.id}`, `/internal/users/${created.body.id}`]) {
-    expect((await call("GET", path, ADMIN)).body).toEqual(created.body);
+    expect((await call("GET", path, admin())).body).toEqual(created.body);
   }
   expect(
     (await call("PATCH", `/v1/users/${created.body.id}`, caller("u1"), { plan: "pro" })).status,
@@ -111,7 +102,7 @@ test("only an admin key writes users and plans", async () => {
 });
 
 test("a user reads their own record, and nobody else's", async () => {
-  const me = await call("POST", "/v1/users", ADMIN, {
+  const me = await call("POST", "/v1/users", admin(), {
     id: "grace",
     email: email(),
     name: "Grace",
@@ -143,25 +134,25 @@ test("bad input is a 4xx naming the field", async () => {
     ["PATCH", "/v1/users/grace", {}, "body"],
   ];
   for (const [method, path, body, param] of cases) {
-    const res = await call(method, path, ADMIN, body);
+    const res = await call(method, path, admin(), body);
     expect({ path, status: res.status, param: res.body.error.param }).toEqual({
       path,
       status: 400,
       param,
     });
   }
-  const unknownPlan = await call("POST", "/v1/users", ADMIN, {
+  const unknownPlan = await call("POST", "/v1/users", admin(), {
     email: email(),
     name: "A",
     plan: "gold",
   });
   expect(unknownPlan.status).toBe(400);
   expect(unknownPlan.body.error).toMatchObject({ code: "unknown_plan", param: "plan" });
-  const query = await call("GET", "/v1/users?limit=0", ADMIN);
+  const query = await call("GET", "/v1/users?limit=0", admin());
   expect(query.body.error.param).toBe("limit");
   const res = await fetch(`${served.url}/v1/users`, {
     method: "POST",
-    headers: { ...ADMIN, "content-type": "text/plain" },
+    headers: { ...admin(), "content-type": "text/plain" },
     body: "hello",
   });
   expect(res.status).toBe(415);
@@ -169,11 +160,17 @@ test("bad input is a 4xx naming the field", async () => {
 
 test("an email is used once among live users; an id once", async () => {
   const address = email();
-  expect((await call("POST", "/v1/users", ADMIN, { email: address, name: "A" })).status).toBe(201);
-  const again = await call("POST", "/v1/users", ADMIN, { email: address, name: "B" });
+  expect((await call("POST", "/v1/users", admin(), { email: address, name: "A" })).status).toBe(
+    201,
+  );
+  const again = await call("POST", "/v1/users", admin(), { email: address, name: "B" });
   expect(again.status).toBe(409);
   expect(again.body.error).toMatchObject({ code: "email_taken", param: "email" });
-  const dupId = await call("POST", "/v1/users", ADMIN, { id: "grace", email: email(), name: "G" });
+  const dupId = await call("POST", "/v1/users", admin(), {
+    id: "grace",
+    email: email(),
+    name: "G",
+  });
   expect(dupId.body.error.code).toBe("id_taken");
 });
 
@@ -181,8 +178,8 @@ test("admins page through users, newest first, optionally by plan", async () => 
   const ids: string[] = [];
   for (let i = 0; i < 5; i++) {
     ids.push(
-      (await call("POST", "/v1/users", ADMIN, { email: email(), name: `P${i}`, plan: "pro" })).body
-        .id,
+      (await call("POST", "/v1/users", admin(), { email: email(), name: `P${i}`, plan: "pro" }))
+        .body.id,
     );
   }
   const seen: string[] = [];
@@ -191,7 +188,7 @@ test("admins page through users, newest first, optionally by plan", async () => 
     const page = await call(
       "GET",
       `/v1/users?plan=pro&limit=2${after ? `&after=${after}` : ""}`,
-      ADMIN,
+      admin(),
     );
     expect(page.status).toBe(200);
     expect(page.body.data.length).toBeLessThanOrEqual(2);
@@ -201,37 +198,37 @@ test("admins page through users, newest first, optionally by plan", async () => 
   }
   // Generated ids sort by time, and "grace" (named) sorts after them.
   expect(seen).toEqual([...ids].reverse().concat("grace"));
-  expect(page(await call("GET", "/v1/users?limit=100", ADMIN)).every((u) => u.plan)).toBe(true);
+  expect(page(await call("GET", "/v1/users?limit=100", admin())).every((u) => u.plan)).toBe(true);
 });
 
 const page = (res: { body: Json }): Json[] => res.body.data;
 
 test("admins change a user's plan and delete users; a deleted user is gone (410 inside)", async () => {
-  const user = (await call("POST", "/v1/users", ADMIN, { email: email(), name: "Linus" })).body;
-  const moved = await call("PATCH", `/v1/users/${user.id}`, ADMIN, { plan: "pro", name: "L" });
+  const user = (await call("POST", "/v1/users", admin(), { email: email(), name: "Linus" })).body;
+  const moved = await call("PATCH", `/v1/users/${user.id}`, admin(), { plan: "pro", name: "L" });
   expect(moved.body).toMatchObject({ id: user.id, plan: "pro", name: "L", email: user.email });
   expect(
-    (await call("PATCH", `/v1/users/${user.id}`, ADMIN, { plan: "gold" })).body.error.code,
+    (await call("PATCH", `/v1/users/${user.id}`, admin(), { plan: "gold" })).body.error.code,
   ).toBe("unknown_plan");
-  const deleted = await call("DELETE", `/v1/users/${user.id}`, ADMIN);
+  const deleted = await call("DELETE", `/v1/users/${user.id}`, admin());
   expect(deleted.body).toEqual({ id: user.id, object: "user", deleted: true });
-  expect((await call("GET", `/v1/users/${user.id}`, ADMIN)).status).toBe(404);
+  expect((await call("GET", `/v1/users/${user.id}`, admin())).status).toBe(404);
   const inside = await call("GET", `/internal/users/${user.id}`, {});
   expect(inside.status).toBe(410);
   expect(inside.body.error.code).toBe("user_deleted");
-  expect((await call("DELETE", `/v1/users/${user.id}`, ADMIN)).status).toBe(404);
-  expect(page(await call("GET", "/v1/users?limit=100", ADMIN)).map((u) => u.id)).not.toContain(
+  expect((await call("DELETE", `/v1/users/${user.id}`, admin())).status).toBe(404);
+  expect(page(await call("GET", "/v1/users?limit=100", admin())).map((u) => u.id)).not.toContain(
     user.id,
   );
   // Its email is free again.
-  expect((await call("POST", "/v1/users", ADMIN, { email: user.email, name: "New" })).status).toBe(
-    201,
-  );
+  expect(
+    (await call("POST", "/v1/users", admin(), { email: user.email, name: "New" })).status,
+  ).toBe(201);
   expect((await call("GET", "/internal/users/nobody", {})).status).toBe(404);
 });
 
 test("admins add and change plans", async () => {
-  const created = await call("PUT", "/v1/users/plans/team", ADMIN, {
+  const created = await call("PUT", "/v1/users/plans/team", admin(), {
     requestsPerDay: 50,
     tokensPerDay: 5000,
     models: ["deepseek-chat"],
@@ -244,7 +241,7 @@ test("admins add and change plans", async () => {
     tokensPerDay: 5000,
     models: ["deepseek-chat"],
   });
-  const changed = await call("PUT", "/v1/users/plans/team", ADMIN, {
+  const changed = await call("PUT", "/v1/users/plans/team", admin(), {
     requestsPerDay: 60,
     tokensPerDay: 5000,
   });
@@ -254,6 +251,7 @@ test("admins add and change plans", async () => {
     models: [],
   });
   expect(
-    (await call("POST", "/v1/users", ADMIN, { email: email(), name: "T", plan: "team" })).body.plan,
+    (await call("POST", "/v1/users", admin(), { email: email(), name: "T", plan: "team" })).body
+      .plan,
   ).toBe("team");
 });

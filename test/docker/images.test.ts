@@ -104,18 +104,24 @@ async function topology(databaseUrl: string): Promise<Container[]> {
   // expose them beyond this machine, so they keep to loopback as the local runner does.
   const host: Env = { [envKey.host]: "127.0.0.1" };
   const data = { databaseUrl, redisUrl, kafkaBrokers };
+  // What the gateways sign and the services check, one per run as a stack has one.
+  const signing: Env = { [envKey.principalSecret]: randomBytes(32).toString("base64url") };
 
   const containers: Container[] = [];
   for (const { service: s, version, key } of versions) {
     servicePorts.get(key)!.forEach((port, i) => {
-      const env = { ...host, ...serviceEnv(catalog, s.name, port, data, version, at) };
+      const env = { ...host, ...signing, ...serviceEnv(catalog, s.name, port, data, version, at) };
       if (s.name === "auth") env[envKey.demoApiKey] = apiKey;
       containers.push({ name: `${s.name}-${version}-${i + 1}`, program: s.name, port, env });
     });
   }
   for (const d of allDomains) {
     tierPorts.get(d.name)!.forEach((port, i) => {
-      const env = { ...host, ...gatewayEnv(catalog, d.name, at, port, { redisUrl, kafkaBrokers }) };
+      const env = {
+        ...host,
+        ...signing,
+        ...gatewayEnv(catalog, d.name, at, port, { redisUrl, kafkaBrokers }),
+      };
       containers.push({ name: `gateway-${d.name}-${i + 1}`, program: "gateway", port, env });
     });
   }

@@ -76,11 +76,12 @@ test("a completion, its usage, and every step of the flow in the request's log l
     await new Promise((ok) => setTimeout(ok, 100));
     flow = flowLines().find((l) => l.requestId === requestId);
   }
-  // The quota step ran at the gateway before chat (docs/quota-flow.md).
+  // The quota step ran at the gateway before chat (docs/quota-flow.md); the model comes before
+  // the context, so that a request too long for it is refused before any history is read.
   expect(flow?.steps.map((s) => s.step)).toEqual([
     "cache",
-    "context",
     "model",
+    "context",
     "inference",
     "usage",
   ]);
@@ -168,7 +169,7 @@ test("a malformed request is a BadRequestError (400); a value out of range a 422
   const unknownModel = await client.chat.completions
     .create({ model: "gpt-9", messages: [{ role: "user", content: "hi" }] })
     .catch((e: unknown) => e);
-  expect(unknownModel).toBeInstanceOf(OpenAI.BadRequestError);
+  expect(unknownModel).toBeInstanceOf(OpenAI.NotFoundError);
   expect((unknownModel as APIError).code).toBe("model_not_found");
 });
 

@@ -1,9 +1,14 @@
+import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import { createApp, finishApp } from "../../services/shared/http.ts";
 import { createLogger, type Logger } from "../../services/shared/logger.ts";
 import { createMetrics } from "../../services/shared/metrics.ts";
+import { principalHeaders, type Principal } from "../../services/shared/principal.ts";
+
+/** The PRINCIPAL_SECRET of the services that tests serve, as a stack's gateways would have it. */
+export const TEST_PRINCIPAL_SECRET = "test-principal-secret-0123456789abcdef";
 
 /** One service's routes on a real HTTP server of their own, with the shared app around them. */
 export interface ServedApp {
@@ -17,7 +22,12 @@ export async function serveApp(
   mount: (app: Express, logger: Logger) => void | Promise<void>,
 ): Promise<ServedApp> {
   const logger = createLogger(name);
-  const app = createApp({ logger, metrics: createMetrics(name), ready: async () => ({}) });
+  const app = createApp({
+    logger,
+    metrics: createMetrics(name),
+    ready: async () => ({}),
+    principalSecret: TEST_PRINCIPAL_SECRET,
+  });
   await mount(app, logger);
   finishApp(app, logger);
   const server = createServer(app);
@@ -33,9 +43,18 @@ export async function serveApp(
   };
 }
 
-/** The principal headers a gateway adds after verifying a key. */
-export const principal = (userId = "user-1") => ({
-  "x-principal-user": userId,
-  "x-principal-key": "key_test",
-  "x-principal-plan": "free",
-});
+/**
+ * The headers a gateway sends with a principal it verified, signed for a request id of their own
+ * (sent with them): a service believes them for that request id for a few minutes.
+ */
+export function signedPrincipal(p: Principal): Record<string, string> {
+  const requestId = randomUUID();
+  return {
+    "x-request-id": requestId,
+    ...principalHeaders(p, { secret: TEST_PRINCIPAL_SECRET, requestId }),
+  };
+}
+
+/** A user's signed principal headers (key `key_test`, plan `free` unless `more` says otherwise). */
+export const principal = (userId = "user-1", more: Partial<Omit<Principal, "userId">> = {}) =>
+  signedPrincipal({ userId, keyId: "key_test", plan: "free", ...more });
