@@ -204,9 +204,10 @@ export function createGateway(opts: GatewayOptions): {
 
   mountAdmin(app, opts.adminToken, routers, opts.dlqAdmin);
 
+  // The one place a request's route is decided; every later step reads `res.locals.target`.
   const resolveRoute: RequestHandler = (req, res, next) => {
-    const rule = matchRoute(rules, req.baseUrl + req.path);
-    if (!rule) return next(routeNotFound(req.method, req.originalUrl.split("?")[0]!));
+    const rule = matchRoute(rules, res.locals.url.path);
+    if (!rule) return next(routeNotFound(req.method, res.locals.url.path));
     res.locals.route = rule.prefix;
     res.locals.target = {
       service: rule.service,
@@ -236,7 +237,7 @@ export function createGateway(opts: GatewayOptions): {
     };
     const call: CallRequest = {
       method: req.method,
-      path: req.originalUrl,
+      path: res.locals.url.url,
       headers,
       body: res.locals.body,
       retryable: IDEMPOTENT.has(req.method) || idempotencyKey !== undefined,
@@ -250,8 +251,8 @@ export function createGateway(opts: GatewayOptions): {
     const cacheKey = cacheable
       ? opts.readCache!.key({
           route,
-          path: req.baseUrl + req.path,
-          query: req.originalUrl.split("?")[1] ?? "",
+          path: res.locals.url.path,
+          query: res.locals.url.query,
           principal: cachePolicy.perPrincipal ? principal.userId : undefined,
         })
       : undefined;
@@ -310,7 +311,7 @@ export function createGateway(opts: GatewayOptions): {
                     principal: principal.userId,
                     service: client.name,
                     method: req.method,
-                    path: req.originalUrl,
+                    path: res.locals.url.url,
                     headers: replayHeaders(headers),
                     body: (res.locals.body ?? Buffer.alloc(0)).toString("base64"),
                   })

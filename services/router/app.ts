@@ -11,6 +11,7 @@ import { recordRequest } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { forward } from "../shared/proxy.ts";
+import { parseTarget, type RequestTarget } from "../shared/requestTarget.ts";
 import { requestContext, type RequestContext } from "../shared/trace.ts";
 import { NoReplicaError, ReplicaSet } from "../shared/upstream.ts";
 
@@ -59,9 +60,10 @@ export function createRouter(opts: RouterOptions): {
     req: IncomingMessage,
     res: ServerResponse,
     ctx: RequestContext,
-    path: string,
+    target: RequestTarget,
     record: { route: string; upstream?: string; decision?: string },
   ): Promise<void> {
+    const { path } = target;
     if (path === "/healthz") {
       record.route = "health";
       return sendJson(res, 200, { status: "ok" });
@@ -91,6 +93,7 @@ export function createRouter(opts: RouterOptions): {
       const up = await forward(req, res, {
         set: sets.get(domain)!,
         ctx,
+        path: target.url,
         bodyLimitBytes,
       });
       record.upstream = up.replica.url;
@@ -121,18 +124,25 @@ export function createRouter(opts: RouterOptions): {
     // While draining, each answer closes its connection, so keep-alive callers reconnect to a
     // replica that is staying.
     if (opts.draining()) res.setHeader("connection", "close");
-    const path = (req.url ?? "/").split("?")[0]!;
     const record: { route: string; upstream?: string; decision?: string } = { route: "other" };
+    let target: RequestTarget | undefined;
     res.on("finish", () =>
       recordRequest(opts.metrics, opts.logger, started, {
         ctx,
         method: req.method ?? "GET",
-        path,
+        path: target?.path ?? "",
         status: res.statusCode,
         ...record,
       }),
     );
-    route(req, res, ctx, path, record).catch((err: unknown) => {
+    try {
+      target = parseTarget(req.url);
+    } catch (err) {
+      // The body of a refused request is not wanted; reading it would only cost.
+      res.setHeader("connection", "close");
+      return sendJson(res, 400, (err as ApiError).body(ctx.requestId));
+    }
+    route(req, res, ctx, target, record).catch((err: unknown) => {
       opts.logger.error({ err, requestId: ctx.requestId }, "router failed");
       if (!res.headersSent)
         sendJson(

@@ -4,6 +4,7 @@ import { envKey } from "../../infra/runtimeEnv.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
 import { flushLogs, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
+import { parseTarget, type RequestTarget } from "./requestTarget.ts";
 import { requestContext, type RequestContext } from "./trace.ts";
 
 /** Reports each dependency as reachable or not; `/readyz` answers 503 unless all are. */
@@ -26,6 +27,8 @@ export interface AppOptions {
 declare module "express-serve-static-core" {
   interface Locals {
     ctx: RequestContext;
+    /** The request target, read and normalised once (requestTarget.ts); every step reads this. */
+    url: RequestTarget;
     /** The route group for metrics and logs (a catalog prefix, never a raw path). */
     route?: string;
     upstream?: string;
@@ -88,13 +91,20 @@ export function createApp({ logger, metrics, ready, upstreams, draining }: AppOp
       recordRequest(metrics, logger, started, {
         ctx,
         method: req.method,
-        path: req.path,
+        path: res.locals.url?.path ?? "",
         route: res.locals.route ?? "other",
         status: res.statusCode,
         upstream: res.locals.upstream,
         decision: res.locals.decision,
       }),
     );
+    try {
+      res.locals.url = parseTarget(req.url);
+    } catch (err) {
+      return next(err);
+    }
+    // Express routes on `req.url`: it must see the same target as every step after it.
+    req.url = res.locals.url.url;
     next();
   };
   app.use(trace);

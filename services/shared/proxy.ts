@@ -102,6 +102,8 @@ export async function relay(up: UpstreamResponse, res: ServerResponse): Promise<
 export interface ForwardOptions {
   set: ReplicaSet;
   ctx: RequestContext;
+  /** The normalised request target to send (requestTarget.ts), never the raw one. */
+  path: string;
   bodyLimitBytes: number;
   /** Header name prefixes the caller must not be able to set downstream. */
   dropHeaders?: readonly string[];
@@ -125,7 +127,7 @@ export async function forward(
   const method = req.method ?? "GET";
   const up = await sendToReplicas(opts.set, {
     method,
-    path: req.url ?? "/",
+    path: opts.path,
     headers,
     body,
     retryable: IDEMPOTENT.has(method) || headers["idempotency-key"] !== undefined,
