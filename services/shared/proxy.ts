@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { ApiError } from "./errors.ts";
 import type { RequestContext } from "./trace.ts";
 import { sendToReplicas, type ReplicaSet, type UpstreamResponse } from "./upstream.ts";
@@ -7,19 +7,37 @@ import { sendToReplicas, type ReplicaSet, type UpstreamResponse } from "./upstre
 // gateways. Request bodies are read into memory (bounded) so that a request can be sent again to
 // another replica; responses stream back untouched, which keeps SSE working.
 
-/** Headers that belong to one connection, never passed on by a proxy (RFC 9110 7.6.1). */
+/**
+ * Headers that belong to one connection, never passed on by a proxy (RFC 9110 7.6.1). `Expect`
+ * is answered by each hop's own server (Node sends the 100 Continue), and undici refuses to send
+ * it: passed on, it failed the request as if the upstream had.
+ */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",
   "proxy-authorization",
+  "proxy-connection",
   "te",
   "trailer",
   "transfer-encoding",
   "upgrade",
+  "expect",
   "host",
   "content-length",
 ]);
+
+/**
+ * Whether a header of this message stops at this hop: a fixed hop-by-hop one, any `Proxy-*`,
+ * or one that the message's own `Connection` header names (RFC 9110 7.6.1).
+ */
+export function hopScoped(headers: IncomingHttpHeaders): (name: string) => boolean {
+  const connection = headers.connection;
+  const named = connection
+    ? new Set(connection.toLowerCase().split(",").map((n) => n.trim()))
+    : undefined;
+  return (name) => HOP_BY_HOP.has(name) || name.startsWith("proxy-") || !!named?.has(name);
+}
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
@@ -62,9 +80,9 @@ export function forwardHeaders(
   drop: readonly string[] = [],
 ): Record<string, string> {
   const out: Record<string, string> = {};
+  const scoped = hopScoped(req.headers);
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || drop.some((d) => name.startsWith(d)))
-      continue;
+    if (value === undefined || scoped(name) || drop.some((d) => name.startsWith(d))) continue;
     out[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   const peer = req.socket.remoteAddress ?? "";

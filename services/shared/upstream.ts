@@ -2,6 +2,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
+import { badRequest, type ApiError } from "./errors.ts";
 
 // The failover manager: client-side load balancing over a service's replicas. One keep-alive
 // pool per replica (the largest single cost of a Node proxy is a missing keep-alive agent), round
@@ -364,6 +365,19 @@ export function brokenConnection(err: unknown): boolean {
   );
 }
 
+/**
+ * undici would not send the request as it is (a header or body it refuses): a fault of the
+ * request, the same on every replica, so it is the caller's 400 and no replica's failure.
+ */
+export function refusedRequest(err: unknown): ApiError | undefined {
+  if (
+    err instanceof undiciErrors.InvalidArgumentError ||
+    err instanceof undiciErrors.NotSupportedError
+  )
+    return badRequest("invalid_request", "the request cannot be forwarded as it was sent");
+  return undefined;
+}
+
 export class NoReplicaError extends Error {
   readonly attempts: number;
   constructor(set: string, attempts: number, cause?: unknown) {
@@ -405,6 +419,8 @@ export async function sendToReplicas(
       };
     } catch (err) {
       if (req.signal?.aborted) throw err;
+      const refused = refusedRequest(err);
+      if (refused) throw refused;
       lastError = err;
       if (neverSent(err)) set.failed(replica, "down");
       else if (brokenConnection(err)) set.failed(replica);
