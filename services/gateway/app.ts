@@ -102,7 +102,7 @@ function replicaSet(
  * One gateway tier; the same code runs as every domain's tier, configured by the catalog. The
  * middleware chain below is the one of DESIGN.md, in its order:
  *
- *   route -> rate limit -> validation -> API-key auth -> quota -> response cache -> version router ->
+ *   route -> rate limit -> API-key auth -> validation -> quota -> response cache -> version router ->
  *   circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy
  *   on failure: stale cached answer, else dead-letter queue (writes) or the domain's fallback.
  *
@@ -326,6 +326,8 @@ export function createGateway(opts: GatewayOptions): {
   // The chain, in order. Each step answers the request itself or passes it on.
   app.use("/v1", resolveRoute);
   if (opts.rateLimit) app.use("/v1", opts.rateLimit);
+  // The key before the body: an unauthenticated caller must not make the tier read its upload.
+  app.use("/v1", requireApiKey(verifier));
   app.use(
     "/v1",
     validateRequest({
@@ -336,7 +338,6 @@ export function createGateway(opts: GatewayOptions): {
         opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.bodyTypes,
     }),
   );
-  app.use("/v1", requireApiKey(verifier));
   if (quota.step) app.use("/v1", quota.step);
   app.use("/v1", proxy);
 

@@ -25,7 +25,7 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
       const route = res.locals.route!;
-      const body = await readBody(req, opts.maxBodyBytes(route));
+      const body = await readBody(req, res, opts.maxBodyBytes(route));
       res.locals.body = body;
       if (!body) {
         if (WITH_BODY.has(req.method) && opts.schemaFor(req.method, route)) {

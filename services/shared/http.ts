@@ -175,6 +175,15 @@ export function finishApp(app: Express, logger: Logger): void {
 export const keepAliveTimeoutMs = 65_000;
 
 /**
+ * How long a client may take to send its request headers, and its whole request (slowloris: a
+ * client that trickles bytes holds a connection and its memory for as long as it is let). Node's
+ * defaults are 60 s and 300 s; the request bound still lets the largest upload of the catalog
+ * through at a few hundred KiB/s.
+ */
+export const headersTimeoutMs = 10_000;
+export const requestTimeoutMs = 60_000;
+
+/**
  * Listens on `port` and drains on SIGTERM/SIGINT, as Kubernetes' preStop pattern does: readiness
  * turns 503 and connections are closed after each answer, while the server still accepts for
  * DRAIN_DELAY_MS (long enough for the balancers' health checks to notice); then it stops
@@ -188,7 +197,14 @@ export function serve(
 ): Promise<Server> {
   // Containers must listen on every interface; the local runner keeps everything on loopback.
   const host = process.env[envKey.host] || "0.0.0.0";
-  const server = createServer({ keepAliveTimeout: keepAliveTimeoutMs }, handler);
+  const server = createServer(
+    {
+      keepAliveTimeout: keepAliveTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+    },
+    handler,
+  );
   const ops = opsServer(handler, host, logger);
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,5 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { Readable } from "node:stream";
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 import { badRequest, type ApiError } from "./errors.ts";
@@ -331,7 +332,8 @@ export interface UpstreamRequest {
   /** Path and query, e.g. `/v1/orders?limit=10`. */
   path: string;
   headers: Record<string, string>;
-  body?: Buffer;
+  /** A stream (an upload passed through) can be sent once only, to one replica. */
+  body?: Buffer | Readable;
   /** May this request be sent again after a connection broke mid-way (GET, PUT, idempotency key)? */
   retryable: boolean;
   signal?: AbortSignal;
@@ -424,7 +426,8 @@ export async function sendToReplicas(
       lastError = err;
       if (neverSent(err)) set.failed(replica, "down");
       else if (brokenConnection(err)) set.failed(replica);
-      if (neverSent(err) || (brokenConnection(err) && req.retryable)) continue;
+      const replayable = !(req.body instanceof Readable);
+      if (replayable && (neverSent(err) || (brokenConnection(err) && req.retryable))) continue;
       throw new NoReplicaError(set.name, tried.size, err);
     }
   }
