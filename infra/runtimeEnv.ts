@@ -195,6 +195,8 @@ export const envKey = {
    * main port (local router replicas with SO_REUSEPORT), so that each one can be scraped.
    */
   opsPort: "OPS_PORT",
+  /** How many proxies in front of a gateway add to X-Forwarded-For (see `PROXY_HOPS`). */
+  proxyHops: "TRUSTED_PROXY_HOPS",
   /** A service with catalog `blobs`: its S3 bucket (unset: the local disk), and its KMS key. */
   blobBucket: "BLOB_BUCKET",
   blobKmsKeyId: "BLOB_KMS_KEY_ID",
@@ -223,6 +225,18 @@ export function routerEnv(catalog: Catalog, at: Addresses, port: number): Env {
 }
 
 /**
+ * Which client address each target's gateways trust: the proxies between a client and a gateway,
+ * each of which appends the address it saw to X-Forwarded-For. A gateway takes the entry that
+ * many places from the end; whatever a client wrote there itself comes before and is ignored.
+ * Locally and on Docker the router is the one hop; on AWS the ALB is (it is the routing tier); on
+ * Kubernetes the ingress controller sets the client's address and the router appends the
+ * controller's, so the client is two hops back. One hop too few puts every client of the target
+ * in one per-address rate-limit bucket; one too many lets a client choose its own address.
+ */
+export const PROXY_HOPS = { local: 1, docker: 1, aws: 1, kubernetes: 2 } as const;
+export type Target = keyof typeof PROXY_HOPS;
+
+/**
  * A gateway tier's environment: its own services' replicas, and where keys are verified. The
  * tier that hosts the auth service verifies against it directly; the others ask that tier.
  */
@@ -231,9 +245,15 @@ export function gatewayEnv(
   domain: string,
   at: Addresses,
   port: number,
+  target: Target,
   data?: DataAccess,
 ): Env {
-  const env: Env = { [envKey.port]: String(port), [envKey.domain]: domain, ...dataEnv(data) };
+  const env: Env = {
+    [envKey.port]: String(port),
+    [envKey.domain]: domain,
+    [envKey.proxyHops]: String(PROXY_HOPS[target]),
+    ...dataEnv(data),
+  };
   for (const s of services(catalog).filter((s) => s.domain === domain)) {
     for (const v of s.versions) {
       env[envKey.upstream(s.name, v.name)] = need(at.services, versionedName(s.name, v.name)).join(

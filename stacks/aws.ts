@@ -176,7 +176,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         cpu: d.gateway.cpu,
         memory: d.gateway.memory,
         environment: access.endpoints.apply((endpoints) =>
-          gatewayEnv(catalog, d.name, addresses, port, endpoints),
+          gatewayEnv(catalog, d.name, addresses, port, "aws", endpoints),
         ),
         secrets: [...access.secrets, adminTokenEnv],
         memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,

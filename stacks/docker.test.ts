@@ -174,7 +174,7 @@ describe("docker stack", () => {
       const { redisUrl, kafkaBrokers } = recordedData(d.name);
       for (const c of gateways(d.name)) {
         expect(plainEnv(c)).toEqual(
-          gatewayEnv(catalog, d.name, at, port, { redisUrl, kafkaBrokers }),
+          gatewayEnv(catalog, d.name, at, port, "docker", { redisUrl, kafkaBrokers }),
         );
         // The admin token, from a secret file that node loads (stacks/adminToken.test.ts).
         expect(uploads(c)).toBe(secretMark);

@@ -172,7 +172,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           ...common,
           command: [entrypoint("gateway")],
           replicas: d.gateway.replicas,
-          env: gatewayEnv(catalog, d.name, addresses, port, endpoints),
+          env: gatewayEnv(catalog, d.name, addresses, port, "docker", endpoints),
           secretEnv: adminEnv,
           memoryMb: d.gateway.memory,
         },

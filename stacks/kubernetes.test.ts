@@ -111,7 +111,7 @@ function expectedWorkloads(data: (domain: string) => DataEndpoints) {
       name: tierName(d.name),
       replicas: d.gateway.replicas,
       program: "gateway",
-      env: gatewayEnv(catalog, d.name, at, port, onlyGatewayStores(data(d.name))),
+      env: gatewayEnv(catalog, d.name, at, port, "kubernetes", onlyGatewayStores(data(d.name))),
     })),
     ...services(catalog).flatMap((s) =>
       s.versions.map((v) => ({

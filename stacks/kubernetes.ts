@@ -366,7 +366,10 @@ export function deploy(catalog: Catalog): StackOutputs {
         args: [entrypoint("gateway")],
         replicas: d.gateway.replicas,
         labels: workloadLabels(catalog, tierName(d.name), "gateway"),
-        env: { ...gatewayEnv(catalog, d.name, at, port, wiring.endpoints), ...wiring.env },
+        env: {
+          ...gatewayEnv(catalog, d.name, at, port, "kubernetes", wiring.endpoints),
+          ...wiring.env,
+        },
         secretEnv: { ...wiring.secretEnv, ...adminTokenOf(d.name).secretEnv },
         cpuMillis: cpuMillis(d.gateway.cpu),
         memoryMi: d.gateway.memory,

@@ -45,6 +45,11 @@ export interface GatewayOptions {
   logger: Logger;
   metrics: Metrics;
   draining: () => boolean;
+  /**
+   * Proxies in front of this tier that append to X-Forwarded-For (infra/runtimeEnv.ts
+   * `PROXY_HOPS`): the client's address, for per-address limits, is that many entries back.
+   */
+  proxyHops: number;
   /** Admin token for /admin (weights); admin endpoints are off without one. */
   adminToken?: string;
   rateLimit?: RequestHandler;
@@ -180,8 +185,7 @@ export function createGateway(opts: GatewayOptions): {
     }),
   });
 
-  // The router (or the ALB) is the one hop in front: the client's address is the one it adds.
-  app.set("trust proxy", 1);
+  app.set("trust proxy", opts.proxyHops);
   if (opts.requestEvents) app.use(opts.requestEvents);
 
   // Internal: the other tiers verify keys here, so that only this tier talks to the auth service.

@@ -24,6 +24,7 @@ const base = loadEnv(
     databaseUrl: fields.databaseUrl,
     dataDir: fields.dataDir,
     adminToken: fields.secret,
+    proxyHops: fields.proxyHops,
   },
   {
     port: envKey.port,
@@ -35,6 +36,7 @@ const base = loadEnv(
     databaseUrl: envKey.databaseUrl,
     dataDir: envKey.dataDir,
     adminToken: envKey.adminToken,
+    proxyHops: envKey.proxyHops,
   },
 );
 const domain = catalog.domains[base.domain];
@@ -99,6 +101,7 @@ const gateway = createGateway({
   quotaUrls: base.quotaUrls,
   store: openCache(base.redisUrl, program),
   adminToken: base.adminToken,
+  proxyHops: base.proxyHops,
   logger,
   metrics,
   draining: () => draining,

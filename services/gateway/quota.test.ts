@@ -89,6 +89,7 @@ async function tier(
     store: redisCache(requireEnv("TEST_REDIS_URL"), `${prefix}-${domain}`),
     logger,
     metrics,
+    proxyHops: 1,
     draining: () => false,
     healthIntervalMs: 200,
   });

@@ -114,7 +114,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       tier: "gateway",
       script: entrypoint("gateway"),
       port: g.port,
-      env: { ...common, ...gatewayEnv(catalog, g.domain, addresses, g.port, opts.data) },
+      env: { ...common, ...gatewayEnv(catalog, g.domain, addresses, g.port, "local", opts.data) },
     });
   }
   for (const r of routers) {

@@ -51,6 +51,7 @@ export const fields = {
   kafkaBrokers: envFormat.kafkaBrokers.optional(),
   apiKey: envFormat.apiKey.optional(),
   dataDir: z.string().min(1).default(".run/data"),
+  proxyHops: z.coerce.number().int().min(0).max(10).default(1),
   /** A token or password: long enough to resist guessing. */
   secret: z.string().min(16, "must be at least 16 characters").optional(),
 };

@@ -115,7 +115,10 @@ async function topology(databaseUrl: string): Promise<Container[]> {
   }
   for (const d of allDomains) {
     tierPorts.get(d.name)!.forEach((port, i) => {
-      const env = { ...host, ...gatewayEnv(catalog, d.name, at, port, { redisUrl, kafkaBrokers }) };
+      const env = {
+        ...host,
+        ...gatewayEnv(catalog, d.name, at, port, "docker", { redisUrl, kafkaBrokers }),
+      };
       containers.push({ name: `gateway-${d.name}-${i + 1}`, program: "gateway", port, env });
     });
   }
