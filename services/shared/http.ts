@@ -133,27 +133,29 @@ export function createApp({ logger, metrics, ready, upstreams, draining }: AppOp
   return app;
 }
 
+const LIBRARY_ERRORS: Record<string, [code: string, message: string]> = {
+  "entity.too.large": ["payload_too_large", "the request body is too large"],
+  "entity.parse.failed": ["invalid_json", "the request body is not valid JSON"],
+  "encoding.unsupported": ["unsupported_encoding", "the request body's charset is not supported"],
+};
+
 /** JSON 404 for unknown paths and a JSON body for every error; must be added last. */
 export function finishApp(app: Express, logger: Logger): void {
   app.use((req, _res, next) => next(routeNotFound(req.method, req.path)));
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
     const requestId = res.locals.ctx?.requestId;
     if (err instanceof ApiError) {
+      if (err.detail) logger.warn({ requestId, code: err.code, detail: err.detail }, err.message);
       res.status(err.status).json(err.body(requestId));
       return;
     }
-    // express.json() and raw-body report bad bodies with a status and a type of their own.
+    // express.json() and raw-body report bad bodies with a status and a type of their own, and
+    // a message of the library's: the client gets a stable one, the log the library's.
     const status = typeof err?.status === "number" ? err.status : 500;
     if (status >= 400 && status < 500) {
-      const code =
-        err.type === "entity.too.large"
-          ? "payload_too_large"
-          : err.type === "entity.parse.failed"
-            ? "invalid_json"
-            : "bad_request";
-      res
-        .status(status)
-        .json(errorBody(String(err.message), "invalid_request_error", code, null, requestId));
+      const [code, message] = LIBRARY_ERRORS[String(err.type)] ?? ["bad_request", "bad request"];
+      logger.warn({ requestId, code, detail: String(err.message) }, message);
+      res.status(status).json(errorBody(message, "invalid_request_error", code, null, requestId));
       return;
     }
     logger.error({ err, requestId }, "unhandled error");
