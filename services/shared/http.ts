@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import { createServer, type RequestListener, type Server } from "node:http";
+import type { Duplex } from "node:stream";
 import { envKey } from "../../infra/runtimeEnv.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
 import { flushLogs, type Logger } from "./logger.ts";
@@ -207,6 +208,26 @@ export function serve(
     },
     handler,
   );
+  server.on("clientError", answerMalformed);
+  // Node answers `Expect: 100-continue` itself; any other expectation is unmet (RFC 9110
+  // 10.1.1), and the 417 must be the API's JSON like every other refusal.
+  server.on("checkExpectation", (req, res) => {
+    const requestId = requestContext(req.headers).requestId;
+    const body = JSON.stringify(
+      errorBody(
+        "only the 100-continue expectation is supported",
+        "invalid_request_error",
+        "expectation_failed",
+        null,
+        requestId,
+      ),
+    );
+    res.writeHead(417, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+    });
+    res.end(body);
+  });
   const ops = opsServer(handler, host, logger);
   let stopping = false;
   const stop = (signal: string) => {
@@ -246,6 +267,27 @@ export function serve(
       resolve(server);
     });
   });
+}
+
+/**
+ * Node's own answer to a request its parser refuses (a control character in the target, a bad
+ * header) is a bare 400 with no body; clients of this API expect its JSON error everywhere.
+ */
+function answerMalformed(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const timedOut = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
+  // An answer to HEAD has no body, even when the request could not be parsed past its method.
+  const head = err.rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
+  const body = JSON.stringify(
+    timedOut
+      ? errorBody("the request took too long to arrive", "invalid_request_error", "request_timeout")
+      : errorBody("the request is not valid HTTP", "invalid_request_error", "malformed_request"),
+  );
+  socket.end(
+    `HTTP/1.1 ${timedOut ? "408 Request Timeout" : "400 Bad Request"}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `connection: close\r\n\r\n${head ? "" : body}`,
+  );
 }
 
 const OPS_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
