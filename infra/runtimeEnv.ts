@@ -191,8 +191,9 @@ export const envKey = {
   /** How often monitoring scrapes every replica (default 5000 ms). */
   monitorIntervalMs: "MONITOR_INTERVAL_MS",
   /**
-   * A second port answering only /healthz, /readyz and /metrics, for replicas that share their
-   * main port (local router replicas with SO_REUSEPORT), so that each one can be scraped.
+   * A second port answering only /healthz, /readyz and /metrics: each local router replica (they
+   * share their main port with SO_REUSEPORT) can be scraped by itself there, and a router keeps
+   * its details and metrics off its public port (catalog `opsPort`).
    */
   opsPort: "OPS_PORT",
   /** How many proxies in front of a gateway add to X-Forwarded-For (see `PROXY_HOPS`). */
@@ -218,8 +219,13 @@ function dataEnv(data: DataAccess | undefined): Env {
   return env;
 }
 
-export function routerEnv(catalog: Catalog, at: Addresses, port: number): Env {
-  const env: Env = { [envKey.port]: String(port) };
+export function routerEnv(
+  catalog: Catalog,
+  at: Addresses,
+  port: number,
+  opsPort = catalog.opsPort,
+): Env {
+  const env: Env = { [envKey.port]: String(port), [envKey.opsPort]: String(opsPort) };
   for (const d of domains(catalog)) env[envKey.tier(d.name)] = need(at.tiers, d.name).join(",");
   return env;
 }

@@ -99,8 +99,8 @@ function recordedData(domain: string): Required<DataEndpoints> {
 /** Addresses rebuilt from the recorded containers: a dropped replica or a wrong alias shows. */
 function recordedAddresses(): Addresses {
   // What monitoring must be told: every recorded container, by its own alias.
-  const each = (group: ResourceRecord[]) => ({
-    replicas: group.map((c) => ({ id: aliasOf(c), url: `http://${aliasOf(c)}:${port}` })),
+  const each = (group: ResourceRecord[], at = port) => ({
+    replicas: group.map((c) => ({ id: aliasOf(c), url: `http://${aliasOf(c)}:${at}` })),
   });
   return {
     tiers: Object.fromEntries(domains(catalog).map((d) => [d.name, urlsOf(gateways(d.name))])),
@@ -108,7 +108,8 @@ function recordedAddresses(): Addresses {
       services(catalog).map((s) => [s.name, urlsOf(replicasOf(s.name))]),
     ),
     replicas: [
-      { kind: "router", group: "router", ...each(routers()) },
+      // A router's details and metrics are on its ops port, which it does not publish.
+      { kind: "router", group: "router", ...each(routers(), catalog.opsPort) },
       ...domains(catalog).map((d) => ({
         kind: "gateway" as const,
         group: `${d.name}-gateway`,

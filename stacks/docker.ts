@@ -61,14 +61,14 @@ export function deploy(catalog: Catalog): StackOutputs {
     ),
   };
   // Every replica has an alias of its own, so monitoring gets the full list up front.
-  const ids = (group: string, replicas: number) => ({
+  const ids = (group: string, replicas: number, at = port) => ({
     replicas: replicaAliases(group, replicas).map((alias) => ({
       id: alias,
-      url: `http://${alias}:${port}`,
+      url: `http://${alias}:${at}`,
     })),
   });
   addresses.replicas = scrapeTargets(catalog, {
-    router: () => ids(groupName.router, catalog.router.replicas),
+    router: () => ids(groupName.router, catalog.router.replicas, catalog.opsPort),
     tier: (domain) => ids(groupName.tier(domain), catalog.domains[domain]!.gateway.replicas),
     service: (service, version) =>
       ids(groupName.service(service, version), catalog.services[service]!.replicas),

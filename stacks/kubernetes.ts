@@ -122,7 +122,8 @@ export function deploy(catalog: Catalog): StackOutputs {
       )
     : [];
   const scraped: PortPeer[] = [
-    { ...routerPeer, port },
+    // A router answers monitoring on its ops port only (its metrics name internal addresses).
+    { ...routerPeer, port: catalog.opsPort },
     ...allDomains.map((d) => ({ ...tierPeer(d.name), port })),
     ...allServices.flatMap((s) =>
       serviceWorkloads(s).map((w) => ({
@@ -389,8 +390,10 @@ export function deploy(catalog: Catalog): StackOutputs {
     env: routerEnv(catalog, at, port),
     cpuMillis: cpuMillis(catalog.router.cpu),
     memoryMi: catalog.router.memory,
-    // Only the ingress controller (and monitoring) reaches the router; it reaches only the tiers.
-    allowFrom: [{ namespace: settings.ingressNamespace }, ...monitors],
+    // Only the ingress controller reaches the router, and only monitoring its ops port; it
+    // reaches only the tiers.
+    allowFrom: [{ namespace: settings.ingressNamespace }],
+    ops: { port: catalog.opsPort, allowFrom: monitors },
     allowTo: allDomains.map((d) => ({ ...tierPeer(d.name), port })),
   });
 

@@ -126,8 +126,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       env: {
         ...common,
         [envKey.reusePort]: "1",
-        [envKey.opsPort]: String(r.opsPort),
-        ...routerEnv(catalog, addresses, opts.routerPort),
+        ...routerEnv(catalog, addresses, opts.routerPort, r.opsPort),
       },
     });
   }

@@ -196,7 +196,13 @@ export function serve(
   handler: RequestListener,
   port: number,
   logger: Logger,
-  lifecycle: { startDraining: () => void; onClose: () => Promise<void>; drainMs?: number },
+  lifecycle: {
+    startDraining: () => void;
+    onClose: () => Promise<void>;
+    drainMs?: number;
+    /** What the OPS_PORT listener runs, when it differs from the public `handler`. */
+    opsHandler?: RequestListener;
+  },
 ): Promise<Server> {
   // Containers must listen on every interface; the local runner keeps everything on loopback.
   const host = process.env[envKey.host] || "0.0.0.0";
@@ -228,7 +234,7 @@ export function serve(
     });
     res.end(body);
   });
-  const ops = opsServer(handler, host, logger);
+  const ops = opsServer(lifecycle.opsHandler ?? handler, host, logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

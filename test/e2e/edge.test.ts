@@ -236,6 +236,21 @@ test("an unauthenticated upload is refused before its body is read (finding 6)",
   expect(json(res).error).toMatchObject({ code: "invalid_api_key" });
 }, 30_000);
 
+test("the router's metrics and readiness details are off its public port (finding 10)", async () => {
+  const metrics = await send({ target: "/metrics" });
+  expect([metrics.status, json(metrics).error?.code]).toEqual([404, "route_not_found"]);
+  // Probes still read the public /healthz and /readyz; which tiers are up is not said there.
+  expect((await send({ target: "/healthz" })).status).toBe(200);
+  const ready = await send({ target: "/readyz" });
+  expect([ready.status, json(ready)]).toEqual([200, { status: "ready" }]);
+  // Monitoring reads both on each replica's ops port.
+  const ops = `http://127.0.0.1:${topo.opsPortOf("router-1")}`;
+  expect(await (await fetch(`${ops}/metrics`)).text()).toContain("http_requests_total");
+  expect(await (await fetch(`${ops}/readyz`)).json()).toMatchObject({
+    upstreams: expect.any(Object),
+  });
+});
+
 test("an upstream's error text stays in the log, with the request id (finding 14)", async () => {
   const res = await send(completion("remote-chat"));
   expect(res.status).toBe(400);
