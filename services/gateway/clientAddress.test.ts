@@ -1,11 +1,11 @@
 import { once } from "node:events";
 import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Registry } from "prom-client";
 import { defaultCatalog } from "../../infra/catalog/default.ts";
 import { domains, services, validateCatalog } from "../../infra/catalog/index.ts";
 import { PROXY_HOPS, versionedName } from "../../infra/runtimeEnv.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
+import { listenOnLoopback } from "../../test/support/serviceApp.ts";
 import { createRouter } from "../router/app.ts";
 import { redisCache, redisClient } from "../shared/cache.ts";
 import { createLogger } from "../shared/logger.ts";
@@ -27,18 +27,7 @@ const PER_IP = 3;
 const closers: Array<() => Promise<void> | void> = [];
 let ingress: string;
 
-async function listen(server: Server): Promise<string> {
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  closers.push(
-    () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const listen = (server: Server) => listenOnLoopback(server, closers);
 
 beforeAll(async () => {
   const input = structuredClone(defaultCatalog);

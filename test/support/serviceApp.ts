@@ -1,4 +1,5 @@
-import { createServer } from "node:http";
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import { createApp, finishApp } from "../../services/shared/http.ts";
@@ -39,3 +40,20 @@ export const principal = (userId = "user-1") => ({
   "x-principal-key": "key_test",
   "x-principal-plan": "free",
 });
+
+/** Listens on a free loopback port; the closer it adds to `closers` ends open connections too. */
+export async function listenOnLoopback(
+  server: Server,
+  closers: Array<() => Promise<void> | void>,
+): Promise<string> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  closers.push(
+    () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
