@@ -197,10 +197,13 @@ export const envKey = {
   /** How often monitoring scrapes every replica (default 5000 ms). */
   monitorIntervalMs: "MONITOR_INTERVAL_MS",
   /**
-   * A second port answering only /healthz, /readyz and /metrics, for replicas that share their
-   * main port (local router replicas with SO_REUSEPORT), so that each one can be scraped.
+   * A second port answering only /healthz, /readyz and /metrics: each local router replica (they
+   * share their main port with SO_REUSEPORT) can be scraped by itself there, and a router keeps
+   * its details and metrics off its public port (catalog `opsPort`).
    */
   opsPort: "OPS_PORT",
+  /** How many proxies in front of a gateway add to X-Forwarded-For (see `PROXY_HOPS`). */
+  proxyHops: "TRUSTED_PROXY_HOPS",
   /** A service with catalog `blobs`: its S3 bucket (unset: the local disk), and its KMS key. */
   blobBucket: "BLOB_BUCKET",
   blobKmsKeyId: "BLOB_KMS_KEY_ID",
@@ -222,11 +225,28 @@ function dataEnv(data: DataAccess | undefined): Env {
   return env;
 }
 
-export function routerEnv(catalog: Catalog, at: Addresses, port: number): Env {
-  const env: Env = { [envKey.port]: String(port) };
+export function routerEnv(
+  catalog: Catalog,
+  at: Addresses,
+  port: number,
+  opsPort = catalog.opsPort,
+): Env {
+  const env: Env = { [envKey.port]: String(port), [envKey.opsPort]: String(opsPort) };
   for (const d of domains(catalog)) env[envKey.tier(d.name)] = need(at.tiers, d.name).join(",");
   return env;
 }
+
+/**
+ * Which client address each target's gateways trust: the proxies between a client and a gateway,
+ * each of which appends the address it saw to X-Forwarded-For. A gateway takes the entry that
+ * many places from the end; whatever a client wrote there itself comes before and is ignored.
+ * Locally and on Docker the router is the one hop; on AWS the ALB is (it is the routing tier); on
+ * Kubernetes the ingress controller sets the client's address and the router appends the
+ * controller's, so the client is two hops back. One hop too few puts every client of the target
+ * in one per-address rate-limit bucket; one too many lets a client choose its own address.
+ */
+export const PROXY_HOPS = { local: 1, docker: 1, aws: 1, kubernetes: 2 } as const;
+export type Target = keyof typeof PROXY_HOPS;
 
 /**
  * A gateway tier's environment: its own services' replicas, and where keys are verified. The
@@ -237,9 +257,15 @@ export function gatewayEnv(
   domain: string,
   at: Addresses,
   port: number,
+  target: Target,
   data?: DataAccess,
 ): Env {
-  const env: Env = { [envKey.port]: String(port), [envKey.domain]: domain, ...dataEnv(data) };
+  const env: Env = {
+    [envKey.port]: String(port),
+    [envKey.domain]: domain,
+    [envKey.proxyHops]: String(PROXY_HOPS[target]),
+    ...dataEnv(data),
+  };
   for (const s of services(catalog).filter((s) => s.domain === domain)) {
     for (const v of s.versions) {
       env[envKey.upstream(s.name, v.name)] = need(at.services, versionedName(s.name, v.name)).join(

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { dockerSettingKeys } from "./docker/config.ts";
 import { kubernetesSettingKeys } from "./kubernetes/config.ts";

@@ -192,7 +192,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         cpu: d.gateway.cpu,
         memory: d.gateway.memory,
         environment: access.endpoints.apply((endpoints) =>
-          gatewayEnv(catalog, d.name, addresses, port, endpoints),
+          gatewayEnv(catalog, d.name, addresses, port, "aws", endpoints),
         ),
         secrets: [...access.secrets, adminTokenEnv, principalSecretEnv],
         memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,

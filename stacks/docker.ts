@@ -47,7 +47,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   const allDomains = domains(catalog);
   const allServices = services(catalog);
 
-  const url = (group: string) => `http://${group}:${port}`;
+  const url = (group: string, at = port) => `http://${group}:${at}`;
   const addresses: Addresses = {
     tiers: Object.fromEntries(allDomains.map((d) => [d.name, [url(groupName.tier(d.name))]])),
     services: Object.fromEntries(
@@ -60,7 +60,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     ),
   };
   addresses.replicas = scrapeTargets(catalog, {
-    router: () => ({ dns: url(groupName.router) }),
+    router: () => ({ dns: url(groupName.router, catalog.opsPort) }),
     tier: (domain) => ({ dns: url(groupName.tier(domain)) }),
     service: (service, version) => ({ dns: url(groupName.service(service, version)) }),
   });
@@ -174,7 +174,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           ...common,
           command: [entrypoint("gateway")],
           replicas: d.gateway.replicas,
-          env: gatewayEnv(catalog, d.name, addresses, port, endpoints),
+          env: gatewayEnv(catalog, d.name, addresses, port, "docker", endpoints),
           secretEnv: { ...adminEnv, ...signingEnv },
           memoryMb: d.gateway.memory,
         },

@@ -111,7 +111,7 @@ function expectedWorkloads(data: (domain: string) => DataEndpoints) {
       name: tierName(d.name),
       replicas: d.gateway.replicas,
       program: "gateway",
-      env: gatewayEnv(catalog, d.name, at, port, onlyGatewayStores(data(d.name))),
+      env: gatewayEnv(catalog, d.name, at, port, "kubernetes", onlyGatewayStores(data(d.name))),
     })),
     ...services(catalog).flatMap((s) =>
       s.versions.map((v) => ({
@@ -413,8 +413,12 @@ describe("kubernetes stack", () => {
       ),
     ];
     for (const [name, pod] of targets) {
-      expect([name, allowed(monitor, pod, port)]).toEqual([name, true]);
+      // The router's metrics and readiness details are on its unpublished ops port only.
+      const at = name === "router" ? catalog.opsPort : port;
+      expect([name, allowed(monitor, pod, at)]).toEqual([name, true]);
     }
+    const controller: Pod = { namespace: "ingress-nginx", labels: { app: "controller" } };
+    expect(allowed(controller, targets[0]![1], catalog.opsPort)).toBe(false);
     // Only monitoring got that reach: another service still cannot open the router.
     expect(allowed(stranger, targets[0]![1], port)).toBe(false);
 

@@ -126,7 +126,8 @@ export function deploy(catalog: Catalog): StackOutputs {
       )
     : [];
   const scraped: PortPeer[] = [
-    { ...routerPeer, port },
+    // A router answers monitoring on its ops port only (its metrics name internal addresses).
+    { ...routerPeer, port: catalog.opsPort },
     ...allDomains.map((d) => ({ ...tierPeer(d.name), port })),
     ...allServices.flatMap((s) =>
       serviceWorkloads(s).map((w) => ({
@@ -377,7 +378,10 @@ export function deploy(catalog: Catalog): StackOutputs {
         args: [entrypoint("gateway")],
         replicas: d.gateway.replicas,
         labels: workloadLabels(catalog, tierName(d.name), "gateway"),
-        env: { ...gatewayEnv(catalog, d.name, at, port, wiring.endpoints), ...wiring.env },
+        env: {
+          ...gatewayEnv(catalog, d.name, at, port, "kubernetes", wiring.endpoints),
+          ...wiring.env,
+        },
         secretEnv: {
           ...wiring.secretEnv,
           ...adminTokenOf(d.name).secretEnv,
@@ -407,8 +411,10 @@ export function deploy(catalog: Catalog): StackOutputs {
     env: routerEnv(catalog, at, port),
     cpuMillis: cpuMillis(catalog.router.cpu),
     memoryMi: catalog.router.memory,
-    // Only the ingress controller (and monitoring) reaches the router; it reaches only the tiers.
-    allowFrom: [{ namespace: settings.ingressNamespace }, ...monitors],
+    // Only the ingress controller reaches the router, and only monitoring its ops port; it
+    // reaches only the tiers.
+    allowFrom: [{ namespace: settings.ingressNamespace }],
+    ops: { port: catalog.opsPort, allowFrom: monitors },
     allowTo: allDomains.map((d) => ({ ...tierPeer(d.name), port })),
   });
 

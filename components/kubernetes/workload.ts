@@ -57,6 +57,8 @@ export interface WorkloadArgs {
   zoneSpread?: "soft" | "hard";
   /** Pods allowed to connect to `port`; nobody else can (NetworkPolicy). */
   allowFrom: PodPeer[];
+  /** A second, unpublished port (health details, metrics) and the pods that may reach it. */
+  ops?: { port: number; allowFrom: PodPeer[] };
   /** Pods the workload may connect to (besides DNS). */
   allowTo: PortPeer[];
   /** TCP ports it may reach at any address, for endpoints outside the cluster (managed stores). */
@@ -255,6 +257,14 @@ export class Workload extends pulumi.ComponentResource {
                     from: args.allowFrom.map(peerSelector),
                     ports: [{ protocol: "TCP", port: args.port }],
                   },
+                  ...(args.ops && args.ops.allowFrom.length > 0
+                    ? [
+                        {
+                          from: args.ops.allowFrom.map(peerSelector),
+                          ports: [{ protocol: "TCP", port: args.ops.port }],
+                        },
+                      ]
+                    : []),
                 ],
           egress: [
             ...egressRules(args.allowTo),

@@ -273,6 +273,12 @@ export const catalogSchema = z.object({
   zones: z.number().int().min(2, "must be at least 2").max(6).default(2),
   /** The port every process listens on inside a container or task. Default 8080. */
   containerPort: z.number().int().min(1024).max(65535).default(8080),
+  /**
+   * The routers' admin port, never published: /readyz with its details and /metrics, which name
+   * internal addresses, are answered there only (the public port keeps /healthz and a bare
+   * /readyz for probes). Monitoring scrapes it. Default 9090.
+   */
+  opsPort: z.number().int().min(1024).max(65535).default(9090),
   router: z
     .object({ replicas: replicas.default(2) })
     .extend(size.shape)

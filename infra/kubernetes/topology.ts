@@ -69,12 +69,12 @@ export function podsName(workload: string): string {
 /** Where every tier and service version is, as the env contract wants it. */
 export function clusterAddresses(catalog: Catalog): Addresses {
   const port = catalog.containerPort;
-  const pods = (namespace: string, workload: string) => ({
-    dns: clusterUrl(namespace, podsName(workload), port),
+  const pods = (namespace: string, workload: string, at = port) => ({
+    dns: clusterUrl(namespace, podsName(workload), at),
   });
   return {
     replicas: scrapeTargets(catalog, {
-      router: () => pods(routingNamespace(catalog), routerName),
+      router: () => pods(routingNamespace(catalog), routerName, catalog.opsPort),
       tier: (d) => pods(domainNamespace(catalog, d), tierName(d)),
       service: (s, v) =>
         pods(domainNamespace(catalog, catalog.services[s]!.domain), serviceWorkloadName(s, v)),

@@ -45,6 +45,11 @@ export interface GatewayOptions {
   logger: Logger;
   metrics: Metrics;
   draining: () => boolean;
+  /**
+   * Proxies in front of this tier that append to X-Forwarded-For (infra/runtimeEnv.ts
+   * `PROXY_HOPS`): the client's address, for per-address limits, is that many entries back.
+   */
+  proxyHops: number;
   /** Admin token for /admin (weights); admin endpoints are off without one. */
   adminToken?: string;
   /** PRINCIPAL_SECRET: signs the principal sent to services and the verdicts kept in `store`. */
@@ -104,7 +109,7 @@ function replicaSet(
  * One gateway tier; the same code runs as every domain's tier, configured by the catalog. The
  * middleware chain below is the one of DESIGN.md, in its order:
  *
- *   route -> rate limit -> validation -> API-key auth -> quota -> response cache -> version router ->
+ *   route -> rate limit -> API-key auth -> validation -> quota -> response cache -> version router ->
  *   circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy
  *   on failure: stale cached answer, else dead-letter queue (writes) or the domain's fallback.
  *
@@ -183,8 +188,7 @@ export function createGateway(opts: GatewayOptions): {
     }),
   });
 
-  // The router (or the ALB) is the one hop in front: the client's address is the one it adds.
-  app.set("trust proxy", 1);
+  app.set("trust proxy", opts.proxyHops);
   if (opts.requestEvents) app.use(opts.requestEvents);
 
   // Internal: the other tiers verify keys here, so that only this tier talks to the auth service.
@@ -207,9 +211,10 @@ export function createGateway(opts: GatewayOptions): {
 
   mountAdmin(app, opts.adminToken, routers, opts.dlqAdmin);
 
+  // The one place a request's route is decided; every later step reads `res.locals.target`.
   const resolveRoute: RequestHandler = (req, res, next) => {
-    const rule = matchRoute(rules, req.baseUrl + req.path);
-    if (!rule) return next(routeNotFound(req.method, req.originalUrl.split("?")[0]!));
+    const rule = matchRoute(rules, res.locals.url.path);
+    if (!rule) return next(routeNotFound(req.method, res.locals.url.path));
     res.locals.route = rule.prefix;
     res.locals.target = {
       service: rule.service,
@@ -242,7 +247,7 @@ export function createGateway(opts: GatewayOptions): {
     };
     const call: CallRequest = {
       method: req.method,
-      path: req.originalUrl,
+      path: res.locals.url.url,
       headers,
       body: res.locals.body,
       retryable: IDEMPOTENT.has(req.method) || idempotencyKey !== undefined,
@@ -256,8 +261,8 @@ export function createGateway(opts: GatewayOptions): {
     const cacheKey = cacheable
       ? opts.readCache!.key({
           route,
-          path: req.baseUrl + req.path,
-          query: req.originalUrl.split("?")[1] ?? "",
+          path: res.locals.url.path,
+          query: res.locals.url.query,
           principal: cachePolicy.perPrincipal ? principal.userId : undefined,
         })
       : undefined;
@@ -316,7 +321,7 @@ export function createGateway(opts: GatewayOptions): {
                     principal: principal.userId,
                     service: client.name,
                     method: req.method,
-                    path: req.originalUrl,
+                    path: res.locals.url.url,
                     headers: replayHeaders(headers),
                     body: (res.locals.body ?? Buffer.alloc(0)).toString("base64"),
                   })
@@ -331,6 +336,8 @@ export function createGateway(opts: GatewayOptions): {
   // The chain, in order. Each step answers the request itself or passes it on.
   app.use("/v1", resolveRoute);
   if (opts.rateLimit) app.use("/v1", opts.rateLimit);
+  // The key before the body: an unauthenticated caller must not make the tier read its upload.
+  app.use("/v1", requireApiKey(verifier));
   app.use(
     "/v1",
     validateRequest({
@@ -341,7 +348,6 @@ export function createGateway(opts: GatewayOptions): {
         opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.bodyTypes,
     }),
   );
-  app.use("/v1", requireApiKey(verifier));
   if (quota.step) app.use("/v1", quota.step);
   app.use("/v1", proxy);
 

@@ -25,6 +25,7 @@ const base = loadEnv(
     dataDir: fields.dataDir,
     adminToken: fields.secret,
     principalSecret: fields.principalSecret,
+    proxyHops: fields.proxyHops,
   },
   {
     port: envKey.port,
@@ -37,6 +38,7 @@ const base = loadEnv(
     dataDir: envKey.dataDir,
     adminToken: envKey.adminToken,
     principalSecret: envKey.principalSecret,
+    proxyHops: envKey.proxyHops,
   },
 );
 const domain = catalog.domains[base.domain];
@@ -102,6 +104,7 @@ const gateway = createGateway({
   store: openCache(base.redisUrl, program),
   adminToken: base.adminToken,
   principalSecret: base.principalSecret,
+  proxyHops: base.proxyHops,
   logger,
   metrics,
   draining: () => draining,

@@ -1,10 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { once } from "node:events";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createDatabase } from "../../test/servers/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
-import { TEST_PRINCIPAL_SECRET, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import {
+  listenOnLoopback,
+  TEST_PRINCIPAL_SECRET,
+  serveApp,
+  type ServedApp,
+} from "../../test/support/serviceApp.ts";
 import { defaultCatalog } from "../../infra/catalog/default.ts";
 import { services, validateCatalog, type Catalog } from "../../infra/catalog/index.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
@@ -48,19 +51,7 @@ let quotaServer: Server;
 let chatCalls = 0;
 let modelsSeen: string | string[] | undefined;
 
-/** A real HTTP server for `handler`, closed after the tests. */
-async function listen(server: Server): Promise<string> {
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  closers.push(
-    () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const listen = (server: Server) => listenOnLoopback(server, closers);
 
 async function tier(
   domain: string,
@@ -89,6 +80,7 @@ async function tier(
     store: redisCache(requireEnv("TEST_REDIS_URL"), `${prefix}-${domain}`),
     logger,
     metrics,
+    proxyHops: 1,
     draining: () => false,
     healthIntervalMs: 200,
     principalSecret: TEST_PRINCIPAL_SECRET,

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from "express";
 import type { Redis } from "ioredis";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { matchRoute, routingRules, type Catalog } from "../../infra/catalog/index.ts";
+import { routingRules, type Catalog } from "../../infra/catalog/index.ts";
 import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { bearerKey, keyHash } from "./auth.ts";
@@ -38,8 +38,8 @@ export interface RateLimitArgs {
   redis?: Redis;
   /** Namespace of the Redis keys, e.g. the tier's name. */
   prefix: string;
-  /** The limits that apply to a request, or undefined when it is not limited. */
-  limitsFor: (req: Request) => RouteLimits | undefined;
+  /** The limits of a route group (the route the gateway resolved), or undefined if unlimited. */
+  limitsFor: (route: string) => RouteLimits | undefined;
   registry: Registry;
   logger: Logger;
   /** The caller's address. Default `req.ip` (set express's `trust proxy` behind the router). */
@@ -293,7 +293,9 @@ export function rateLimit(args: RateLimitArgs): RequestHandler {
   const limiter = new RateLimiter(args);
   const clientIp = args.clientIp ?? ((req: Request) => req.ip ?? req.socket.remoteAddress ?? "");
   return async (req, res, next) => {
-    const limits = args.limitsFor(req);
+    // The route the gateway resolved for this request, never a second reading of its URL.
+    const route = res.locals.target?.route;
+    const limits = route === undefined ? undefined : args.limitsFor(route);
     if (!limits) return next();
     const decision = await limiter.check(
       limits,
@@ -318,15 +320,14 @@ export function rateLimit(args: RateLimitArgs): RequestHandler {
   };
 }
 
-/** `limitsFor` from the catalog: the route group of a path is the prefix of the service owning it. */
+/** `limitsFor` from the catalog: a route group's limits are those of the service owning it. */
 export function catalogLimits(
   catalog: Catalog,
   domain: string,
-): (req: Request) => RouteLimits | undefined {
+): (route: string) => RouteLimits | undefined {
   const rules = routingRules(catalog).filter((r) => r.domain === domain);
-  return (req) => {
-    // The full path: under `app.use("/v1", ...)` express strips the mount point from `req.path`.
-    const rule = matchRoute(rules, req.originalUrl.split("?")[0]!);
+  return (route) => {
+    const rule = rules.find((r) => r.prefix === route);
     if (!rule) return undefined;
     const { perKey, perIp } = catalog.services[rule.service]!.traffic.rateLimit;
     return { route: rule.prefix, perKey, perIp };

@@ -15,6 +15,7 @@ import {
   NoReplicaError,
   brokenConnection,
   neverSent,
+  refusedRequest,
   type Replica,
   type ReplicaSet,
   type UpstreamResponse,
@@ -164,6 +165,9 @@ export class ServiceClient {
     } catch (err) {
       // The caller went away: not the service's fault, and nothing to retry for.
       if (req.signal?.aborted) throw err;
+      // Nor is a request that could not be sent as it was: neither breaker nor ejection counts it.
+      const refused = refusedRequest(err);
+      if (refused) throw refused;
       if (neverSent(err)) {
         this.set.failed(replica, "down");
         throw new AttemptFailed(`${this.name}: ${replica.url} refused the connection`, true, err);

@@ -25,7 +25,7 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
       const route = res.locals.route!;
-      const body = await readBody(req, opts.maxBodyBytes(route));
+      const body = await readBody(req, res, opts.maxBodyBytes(route));
       res.locals.body = body;
       if (!body) {
         if (WITH_BODY.has(req.method) && opts.schemaFor(req.method, route)) {
@@ -49,7 +49,9 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
       try {
         json = JSON.parse(body.toString("utf8"));
       } catch (err) {
-        throw badRequest("invalid_json", `body is not valid JSON: ${(err as Error).message}`);
+        throw badRequest("invalid_json", "the request body is not valid JSON").withDetail(
+          (err as Error).message,
+        );
       }
       const schema = opts.schemaFor(req.method, route);
       if (schema) parse(schema, json);

@@ -60,8 +60,11 @@ export function inferenceRoutes(app: Express, args: InferenceRoutesArgs): void {
       } catch (err) {
         if (aborted.signal.aborted) return;
         const api = err instanceof ApiError ? err : undefined;
-        if (!api)
-          args.logger.error({ err, requestId: res.locals.ctx.requestId }, "generation failed");
+        if (!api || api.detail)
+          args.logger.error(
+            { err, detail: api?.detail, requestId: res.locals.ctx.requestId },
+            "generation failed",
+          );
         send({
           type: "error",
           status: api?.status ?? 500,

@@ -98,8 +98,16 @@ describe("TrainedModels", () => {
     expect(fetched).toEqual(["file_a", "file_b", "file_a"]);
   });
 
+  test("a deleted file is the caller's 404, and is not cached", async () => {
+    const cache = new TrainedModels(fetchFile, 4);
+    await expect(cache.load({ file: "file_none", sha256: "0".repeat(64) })).rejects.toMatchObject({
+      status: 404,
+      code: "model_file_not_found",
+    });
+    expect(cache.size).toBe(0);
+  });
+
   test.each([
-    ["a missing file", "file_none", "0".repeat(64), "model_unavailable"],
     ["a file that does not match its hash", "file_a", sha(b), "model_file_mismatch"],
     ["a file that is no model", "file_junk", sha(Buffer.from("{}")), "model_file_invalid"],
   ])("%s is a 503, and is not cached", async (_what, file, sha256, code) => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ApiError } from "../shared/errors.ts";
+import { ApiError, notFound } from "../shared/errors.ts";
 import { NgramModel, ngramSnapshot } from "./ngram.ts";
 
 /** Where trained model files come from: the storage service (its client), by file id. */
@@ -50,7 +50,10 @@ export class TrainedModels {
 
   private async read(ref: { file: string; sha256: string }): Promise<NgramModel> {
     const data = await this.fetchFile(ref.file);
-    if (!data) throw unavailable("model_unavailable", `the model file ${ref.file} does not exist`);
+    // The file is gone because its owner deleted it: the caller's doing, not an outage, so a 404
+    // that no gateway counts against the service (a 503 let one user open everyone's breaker).
+    if (!data)
+      throw notFound("model_file_not_found", `the model file ${ref.file} no longer exists`);
     if (createHash("sha256").update(data).digest("hex") !== ref.sha256)
       throw unavailable(
         "model_file_mismatch",

@@ -52,25 +52,41 @@ interface UpstreamChunk {
   error?: { message?: string };
 }
 
-/** What the caller sees of an upstream refusal: its own mistakes as such, the rest as ours. */
-function upstreamError(status: number, message: string): ApiError {
-  if (status === 400 || status === 422)
-    return new ApiError(status, "invalid_request_error", "upstream_rejected", message);
-  if (status === 429)
-    return new ApiError(429, "rate_limit_error", "upstream_rate_limited", `upstream: ${message}`);
-  if (status === 401 || status === 403 || status === 402)
-    return new ApiError(
-      500,
-      "api_error",
-      "upstream_refused",
-      `the upstream model refused the platform's credentials or balance (${status})`,
-    );
-  return new ApiError(
-    503,
-    "service_unavailable",
-    "upstream_unavailable",
-    `the upstream model is unavailable (${status})`,
-  );
+/**
+ * What the caller sees of an upstream refusal: its own mistakes as such, the rest as ours, each
+ * in words of our own; the upstream's text goes to the log only (it may name the platform's
+ * account, its balance or its internals).
+ */
+function upstreamError(status: number, detail: string): ApiError {
+  const error =
+    status === 400 || status === 422
+      ? new ApiError(
+          status,
+          "invalid_request_error",
+          "upstream_rejected",
+          "the upstream model refused the request's parameters",
+        )
+      : status === 429
+        ? new ApiError(
+            429,
+            "rate_limit_error",
+            "upstream_rate_limited",
+            "the upstream model is rate limited, retry later",
+          )
+        : status === 401 || status === 403 || status === 402
+          ? new ApiError(
+              500,
+              "api_error",
+              "upstream_refused",
+              "the upstream model refused the platform's credentials or balance",
+            )
+          : new ApiError(
+              503,
+              "service_unavailable",
+              "upstream_unavailable",
+              "the upstream model is unavailable",
+            );
+  return error.withDetail(`upstream answered ${status}: ${detail}`);
 }
 
 export function upstreamBackend(args: UpstreamBackendArgs): Backend {
@@ -119,8 +135,8 @@ export function upstreamBackend(args: UpstreamBackendArgs): Backend {
           503,
           "service_unavailable",
           "upstream_unavailable",
-          `the upstream model cannot be reached: ${(err as Error).message}`,
-        );
+          "the upstream model cannot be reached",
+        ).withDetail((err as Error).message);
       } finally {
         clearTimeout(timer);
       }

@@ -121,7 +121,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       env: {
         ...common,
         ...signing,
-        ...gatewayEnv(catalog, g.domain, addresses, g.port, opts.data),
+        ...gatewayEnv(catalog, g.domain, addresses, g.port, "local", opts.data),
       },
     });
   }
@@ -134,8 +134,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       env: {
         ...common,
         [envKey.reusePort]: "1",
-        [envKey.opsPort]: String(r.opsPort),
-        ...routerEnv(catalog, addresses, opts.routerPort),
+        ...routerEnv(catalog, addresses, opts.routerPort, r.opsPort),
       },
     });
   }

@@ -11,6 +11,7 @@ import { recordRequest } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { forward } from "../shared/proxy.ts";
+import { parseTarget, type RequestTarget } from "../shared/requestTarget.ts";
 import { requestContext, type RequestContext } from "../shared/trace.ts";
 import { NoReplicaError, ReplicaSet } from "../shared/upstream.ts";
 
@@ -41,7 +42,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * the throughput bench showed it costing as much CPU as a whole gateway when it was express.
  */
 export function createRouter(opts: RouterOptions): {
+  /** The public port: the API, /healthz, and a /readyz that says only ready or not. */
   handler: RequestListener;
+  /** The ops port (OPS_PORT, never published): /readyz with its details, and /metrics. */
+  opsHandler: RequestListener;
   close: () => Promise<void>;
 } {
   const rules = routingRules(opts.catalog);
@@ -59,9 +63,11 @@ export function createRouter(opts: RouterOptions): {
     req: IncomingMessage,
     res: ServerResponse,
     ctx: RequestContext,
-    path: string,
+    target: RequestTarget,
     record: { route: string; upstream?: string; decision?: string },
+    ops: boolean,
   ): Promise<void> {
+    const { path } = target;
     if (path === "/healthz") {
       record.route = "health";
       return sendJson(res, 200, { status: "ok" });
@@ -69,13 +75,15 @@ export function createRouter(opts: RouterOptions): {
     if (path === "/readyz") {
       record.route = "health";
       if (opts.draining()) return sendJson(res, 503, { status: "draining" });
+      // Probes on the public port need the status alone; which tiers are up is for monitoring.
+      if (!ops) return sendJson(res, 200, { status: "ready" });
       // The tiers are reported, not required: a router must stay in rotation whatever they do.
       const upstreams = Object.fromEntries(
         [...sets].map(([domain, set]) => [`${domain}-gateway`, set.healthyCount() > 0]),
       );
       return sendJson(res, 200, { status: "ready", checks: {}, upstreams });
     }
-    if (path === "/metrics") {
+    if (path === "/metrics" && ops) {
       record.route = "health";
       const text = await opts.metrics.registry.metrics();
       res.writeHead(200, { "content-type": opts.metrics.registry.contentType });
@@ -91,6 +99,7 @@ export function createRouter(opts: RouterOptions): {
       const up = await forward(req, res, {
         set: sets.get(domain)!,
         ctx,
+        path: target.url,
         bodyLimitBytes,
       });
       record.upstream = up.replica.url;
@@ -114,38 +123,48 @@ export function createRouter(opts: RouterOptions): {
     }
   }
 
-  const handler: RequestListener = (req, res) => {
-    const started = process.hrtime.bigint();
-    const ctx = requestContext(req.headers);
-    res.setHeader("x-request-id", ctx.requestId);
-    // While draining, each answer closes its connection, so keep-alive callers reconnect to a
-    // replica that is staying.
-    if (opts.draining()) res.setHeader("connection", "close");
-    const path = (req.url ?? "/").split("?")[0]!;
-    const record: { route: string; upstream?: string; decision?: string } = { route: "other" };
-    res.on("finish", () =>
-      recordRequest(opts.metrics, opts.logger, started, {
-        ctx,
-        method: req.method ?? "GET",
-        path,
-        status: res.statusCode,
-        ...record,
-      }),
-    );
-    route(req, res, ctx, path, record).catch((err: unknown) => {
-      opts.logger.error({ err, requestId: ctx.requestId }, "router failed");
-      if (!res.headersSent)
-        sendJson(
-          res,
-          500,
-          errorBody("internal error", "api_error", "internal_error", null, ctx.requestId),
-        );
-      else res.destroy();
-    });
-  };
+  const listener =
+    (ops: boolean): RequestListener =>
+    (req, res) => {
+      const started = process.hrtime.bigint();
+      const ctx = requestContext(req.headers);
+      res.setHeader("x-request-id", ctx.requestId);
+      // While draining, each answer closes its connection, so keep-alive callers reconnect to a
+      // replica that is staying.
+      if (opts.draining()) res.setHeader("connection", "close");
+      const record: { route: string; upstream?: string; decision?: string } = { route: "other" };
+      let target: RequestTarget | undefined;
+      res.on("finish", () =>
+        recordRequest(opts.metrics, opts.logger, started, {
+          ctx,
+          method: req.method ?? "GET",
+          path: target?.path ?? "",
+          status: res.statusCode,
+          ...record,
+        }),
+      );
+      try {
+        target = parseTarget(req.url);
+      } catch (err) {
+        // The body of a refused request is not wanted; reading it would only cost.
+        res.setHeader("connection", "close");
+        return sendJson(res, 400, (err as ApiError).body(ctx.requestId));
+      }
+      route(req, res, ctx, target, record, ops).catch((err: unknown) => {
+        opts.logger.error({ err, requestId: ctx.requestId }, "router failed");
+        if (!res.headersSent)
+          sendJson(
+            res,
+            500,
+            errorBody("internal error", "api_error", "internal_error", null, ctx.requestId),
+          );
+        else res.destroy();
+      });
+    };
 
   return {
-    handler,
+    handler: listener(false),
+    opsHandler: listener(true),
     close: async () => void (await Promise.all([...sets.values()].map((s) => s.close()))),
   };
 }

@@ -20,6 +20,7 @@ const router = createRouter({
   draining: () => draining,
 });
 await serve(router.handler, port, logger, {
+  opsHandler: router.opsHandler,
   startDraining: () => (draining = true),
   onClose: router.close,
 });

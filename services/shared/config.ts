@@ -53,6 +53,7 @@ export const fields = {
   dataDir: z.string().min(1).default(".run/data"),
   /** The stack's key for what the gateways sign (principal.ts, signing.ts). */
   principalSecret: z.string().min(32, "must be at least 32 characters"),
+  proxyHops: z.coerce.number().int().min(0).max(10).default(1),
   /** A token or password: long enough to resist guessing. */
   secret: z.string().min(16, "must be at least 16 characters").optional(),
 };

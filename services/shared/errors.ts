@@ -15,6 +15,11 @@ export class ApiError extends Error {
   readonly type: ErrorType;
   readonly code: string;
   readonly param: string | null;
+  /**
+   * What went wrong inside (an upstream's own words, a library's error): written to the log
+   * with the request id, never sent, so that the answer's message stays one stable sentence.
+   */
+  detail: string | undefined;
   constructor(status: number, type: ErrorType, code: string, message: string, param?: string) {
     super(message);
     this.name = "ApiError";
@@ -22,6 +27,11 @@ export class ApiError extends Error {
     this.type = type;
     this.code = code;
     this.param = param ?? null;
+  }
+
+  withDetail(detail: string): this {
+    this.detail = detail;
+    return this;
   }
 
   body(requestId?: string): ErrorBody {

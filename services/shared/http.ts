@@ -1,10 +1,12 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import { createServer, type RequestListener, type Server } from "node:http";
+import type { Duplex } from "node:stream";
 import { envKey } from "../../infra/runtimeEnv.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
 import { flushLogs, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import { verifiedPrincipals } from "./principal.ts";
+import { parseTarget, type RequestTarget } from "./requestTarget.ts";
 import { requestContext, type RequestContext } from "./trace.ts";
 
 /** Reports each dependency as reachable or not; `/readyz` answers 503 unless all are. */
@@ -32,6 +34,8 @@ export interface AppOptions {
 declare module "express-serve-static-core" {
   interface Locals {
     ctx: RequestContext;
+    /** The request target, read and normalised once (requestTarget.ts); every step reads this. */
+    url: RequestTarget;
     /** The route group for metrics and logs (a catalog prefix, never a raw path). */
     route?: string;
     upstream?: string;
@@ -101,13 +105,20 @@ export function createApp({
       recordRequest(metrics, logger, started, {
         ctx,
         method: req.method,
-        path: req.path,
+        path: res.locals.url?.path ?? "",
         route: res.locals.route ?? "other",
         status: res.statusCode,
         upstream: res.locals.upstream,
         decision: res.locals.decision,
       }),
     );
+    try {
+      res.locals.url = parseTarget(req.url);
+    } catch (err) {
+      return next(err);
+    }
+    // Express routes on `req.url`: it must see the same target as every step after it.
+    req.url = res.locals.url.url;
     next();
   };
   app.use(trace);
@@ -137,27 +148,29 @@ export function createApp({
   return app;
 }
 
+const LIBRARY_ERRORS: Record<string, [code: string, message: string]> = {
+  "entity.too.large": ["payload_too_large", "the request body is too large"],
+  "entity.parse.failed": ["invalid_json", "the request body is not valid JSON"],
+  "encoding.unsupported": ["unsupported_encoding", "the request body's charset is not supported"],
+};
+
 /** JSON 404 for unknown paths and a JSON body for every error; must be added last. */
 export function finishApp(app: Express, logger: Logger): void {
   app.use((req, _res, next) => next(routeNotFound(req.method, req.path)));
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
     const requestId = res.locals.ctx?.requestId;
     if (err instanceof ApiError) {
+      if (err.detail) logger.warn({ requestId, code: err.code, detail: err.detail }, err.message);
       res.status(err.status).json(err.body(requestId));
       return;
     }
-    // express.json() and raw-body report bad bodies with a status and a type of their own.
+    // express.json() and raw-body report bad bodies with a status and a type of their own, and
+    // a message of the library's: the client gets a stable one, the log the library's.
     const status = typeof err?.status === "number" ? err.status : 500;
     if (status >= 400 && status < 500) {
-      const code =
-        err.type === "entity.too.large"
-          ? "payload_too_large"
-          : err.type === "entity.parse.failed"
-            ? "invalid_json"
-            : "bad_request";
-      res
-        .status(status)
-        .json(errorBody(String(err.message), "invalid_request_error", code, null, requestId));
+      const [code, message] = LIBRARY_ERRORS[String(err.type)] ?? ["bad_request", "bad request"];
+      logger.warn({ requestId, code, detail: String(err.message) }, message);
+      res.status(status).json(errorBody(message, "invalid_request_error", code, null, requestId));
       return;
     }
     logger.error({ err, requestId }, "unhandled error");
@@ -179,6 +192,15 @@ export function finishApp(app: Express, logger: Logger): void {
 export const keepAliveTimeoutMs = 65_000;
 
 /**
+ * How long a client may take to send its request headers, and its whole request (slowloris: a
+ * client that trickles bytes holds a connection and its memory for as long as it is let). Node's
+ * defaults are 60 s and 300 s; the request bound still lets the largest upload of the catalog
+ * through at a few hundred KiB/s.
+ */
+export const headersTimeoutMs = 10_000;
+export const requestTimeoutMs = 60_000;
+
+/**
  * Listens on `port` and drains on SIGTERM/SIGINT, as Kubernetes' preStop pattern does: readiness
  * turns 503 and connections are closed after each answer, while the server still accepts for
  * DRAIN_DELAY_MS (long enough for the balancers' health checks to notice); then it stops
@@ -188,12 +210,45 @@ export function serve(
   handler: RequestListener,
   port: number,
   logger: Logger,
-  lifecycle: { startDraining: () => void; onClose: () => Promise<void>; drainMs?: number },
+  lifecycle: {
+    startDraining: () => void;
+    onClose: () => Promise<void>;
+    drainMs?: number;
+    /** What the OPS_PORT listener runs, when it differs from the public `handler`. */
+    opsHandler?: RequestListener;
+  },
 ): Promise<Server> {
   // Containers must listen on every interface; the local runner keeps everything on loopback.
   const host = process.env[envKey.host] || "0.0.0.0";
-  const server = createServer({ keepAliveTimeout: keepAliveTimeoutMs }, handler);
-  const ops = opsServer(handler, host, logger);
+  const server = createServer(
+    {
+      keepAliveTimeout: keepAliveTimeoutMs,
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+    },
+    handler,
+  );
+  server.on("clientError", answerMalformed);
+  // Node answers `Expect: 100-continue` itself; any other expectation is unmet (RFC 9110
+  // 10.1.1), and the 417 must be the API's JSON like every other refusal.
+  server.on("checkExpectation", (req, res) => {
+    const requestId = requestContext(req.headers).requestId;
+    const body = JSON.stringify(
+      errorBody(
+        "only the 100-continue expectation is supported",
+        "invalid_request_error",
+        "expectation_failed",
+        null,
+        requestId,
+      ),
+    );
+    res.writeHead(417, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+    });
+    res.end(body);
+  });
+  const ops = opsServer(lifecycle.opsHandler ?? handler, host, logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -232,6 +287,27 @@ export function serve(
       resolve(server);
     });
   });
+}
+
+/**
+ * Node's own answer to a request its parser refuses (a control character in the target, a bad
+ * header) is a bare 400 with no body; clients of this API expect its JSON error everywhere.
+ */
+function answerMalformed(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const timedOut = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
+  // An answer to HEAD has no body, even when the request could not be parsed past its method.
+  const head = err.rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
+  const body = JSON.stringify(
+    timedOut
+      ? errorBody("the request took too long to arrive", "invalid_request_error", "request_timeout")
+      : errorBody("the request is not valid HTTP", "invalid_request_error", "malformed_request"),
+  );
+  socket.end(
+    `HTTP/1.1 ${timedOut ? "408 Request Timeout" : "400 Bad Request"}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `connection: close\r\n\r\n${head ? "" : body}`,
+  );
 }
 
 const OPS_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);

@@ -1,7 +1,9 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { Readable } from "node:stream";
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
+import { badRequest, type ApiError } from "./errors.ts";
 
 // The failover manager: client-side load balancing over a service's replicas. One keep-alive
 // pool per replica (the largest single cost of a Node proxy is a missing keep-alive agent), round
@@ -330,7 +332,8 @@ export interface UpstreamRequest {
   /** Path and query, e.g. `/v1/orders?limit=10`. */
   path: string;
   headers: Record<string, string>;
-  body?: Buffer;
+  /** A stream (an upload passed through) can be sent once only, to one replica. */
+  body?: Buffer | Readable;
   /** May this request be sent again after a connection broke mid-way (GET, PUT, idempotency key)? */
   retryable: boolean;
   signal?: AbortSignal;
@@ -362,6 +365,19 @@ export function brokenConnection(err: unknown): boolean {
     err instanceof undiciErrors.HeadersTimeoutError ||
     err instanceof undiciErrors.BodyTimeoutError
   );
+}
+
+/**
+ * undici would not send the request as it is (a header or body it refuses): a fault of the
+ * request, the same on every replica, so it is the caller's 400 and no replica's failure.
+ */
+export function refusedRequest(err: unknown): ApiError | undefined {
+  if (
+    err instanceof undiciErrors.InvalidArgumentError ||
+    err instanceof undiciErrors.NotSupportedError
+  )
+    return badRequest("invalid_request", "the request cannot be forwarded as it was sent");
+  return undefined;
 }
 
 export class NoReplicaError extends Error {
@@ -405,10 +421,13 @@ export async function sendToReplicas(
       };
     } catch (err) {
       if (req.signal?.aborted) throw err;
+      const refused = refusedRequest(err);
+      if (refused) throw refused;
       lastError = err;
       if (neverSent(err)) set.failed(replica, "down");
       else if (brokenConnection(err)) set.failed(replica);
-      if (neverSent(err) || (brokenConnection(err) && req.retryable)) continue;
+      const replayable = !(req.body instanceof Readable);
+      if (replayable && (neverSent(err) || (brokenConnection(err) && req.retryable))) continue;
       throw new NoReplicaError(set.name, tried.size, err);
     }
   }

@@ -73,7 +73,7 @@ async function topology(databaseUrl: string): Promise<Container[]> {
   const total =
     allServices.reduce((n, s) => n + s.replicas * s.versions.length, 0) +
     allDomains.reduce((n, d) => n + d.gateway.replicas, 0) +
-    catalog.router.replicas;
+    2 * catalog.router.replicas;
   const ports = await freePorts(total);
   const take = (n: number) => ports.splice(0, n);
 
@@ -84,16 +84,18 @@ async function topology(databaseUrl: string): Promise<Container[]> {
   const servicePorts = new Map(versions.map((v) => [v.key, take(v.service.replicas)]));
   const tierPorts = new Map(allDomains.map((d) => [d.name, take(d.gateway.replicas)]));
   const routerPorts = take(catalog.router.replicas);
+  // On the host network each router replica needs an ops port of its own.
+  const routerOpsPorts = take(catalog.router.replicas);
   const at: Addresses = {
     services: Object.fromEntries([...servicePorts].map(([s, p]) => [s, p.map(url)])),
     tiers: Object.fromEntries([...tierPorts].map(([d, p]) => [d, p.map(url)])),
   };
-  // Monitoring scrapes every replica; the routers' public port serves their /metrics here.
+  // Monitoring scrapes every replica; the routers' /metrics are on their ops ports.
   const each = (group: string, ports: number[]) => ({
     replicas: ports.map((port, i) => ({ id: `${group}-${i + 1}`, url: url(port) })),
   });
   at.replicas = scrapeTargets(catalog, {
-    router: () => each("router", routerPorts),
+    router: () => each("router", routerOpsPorts),
     tier: (domain) => each(`${domain}-gateway`, tierPorts.get(domain)!),
     service: (service, version) => {
       const key = versionedName(service, version);
@@ -120,13 +122,13 @@ async function topology(databaseUrl: string): Promise<Container[]> {
       const env = {
         ...host,
         ...signing,
-        ...gatewayEnv(catalog, d.name, at, port, { redisUrl, kafkaBrokers }),
+        ...gatewayEnv(catalog, d.name, at, port, "docker", { redisUrl, kafkaBrokers }),
       };
       containers.push({ name: `gateway-${d.name}-${i + 1}`, program: "gateway", port, env });
     });
   }
   routerPorts.forEach((port, i) => {
-    const env = { ...host, ...routerEnv(catalog, at, port) };
+    const env = { ...host, ...routerEnv(catalog, at, port, routerOpsPorts[i]) };
     containers.push({ name: `router-${i + 1}`, program: "router", port, env });
   });
   return containers;

@@ -143,14 +143,22 @@ test("unknown paths are JSON 404s at the router and at the gateway", async () =>
 
 test("every process answers /healthz, /readyz and /metrics", async () => {
   for (const name of processNames(topo.logDir)) {
-    const base = `http://127.0.0.1:${topo.portOf(name)}`;
+    // A router keeps its details and metrics on its ops port (finding 10 of issue #13).
+    const port = name.startsWith("router-") ? topo.opsPortOf(name) : topo.portOf(name);
+    const base = `http://127.0.0.1:${port}`;
     for (const path of ["/healthz", "/readyz"])
       expect([name, path, (await fetch(base + path)).status]).toEqual([name, path, 200]);
     const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
     expect(metrics).toContain("http_requests_total");
   }
-  const routerMetrics = await fetch(`${topo.url}/metrics`).then((r) => r.text());
-  expect(routerMetrics).toContain('http_requests_total{route="/v1/orders"');
+  const routerMetrics = await Promise.all(
+    processNames(topo.logDir)
+      .filter((name) => name.startsWith("router-"))
+      .map((name) =>
+        fetch(`http://127.0.0.1:${topo.opsPortOf(name)}/metrics`).then((r) => r.text()),
+      ),
+  );
+  expect(routerMetrics.join("\n")).toContain('http_requests_total{route="/v1/orders"');
 });
 
 // Writes carry an Idempotency-Key, as the API asks: a write whose connection broke after it was

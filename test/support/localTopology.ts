@@ -23,6 +23,8 @@ export interface RunningTopology {
   pidOf: (name: string) => number;
   /** The port one local process listens on, from its `listening` log line. */
   portOf: (name: string) => number;
+  /** Where a router replica answers its details and metrics (OPS_PORT), from its log. */
+  opsPortOf: (name: string) => number;
   stop: () => Promise<number | null>;
 }
 
@@ -97,6 +99,11 @@ export async function startTopology(env: Record<string, string> = {}): Promise<R
     },
     portOf(name) {
       return logLines(logDir, name).findLast((l) => l["msg"] === "listening")!["port"] as number;
+    },
+    opsPortOf(name) {
+      return Number(
+        logLines(logDir, name).findLast((l) => l["msg"] === "ops port listening")!["port"],
+      );
     },
     async stop() {
       if (proc.exitCode === null) proc.kill("SIGINT");

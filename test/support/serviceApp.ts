@@ -1,5 +1,6 @@
+import { once } from "node:events";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
 import { createApp, finishApp } from "../../services/shared/http.ts";
@@ -58,3 +59,20 @@ export function signedPrincipal(p: Principal): Record<string, string> {
 /** A user's signed principal headers (key `key_test`, plan `free` unless `more` says otherwise). */
 export const principal = (userId = "user-1", more: Partial<Omit<Principal, "userId">> = {}) =>
   signedPrincipal({ userId, keyId: "key_test", plan: "free", ...more });
+
+/** Listens on a free loopback port; the closer it adds to `closers` ends open connections too. */
+export async function listenOnLoopback(
+  server: Server,
+  closers: Array<() => Promise<void> | void>,
+): Promise<string> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  closers.push(
+    () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
