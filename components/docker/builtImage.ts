@@ -22,6 +22,9 @@ export interface BuiltImageArgs {
   buildNetwork?: pulumi.Input<string>;
 }
 
+/** The type tokens this component had before (test/pulumi/aliases.test.ts deploys under them). */
+export const formerTypes = ["platform:docker:LocalImage", "platform:docker:PushedImage"] as const;
+
 /**
  * An image built from a Dockerfile on the local engine, and pushed when asked. Workloads should
  * run `imageRef` (the image by digest): it changes with every build, so a new image replaces
@@ -34,7 +37,17 @@ export class BuiltImage extends pulumi.ComponentResource {
   readonly imageRef: pulumi.Output<string>;
 
   constructor(name: string, args: BuiltImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("platform:docker:BuiltImage", name, {}, opts);
+    // Released first as two components (the local one and the pushed one): the aliases keep
+    // the state of stacks deployed with either, so the rename replaces nothing.
+    super(
+      "platform:docker:BuiltImage",
+      name,
+      {},
+      {
+        ...opts,
+        aliases: [...(opts?.aliases ?? []), ...formerTypes.map((type) => ({ type }))],
+      },
+    );
 
     const image = new docker.Image(
       name,
