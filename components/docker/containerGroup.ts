@@ -126,6 +126,9 @@ export class ContainerGroup extends pulumi.ComponentResource {
             // An init as PID 1 forwards SIGTERM to Node (which then drains) and reaps zombies.
             init: true,
             memory: args.memoryMb,
+            // No swap above the limit. Unset, the engine makes it twice the memory and the
+            // provider reads that back as a change on every preview.
+            memorySwap: args.memoryMb,
             // Node needs no Linux capability to listen above port 1024.
             capabilities: { drops: ["ALL"] },
             securityOpts: ["no-new-privileges:true"],
