@@ -62,6 +62,14 @@ export function copyProject(): string {
   return dir;
 }
 
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Default ten minutes; the CLI is stopped then and the result says so by its exit code. */
+  timeoutMs?: number;
+  /** A folder of the copy to run in (a fixture project); default its root. */
+  cwd?: string;
+}
+
 /** One project copy with its own state and passphrase, and the stacks created in it. */
 export class Workspace {
   readonly dir = copyProject();
@@ -76,11 +84,11 @@ export class Workspace {
   /** Runs `pulumi args` in the copy; resolves with the result whatever the exit code. */
   exec(
     args: string[],
-    opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+    opts: RunOptions = {},
   ): Promise<Result> {
     return new Promise((done, fail) => {
       const child = spawn(pulumiBinary(), args, {
-        cwd: this.dir,
+        cwd: join(this.dir, opts.cwd ?? "."),
         stdio: ["ignore", "pipe", "pipe"],
         env: {
           ...process.env,
@@ -106,7 +114,7 @@ export class Workspace {
   }
 
   /** Runs `pulumi args` and fails, with its output, unless it exits 0. */
-  async run(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) {
+  async run(args: string[], opts: RunOptions = {}) {
     const result = await this.exec(args, opts);
     if (result.code !== 0) throw new PulumiError(args, result);
     return result;
