@@ -82,10 +82,7 @@ export class Workspace {
   }
 
   /** Runs `pulumi args` in the copy; resolves with the result whatever the exit code. */
-  exec(
-    args: string[],
-    opts: RunOptions = {},
-  ): Promise<Result> {
+  exec(args: string[], opts: RunOptions = {}): Promise<Result> {
     return new Promise((done, fail) => {
       const child = spawn(pulumiBinary(), args, {
         cwd: join(this.dir, opts.cwd ?? "."),
