@@ -238,8 +238,19 @@ describe("billing on Kafka and PostgreSQL", () => {
       clientId: "billing-test-admin",
       bootstrapBrokers: brokers.split(","),
     });
+    // The broker may still count the stopped member for a moment (its leave is processed
+    // asynchronously) and refuses to delete a non-empty group: ask again until it is empty.
     try {
-      await kafkaAdmin.deleteGroups({ groups: ["billing"] });
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          await kafkaAdmin.deleteGroups({ groups: ["billing"] });
+          break;
+        } catch (err) {
+          if (Date.now() > deadline) throw err;
+          await sleep(500);
+        }
+      }
     } finally {
       await kafkaAdmin.close();
     }
