@@ -1,5 +1,5 @@
 import type { Express } from "express";
-import { catalog } from "../../infra/catalog/index.ts";
+import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
 import { openCache, type Cache } from "./cache.ts";
 import { envKey, fields, loadEnv } from "./config.ts";
 import { openDb, type Db } from "./sql/db.ts";
@@ -59,6 +59,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       principalSecret: envKey.principalSecret,
     },
   );
+  const catalog = await loadRuntimeCatalog();
   const spec = catalog.services[def.name];
   if (!spec) throw new Error(`service ${def.name} is not in the catalog`);
   if (env.service !== def.name || env.domain !== spec.domain) {
