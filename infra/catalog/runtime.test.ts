@@ -1,3 +1,7 @@
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { contextDigest } from "../../components/aws/serviceImage.ts";
+import { copyProject } from "../../test/pulumi/cli.ts";
 import { defaultCatalog } from "./default.ts";
 import { catalog } from "./index.ts";
 import { CATALOG_ENV, loadRuntimeCatalog, runtimeCatalogJson } from "./runtime.ts";
@@ -64,5 +68,27 @@ describe("the catalog's runtime view", () => {
     await expect(loadRuntimeCatalog({ [CATALOG_ENV]: JSON.stringify(bad) })).rejects.toThrow(
       "catalog.services.orders.routes.0",
     );
+  });
+});
+
+describe("the services image", () => {
+  let dir: string;
+  beforeAll(() => (dir = copyProject()));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const edit = (file: string, from: RegExp, to: string) => {
+    const path = join(dir, file);
+    const before = readFileSync(path, "utf8");
+    const after = before.replace(from, to);
+    expect(after).not.toBe(before);
+    writeFileSync(path, after);
+  };
+
+  it("keeps its content (and tag) through a catalog edit, and not through a code edit", () => {
+    const first = contextDigest(dir);
+    edit("infra/catalog/default.ts", /replicas: 2,/, "replicas: 3,");
+    expect(contextDigest(dir)).toBe(first);
+    edit("services/orders/app.ts", /$/, "\n// an edit\n");
+    expect(contextDigest(dir)).not.toBe(first);
   });
 });
