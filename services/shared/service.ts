@@ -31,6 +31,7 @@ export interface ServiceDefinition {
 
 /** Boots a domain service: validated env, its store (migrated), cache, event bus, app, drain. */
 export async function runService(def: ServiceDefinition): Promise<void> {
+  const catalog = await loadRuntimeCatalog();
   const env = loadEnv(
     {
       port: fields.port,
@@ -59,7 +60,6 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       principalSecret: envKey.principalSecret,
     },
   );
-  const catalog = await loadRuntimeCatalog();
   const spec = catalog.services[def.name];
   if (!spec) throw new Error(`service ${def.name} is not in the catalog`);
   if (env.service !== def.name || env.domain !== spec.domain) {

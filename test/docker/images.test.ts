@@ -265,12 +265,9 @@ withEngine("the service image, built and run on a real Docker engine", () => {
       "--rm",
       "--network",
       "none",
-      "--env",
-      `${envKey.service}=orders`,
-      "--env",
-      `${envKey.domain}=business`,
       image,
-      "services/orders/main.ts",
+      // The router reads the catalog before anything else of its environment.
+      entrypoint("router"),
     ).then(
       () => "exited 0",
       (err: Error) => err.message,
