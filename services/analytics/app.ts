@@ -5,20 +5,16 @@ import type { Logger } from "../shared/logger.ts";
 import { requireAdmin } from "../shared/principal.ts";
 import type { Db } from "../shared/sql/db.ts";
 import { parse } from "../shared/validation.ts";
-import { z } from "zod";
 import {
   MAX_WINDOW_DAYS,
   ORDERS_TOPIC,
   REQUESTS_TOPIC,
   USAGE_TOPIC,
+  poisonQuery,
   requestsQuery,
   windowQuery,
 } from "./contract.ts";
 import { factOf, type AnalyticsStore, type Fact } from "./store.ts";
-
-const poisonQuery = z
-  .object({ limit: z.coerce.number().int().min(1).max(500).default(50) })
-  .strict();
 
 /**
  * The analytics API. Its figures are the whole platform's (every caller's requests, completions

@@ -70,3 +70,8 @@ export const requestsQuery = z
   .object({ ...windowFields, top: z.coerce.number().int().min(1).max(50).default(10) })
   .strict()
   .transform(toWindow);
+
+/** How many of the events analytics could not read to list (admins). */
+export const poisonQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(500).default(50) })
+  .strict();

@@ -3,25 +3,12 @@ import { z } from "zod";
 import { limitReached, notFound, unauthorized, unavailable } from "../shared/errors.ts";
 import { isAdmin, principalFrom, requireAdmin, type Principal } from "../shared/principal.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
+import { createBody, keyId, ownerQuery } from "./contract.ts";
 import { generateKey } from "./keys.ts";
 import type { Owners } from "./owners.ts";
 import { KeyLimitReached, MAX_ACTIVE_KEYS_PER_USER, type KeyStore } from "./store.ts";
 
 const verifyBody = z.object({ key: z.string().min(1).max(256) });
-const ownerId = z.string().min(1).max(200);
-const createBody = z
-  .object({
-    name: z.string().trim().min(1).max(100).default("unnamed"),
-    // Admins only: a key for another user, or an admin key.
-    userId: ownerId.optional(),
-    scopes: z
-      .array(z.enum(["admin"]))
-      .max(1)
-      .optional(),
-  })
-  .strict();
-const ownerQuery = z.object({ userId: ownerId.optional() }).strict();
-const keyId = z.string().regex(/^key_[0-9a-f]{32}$/, "must be a key id (key_...)");
 
 /** Whose keys a request means: the caller's own, or (admins only) `userId`'s. */
 function ownerOf(

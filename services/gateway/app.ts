@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from "express";
 import type { Catalog, ServiceSpec } from "../../infra/catalog/schema.ts";
 import { matchRoute, routingRules } from "../../infra/catalog/topology.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
+import { apiDocsRoutes } from "../api/docsRoutes.ts";
 import type { Cache } from "../shared/cache.ts";
 import { ApiError, badRequest, routeNotFound, unauthorized } from "../shared/errors.ts";
 import { createApp, finishApp } from "../shared/http.ts";
@@ -328,6 +329,9 @@ export function createGateway(opts: GatewayOptions): {
       }
     }
   };
+
+  // The API's description, public: before the chain, which would ask for a key.
+  apiDocsRoutes(app, opts.catalog);
 
   // The chain, in order. Each step answers the request itself or passes it on.
   app.use("/v1", resolveRoute);

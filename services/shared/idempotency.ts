@@ -10,7 +10,7 @@ import { parse } from "./validation.ts";
 // again under the same `Idempotency-Key`; the repeat answers the first result instead of making a
 // second resource, and a different request under a used key is refused.
 
-const keySchema = z
+export const idempotencyKey = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,128}$/, "must be 1-128 characters of A-Z a-z 0-9 _ . : -");
 
@@ -27,7 +27,7 @@ export function idempotencyOf(
 ): Idempotency | undefined {
   const raw = headers["idempotency-key"];
   if (raw === undefined) return undefined;
-  const key = parse(keySchema, raw, "Idempotency-Key");
+  const key = parse(idempotencyKey, raw, "Idempotency-Key");
   return { key, requestHash: createHash("sha256").update(JSON.stringify(input)).digest("hex") };
 }
 

@@ -132,6 +132,30 @@ test.each<[string, () => RequestInit, number, string | null]>([
   if (param) expect(res.body.error.param).toBe(param);
 });
 
+test("the API's OpenAPI document and reference page answer without a key", async () => {
+  const doc = await call("/v1/openapi.json");
+  expect(doc.status).toBe(200);
+  expect(doc.body["openapi"]).toBe("3.1.0");
+  expect(Object.keys(doc.body["paths"])).toEqual(
+    expect.arrayContaining(["/v1/orders", "/v1/chat/completions", "/v1/files/{id}/content"]),
+  );
+  const page = await fetch(`${topo.url}/v1/docs`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+  expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+  const html = await page.text();
+  for (const src of html.match(/(?<=(src|href)=")[^"]+/g) ?? []) {
+    const asset = await fetch(`${topo.url}${src}`);
+    expect([src, asset.status]).toEqual([src, 200]);
+    await asset.arrayBuffer();
+  }
+  // Nothing else opens: an unknown asset is the usual JSON 404, and the API still wants a key.
+  expect((await call("/v1/docs/anything")).body["error"]).toMatchObject({
+    code: "route_not_found",
+  });
+  expect((await call("/v1/orders")).status).toBe(401);
+});
+
 test("unknown paths are JSON 404s at the router and at the gateway", async () => {
   const outside = await call("/nothing-here");
   expect(outside.status).toBe(404);

@@ -85,3 +85,25 @@ test("the printed status page shows every replica ready, and a screenshot is kep
   // A blank or error page compresses to a few kB; tables of text for every replica do not.
   expect(statSync(SHOT).size).toBeGreaterThan(50_000);
 });
+
+test("the API reference page renders every operation of the document in Chromium", async () => {
+  const doc = (await (await fetch(`${topo.url}/v1/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { operationId: string }>>;
+  };
+  const ids = Object.values(doc.paths).flatMap((item) =>
+    Object.values(item).map((op) => op.operationId),
+  );
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  // A script or style the page's policy blocks shows up here, as would a failed asset.
+  page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+  page.on("pageerror", (e) => problems.push(e.message));
+  page.on("response", (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
+  await page.goto(`${topo.url}/v1/docs`);
+  await page.waitForSelector(".opblock", { timeout: 30_000 });
+  const shown = await page.$$eval(".opblock", (blocks) => blocks.length);
+  expect(shown).toBe(ids.length);
+  expect(await page.textContent("body")).toContain("/v1/chat/completions");
+  expect(problems).toEqual([]);
+  await page.screenshot({ path: join(ROOT, "test/artifacts/api-reference.png") });
+});
