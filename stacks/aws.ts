@@ -18,6 +18,7 @@ import {
   drainSeconds,
   databasePool,
   gatewayStores,
+  nodeBaseImage,
   joinStatements,
   primaryVersion,
   serviceDiscoveryName,
@@ -109,7 +110,11 @@ export function deploy(catalog: Catalog): StackOutputs {
   // Pulumi runs the program from the project directory, which holds the Dockerfile.
   const image = new ServiceImage(prefix, {
     context: process.cwd(),
-    buildArgs: { RDS_CA_BUNDLE_URL: rdsCaBundle.url },
+    buildArgs: {
+      NODE_IMAGE: nodeBaseImage,
+      RDS_CA_BUNDLE_URL: rdsCaBundle.url,
+      RDS_CA_BUNDLE_SHA256: rdsCaBundle.sha256,
+    },
     forceDelete: !settings.deletionProtection,
     tags,
   });
