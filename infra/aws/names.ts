@@ -5,7 +5,7 @@ import { serviceDiscoveryName, tierDiscoveryName } from "./workloads.ts";
 // The AWS names the program derives from the catalog and the stack, and the rules AWS applies to
 // each: a name that breaks one fails `pulumi up` halfway through the graph, and mocks apply no
 // such rule. stacks/aws.ts checks them all before declaring anything (infra/aws/catalogRules.ts),
-// and stacks/awsNames.test.ts checks every name in the planned graph against the same rules.
+// and stacks/awsRules.test.ts checks every name in the planned graph against the same rules.
 
 /**
  * Pulumi names a resource whose name is not set `<logical name>-<7 random hex digits>`: the
