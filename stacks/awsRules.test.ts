@@ -1,3 +1,5 @@
+import { DomainData } from "../components/aws/domainData.ts";
+import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import { defaultCatalog } from "../infra/catalog/default.ts";
 import type { CatalogInput } from "../infra/catalog/index.ts";
 import { catalog, validateCatalog } from "../infra/catalog/index.ts";
@@ -204,5 +206,67 @@ describe("final snapshots (F6)", () => {
         undefined,
       );
     }
+  });
+});
+
+describe("the components refuse the same on their own", () => {
+  const never = () => {
+    throw new Error("the component should have refused its arguments");
+  };
+
+  test("DomainData refuses provisioned MSK on 4 subnets", async () => {
+    await expect(
+      runProgram({
+        stack: "dev",
+        program: () => {
+          new DomainData("d", {
+            vpcId: "vpc-1",
+            subnetIds: ["subnet-a", "subnet-b", "subnet-c", "subnet-d"],
+            postgres: {
+              engineVersion: "16",
+              instanceClass: "db.t4g.micro",
+              storageGb: 20,
+              backupRetentionDays: 7,
+            },
+            redis: { nodeType: "cache.t4g.micro", nodes: 2 },
+            kafka: {
+              mode: "provisioned",
+              instanceType: "kafka.t3.small",
+              version: "3.8.x",
+              storageGb: 20,
+            },
+          });
+          return never();
+        },
+      }),
+    ).rejects.toThrow("d: MSK takes 2 or 3 client subnets (got 4)");
+  });
+
+  test("ServiceGroup refuses to scale past what Cloud Map answers", async () => {
+    await expect(
+      runProgram({
+        stack: "dev",
+        program: () => {
+          new ServiceGroup("g", {
+            clusterArn: "arn:cluster",
+            clusterName: "cluster",
+            vpcId: "vpc-1",
+            subnetIds: ["subnet-a", "subnet-b"],
+            namespaceId: "ns-1",
+            discoveryName: "g",
+            image: "image@sha256:0",
+            repositoryArn: "arn:repo",
+            command: ["main.ts"],
+            containerPort: 8080,
+            cpu: 256,
+            memory: 512,
+            replicas: 3,
+            maxReplicas: 9,
+            environment: {},
+          });
+          return never();
+        },
+      }),
+    ).rejects.toThrow("g: maxReplicas (9) is above the 8 tasks Cloud Map answers");
   });
 });
