@@ -30,7 +30,9 @@ export const CLOUD_MAP_MAX_ANSWERS = 8;
  * discovery above eight tasks: an internal load balancer or ECS Service Connect would put one
  * address (a proxy) in front of the replicas, and the gateways' per-replica failover and
  * monitoring's per-task scrape need to see each task; eight tasks per version is also far above
- * what the default topology runs (2 x 3).
+ * what the default topology runs (2 x 3). A rolling deployment briefly runs up to twice the tasks
+ * (deploymentMaximumPercent 200): callers then see 8 of the old and new ones, all healthy, for
+ * the minutes it lasts.
  */
 export function awsCatalogProblems(
   catalog: Catalog,
