@@ -6,7 +6,9 @@
 #   docker build --network host --build-arg NODE_IMAGE=local/node:24 -t platform/services:dev .
 # Node 24 runs the TypeScript sources directly (type stripping), so there is no compile stage.
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Pinned by digest, so that a build months later starts from the same bytes; the AWS stack passes
+# the same value (infra/aws/workloads.ts nodeBaseImage). Update both together, on purpose.
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -38,13 +40,14 @@ RUN groupadd --system --gid 10001 app \
     && chown app:app /var/lib/platform
 # RDS presents certificates of Amazon's RDS CAs, which Node does not trust, and `pg` verifies the
 # server with sslmode=require. The AWS stack passes the bundle's URL (the build machine has the
-# network) and points NODE_EXTRA_CA_CERTS at the file in its tasks; other builds leave the
-# argument empty and have no such file.
+# network) and its pinned SHA-256, and points NODE_EXTRA_CA_CERTS at the file in its tasks; other
+# builds leave the URL empty and have no such file.
 ARG RDS_CA_BUNDLE_URL=""
+ARG RDS_CA_BUNDLE_SHA256=""
 COPY scripts/docker/fetch-ca-bundle.mjs /tmp/fetch-ca-bundle.mjs
 RUN if [ -n "$RDS_CA_BUNDLE_URL" ]; then \
       mkdir -p /etc/ssl/rds \
-      && node /tmp/fetch-ca-bundle.mjs "$RDS_CA_BUNDLE_URL" /etc/ssl/rds/ca-bundle.pem; \
+      && node /tmp/fetch-ca-bundle.mjs "$RDS_CA_BUNDLE_URL" "$RDS_CA_BUNDLE_SHA256" /etc/ssl/rds/ca-bundle.pem; \
     fi \
     && rm /tmp/fetch-ca-bundle.mjs
 WORKDIR /app

@@ -20,13 +20,13 @@ test("values arrive as strings and are converted", () => {
     parseSettings({
       logRetentionDays: "14",
       deletionProtection: "false",
-      availabilityZones: "eu-west-1a,eu-west-1c",
+      availabilityZones: "euw1-az1,euw1-az3",
       maxScaleFactor: "5",
     }),
   ).toMatchObject({
     logRetentionDays: 14,
     deletionProtection: false,
-    availabilityZones: ["eu-west-1a", "eu-west-1c"],
+    availabilityZones: ["euw1-az1", "euw1-az3"],
     maxScaleFactor: 5,
   });
 });
@@ -53,8 +53,19 @@ test("every problem names its config key", () => {
   expect(message).toContain("platform:logRetentionDays must be a CloudWatch retention period");
   expect(message).toContain("platform:colour is not a known setting");
   expect(message).toContain('platform:kafka must be "provisioned" or "serverless"');
-  expect(message).toContain("platform:availabilityZones must list 2 or more zones");
+  expect(message).toContain("platform:availabilityZones must list 2 or more zone IDs");
   expect(message).toContain("platform:alarmEmail must be an email address");
+});
+
+// Zone names map to different zones in each account; MSK refuses its client subnets in
+// use1-az3: https://docs.aws.amazon.com/msk/1.0/apireference/clusters.html
+test.each([
+  ["us-east-1a,us-east-1b", "must list 2 or more zone IDs"],
+  ["use1-az1,use1-az3", "must not list use1-az3, where MSK places no brokers"],
+])("availabilityZones %s is refused: zone IDs only, none that MSK refuses", (zones, message) => {
+  expect(() => parseSettings({ availabilityZones: zones })).toThrow(
+    `platform:availabilityZones ${message}`,
+  );
 });
 
 test("a domain needs a hosted zone (or a certificate), and a zone needs a domain", () => {

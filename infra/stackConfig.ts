@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { MSK_REFUSED_ZONE_IDS } from "./aws/zones.ts";
 import { dockerSettingKeys } from "./docker/config.ts";
 import { kubernetesSettingKeys } from "./kubernetes/config.ts";
 import { allSettingValues, secretSetting } from "./platformConfig.ts";
@@ -38,13 +39,20 @@ const settingsSchema = z.object({
     })
     .default(30),
   /**
-   * Zones to use, comma-separated (`us-east-1a,us-east-1b`); the first `catalog.zones` are used.
-   * Unset: the region's first available zones.
+   * Zone IDs to use, comma-separated (`use1-az1,use1-az2`); the first `catalog.zones` are used.
+   * IDs, not names: a name (us-east-1a) maps to a different zone in each account, and AWS states
+   * which zones a service refuses by ID. Unset: the region's first zones that MSK accepts.
    */
   availabilityZones: z
     .string()
-    .regex(/^[a-z0-9-]+(,[a-z0-9-]+)+$/, "must list 2 or more zones, comma-separated")
+    .regex(
+      /^[a-z]+[0-9]+-az[0-9]+(,[a-z]+[0-9]+-az[0-9]+)+$/,
+      "must list 2 or more zone IDs, comma-separated (use1-az1,use1-az2)",
+    )
     .transform((list) => list.split(","))
+    .refine((ids) => !ids.some((id) => MSK_REFUSED_ZONE_IDS.includes(id)), {
+      error: `must not list ${MSK_REFUSED_ZONE_IDS.join(" or ")}, where MSK places no brokers`,
+    })
     .optional(),
   /** An existing ACM certificate for the public ALB; when set, port 80 redirects to HTTPS. */
   certificateArn: z

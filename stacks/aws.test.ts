@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
-import { rdsCaBundle } from "../infra/aws/workloads.ts";
+import { nodeBaseImage, rdsCaBundle } from "../infra/aws/workloads.ts";
 import { IMAGE_DATA_DIR, entrypoint } from "../infra/runtimeEnv.ts";
 import { catalog, domains, routingRules, services } from "../infra/catalog/index.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
@@ -308,13 +308,23 @@ describe("dev stack on AWS", () => {
     expect(kafkaTasks).toBeGreaterThanOrEqual(domains(catalog).length + 1);
   });
 
+  test("the image starts from a base pinned by digest, the Dockerfile's own default", () => {
+    const [image] = run.records.byType("docker:index/image:Image");
+    expect(field(image!, "build", "args", "NODE_IMAGE")).toBe(nodeBaseImage);
+    expect(nodeBaseImage).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(readFileSync("Dockerfile", "utf8")).toContain(`ARG NODE_IMAGE=${nodeBaseImage}\n`);
+  });
+
   test("tasks that use RDS trust its CAs: the image fetches the bundle where the env points", () => {
     const [image, ...others] = run.records.byType("docker:index/image:Image");
     expect(others).toEqual([]);
-    expect(field(image!, "build", "args")).toEqual({ RDS_CA_BUNDLE_URL: rdsCaBundle.url });
-    // The Dockerfile writes the bundle to the same path the tasks are given.
+    expect(field(image!, "build", "args")).toMatchObject({
+      RDS_CA_BUNDLE_URL: rdsCaBundle.url,
+      RDS_CA_BUNDLE_SHA256: rdsCaBundle.sha256,
+    });
+    // The Dockerfile checks the pinned checksum and writes the bundle where the tasks look.
     expect(readFileSync("Dockerfile", "utf8")).toContain(
-      `"$RDS_CA_BUNDLE_URL" ${rdsCaBundle.file}`,
+      `"$RDS_CA_BUNDLE_URL" "$RDS_CA_BUNDLE_SHA256" ${rdsCaBundle.file}`,
     );
     let databaseTasks = 0;
     for (const td of run.records.byType(T.taskDefinition)) {

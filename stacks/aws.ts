@@ -11,12 +11,14 @@ import { ServiceImage } from "../components/aws/serviceImage.ts";
 import type { SecretEnv } from "../components/aws/serviceGroup.ts";
 import { adminToken } from "../infra/adminToken.ts";
 import { principalSecret } from "../infra/principalSecret.ts";
+import { checkAwsCatalog } from "../infra/aws/catalogRules.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
 import {
   cloudMapAddresses,
   drainSeconds,
   databasePool,
   gatewayStores,
+  nodeBaseImage,
   joinStatements,
   primaryVersion,
   serviceDiscoveryName,
@@ -24,6 +26,7 @@ import {
   storeAccess,
   tierDiscoveryName,
 } from "../infra/aws/workloads.ts";
+import { chooseZones } from "../infra/aws/zones.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
 import { domains, edgeLimits, routingRules, services } from "../infra/catalog/index.ts";
 import {
@@ -44,24 +47,22 @@ import type { StackOutputs } from "./outputs.ts";
 /** The admin bootstrap command (services/auth/createAdminKey.ts), as the image's node runs it. */
 const ADMIN_KEY_PROGRAM = "services/auth/createAdminKey.ts";
 
-/** The zones to span: the configured ones, else the region's first available ones. */
+/**
+ * The zones to span, by zone ID rather than name (names map to different zones in each
+ * account): the configured ones, else the region's first ones, skipping those MSK refuses.
+ * Local and Wavelength zones (opt-in) are left out: they lack most of the services used here.
+ */
 function availabilityZones(count: number, settings: StackSettings): pulumi.Input<string>[] {
-  if (settings.availabilityZones) {
-    if (settings.availabilityZones.length < count)
-      throw new Error(
-        `platform:availabilityZones lists ${settings.availabilityZones.length} zones but catalog.zones is ${count}`,
-      );
-    return settings.availabilityZones.slice(0, count);
-  }
-  const available = aws.getAvailabilityZonesOutput({ state: "available" });
-  return Array.from({ length: count }, (_, i) =>
-    available.names.apply((names) => {
-      const zone = names[i];
-      if (!zone)
-        throw new Error(`catalog.zones is ${count} but the region has only ${names.length} zones`);
-      return zone;
-    }),
-  );
+  if (settings.availabilityZones && settings.availabilityZones.length < count)
+    throw new Error(
+      `platform:availabilityZones lists ${settings.availabilityZones.length} zones but catalog.zones is ${count}`,
+    );
+  const region = aws.getAvailabilityZonesOutput({
+    state: "available",
+    filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
+  });
+  const chosen = region.apply((r) => chooseZones(r, count, settings.availabilityZones));
+  return Array.from({ length: count }, (_, i) => chosen.apply((zones) => zones[i]!));
 }
 
 /**
@@ -71,6 +72,7 @@ function availabilityZones(count: number, settings: StackSettings): pulumi.Input
  */
 export function deploy(catalog: Catalog): StackOutputs {
   const settings = stackSettings();
+  checkAwsCatalog(catalog, settings, pulumi.getStack());
   const prefix = catalog.name;
   const port = catalog.containerPort;
   const tags = { project: prefix, stack: pulumi.getStack() };
@@ -108,7 +110,11 @@ export function deploy(catalog: Catalog): StackOutputs {
   // Pulumi runs the program from the project directory, which holds the Dockerfile.
   const image = new ServiceImage(prefix, {
     context: process.cwd(),
-    buildArgs: { RDS_CA_BUNDLE_URL: rdsCaBundle.url },
+    buildArgs: {
+      NODE_IMAGE: nodeBaseImage,
+      RDS_CA_BUNDLE_URL: rdsCaBundle.url,
+      RDS_CA_BUNDLE_SHA256: rdsCaBundle.sha256,
+    },
     forceDelete: !settings.deletionProtection,
     tags,
   });

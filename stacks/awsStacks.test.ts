@@ -69,6 +69,9 @@ test("shared resources differ only in the settings prod hardens", () => {
       "Repository.forceDelete",
       // multi-AZ database
       "Instance.multiAz",
+      // account-wide names carry the stack, so two stacks in one account never share one
+      "Dashboard.dashboardName",
+      "TaskDefinition.family",
       // log retention 14 -> 90 days, for every log group and the access logs
       "LogGroup.retentionInDays",
       "BucketLifecycleConfiguration.rules",

@@ -83,6 +83,9 @@ export class DomainData extends pulumi.ComponentResource {
     super("platform:aws:DomainData", name, {}, opts);
     const zoneCount = args.subnetIds.length;
     if (zoneCount < 2) throw new Error(`${name}: data stores need subnets in at least 2 zones`);
+    // https://docs.aws.amazon.com/msk/latest/developerguide/msk-create-cluster.html
+    if (args.kafka.mode === "provisioned" && zoneCount > 3)
+      throw new Error(`${name}: MSK takes 2 or 3 client subnets (got ${zoneCount})`);
     if (args.redis.nodes < 2)
       throw new Error(`${name}: redis needs at least 2 nodes for automatic failover`);
     const tags = args.tags ?? {};
@@ -154,6 +157,23 @@ export class DomainData extends pulumi.ComponentResource {
       parent,
     );
     const dbName = name.replace(/[^a-zA-Z0-9]/g, "_");
+    // A final snapshot's identifier must be new at each deletion, or the second one fails with
+    // DBSnapshotAlreadyExists. Destroy and up again draws a new suffix; so does a replacement,
+    // since the keepers are the inputs that force one (the autonamed identifier aside).
+    const finalSnapshot = new random.RandomId(
+      `${name}-postgres-final`,
+      {
+        byteLength: 4,
+        keepers: {
+          dbName,
+          engine: "postgres",
+          kmsKeyId: key.arn,
+          storageEncrypted: "true",
+          username: databaseUser,
+        },
+      },
+      parent,
+    );
     const database = new aws.rds.Instance(
       `${name}-postgres`,
       {
@@ -177,7 +197,7 @@ export class DomainData extends pulumi.ComponentResource {
         copyTagsToSnapshot: true,
         deletionProtection: args.deletionProtection ?? true,
         skipFinalSnapshot: false,
-        finalSnapshotIdentifier: `${name}-postgres-final`,
+        finalSnapshotIdentifier: pulumi.interpolate`${name}-postgres-final-${finalSnapshot.hex}`,
         autoMinorVersionUpgrade: true,
         enabledCloudwatchLogsExports: ["postgresql"],
         tags,

@@ -244,7 +244,8 @@ export class Observability extends pulumi.ComponentResource {
     const dashboard = new aws.cloudwatch.Dashboard(
       `${name}-dashboard`,
       {
-        dashboardName: name,
+        // Dashboard names are account-wide: each stack keeps its own.
+        dashboardName: `${name}-${pulumi.getStack()}`,
         dashboardBody: pulumi.all(widgets).apply((all) => JSON.stringify({ widgets: all })),
       },
       parent,

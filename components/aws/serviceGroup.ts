@@ -143,6 +143,12 @@ export class ServiceGroup extends pulumi.ComponentResource {
     const maxReplicas = args.maxReplicas ?? 3 * args.replicas;
     if (maxReplicas < args.replicas)
       throw new Error(`${name}: maxReplicas (${maxReplicas}) is below replicas (${args.replicas})`);
+    // Cloud Map's MULTIVALUE answer holds at most 8 instances: callers would see a random 8.
+    // https://docs.aws.amazon.com/cloud-map/latest/api/API_DnsConfig.html
+    if (maxReplicas > 8)
+      throw new Error(
+        `${name}: maxReplicas (${maxReplicas}) is above the 8 tasks Cloud Map answers`,
+      );
     const drainSeconds = args.drainSeconds ?? 10;
     const tags = args.tags ?? {};
     const parent = { parent: this };
@@ -335,7 +341,8 @@ export class ServiceGroup extends pulumi.ComponentResource {
     const taskDefinition = new aws.ecs.TaskDefinition(
       `${name}-task`,
       {
-        family: name,
+        // Families are account-wide: two stacks of one project must not add to each other's.
+        family: `${name}-${pulumi.getStack()}`,
         cpu: String(args.cpu),
         memory: String(args.memory),
         networkMode: "awsvpc",
@@ -361,6 +368,10 @@ export class ServiceGroup extends pulumi.ComponentResource {
           routingPolicy: "MULTIVALUE",
         },
         healthCheckCustomConfig: { failureThreshold: 1 },
+        // Cloud Map refuses to delete a service that still has instances, and ECS may not have
+        // deregistered every task when destroy gets here:
+        // https://docs.aws.amazon.com/cloud-map/latest/api/API_DeleteService.html
+        forceDestroy: true,
         tags,
       },
       parent,

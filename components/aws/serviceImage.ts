@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -8,8 +8,8 @@ import * as docker from "@pulumi/docker";
 export interface ServiceImageArgs {
   /**
    * Build context directory (the repository root). Its `.dockerignore` must be an allowlist
-   * (`*`, then `!path` lines, then extension exclusions such as the test files): the image tag is the digest of exactly
-   * the files it lets through, so the tag changes only when the image's content does.
+   * (`*`, then `!path` lines, then extension exclusions such as the test files): the image tag
+   * digests exactly the files it lets through (`imageTag`).
    */
   context: string;
   /** Build arguments, e.g. the base image. */
@@ -35,8 +35,9 @@ function excluded(patterns: string[]): (path: string) => boolean {
 }
 
 /**
- * SHA-256 over the paths and contents of the files an allowlist `.dockerignore` admits, plus the
- * Dockerfile: the same sources always give the same tag, any change gives a new one.
+ * SHA-256 over the paths, modes and contents (a link's target) of the files an allowlist
+ * `.dockerignore` admits, plus the Dockerfile: the same sources always give the same digest, and
+ * any change the docker provider's own context hash sees (it hashes file modes too) gives a new one.
  */
 export function contextDigest(context: string): string {
   const lines = readFileSync(join(context, ".dockerignore"), "utf8")
@@ -55,21 +56,47 @@ export function contextDigest(context: string): string {
   roots.forEach(walk);
   const hash = createHash("sha256");
   for (const file of [...new Set(files)].sort()) {
-    hash.update(`${file}\0`);
-    hash.update(readFileSync(join(context, file)));
+    const full = join(context, file);
+    const info = lstatSync(full);
+    hash.update(`${file}\0${info.mode.toString(8)}\0`);
+    hash.update(info.isSymbolicLink() ? readlinkSync(full) : readFileSync(full));
     hash.update("\0");
   }
   return hash.digest("hex");
 }
 
+/** What the docker provider builds from, besides the context's files. */
+export interface ImageBuild {
+  context: string;
+  dockerfile: string;
+  platform: string;
+  args: Record<string, string>;
+}
+
+/**
+ * The image's tag: a digest of every input on which the docker provider rebuilds (the context's
+ * files and modes, the Dockerfile, its path and the context's, the platform, the build args).
+ * The repository's tags are immutable, so a rebuild under an old tag would be a push ECR
+ * refuses; with this tag, a rebuild always pushes a new one.
+ */
+export function imageTag(build: ImageBuild): string {
+  const args = Object.fromEntries(
+    Object.entries(build.args).sort(([a], [b]) => a.localeCompare(b)),
+  );
+  return createHash("sha256")
+    .update(JSON.stringify({ files: contextDigest(build.context), ...build, args }))
+    .digest("hex")
+    .slice(0, 16);
+}
+
 /**
  * A private ECR repository and the image built from the repository's Dockerfile and pushed to
- * it under a content-addressed tag. One image holds every program (the task's command picks which
+ * it under a tag that digests its build inputs. One image holds every program (the task's command picks which
  * one runs), so one build serves every service and tier.
  */
 export class ServiceImage extends pulumi.ComponentResource {
-  /** The content-addressed tag the image was pushed under. */
-  public readonly tag: string;
+  /** The tag the image was pushed under: a digest of everything its build depends on. */
+  public readonly tag: pulumi.Output<string>;
   public readonly repositoryArn: pulumi.Output<string>;
   public readonly repositoryUrl: pulumi.Output<string>;
   /** `repository@sha256:...`: pinned by content, so a task definition changes only when the image does. */
@@ -83,8 +110,8 @@ export class ServiceImage extends pulumi.ComponentResource {
       `${name}-repo`,
       {
         imageScanningConfiguration: { scanOnPush: true },
-        // Tags are content digests, so a tag never needs to move; tasks also pin the pushed
-        // digest, so what runs is always the image that was scanned.
+        // A tag digests every build input (imageTag), so a tag never needs to move; tasks also
+        // pin the pushed digest, so what runs is always the image that was scanned.
         imageTagMutability: "IMMUTABLE",
         encryptionConfigurations: [{ encryptionType: "AES256" }],
         forceDelete: args.forceDelete ?? false,
@@ -126,17 +153,19 @@ export class ServiceImage extends pulumi.ComponentResource {
     );
 
     const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, parent);
-    const tag = contextDigest(args.context).slice(0, 16);
+    const build = {
+      context: args.context,
+      dockerfile: join(args.context, "Dockerfile"),
+      platform: "linux/amd64",
+    };
+    const tag = pulumi
+      .output(args.buildArgs ?? {})
+      .apply((buildArgs) => imageTag({ ...build, args: buildArgs }));
     const image = new docker.Image(
       `${name}-image`,
       {
         imageName: pulumi.interpolate`${repository.repositoryUrl}:${tag}`,
-        build: {
-          context: args.context,
-          dockerfile: join(args.context, "Dockerfile"),
-          platform: "linux/amd64",
-          args: args.buildArgs,
-        },
+        build: { ...build, args: args.buildArgs },
         registry: {
           server: repository.repositoryUrl,
           username: auth.userName,

@@ -94,12 +94,23 @@ export interface StoreAccess {
 /**
  * The CAs that sign RDS certificates in every region, fetched into the image at build time (the
  * Dockerfile's RDS_CA_BUNDLE_URL writes `file`): `pg` verifies the server (sslmode=require), and
- * Node's own trust store does not hold Amazon's RDS CAs.
+ * Node's own trust store does not hold Amazon's RDS CAs. The build refuses any other bundle than
+ * the one of `sha256`: when AWS publishes a new one, review it and update the checksum.
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html
  */
 export const rdsCaBundle = {
   url: "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+  sha256: "e5bb2084ccf45087bda1c9bffdea0eb15ee67f0b91646106e466714f9de3c7e3",
   file: "/etc/ssl/rds/ca-bundle.pem",
 } as const;
+
+/**
+ * The official Node 24 image the AWS build starts from, pinned by digest (the Dockerfile's
+ * NODE_IMAGE default is the same): a tag moves, and an image that changed under the same tag
+ * would deploy unreviewed.
+ */
+export const nodeBaseImage =
+  "node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d";
 
 /** GiB of memory of an RDS instance size (`db.<family>.<size>`), for its connection limit. */
 const RDS_SIZE_GIB: Record<string, number> = {

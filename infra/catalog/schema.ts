@@ -3,44 +3,67 @@ import { z } from "zod";
 // The shape of the catalog and every default, in one place. Defaults are applied by the schema
 // so that every reader (stacks, local runner, router, tests) sees the same filled-in values.
 
+// Names end up inside AWS identifiers (RDS, ElastiCache), which refuse a trailing hyphen or two
+// in a row: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
 const name = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lower-case letters, digits and dashes (max 31)");
+  .regex(
+    /^(?=.{1,31}$)[a-z](?:-?[a-z0-9])*$/,
+    "must be lower-case letters, digits and single dashes, starting with a letter and ending with a letter or digit (max 31)",
+  );
 
 /** A public route: one path segment under /v1, e.g. `/v1/orders`; it owns `/v1/orders/*`. */
 const routePrefix = z
   .string()
   .regex(/^\/v1\/[a-z][a-z0-9-]*$/, "must look like /v1/<segment> (lower-case, one segment)");
 
-/** Fargate's valid cpu units; memory (MiB) must fall within the range AWS allows for each. */
-const FARGATE_MEMORY: Record<number, [number, number]> = {
-  256: [512, 2048],
-  512: [1024, 4096],
-  1024: [2048, 8192],
-  2048: [4096, 16384],
-  4096: [8192, 30720],
+/** Memory sizes (MiB) from `min` to `max` in steps of `step`. */
+function steps(min: number, max: number, step: number): number[] {
+  return Array.from({ length: (max - min) / step + 1 }, (_, i) => min + i * step);
+}
+
+/**
+ * Fargate's task sizes: for each cpu (units), the memory sizes (MiB) it takes. AWS refuses any
+ * other pair ("No Fargate configuration exists for given values").
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+ */
+export const FARGATE_SIZES: Record<number, readonly number[]> = {
+  256: [512, 1024, 2048],
+  512: steps(1024, 4096, 1024),
+  1024: steps(2048, 8192, 1024),
+  2048: steps(4096, 16384, 1024),
+  4096: steps(8192, 30720, 1024),
+  8192: steps(16384, 61440, 4096),
+  16384: steps(32768, 122880, 8192),
 };
 
 const size = z.object({
   /** ECS cpu units (256 = 1/4 vCPU). Default 256. */
   cpu: z
     .number()
-    .refine((c) => c in FARGATE_MEMORY, "must be one of 256, 512, 1024, 2048, 4096")
+    .refine(
+      (c) => c in FARGATE_SIZES,
+      `must be one of ${Object.keys(FARGATE_SIZES).join(", ")} (Fargate's cpu units)`,
+    )
     .default(256),
-  /** Memory in MiB, within Fargate's range for the cpu. Default 512. */
+  /** Memory in MiB, one of the sizes Fargate takes for the cpu (FARGATE_SIZES). Default 512. */
   memory: z.number().int().default(512),
 });
 
 /** Shapes that spread `size` in must also run this, since `.extend` keeps fields, not refinements. */
 function checkSize(s: { cpu: number; memory: number }, ctx: z.RefinementCtx): void {
-  const range = FARGATE_MEMORY[s.cpu];
-  if (range && (s.memory < range[0] || s.memory > range[1])) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["memory"],
-      message: `must be between ${range[0]} and ${range[1]} MiB for cpu ${s.cpu} (got ${s.memory})`,
-    });
-  }
+  const sizes = FARGATE_SIZES[s.cpu];
+  if (!sizes || sizes.includes(s.memory)) return;
+  const [min, second, max] = [sizes[0]!, sizes[1]!, sizes.at(-1)!];
+  const allowed =
+    sizes.length <= 4
+      ? `one of ${sizes.join(", ")} MiB`
+      : `${min} to ${max} MiB in steps of ${second - min}`;
+  ctx.addIssue({
+    code: "custom",
+    path: ["memory"],
+    message: `must be ${allowed} for cpu ${s.cpu} (got ${s.memory})`,
+  });
 }
 
 /** Replicas: at least two, so that every tier and service survives the loss of one (and of an AZ). */

@@ -111,8 +111,56 @@ describe("catalog validation", () => {
       variant((c) => Object.assign(c.services["orders"]!, { cpu: 1024, memory: 512 })),
     );
     expect(problems).toEqual([
-      "catalog.services.orders.memory: must be between 2048 and 8192 MiB for cpu 1024 (got 512)",
+      "catalog.services.orders.memory: must be 2048 to 8192 MiB in steps of 1024 for cpu 1024 (got 512)",
     ]);
+  });
+
+  // AWS's table of Fargate task sizes: a range is not enough, memory moves in steps, and 8 and 16
+  // vCPU exist.
+  // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+  test.each([
+    [256, 1536, "must be one of 512, 1024, 2048 MiB for cpu 256 (got 1536)"],
+    [512, 1536, "must be one of 1024, 2048, 3072, 4096 MiB for cpu 512 (got 1536)"],
+    [2048, 4608, "must be 4096 to 16384 MiB in steps of 1024 for cpu 2048 (got 4608)"],
+    [8192, 18432, "must be 16384 to 61440 MiB in steps of 4096 for cpu 8192 (got 18432)"],
+    [16384, 36864, "must be 32768 to 122880 MiB in steps of 8192 for cpu 16384 (got 36864)"],
+  ])(
+    "cpu %i with %i MiB, inside the range but off AWS's table, is rejected",
+    (cpu, memory, message) => {
+      const problems = problemsOf(
+        variant((c) => Object.assign(c.services["orders"]!, { cpu, memory })),
+      );
+      expect(problems).toEqual([`catalog.services.orders.memory: ${message}`]);
+    },
+  );
+
+  test.each([
+    [8192, 16384],
+    [8192, 61440],
+    [16384, 32768],
+    [16384, 122880],
+    [4096, 30720],
+    [256, 2048],
+  ])("cpu %i with %i MiB, on AWS's table, is accepted", (cpu, memory) => {
+    const accepted = validateCatalog(
+      variant((c) => Object.assign(c.services["orders"]!, { cpu, memory })),
+    );
+    expect(accepted.services["orders"]).toMatchObject({ cpu, memory });
+  });
+
+  // RDS and ElastiCache identifiers, which these names end up in, refuse a trailing hyphen and two
+  // hyphens in a row.
+  // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
+  test.each([
+    ["name", (c: CatalogInput, v: string) => (c.name = v)],
+    ["services.orders.domain", (c: CatalogInput, v: string) => (c.services["orders"]!.domain = v)],
+  ])("catalog.%s with a trailing or doubled hyphen is rejected", (field, set) => {
+    for (const bad of ["shop-", "shop--eu"]) {
+      const problems = problemsOf(variant((c) => set(c, bad)));
+      expect(problems).toContainEqual(
+        `catalog.${field}: must be lower-case letters, digits and single dashes, starting with a letter and ending with a letter or digit (max 31)`,
+      );
+    }
   });
 
   test("a single zone is rejected", () => {

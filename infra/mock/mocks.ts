@@ -7,7 +7,18 @@ import type * as pulumi from "@pulumi/pulumi";
 
 export const mockAccount = "123456789012";
 export const mockRegion = "us-east-1";
-export const mockZones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+/**
+ * The mock region's zones and their IDs. Names map to IDs differently in each account; here the
+ * first name is the zone MSK refuses (use1-az3), as it is in some real accounts, so that a
+ * program that picks zones by name alone is caught.
+ */
+export const mockZoneIds: Record<string, string> = {
+  "us-east-1a": "use1-az3",
+  "us-east-1b": "use1-az1",
+  "us-east-1c": "use1-az2",
+  "us-east-1d": "use1-az4",
+};
+export const mockZones = Object.keys(mockZoneIds);
 /** The ECR password the mock hands out; tests check that it never appears in plain text. */
 export const mockEcrPassword = "mock-ecr-password-do-not-print";
 /** What a mocked `random.RandomPassword` generates; tests check it never appears in plain text. */
@@ -67,6 +78,8 @@ function outputsFor(
       return { dashboardName: inputs["dashboardName"] ?? name };
     case "random:index/randomPassword:RandomPassword":
       return { result: mockRandomPassword };
+    case "random:index/randomId:RandomId":
+      return { hex: digest(name).slice(0, 2 * Number(inputs["byteLength"] ?? 8)) };
     case "aws:rds/instance:Instance":
       return {
         identifier: name,
@@ -120,16 +133,25 @@ export const mocks: pulumi.runtime.Mocks = {
       state: { name, arn: mockArn(type, name), ...inputs, ...outputsFor(type, name, inputs) },
     };
   },
-  call({ token }) {
+  call({ token, inputs }) {
     switch (token) {
-      case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+        // As AWS filters them: by name and zone ID exclusions (every mock zone is opted in).
+        const excluded = [
+          ...((inputs["excludeNames"] as string[] | undefined) ?? []),
+          ...((inputs["excludeZoneIds"] as string[] | undefined) ?? []),
+        ];
+        const zones = mockZones.filter(
+          (z) => !excluded.includes(z) && !excluded.includes(mockZoneIds[z]!),
+        );
         return {
           id: mockRegion,
           region: mockRegion,
-          names: mockZones,
-          zoneIds: mockZones.map((_, i) => `use1-az${i + 1}`),
+          names: zones,
+          zoneIds: zones.map((z) => mockZoneIds[z]!),
           groupNames: [mockRegion],
         };
+      }
       case "aws:index/getRegion:getRegion":
         return {
           id: mockRegion,

@@ -4,11 +4,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, createHash } from "node:crypto";
 import { promisify } from "node:util";
 
 // The Dockerfile's RDS CA step (scripts/docker/fetch-ca-bundle.mjs), run as the build runs it,
-// against a loopback server: a good bundle is written, anything else fails the build.
+// against a loopback server: the pinned bundle is written, anything else fails the build.
 
 const run = promisify(execFile);
 const script = join(__dirname, "../../scripts/docker/fetch-ca-bundle.mjs");
@@ -62,9 +62,16 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
+const sha256 = (path: string) => createHash("sha256").update(pages[path]![1]).digest("hex");
+
 test("a bundle of certificates is written, every certificate intact", async () => {
   const out = join(mkdtempSync(join(tmpdir(), "bundle-")), "ca-bundle.pem");
-  const { stdout } = await run(process.execPath, [script, `${base}/bundle.pem`, out]);
+  const { stdout } = await run(process.execPath, [
+    script,
+    `${base}/bundle.pem`,
+    sha256("/bundle.pem"),
+    out,
+  ]);
   expect(stdout).toContain("2 certificates");
   const written = readFileSync(out, "utf8");
   const subjects = written
@@ -78,10 +85,30 @@ test.each(["/error.html", "/missing.pem", "/empty.pem", "/trailing.pem"])(
   "%s fails the build and writes nothing",
   async (path) => {
     const out = join(mkdtempSync(join(tmpdir(), "bundle-")), "ca-bundle.pem");
-    await expect(run(process.execPath, [script, `${base}${path}`, out])).rejects.toMatchObject({
+    await expect(
+      run(process.execPath, [script, `${base}${path}`, sha256(path), out]),
+    ).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining("not a PEM bundle of certificates"),
     });
     expect(existsSync(out)).toBe(false);
   },
 );
+
+// A bundle other than the reviewed one (a CA added upstream, or one slipped in on the way) must
+// not become what the tasks trust without a review: the checksum is pinned.
+test("a bundle whose SHA-256 is not the pinned one fails the build and writes nothing", async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "bundle-")), "ca-bundle.pem");
+  await expect(
+    run(process.execPath, [script, `${base}/bundle.pem`, sha256("/trailing.pem"), out]),
+  ).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("not the pinned") });
+  expect(existsSync(out)).toBe(false);
+});
+
+test("without a checksum the script refuses to run", async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "bundle-")), "ca-bundle.pem");
+  await expect(run(process.execPath, [script, `${base}/bundle.pem`, out])).rejects.toMatchObject({
+    code: 2,
+  });
+  expect(existsSync(out)).toBe(false);
+});

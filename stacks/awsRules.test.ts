@@ -1,0 +1,272 @@
+import { DomainData } from "../components/aws/domainData.ts";
+import { ServiceGroup } from "../components/aws/serviceGroup.ts";
+import { defaultCatalog } from "../infra/catalog/default.ts";
+import type { CatalogInput } from "../infra/catalog/index.ts";
+import { catalog, validateCatalog } from "../infra/catalog/index.ts";
+import { AUTONAME_SUFFIX, derivedNames, nameProblem, nameRules } from "../infra/aws/names.ts";
+import { MSK_REFUSED_ZONE_IDS } from "../infra/aws/zones.ts";
+import type { RunResult } from "../infra/mock/harness.ts";
+import { runProgram } from "../infra/mock/harness.ts";
+import { mockZoneIds } from "../infra/mock/mocks.ts";
+import type { ResourceRecord } from "../infra/mock/records.ts";
+
+// AWS's own rules over the planned graph, which mocks do not apply: names within their budgets,
+// account-wide names that two stacks never share, zones MSK accepts, and what `destroy` needs.
+// Each test fails on a graph that AWS would refuse at `up` or `destroy`.
+
+let dev: RunResult;
+let prod: RunResult;
+beforeAll(async () => {
+  // One at a time: the mock engine is global to the process.
+  dev = await runProgram({ stack: "dev", secrets: {} });
+  prod = await runProgram({ stack: "prod", secrets: {} });
+});
+
+/** The name AWS sees: the one the program set, else Pulumi's autoname (suffix stood in). */
+function physicalName(r: ResourceRecord): string {
+  const set = r.inputs[nameRules[r.type]!.property];
+  return typeof set === "string" ? set : `${r.name}${AUTONAME_SUFFIX}`;
+}
+
+function namedRecords(run: RunResult): ResourceRecord[] {
+  return run.records.all.filter((r) => r.type in nameRules);
+}
+
+function variant(change: (c: CatalogInput) => void) {
+  const copy = structuredClone(defaultCatalog);
+  change(copy);
+  return validateCatalog(copy);
+}
+
+describe("names (F4)", () => {
+  test("every name in the dev graph keeps AWS's length and charset rules", () => {
+    const broken = namedRecords(dev).flatMap((r) => {
+      const problem = nameProblem(nameRules[r.type]!, physicalName(r));
+      return problem ? [`${r.type} ${r.name}: ${problem}`] : [];
+    });
+    expect(namedRecords(dev).length).toBeGreaterThan(20);
+    expect(broken).toEqual([]);
+  });
+
+  test("infra/aws/names.ts derives every such name, so the load-time check sees them all", () => {
+    const derived = new Set(derivedNames(catalog, "dev").map((n) => `${n.type} ${n.name}`));
+    const missing = namedRecords(dev)
+      .map((r) => `${r.type} ${physicalName(r)}`)
+      .filter((n) => !derived.has(n));
+    expect(missing).toEqual([]);
+  });
+
+  test("a catalog at the edge of every budget passes the check, and so does its graph", async () => {
+    // A 9-letter domain fills the target group's 32 characters; a 31-letter service with a v10
+    // and a bucket is the longest label and bucket the schema allows.
+    const edge = variant((c) => {
+      c.domains["identity0"] = c.domains["identity"]!;
+      delete c.domains["identity"];
+      for (const s of Object.values(c.services))
+        if (s.domain === "identity") s.domain = "identity0";
+      c.services["subscription-reconciliation-job"] = {
+        domain: "business",
+        routes: ["/v1/reconcile"],
+        blobs: true,
+        versions: [
+          { name: "v1", weight: 90 },
+          { name: "v10", weight: 10 },
+        ],
+      };
+    });
+    const run = await runProgram({ stack: "dev", secrets: {}, catalog: edge });
+    const broken = namedRecords(run).flatMap((r) => {
+      const problem = nameProblem(nameRules[r.type]!, physicalName(r));
+      return problem ? [`${r.type} ${r.name}: ${problem}`] : [];
+    });
+    expect(broken).toEqual([]);
+    const tg = run.records.byType("aws:lb/targetGroup:TargetGroup").map(physicalName);
+    expect(Math.max(...tg.map((n) => n.length))).toBe(32);
+  });
+
+  test("a catalog over a budget stops the program before any resource, naming the field", async () => {
+    const long = variant((c) => (c.name = "platform-eu-west-prod"));
+    await expect(runProgram({ stack: "dev", secrets: {}, catalog: long })).rejects.toThrow(
+      /catalog\.name: its load balancer name "platform-eu-west-prod-alb-0123abc" has 33 characters/,
+    );
+  });
+});
+
+describe("account-wide names carry the stack (B4)", () => {
+  test("dev and prod in one account share no name that is not autonamed", () => {
+    const explicit = (run: RunResult) =>
+      new Set(
+        namedRecords(run)
+          .filter((r) => typeof r.inputs[nameRules[r.type]!.property] === "string")
+          // Cloud Map names live inside each stack's own namespace.
+          .filter((r) => r.type !== "aws:servicediscovery/service:Service")
+          .map(physicalName),
+      );
+    const both = [...explicit(dev)].filter((n) => explicit(prod).has(n));
+    expect(explicit(dev).size).toBeGreaterThan(0);
+    expect(both).toEqual([]);
+  });
+
+  test("the dashboard and every task family name the stack", () => {
+    const dashboard = dev.records.byType("aws:cloudwatch/dashboard:Dashboard")[0]!;
+    expect(dashboard.inputs["dashboardName"]).toBe(`${catalog.name}-dev`);
+    for (const td of dev.records.byType("aws:ecs/taskDefinition:TaskDefinition"))
+      expect(String(td.inputs["family"])).toMatch(/-dev$/);
+  });
+});
+
+describe("what MSK accepts (F2, F3)", () => {
+  test("no subnet is in a zone ID MSK refuses, and MSK gets one per zone", () => {
+    const zones = dev.records.subnetZones();
+    for (const cluster of dev.records.byType("aws:msk/cluster:Cluster")) {
+      const info = cluster.inputs["brokerNodeGroupInfo"] as { clientSubnets: string[] };
+      const ids = info.clientSubnets.map((s) => mockZoneIds[zones.get(s)!]);
+      expect(ids.filter((id) => MSK_REFUSED_ZONE_IDS.includes(id!))).toEqual([]);
+      expect(new Set(ids).size).toBe(catalog.zones);
+    }
+    const refusedZones = Object.entries(mockZoneIds)
+      .filter(([, id]) => MSK_REFUSED_ZONE_IDS.includes(id))
+      .map(([zone]) => zone);
+    // The mock region lists a refused zone first, as a real account may.
+    expect(refusedZones).toContain(Object.keys(mockZoneIds)[0]);
+    for (const subnet of dev.records.byType("aws:ec2/subnet:Subnet"))
+      expect(refusedZones).not.toContain(subnet.inputs["availabilityZone"]);
+  });
+
+  test("four zones stop the program at catalog.zones", async () => {
+    await expect(
+      runProgram({ stack: "dev", secrets: {}, catalog: variant((c) => (c.zones = 4)) }),
+    ).rejects.toThrow(/catalog\.zones: MSK takes 2 or 3 client subnets/);
+  });
+
+  test("configured zones are zone IDs, and the subnets land in those zones", async () => {
+    const run = await runProgram({
+      stack: "dev",
+      secrets: {},
+      config: { "platform:availabilityZones": "use1-az4,use1-az2" },
+    });
+    const zones = run.records
+      .byType("aws:ec2/subnet:Subnet")
+      .map((s) => mockZoneIds[String(s.inputs["availabilityZone"])]);
+    expect([...new Set(zones)]).toEqual(["use1-az4", "use1-az2"]);
+    await expect(
+      runProgram({
+        stack: "dev",
+        secrets: {},
+        config: { "platform:availabilityZones": "use1-az3,use1-az1" },
+      }),
+    ).rejects.toThrow(/platform:availabilityZones must not list use1-az3, where MSK/);
+  });
+});
+
+describe("Cloud Map (B11, F8)", () => {
+  test("a service that would scale past 8 tasks stops the program, naming its replicas", async () => {
+    await expect(
+      runProgram({
+        stack: "dev",
+        secrets: {},
+        catalog: variant((c) => (c.services["orders"]!.replicas = 3)),
+      }),
+    ).rejects.toThrow(/catalog\.services\.orders\.replicas: 3 replicas scale out to 9 tasks/);
+  });
+
+  test("every Cloud Map service can be deleted with instances still registered", () => {
+    // DeleteService fails while instances are registered, which ECS may not have finished
+    // deregistering when destroy reaches it: https://docs.aws.amazon.com/cloud-map/latest/api/API_DeleteService.html
+    const all = dev.records.byType("aws:servicediscovery/service:Service");
+    expect(all.length).toBeGreaterThan(0);
+    for (const s of all)
+      expect({ name: s.name, forceDestroy: s.inputs["forceDestroy"] }).toEqual({
+        name: s.name,
+        forceDestroy: true,
+      });
+  });
+});
+
+describe("final snapshots (F6)", () => {
+  test("each database's final snapshot identifier is new for each instance it would delete", () => {
+    const instances = dev.records.byType("aws:rds/instance:Instance");
+    expect(instances.length).toBeGreaterThan(0);
+    for (const db of instances) {
+      const id = String(db.inputs["finalSnapshotIdentifier"]);
+      // A random part, replaced whenever the instance is (its replacement-forcing inputs are
+      // the keepers): a fixed identifier fails the second deletion with DBSnapshotAlreadyExists.
+      const random = dev.records
+        .byType("random:index/randomId:RandomId")
+        .find((r) => r.parent === db.parent && r.name === `${db.name}-final`);
+      expect({ db: db.name, random: random?.name }).toEqual({
+        db: db.name,
+        random: `${db.name}-final`,
+      });
+      expect(id).toMatch(new RegExp(`^${db.name}-final-[0-9a-f]{8}$`));
+      expect(Object.keys(random!.inputs["keepers"] as object).sort()).toEqual(
+        ["dbName", "engine", "kmsKeyId", "storageEncrypted", "username"].sort(),
+      );
+      expect(nameProblem({ ...nameRules["aws:rds/instance:Instance"]!, max: 255 }, id)).toBe(
+        undefined,
+      );
+    }
+  });
+});
+
+describe("the components refuse the same on their own", () => {
+  const never = () => {
+    throw new Error("the component should have refused its arguments");
+  };
+
+  test("DomainData refuses provisioned MSK on 4 subnets", async () => {
+    await expect(
+      runProgram({
+        stack: "dev",
+        program: () => {
+          new DomainData("d", {
+            vpcId: "vpc-1",
+            subnetIds: ["subnet-a", "subnet-b", "subnet-c", "subnet-d"],
+            postgres: {
+              engineVersion: "16",
+              instanceClass: "db.t4g.micro",
+              storageGb: 20,
+              backupRetentionDays: 7,
+            },
+            redis: { nodeType: "cache.t4g.micro", nodes: 2 },
+            kafka: {
+              mode: "provisioned",
+              instanceType: "kafka.t3.small",
+              version: "3.8.x",
+              storageGb: 20,
+            },
+          });
+          return never();
+        },
+      }),
+    ).rejects.toThrow("d: MSK takes 2 or 3 client subnets (got 4)");
+  });
+
+  test("ServiceGroup refuses to scale past what Cloud Map answers", async () => {
+    await expect(
+      runProgram({
+        stack: "dev",
+        program: () => {
+          new ServiceGroup("g", {
+            clusterArn: "arn:cluster",
+            clusterName: "cluster",
+            vpcId: "vpc-1",
+            subnetIds: ["subnet-a", "subnet-b"],
+            namespaceId: "ns-1",
+            discoveryName: "g",
+            image: "image@sha256:0",
+            repositoryArn: "arn:repo",
+            command: ["main.ts"],
+            containerPort: 8080,
+            cpu: 256,
+            memory: 512,
+            replicas: 3,
+            maxReplicas: 9,
+            environment: {},
+          });
+          return never();
+        },
+      }),
+    ).rejects.toThrow("g: maxReplicas (9) is above the 8 tasks Cloud Map answers");
+  });
+});
