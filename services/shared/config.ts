@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { envFormat, envKey } from "../../infra/runtimeEnv.ts";
-import { secretRegion } from "./awsSecrets.ts";
+import { secretRegion } from "./secretArn.ts";
 
 // Each process validates its environment at start and names the bad variable, so a wrong deploy
 // fails at boot with a clear message instead of at the first request.
