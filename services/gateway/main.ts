@@ -1,6 +1,6 @@
 import { catalog, services } from "../../infra/catalog/index.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
-import { openCache, redisClient } from "../shared/cache.ts";
+import { openCache } from "../shared/cache.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { serve } from "../shared/http.ts";
 import { openEventBus } from "../shared/events.ts";
@@ -79,7 +79,10 @@ const dlq =
 
 // Rate limits and cached answers are shared by the tier's replicas through Redis when it is
 // configured; without it each replica keeps its own (and says so in its metrics).
-const redis = base.redisUrl ? redisClient(base.redisUrl) : undefined;
+// ioredis is imported only then.
+const redis = base.redisUrl
+  ? (await import("../shared/redisCache.ts")).redisClient(base.redisUrl)
+  : undefined;
 
 // A tier describes its requests on `<domain>.requests` when its domain runs analytics to read them.
 const requestBus = services(catalog).some((s) => s.domain === base.domain && s.name === "analytics")
@@ -101,7 +104,7 @@ const gateway = createGateway({
   upstreams,
   authUrls: base.authUrls,
   quotaUrls: base.quotaUrls,
-  store: openCache(base.redisUrl, program),
+  store: await openCache(base.redisUrl, program),
   adminToken: base.adminToken,
   principalSecret: base.principalSecret,
   proxyHops: base.proxyHops,
