@@ -26,6 +26,7 @@ const base = loadEnv(
     adminToken: fields.secret,
     principalSecret: fields.principalSecret,
     proxyHops: fields.proxyHops,
+    tierReplicas: fields.replicas.optional(),
   },
   {
     port: envKey.port,
@@ -39,6 +40,7 @@ const base = loadEnv(
     adminToken: envKey.adminToken,
     principalSecret: envKey.principalSecret,
     proxyHops: envKey.proxyHops,
+    tierReplicas: envKey.tierReplicas,
   },
 );
 const domain = catalog.domains[base.domain];
@@ -117,7 +119,7 @@ const gateway = createGateway({
     limitsFor: catalogLimits(catalog, base.domain),
     registry: metrics.registry,
     logger,
-    replicas: domain.gateway.replicas,
+    replicas: base.tierReplicas ?? domain.gateway.replicas,
   }),
   // Without a store the replicas share, a write through one replica could not invalidate the
   // others' copies, so reads would not see the caller's own writes: no response cache then.
