@@ -37,6 +37,8 @@ export interface LocalOptions {
   compileCacheDir?: string;
   /** Replicas of every service, gateway tier and router; default: the catalog's counts. */
   replicas?: number;
+  /** NODE_OPTIONS of every process (`npm start` sets V8's heap sizes, bench/README.md). */
+  nodeOptions?: string;
 }
 
 /**
@@ -50,6 +52,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
     [envKey.dataDir]: opts.dataDir,
     [envKey.drainDelayMs]: "1500",
     ...(opts.compileCacheDir ? { NODE_COMPILE_CACHE: opts.compileCacheDir } : {}),
+    ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
   };
   // One per run, as a stack has one: what the gateways sign and the services check.
   const signing: Env = { [envKey.principalSecret]: randomBytes(32).toString("base64url") };
