@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { freePorts } from "../services/local/ports.ts";
-import { childPids } from "./support/cpu.ts";
+import { childPids, cpuMs } from "./support/cpu.ts";
 import { ClientLoad, simulatedClients, type LoadRequest } from "./support/clientLoad.ts";
 import { failed, median, printFigures, statusHistogram, verdict } from "./support/report.ts";
 import {
@@ -251,6 +251,12 @@ function importCost(pkg: string | undefined, nodeFlags: string[]): { anonKiB: nu
 /** Memory after start and after the mixed requests, and the flags the processes run with. */
 async function measure(started: Started) {
   const pid = started.proc.pid!;
+  // CPU time is what a start costs whatever else the machine runs: on N idle cores, the ready
+  // time cannot be below the total divided by N.
+  const startCpuMs = [pid, ...childPids(pid)].reduce((t, p) => t + cpuMs(p), 0);
+  console.log(
+    `\nCPU time spent by the start (runner and every process): ${(startCpuMs / 1000).toFixed(1)} s`,
+  );
   const afterStart = report("After start", sample(pid));
   const child = childPids(pid)[0]!;
   const nodeFlags = [
