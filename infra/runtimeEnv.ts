@@ -180,6 +180,11 @@ export const envKey = {
   /** Node adds these CAs to its trust store: on AWS, RDS's, so that `pg` can verify the server. */
   extraCaCerts: "NODE_EXTRA_CA_CERTS",
   authUrl: "AUTH_URL",
+  /**
+   * Replicas of this gateway tier running now, when not the catalog's count (`npm start
+   * --replicas`): while Redis is down, or with none, each allows `limit / replicas`.
+   */
+  tierReplicas: "TIER_REPLICAS",
   /** Where the gateway checks quotas: the quota service's replicas, or the tier that hosts it. */
   quotaUrl: "QUOTA_URL",
   demoApiKey: "DEMO_API_KEY",

@@ -3,7 +3,7 @@ import type { RunResult } from "../infra/mock/harness.ts";
 import { runProgram } from "../infra/mock/harness.ts";
 import { mockArn } from "../infra/mock/mocks.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
-import { secretRegion } from "../services/shared/awsSecrets.ts";
+import { secretRegion } from "../services/shared/secretArn.ts";
 
 // The AWS admin bootstrap under Pulumi's mocks: a secret for the first admin key, which only the
 // auth tasks may write, and the stack output that runs the bootstrap command as a one-off task

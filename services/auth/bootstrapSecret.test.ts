@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createDatabase } from "../../test/servers/index.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
-import { secretRegion } from "../shared/awsSecrets.ts";
+import { secretRegion } from "../shared/secretArn.ts";
 import { keyStore, migrations } from "./store.ts";
 
 // The AWS form of the admin bootstrap: `createAdminKey.ts --secret-id <arn>` on real PostgreSQL,

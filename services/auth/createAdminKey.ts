@@ -3,7 +3,7 @@ import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { openDb } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
-import { secretRegion } from "../shared/awsSecrets.ts";
+import { secretRegion } from "../shared/secretArn.ts";
 import { putBootstrapKey } from "./bootstrapSecret.ts";
 import { generateKey } from "./keys.ts";
 import { keyStore, migrations } from "./store.ts";

@@ -79,7 +79,7 @@ beforeAll(async () => {
   const userSet = new ReplicaSet("user", [user.url]);
   closers.push(user.close, () => userSet.close());
 
-  const redis = openQuotaRedis(requireEnv("TEST_REDIS_URL"));
+  const redis = await openQuotaRedis(requireEnv("TEST_REDIS_URL"));
   closers.push(() => redis.disconnect());
   const store = quotaStore(quotaDb);
   const quotaLogger = createLogger("quota");

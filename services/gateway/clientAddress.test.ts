@@ -7,7 +7,7 @@ import { PROXY_HOPS, versionedName } from "../../infra/runtimeEnv.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
 import { listenOnLoopback, TEST_PRINCIPAL_SECRET } from "../../test/support/serviceApp.ts";
 import { createRouter } from "../router/app.ts";
-import { redisCache, redisClient } from "../shared/cache.ts";
+import { redisCache, redisClient } from "../shared/redisCache.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
 import { createGateway } from "./app.ts";

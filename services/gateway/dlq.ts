@@ -12,7 +12,6 @@ import {
 } from "./dlqModel.ts";
 import { DLQ_MIGRATIONS, sqlDlq } from "./dlqSqlStore.ts";
 import { kafkaClientOptions } from "../shared/kafkaClient.ts";
-import { kafkaDlq } from "./dlqKafkaStore.ts";
 
 // The dead-letter queue as the gateway uses it: the shapes and rules in dlqModel.ts, the two
 // stores in dlqSqlStore.ts and dlqKafkaStore.ts, and here how a tier opens one, parks a write
@@ -20,7 +19,6 @@ import { kafkaDlq } from "./dlqKafkaStore.ts";
 
 export * from "./dlqModel.ts";
 export { DLQ_MIGRATIONS, sqlDlq } from "./dlqSqlStore.ts";
-export { kafkaDlq } from "./dlqKafkaStore.ts";
 
 /** A write as the gateway's fallback hands it over: headers as sent upstream, body in base64. */
 export interface WriteToPark {
@@ -100,6 +98,8 @@ export interface OpenDlqArgs {
 /** The tier's DLQ, from the gateway's environment (KAFKA_BROKERS, REDIS_URL, DATABASE_URL, DATA_DIR). */
 export async function openDeadLetterQueue(args: OpenDlqArgs): Promise<DeadLetterQueue> {
   if (args.kafkaBrokers) {
+    // Imported here: the Kafka and Redis clients load only in a tier that is given Kafka.
+    const { kafkaDlq } = await import("./dlqKafkaStore.ts");
     return kafkaDlq({
       domain: args.domain,
       kafka: kafkaClientOptions(args.kafkaBrokers),

@@ -1,7 +1,7 @@
 import { services } from "../../infra/catalog/topology.ts";
 import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
-import { openCache, redisClient } from "../shared/cache.ts";
+import { openCache } from "../shared/cache.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { serve } from "../shared/http.ts";
 import { openEventBus } from "../shared/events.ts";
@@ -28,6 +28,7 @@ const base = loadEnv(
     adminToken: fields.secret,
     principalSecret: fields.principalSecret,
     proxyHops: fields.proxyHops,
+    tierReplicas: fields.replicas.optional(),
   },
   {
     port: envKey.port,
@@ -41,6 +42,7 @@ const base = loadEnv(
     adminToken: envKey.adminToken,
     principalSecret: envKey.principalSecret,
     proxyHops: envKey.proxyHops,
+    tierReplicas: envKey.tierReplicas,
   },
 );
 const domain = catalog.domains[base.domain];
@@ -81,7 +83,10 @@ const dlq =
 
 // Rate limits and cached answers are shared by the tier's replicas through Redis when it is
 // configured; without it each replica keeps its own (and says so in its metrics).
-const redis = base.redisUrl ? redisClient(base.redisUrl) : undefined;
+// ioredis is imported only then.
+const redis = base.redisUrl
+  ? (await import("../shared/redisCache.ts")).redisClient(base.redisUrl)
+  : undefined;
 
 // A tier describes its requests on `<domain>.requests` when its domain runs analytics to read them.
 const requestBus = services(catalog).some((s) => s.domain === base.domain && s.name === "analytics")
@@ -103,7 +108,7 @@ const gateway = createGateway({
   upstreams,
   authUrls: base.authUrls,
   quotaUrls: base.quotaUrls,
-  store: openCache(base.redisUrl, program),
+  store: await openCache(base.redisUrl, program),
   adminToken: base.adminToken,
   principalSecret: base.principalSecret,
   proxyHops: base.proxyHops,
@@ -116,7 +121,7 @@ const gateway = createGateway({
     limitsFor: catalogLimits(catalog, base.domain),
     registry: metrics.registry,
     logger,
-    replicas: domain.gateway.replicas,
+    replicas: base.tierReplicas ?? domain.gateway.replicas,
   }),
   // Without a store the replicas share, a write through one replica could not invalidate the
   // others' copies, so reads would not see the caller's own writes: no response cache then.

@@ -15,7 +15,7 @@ import { quotaRoutes } from "../quota/app.ts";
 import { openQuotaRedis, redisCounter } from "../quota/counter.ts";
 import { planSource } from "../quota/plans.ts";
 import { migrations as quotaMigrations, quotaStore } from "../quota/store.ts";
-import { redisCache } from "../shared/cache.ts";
+import { redisCache } from "../shared/redisCache.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics, type Metrics } from "../shared/metrics.ts";
@@ -122,7 +122,7 @@ beforeAll(async () => {
 
   // The real quota service, on a server of the test's own so that it can be stopped.
   const logger = createLogger("quota");
-  const redis = openQuotaRedis(requireEnv("TEST_REDIS_URL"));
+  const redis = await openQuotaRedis(requireEnv("TEST_REDIS_URL"));
   closers.push(() => redis.disconnect());
   const store = quotaStore(quotaDb);
   const quotaApp = createApp({

@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { catalog } from "../../infra/catalog/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
-import { redisClient } from "../shared/cache.ts";
+import { redisClient } from "../shared/redisCache.ts";
 import { finishApp } from "../shared/http.ts";
 import {
   catalogLimits,

@@ -8,7 +8,7 @@ import { Registry } from "prom-client";
 import { defaultCatalog } from "../../infra/catalog/default.ts";
 import { catalog, validateCatalog } from "../../infra/catalog/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
-import { redisClient } from "../shared/cache.ts";
+import { redisClient } from "../shared/redisCache.ts";
 import {
   ResponseCache,
   X_CACHE,

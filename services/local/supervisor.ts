@@ -71,8 +71,13 @@ export class Supervisor {
   /**
    * Resolves when every process listens and answers /readyz with 200. A process that crashes on
    * the way is restarted and waited for again; one that keeps crashing, or a timeout, rejects.
+   * `onReady` hears of each process as it becomes ready, for a progress report.
    */
-  async waitReady(timeoutMs: number, names = [...this.children.keys()]): Promise<void> {
+  async waitReady(
+    timeoutMs: number,
+    names = [...this.children.keys()],
+    onReady?: (name: string) => void,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     await Promise.all(
       names.map(async (name) => {
@@ -91,7 +96,7 @@ export class Supervisor {
           const ok = await fetch(`http://127.0.0.1:${child.spec.port}/readyz`)
             .then((r) => r.ok)
             .catch(() => false);
-          if (ok) return;
+          if (ok) return onReady?.(name);
           await new Promise((r) => setTimeout(r, 100));
         }
       }),

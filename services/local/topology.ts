@@ -35,6 +35,10 @@ export interface LocalOptions {
    * warm cache cuts each one's start-up CPU by about a quarter, which adds up over a topology.
    */
   compileCacheDir?: string;
+  /** Replicas of every service, gateway tier and router; default: the catalog's counts. */
+  replicas?: number;
+  /** NODE_OPTIONS of every process (`npm start` sets V8's heap sizes, bench/README.md). */
+  nodeOptions?: string;
 }
 
 /**
@@ -48,6 +52,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
     [envKey.dataDir]: opts.dataDir,
     [envKey.drainDelayMs]: "1500",
     ...(opts.compileCacheDir ? { NODE_COMPILE_CACHE: opts.compileCacheDir } : {}),
+    ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
   };
   // One per run, as a stack has one: what the gateways sign and the services check.
   const signing: Env = { [envKey.principalSecret]: randomBytes(32).toString("base64url") };
@@ -59,7 +64,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
   // monitoring service's holds every replica's.
   const replicas = services(catalog).flatMap((s) =>
     s.versions.flatMap((v) =>
-      Array.from({ length: s.replicas }, (_, i) => ({
+      Array.from({ length: opts.replicas ?? s.replicas }, (_, i) => ({
         service: s.name,
         domain: s.domain,
         version: v.name,
@@ -69,7 +74,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
     ),
   );
   const gateways = domains(catalog).flatMap((d) =>
-    Array.from({ length: d.gateway.replicas }, (_, i) => ({
+    Array.from({ length: opts.replicas ?? d.gateway.replicas }, (_, i) => ({
       domain: d.name,
       name: `${d.name}-gateway-${i + 1}`,
       port: opts.allocatePort(),
@@ -77,7 +82,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
   );
   // The router replicas share the public port, so each also answers health and metrics on a
   // port of its own, where monitoring can reach that one replica.
-  const routers = Array.from({ length: catalog.router.replicas }, (_, i) => ({
+  const routers = Array.from({ length: opts.replicas ?? catalog.router.replicas }, (_, i) => ({
     name: `router-${i + 1}`,
     opsPort: opts.allocatePort(),
   }));
@@ -122,6 +127,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
         ...common,
         ...signing,
         ...gatewayEnv(catalog, g.domain, addresses, g.port, "local", opts.data),
+        [envKey.tierReplicas]: String(gateways.filter((o) => o.domain === g.domain).length),
       },
     });
   }

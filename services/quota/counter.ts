@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { redisAuth } from "../shared/cache.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Period } from "./period.ts";
@@ -62,8 +62,11 @@ interface QuotaCommands {
 }
 
 /** A Redis client for the counter: a command waits at most 500 ms, then the database decides. */
-export function openQuotaRedis(url: string): Redis {
-  const redis = new Redis(url, {
+export async function openQuotaRedis(url: string): Promise<Redis> {
+  // Imported here: without Redis (the embedded default) the database decides and ioredis is
+  // never loaded.
+  const { Redis: RedisClient } = await import("ioredis");
+  const redis = new RedisClient(url, {
     ...redisAuth(),
     maxRetriesPerRequest: 1,
     commandTimeout: 500,

@@ -18,7 +18,7 @@ await runService({
   migrations,
   routes: async (app, { db, events, logger }) => {
     const store = quotaStore(db);
-    const redis = env.redisUrl ? openQuotaRedis(env.redisUrl) : undefined;
+    const redis = env.redisUrl ? await openQuotaRedis(env.redisUrl) : undefined;
     const user = new ReplicaSet("user", env.user, {
       healthIntervalMs: 1_000,
       headersTimeoutMs: 2_000,

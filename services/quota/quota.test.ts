@@ -47,7 +47,7 @@ let instances: string[];
 
 /** One quota instance with its own pools and clients, as a replica has. */
 async function instance(opts: {
-  counter: (store: ReturnType<typeof quotaStore>) => Counter;
+  counter: (store: ReturnType<typeof quotaStore>) => Counter | Promise<Counter>;
   user?: ReplicaSet;
   now?: () => number;
 }): Promise<string> {
@@ -61,9 +61,10 @@ async function instance(opts: {
   await migrate(db, "quota", migrations);
   const store = quotaStore(db);
   const logger = createLogger("quota");
+  const counter = await opts.counter(store);
   const app = await serveApp("quota", (a) =>
     quotaRoutes(a, {
-      counter: opts.counter(store),
+      counter,
       store,
       plans: planSource({ user: opts.user ?? userSet, store, logger, freshMs: 0 }),
       logger,
@@ -75,8 +76,8 @@ async function instance(opts: {
 }
 
 function withRedis(url = redisUrl) {
-  return (store: ReturnType<typeof quotaStore>) => {
-    const client = openQuotaRedis(url);
+  return async (store: ReturnType<typeof quotaStore>) => {
+    const client = await openQuotaRedis(url);
     clients.push(client);
     return redisCounter(client, store, createLogger("quota"));
   };

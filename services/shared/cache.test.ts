@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { requireEnv } from "../../test/support/kafka.ts";
-import { memoryCache, redisAuth, redisCache } from "./cache.ts";
+import { memoryCache, redisAuth } from "./cache.ts";
+import { redisCache } from "./redisCache.ts";
 
 describe("redis cache (real server)", () => {
   const url = () => requireEnv("TEST_REDIS_URL");

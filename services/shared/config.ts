@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { envFormat, envKey } from "../../infra/runtimeEnv.ts";
-import { secretRegion } from "./awsSecrets.ts";
+import { secretRegion } from "./secretArn.ts";
 
 // Each process validates its environment at start and names the bad variable, so a wrong deploy
 // fails at boot with a clear message instead of at the first request.
@@ -54,6 +54,12 @@ export const fields = {
   /** The stack's key for what the gateways sign (principal.ts, signing.ts). */
   principalSecret: z.string().min(32, "must be at least 32 characters"),
   proxyHops: z.coerce.number().int().min(0).max(10).default(1),
+  /** Replicas of a group of processes; more than 8 of each would be 128 local processes. */
+  replicas: z.coerce
+    .number({ error: "must be a whole number from 1 to 8" })
+    .int("must be a whole number from 1 to 8")
+    .min(1, "must be a whole number from 1 to 8")
+    .max(8, "must be a whole number from 1 to 8"),
   /** A token or password: long enough to resist guessing. */
   secret: z.string().min(16, "must be at least 16 characters").optional(),
 };

@@ -1,18 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  Consumer,
-  MessagesStreamModes,
-  stringDeserializers,
-  type Message,
-  type MessagesStream,
-} from "@platformatic/kafka";
+import type { Message, MessagesStream } from "@platformatic/kafka";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
 import { eventsDirOf, type PlatformEvent } from "./events.ts";
 import { kafkaClientOptions } from "./kafkaClient.ts";
-import { createTopics } from "./kafkaTopics.ts";
 import type { Logger } from "./logger.ts";
 import type { ServiceDeps } from "./service.ts";
 import { envKey } from "../../infra/runtimeEnv.ts";
@@ -353,6 +346,9 @@ async function kafkaLoop<T>(
 ): Promise<void> {
   const { group, logger } = args;
   const connection = kafkaClientOptions(brokers);
+  // Imported here: a consumer of event files never loads the Kafka client.
+  const [{ Consumer, MessagesStreamModes, stringDeserializers }, { createTopics }] =
+    await Promise.all([import("@platformatic/kafka"), import("./kafkaTopics.ts")]);
   const topics = [...args.topics];
   let topicsReady = false;
   const ensureTopics = async () => {

@@ -1,8 +1,6 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Producer, stringSerializers } from "@platformatic/kafka";
 import { kafkaClientOptions } from "./kafkaClient.ts";
-import { topicEnsurer } from "./kafkaTopics.ts";
 
 /** An event as it travels on the bus: `id` lets consumers drop the duplicates of at-least-once. */
 export interface PlatformEvent {
@@ -20,24 +18,34 @@ export interface EventBus {
 }
 
 export function kafkaBus(brokers: string, clientId: string): EventBus {
-  const producer = new Producer({
-    clientId,
-    ...kafkaClientOptions(brokers),
-    serializers: stringSerializers,
-    // Wait for the in-sync replicas: an event the outbox marks as sent must not be lost.
-    acks: -1,
-  });
-  const ensureTopic = topicEnsurer(brokers, `${clientId}-topics`);
+  const options = kafkaClientOptions(brokers);
+  // The Kafka client is the largest package a service could load (bench/README.md, issue 21):
+  // imported here, only by a process that is given brokers.
+  const client = Promise.all([import("@platformatic/kafka"), import("./kafkaTopics.ts")]).then(
+    ([{ Producer, stringSerializers }, { topicEnsurer }]) => ({
+      producer: new Producer({
+        clientId,
+        ...options,
+        serializers: stringSerializers,
+        // Wait for the in-sync replicas: an event the outbox marks as sent must not be lost.
+        acks: -1,
+      }),
+      ensureTopic: topicEnsurer(brokers, `${clientId}-topics`),
+    }),
+  );
+  // A failure to load or build the client surfaces at the first publish, not as a crash before.
+  client.catch(() => undefined);
   return {
     kind: "kafka",
     async publish(topic, messages) {
+      const { producer, ensureTopic } = await client;
       await ensureTopic(topic);
       await producer.send({
         messages: messages.map((m) => ({ topic, key: m.key, value: JSON.stringify(m.event) })),
       });
     },
     async close() {
-      await producer.close();
+      await (await client).producer.close();
     },
   };
 }

@@ -1,4 +1,3 @@
-import { generateAuthToken } from "aws-msk-iam-sasl-signer-js";
 import type { ConnectionOptions } from "@platformatic/kafka";
 import { envFormat, envKey } from "../../infra/runtimeEnv.ts";
 
@@ -15,8 +14,11 @@ export interface KafkaClientOptions extends Pick<ConnectionOptions, "tls" | "sas
 /** Signs an MSK IAM token (SASL/OAUTHBEARER) with the default AWS credential chain. */
 export type TokenSigner = (region: string) => Promise<string>;
 
-const signWithDefaultChain: TokenSigner = async (region) =>
-  (await generateAuthToken({ region })).token;
+// The signer (and the AWS SDK under it) is imported on the first signature: only MSK needs it.
+const signWithDefaultChain: TokenSigner = async (region) => {
+  const { generateAuthToken } = await import("aws-msk-iam-sasl-signer-js");
+  return (await generateAuthToken({ region })).token;
+};
 
 /**
  * Connection options for `brokers`, read with the auth mode from the environment. A new token is

@@ -79,7 +79,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
   });
   const applied = await migrate(db, def.name, def.migrations);
   logger.info({ store: db.engine, applied }, "migrations done");
-  const cache = openCache(env.redisUrl, def.name);
+  const cache = await openCache(env.redisUrl, def.name);
   const events = openEventBus(env.kafkaBrokers, `${def.name}-${env.version}`, env.dataDir);
 
   let draining = false;

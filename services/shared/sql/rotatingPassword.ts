@@ -1,4 +1,4 @@
-import { readSecretField, secretsClient } from "../awsSecrets.ts";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 /** A database password that can change while the process runs. */
 export interface PasswordSource {
@@ -45,8 +45,14 @@ export function secretPassword(
 }
 
 function defaultFetch(secretArn: string): () => Promise<string> {
-  const client = secretsClient(secretArn);
-  return () => readSecretField(client, secretArn, "password");
+  // The AWS SDK is imported on the first read: postgres.ts imports this module in every process
+  // that uses PostgreSQL, and only those given a secret ARN need the SDK.
+  let client: SecretsManagerClient | undefined;
+  return async () => {
+    const { readSecretField, secretsClient } = await import("../awsSecrets.ts");
+    client ??= secretsClient(secretArn);
+    return readSecretField(client, secretArn, "password");
+  };
 }
 
 /** PostgreSQL's invalid_password: the connection was refused for its password. */
