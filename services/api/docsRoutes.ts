@@ -4,8 +4,6 @@ import { join } from "node:path";
 import type { Express, Response } from "express";
 import swaggerUiDir from "swagger-ui-dist/absolute-path.js";
 import type { Catalog } from "../../infra/catalog/schema.ts";
-import { openApiDocument } from "./openapi.ts";
-import { publishedOperations } from "./registry.ts";
 
 // The API's description for people and programs, answered by every gateway without a key (the
 // router sends `/v1/openapi.json` and `/v1/docs` to the default domain's tier, as it does every
@@ -81,12 +79,19 @@ export function apiDocsRoutes(app: Express, catalog: Catalog): void {
     return assets;
   };
 
-  app.get(OPENAPI_PATH, (_req, res) => {
+  app.get(OPENAPI_PATH, async (_req, res) => {
     res.locals.route = OPENAPI_PATH;
-    documentAsset ??= asset(
-      JSON.stringify(openApiDocument(catalog, publishedOperations)),
-      "application/json",
-    );
+    if (!documentAsset) {
+      // zod-openapi and every service's schemas load here, not in every gateway at start.
+      const [{ openApiDocument }, { publishedOperations }] = await Promise.all([
+        import("./openapi.ts"),
+        import("./registry.ts"),
+      ]);
+      documentAsset = asset(
+        JSON.stringify(openApiDocument(catalog, publishedOperations)),
+        "application/json",
+      );
+    }
     send(res, documentAsset);
   });
   app.get([DOCS_PATH, `${DOCS_PATH}/:file`], (req, res, next) => {

@@ -144,7 +144,7 @@ test("the API's OpenAPI document and reference page answer without a key", async
   expect(page.headers.get("content-type")).toMatch(/^text\/html/);
   expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
   const html = await page.text();
-  for (const src of html.match(/(?<=(src|href)=")[^"]+/g) ?? []) {
+  for (const src of html.match(/(?<=(src|href)=")\/[^"]+/g) ?? []) {
     const asset = await fetch(`${topo.url}${src}`);
     expect([src, asset.status]).toEqual([src, 200]);
     await asset.arrayBuffer();
