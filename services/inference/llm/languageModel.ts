@@ -194,6 +194,8 @@ export class LanguageModel {
           signal: stop.signal,
           stopOnAbortSignal: true,
           onTextChunk: (text) => {
+            // Some tokens come as empty chunks (text held back, special tokens): nothing to send.
+            if (!text) return;
             pending.push(text);
             notify();
           },
