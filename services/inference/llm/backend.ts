@@ -4,8 +4,14 @@ import type { Logger } from "../../shared/logger.ts";
 import { BUILTIN_MODEL } from "../../model/store.ts";
 import type { GenerateRequest, ToolCall } from "../contract.ts";
 import type { Backend, Generation } from "../generation.ts";
-import { answerShape, asText, toolCallOf, toolInstructions } from "./constrained.ts";
-import type { LanguageModel } from "./languageModel.ts";
+import {
+  answerShape,
+  asText,
+  toolCallOf,
+  toolInstructions,
+  type AnswerShape,
+} from "./constrained.ts";
+import type { ChatGeneration, LanguageModel } from "./languageModel.ts";
 import { SMOLLM2 } from "./modelFile.ts";
 
 export interface LanguageBackendArgs {
@@ -26,6 +32,34 @@ const busy = () =>
     "server_overloaded",
     "the language model is busy; retry shortly",
   );
+
+/** Starts a generation on the model the caller holds, constrained to the answer's shape. */
+async function generateOn(
+  model: LanguageModel,
+  req: GenerateRequest,
+  shape: AnswerShape,
+  signal: AbortSignal,
+): Promise<ChatGeneration> {
+  const grammar =
+    shape.kind === "text"
+      ? undefined
+      : await model.grammarFor(shape.schema, shape.kind === "json" ? "response_format" : "tools");
+  const messages = req.messages.map(asText);
+  if (shape.kind === "toolCall")
+    messages.unshift({ role: "system", content: toolInstructions(shape.tools) });
+  return model.chat(
+    messages,
+    {
+      maxTokens: req.maxTokens,
+      temperature: req.temperature,
+      topP: req.topP,
+      seed: req.seed,
+      stop: req.stop ?? [],
+      grammar,
+    },
+    signal,
+  );
+}
 
 /**
  * The built-in backend with the language model: a model whose config names a GGUF file runs on
@@ -70,34 +104,10 @@ export function languageBackend(args: LanguageBackendArgs): Backend {
         return { ...fallback, fingerprint: FALLBACK_FINGERPRINT };
       }
       const free = await entered;
-      let generation;
-      try {
-        const grammar =
-          shape.kind === "text"
-            ? undefined
-            : await model.grammarFor(
-                shape.schema,
-                shape.kind === "json" ? "response_format" : "tools",
-              );
-        const messages = req.messages.map(asText);
-        if (shape.kind === "toolCall")
-          messages.unshift({ role: "system", content: toolInstructions(shape.tools) });
-        generation = model.chat(
-          messages,
-          {
-            maxTokens: req.maxTokens,
-            temperature: req.temperature,
-            topP: req.topP,
-            seed: req.seed,
-            stop: req.stop ?? [],
-            grammar,
-          },
-          signal,
-        );
-      } catch (err) {
+      const generation = await generateOn(model, req, shape, signal).catch((err: unknown) => {
         free();
         throw err;
-      }
+      });
       void generation.done.finally(() => {
         free();
         const r = generation.result();
@@ -106,23 +116,22 @@ export function languageBackend(args: LanguageBackendArgs): Backend {
           "language model generation ended",
         );
       });
-      const text = generation;
       let toolCalls: ToolCall[] | undefined;
       async function* pieces(): AsyncGenerator<string> {
         if (shape.kind !== "toolCall") {
-          yield* text.pieces;
+          yield* generation.pieces;
           return;
         }
         // A call is whole or nothing: its JSON is parsed once the grammar has closed it.
         let json = "";
-        for await (const piece of text.pieces) json += piece;
-        if (text.result().finishReason === "stop")
+        for await (const piece of generation.pieces) json += piece;
+        if (generation.result().finishReason === "stop")
           toolCalls = [toolCallOf(json, `call_${randomUUID().replaceAll("-", "")}`)];
       }
       return {
         pieces: pieces(),
         result: () => {
-          const r = text.result();
+          const r = generation.result();
           return {
             finishReason: toolCalls ? "tool_calls" : r.finishReason,
             usage: { promptTokens: r.promptTokens, completionTokens: r.completionTokens },
