@@ -27,6 +27,7 @@ beforeAll(async () => {
     DATABASE_URL: databaseUrl,
     REDIS_URL: requireEnv("TEST_REDIS_URL"),
     KAFKA_BROKERS: requireEnv("TEST_KAFKA_BROKERS"),
+    INFERENCE_LLM: "on",
   });
   client = new OpenAI({ baseURL: `${topo.url}/v1`, apiKey: topo.apiKey });
 }, TOPOLOGY_READY_MS + 30_000);
