@@ -176,6 +176,7 @@ try {
     console.log(
       `  platform overhead ${ms(overhead)} (target <= 5 ms): ${overhead <= 5 ? "PASS" : "FAIL"}`,
     );
+    if (overhead > 5) process.exitCode = 1;
   }
 } catch (err) {
   failed = true;
