@@ -384,7 +384,8 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
           promptTokens: countPromptTokens(context),
           completionTokens: countTokens(text),
         };
-        if (cacheKey && usage) {
+        // A fallback's answer stands in for a busy model once; it is not the model's to repeat.
+        if (cacheKey && usage && fingerprint === model.id) {
           const answer: CachedAnswer = {
             modelVersion: model.id,
             backend: model.backend,
@@ -392,7 +393,6 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
             finishReason,
             usage,
             ...(toolCalls.length > 0 ? { toolCalls } : {}),
-            ...(fingerprint === model.id ? {} : { fingerprint }),
           };
           await args.cache.set(cacheKey, JSON.stringify(answer), ttl).then(
             () => flow.add("cache", "stored"),
