@@ -21,15 +21,35 @@ COPY package.json package-lock.json ./
 # them and everything only they pull in, following the lock file. It edits the package.json and
 # lock of this stage only. The rule is the scope, not a list, so a Pulumi provider added later
 # stays out of the image too; test/docker/images.test.ts checks the image runs without them.
+#
+# node-llama-cpp brings llama.cpp prebuilt for every Linux flavour it supports (CUDA and Vulkan
+# builds weigh 620 MB); the service runs on the CPU (gpu: false), so only this architecture's
+# CPU build stays.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm uninstall --omit=dev --ignore-scripts --no-audit --no-fund \
        $(node -p "Object.keys(require('./package.json').dependencies).filter((n) => n.startsWith('@pulumi/')).join(' ')") \
+    && find node_modules/@node-llama-cpp -mindepth 1 -maxdepth 1 \
+       ! -name "linux-$(node -p process.arch)" -exec rm -rf {} + \
     && npm cache clean --force
+
+# The inference service's language model, baked in: every target (Docker, Kubernetes, ECS) runs
+# this image, so none needs a volume or a download at start. The fetch script checks both pinned
+# hashes; the layer is rebuilt only when the script or the pins change. The machine's CA bundle,
+# when the base has one, is trusted too (a build behind a TLS-inspecting proxy).
+FROM ${NODE_IMAGE} AS model
+WORKDIR /build
+COPY services/inference/llm/modelFile.ts services/inference/llm/modelFile.ts
+COPY scripts/model/fetch.ts scripts/model/fetch.ts
+RUN if [ -f /etc/ssl/certs/ca-certificates.crt ]; then \
+      export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt; \
+    fi \
+    && node scripts/model/fetch.ts --into /models
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     PORT=8080 \
-    DATA_DIR=/var/lib/platform
+    DATA_DIR=/var/lib/platform \
+    INFERENCE_LLM_MODEL_FILE=/opt/models/SmolLM2-135M-Instruct.Q4_1.gguf
 # A fixed numeric uid so that Kubernetes' runAsNonRoot can verify it, on any base image (the local
 # base has no `node` user). DATA_DIR is the only place it may write: the embedded SQLite and event
 # files used when a container gets no DATABASE_URL or KAFKA_BROKERS.
@@ -54,6 +74,7 @@ WORKDIR /app
 # Dependencies first and the often-edited sources last, so that a code change reuses the layers
 # above. Files stay owned by root: the process cannot rewrite its own code.
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=model /models /opt/models
 COPY package.json ./
 COPY infra/runtimeEnv.ts ./infra/runtimeEnv.ts
 COPY infra/catalog ./infra/catalog

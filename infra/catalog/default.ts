@@ -97,7 +97,16 @@ export const defaultCatalog: CatalogInput = {
     },
     model: { domain: "business", routes: [], replicas: 2, uses: ["postgres"] },
     // Trained models' files come from storage (docs/storage-training.md).
-    inference: { domain: "business", routes: [], replicas: 2, calls: ["storage"] },
+    // Each replica runs the language model in llama.cpp (docs/chat.md): about 600 MB resident
+    // with the service around it (bench/README.md), and one core it keeps busy while generating.
+    inference: {
+      domain: "business",
+      routes: [],
+      replicas: 2,
+      calls: ["storage"],
+      cpu: 512,
+      memory: 1024,
+    },
     // Files (corpora, trained models): metadata in PostgreSQL, contents in an S3 bucket of its
     // own on AWS (`blobs`), the local disk elsewhere. Uploads are multipart, up to 8 MiB.
     storage: {

@@ -7,7 +7,15 @@ import { principalFrom, principalToPassOn, type Principal } from "../shared/prin
 import { modelPageQuery } from "../model/contract.ts";
 import { jsonBody, parse } from "../shared/validation.ts";
 import type { RequestContext } from "../shared/trace.ts";
-import type { FinishReason, GenerationEvent, Usage } from "../inference/contract.ts";
+import type {
+  ContextMessage,
+  FinishReason,
+  GenerationEvent,
+  ToolCall,
+  ToolChoice,
+  ToolSpec,
+  Usage,
+} from "../inference/contract.ts";
 import { countPromptTokens, countTokens } from "../inference/tokenizer.ts";
 import type { ModelVersion, Selection } from "../model/contract.ts";
 import type { InferenceClient, ModelClient } from "./clients.ts";
@@ -17,6 +25,7 @@ import {
   conversationId,
   type ChatCompletion,
   type ChatCompletionBody,
+  type ChoiceToolCall,
   type CompletionUsage,
 } from "./contract.ts";
 import {
@@ -48,7 +57,14 @@ interface Params {
   seed: number | undefined;
   stream: boolean;
   includeUsage: boolean;
+  /** What the answer must match: response_format's schema, or any JSON object. */
+  responseSchema: Record<string, unknown> | undefined;
+  tools: ToolSpec[] | undefined;
+  toolChoice: ToolChoice | undefined;
 }
+
+/** response_format json_object: any JSON object. */
+const ANY_OBJECT = { type: "object", properties: {}, additionalProperties: true };
 
 /** The request's values, each in its range (422 otherwise, naming it), with defaults filled in. */
 function resolveParams(body: ChatCompletionBody): Params {
@@ -73,6 +89,33 @@ function resolveParams(body: ChatCompletionBody): Params {
   const stream = body.stream ?? false;
   if (body.stream_options && !stream)
     throw invalidParameter("stream_options", "stream_options is only allowed with stream: true");
+  body.messages.forEach((m, i) => {
+    if (m.role === "tool" && !m.tool_call_id)
+      throw invalidParameter(`messages[${i}].tool_call_id`, "a tool message needs tool_call_id");
+    if (m.content === null && !(m.role === "assistant" && m.tool_calls))
+      throw invalidParameter(
+        `messages[${i}].content`,
+        "content may be null only in an assistant message with tool_calls",
+      );
+  });
+  const tools = body.tools?.map((t) => ({
+    name: t.function.name,
+    description: t.function.description,
+    parameters: t.function.parameters,
+  }));
+  const choice = body.tool_choice ?? undefined;
+  const toolChoice = typeof choice === "object" ? { name: choice.function.name } : choice;
+  if (toolChoice && toolChoice !== "none" && !tools?.length)
+    throw invalidParameter("tool_choice", "tool_choice needs tools");
+  if (typeof toolChoice === "object" && !tools?.some((t) => t.name === toolChoice.name))
+    throw invalidParameter("tool_choice", `tool_choice names no tool: ${toolChoice.name}`);
+  const format = body.response_format ?? undefined;
+  const responseSchema =
+    format?.type === "json_schema"
+      ? (format.json_schema.schema ?? ANY_OBJECT)
+      : format?.type === "json_object"
+        ? ANY_OBJECT
+        : undefined;
   return {
     temperature,
     topP,
@@ -81,16 +124,36 @@ function resolveParams(body: ChatCompletionBody): Params {
     seed: body.seed ?? undefined,
     stream,
     includeUsage: body.stream_options?.include_usage ?? false,
+    responseSchema,
+    tools,
+    toolChoice,
   };
 }
 
 /** Text parts are joined: the models here read text only. */
-function flatten(messages: ChatCompletionBody["messages"]): StoredMessage[] {
+function flatten(messages: ChatCompletionBody["messages"]): ContextMessage[] {
   return messages.map((m) => ({
     role: m.role,
-    content: typeof m.content === "string" ? m.content : m.content.map((p) => p.text).join(""),
+    content:
+      typeof m.content === "string" ? m.content : (m.content ?? []).map((p) => p.text).join(""),
+    ...(m.tool_call_id ? { toolCallId: m.tool_call_id } : {}),
+    ...(m.tool_calls
+      ? {
+          toolCalls: m.tool_calls.map((c) => ({
+            id: c.id,
+            name: c.function.name,
+            arguments: c.function.arguments,
+          })),
+        }
+      : {}),
   }));
 }
+
+const choiceToolCall = (c: ToolCall): ChoiceToolCall => ({
+  id: c.id,
+  type: "function",
+  function: { name: c.name, arguments: c.arguments },
+});
 
 /** The newest of `newestFirst` that fit the history budget together, oldest first. */
 function fitHistory(newestFirst: readonly StoredMessage[]): StoredMessage[] {
@@ -169,6 +232,9 @@ interface CachedAnswer {
   content: string;
   finishReason: string;
   usage: Usage;
+  toolCalls?: ToolCall[];
+  /** Which model answered, when not the one selected (the n-gram fallback). */
+  fingerprint?: string;
 }
 
 /**
@@ -226,6 +292,9 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
                   requestMessages,
                   params.maxTokens ?? null,
                   params.stop,
+                  params.responseSchema ?? null,
+                  params.tools ?? null,
+                  params.toolChoice ?? null,
                 ]),
               )
               .digest("hex")}`
@@ -257,7 +326,7 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
 
       const history = conversation ? await args.store.history(principal.userId, conversation) : [];
       const kept = fitHistory(history);
-      const isSystem = (m: StoredMessage) => m.role === "system" || m.role === "developer";
+      const isSystem = (m: ContextMessage) => m.role === "system" || m.role === "developer";
       const context = [
         ...requestMessages.filter(isSystem),
         ...kept,
@@ -271,41 +340,59 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
         if (!res.writableFinished) aborted.abort();
       });
       const events = generationEvents(
-        await args.inference.generate(
-          {
-            model,
-            messages: context,
-            temperature: params.temperature,
-            topP: params.topP,
-            maxTokens,
-            seed: params.seed,
-            stop: params.stop.length > 0 ? params.stop : undefined,
-          },
-          ctx,
-          aborted.signal,
-        ),
+        await args.inference
+          .generate(
+            {
+              model,
+              messages: context,
+              temperature: params.temperature,
+              topP: params.topP,
+              maxTokens,
+              seed: params.seed,
+              stop: params.stop.length > 0 ? params.stop : undefined,
+              ...(params.responseSchema ? { responseSchema: params.responseSchema } : {}),
+              ...(params.tools ? { tools: params.tools } : {}),
+              ...(params.toolChoice ? { toolChoice: params.toolChoice } : {}),
+            },
+            ctx,
+            aborted.signal,
+          )
+          .catch((err: unknown) => {
+            // Every replica is busy: the client may come back (the official clients wait this).
+            if (err instanceof ApiError && err.status === 503) res.setHeader("retry-after", "1");
+            throw err;
+          }),
       );
-      // The first event settles the answer's status before its first byte: a generation that
-      // fails at once is a plain JSON error, never a stream that breaks.
-      const first = await events.next();
+      // Which model answers comes first; then the first event settles the answer's status before
+      // its first byte: a generation that fails at once is a plain JSON error, never a stream
+      // that breaks.
+      let first = await events.next();
+      let fingerprint = model.id;
+      if (!first.done && first.value.type === "start") {
+        fingerprint = first.value.fingerprint;
+        first = await events.next();
+      }
       if (!first.done && first.value.type === "error") throw generationError(first.value);
-      flow.add("inference", model.backend);
+      flow.add("inference", fingerprint === model.id ? model.backend : `fallback:${fingerprint}`);
 
       let text = "";
       let finishReason: FinishReason | "aborted" = "aborted";
       let usage: Usage | undefined;
+      const toolCalls: ToolCall[] = [];
       const settle = async () => {
         const spent = usage ?? {
           promptTokens: countPromptTokens(context),
           completionTokens: countTokens(text),
         };
-        if (cacheKey && usage) {
+        // A fallback's answer stands in for a busy model once; it is not the model's to repeat.
+        if (cacheKey && usage && fingerprint === model.id) {
           const answer: CachedAnswer = {
             modelVersion: model.id,
             backend: model.backend,
             content: text,
             finishReason,
             usage,
+            ...(toolCalls.length > 0 ? { toolCalls } : {}),
           };
           await args.cache.set(cacheKey, JSON.stringify(answer), ttl).then(
             () => flow.add("cache", "stored"),
@@ -320,7 +407,9 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
             ? {
                 conversationId: conversation,
                 messages: [
-                  ...requestMessages.filter((m) => !isSystem(m)),
+                  ...requestMessages
+                    .filter((m) => !isSystem(m))
+                    .map(({ role, content }) => ({ role, content })),
                   { role: "assistant", content: text },
                 ],
               }
@@ -339,7 +428,8 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
           for await (const event of rest()) {
             if (event.type === "error") throw generationError(event);
             if (event.type === "delta") text += event.text;
-            else ({ finishReason, usage } = event);
+            else if (event.type === "toolCall") toolCalls.push(event.call);
+            else if (event.type === "done") ({ finishReason, usage } = event);
           }
         } catch (err) {
           if (!aborted.signal.aborted) throw err;
@@ -358,6 +448,8 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
               content: text,
               finishReason,
               usage: spent,
+              toolCalls,
+              fingerprint,
             },
             false,
           ),
@@ -373,7 +465,7 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
         object: "chat.completion.chunk",
         created,
         model: body.model,
-        system_fingerprint: `fp_${model.id}`,
+        system_fingerprint: `fp_${fingerprint}`,
         choices,
         ...(params.includeUsage ? { usage: chunkUsage ?? null } : {}),
       });
@@ -404,7 +496,15 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
                 { index: 0, delta: { content: event.text }, logprobs: null, finish_reason: null },
               ]),
             );
-          } else {
+          } else if (event.type === "toolCall") {
+            const call = { index: toolCalls.length, ...choiceToolCall(event.call) };
+            toolCalls.push(event.call);
+            send(
+              chunk([
+                { index: 0, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null },
+              ]),
+            );
+          } else if (event.type === "done") {
             ({ finishReason, usage } = event);
           }
         }
@@ -455,11 +555,17 @@ export function chatRoutes(app: Express, args: ChatRoutesArgs): void {
         object: "chat.completion",
         created,
         model: body.model,
-        system_fingerprint: `fp_${answer.modelVersion}`,
+        system_fingerprint: `fp_${answer.fingerprint ?? answer.modelVersion}`,
         choices: [
           {
             index: 0,
-            message: { role: "assistant", content: answer.content },
+            message: answer.toolCalls?.length
+              ? {
+                  role: "assistant",
+                  content: answer.content || null,
+                  tool_calls: answer.toolCalls.map(choiceToolCall),
+                }
+              : { role: "assistant", content: answer.content },
             logprobs: null,
             finish_reason: answer.finishReason,
           },
@@ -503,7 +609,11 @@ interface ChatCompletionChunk {
   system_fingerprint: string;
   choices: {
     index: 0;
-    delta: { role?: "assistant"; content?: string };
+    delta: {
+      role?: "assistant";
+      content?: string;
+      tool_calls?: (ChoiceToolCall & { index: number })[];
+    };
     logprobs: null;
     finish_reason: string | null;
   }[];

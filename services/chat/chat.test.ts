@@ -73,6 +73,9 @@ beforeAll(async () => {
   await migrate(modelDb, "model", modelMigrations);
   const models = modelStore(modelDb);
   await models.seed(["remote-chat"]);
+  // This flow's answers are the n-gram model's, which needs no model file (the language model
+  // behind the same flow: languageModel.test.ts).
+  await models.setAlias("deepseek-chat", BUILTIN_MODEL);
   cache = redisCache(requireEnv("TEST_REDIS_URL"), prefix);
   redis = new Redis(requireEnv("TEST_REDIS_URL"));
   bus = kafkaBus(requireEnv("TEST_KAFKA_BROKERS"), "chat-test");

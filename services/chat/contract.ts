@@ -6,16 +6,77 @@ import { z } from "zod";
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() }).strict();
 
-export const chatMessage = z
+/** `null` means "the default" for OpenAI's optional fields, so every one of them accepts it. */
+const opt = <T extends z.ZodType>(t: T) => t.nullable().optional();
+
+const functionName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");
+
+/** A call the assistant made, as a later request sends it back. */
+const messageToolCall = z
   .object({
-    role: z.enum(["system", "developer", "user", "assistant"]),
-    content: z.union([z.string(), z.array(textPart).min(1)]),
-    name: z.string().min(1).max(64).optional(),
+    id: z.string().min(1).max(200),
+    type: z.literal("function"),
+    function: z.object({ name: functionName, arguments: z.string().max(100_000) }).strict(),
   })
   .strict();
 
-/** `null` means "the default" for OpenAI's optional fields, so every one of them accepts it. */
-const opt = <T extends z.ZodType>(t: T) => t.nullable().optional();
+/**
+ * One message. An assistant's turn may be tool calls with no content; a tool's answer names the
+ * call it answers (both checked by the service, which answers 422 naming the field).
+ */
+export const chatMessage = z
+  .object({
+    role: z.enum(["system", "developer", "user", "assistant", "tool"]),
+    content: z.union([z.string(), z.array(textPart).min(1)]).nullable(),
+    name: z.string().min(1).max(64).optional(),
+    tool_call_id: z.string().min(1).max(200).optional(),
+    tool_calls: z.array(messageToolCall).min(1).max(64).optional(),
+  })
+  .strict();
+
+/** JSON Schema, checked by the model's grammar converter (its 400 names `response_format`). */
+const schemaObject = z.record(z.string(), z.unknown());
+
+export const tool = z
+  .object({
+    type: z.literal("function"),
+    function: z
+      .object({
+        name: functionName,
+        description: z.string().max(10_000).optional(),
+        parameters: schemaObject.optional(),
+        strict: opt(z.boolean()),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const toolChoiceBody = z.union([
+  z.enum(["none", "auto", "required"]),
+  z
+    .object({ type: z.literal("function"), function: z.object({ name: functionName }).strict() })
+    .strict(),
+]);
+
+export const responseFormat = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text") }).strict(),
+  z.object({ type: z.literal("json_object") }).strict(),
+  z
+    .object({
+      type: z.literal("json_schema"),
+      json_schema: z
+        .object({
+          name: functionName,
+          description: z.string().max(10_000).optional(),
+          schema: schemaObject.optional(),
+          strict: opt(z.boolean()),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
 
 export const chatCompletionBody = z
   .object({
@@ -33,6 +94,10 @@ export const chatCompletionBody = z
     frequency_penalty: opt(z.number()),
     presence_penalty: opt(z.number()),
     logprobs: opt(z.boolean()),
+    response_format: opt(responseFormat),
+    tools: opt(z.array(tool).max(64)),
+    tool_choice: opt(toolChoiceBody),
+    parallel_tool_calls: opt(z.boolean()),
     user: z.string().max(256).optional(),
   })
   .strict();
@@ -63,9 +128,15 @@ export interface ChatCompletion {
   system_fingerprint: string;
   choices: {
     index: 0;
-    message: { role: "assistant"; content: string };
+    message: { role: "assistant"; content: string | null; tool_calls?: ChoiceToolCall[] };
     logprobs: null;
     finish_reason: string;
   }[];
   usage: CompletionUsage;
+}
+
+export interface ChoiceToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
 }

@@ -46,17 +46,26 @@ export function inferenceRoutes(app: Express, args: InferenceRoutesArgs): void {
     const aborted = new AbortController();
     res.once("close", () => aborted.abort());
     try {
-      const generation = withStops(await backend.start(input, aborted.signal), input.stop ?? []);
-      res.locals.decision = `${input.model.backend}:${input.model.id}`;
+      const started = await backend.start(input, aborted.signal).catch((err: unknown) => {
+        if (err instanceof ApiError && err.code === "server_overloaded")
+          res.setHeader("retry-after", "1");
+        throw err;
+      });
+      const generation = withStops(started, input.stop ?? []);
+      const fingerprint = generation.fingerprint ?? input.model.id;
+      res.locals.decision = `${input.model.backend}:${input.model.id}${generation.fingerprint ? `>${fingerprint}` : ""}`;
       res.status(200).setHeader("content-type", NDJSON);
       res.flushHeaders();
       const send = (event: GenerationEvent) => res.write(`${JSON.stringify(event)}\n`);
+      send({ type: "start", fingerprint });
       try {
         for await (const text of generation.pieces) {
           if (aborted.signal.aborted) break;
           send({ type: "delta", text });
         }
-        send({ type: "done", ...generation.result() });
+        const { toolCalls, ...result } = generation.result();
+        for (const call of toolCalls ?? []) send({ type: "toolCall", call });
+        send({ type: "done", ...result });
       } catch (err) {
         if (aborted.signal.aborted) return;
         const api = err instanceof ApiError ? err : undefined;

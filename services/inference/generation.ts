@@ -1,10 +1,12 @@
-import type { FinishReason, GenerateRequest, Usage } from "./contract.ts";
+import type { FinishReason, GenerateRequest, ToolCall, Usage } from "./contract.ts";
 
 /** An answer in progress: its text pieces as they come, then how it ended and what it cost. */
 export interface Generation {
+  /** The model that answers, when it is not the one asked for (a fallback). */
+  fingerprint?: string;
   pieces: AsyncIterable<string>;
   /** Read once `pieces` is exhausted. */
-  result(): { finishReason: FinishReason; usage: Usage };
+  result(): { finishReason: FinishReason; usage: Usage; toolCalls?: ToolCall[] };
 }
 
 /**
@@ -43,6 +45,7 @@ export function withStops(gen: Generation, stops: readonly string[]): Generation
     if (pending) yield pending;
   }
   return {
+    fingerprint: gen.fingerprint,
     pieces: pieces(),
     result: () => {
       const r = gen.result();

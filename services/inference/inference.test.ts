@@ -265,7 +265,7 @@ describe("POST /internal/generate", () => {
       expect(second.status).toBe(503);
       expect(JSON.parse(second.text).error.code).toBe("server_overloaded");
       release();
-      expect((await (await first).text()).trim().split("\n")).toHaveLength(2);
+      expect((await (await first).text()).trim().split("\n")).toHaveLength(3);
     } finally {
       useSlow = false;
     }

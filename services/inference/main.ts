@@ -1,11 +1,15 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
+import type { Logger } from "../shared/logger.ts";
 import { runService } from "../shared/service.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { StorageClient } from "../storage/client.ts";
 import { inferenceRoutes } from "./app.ts";
 import { builtinBackend, readCorpus } from "./builtin.ts";
+import { languageBackend } from "./llm/backend.ts";
+import { LanguageModel, ModelFileError } from "./llm/languageModel.ts";
+import { defaultModelPath } from "./llm/modelFile.ts";
 import { NgramModel } from "./ngram.ts";
 import { TrainedModels } from "./trained.ts";
 import { upstreamBackend } from "./upstream.ts";
@@ -18,6 +22,11 @@ const env = loadEnv(
     corpusDir: fields.dataDir.default(resolve(import.meta.dirname, "corpus")),
     maxTrainedModels: z.coerce.number().int().min(1).max(1_000).default(8),
     storage: fields.urls.optional(),
+    llm: z.enum(["on", "off"], { error: 'must be "on" or "off"' }).default("on"),
+    llmModelFile: z.string().min(1).default(defaultModelPath()),
+    llmThreads: z.coerce.number().int().min(1).max(64).default(1),
+    llmContextTokens: z.coerce.number().int().min(256).max(8_192).default(2_048),
+    llmMaxWaiting: z.coerce.number().int().min(0).max(1_000).default(4),
   },
   {
     upstreamUrl: "INFERENCE_UPSTREAM_URL",
@@ -27,6 +36,12 @@ const env = loadEnv(
     maxTrainedModels: "INFERENCE_MAX_TRAINED_MODELS",
     // Trained models' files (catalog: inference calls storage).
     storage: envKey.upstream("storage"),
+    // The language model (docs/chat.md): "off" leaves the n-gram model alone, as a fallback.
+    llm: "INFERENCE_LLM",
+    llmModelFile: "INFERENCE_LLM_MODEL_FILE",
+    llmThreads: "INFERENCE_LLM_THREADS",
+    llmContextTokens: "INFERENCE_LLM_CONTEXT_TOKENS",
+    llmMaxWaiting: "INFERENCE_LLM_MAX_WAITING",
   },
 );
 
@@ -52,8 +67,13 @@ await runService({
     const trained =
       storageSet &&
       new TrainedModels((id) => new StorageClient(storageSet).content(id), env.maxTrainedModels);
+    const llm = env.llm === "on" ? await loadLanguageModel(logger) : undefined;
     inferenceRoutes(app, {
-      builtin: builtinBackend(new Map([["default", model]]), trained),
+      builtin: languageBackend({
+        model: llm,
+        ngram: builtinBackend(new Map([["default", model]]), trained),
+        logger,
+      }),
       upstream: env.upstreamUrl
         ? upstreamBackend({ baseUrl: env.upstreamUrl, apiKey: env.upstreamApiKey })
         : undefined,
@@ -62,6 +82,32 @@ await runService({
     });
     return async () => {
       await storageSet?.close();
+      await llm?.close();
     };
   },
 });
+
+/**
+ * A missing or damaged model file stops the service (the operator's to fix, with the command the
+ * error names); a model that llama.cpp cannot run here (no prebuilt binary for this CPU, too
+ * little memory) leaves the n-gram model to answer, with the reason in the log.
+ */
+async function loadLanguageModel(logger: Logger): Promise<LanguageModel | undefined> {
+  try {
+    const llm = await LanguageModel.load({
+      path: env.llmModelFile,
+      threads: env.llmThreads,
+      contextTokens: env.llmContextTokens,
+      maxWaiting: env.llmMaxWaiting,
+    });
+    logger.info(
+      { file: env.llmModelFile, threads: env.llmThreads, ms: Math.round(llm.loadMs) },
+      "language model loaded",
+    );
+    return llm;
+  } catch (err) {
+    if (err instanceof ModelFileError) throw err;
+    logger.error({ err, file: env.llmModelFile }, "language model failed to load: n-gram fallback");
+    return undefined;
+  }
+}

@@ -13,10 +13,12 @@ export const modelName = z
 
 /**
  * How a backend runs a model: the built-in n-gram's shipped corpus, or a trained n-gram model's
- * file in the storage service (and its SHA-256, checked on load), or the upstream's model name.
+ * file in the storage service (and its SHA-256, checked on load), or the language model file each
+ * inference replica loads at start (`gguf`: its name), or the upstream's model name.
  */
 export const modelConfig = z.union([
   z.object({ corpus: z.string().min(1) }).strict(),
+  z.object({ gguf: z.string().min(1).max(200) }).strict(),
   z
     .object({
       file: fileId,
@@ -44,7 +46,7 @@ export const registerModelBody = z
   .strict()
   .refine(
     (m) => (m.backend === "builtin" ? !("model" in m.config) : "model" in m.config),
-    "a builtin model's config names a corpus or a trained file, an upstream model's config names a model",
+    "a builtin model's config names a corpus, a trained file or a GGUF file, an upstream model's config names a model",
   );
 
 export const selectBody = z.object({ model: z.string().min(1).max(200) }).strict();

