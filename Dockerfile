@@ -24,12 +24,20 @@ COPY package.json package-lock.json ./
 #
 # node-llama-cpp brings llama.cpp prebuilt for every Linux flavour it supports (CUDA and Vulkan
 # builds weigh 620 MB); the service runs on the CPU (gpu: false), so only this architecture's
-# CPU build stays.
+# CPU build stays. It also names TypeScript as an optional peer, which keeps the 24 MB compiler
+# installed once @pulumi/pulumi is gone; only its `inspect gpu` command imports it.
+#
+# The API reference page serves swagger-ui-bundle.js and swagger-ui.css (services/api/
+# docsRoutes.ts); the package's source maps and ES bundles are 10 MB nobody loads. Type
+# declarations are read by the compiler only.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm uninstall --omit=dev --ignore-scripts --no-audit --no-fund \
        $(node -p "Object.keys(require('./package.json').dependencies).filter((n) => n.startsWith('@pulumi/')).join(' ')") \
     && find node_modules/@node-llama-cpp -mindepth 1 -maxdepth 1 \
        ! -name "linux-$(node -p process.arch)" -exec rm -rf {} + \
+    && rm -rf node_modules/typescript node_modules/@types \
+       node_modules/swagger-ui-dist/*.map node_modules/swagger-ui-dist/swagger-ui-es-bundle* \
+       node_modules/swagger-ui-dist/swagger-ui.js \
     && npm cache clean --force
 
 # The inference service's language model, baked in: every target (Docker, Kubernetes, ECS) runs
