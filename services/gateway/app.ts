@@ -22,6 +22,7 @@ import { answerWithFallback } from "./fallback.ts";
 import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 import { ServiceClient, isUpstreamFailure, type CallRequest } from "./serviceClient.ts";
 import { createQuotaStep } from "./quota.ts";
+import { BodyBudget } from "./requestBody.ts";
 import { validateRequest } from "./validation.ts";
 import { VersionRouter } from "./versionRouter.ts";
 import { X_CACHE, bufferResponse, sendCached, type ResponseCache } from "./responseCache.ts";
@@ -64,6 +65,8 @@ export interface GatewayOptions {
   requestEvents?: RequestHandler;
   /** Active health checks of the upstream replicas, in ms (default 1000). */
   healthIntervalMs?: number;
+  /** Request body bytes this replica may hold at once (GATEWAY_BUFFERED_BODY_BYTES; 256 MiB). */
+  bufferedBodyBytes?: number;
 }
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -346,6 +349,7 @@ export function createGateway(opts: GatewayOptions): {
         opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.maxBodyBytes,
       bodyTypes: (route) =>
         opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.bodyTypes,
+      budget: new BodyBudget(opts.bufferedBodyBytes),
     }),
   );
   if (quota.step) app.use("/v1", quota.step);

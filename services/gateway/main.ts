@@ -26,6 +26,7 @@ const base = loadEnv(
     adminToken: fields.secret,
     principalSecret: fields.principalSecret,
     proxyHops: fields.proxyHops,
+    bufferedBodyBytes: fields.bufferedBodyBytes,
   },
   {
     port: envKey.port,
@@ -39,6 +40,7 @@ const base = loadEnv(
     adminToken: envKey.adminToken,
     principalSecret: envKey.principalSecret,
     proxyHops: envKey.proxyHops,
+    bufferedBodyBytes: envKey.bufferedBodyBytes,
   },
 );
 const domain = catalog.domains[base.domain];
@@ -105,6 +107,7 @@ const gateway = createGateway({
   adminToken: base.adminToken,
   principalSecret: base.principalSecret,
   proxyHops: base.proxyHops,
+  bufferedBodyBytes: base.bufferedBodyBytes,
   logger,
   metrics,
   draining: () => draining,

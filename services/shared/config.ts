@@ -54,6 +54,16 @@ export const fields = {
   /** The stack's key for what the gateways sign (principal.ts, signing.ts). */
   principalSecret: z.string().min(32, "must be at least 32 characters"),
   proxyHops: z.coerce.number().int().min(0).max(10).default(1),
+  /** Bytes of request bodies a gateway replica holds at once (requestBody.ts); 1 KiB to 4 GiB. */
+  bufferedBodyBytes: z.coerce
+    .number()
+    .int()
+    .min(1024, "must be at least 1024 bytes")
+    .max(4 * 1024 ** 3, "must be at most 4 GiB")
+    .optional(),
+  /** Milliseconds a client may take to send its headers, and its whole request (http.ts). */
+  headersTimeoutMs: z.coerce.number().int().min(100, "must be at least 100 ms").optional(),
+  requestTimeoutMs: z.coerce.number().int().min(100, "must be at least 100 ms").optional(),
   /** A token or password: long enough to resist guessing. */
   secret: z.string().min(16, "must be at least 16 characters").optional(),
 };

@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 import { badRequest, type ApiError } from "./errors.ts";
@@ -332,8 +332,11 @@ export interface UpstreamRequest {
   /** Path and query, e.g. `/v1/orders?limit=10`. */
   path: string;
   headers: Record<string, string>;
-  /** A stream (an upload passed through) can be sent once only, to one replica. */
-  body?: Buffer | Readable;
+  /**
+   * Bytes, or views of a stream (an upload passed through, see proxy.ts `bodyViews`): a new view
+   * per attempt, none once an attempt has read from the stream.
+   */
+  body?: Buffer | (() => Readable | undefined);
   /** May this request be sent again after a connection broke mid-way (GET, PUT, idempotency key)? */
   retryable: boolean;
   signal?: AbortSignal;
@@ -400,6 +403,9 @@ export async function sendToReplicas(
   const tried = new Set<Replica>();
   let lastError: unknown;
   while (tried.size < set.replicas.length) {
+    const body = typeof req.body === "function" ? req.body() : req.body;
+    // A stream that an earlier attempt read from is on its way: there is none to send again.
+    if (typeof req.body === "function" && !body) break;
     const replica = set.pick(tried);
     if (!replica) break;
     tried.add(replica);
@@ -408,7 +414,7 @@ export async function sendToReplicas(
         method: req.method as "GET",
         path: req.path,
         headers: req.headers,
-        body: req.body,
+        body,
         signal: req.signal,
       });
       set.succeeded(replica);
@@ -426,8 +432,7 @@ export async function sendToReplicas(
       lastError = err;
       if (neverSent(err)) set.failed(replica, "down");
       else if (brokenConnection(err)) set.failed(replica);
-      const replayable = !(req.body instanceof Readable);
-      if (replayable && (neverSent(err) || (brokenConnection(err) && req.retryable))) continue;
+      if (neverSent(err) || (brokenConnection(err) && req.retryable)) continue;
       throw new NoReplicaError(set.name, tried.size, err);
     }
   }
