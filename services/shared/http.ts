@@ -1,7 +1,7 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { envKey } from "../../infra/runtimeEnv.ts";
+import { ConfigError, envKey, fields, loadEnv } from "./config.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
 import { flushLogs, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -195,36 +195,47 @@ export const keepAliveTimeoutMs = 65_000;
  * How long a client may take to send its request headers, and its whole request (slowloris: a
  * client that trickles bytes holds a connection and its memory for as long as it is let). Node's
  * defaults are 60 s and 300 s; the request bound still lets the largest upload of the catalog
- * through at a few hundred KiB/s.
+ * through at a few hundred KiB/s. HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS override them.
  */
 export const headersTimeoutMs = 10_000;
 export const requestTimeoutMs = 60_000;
 
+export interface ClientTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+/** The client time-outs of this process's environment, validated (a bad value names its variable). */
+export function clientTimeouts(env: NodeJS.ProcessEnv = process.env): ClientTimeouts {
+  const t = loadEnv(
+    { headersTimeoutMs: fields.headersTimeoutMs, requestTimeoutMs: fields.requestTimeoutMs },
+    { headersTimeoutMs: envKey.headersTimeoutMs, requestTimeoutMs: envKey.requestTimeoutMs },
+    env,
+  );
+  const timeouts = {
+    headersTimeoutMs: t.headersTimeoutMs ?? headersTimeoutMs,
+    requestTimeoutMs: t.requestTimeoutMs ?? requestTimeoutMs,
+  };
+  if (timeouts.requestTimeoutMs < timeouts.headersTimeoutMs)
+    throw new ConfigError([
+      `${envKey.requestTimeoutMs}: must not be below ${envKey.headersTimeoutMs}`,
+    ]);
+  return timeouts;
+}
+
 /**
- * Listens on `port` and drains on SIGTERM/SIGINT, as Kubernetes' preStop pattern does: readiness
- * turns 503 and connections are closed after each answer, while the server still accepts for
- * DRAIN_DELAY_MS (long enough for the balancers' health checks to notice); then it stops
- * accepting, lets in-flight requests finish, and `onClose` releases the dependencies.
+ * An HTTP server with this project's client bounds: the time-outs above, answered with the API's
+ * JSON 408 (or 400 for what Node cannot parse) and the connection closed.
  */
-export function serve(
-  handler: RequestListener,
-  port: number,
-  logger: Logger,
-  lifecycle: {
-    startDraining: () => void;
-    onClose: () => Promise<void>;
-    drainMs?: number;
-    /** What the OPS_PORT listener runs, when it differs from the public `handler`. */
-    opsHandler?: RequestListener;
-  },
-): Promise<Server> {
-  // Containers must listen on every interface; the local runner keeps everything on loopback.
-  const host = process.env[envKey.host] || "0.0.0.0";
+export function createHttpServer(handler: RequestListener, timeouts: ClientTimeouts): Server {
   const server = createServer(
     {
       keepAliveTimeout: keepAliveTimeoutMs,
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: requestTimeoutMs,
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      // Node looks for late clients only this often (30 s by default), which would let a
+      // 10 s bound hold a connection for up to 40 s.
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headersTimeoutMs),
     },
     handler,
   );
@@ -248,6 +259,30 @@ export function serve(
     });
     res.end(body);
   });
+  return server;
+}
+
+/**
+ * Listens on `port` and drains on SIGTERM/SIGINT, as Kubernetes' preStop pattern does: readiness
+ * turns 503 and connections are closed after each answer, while the server still accepts for
+ * DRAIN_DELAY_MS (long enough for the balancers' health checks to notice); then it stops
+ * accepting, lets in-flight requests finish, and `onClose` releases the dependencies.
+ */
+export function serve(
+  handler: RequestListener,
+  port: number,
+  logger: Logger,
+  lifecycle: {
+    startDraining: () => void;
+    onClose: () => Promise<void>;
+    drainMs?: number;
+    /** What the OPS_PORT listener runs, when it differs from the public `handler`. */
+    opsHandler?: RequestListener;
+  },
+): Promise<Server> {
+  // Containers must listen on every interface; the local runner keeps everything on loopback.
+  const host = process.env[envKey.host] || "0.0.0.0";
+  const server = createHttpServer(handler, clientTimeouts());
   const ops = opsServer(lifecycle.opsHandler ?? handler, host, logger);
   let stopping = false;
   const stop = (signal: string) => {
