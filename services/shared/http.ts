@@ -5,7 +5,7 @@ import { ConfigError, envKey, fields, loadEnv } from "./config.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
 import { flushLogs, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
-import { verifiedPrincipals } from "./principal.ts";
+import { signedCallsOnly } from "./principal.ts";
 import { parseTarget, type RequestTarget } from "./requestTarget.ts";
 import { requestContext, type RequestContext } from "./trace.ts";
 
@@ -25,8 +25,9 @@ export interface AppOptions {
   /** Set while draining: `/readyz` turns 503 so that balancers stop sending new requests. */
   draining?: () => boolean;
   /**
-   * PRINCIPAL_SECRET, in a service: principal headers are believed only with the gateway's
-   * signature (principal.ts). Without it (the gateways, which make principals) none is believed.
+   * PRINCIPAL_SECRET, in a service: principal headers are believed, and `/internal/*` answered,
+   * only under a call signature of this stack (principal.ts, callSignature.ts). Without it (the
+   * gateways, which make principals) no principal is believed.
    */
   principalSecret?: string;
 }
@@ -122,7 +123,7 @@ export function createApp({
     next();
   };
   app.use(trace);
-  if (principalSecret) app.use(verifiedPrincipals(principalSecret));
+  if (principalSecret) app.use(signedCallsOnly(principalSecret));
 
   app.get("/healthz", (_req, res) => {
     res.locals.route = "health";
@@ -152,6 +153,8 @@ const LIBRARY_ERRORS: Record<string, [code: string, message: string]> = {
   "entity.too.large": ["payload_too_large", "the request body is too large"],
   "entity.parse.failed": ["invalid_json", "the request body is not valid JSON"],
   "encoding.unsupported": ["unsupported_encoding", "the request body's charset is not supported"],
+  // A body parser's `verify` hook refused the body: callSignature.ts `checkBody`.
+  "entity.verify.failed": ["invalid_api_key", "the call is not signed by this stack"],
 };
 
 /** JSON 404 for unknown paths and a JSON body for every error; must be added last. */
@@ -170,7 +173,8 @@ export function finishApp(app: Express, logger: Logger): void {
     if (status >= 400 && status < 500) {
       const [code, message] = LIBRARY_ERRORS[String(err.type)] ?? ["bad_request", "bad request"];
       logger.warn({ requestId, code, detail: String(err.message) }, message);
-      res.status(status).json(errorBody(message, "invalid_request_error", code, null, requestId));
+      const type = status === 401 ? "authentication_error" : "invalid_request_error";
+      res.status(status).json(errorBody(message, type, code, null, requestId));
       return;
     }
     logger.error({ err, requestId }, "unhandled error");
