@@ -205,36 +205,98 @@ test("a caller's deleted model file is its 404 and opens no breaker for others (
   expect([other.status, json(other)["object"]]).toEqual([200, "chat.completion"]);
 }, 120_000);
 
-test("an unauthenticated upload is refused before its body is read (finding 6)", async () => {
-  // The first 64 KiB of the 5 MB the request announces, then nothing: buffered by the router
-  // before the key check, the request would hang until a time-out; streamed to the gateway,
-  // which checks the key first, it is refused at once.
-  const url = new URL(topo.url);
-  const res = await new Promise<Answer>((ok, fail) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: "POST",
-        path: "/v1/files",
-        headers: { "content-type": "application/octet-stream", "content-length": "5242880" },
-        agent: false,
-      },
-      (r) => {
-        let text = "";
-        r.on("data", (d: Buffer) => (text += d.toString()));
-        r.once("end", () => {
-          ok({ status: r.statusCode ?? 0, headers: r.headers, text });
-          req.destroy();
-        });
-      },
-    );
-    req.once("error", (err) => (req.destroyed ? undefined : fail(err)));
-    req.write(Buffer.alloc(64 * 1024, 0x61));
-  });
-  expect(res.status).toBe(401);
-  expect(json(res).error).toMatchObject({ code: "invalid_api_key" });
-}, 30_000);
+test.each([
+  ["an upload", "/v1/files", "application/octet-stream", 5 * 1024 * 1024, 64 * 1024],
+  ["a small JSON body", "/v1/orders", "application/json", 16 * 1024, 1024],
+])(
+  "%s without a key is refused before its body is read (finding 6)",
+  async (_what, path, type, announced, sent) => {
+    // Part of the body the request announces, then nothing: held by the router or read by the
+    // gateway before the key check, the request would hang until a time-out; streamed through to
+    // the gateway, which checks the key (and the per-address limit) first, it is refused at once.
+    const url = new URL(topo.url);
+    const res = await new Promise<Answer>((ok, fail) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: "POST",
+          path,
+          headers: { "content-type": type, "content-length": String(announced) },
+          agent: false,
+        },
+        (r) => {
+          let text = "";
+          r.on("data", (d: Buffer) => (text += d.toString()));
+          r.once("end", () => {
+            ok({ status: r.statusCode ?? 0, headers: r.headers, text });
+            req.destroy();
+          });
+        },
+      );
+      req.once("error", (err) => (req.destroyed ? undefined : fail(err)));
+      req.write(Buffer.alloc(sent, 0x61));
+    });
+    expect(res.status).toBe(401);
+    expect(json(res).error).toMatchObject({ code: "invalid_api_key" });
+  },
+  30_000,
+);
+
+test("what reaches a service's or a tier's port without the stack's signature acts as no one (finding 8)", async () => {
+  const direct = (name: string, method: string, path: string, body: unknown, headers = {}) =>
+    fetch(`http://127.0.0.1:${topo.portOf(name)}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  const cases: Array<[string, Response]> = [
+    [
+      "register a model",
+      await direct("model-1", "POST", "/internal/models", {
+        name: "ngram-3",
+        backend: "builtin",
+        config: { corpus: "default" },
+      }),
+    ],
+    [
+      "move an alias",
+      await direct("model-1", "PUT", "/internal/aliases/deepseek-chat", { name: "ngram-3" }),
+    ],
+    [
+      "consume someone's quota",
+      await direct("identity-gateway-1", "POST", "/internal/quota/check", {
+        userId: "user-x",
+        plan: "free",
+      }),
+    ],
+    [
+      "ask for a key's principal",
+      await direct("business-gateway-1", "POST", "/internal/verify", { key: topo.apiKey }),
+    ],
+    [
+      "act as a user with made-up principal headers",
+      await direct(
+        "orders-1",
+        "POST",
+        "/v1/orders",
+        { item: "pen", quantity: 1 },
+        {
+          "x-principal-user": "user-x",
+          "x-principal-key": "key-x",
+          "x-principal-plan": "free",
+        },
+      ),
+    ],
+  ];
+  for (const [what, res] of cases) {
+    expect([
+      what,
+      res.status,
+      ((await res.json()) as { error: { code: string } }).error.code,
+    ]).toEqual([what, 401, "invalid_api_key"]);
+  }
+});
 
 test("the router's metrics and readiness details are off its public port (finding 10)", async () => {
   const metrics = await send({ target: "/metrics" });
