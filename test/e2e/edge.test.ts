@@ -1,10 +1,13 @@
+import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import fc from "fast-check";
 import { createDatabase } from "../servers/index.ts";
 import { requireEnv } from "../support/kafka.ts";
 import {
+  ROOT,
   startTopology,
   type RunningTopology,
   TOPOLOGY_READY_MS,
@@ -17,12 +20,14 @@ import { startFakeUpstream, type FakeUpstream } from "../support/openaiUpstream.
 
 let topo: RunningTopology;
 let upstream: FakeUpstream;
+let databaseUrl: string;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
   upstream.set({ status: 400 });
+  databaseUrl = await createDatabase("e2e_edge");
   topo = await startTopology({
-    DATABASE_URL: await createDatabase("e2e_edge"),
+    DATABASE_URL: databaseUrl,
     REDIS_URL: requireEnv("TEST_REDIS_URL"),
     KAFKA_BROKERS: requireEnv("TEST_KAFKA_BROKERS"),
     INFERENCE_UPSTREAM_URL: upstream.url,
@@ -324,6 +329,80 @@ test("an upstream's error text stays in the log, with the request id (finding 14
   const logged = logLines("inference").find((l) => l["requestId"] === requestId);
   expect(String(logged?.["detail"])).toContain("refused with 400");
 });
+
+/** A second user, on the free plan, made as an operator makes one: its API key. */
+async function anotherUser(): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, "services/auth/createAdminKey.ts")],
+    { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" } },
+  );
+  const admin = { authorization: `Bearer ${(JSON.parse(stdout) as { key: string }).key}` };
+  const asAdmin = (target: string, body: unknown) =>
+    send({
+      method: "POST",
+      target,
+      headers: { ...admin, "content-type": "application/json" },
+      body: Buffer.from(JSON.stringify(body)),
+    });
+  const user = json(
+    await asAdmin("/v1/users", { email: "other@example.com", name: "Other", plan: "free" }),
+  );
+  const key = json(await asAdmin("/v1/auth/keys", { name: "other", userId: user["id"] }));
+  return key["key"] as string;
+}
+
+test("another user neither uses nor sees a trained model, nor gets its owner's cached answers (findings 3, 9)", async () => {
+  const other = { authorization: `Bearer ${await anotherUser()}` };
+  const job = json(
+    await send({
+      method: "POST",
+      target: "/v1/training/jobs",
+      headers: { ...bearer(), "content-type": "application/json" },
+      body: Buffer.from(
+        JSON.stringify({
+          suffix: "edgeowner",
+          corpus: { text: "The owner's private notes say the vault opens at dawn.\n" },
+        }),
+      ),
+    }),
+  );
+  let done = job;
+  while (done["status"] === "queued" || done["status"] === "running") {
+    await new Promise((ok) => setTimeout(ok, 200));
+    done = json(await send({ target: `/v1/training/jobs/${job["id"]}`, headers: bearer() }));
+  }
+  expect(done["status"]).toBe("succeeded");
+  const listed = async (headers: Record<string, string>) =>
+    (
+      json(await send({ target: "/v1/models?limit=100", headers }))["data"] as Array<{ id: string }>
+    ).map((m) => m.id);
+  expect(await listed(bearer())).toContain(done["model"]);
+  expect(await listed(other)).not.toContain(done["model"]);
+  const stolen = await send({
+    ...completion("ft-edgeowner"),
+    headers: { ...other, "content-type": "application/json" },
+  });
+  expect([stolen.status, json(stolen).error?.code]).toEqual([404, "model_not_found"]);
+
+  // The owner's answer at temperature 0 is cached for the owner, never served to another user.
+  const ask = (headers: Record<string, string>) =>
+    send({
+      method: "POST",
+      target: "/v1/chat/completions",
+      headers: { ...headers, "content-type": "application/json" },
+      body: Buffer.from(
+        JSON.stringify({
+          model: "ngram-3",
+          temperature: 0,
+          messages: [{ role: "user", content: "What do the edge test's owners ask?" }],
+        }),
+      ),
+    });
+  expect((await ask(bearer())).headers["x-cache"]).toBe("MISS");
+  expect((await ask(bearer())).headers["x-cache"]).toBe("HIT");
+  expect((await ask(other)).headers["x-cache"]).toBe("MISS");
+}, 60_000);
 
 // The fuzzing pass: thousands of generated requests (methods, targets, headers, bodies) through
 // the router; any 5xx, any error without a JSON body, any answer later than 10 s fails it, and
