@@ -14,11 +14,11 @@ import { signParts, verifyParts } from "./signing.ts";
 //
 // Why bound replay this way rather than with a nonce remembered in Redis: a signature that a
 // listener on the network picks up works for that very request only (same method, target, body
-// and request id) and for `CALL_MAX_AGE_MS`: it can repeat it, which is what the gateway's own
-// retries and failover do anyway (and writes carry idempotency keys), but never turn a read into
-// a write, change a body, reach another route or act later. A nonce would refuse those legitimate
-// repeats too, cost a Redis round trip on every hop, and hold only where every replica shares one
-// Redis (`npm start` without one would check nothing across replicas).
+// and request id) and for `CALL_MAX_AGE_MS`: it can repeat it, as the gateway's own retries and
+// failover do anyway (a write with an idempotency key is done once however often it comes), but
+// never turn a read into a write, change a body, reach another route or act later. A nonce would
+// refuse those legitimate repeats too, cost a Redis round trip on every hop, and hold only where
+// every replica shares one Redis (`npm start` without one would check nothing across replicas).
 
 export const CALL_SIGNATURE_HEADER = "x-call-signature";
 /** How far a signature's time may be from the reader's clock, either way. */
@@ -28,7 +28,7 @@ export const PRINCIPAL_HEADER_PREFIX = "x-principal-";
 /** `t=<ms since the epoch>,b=<SHA-256 of the body>,s=<HMAC>`, both base64url. */
 const SIGNATURE = /^t=(\d{1,15}),b=([A-Za-z0-9_-]{43}),s=([A-Za-z0-9_-]{43})$/;
 
-export const bodyDigest = (body: Buffer | undefined): string =>
+const bodyDigest = (body: Buffer | undefined): string =>
   createHash("sha256")
     .update(body ?? Buffer.alloc(0))
     .digest("base64url");
