@@ -137,3 +137,36 @@ test("a gateway replica that refuses the connection costs no upload: the next on
     await new Promise((ok) => server.close(ok));
   }
 });
+
+test("a gateway replica that dies once it has the body: a request safe to repeat goes to the next, whole", async () => {
+  // Reads each body whole, then breaks the connection without an answer, as a killed process.
+  const dying = createServer((req) => {
+    req.resume();
+    req.once("end", () => req.socket.destroy());
+  });
+  const dyingUrl = await listen(dying);
+  const twoTiers = createRouter({
+    catalog,
+    tiers: Object.fromEntries(domains(catalog).map((d) => [d.name, [dyingUrl, tier]])),
+    logger: createLogger("router"),
+    metrics: createMetrics("router"),
+    draining: () => false,
+  });
+  const server = createServer(twoTiers.handler);
+  const url = await listen(server);
+  try {
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${url}/v1/orders`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": `replay-${i}` },
+        body: Buffer.alloc(10 * 1024, 0x20),
+      });
+      expect([res.status, await res.json()]).toEqual([200, { bytes: 10 * 1024 }]);
+    }
+  } finally {
+    await twoTiers.close();
+    await new Promise((ok) => server.close(ok));
+    dying.closeAllConnections();
+    await new Promise((ok) => dying.close(ok));
+  }
+});

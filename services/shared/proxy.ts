@@ -49,14 +49,25 @@ export function hopScoped(headers: IncomingHttpHeaders): (name: string) => boole
  * Views of a streamed request body, one per attempt, that take nothing from it until the
  * upstream starts reading. undici destroys the stream of a request whose connection is refused,
  * so each attempt gets a view of its own; the client's request stays untouched and the next
- * replica can have it. Once a view has read a byte, there is no other: the body is on its way.
+ * replica can have it. Once a view has read from the body, the next attempt gets a copy of it if
+ * the body was whole and at most `keepBytes` (a gateway that died after reading it), else none.
+ * Bytes are copied only as the upstream reads them, that is after the gateway checked the key.
  */
-export function bodyViews(source: Readable): () => Readable | undefined {
+export function bodyViews(
+  source: Readable,
+  keepBytes = REPLAYABLE_BODY_BYTES,
+): () => Buffer | Readable | undefined {
   let taken = false;
+  let ended = false;
+  let kept: Buffer[] | undefined = [];
+  let keptBytes = 0;
   return () => {
-    if (taken) return undefined;
+    if (taken) return ended && kept ? Buffer.concat(kept, keptBytes) : undefined;
     let mine = false;
     const pass = (chunk: Buffer) => {
+      keptBytes += chunk.length;
+      if (keptBytes > keepBytes) kept = undefined;
+      else kept?.push(chunk);
       if (!view.push(chunk)) source.pause();
     };
     const view: Readable = new Readable({
@@ -64,7 +75,10 @@ export function bodyViews(source: Readable): () => Readable | undefined {
         if (mine) return void source.resume();
         taken = mine = true;
         source.on("data", pass);
-        source.once("end", () => view.push(null));
+        source.once("end", () => {
+          ended = true;
+          view.push(null);
+        });
         source.once("error", (err) => view.destroy(err));
       },
       destroy(err, done) {
@@ -80,6 +94,9 @@ export function bodyViews(source: Readable): () => Readable | undefined {
     return view;
   };
 }
+
+/** A body up to this size, once read whole by a gateway, can be sent to another one. */
+export const REPLAYABLE_BODY_BYTES = 64 * 1024;
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
@@ -171,8 +188,8 @@ export async function forward(
     path: opts.path,
     headers,
     body: hasBody ? bodyViews(req) : undefined,
-    // A streamed body cannot be sent again once read; a request the next hop never received can.
-    retryable: !hasBody && (IDEMPOTENT.has(method) || headers["idempotency-key"] !== undefined),
+    // Whether there is a body to send again is the views' to say.
+    retryable: IDEMPOTENT.has(method) || headers["idempotency-key"] !== undefined,
     signal: aborted.signal,
   });
   await relay(up, res);

@@ -342,10 +342,10 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string>;
   /**
-   * Bytes, or views of a stream (an upload passed through, see proxy.ts `bodyViews`): a new view
-   * per attempt, none once an attempt has read from the stream.
+   * Bytes, or views of a stream (an upload passed through, see proxy.ts `bodyViews`): one per
+   * attempt, none when there is no body left to send again.
    */
-  body?: Buffer | (() => Readable | undefined);
+  body?: Buffer | (() => Buffer | Readable | undefined);
   /** May this request be sent again after a connection broke mid-way (GET, PUT, idempotency key)? */
   retryable: boolean;
   signal?: AbortSignal;
@@ -433,7 +433,7 @@ export async function sendToReplicas(
   let lastError: unknown;
   while (tried.size < set.replicas.length) {
     const body = typeof req.body === "function" ? req.body() : req.body;
-    // A stream that an earlier attempt read from is on its way: there is none to send again.
+    // A stream that an earlier attempt read from, and kept no copy of: none to send again.
     if (typeof req.body === "function" && !body) break;
     const replica = set.pick(tried);
     if (!replica) break;
