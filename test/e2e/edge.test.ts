@@ -330,8 +330,10 @@ test("an upstream's error text stays in the log, with the request id (finding 14
   expect(String(logged?.["detail"])).toContain("refused with 400");
 });
 
-/** A second user, on the free plan, made as an operator makes one: its API key. */
-async function anotherUser(): Promise<string> {
+/** A second user, on the free plan, made once as an operator makes one: its API key. */
+let secondUser: Promise<string> | undefined;
+const anotherUser = () => (secondUser ??= makeUser());
+async function makeUser(): Promise<string> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [join(ROOT, "services/auth/createAdminKey.ts")],
@@ -403,6 +405,18 @@ test("another user neither uses nor sees a trained model, nor gets its owner's c
   expect((await ask(bearer())).headers["x-cache"]).toBe("HIT");
   expect((await ask(other)).headers["x-cache"]).toBe("MISS");
 }, 60_000);
+
+test("GET /v1/models pages, as every list does (finding 12)", async () => {
+  const other = { authorization: `Bearer ${await anotherUser()}` };
+  const first = json(await send({ target: "/v1/models?limit=1", headers: other }));
+  expect([first["data"].length, first["has_more"]]).toEqual([1, true]);
+  const after = encodeURIComponent(first["data"][0].id as string);
+  const next = json(await send({ target: `/v1/models?limit=1&after=${after}`, headers: other }));
+  expect(next["data"]).toHaveLength(1);
+  expect(next["data"][0].id).not.toBe(first["data"][0].id);
+  const tooMany = await send({ target: "/v1/models?limit=5000", headers: other });
+  expect([tooMany.status, json(tooMany).error?.param]).toEqual([400, "limit"]);
+});
 
 // The fuzzing pass: thousands of generated requests (methods, targets, headers, bodies) through
 // the router; any 5xx, any error without a JSON body, any answer later than 10 s fails it, and
