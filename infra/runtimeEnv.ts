@@ -1,6 +1,7 @@
 import { z } from "zod";
-import type { Catalog } from "./catalog/index.ts";
-import { domains, services } from "./catalog/index.ts";
+import { CATALOG_ENV, runtimeCatalogJson } from "./catalog/runtime.ts";
+import type { Catalog } from "./catalog/schema.ts";
+import { domains, services } from "./catalog/topology.ts";
 
 // The environment contract between the deploy targets and the processes. Every target (local
 // runner, Docker, Kubernetes, AWS) builds a process's environment with these functions, and the
@@ -147,6 +148,8 @@ export const envFormat = {
 };
 
 export const envKey = {
+  /** The catalog's runtime view, as JSON (infra/catalog/runtime.ts): every program reads it. */
+  catalog: CATALOG_ENV,
   port: "PORT",
   host: "HOST",
   reusePort: "REUSE_PORT",
@@ -239,7 +242,11 @@ export function routerEnv(
   port: number,
   opsPort = catalog.opsPort,
 ): Env {
-  const env: Env = { [envKey.port]: String(port), [envKey.opsPort]: String(opsPort) };
+  const env: Env = {
+    [envKey.catalog]: runtimeCatalogJson(catalog),
+    [envKey.port]: String(port),
+    [envKey.opsPort]: String(opsPort),
+  };
   for (const d of domains(catalog)) env[envKey.tier(d.name)] = need(at.tiers, d.name).join(",");
   return env;
 }
@@ -269,6 +276,7 @@ export function gatewayEnv(
   data?: DataAccess,
 ): Env {
   const env: Env = {
+    [envKey.catalog]: runtimeCatalogJson(catalog),
     [envKey.port]: String(port),
     [envKey.domain]: domain,
     [envKey.proxyHops]: String(PROXY_HOPS[target]),
@@ -324,6 +332,7 @@ export function serviceEnv(
     databasePoolMax: data?.databasePoolMax,
   };
   const env: Env = {
+    [envKey.catalog]: runtimeCatalogJson(catalog),
     [envKey.port]: String(port),
     [envKey.domain]: spec.domain,
     [envKey.service]: service,

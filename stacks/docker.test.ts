@@ -6,7 +6,7 @@ import { mockRandomPassword } from "../infra/mock/mocks.ts";
 import { secretMark } from "../infra/mock/records.ts";
 import { catalog, domains, services } from "../infra/catalog/index.ts";
 import type { Addresses, DataEndpoints, Env } from "../infra/runtimeEnv.ts";
-import { ordersCanary } from "../test/support/catalogVariants.ts";
+import { ordersCanary, scaled } from "../test/support/catalogVariants.ts";
 import {
   entrypoint,
   envKey,
@@ -279,6 +279,13 @@ describe("docker stack", () => {
     expect(JSON.stringify(run.records.all)).not.toContain(password);
     for (const d of domains(catalog))
       expect(storesOf(d.name).postgres.inputs["envs"]).toBe(secretMark);
+  });
+
+  it("scales a service by adding its containers, leaving every other resource as it was", async () => {
+    // The processes get the catalog without its sizing (infra/catalog/runtime.ts), and callers
+    // find replicas by DNS: a third orders replica changes no other container's inputs.
+    const third = await runProgram({ stack: "docker", secrets, catalog: scaled("orders", 3) });
+    expect(third.records.changedSince(run.records)).toEqual([`create ${CONTAINER} orders-3`]);
   });
 
   it("runs a canary version as a group of its own, which the gateways split traffic to", async () => {

@@ -16,6 +16,7 @@ import {
 } from "../infra/kubernetes/topology.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { runProgram } from "../infra/mock/harness.ts";
+import { scaled } from "../test/support/catalogVariants.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
 import { secretMark } from "../infra/mock/records.ts";
 import type { DataEndpoints } from "../infra/runtimeEnv.ts";
@@ -266,6 +267,14 @@ describe("kubernetes stack", () => {
     });
 
   // kind's nodes have no zone label: a DoNotSchedule zone constraint would keep every pod Pending.
+  it("scales a service by its own Deployment and autoscaler alone", async () => {
+    const third = await runProgram({ stack: "k8s", secrets, catalog: scaled("orders", 3) });
+    expect(third.records.changedSince(run.records)).toEqual([
+      `update ${DEPLOYMENT} orders`,
+      "update kubernetes:autoscaling/v2:HorizontalPodAutoscaler orders",
+    ]);
+  });
+
   it("spreads every Deployment's replicas over zones and nodes, softly by default", () => {
     expect(spreadOf(run)).toEqual(spreadBy("ScheduleAnyway"));
   });

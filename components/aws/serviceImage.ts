@@ -23,12 +23,13 @@ export interface ServiceImageArgs {
   tags?: Record<string, string>;
 }
 
-/** Turns an allowlist's extension exclusions (a `**` directory glob, then `*.ext`) into a test. */
+// Turns an allowlist's exclusions (a `**` directory glob then `*.ext`, or one file's exact path) into a test.
 function excluded(patterns: string[]): (path: string) => boolean {
   const tests = patterns.map((p) => {
     const m = /^\*\*\/\*(\.[\w.-]+)$/.exec(p);
-    if (!m) throw new Error(`.dockerignore: cannot interpret "${p}" (only **/*.ext exclusions)`);
-    return (path: string) => path.endsWith(m[1]!);
+    if (m) return (path: string) => path.endsWith(m[1]!);
+    if (/^[\w./-]+$/.test(p) && !p.includes("*")) return (path: string) => path === p;
+    throw new Error(`.dockerignore: cannot interpret "${p}" (only **/*.ext and exact file paths)`);
   });
   return (path) => tests.some((t) => t(path));
 }

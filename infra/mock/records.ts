@@ -38,6 +38,22 @@ export class Records {
     return this.byUrn.get(urn);
   }
 
+  /**
+   * What an update from `before` to these records would touch, as `create|delete|update <type>
+   * <name>` lines: the mock-level counterpart of a preview's steps (an update here may be a
+   * replacement there; the real CLI tells those apart).
+   */
+  changedSince(before: Records): string[] {
+    const line = (op: string, r: ResourceRecord) => `${op} ${r.type} ${r.name}`;
+    const changes = this.all.flatMap((r) => {
+      const old = before.get(r.urn);
+      if (!old) return [line("create", r)];
+      return JSON.stringify(old.inputs) === JSON.stringify(r.inputs) ? [] : [line("update", r)];
+    });
+    for (const r of before.all) if (!this.byUrn.has(r.urn)) changes.push(line("delete", r));
+    return changes.sort();
+  }
+
   /** Direct children of `parent`. */
   childrenOf(parent: ResourceRecord): ResourceRecord[] {
     return this.all.filter((r) => r.parent === parent.urn);

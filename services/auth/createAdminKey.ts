@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { catalog } from "../../infra/catalog/index.ts";
+import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { openDb } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
@@ -47,7 +47,7 @@ const env = loadEnv(
 );
 const db = await openDb({
   service: "auth",
-  domain: catalog.services["auth"]!.domain,
+  domain: (await loadRuntimeCatalog()).services["auth"]!.domain,
   databaseUrl: env.databaseUrl,
   databasePasswordSecretArn: env.databasePasswordSecretArn,
   dataDir: env.dataDir,

@@ -1,11 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type Express, type RequestHandler } from "express";
-import {
-  matchRoute,
-  routingRules,
-  type Catalog,
-  type ServiceSpec,
-} from "../../infra/catalog/index.ts";
+import type { Catalog, ServiceSpec } from "../../infra/catalog/schema.ts";
+import { matchRoute, routingRules } from "../../infra/catalog/topology.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
 import type { Cache } from "../shared/cache.ts";
 import { CALL_SIGNATURE_HEADER, checkBody, requireSignedCall } from "../shared/callSignature.ts";

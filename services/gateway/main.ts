@@ -1,4 +1,5 @@
-import { catalog, services } from "../../infra/catalog/index.ts";
+import { services } from "../../infra/catalog/topology.ts";
+import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
 import { openCache, redisClient } from "../shared/cache.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
@@ -13,6 +14,7 @@ import { catalogLimits, rateLimit } from "./rateLimit.ts";
 import { requestEvents } from "./requestEvents.ts";
 import { ResponseCache, redisStore } from "./responseCache.ts";
 
+const catalog = await loadRuntimeCatalog();
 const base = loadEnv(
   {
     port: fields.port,

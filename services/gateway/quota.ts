@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler, type Response } from "express";
 import { Counter, type Registry } from "prom-client";
-import { services, type Catalog } from "../../infra/catalog/index.ts";
+import type { Catalog } from "../../infra/catalog/schema.ts";
+import { services } from "../../infra/catalog/topology.ts";
 import { envKey, quotaServiceDomain } from "../../infra/runtimeEnv.ts";
 import type { Cache } from "../shared/cache.ts";
 import { checkBody } from "../shared/callSignature.ts";

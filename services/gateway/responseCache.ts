@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Response } from "express";
 import type { Redis } from "ioredis";
 import { Counter, type Registry } from "prom-client";
-import type { Catalog } from "../../infra/catalog/index.ts";
+import type { Catalog } from "../../infra/catalog/schema.ts";
 import type { Logger } from "../shared/logger.ts";
 
 // The gateway's response cache for idempotent reads. Entries are shared by every replica of a

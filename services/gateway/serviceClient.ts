@@ -10,7 +10,7 @@ import {
   wrap,
   type IPolicy,
 } from "cockatiel";
-import type { DomainSpec } from "../../infra/catalog/index.ts";
+import type { DomainSpec } from "../../infra/catalog/schema.ts";
 import {
   NoReplicaError,
   brokenConnection,

@@ -1,10 +1,12 @@
-import { catalog, domains } from "../../infra/catalog/index.ts";
+import { domains } from "../../infra/catalog/topology.ts";
+import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { serve } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
 import { createRouter } from "./app.ts";
 
+const catalog = await loadRuntimeCatalog();
 const logger = createLogger("router");
 const tierFields = Object.fromEntries(domains(catalog).map((d) => [d.name, fields.urls]));
 const tierNames = Object.fromEntries(domains(catalog).map((d) => [d.name, envKey.tier(d.name)]));

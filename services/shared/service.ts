@@ -1,5 +1,5 @@
 import type { Express } from "express";
-import { catalog } from "../../infra/catalog/index.ts";
+import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
 import { openCache, type Cache } from "./cache.ts";
 import { envKey, fields, loadEnv } from "./config.ts";
 import { openDb, type Db } from "./sql/db.ts";
@@ -33,6 +33,7 @@ export interface ServiceDefinition {
 
 /** Boots a domain service: validated env, its store (migrated), cache, event bus, app, drain. */
 export async function runService(def: ServiceDefinition): Promise<void> {
+  const catalog = await loadRuntimeCatalog();
   const env = loadEnv(
     {
       port: fields.port,

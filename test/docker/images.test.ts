@@ -259,6 +259,24 @@ withEngine("the service image, built and run on a real Docker engine", () => {
     expect(listing.present.some((d) => d.startsWith("@pulumi/"))).toBe(false);
   });
 
+  it("carries no catalog of its own: a program started without PLATFORM_CATALOG says so", async () => {
+    const result = await docker(
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      image,
+      // The router reads the catalog before anything else of its environment.
+      entrypoint("router"),
+    ).then(
+      () => "exited 0",
+      (err: Error) => err.message,
+    );
+    expect(result).toContain(
+      `${envKey.catalog} is not set, and this build carries no default catalog`,
+    );
+  });
+
   it("stays small: its own layers add at most 60 MB to the base image", async () => {
     const size = async (ref: string) =>
       Number(await docker("image", "inspect", "--format", "{{.Size}}", ref));

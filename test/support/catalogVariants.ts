@@ -17,3 +17,14 @@ export function ordersCanary(): Catalog {
     },
   });
 }
+
+/** The default catalog with one service scaled to `replicas`. */
+export function scaled(service: string, replicas: number): Catalog {
+  return validateCatalog({
+    ...defaultCatalog,
+    services: {
+      ...defaultCatalog.services,
+      [service]: { ...defaultCatalog.services[service]!, replicas },
+    },
+  });
+}

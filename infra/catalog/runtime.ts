@@ -1,0 +1,71 @@
+import type { Catalog } from "./schema.ts";
+import { validateCatalog } from "./validate.ts";
+
+// The catalog as the processes read it. The deploy targets hand every process the catalog in its
+// environment (PLATFORM_CATALOG) instead of baking the catalog file into the one services image:
+// an image that carried the file would be rebuilt by any catalog edit, and every container,
+// pod and task of the stack replaced with it, when an operator only asked for a third replica.
+
+/** The environment variable that carries the runtime view of the catalog, as JSON. */
+export const CATALOG_ENV = "PLATFORM_CATALOG";
+
+/** Fields that say how big a group is, not what it does: no process reads them. */
+const SIZING = ["replicas", "cpu", "memory"] as const;
+
+function withoutSizing<T extends object>(spec: T): Partial<T> {
+  const copy: Partial<T> = { ...spec };
+  for (const field of SIZING) delete (copy as Record<string, unknown>)[field];
+  return copy;
+}
+
+const mapValues = <T, U>(record: Record<string, T>, f: (value: T) => U): Record<string, U> =>
+  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value)]));
+
+/**
+ * The catalog without what only the deployer reads: replica counts, cpu and memory, zones, the
+ * data stores' instance classes, and the router (which is nothing but its size). Changing those
+ * changes this text for no process, so no process is restarted for them. A process that read a
+ * left-out field anyway would see the schema's default: none does (services/ reads routes,
+ * versions, traffic, calls and the gateways' resilience).
+ */
+export function runtimeCatalogJson(catalog: Catalog): string {
+  return JSON.stringify({
+    name: catalog.name,
+    containerPort: catalog.containerPort,
+    opsPort: catalog.opsPort,
+    defaultDomain: catalog.defaultDomain,
+    domains: mapValues(catalog.domains, (d) => ({ gateway: withoutSizing(d.gateway) })),
+    services: mapValues(catalog.services, withoutSizing),
+  });
+}
+
+/**
+ * The catalog a process runs with: the deploy target's PLATFORM_CATALOG, or, where none is set
+ * (`npm start`, the tests, a developer's shell), the source tree's default catalog. The services
+ * image does not carry the default, so a container started without the variable stops here with
+ * a sentence instead of running a catalog its deployer never saw.
+ */
+export async function loadRuntimeCatalog(
+  env: Record<string, string | undefined> = process.env,
+): Promise<Catalog> {
+  const text = env[CATALOG_ENV];
+  if (text === undefined || text === "") {
+    try {
+      const { defaultCatalog } = await import("./default.ts");
+      return validateCatalog(defaultCatalog);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw err;
+      throw new Error(
+        `${CATALOG_ENV} is not set, and this build carries no default catalog: the deploy target passes the catalog to every process (infra/runtimeEnv.ts)`,
+        { cause: err },
+      );
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${CATALOG_ENV}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  return validateCatalog(parsed as Parameters<typeof validateCatalog>[0]);
+}

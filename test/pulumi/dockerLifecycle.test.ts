@@ -1,0 +1,249 @@
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import OpenAI from "openai";
+import { docker } from "../docker/engine.ts";
+import { dockerEngineOrSkip } from "./engineSetup.ts";
+import { ROOT, Workspace } from "./cli.ts";
+
+// The Docker stack's whole life with the real CLI, as its user lives it: `pulumi up` on the local
+// engine, the README's requests through the router it published, a preview that finds nothing to
+// change, one catalog edit (a third orders replica) applied as an update that leaves every other
+// container running as it was, and a destroy that leaves no container, volume or network behind.
+// The images that cannot be pulled here are the stand-ins of test/pulumi/standins.
+
+jest.setTimeout(20 * 60_000);
+
+const run = promisify(execFile);
+const stack = "docker";
+const policyPack = join(ROOT, "policy");
+
+let skip: string | undefined;
+let ws: Workspace;
+let url: string;
+let apiKey: string;
+let upped = false;
+
+/** A resource of the stack's state, as `pulumi stack export` writes it. */
+interface StateResource {
+  urn: string;
+  type: string;
+  id?: string;
+  outputs?: Record<string, unknown>;
+}
+
+async function state(): Promise<StateResource[]> {
+  const { stdout } = await ws.run(["stack", "export", "--stack", stack]);
+  return (JSON.parse(stdout) as { deployment: { resources?: StateResource[] } }).deployment
+    .resources!;
+}
+
+const nameOf = (r: StateResource) => r.urn.split("::").pop()!;
+const ofType = (resources: StateResource[], type: string) =>
+  resources.filter((r) => r.type === type);
+
+/** The stack's containers by resource name, each with its id: an id changes when it is replaced. */
+async function containerIds(): Promise<Map<string, string>> {
+  return new Map(
+    ofType(await state(), "docker:index/container:Container").map((r) => [nameOf(r), r.id!]),
+  );
+}
+
+/** A host port that is free, and the one after it (the second router replica publishes it). */
+async function freePortPair(): Promise<number> {
+  const listen = (port: number) =>
+    new Promise<boolean>((done) => {
+      const server = createServer()
+        .once("error", () => done(false))
+        .listen(port, "127.0.0.1", () => server.close(() => done(true)));
+    });
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    if ((await listen(port)) && (await listen(port + 1))) return port;
+  }
+}
+
+/** The containers (of `ids`, by name) that do not report healthy within a minute. */
+async function unhealthy(ids: Map<string, string>): Promise<string[]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const failing: string[] = [];
+    for (const [name, id] of ids) {
+      const health = JSON.parse(
+        await docker("inspect", "--format", "{{json .State.Health}}", id),
+      ) as {
+        Status: string;
+        Log?: { Output: string }[];
+      };
+      if (health.Status !== "healthy")
+        failing.push(`${name}: ${health.Status} (${health.Log?.at(-1)?.Output.trim() ?? ""})`);
+    }
+    if (failing.length === 0 || Date.now() > deadline) return failing;
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
+async function api(path: string, init: RequestInit = {}) {
+  const res = await fetch(`${url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${apiKey}`, ...init.headers },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const up = () =>
+  ws.run([
+    "up",
+    "--yes",
+    "--skip-preview",
+    "--stack",
+    stack,
+    "--policy-pack",
+    policyPack,
+    "--non-interactive",
+  ]);
+
+beforeAll(async () => {
+  skip = await dockerEngineOrSkip();
+  if (skip) return;
+  await run("bash", [join(ROOT, "test/pulumi/standins/build.sh")], { maxBuffer: 1 << 24 });
+  ws = new Workspace();
+  await ws.run(["stack", "init", stack]);
+  const settings = {
+    nodeImage: "local/node:24",
+    // The engine of scripts/docker/dockerd.sh has no bridge for builds: their RUN steps use the host's.
+    buildNetwork: "host",
+    redisImage: "local/redis:standin",
+    postgresImage: "local/postgres:standin",
+    kafkaImage: "local/kafka:standin",
+    routerPort: String(await freePortPair()),
+  };
+  for (const [key, value] of Object.entries(settings))
+    await ws.run(["config", "set", "--stack", stack, `platform:${key}`, value]);
+});
+
+afterAll(async () => {
+  if (!ws) return;
+  // A test that failed half-way must not leave its containers running on the engine.
+  if (upped) await ws.exec(["destroy", "--yes", "--stack", stack, "--non-interactive"]);
+  ws.remove();
+});
+
+it("goes up on the local engine with every replica healthy, under the policy pack", async () => {
+  if (skip) return console.warn(`skipped: ${skip}`);
+  upped = true;
+  const { stdout } = await up();
+  expect(stdout).toMatch(/\+ \d+ created/);
+  url = (await ws.run(["stack", "output", "url", "--stack", stack])).stdout.trim();
+  expect(url).toMatch(/^http:\/\/localhost:\d+$/);
+  // Every container (the stores' stand-ins too) has a health check, and `up` waited for each to
+  // pass once; on a busy machine a check may time out once after that, so allow a minute for a
+  // container to pass again before naming the ones that do not, with what their check printed.
+  expect(await unhealthy(await containerIds())).toEqual([]);
+});
+
+it("answers the README's requests through the deployed router", async () => {
+  if (skip) return console.warn(`skipped: ${skip}`);
+  // The admin bootstrap of docs/docker.md: run where auth runs, with its secret env file.
+  const auth = (await containerIds()).get("auth-1")!;
+  const made = JSON.parse(
+    await docker(
+      "exec",
+      auth,
+      "node",
+      "--env-file=/run/platform-secrets.env",
+      "services/auth/createAdminKey.ts",
+    ),
+  ) as { key: string };
+  apiKey = made.key;
+
+  const whoami = await api("/v1/auth/whoami");
+  expect(whoami).toMatchObject({ status: 200, body: { principal: { userId: "admin" } } });
+
+  const created = await api("/v1/orders", {
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": "first-order" },
+    body: JSON.stringify({ item: "notebook", quantity: 2 }),
+  });
+  expect(created.status).toBe(201);
+  const read = await api(`/v1/orders/${created.body["id"] as string}`);
+  expect(read).toMatchObject({ status: 200, body: { item: "notebook", quantity: 2 } });
+
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey });
+  const stream = await client.chat.completions.create({
+    model: "deepseek-chat",
+    messages: [{ role: "user", content: "Tell me about the sea" }],
+    temperature: 0,
+    stream: true,
+  });
+  let text = "";
+  let chunks = 0;
+  for await (const chunk of stream) {
+    chunks += 1;
+    text += chunk.choices[0]?.delta?.content ?? "";
+  }
+  expect(chunks).toBeGreaterThan(1);
+  expect(text.trim()).not.toBe("");
+});
+
+it("previews no change right after the up (no perpetual diff)", async () => {
+  if (skip) return console.warn(`skipped: ${skip}`);
+  await ws.run(["preview", "--expect-no-changes", "--stack", stack, "--non-interactive"]);
+});
+
+it("adds a third orders replica as an update that replaces nothing else", async () => {
+  if (skip) return console.warn(`skipped: ${skip}`);
+  const catalogFile = join(ws.dir, "infra/catalog/default.ts");
+  const source = readFileSync(catalogFile, "utf8");
+  const edited = source.replace(
+    /(orders: \{\n\s+domain: "business",\n\s+routes: \["\/v1\/orders"\],\n\s+replicas: )2,/,
+    "$13,",
+  );
+  expect(edited).not.toBe(source);
+  writeFileSync(catalogFile, edited);
+
+  const before = await containerIds();
+  const { stdout } = await ws.run(["preview", "--json", "--stack", stack, "--non-interactive"]);
+  const steps = (JSON.parse(stdout) as { steps?: { op: string; urn: string }[] }).steps ?? [];
+  const changes = steps
+    .filter((s) => s.op !== "same")
+    .map((s) => `${s.op} ${s.urn.split("::").pop()}`);
+  expect(changes).toEqual(["create orders-3"]);
+
+  await up();
+  const after = await containerIds();
+  expect(after.size).toBe(before.size + 1);
+  for (const [name, id] of before) expect([name, after.get(name)]).toEqual([name, id]);
+  expect(await unhealthy(new Map([["orders-3", after.get("orders-3")!]]))).toEqual([]);
+  expect((await api("/v1/orders?limit=10")).status).toBe(200);
+});
+
+it("destroys every container, volume and network of the stack", async () => {
+  if (skip) return console.warn(`skipped: ${skip}`);
+  const resources = await state();
+  const ids = (type: string) => ofType(resources, type).map((r) => r.id!);
+  const owned = {
+    container: ids("docker:index/container:Container"),
+    volume: ids("docker:index/volume:Volume"),
+    network: ids("docker:index/network:Network"),
+  };
+  expect(owned.container.length).toBeGreaterThan(30);
+  expect(owned.volume.length).toBeGreaterThan(0);
+  expect(owned.network).toHaveLength(1);
+
+  await ws.run(["destroy", "--yes", "--stack", stack, "--non-interactive"]);
+  upped = false;
+  const left: string[] = [];
+  for (const [kind, list] of Object.entries(owned)) {
+    for (const id of list) {
+      const gone = await docker(kind, "inspect", id).then(
+        () => false,
+        () => true,
+      );
+      if (!gone) left.push(`${kind} ${id}`);
+    }
+  }
+  expect(left).toEqual([]);
+});
