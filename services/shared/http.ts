@@ -286,8 +286,9 @@ export function serve(
 ): Promise<Server> {
   // Containers must listen on every interface; the local runner keeps everything on loopback.
   const host = process.env[envKey.host] || "0.0.0.0";
-  const server = createHttpServer(handler, clientTimeouts());
-  const ops = opsServer(lifecycle.opsHandler ?? handler, host, logger);
+  const timeouts = clientTimeouts();
+  const server = createHttpServer(handler, timeouts);
+  const ops = opsServer(lifecycle.opsHandler ?? handler, host, logger, timeouts);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -355,15 +356,20 @@ const OPS_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
  * The OPS_PORT listener, when set: the same handler, but only for health and metrics, so that a
  * replica sharing its main port with others (SO_REUSEPORT) can still be scraped by itself.
  */
-function opsServer(handler: RequestListener, host: string, logger: Logger): Server | undefined {
+function opsServer(
+  handler: RequestListener,
+  host: string,
+  logger: Logger,
+  timeouts: ClientTimeouts,
+): Server | undefined {
   const port = process.env[envKey.opsPort];
   if (!port) return undefined;
-  const ops = createServer((req, res) => {
+  const ops = createHttpServer((req, res) => {
     if (OPS_PATHS.has((req.url ?? "").split("?")[0]!)) return handler(req, res);
     res
       .writeHead(404, { "content-type": "application/json" })
       .end(JSON.stringify(routeNotFound(req.method ?? "GET", req.url ?? "").body()));
-  });
+  }, timeouts);
   ops.on("error", (err) => logger.error({ err, port }, "ops port failed"));
   ops.listen({ port: Number(port), host }, () => logger.info({ host, port }, "ops port listening"));
   return ops;
