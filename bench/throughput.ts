@@ -36,6 +36,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { envKey } from "../infra/runtimeEnv.ts";
 import { freePorts } from "../services/local/ports.ts";
+import { CALL_SIGNATURE_HEADER, signCall } from "../services/shared/callSignature.ts";
 import { principalHeaders, type Principal } from "../services/shared/principal.ts";
 import { loadRun, type LoadRunResult } from "./support/autocannon.ts";
 import { CpuMeter, childPids, pidsByCommandLine } from "./support/cpu.ts";
@@ -135,20 +136,24 @@ try {
   // Keys straight from the auth service (as the gateway calls it): hundreds of keys through the
   // public API would take a minute of the demo key's own limit.
   const auth = topology.serviceReplicas("auth")[0]!;
-  // As a gateway signs them, for one request id that every request of a run shares.
+  // Signed as a gateway signs each call (services/shared/callSignature.ts).
   const principalSecret = topology.principalSecret();
-  const signed = () => {
-    const requestId = randomUUID();
-    return {
-      "x-request-id": requestId,
-      ...principalHeaders(principal, { secret: principalSecret, requestId }),
-    };
+  const signed = (method: string, target: string, body?: string): Record<string, string> => {
+    const headers = { "x-request-id": randomUUID(), ...principalHeaders(principal) };
+    const signature = signCall(principalSecret, {
+      method,
+      target,
+      headers,
+      body: body === undefined ? undefined : Buffer.from(body),
+    });
+    return { ...headers, [CALL_SIGNATURE_HEADER]: signature };
   };
   const newKey = async (i: number) => {
+    const body = JSON.stringify({ name: `bench-${i}` });
     const res = await fetch(`http://127.0.0.1:${auth.port}/v1/auth/keys`, {
       method: "POST",
-      headers: { ...signed(), "content-type": "application/json" },
-      body: JSON.stringify({ name: `bench-${i}` }),
+      headers: { ...signed("POST", "/v1/auth/keys", body), "content-type": "application/json" },
+      body,
     });
     if (res.status !== 201) throw new Error(`creating a key: ${res.status} ${await res.text()}`);
     return (await res.json()) as { id: string; key: string };
@@ -160,7 +165,7 @@ try {
     for (const id of lastRun) {
       await fetch(`http://127.0.0.1:${auth.port}/v1/auth/keys/${id}`, {
         method: "DELETE",
-        headers: signed(),
+        headers: signed("DELETE", `/v1/auth/keys/${id}`),
       });
     }
     const made: { id: string; key: string }[] = [];
@@ -228,7 +233,8 @@ try {
       path: PATH,
       connections,
       durationSeconds: seconds,
-      headers: t.gateway ? {} : signed(),
+      // One signed request, repeated: the same call again is what a signature allows.
+      headers: t.gateway ? {} : signed("GET", PATH),
       apiKeys,
       distinctSources: true,
     });

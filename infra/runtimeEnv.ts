@@ -210,6 +210,14 @@ export const envKey = {
    * its details and metrics off its public port (catalog `opsPort`).
    */
   opsPort: "OPS_PORT",
+  /** Request body bytes a gateway replica may hold at once (default 256 MiB; for tests). */
+  bufferedBodyBytes: "GATEWAY_BUFFERED_BODY_BYTES",
+  /**
+   * How long a client may take to send its request headers (default 10 000 ms) and its whole
+   * request (default 60 000 ms) to any of our HTTP servers: slowloris bounds.
+   */
+  headersTimeoutMs: "HEADERS_TIMEOUT_MS",
+  requestTimeoutMs: "REQUEST_TIMEOUT_MS",
   /** How many proxies in front of a gateway add to X-Forwarded-For (see `PROXY_HOPS`). */
   proxyHops: "TRUSTED_PROXY_HOPS",
   /** A service with catalog `blobs`: its S3 bucket (unset: the local disk), and its KMS key. */

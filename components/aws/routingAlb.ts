@@ -4,7 +4,10 @@ import { makeBucketPrivate } from "./privateBucket.ts";
 
 /** One version's share of a route: a target group and its weight (percent). */
 export interface AlbTarget {
-  /** The version name, e.g. `v2`; a request whose `x-api-version` header names it goes here. */
+  /**
+   * The version name, e.g. `v2`; a request whose `x-api-version` header names it goes here,
+   * unless its weight is 0 (drained).
+   */
   version: string;
   targetGroupArn: pulumi.Input<string>;
   weight: number;
@@ -135,7 +138,7 @@ export function chunk<T>(values: T[], size: number): T[][] {
  * The public entry point and routing tier: an internet-facing ALB whose listener rules send
  * each route prefix to its target group(s), `/v1/*` to the default one, and answer anything else
  * with a JSON 404. A route with several versions is a weighted forward with stickiness, and the
- * `x-api-version` header pins a version. Its security group admits the web ports from anywhere
+ * `x-api-version` header pins a version that is not drained (weight 0). Its security group admits the web ports from anywhere
  * and sends only to the targets' port inside the VPC. Access logs go to an encrypted bucket.
  */
 export class RoutingAlb extends pulumi.ComponentResource {
@@ -305,7 +308,9 @@ export class RoutingAlb extends pulumi.ComponentResource {
         maxConditionValues - (canary ? 1 : 0),
       )) {
         if (canary) {
-          for (const target of route.targets)
+          // A version weighted 0 is drained: the gateways let only admins pin it, which a
+          // listener rule cannot tell, so the edge gives it no pin at all.
+          for (const target of route.targets.filter((t) => t.weight > 0))
             rules.push({
               label: target.version,
               prefix: route.prefix,

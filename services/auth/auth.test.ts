@@ -2,10 +2,15 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createDatabase } from "../../test/servers/index.ts";
-import { serveApp, signedPrincipal, type ServedApp } from "../../test/support/serviceApp.ts";
+import {
+  TEST_PRINCIPAL_SECRET,
+  serveApp,
+  signedPrincipal,
+  stackCall,
+  type ServedApp,
+} from "../../test/support/serviceApp.ts";
 import { createLogger } from "../shared/logger.ts";
-import { TEST_PRINCIPAL_SECRET } from "../../test/support/serviceApp.ts";
-import { verifyPrincipal } from "../shared/principal.ts";
+import { readPrincipal } from "../shared/principal.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
@@ -44,7 +49,7 @@ beforeAll(async () => {
   await migrate(db, "auth", migrations);
   await migrate(userDb, "user", userMigrations);
   userApp = await serveApp("user", (app) => userRoutes(app, userStore(userDb)));
-  userSet = new ReplicaSet("user", [userApp.url]);
+  userSet = new ReplicaSet("user", [userApp.url], { signWith: TEST_PRINCIPAL_SECRET });
   const owners = userOwners({ user: userSet, logger: createLogger("auth"), freshMs: 0 });
   authApp = await serveApp("auth", (app) => authRoutes(app, keyStore(db), owners));
 }, 60_000);
@@ -73,12 +78,12 @@ async function call(
 
 /** What a gateway does with a key: verify it, then pass the principal as headers. */
 async function as(key: string): Promise<Record<string, string>> {
-  const res = await call(authApp.url, "POST", "/internal/verify", {}, { key });
+  const res = await call(authApp.url, "POST", "/internal/verify", stackCall(), { key });
   if (res.status !== 200) throw new Error(`verify: ${res.status} ${JSON.stringify(res.body)}`);
   return signedPrincipal(res.body.principal);
 }
 
-const verify = (key: string) => call(authApp.url, "POST", "/internal/verify", {}, { key });
+const verify = (key: string) => call(authApp.url, "POST", "/internal/verify", stackCall(), { key });
 
 /** The bootstrap command, run as an operator runs it, with the service's environment. */
 async function bootstrapAdmin(userId?: string): Promise<Json> {
@@ -107,9 +112,7 @@ test("the bootstrap command makes an admin key, shown once and stored hashed", a
   expect(JSON.stringify(stored)).not.toContain(adminKey);
   // The principal survives the trip through the gateway's headers.
   const headers = await as(adminKey);
-  expect(verifyPrincipal(headers, headers["x-request-id"]!, TEST_PRINCIPAL_SECRET)).toMatchObject({
-    scopes: ["admin"],
-  });
+  expect(readPrincipal(headers)).toMatchObject({ scopes: ["admin"] });
 });
 
 test("an admin onboards a user: a record on a plan, then a key, whose principal has that plan", async () => {
@@ -142,7 +145,9 @@ test("an admin onboards a user: a record on a plan, then a key, whose principal 
     authRoutes(app, keyStore(db), userOwners({ user: dead, logger: createLogger("auth") })),
   );
   try {
-    const res = await call(alone.url, "POST", "/internal/verify", {}, { key: key.body.key });
+    const res = await call(alone.url, "POST", "/internal/verify", stackCall(), {
+      key: key.body.key,
+    });
     expect(res.body.principal.plan).toBe("pro");
     // ... and no key can be made for another user, whose existence cannot be checked.
     const other = await call(alone.url, "POST", "/v1/auth/keys", admin, { userId: user.body.id });

@@ -17,13 +17,14 @@ const env = loadEnv(
 await runService({
   name: "auth",
   migrations,
-  routes: async (app, { db, logger }) => {
+  routes: async (app, { db, logger, principalSecret }) => {
     const keys = keyStore(db);
     if (env.demoKey) {
       const record = await keys.add(DEMO_USER, "demo", env.demoKey, "free");
       logger.info({ keyId: record.id, prefix: record.prefix }, "demo key registered");
     }
     const user = new ReplicaSet("user", env.user, {
+      signWith: principalSecret,
       healthIntervalMs: 1_000,
       headersTimeoutMs: 2_000,
     });

@@ -3,7 +3,12 @@ import { Redis } from "ioredis";
 import { createDatabase } from "../../test/servers/index.ts";
 import { readTopic, requireEnv } from "../../test/support/kafka.ts";
 import { startFakeUpstream, type FakeUpstream } from "../../test/support/openaiUpstream.ts";
-import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import {
+  principal,
+  serveApp,
+  type ServedApp,
+  TEST_PRINCIPAL_SECRET,
+} from "../../test/support/serviceApp.ts";
 import { inferenceRoutes } from "../inference/app.ts";
 import { builtinBackend, readCorpus } from "../inference/builtin.ts";
 import { NgramModel } from "../inference/ngram.ts";
@@ -92,9 +97,11 @@ beforeAll(async () => {
     }),
   );
   served.push(modelApp, inferenceApp);
-  const modelSet = new ReplicaSet("model", [modelApp.url]);
+  const modelSet = new ReplicaSet("model", [modelApp.url], { signWith: TEST_PRINCIPAL_SECRET });
   // The first inference "replica" refuses connections: every call fails over to the live one.
-  const inferenceSet = new ReplicaSet("inference", ["http://127.0.0.1:1", inferenceApp.url]);
+  const inferenceSet = new ReplicaSet("inference", ["http://127.0.0.1:1", inferenceApp.url], {
+    signWith: TEST_PRINCIPAL_SECRET,
+  });
   sets.push(modelSet, inferenceSet);
   const routes = {
     store: chatStore(countingHistoryReads(db)),

@@ -33,8 +33,9 @@ export class ModelClient {
     this.set = set;
   }
 
-  // `principal`: the caller's signed principal headers (principalToPassOn), since which models
-  // exist depends on who asks: a trained model is its owner's.
+  // `principal`: the caller's principal headers (principalToPassOn), signed anew with each call
+  // (the model set's `signWith`), since which models exist depends on who asks: a trained model
+  // is its owner's.
 
   async select(
     model: string,

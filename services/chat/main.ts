@@ -21,17 +21,20 @@ const upstream = loadEnv(
 await runService({
   name: "chat",
   migrations,
-  routes: async (app, { db, cache, events, logger, metrics }) => {
+  routes: async (app, { db, cache, events, logger, metrics, principalSecret }) => {
     // Active health checks, so that a stopped or draining replica is skipped before a request
     // finds it out.
     const model = new ReplicaSet("model", upstream.model, {
+      signWith: principalSecret,
       healthIntervalMs: 1_000,
       headersTimeoutMs: 5_000,
     });
     const inference = new ReplicaSet("inference", upstream.inference, {
+      signWith: principalSecret,
       healthIntervalMs: 1_000,
     });
     const identityTier = new ReplicaSet("identity-tier", upstream.quota, {
+      signWith: principalSecret,
       healthIntervalMs: 1_000,
       headersTimeoutMs: 5_000,
     });

@@ -5,7 +5,7 @@ import { createDatabase } from "../../test/servers/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
 import {
   TEST_PRINCIPAL_SECRET,
-  principal,
+  signedCall,
   serveApp,
   type ServedApp,
 } from "../../test/support/serviceApp.ts";
@@ -16,6 +16,7 @@ import { migrations as quotaMigrations, quotaStore } from "../quota/store.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
+import { principalHeaders } from "../shared/principal.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
@@ -76,7 +77,7 @@ beforeAll(async () => {
   await migrate(quotaDb, "quota", quotaMigrations);
   users = userStore(userDb);
   const user: ServedApp = await serveApp("user", (app) => userRoutes(app, users));
-  const userSet = new ReplicaSet("user", [user.url]);
+  const userSet = new ReplicaSet("user", [user.url], { signWith: TEST_PRINCIPAL_SECRET });
   closers.push(user.close, () => userSet.close());
 
   const redis = await openQuotaRedis(requireEnv("TEST_REDIS_URL"));
@@ -100,7 +101,9 @@ beforeAll(async () => {
   quotaServer.listen(0, "127.0.0.1");
   await once(quotaServer, "listening");
   quotaPort = (quotaServer.address() as AddressInfo).port;
-  quotaSet = new ReplicaSet("quota", [`http://127.0.0.1:${quotaPort}`]);
+  quotaSet = new ReplicaSet("quota", [`http://127.0.0.1:${quotaPort}`], {
+    signWith: TEST_PRINCIPAL_SECRET,
+  });
   closers.push(() => quotaSet.close());
 }, 60_000);
 
@@ -128,8 +131,14 @@ const usage = (userId: string, n: number): UsageRecord => ({
 });
 
 async function tokensUsed(userId: string): Promise<number> {
+  // Straight to the quota server, which no signing hop stands before: signed here.
   const res = await fetch(`http://127.0.0.1:${quotaPort}/v1/quota`, {
-    headers: principal(userId, { keyId: "key_1" }),
+    headers: signedCall(
+      "GET",
+      "/v1/quota",
+      undefined,
+      principalHeaders({ userId, keyId: "key_1", plan: "free" }),
+    ),
   });
   return ((await res.json()) as { tokens: { used: number } }).tokens.used;
 }

@@ -5,6 +5,7 @@ import { matchRoute, routingRules } from "../../infra/catalog/topology.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
 import { apiDocsRoutes } from "../api/docsRoutes.ts";
 import type { Cache } from "../shared/cache.ts";
+import { CALL_SIGNATURE_HEADER, checkBody, requireSignedCall } from "../shared/callSignature.ts";
 import { ApiError, badRequest, routeNotFound, unauthorized } from "../shared/errors.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -19,6 +20,7 @@ import { answerWithFallback } from "./fallback.ts";
 import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 import { ServiceClient, isUpstreamFailure, type CallRequest } from "./serviceClient.ts";
 import { createQuotaStep } from "./quota.ts";
+import { BodyBudget } from "./requestBody.ts";
 import { validateRequest } from "./validation.ts";
 import { VersionRouter } from "./versionRouter.ts";
 import { X_CACHE, bufferResponse, sendCached, type ResponseCache } from "./responseCache.ts";
@@ -61,6 +63,8 @@ export interface GatewayOptions {
   requestEvents?: RequestHandler;
   /** Active health checks of the upstream replicas, in ms (default 1000). */
   healthIntervalMs?: number;
+  /** Request body bytes this replica may hold at once (GATEWAY_BUFFERED_BODY_BYTES; 256 MiB). */
+  bufferedBodyBytes?: number;
 }
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -83,9 +87,11 @@ function replicaSet(
   urls: string[],
   metrics: GatewayMetrics,
   healthIntervalMs: number,
+  signWith: string,
 ): ReplicaSet {
   return new ReplicaSet(name, urls, {
     healthIntervalMs,
+    signWith,
     onChange: (replica, event) => {
       if (event === "ejected") metrics.ejections.inc({ upstream: name });
       // A task or pod that left its DNS name is no replica any more, not an unhealthy one.
@@ -138,7 +144,7 @@ export function createGateway(opts: GatewayOptions): {
         key,
         new ServiceClient(
           key,
-          replicaSet(key, urls, gm, healthIntervalMs),
+          replicaSet(key, urls, gm, healthIntervalMs, opts.principalSecret),
           domainSpec.gateway.resilience,
           gm,
         ),
@@ -154,7 +160,10 @@ export function createGateway(opts: GatewayOptions): {
       }),
     );
   }
-  const auth = new ReplicaSet("auth", opts.authUrls, { healthIntervalMs });
+  const auth = new ReplicaSet("auth", opts.authUrls, {
+    healthIntervalMs,
+    signWith: opts.principalSecret,
+  });
   const verifier = createVerifier({
     auth,
     cache: opts.store,
@@ -163,6 +172,7 @@ export function createGateway(opts: GatewayOptions): {
     fallbacks: gm.fallbacks,
   });
   const quota = createQuotaStep({
+    principalSecret: opts.principalSecret,
     catalog: opts.catalog,
     domain: opts.domain,
     urls: opts.quotaUrls,
@@ -188,20 +198,28 @@ export function createGateway(opts: GatewayOptions): {
   app.set("trust proxy", opts.proxyHops);
   if (opts.requestEvents) app.use(opts.requestEvents);
 
+  // Internal routes answer only calls this stack signed (callSignature.ts): the other tiers and
+  // the services that report usage, never whatever else reaches the port.
+  app.use("/internal", requireSignedCall(opts.principalSecret));
+
   // Internal: the other tiers verify keys here, so that only this tier talks to the auth service.
-  app.post("/internal/verify", express.json({ limit: "4kb" }), async (req, res, next) => {
-    res.locals.route = "/internal/verify";
-    const key = (req.body as { key?: unknown } | undefined)?.key;
-    if (typeof key !== "string")
-      return next(badRequest("missing_key", 'body must be {"key": "sk-..."}', "key"));
-    try {
-      const principal = await verifier.verify(key, res.locals.ctx.requestId);
-      if (!principal) return next(unauthorized("invalid API key"));
-      res.json({ principal });
-    } catch (err) {
-      next(err);
-    }
-  });
+  app.post(
+    "/internal/verify",
+    express.json({ limit: "4kb", verify: checkBody }),
+    async (req, res, next) => {
+      res.locals.route = "/internal/verify";
+      const key = (req.body as { key?: unknown } | undefined)?.key;
+      if (typeof key !== "string")
+        return next(badRequest("missing_key", 'body must be {"key": "sk-..."}', "key"));
+      try {
+        const principal = await verifier.verify(key, res.locals.ctx.requestId);
+        if (!principal) return next(unauthorized("invalid API key"));
+        res.json({ principal });
+      } catch (err) {
+        next(err);
+      }
+    },
+  );
 
   // Internal, on the tier that hosts quota: the other tiers' checks and chat's usage reports.
   quota.mount(app);
@@ -236,11 +254,13 @@ export function createGateway(opts: GatewayOptions): {
     });
     const idempotencyKey = header(req.headers["idempotency-key"]);
     const headers = {
-      ...forwardHeaders(req, res.locals.ctx, ["authorization", PRINCIPAL_HEADER_PREFIX]),
-      ...principalHeaders(principal, {
-        secret: opts.principalSecret,
-        requestId: res.locals.ctx.requestId,
-      }),
+      ...forwardHeaders(req, res.locals.ctx, [
+        "authorization",
+        PRINCIPAL_HEADER_PREFIX,
+        CALL_SIGNATURE_HEADER,
+      ]),
+      // Signed with the request as it is sent (upstream.ts), each attempt anew.
+      ...principalHeaders(principal),
     };
     const call: CallRequest = {
       method: req.method,
@@ -346,6 +366,7 @@ export function createGateway(opts: GatewayOptions): {
         opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.maxBodyBytes,
       bodyTypes: (route) =>
         opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.bodyTypes,
+      budget: new BodyBudget(opts.bufferedBodyBytes),
     }),
   );
   if (quota.step) app.use("/v1", quota.step);

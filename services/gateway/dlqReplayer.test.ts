@@ -83,7 +83,8 @@ describe("replaying to the orders service", () => {
     port = await freePort();
     orders = await startOrders(port);
     closers.push(() => orders.stop());
-    set = new ReplicaSet("orders", [`http://127.0.0.1:${port}`]);
+    // The tier's sets sign what they send; the replay goes out on them.
+    set = new ReplicaSet("orders", [`http://127.0.0.1:${port}`], { signWith: SECRET });
     closers.push(() => set.close());
   });
 
@@ -150,6 +151,7 @@ describe("the DLQ round trip", () => {
   test("a write parked while orders is down is stored once when it comes back", async () => {
     const port = await freePort();
     const set = new ReplicaSet("orders", [`http://127.0.0.1:${port}`], {
+      signWith: SECRET,
       baseEjectMs: 20,
       maxEjectMs: 100,
     });

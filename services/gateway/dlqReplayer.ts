@@ -19,7 +19,7 @@ export interface ReplayDeliveryArgs {
   sets: ReadonlyMap<string, ReplicaSet>;
   /** Longest wait for the service's answer. Default 10 s. */
   timeoutMs?: number;
-  /** PRINCIPAL_SECRET: checks what was parked, and signs the principal of the replay. */
+  /** PRINCIPAL_SECRET: checks what was parked (the sets, signed with it too, sign the replay). */
   secret: string;
 }
 
@@ -37,17 +37,18 @@ export function classifyReplay(status: number, body: string): Delivery {
 }
 
 /**
- * The replay's headers: the parked ones with the principal signed again for this delivery (the
- * parked signature's time has passed); undefined when the parked principal is not the write's.
+ * The replay's headers: the parked ones with the principal as parked (the call is signed anew as
+ * it is sent, since the original signature's time has passed); undefined when the parked
+ * principal is not the write's.
  */
-function replayHeaders(req: ParkedRequest, secret: string): Record<string, string> | undefined {
+function replayHeaders(req: ParkedRequest): Record<string, string> | undefined {
   const principal = readPrincipal(req.headers);
   if (principal?.userId !== req.principal) return undefined;
   const requestId = req.headers["x-request-id"] ?? randomUUID();
   const kept = Object.entries(req.headers).filter(([h]) => !h.startsWith(PRINCIPAL_HEADER_PREFIX));
   return {
     ...Object.fromEntries(kept),
-    ...principalHeaders(principal, { secret, requestId }),
+    ...principalHeaders(principal),
     "x-request-id": requestId,
     // The original key, so the service answers a replay that raced its original as a repeat.
     "idempotency-key": req.idempotencyKey,
@@ -60,7 +61,7 @@ export function replayDelivery(args: ReplayDeliveryArgs): Deliver {
   const timeoutMs = args.timeoutMs ?? 10_000;
   return async (req) => {
     // Anything that can write to the queue's store could park a write: only a gateway's is sent.
-    const headers = verifyParked(req, args.secret) ? replayHeaders(req, args.secret) : undefined;
+    const headers = verifyParked(req, args.secret) ? replayHeaders(req) : undefined;
     if (!headers) return { outcome: "poison", reason: "not signed by a gateway of this stack" };
     const set = args.sets.get(req.service);
     if (!set) return { outcome: "poison", reason: `no service "${req.service}" in this tier` };

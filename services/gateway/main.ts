@@ -29,6 +29,7 @@ const base = loadEnv(
     principalSecret: fields.principalSecret,
     proxyHops: fields.proxyHops,
     tierReplicas: fields.replicas.optional(),
+    bufferedBodyBytes: fields.bufferedBodyBytes,
   },
   {
     port: envKey.port,
@@ -43,6 +44,7 @@ const base = loadEnv(
     principalSecret: envKey.principalSecret,
     proxyHops: envKey.proxyHops,
     tierReplicas: envKey.tierReplicas,
+    bufferedBodyBytes: envKey.bufferedBodyBytes,
   },
 );
 const domain = catalog.domains[base.domain];
@@ -112,6 +114,7 @@ const gateway = createGateway({
   adminToken: base.adminToken,
   principalSecret: base.principalSecret,
   proxyHops: base.proxyHops,
+  bufferedBodyBytes: base.bufferedBodyBytes,
   logger,
   metrics,
   draining: () => draining,

@@ -5,6 +5,7 @@ import { requireEnv } from "../../test/support/kafka.ts";
 import {
   listenOnLoopback,
   TEST_PRINCIPAL_SECRET,
+  signedCall,
   serveApp,
   type ServedApp,
 } from "../../test/support/serviceApp.ts";
@@ -117,7 +118,7 @@ beforeAll(async () => {
   await users.putPlan("narrow", { requestsPerDay: 3, tokensPerDay: 100, models: ["ngram-3"] });
   const user: ServedApp = await serveApp("user", (app) => userRoutes(app, users));
   closers.push(user.close);
-  const userSet = new ReplicaSet("user", [user.url]);
+  const userSet = new ReplicaSet("user", [user.url], { signWith: TEST_PRINCIPAL_SECRET });
   closers.push(() => userSet.close());
 
   // The real quota service, on a server of the test's own so that it can be stopped.
@@ -263,10 +264,14 @@ test("usage reported through the identity tier counts once; a spent token balanc
     at: new Date().toISOString(),
   };
   const send = async () => {
+    const body = JSON.stringify(report);
     const res = await fetch(`${identityUrl}/internal/quota/usage`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(report),
+      headers: {
+        "content-type": "application/json",
+        ...signedCall("POST", "/internal/quota/usage", body),
+      },
+      body,
     });
     return { status: res.status, body: (await res.json()) as Json };
   };
@@ -283,20 +288,52 @@ test("usage reported through the identity tier counts once; a spent token balanc
 });
 
 test("only the tier that hosts quota serves /internal/quota, and only its own callers' bodies", async () => {
-  const onBusiness = await fetch(`${business.url}/internal/quota/check`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ userId: "x", plan: "tiny" }),
-  });
+  const check = (
+    base: string,
+    body: string,
+    headers = signedCall("POST", "/internal/quota/check", body),
+  ) =>
+    fetch(`${base}/internal/quota/check`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+  const onBusiness = await check(business.url, JSON.stringify({ userId: "x", plan: "tiny" }));
   expect(onBusiness.status).toBe(404);
   // The identity tier passes quota's own validation errors on as they are.
-  const malformed = await fetch(`${identityUrl}/internal/quota/check`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ userId: "x" }),
-  });
+  const malformed = await check(identityUrl, JSON.stringify({ userId: "x" }));
   expect(malformed.status).toBe(400);
   expect(((await malformed.json()) as Json).error.param).toBe("plan");
+});
+
+test("a tier's internal routes answer only calls this stack signed (finding 8)", async () => {
+  const body = JSON.stringify({ userId: "x", plan: "tiny" });
+  const cases: Record<string, Record<string, string>> = {
+    unsigned: {},
+    "signed for another route": signedCall("POST", "/internal/quota/usage", body),
+    "signed for another body": signedCall("POST", "/internal/quota/check", "{}"),
+  };
+  for (const [what, headers] of Object.entries(cases)) {
+    const res = await fetch(`${identityUrl}/internal/quota/check`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+    expect([what, res.status, ((await res.json()) as Json).error.code]).toEqual([
+      what,
+      401,
+      "invalid_api_key",
+    ]);
+  }
+  const verify = await fetch(`${identityUrl}/internal/verify`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ key: "sk-anything_0123456789abcdefghij" }),
+  });
+  expect(verify.status).toBe(401);
+  expect(((await verify.json()) as Json).error.message).toBe(
+    "the call is not signed by this stack",
+  );
 });
 
 test("quota down: a recent verdict stands in, counted down; a caller without one gets a 503", async () => {

@@ -4,6 +4,7 @@ import type { Catalog } from "../../infra/catalog/schema.ts";
 import { services } from "../../infra/catalog/topology.ts";
 import { envKey, quotaServiceDomain } from "../../infra/runtimeEnv.ts";
 import type { Cache } from "../shared/cache.ts";
+import { checkBody } from "../shared/callSignature.ts";
 import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Principal } from "../shared/principal.ts";
@@ -307,46 +308,52 @@ export function requireQuota(checker: QuotaChecker, metrics: QuotaMetrics): Requ
 /**
  * The hosting tier's `/internal/quota/*`: the other tiers' checks and chat's usage reports, passed
  * to the quota service as they are. Only callers inside reach it: the router and the ALB route
- * `/v1` alone, and the network rules admit only the other tiers and the services that list quota
- * in `tierCalls`.
+ * `/v1` alone, the network rules admit only the other tiers and the services that list quota in
+ * `tierCalls`, and the gateway answers `/internal/*` only to calls signed by this stack.
  */
 export function mountInternalQuota(app: Express, call: QuotaCall, logger: Logger): void {
   for (const op of ["check", "usage"] as const) {
     const path = `/internal/quota/${op}`;
-    app.post(path, express.raw({ type: () => true, limit: "16kb" }), async (req, res) => {
-      res.locals.route = path;
-      let answer: QuotaAnswer;
-      try {
-        answer = await call({
-          path,
-          headers: {
-            "content-type": "application/json",
-            "x-request-id": res.locals.ctx.requestId,
-          },
-          body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-          // A usage report carries its own id and is counted once; a check consumes quota.
-          retryable: op === "usage",
-        });
-      } catch (err) {
-        logger.warn({ err, requestId: res.locals.ctx.requestId }, "quota service unreachable");
-        throw new ApiError(
-          503,
-          "service_unavailable",
-          UNAVAILABLE_CODE,
-          "the quota service is unavailable, retry later",
-        );
-      }
-      const text = await answer.body.text();
-      res.status(answer.statusCode);
-      res.setHeader("content-type", "application/json");
-      const retryAfter = retryAfterOf(answer.headers["retry-after"]);
-      if (retryAfter !== undefined) res.setHeader("retry-after", String(retryAfter));
-      res.end(text);
-    });
+    app.post(
+      path,
+      express.raw({ type: () => true, limit: "16kb", verify: checkBody }),
+      async (req, res) => {
+        res.locals.route = path;
+        let answer: QuotaAnswer;
+        try {
+          answer = await call({
+            path,
+            headers: {
+              "content-type": "application/json",
+              "x-request-id": res.locals.ctx.requestId,
+            },
+            body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+            // A usage report carries its own id and is counted once; a check consumes quota.
+            retryable: op === "usage",
+          });
+        } catch (err) {
+          logger.warn({ err, requestId: res.locals.ctx.requestId }, "quota service unreachable");
+          throw new ApiError(
+            503,
+            "service_unavailable",
+            UNAVAILABLE_CODE,
+            "the quota service is unavailable, retry later",
+          );
+        }
+        const text = await answer.body.text();
+        res.status(answer.statusCode);
+        res.setHeader("content-type", "application/json");
+        const retryAfter = retryAfterOf(answer.headers["retry-after"]);
+        if (retryAfter !== undefined) res.setHeader("retry-after", String(retryAfter));
+        res.end(text);
+      },
+    );
   }
 }
 
 export interface QuotaStepOptions {
+  /** Signs the calls to quota (callSignature.ts). */
+  principalSecret: string;
   catalog: Catalog;
   domain: string;
   /** QUOTA_URL: the quota service's replicas on the tier that hosts it, else that tier's. */
@@ -383,7 +390,10 @@ export function createQuotaStep(opts: QuotaStepOptions): {
       close: async () => {},
     };
   }
-  const set = new ReplicaSet("quota", opts.urls, { healthIntervalMs: opts.healthIntervalMs });
+  const set = new ReplicaSet("quota", opts.urls, {
+    healthIntervalMs: opts.healthIntervalMs,
+    signWith: opts.principalSecret,
+  });
   const call = replicaSetQuotaCall(set);
   const metrics = quotaMetrics(opts.registry);
   return {

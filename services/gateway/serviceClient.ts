@@ -16,6 +16,7 @@ import {
   brokenConnection,
   neverSent,
   refusedRequest,
+  signedHeaders,
   type Replica,
   type ReplicaSet,
   type UpstreamResponse,
@@ -156,7 +157,7 @@ export class ServiceClient {
       res = await replica.pool.request({
         method: req.method as "GET",
         path: req.path,
-        headers: req.headers,
+        headers: signedHeaders(this.set, req),
         body: req.body,
         signal: req.signal,
         headersTimeout: req.firstByteMs,

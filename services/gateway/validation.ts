@@ -1,8 +1,8 @@
 import type { RequestHandler } from "express";
 import type { ZodType } from "zod";
 import { ApiError, badRequest } from "../shared/errors.ts";
-import { readBody } from "../shared/proxy.ts";
 import { parse } from "../shared/validation.ts";
+import { readBody, type BodyBudget } from "./requestBody.ts";
 
 export interface ValidationOptions {
   /** The body schema for a request, if its route has one (see contracts.ts). */
@@ -11,6 +11,8 @@ export interface ValidationOptions {
   maxBodyBytes: (route: string) => number;
   /** Media types besides JSON that a route's service takes and checks itself (catalog). */
   bodyTypes: (route: string) => readonly string[];
+  /** What this process may hold of request bodies at once. */
+  budget: BodyBudget;
 }
 
 const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
@@ -25,7 +27,7 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
       const route = res.locals.route!;
-      const body = await readBody(req, res, opts.maxBodyBytes(route));
+      const body = await readBody(req, res, opts.maxBodyBytes(route), opts.budget);
       res.locals.body = body;
       if (!body) {
         if (WITH_BODY.has(req.method) && opts.schemaFor(req.method, route)) {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { startFakeUpstream, type FakeUpstream } from "../../test/support/openaiUpstream.ts";
-import { serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { serveApp, type ServedApp, stackCall } from "../../test/support/serviceApp.ts";
 import type { ModelVersion } from "../model/contract.ts";
 import { inferenceRoutes } from "./app.ts";
 import { builtinBackend, readCorpus } from "./builtin.ts";
@@ -165,7 +165,7 @@ describe("POST /internal/generate", () => {
   async function generate(body: unknown) {
     const res = await fetch(`${served.url}/internal/generate`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...stackCall() },
       body: JSON.stringify(body),
     });
     const text = await res.text();
@@ -257,7 +257,7 @@ describe("POST /internal/generate", () => {
     try {
       const first = fetch(`${served.url}/internal/generate`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...stackCall() },
         body: JSON.stringify(request()),
       });
       while (!release) await new Promise((ok) => setTimeout(ok, 5));

@@ -48,7 +48,7 @@ const env = loadEnv(
 await runService({
   name: "inference",
   migrations: [],
-  routes: async (app, { logger }) => {
+  routes: async (app, { logger, principalSecret }) => {
     const started = performance.now();
     const model = new NgramModel(readCorpus(env.corpusDir));
     logger.info(
@@ -63,7 +63,11 @@ await runService({
     );
     const storageSet =
       env.storage &&
-      new ReplicaSet("storage", env.storage, { healthIntervalMs: 1_000, headersTimeoutMs: 10_000 });
+      new ReplicaSet("storage", env.storage, {
+        signWith: principalSecret,
+        healthIntervalMs: 1_000,
+        headersTimeoutMs: 10_000,
+      });
     const trained =
       storageSet &&
       new TrainedModels((id) => new StorageClient(storageSet).content(id), env.maxTrainedModels);

@@ -175,6 +175,20 @@ describe("the registry's internal API", () => {
     return { status: res.status, body: (await res.json()) as Json };
   };
 
+  test("registering a model or moving an alias takes a call this stack signed (finding 8)", async () => {
+    const unsigned = (method: string, path: string, body: unknown) =>
+      fetch(`${served.url}${path}`, {
+        method,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const register = { name: "ngram-3", backend: "builtin", config: { corpus: "default" } };
+    expect((await unsigned("POST", "/internal/models", register)).status).toBe(401);
+    const alias = { name: "ngram-3", version: 1 };
+    expect((await unsigned("PUT", "/internal/aliases/hijacked", alias)).status).toBe(401);
+    expect((await call("POST", "/internal/select", { model: "hijacked" })).status).toBe(404);
+  });
+
   test("selects by alias, and answers an unknown model as OpenAI does (404, param model)", async () => {
     const hit = await call("POST", "/internal/select", { model: "deepseek-chat" });
     expect(hit.status).toBe(200);

@@ -16,10 +16,11 @@ const env = loadEnv(
 await runService({
   name: "quota",
   migrations,
-  routes: async (app, { db, events, logger }) => {
+  routes: async (app, { db, events, logger, principalSecret }) => {
     const store = quotaStore(db);
     const redis = env.redisUrl ? await openQuotaRedis(env.redisUrl) : undefined;
     const user = new ReplicaSet("user", env.user, {
+      signWith: principalSecret,
       healthIntervalMs: 1_000,
       headersTimeoutMs: 2_000,
     });

@@ -9,7 +9,13 @@ import {
 import { Redis } from "ioredis";
 import { createDatabase } from "../../test/servers/index.ts";
 import { readTopic, requireEnv } from "../../test/support/kafka.ts";
-import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import {
+  principal,
+  serveApp,
+  stackCall,
+  type ServedApp,
+  TEST_PRINCIPAL_SECRET,
+} from "../../test/support/serviceApp.ts";
 import { kafkaBus } from "../shared/events.ts";
 import { createLogger } from "../shared/logger.ts";
 import { relayOnce } from "../shared/outbox.ts";
@@ -95,7 +101,7 @@ beforeAll(async () => {
   await users.putPlan("tiny", { requestsPerDay: 5, tokensPerDay: 100, models: [] });
   await users.putPlan("ample", { requestsPerDay: 1000, tokensPerDay: 1_000_000, models: [] });
   userApp = await serveApp("user", (app) => userRoutes(app, users));
-  userSet = new ReplicaSet("user", [userApp.url]);
+  userSet = new ReplicaSet("user", [userApp.url], { signWith: TEST_PRINCIPAL_SECRET });
   instances = [await instance({ counter: withRedis() }), await instance({ counter: withRedis() })];
 }, 60_000);
 
@@ -111,7 +117,7 @@ afterAll(async () => {
 async function post(base: string, path: string, body: unknown) {
   const res = await fetch(`${base}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...stackCall() },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
@@ -275,6 +281,25 @@ test("usage reported for yesterday counts to yesterday", async () => {
     usage(id, [90, 10], { at: new Date(Date.now() - DAY).toISOString() }),
   );
   expect((await check(instances[0]!, id)).status).toBe(200);
+});
+
+test("checks and usage reports take a call this stack signed, and consume nothing else (finding 8)", async () => {
+  const id = `unsigned-${randomUUID()}`;
+  for (const [path, body] of [
+    ["/internal/quota/check", { userId: id, plan: "tiny" }],
+    ["/internal/quota/usage", usage(id, [50, 50])],
+  ] as const) {
+    const res = await fetch(`${instances[0]!}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    expect([path, res.status]).toEqual([path, 401]);
+  }
+  expect((await mine(instances[0]!, id)).body).toMatchObject({
+    requests: { used: 0 },
+    tokens: { used: 0 },
+  });
 });
 
 test("malformed input is a 400 naming the field; an unknown plan too", async () => {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { catalog, domains, edgeLimits } from "../../infra/catalog/index.ts";
 import { createLogger } from "../shared/logger.ts";
@@ -7,6 +7,8 @@ import { createRouter } from "./app.ts";
 
 // The router's body limit comes from the catalog: it lets through whatever body a gateway may
 // accept (storage's uploads, 8 MiB and more) and refuses larger ones with a JSON 413 itself.
+// Bodies stream through as the gateway reads them (which it does after the key check), and a
+// gateway replica that refuses the connection costs no upload.
 
 process.env["LOG_LEVEL"] ??= "silent";
 
@@ -14,6 +16,7 @@ let gateway: Server;
 let front: Server;
 let router: ReturnType<typeof createRouter>;
 let base: string;
+let tier: string;
 
 const listen = async (server: Server) => {
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
@@ -21,8 +24,13 @@ const listen = async (server: Server) => {
 };
 
 beforeAll(async () => {
-  // Stands in for every gateway tier: answers how many body bytes reached it.
+  // Stands in for every gateway tier: answers how many body bytes reached it, or, under
+  // /v1/refused, refuses at once without reading the body, as a gateway does a caller with no key.
   gateway = createServer((req, res) => {
+    if (req.url?.startsWith("/v1/refused")) {
+      res.writeHead(401, { "content-type": "application/json", connection: "close" });
+      return void res.end('{"error":{"code":"invalid_api_key"}}');
+    }
     let bytes = 0;
     req.on("data", (c: Buffer) => (bytes += c.length));
     req.on("end", () => {
@@ -30,7 +38,7 @@ beforeAll(async () => {
       res.end(JSON.stringify({ bytes }));
     });
   });
-  const tier = await listen(gateway);
+  tier = await listen(gateway);
   router = createRouter({
     catalog,
     tiers: Object.fromEntries(domains(catalog).map((d) => [d.name, [tier]])),
@@ -72,4 +80,93 @@ test("a larger body is refused by the router with a JSON 413", async () => {
   const res = await upload(edgeLimits(catalog).maxBodyBytes + 1);
   expect(res.status).toBe(413);
   expect(await res.json()).toMatchObject({ error: { type: expect.any(String) } });
+});
+
+test("a body is not held by the router: the gateway's refusal comes before the body ends", async () => {
+  // 16 KiB announced, 1 KiB sent, and no more: a router that read bodies before forwarding them
+  // would never pass this request on.
+  const url = new URL(base);
+  const answer = await new Promise<{ status: number; text: string }>((ok, fail) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: "POST",
+        path: "/v1/refused",
+        headers: { "content-type": "application/json", "content-length": String(16 * 1024) },
+        agent: false,
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.once("end", () => {
+          ok({ status: res.statusCode ?? 0, text });
+          req.destroy();
+        });
+      },
+    );
+    req.once("error", (err) => (req.destroyed ? undefined : fail(err)));
+    req.write(Buffer.alloc(1024, 0x20));
+  });
+  expect(answer.status).toBe(401);
+  expect(JSON.parse(answer.text)).toMatchObject({ error: { code: "invalid_api_key" } });
+});
+
+test("a gateway replica that refuses the connection costs no upload: the next one gets it whole", async () => {
+  const twoTiers = createRouter({
+    catalog,
+    // Port 1 refuses every connection; the live replica must get each upload, every byte.
+    tiers: Object.fromEntries(domains(catalog).map((d) => [d.name, ["http://127.0.0.1:1", tier]])),
+    logger: createLogger("router"),
+    metrics: createMetrics("router"),
+    draining: () => false,
+  });
+  const server = createServer(twoTiers.handler);
+  const url = await listen(server);
+  try {
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${url}/v1/files`, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: Buffer.alloc(200 * 1024, 1),
+      });
+      expect([res.status, await res.json()]).toEqual([200, { bytes: 200 * 1024 }]);
+    }
+  } finally {
+    await twoTiers.close();
+    await new Promise((ok) => server.close(ok));
+  }
+});
+
+test("a gateway replica that dies once it has the body: a request safe to repeat goes to the next, whole", async () => {
+  // Reads each body whole, then breaks the connection without an answer, as a killed process.
+  const dying = createServer((req) => {
+    req.resume();
+    req.once("end", () => req.socket.destroy());
+  });
+  const dyingUrl = await listen(dying);
+  const twoTiers = createRouter({
+    catalog,
+    tiers: Object.fromEntries(domains(catalog).map((d) => [d.name, [dyingUrl, tier]])),
+    logger: createLogger("router"),
+    metrics: createMetrics("router"),
+    draining: () => false,
+  });
+  const server = createServer(twoTiers.handler);
+  const url = await listen(server);
+  try {
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${url}/v1/orders`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": `replay-${i}` },
+        body: Buffer.alloc(10 * 1024, 0x20),
+      });
+      expect([res.status, await res.json()]).toEqual([200, { bytes: 10 * 1024 }]);
+    }
+  } finally {
+    await twoTiers.close();
+    await new Promise((ok) => server.close(ok));
+    dying.closeAllConnections();
+    await new Promise((ok) => dying.close(ok));
+  }
 });

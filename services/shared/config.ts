@@ -60,6 +60,16 @@ export const fields = {
     .int("must be a whole number from 1 to 8")
     .min(1, "must be a whole number from 1 to 8")
     .max(8, "must be a whole number from 1 to 8"),
+  /** Bytes of request bodies a gateway replica holds at once (requestBody.ts); 1 KiB to 4 GiB. */
+  bufferedBodyBytes: z.coerce
+    .number()
+    .int()
+    .min(1024, "must be at least 1024 bytes")
+    .max(4 * 1024 ** 3, "must be at most 4 GiB")
+    .optional(),
+  /** Milliseconds a client may take to send its headers, and its whole request (http.ts). */
+  headersTimeoutMs: z.coerce.number().int().min(100, "must be at least 100 ms").optional(),
+  requestTimeoutMs: z.coerce.number().int().min(100, "must be at least 100 ms").optional(),
   /** A token or password: long enough to resist guessing. */
   secret: z.string().min(16, "must be at least 16 characters").optional(),
 };

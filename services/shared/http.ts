@@ -1,11 +1,11 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { envKey } from "../../infra/runtimeEnv.ts";
+import { ConfigError, envKey, fields, loadEnv } from "./config.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
 import { flushLogs, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
-import { verifiedPrincipals } from "./principal.ts";
+import { signedCallsOnly } from "./principal.ts";
 import { parseTarget, type RequestTarget } from "./requestTarget.ts";
 import { requestContext, type RequestContext } from "./trace.ts";
 
@@ -25,8 +25,9 @@ export interface AppOptions {
   /** Set while draining: `/readyz` turns 503 so that balancers stop sending new requests. */
   draining?: () => boolean;
   /**
-   * PRINCIPAL_SECRET, in a service: principal headers are believed only with the gateway's
-   * signature (principal.ts). Without it (the gateways, which make principals) none is believed.
+   * PRINCIPAL_SECRET, in a service: principal headers are believed, and `/internal/*` answered,
+   * only under a call signature of this stack (principal.ts, callSignature.ts). Without it (the
+   * gateways, which make principals) no principal is believed.
    */
   principalSecret?: string;
 }
@@ -122,7 +123,7 @@ export function createApp({
     next();
   };
   app.use(trace);
-  if (principalSecret) app.use(verifiedPrincipals(principalSecret));
+  if (principalSecret) app.use(signedCallsOnly(principalSecret));
 
   app.get("/healthz", (_req, res) => {
     res.locals.route = "health";
@@ -152,6 +153,8 @@ const LIBRARY_ERRORS: Record<string, [code: string, message: string]> = {
   "entity.too.large": ["payload_too_large", "the request body is too large"],
   "entity.parse.failed": ["invalid_json", "the request body is not valid JSON"],
   "encoding.unsupported": ["unsupported_encoding", "the request body's charset is not supported"],
+  // A body parser's `verify` hook refused the body: callSignature.ts `checkBody`.
+  "entity.verify.failed": ["invalid_api_key", "the call is not signed by this stack"],
 };
 
 /** JSON 404 for unknown paths and a JSON body for every error; must be added last. */
@@ -170,7 +173,8 @@ export function finishApp(app: Express, logger: Logger): void {
     if (status >= 400 && status < 500) {
       const [code, message] = LIBRARY_ERRORS[String(err.type)] ?? ["bad_request", "bad request"];
       logger.warn({ requestId, code, detail: String(err.message) }, message);
-      res.status(status).json(errorBody(message, "invalid_request_error", code, null, requestId));
+      const type = status === 401 ? "authentication_error" : "invalid_request_error";
+      res.status(status).json(errorBody(message, type, code, null, requestId));
       return;
     }
     logger.error({ err, requestId }, "unhandled error");
@@ -195,36 +199,47 @@ export const keepAliveTimeoutMs = 65_000;
  * How long a client may take to send its request headers, and its whole request (slowloris: a
  * client that trickles bytes holds a connection and its memory for as long as it is let). Node's
  * defaults are 60 s and 300 s; the request bound still lets the largest upload of the catalog
- * through at a few hundred KiB/s.
+ * through at a few hundred KiB/s. HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS override them.
  */
 export const headersTimeoutMs = 10_000;
 export const requestTimeoutMs = 60_000;
 
+export interface ClientTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+/** The client time-outs of this process's environment, validated (a bad value names its variable). */
+export function clientTimeouts(env: NodeJS.ProcessEnv = process.env): ClientTimeouts {
+  const t = loadEnv(
+    { headersTimeoutMs: fields.headersTimeoutMs, requestTimeoutMs: fields.requestTimeoutMs },
+    { headersTimeoutMs: envKey.headersTimeoutMs, requestTimeoutMs: envKey.requestTimeoutMs },
+    env,
+  );
+  const timeouts = {
+    headersTimeoutMs: t.headersTimeoutMs ?? headersTimeoutMs,
+    requestTimeoutMs: t.requestTimeoutMs ?? requestTimeoutMs,
+  };
+  if (timeouts.requestTimeoutMs < timeouts.headersTimeoutMs)
+    throw new ConfigError([
+      `${envKey.requestTimeoutMs}: must not be below ${envKey.headersTimeoutMs}`,
+    ]);
+  return timeouts;
+}
+
 /**
- * Listens on `port` and drains on SIGTERM/SIGINT, as Kubernetes' preStop pattern does: readiness
- * turns 503 and connections are closed after each answer, while the server still accepts for
- * DRAIN_DELAY_MS (long enough for the balancers' health checks to notice); then it stops
- * accepting, lets in-flight requests finish, and `onClose` releases the dependencies.
+ * An HTTP server with this project's client bounds: the time-outs above, answered with the API's
+ * JSON 408 (or 400 for what Node cannot parse) and the connection closed.
  */
-export function serve(
-  handler: RequestListener,
-  port: number,
-  logger: Logger,
-  lifecycle: {
-    startDraining: () => void;
-    onClose: () => Promise<void>;
-    drainMs?: number;
-    /** What the OPS_PORT listener runs, when it differs from the public `handler`. */
-    opsHandler?: RequestListener;
-  },
-): Promise<Server> {
-  // Containers must listen on every interface; the local runner keeps everything on loopback.
-  const host = process.env[envKey.host] || "0.0.0.0";
+export function createHttpServer(handler: RequestListener, timeouts: ClientTimeouts): Server {
   const server = createServer(
     {
       keepAliveTimeout: keepAliveTimeoutMs,
-      headersTimeout: headersTimeoutMs,
-      requestTimeout: requestTimeoutMs,
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      // Node looks for late clients only this often (30 s by default), which would let a
+      // 10 s bound hold a connection for up to 40 s.
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headersTimeoutMs),
     },
     handler,
   );
@@ -248,7 +263,32 @@ export function serve(
     });
     res.end(body);
   });
-  const ops = opsServer(lifecycle.opsHandler ?? handler, host, logger);
+  return server;
+}
+
+/**
+ * Listens on `port` and drains on SIGTERM/SIGINT, as Kubernetes' preStop pattern does: readiness
+ * turns 503 and connections are closed after each answer, while the server still accepts for
+ * DRAIN_DELAY_MS (long enough for the balancers' health checks to notice); then it stops
+ * accepting, lets in-flight requests finish, and `onClose` releases the dependencies.
+ */
+export function serve(
+  handler: RequestListener,
+  port: number,
+  logger: Logger,
+  lifecycle: {
+    startDraining: () => void;
+    onClose: () => Promise<void>;
+    drainMs?: number;
+    /** What the OPS_PORT listener runs, when it differs from the public `handler`. */
+    opsHandler?: RequestListener;
+  },
+): Promise<Server> {
+  // Containers must listen on every interface; the local runner keeps everything on loopback.
+  const host = process.env[envKey.host] || "0.0.0.0";
+  const timeouts = clientTimeouts();
+  const server = createHttpServer(handler, timeouts);
+  const ops = opsServer(lifecycle.opsHandler ?? handler, host, logger, timeouts);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -316,15 +356,20 @@ const OPS_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
  * The OPS_PORT listener, when set: the same handler, but only for health and metrics, so that a
  * replica sharing its main port with others (SO_REUSEPORT) can still be scraped by itself.
  */
-function opsServer(handler: RequestListener, host: string, logger: Logger): Server | undefined {
+function opsServer(
+  handler: RequestListener,
+  host: string,
+  logger: Logger,
+  timeouts: ClientTimeouts,
+): Server | undefined {
   const port = process.env[envKey.opsPort];
   if (!port) return undefined;
-  const ops = createServer((req, res) => {
+  const ops = createHttpServer((req, res) => {
     if (OPS_PATHS.has((req.url ?? "").split("?")[0]!)) return handler(req, res);
     res
       .writeHead(404, { "content-type": "application/json" })
       .end(JSON.stringify(routeNotFound(req.method ?? "GET", req.url ?? "").body()));
-  });
+  }, timeouts);
   ops.on("error", (err) => logger.error({ err, port }, "ops port failed"));
   ops.listen({ port: Number(port), host }, () => logger.info({ host, port }, "ops port listening"));
   return ops;

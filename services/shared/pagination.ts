@@ -33,18 +33,18 @@ export async function ownedPage<Row, T>(
   equal: Record<string, unknown> = {},
 ): Promise<Page<T>> {
   const params: unknown[] = [owner];
-  let below = "";
+  let where = "";
   for (const [column, value] of Object.entries(equal)) {
     params.push(value);
-    below += ` AND ${column} = $${params.length}`;
+    where += ` AND ${column} = $${params.length}`;
   }
   if (page.after) {
     params.push(page.after);
-    below = ` AND id < $${params.length}`;
+    where += ` AND id < $${params.length}`;
   }
   params.push(page.limit + 1);
   const rows = await db.query<Row>(
-    `SELECT * FROM ${table} WHERE user_id = $1${below} ORDER BY id DESC LIMIT $${params.length}`,
+    `SELECT * FROM ${table} WHERE user_id = $1${where} ORDER BY id DESC LIMIT $${params.length}`,
     params,
   );
   return { items: rows.slice(0, page.limit).map(map), hasMore: rows.length > page.limit };

@@ -1,8 +1,13 @@
 import type { RequestHandler } from "express";
 import type { IncomingHttpHeaders } from "node:http";
 import { z } from "zod";
+import {
+  CALL_SIGNATURE_HEADER,
+  PRINCIPAL_HEADER_PREFIX,
+  notSignedByStack,
+  verifyCallHead,
+} from "./callSignature.ts";
 import { ApiError, unauthorized } from "./errors.ts";
-import { signParts, verifyParts } from "./signing.ts";
 
 /** Who is calling, as verified by the gateway from the API key. */
 export const principalSchema = z.object({
@@ -26,13 +31,12 @@ export const principalSchema = z.object({
 export type Principal = z.infer<typeof principalSchema>;
 
 /**
- * The gateway passes the verified principal to services in these headers, with a signature, and
- * strips any that a caller sent. A service believes them only when the signature checks out:
- * it is an HMAC with the stack's PRINCIPAL_SECRET over the headers, the request id and the time
- * of signing, so a principal made up by anything that reaches a service port is refused, and a
- * signed one works only for its own request id and for `PRINCIPAL_MAX_AGE_MS`.
+ * The gateway passes the verified principal to services in these headers, and strips any that a
+ * caller sent. A service believes them only under the call's signature (callSignature.ts), which
+ * covers them with the request itself: a principal made up by anything that reaches a service
+ * port is refused, and a signed one works only for the request it was signed for.
  */
-export const PRINCIPAL_HEADER_PREFIX = "x-principal-";
+export { PRINCIPAL_HEADER_PREFIX };
 const headerOf = {
   userId: "x-principal-user",
   keyId: "x-principal-key",
@@ -40,39 +44,16 @@ const headerOf = {
   scopes: "x-principal-scopes",
   models: "x-principal-models",
 } as const;
-/** `t=<ms since the epoch>,s=<HMAC, base64url>`. */
-export const PRINCIPAL_SIGNATURE_HEADER = "x-principal-signature";
-/** How far a signature's time may be from the reader's clock, either way. */
-export const PRINCIPAL_MAX_AGE_MS = 300_000;
-const SIGNATURE = /^t=(\d{1,15}),s=([A-Za-z0-9_-]{43})$/;
 
-const signedValues = (values: Record<string, string | undefined>) =>
-  Object.values(headerOf).map((h) => values[h] ?? null);
-
-export interface PrincipalSigning {
-  secret: string;
-  /** The request's id, as sent upstream in `x-request-id`. */
-  requestId: string;
-  /** Milliseconds since the epoch; the current time by default. */
-  at?: number;
-}
-
-/** The principal's headers, signed for one request. */
-export function principalHeaders(p: Principal, signing: PrincipalSigning): Record<string, string> {
-  const headers: Record<string, string> = {
+/** The principal's headers; the call that carries them is signed as it is sent (upstream.ts). */
+export function principalHeaders(p: Principal): Record<string, string> {
+  return {
     [headerOf.userId]: p.userId,
     [headerOf.keyId]: p.keyId,
     [headerOf.plan]: p.plan,
     ...(p.scopes ? { [headerOf.scopes]: p.scopes.join(",") } : {}),
     ...(p.models ? { [headerOf.models]: p.models.join(",") } : {}),
   };
-  const at = signing.at ?? Date.now();
-  const mac = signParts(signing.secret, "principal", [
-    signing.requestId,
-    at,
-    ...signedValues(headers),
-  ]);
-  return { ...headers, [PRINCIPAL_SIGNATURE_HEADER]: `t=${at},s=${mac}` };
 }
 
 /** The principal in `headers`, unverified: for what a signature of another kind covers already. */
@@ -87,48 +68,31 @@ export function readPrincipal(headers: IncomingHttpHeaders): Principal | undefin
   return parsed.success ? parsed.data : undefined;
 }
 
-/** The principal of a request whose signature checks out; a 401 otherwise. */
-export function verifyPrincipal(
-  headers: IncomingHttpHeaders,
-  requestId: string,
-  secret: string,
-  now = Date.now(),
-): Principal {
-  const signature = SIGNATURE.exec(headerValue(headers[PRINCIPAL_SIGNATURE_HEADER]) ?? "");
-  const values = Object.fromEntries(
-    Object.values(headerOf).map((h) => [h, headerValue(headers[h])]),
-  );
-  const principal = readPrincipal(headers);
-  if (
-    !signature ||
-    !principal ||
-    Math.abs(now - Number(signature[1])) > PRINCIPAL_MAX_AGE_MS ||
-    !verifyParts(
-      secret,
-      "principal",
-      [requestId, Number(signature[1]), ...signedValues(values)],
-      signature[2],
-    )
-  )
-    throw unauthorized("the principal is not signed by a gateway of this stack");
-  return principal;
-}
-
 const verified = new WeakMap<IncomingHttpHeaders, Principal>();
 
 /**
- * Checks the principal of every request that carries one, before any route reads it: a request
- * with principal headers and no valid signature is answered 401, whatever its route.
+ * Checks, before any route reads it, every request that claims something: a call signature, a
+ * principal, or an `/internal/*` route. Unless the call is signed by this stack for this very
+ * request, it is answered 401, whatever its route; its principal, if any, is then believed.
  */
-export function verifiedPrincipals(secret: string): RequestHandler {
+export function signedCallsOnly(secret: string): RequestHandler {
   return (req, res, next) => {
-    if (!Object.keys(req.headers).some((h) => h.startsWith(PRINCIPAL_HEADER_PREFIX))) return next();
-    try {
-      verified.set(req.headers, verifyPrincipal(req.headers, res.locals.ctx.requestId, secret));
-      next();
-    } catch (err) {
-      next(err);
+    const principalSent = Object.keys(req.headers).some((h) =>
+      h.startsWith(PRINCIPAL_HEADER_PREFIX),
+    );
+    if (
+      !principalSent &&
+      req.headers[CALL_SIGNATURE_HEADER] === undefined &&
+      !res.locals.url.path.startsWith("/internal/")
+    )
+      return next();
+    if (!verifyCallHead(req, res.locals.url.url, secret)) return next(notSignedByStack());
+    if (principalSent) {
+      const principal = readPrincipal(req.headers);
+      if (!principal) return next(notSignedByStack());
+      verified.set(req.headers, principal);
     }
+    next();
   };
 }
 
@@ -141,7 +105,7 @@ export function principalFrom(headers: IncomingHttpHeaders): Principal {
 
 /**
  * The principal headers of a verified request as they came, to pass on to a service this one
- * calls for the same request (with the same `x-request-id`), which checks them in turn.
+ * calls for the same request (with the same `x-request-id`); that call is signed as it is sent.
  */
 export function principalToPassOn(headers: IncomingHttpHeaders): Record<string, string> {
   principalFrom(headers);

@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
 import { ApiError } from "./errors.ts";
 import type { RequestContext } from "./trace.ts";
 import { sendToReplicas, type ReplicaSet, type UpstreamResponse } from "./upstream.ts";
 
-// Forwarding one request to a replica set and its answer back, shared by the router and the
-// gateways. Request bodies are read into memory (bounded) so that a request can be sent again to
-// another replica; responses stream back untouched, which keeps SSE working.
+// Forwarding one request to a replica set and its answer back: the router's hop, and the header
+// rules the gateways share. Bodies and answers stream through untouched, which keeps SSE working
+// and holds no upload in this hop's memory.
 
 /**
  * Headers that belong to one connection, never passed on by a proxy (RFC 9110 7.6.1). `Expect`
@@ -44,58 +45,60 @@ export function hopScoped(headers: IncomingHttpHeaders): (name: string) => boole
   return (name) => HOP_BY_HOP.has(name) || name.startsWith("proxy-") || !!named?.has(name);
 }
 
+/**
+ * Views of a streamed request body, one per attempt, that take nothing from it until the
+ * upstream starts reading. undici destroys the stream of a request whose connection is refused,
+ * so each attempt gets a view of its own; the client's request stays untouched and the next
+ * replica can have it. Once a view has read from the body, the next attempt gets a copy of it if
+ * the body was whole and at most `keepBytes` (a gateway that died after reading it), else none.
+ * Bytes are copied only as the upstream reads them, that is after the gateway checked the key.
+ */
+export function bodyViews(
+  source: Readable,
+  keepBytes = REPLAYABLE_BODY_BYTES,
+): () => Buffer | Readable | undefined {
+  let taken = false;
+  let ended = false;
+  let kept: Buffer[] | undefined = [];
+  let keptBytes = 0;
+  return () => {
+    if (taken) return ended && kept ? Buffer.concat(kept, keptBytes) : undefined;
+    let mine = false;
+    const pass = (chunk: Buffer) => {
+      keptBytes += chunk.length;
+      if (keptBytes > keepBytes) kept = undefined;
+      else kept?.push(chunk);
+      if (!view.push(chunk)) source.pause();
+    };
+    const view: Readable = new Readable({
+      read() {
+        if (mine) return void source.resume();
+        taken = mine = true;
+        source.on("data", pass);
+        source.once("end", () => {
+          ended = true;
+          view.push(null);
+        });
+        source.once("error", (err) => view.destroy(err));
+      },
+      destroy(err, done) {
+        // The rest of an upload that no upstream takes is discarded, so that an answer can still
+        // go out; a view that never read leaves the body whole for the next one.
+        if (mine) {
+          source.off("data", pass);
+          source.resume();
+        }
+        done(err);
+      },
+    });
+    return view;
+  };
+}
+
+/** A body up to this size, once read whole by a gateway, can be sent to another one. */
+export const REPLAYABLE_BODY_BYTES = 64 * 1024;
+
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
-
-/**
- * Request body bytes this process may hold at once, over all its requests. A body is kept whole
- * until its answer is sent (a retry or a parked write sends it again), so without a bound a crowd
- * of large uploads could take the whole heap.
- */
-export const MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
-let buffered = 0;
-
-/**
- * Reads a request body of at most `limitBytes`, counted against `MAX_BUFFERED_BYTES` until `res`
- * closes. An oversized body is still drained (up to a hard cap) before the 413: a caller that is
- * a proxy (our router) would otherwise see its upload cut off and report a broken connection
- * instead of the 413.
- */
-export async function readBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-  limitBytes: number,
-): Promise<Buffer | undefined> {
-  const hardCap = Math.max(limitBytes * 4, 8 * 1024 * 1024);
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > hardCap) throw tooLarge(limitBytes);
-  let held = 0;
-  res.once("close", () => {
-    buffered -= held;
-    held = 0;
-  });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > hardCap) throw tooLarge(limitBytes);
-    if (size > limitBytes) continue;
-    if (buffered + (chunk as Buffer).length > MAX_BUFFERED_BYTES) throw busy();
-    buffered += (chunk as Buffer).length;
-    held += (chunk as Buffer).length;
-    chunks.push(chunk as Buffer);
-  }
-  if (size > limitBytes) throw tooLarge(limitBytes);
-  return size === 0 ? undefined : Buffer.concat(chunks, size);
-}
-
-function busy(): ApiError {
-  return new ApiError(
-    503,
-    "service_unavailable",
-    "server_busy",
-    "too many request bodies in flight on this replica, retry shortly",
-  );
-}
 
 function tooLarge(limit: number): ApiError {
   return new ApiError(
@@ -156,20 +159,13 @@ export interface ForwardOptions {
   /** The normalised request target to send (requestTarget.ts), never the raw one. */
   path: string;
   bodyLimitBytes: number;
-  /** Header name prefixes the caller must not be able to set downstream. */
-  dropHeaders?: readonly string[];
-  /** Headers added after the caller's (e.g. the verified principal). */
-  extraHeaders?: Record<string, string>;
 }
 
 /**
- * Bodies up to this size are read whole before they are forwarded, so that another replica can
- * take a request whose first one refused the connection. Larger ones (uploads) stream through:
- * no proxy holds them, and the next hop checks the caller's key before it reads a byte.
+ * Forwards `req` to one of `set`'s replicas and streams the answer to `res`. The body streams
+ * through too, read only as the gateway reads it: the gateway checks the caller's key and limits
+ * before it reads a byte, so an unauthenticated caller cannot make this hop hold its upload.
  */
-export const REPLAYABLE_BODY_BYTES = 64 * 1024;
-
-/** Forwards `req` to one of `set`'s replicas and streams the answer to `res`. */
 export async function forward(
   req: IncomingMessage,
   res: ServerResponse,
@@ -177,12 +173,10 @@ export async function forward(
 ): Promise<UpstreamResponse> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > opts.bodyLimitBytes) throw tooLarge(opts.bodyLimitBytes);
-  const streamed =
-    declared > REPLAYABLE_BODY_BYTES || req.headers["transfer-encoding"] !== undefined;
-  const body = streamed ? req : await readBody(req, res, opts.bodyLimitBytes);
-  const headers = { ...forwardHeaders(req, opts.ctx, opts.dropHeaders), ...opts.extraHeaders };
+  const hasBody = declared > 0 || req.headers["transfer-encoding"] !== undefined;
+  const headers = forwardHeaders(req, opts.ctx);
   // With its length the next hop can refuse an oversized stream before reading it.
-  if (streamed && declared > 0) headers["content-length"] = String(declared);
+  if (declared > 0) headers["content-length"] = String(declared);
   const aborted = new AbortController();
   // A client that goes away is not an upstream failure: stop the upstream call and say nothing.
   res.once("close", () => {
@@ -193,8 +187,9 @@ export async function forward(
     method,
     path: opts.path,
     headers,
-    body,
-    retryable: !streamed && (IDEMPOTENT.has(method) || headers["idempotency-key"] !== undefined),
+    body: hasBody ? bodyViews(req) : undefined,
+    // Whether there is a body to send again is the views' to say.
+    retryable: IDEMPOTENT.has(method) || headers["idempotency-key"] !== undefined,
     signal: aborted.signal,
   });
   await relay(up, res);

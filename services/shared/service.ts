@@ -19,6 +19,8 @@ export interface ServiceDeps {
   metrics: Metrics;
   dataDir: string;
   env: NodeJS.ProcessEnv;
+  /** PRINCIPAL_SECRET: the `signWith` of the replica sets of the services this one calls. */
+  principalSecret: string;
 }
 
 export interface ServiceDefinition {
@@ -100,6 +102,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     metrics,
     dataDir: env.dataDir,
     env: process.env,
+    principalSecret: env.principalSecret,
   };
   const onDrain = await def.routes(app, deps);
   finishApp(app, logger);

@@ -1,8 +1,9 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
+import { CALL_SIGNATURE_HEADER, signCall } from "./callSignature.ts";
 import { badRequest, type ApiError } from "./errors.ts";
 
 // The failover manager: client-side load balancing over a service's replicas. One keep-alive
@@ -59,6 +60,11 @@ export interface ReplicaSetOptions {
   discoveryIntervalMs?: number;
   /** The addresses behind a host name; default: every record `getaddrinfo` returns. */
   resolve?: (host: string) => Promise<string[]>;
+  /**
+   * PRINCIPAL_SECRET, for a set of the stack's own processes: every request sent to them is
+   * signed for itself at each attempt (callSignature.ts). Unset for the router's gateway sets.
+   */
+  signWith?: string;
   /** Called when a replica's state changes, for metrics and logs. */
   onChange?: (
     replica: Replica,
@@ -77,9 +83,11 @@ const isDiscoverable = (host: string) => isIP(host) === 0 && host !== "localhost
 
 export class ReplicaSet {
   readonly name: string;
+  /** The stack secret that signs what is sent to this set (`ReplicaSetOptions.signWith`). */
+  readonly signWith: string | undefined;
   private current: Replica[];
   private next = 0;
-  private readonly opts: Required<Omit<ReplicaSetOptions, "onChange">> &
+  private readonly opts: Required<Omit<ReplicaSetOptions, "onChange" | "signWith">> &
     Pick<ReplicaSetOptions, "onChange">;
   private healthTimer: NodeJS.Timeout | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
@@ -91,6 +99,7 @@ export class ReplicaSet {
   constructor(name: string, urls: readonly string[], opts: ReplicaSetOptions = {}) {
     if (urls.length === 0) throw new Error(`${name}: no replica URL`);
     this.name = name;
+    this.signWith = opts.signWith;
     this.opts = {
       baseEjectMs: opts.baseEjectMs ?? 1_000,
       maxEjectMs: opts.maxEjectMs ?? 30_000,
@@ -332,8 +341,11 @@ export interface UpstreamRequest {
   /** Path and query, e.g. `/v1/orders?limit=10`. */
   path: string;
   headers: Record<string, string>;
-  /** A stream (an upload passed through) can be sent once only, to one replica. */
-  body?: Buffer | Readable;
+  /**
+   * Bytes, or views of a stream (an upload passed through, see proxy.ts `bodyViews`): one per
+   * attempt, none when there is no body left to send again.
+   */
+  body?: Buffer | (() => Buffer | Readable | undefined);
   /** May this request be sent again after a connection broke mid-way (GET, PUT, idempotency key)? */
   retryable: boolean;
   signal?: AbortSignal;
@@ -393,6 +405,26 @@ export class NoReplicaError extends Error {
  * Sends to one replica, and on a connection failure to the next, at most once per replica. A
  * request that may have been received is only sent again when it is `retryable`.
  */
+/**
+ * The headers of one attempt of `req` to `set`: with the call's signature when the set is the
+ * stack's own (`signWith`), signed at each attempt so that its time is the time it is sent.
+ */
+export function signedHeaders(
+  set: ReplicaSet,
+  req: { method: string; path: string; headers: Record<string, string>; body?: Buffer },
+): Record<string, string> {
+  if (!set.signWith) return req.headers;
+  return {
+    ...req.headers,
+    [CALL_SIGNATURE_HEADER]: signCall(set.signWith, {
+      method: req.method,
+      target: req.path,
+      headers: req.headers,
+      body: req.body,
+    }),
+  };
+}
+
 export async function sendToReplicas(
   set: ReplicaSet,
   req: UpstreamRequest,
@@ -400,15 +432,21 @@ export async function sendToReplicas(
   const tried = new Set<Replica>();
   let lastError: unknown;
   while (tried.size < set.replicas.length) {
+    const body = typeof req.body === "function" ? req.body() : req.body;
+    // A stream that an earlier attempt read from, and kept no copy of: none to send again.
+    if (typeof req.body === "function" && !body) break;
     const replica = set.pick(tried);
     if (!replica) break;
     tried.add(replica);
+    // A streamed body (the router's) is never signed: the router holds no secret.
+    const headers =
+      typeof req.body === "function" ? req.headers : signedHeaders(set, { ...req, body: req.body });
     try {
       const res = await replica.pool.request({
         method: req.method as "GET",
         path: req.path,
-        headers: req.headers,
-        body: req.body,
+        headers,
+        body,
         signal: req.signal,
       });
       set.succeeded(replica);
@@ -426,8 +464,7 @@ export async function sendToReplicas(
       lastError = err;
       if (neverSent(err)) set.failed(replica, "down");
       else if (brokenConnection(err)) set.failed(replica);
-      const replayable = !(req.body instanceof Readable);
-      if (replayable && (neverSent(err) || (brokenConnection(err) && req.retryable))) continue;
+      if (neverSent(err) || (brokenConnection(err) && req.retryable)) continue;
       throw new NoReplicaError(set.name, tried.size, err);
     }
   }

@@ -1,5 +1,6 @@
 import express, { type RequestHandler } from "express";
 import type { z } from "zod";
+import { checkBody } from "./callSignature.ts";
 import { ApiError, badRequest } from "./errors.ts";
 
 /** JSON bodies only: another content type is a 415, a bad or oversized body a 400 or 413. */
@@ -20,7 +21,8 @@ export function jsonBody(limit = "64kb"): RequestHandler[] {
     }
     next();
   };
-  return [requireJson, express.json({ limit, strict: true })];
+  // A signed call's body must be the one its signature covers (callSignature.ts).
+  return [requireJson, express.json({ limit, strict: true, verify: checkBody })];
 }
 
 /** Parses with `schema`; the error names the first bad field, as `param`, the way OpenAI does. */

@@ -1,4 +1,5 @@
 import express, { type Express, type Request } from "express";
+import { checkBody } from "../shared/callSignature.ts";
 import { ApiError, badRequest, limitReached, notFound } from "../shared/errors.ts";
 import { listBody } from "../shared/pagination.ts";
 import { principalFrom } from "../shared/principal.ts";
@@ -73,7 +74,11 @@ export function storageRoutes(app: Express, args: StorageRoutesArgs): void {
 
   app.post(
     "/v1/files",
-    express.raw({ type: "multipart/form-data", limit: maxFileBytes + MULTIPART_OVERHEAD }),
+    express.raw({
+      type: "multipart/form-data",
+      limit: maxFileBytes + MULTIPART_OVERHEAD,
+      verify: checkBody,
+    }),
     async (req, res) => {
       res.locals.route = "/v1/files";
       const { userId } = principalFrom(req.headers);
@@ -147,7 +152,7 @@ export function storageRoutes(app: Express, args: StorageRoutesArgs): void {
 
   app.post(
     "/internal/files",
-    express.raw({ type: () => true, limit: maxFileBytes }),
+    express.raw({ type: () => true, limit: maxFileBytes, verify: checkBody }),
     async (req, res) => {
       res.locals.route = "/internal/files";
       const query = parse(internalUploadQuery, req.query, "query");

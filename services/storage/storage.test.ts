@@ -5,7 +5,13 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDatabase } from "../../test/servers/index.ts";
-import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import {
+  principal,
+  serveApp,
+  type ServedApp,
+  TEST_PRINCIPAL_SECRET,
+  stackCall,
+} from "../../test/support/serviceApp.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
@@ -43,7 +49,7 @@ beforeAll(async () => {
   served = await serveApp("storage", (app) =>
     storageRoutes(app, { files, maxFileBytes: MAX, perUser: LIMITS }),
   );
-  set = new ReplicaSet("storage", [served.url]);
+  set = new ReplicaSet("storage", [served.url], { signWith: TEST_PRINCIPAL_SECRET });
 });
 
 afterAll(async () => {
@@ -221,7 +227,7 @@ test("the internal API stores a model file for a user and serves it to the servi
   expect(await mine.text()).toBe(data.toString());
   const bad = await fetch(`${served.url}/internal/files?user_id=u&purpose=x&filename=a`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...stackCall() },
     body: "{}",
   });
   expect(bad.status).toBe(400);

@@ -29,12 +29,14 @@ const env = loadEnv(
 await runService({
   name: "training",
   migrations,
-  routes: async (app, { db, logger }) => {
+  routes: async (app, { db, logger, principalSecret }) => {
     const storageSet = new ReplicaSet("storage", env.storage, {
+      signWith: principalSecret,
       healthIntervalMs: 1_000,
       headersTimeoutMs: 30_000,
     });
     const modelSet = new ReplicaSet("model", env.model, {
+      signWith: principalSecret,
       healthIntervalMs: 1_000,
       headersTimeoutMs: 5_000,
     });

@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDatabase } from "../../test/servers/index.ts";
-import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import {
+  principal,
+  serveApp,
+  type ServedApp,
+  TEST_PRINCIPAL_SECRET,
+} from "../../test/support/serviceApp.ts";
 import { builtinBackend } from "../inference/builtin.ts";
 import { TrainedModels } from "../inference/trained.ts";
 import { modelRoutes } from "../model/app.ts";
@@ -63,8 +68,10 @@ beforeAll(async () => {
   served.push(storageApp, modelApp);
   storageUrl = storageApp.url;
   modelUrl = modelApp.url;
-  const storageSet = new ReplicaSet("storage", [storageApp.url]);
-  const modelSet = new ReplicaSet("model", [modelApp.url]);
+  const storageSet = new ReplicaSet("storage", [storageApp.url], {
+    signWith: TEST_PRINCIPAL_SECRET,
+  });
+  const modelSet = new ReplicaSet("model", [modelApp.url], { signWith: TEST_PRINCIPAL_SECRET });
   sets.push(storageSet, modelSet);
   storage = new StorageClient(storageSet);
   registry = new ModelRegistry(modelSet);

@@ -1,5 +1,5 @@
 import { createDatabase } from "../../test/servers/index.ts";
-import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import { principal, serveApp, stackCall, type ServedApp } from "../../test/support/serviceApp.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
 import { userRoutes } from "./app.ts";
@@ -55,7 +55,7 @@ test("free and pro are seeded, readable by any caller and by quota's internal en
   const list = await call("GET", "/v1/users/plans", caller("u1"));
   expect(list.status).toBe(200);
   expect(list.body.data.map((p: Json) => p.name)).toEqual(["free", "pro"]);
-  const free = await call("GET", "/internal/plans/free", {});
+  const free = await call("GET", "/internal/plans/free", stackCall());
   expect(free.body).toEqual({
     object: "plan",
     name: "free",
@@ -63,8 +63,10 @@ test("free and pro are seeded, readable by any caller and by quota's internal en
     tokensPerDay: 1_000_000,
     models: [],
   });
-  expect((await call("GET", "/internal/plans/gold", {})).status).toBe(404);
-  expect((await call("GET", "/internal/plans/NOT_A_NAME", {})).body.error.param).toBe("name");
+  expect((await call("GET", "/internal/plans/gold", stackCall())).status).toBe(404);
+  expect((await call("GET", "/internal/plans/NOT_A_NAME", stackCall())).body.error.param).toBe(
+    "name",
+  );
   expect((await call("GET", "/v1/users/plans", {})).status).toBe(401);
 });
 
@@ -213,7 +215,7 @@ test("admins change a user's plan and delete users; a deleted user is gone (410 
   const deleted = await call("DELETE", `/v1/users/${user.id}`, admin());
   expect(deleted.body).toEqual({ id: user.id, object: "user", deleted: true });
   expect((await call("GET", `/v1/users/${user.id}`, admin())).status).toBe(404);
-  const inside = await call("GET", `/internal/users/${user.id}`, {});
+  const inside = await call("GET", `/internal/users/${user.id}`, stackCall());
   expect(inside.status).toBe(410);
   expect(inside.body.error.code).toBe("user_deleted");
   expect((await call("DELETE", `/v1/users/${user.id}`, admin())).status).toBe(404);
@@ -224,7 +226,7 @@ test("admins change a user's plan and delete users; a deleted user is gone (410 
   expect(
     (await call("POST", "/v1/users", admin(), { email: user.email, name: "New" })).status,
   ).toBe(201);
-  expect((await call("GET", "/internal/users/nobody", {})).status).toBe(404);
+  expect((await call("GET", "/internal/users/nobody", stackCall())).status).toBe(404);
 });
 
 test("admins add and change plans", async () => {
@@ -246,7 +248,7 @@ test("admins add and change plans", async () => {
     tokensPerDay: 5000,
   });
   expect(changed.status).toBe(200);
-  expect((await call("GET", "/internal/plans/team", {})).body).toMatchObject({
+  expect((await call("GET", "/internal/plans/team", stackCall())).body).toMatchObject({
     requestsPerDay: 60,
     models: [],
   });

@@ -1,10 +1,13 @@
+import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import fc from "fast-check";
 import { createDatabase } from "../servers/index.ts";
 import { requireEnv } from "../support/kafka.ts";
 import {
+  ROOT,
   startTopology,
   type RunningTopology,
   TOPOLOGY_READY_MS,
@@ -17,12 +20,14 @@ import { startFakeUpstream, type FakeUpstream } from "../support/openaiUpstream.
 
 let topo: RunningTopology;
 let upstream: FakeUpstream;
+let databaseUrl: string;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
   upstream.set({ status: 400 });
+  databaseUrl = await createDatabase("e2e_edge");
   topo = await startTopology({
-    DATABASE_URL: await createDatabase("e2e_edge"),
+    DATABASE_URL: databaseUrl,
     REDIS_URL: requireEnv("TEST_REDIS_URL"),
     KAFKA_BROKERS: requireEnv("TEST_KAFKA_BROKERS"),
     INFERENCE_UPSTREAM_URL: upstream.url,
@@ -205,36 +210,98 @@ test("a caller's deleted model file is its 404 and opens no breaker for others (
   expect([other.status, json(other)["object"]]).toEqual([200, "chat.completion"]);
 }, 120_000);
 
-test("an unauthenticated upload is refused before its body is read (finding 6)", async () => {
-  // The first 64 KiB of the 5 MB the request announces, then nothing: buffered by the router
-  // before the key check, the request would hang until a time-out; streamed to the gateway,
-  // which checks the key first, it is refused at once.
-  const url = new URL(topo.url);
-  const res = await new Promise<Answer>((ok, fail) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: "POST",
-        path: "/v1/files",
-        headers: { "content-type": "application/octet-stream", "content-length": "5242880" },
-        agent: false,
-      },
-      (r) => {
-        let text = "";
-        r.on("data", (d: Buffer) => (text += d.toString()));
-        r.once("end", () => {
-          ok({ status: r.statusCode ?? 0, headers: r.headers, text });
-          req.destroy();
-        });
-      },
-    );
-    req.once("error", (err) => (req.destroyed ? undefined : fail(err)));
-    req.write(Buffer.alloc(64 * 1024, 0x61));
-  });
-  expect(res.status).toBe(401);
-  expect(json(res).error).toMatchObject({ code: "invalid_api_key" });
-}, 30_000);
+test.each([
+  ["an upload", "/v1/files", "application/octet-stream", 5 * 1024 * 1024, 64 * 1024],
+  ["a small JSON body", "/v1/orders", "application/json", 16 * 1024, 1024],
+])(
+  "%s without a key is refused before its body is read (finding 6)",
+  async (_what, path, type, announced, sent) => {
+    // Part of the body the request announces, then nothing: held by the router or read by the
+    // gateway before the key check, the request would hang until a time-out; streamed through to
+    // the gateway, which checks the key (and the per-address limit) first, it is refused at once.
+    const url = new URL(topo.url);
+    const res = await new Promise<Answer>((ok, fail) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: "POST",
+          path,
+          headers: { "content-type": type, "content-length": String(announced) },
+          agent: false,
+        },
+        (r) => {
+          let text = "";
+          r.on("data", (d: Buffer) => (text += d.toString()));
+          r.once("end", () => {
+            ok({ status: r.statusCode ?? 0, headers: r.headers, text });
+            req.destroy();
+          });
+        },
+      );
+      req.once("error", (err) => (req.destroyed ? undefined : fail(err)));
+      req.write(Buffer.alloc(sent, 0x61));
+    });
+    expect(res.status).toBe(401);
+    expect(json(res).error).toMatchObject({ code: "invalid_api_key" });
+  },
+  30_000,
+);
+
+test("what reaches a service's or a tier's port without the stack's signature acts as no one (finding 8)", async () => {
+  const direct = (name: string, method: string, path: string, body: unknown, headers = {}) =>
+    fetch(`http://127.0.0.1:${topo.portOf(name)}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  const cases: Array<[string, Response]> = [
+    [
+      "register a model",
+      await direct("model-1", "POST", "/internal/models", {
+        name: "ngram-3",
+        backend: "builtin",
+        config: { corpus: "default" },
+      }),
+    ],
+    [
+      "move an alias",
+      await direct("model-1", "PUT", "/internal/aliases/deepseek-chat", { name: "ngram-3" }),
+    ],
+    [
+      "consume someone's quota",
+      await direct("identity-gateway-1", "POST", "/internal/quota/check", {
+        userId: "user-x",
+        plan: "free",
+      }),
+    ],
+    [
+      "ask for a key's principal",
+      await direct("business-gateway-1", "POST", "/internal/verify", { key: topo.apiKey }),
+    ],
+    [
+      "act as a user with made-up principal headers",
+      await direct(
+        "orders-1",
+        "POST",
+        "/v1/orders",
+        { item: "pen", quantity: 1 },
+        {
+          "x-principal-user": "user-x",
+          "x-principal-key": "key-x",
+          "x-principal-plan": "free",
+        },
+      ),
+    ],
+  ];
+  for (const [what, res] of cases) {
+    expect([
+      what,
+      res.status,
+      ((await res.json()) as { error: { code: string } }).error.code,
+    ]).toEqual([what, 401, "invalid_api_key"]);
+  }
+});
 
 test("the router's metrics and readiness details are off its public port (finding 10)", async () => {
   const metrics = await send({ target: "/metrics" });
@@ -261,6 +328,94 @@ test("an upstream's error text stays in the log, with the request id (finding 14
   const requestId = res.headers["x-request-id"];
   const logged = logLines("inference").find((l) => l["requestId"] === requestId);
   expect(String(logged?.["detail"])).toContain("refused with 400");
+});
+
+/** A second user, on the free plan, made once as an operator makes one: its API key. */
+let secondUser: Promise<string> | undefined;
+const anotherUser = () => (secondUser ??= makeUser());
+async function makeUser(): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, "services/auth/createAdminKey.ts")],
+    { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" } },
+  );
+  const admin = { authorization: `Bearer ${(JSON.parse(stdout) as { key: string }).key}` };
+  const asAdmin = (target: string, body: unknown) =>
+    send({
+      method: "POST",
+      target,
+      headers: { ...admin, "content-type": "application/json" },
+      body: Buffer.from(JSON.stringify(body)),
+    });
+  const user = json(
+    await asAdmin("/v1/users", { email: "other@example.com", name: "Other", plan: "free" }),
+  );
+  const key = json(await asAdmin("/v1/auth/keys", { name: "other", userId: user["id"] }));
+  return key["key"] as string;
+}
+
+test("another user neither uses nor sees a trained model, nor gets its owner's cached answers (findings 3, 9)", async () => {
+  const other = { authorization: `Bearer ${await anotherUser()}` };
+  const job = json(
+    await send({
+      method: "POST",
+      target: "/v1/training/jobs",
+      headers: { ...bearer(), "content-type": "application/json" },
+      body: Buffer.from(
+        JSON.stringify({
+          suffix: "edgeowner",
+          corpus: { text: "The owner's private notes say the vault opens at dawn.\n" },
+        }),
+      ),
+    }),
+  );
+  let done = job;
+  while (done["status"] === "queued" || done["status"] === "running") {
+    await new Promise((ok) => setTimeout(ok, 200));
+    done = json(await send({ target: `/v1/training/jobs/${job["id"]}`, headers: bearer() }));
+  }
+  expect(done["status"]).toBe("succeeded");
+  const listed = async (headers: Record<string, string>) =>
+    (
+      json(await send({ target: "/v1/models?limit=100", headers }))["data"] as Array<{ id: string }>
+    ).map((m) => m.id);
+  expect(await listed(bearer())).toContain(done["model"]);
+  expect(await listed(other)).not.toContain(done["model"]);
+  const stolen = await send({
+    ...completion("ft-edgeowner"),
+    headers: { ...other, "content-type": "application/json" },
+  });
+  expect([stolen.status, json(stolen).error?.code]).toEqual([404, "model_not_found"]);
+
+  // The owner's answer at temperature 0 is cached for the owner, never served to another user.
+  const ask = (headers: Record<string, string>) =>
+    send({
+      method: "POST",
+      target: "/v1/chat/completions",
+      headers: { ...headers, "content-type": "application/json" },
+      body: Buffer.from(
+        JSON.stringify({
+          model: "ngram-3",
+          temperature: 0,
+          messages: [{ role: "user", content: "What do the edge test's owners ask?" }],
+        }),
+      ),
+    });
+  expect((await ask(bearer())).headers["x-cache"]).toBe("MISS");
+  expect((await ask(bearer())).headers["x-cache"]).toBe("HIT");
+  expect((await ask(other)).headers["x-cache"]).toBe("MISS");
+}, 60_000);
+
+test("GET /v1/models pages, as every list does (finding 12)", async () => {
+  const other = { authorization: `Bearer ${await anotherUser()}` };
+  const first = json(await send({ target: "/v1/models?limit=1", headers: other }));
+  expect([first["data"].length, first["has_more"]]).toEqual([1, true]);
+  const after = encodeURIComponent(first["data"][0].id as string);
+  const next = json(await send({ target: `/v1/models?limit=1&after=${after}`, headers: other }));
+  expect(next["data"]).toHaveLength(1);
+  expect(next["data"][0].id).not.toBe(first["data"][0].id);
+  const tooMany = await send({ target: "/v1/models?limit=5000", headers: other });
+  expect([tooMany.status, json(tooMany).error?.param]).toEqual([400, "limit"]);
 });
 
 // The fuzzing pass: thousands of generated requests (methods, targets, headers, bodies) through
