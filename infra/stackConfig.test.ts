@@ -12,6 +12,7 @@ test("defaults are production-safe", () => {
     wafRateLimit: 2000,
     kafka: "provisioned",
     maxScaleFactor: 3,
+    steadyStateTimeoutMinutes: 15,
   });
 });
 

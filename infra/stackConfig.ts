@@ -83,6 +83,16 @@ const settingsSchema = z.object({
     .default("provisioned"),
   /** Each ECS service may scale out to this many times its catalog replica count. Default 3. */
   maxScaleFactor: z.coerce.number().int().min(1).max(10, "must be 1 to 10").default(3),
+  /**
+   * Minutes `pulumi up` waits for each ECS service to reach a steady state before it fails
+   * (every task running and passing its health checks). Default 15.
+   */
+  steadyStateTimeoutMinutes: z.coerce
+    .number()
+    .int("must be a whole number of minutes")
+    .min(5, "must be 5 to 120 minutes")
+    .max(120, "must be 5 to 120 minutes")
+    .default(15),
   /** Email address subscribed to the alarm topic (the subscription must be confirmed). */
   alarmEmail: z.email("must be an email address").optional(),
 });

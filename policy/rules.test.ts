@@ -181,6 +181,23 @@ test.each<[string, () => Graph, string]>([
     "log-retention: set retentionInDays on the log group",
   ],
   [
+    "an ECS service that `up` does not wait for",
+    () =>
+      broken(
+        "dev",
+        "aws:ecs/service:Service",
+        (r) => delete r.inputs["waitForSteadyState"],
+        (r) => r.name === "platform-gw-identity-service",
+      ),
+    "ecs-steady-state: set waitForSteadyState on the service",
+  ],
+  [
+    "the alarm topic under the AWS-managed SNS key",
+    () =>
+      broken("prod", "aws:sns/topic:Topic", (r) => (r.inputs["kmsMasterKeyId"] = "alias/aws/sns")),
+    "alarm-topic-key: encrypt the topic with a customer-managed KMS key whose policy admits CloudWatch",
+  ],
+  [
     "an untagged VPC",
     () => broken("prod", "aws:ec2/vpc:Vpc", (r) => delete tags(r)["project"]),
     "required-tags: missing tags: project",

@@ -35,6 +35,8 @@ const T = {
   ecsService: "aws:ecs/service:Service",
   scalingTarget: "aws:appautoscaling/target:Target",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  topic: "aws:sns/topic:Topic",
+  kmsKey: "aws:kms/key:Key",
 } as const;
 
 /** The resources a property of `r` refers to, of one type. */
@@ -286,6 +288,38 @@ export const logRetention: ResourceValidationPolicy = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// Deployments and alarms that report what happened.
+
+export const ecsWaitsForSteadyState: ResourceValidationPolicy = {
+  name: "ecs-steady-state",
+  description:
+    "`up` waits for every ECS service to run healthy, so a crash-looping revision fails the update instead of being rolled back behind Pulumi's back.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.ecsService) return;
+    if (args.props["waitForSteadyState"] !== true) report("set waitForSteadyState on the service");
+  },
+};
+
+export const alarmTopicsReachable: StackValidationPolicy = {
+  name: "alarm-topic-key",
+  description:
+    "SNS topics are encrypted with a customer-managed key: CloudWatch cannot publish alarms to a topic under an AWS-managed key (alias/aws/sns).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    for (const r of args.resources.filter((t) => t.type === T.topic)) {
+      // At preview the key's ARN is unknown: the topic then refers to a key of this stack.
+      const ownKey = deps(r, "kmsMasterKeyId", T.kmsKey).length > 0;
+      if (!ownKey)
+        report(
+          "encrypt the topic with a customer-managed KMS key whose policy admits CloudWatch",
+          r.urn,
+        );
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 // Tags.
 
 /** The tags every taggable resource carries, so that cost and ownership can be traced. */
@@ -391,6 +425,8 @@ export const policies = [
   noInternetIngress,
   spreadOverZones,
   logRetention,
+  ecsWaitsForSteadyState,
+  alarmTopicsReachable,
   tagsEverywhere,
   productionHardening,
 ];

@@ -140,6 +140,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     containerPort: port,
     logRetentionDays: settings.logRetentionDays,
     drainSeconds,
+    steadyStateTimeoutMinutes: settings.steadyStateTimeoutMinutes,
     // The root filesystem is read-only: a process writes only here (the embedded SQLite and
     // event files of a program that has no PostgreSQL or Kafka, Node's temporary files).
     writablePaths: [IMAGE_DATA_DIR, "/tmp"],

@@ -7,7 +7,7 @@ import { AUTONAME_SUFFIX, derivedNames, nameProblem, nameRules } from "../infra/
 import { MSK_REFUSED_ZONE_IDS } from "../infra/aws/zones.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { runProgram } from "../infra/mock/harness.ts";
-import { mockZoneIds } from "../infra/mock/mocks.ts";
+import { mockAccount, mockArn, mockZoneIds } from "../infra/mock/mocks.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
 
 // AWS's own rules over the planned graph, which mocks do not apply: names within their budgets,
@@ -206,6 +206,81 @@ describe("final snapshots (F6)", () => {
         undefined,
       );
     }
+  });
+});
+
+describe("what destroy leaves and what up waits for (B2, B6)", () => {
+  test("the key of every database's final snapshot outlives destroy", () => {
+    // A snapshot encrypted with a deleted key cannot be restored.
+    const keys = new Map(
+      dev.records.byType("aws:kms/key:Key").map((k) => [mockArn(k.type, k.name), k]),
+    );
+    const instances = dev.records.byType("aws:rds/instance:Instance");
+    expect(instances.length).toBeGreaterThan(0);
+    for (const db of instances) {
+      const key = keys.get(String(db.inputs["kmsKeyId"]));
+      expect({ db: db.name, key: key?.name, retained: key?.retainOnDelete }).toEqual({
+        db: db.name,
+        key: key?.name ?? "a key of this stack",
+        retained: true,
+      });
+    }
+  });
+
+  test("up waits for each ECS service's steady state, as long as platform:steadyStateTimeoutMinutes", async () => {
+    const longer = await runProgram({
+      stack: "dev",
+      secrets: {},
+      config: { "platform:steadyStateTimeoutMinutes": "40" },
+    });
+    for (const [run, minutes] of [
+      [dev, 15],
+      [longer, 40],
+    ] as const) {
+      const services = run.records.byType("aws:ecs/service:Service");
+      expect(services.length).toBeGreaterThan(0);
+      for (const s of services)
+        expect({
+          name: s.name,
+          wait: s.inputs["waitForSteadyState"],
+          timeouts: s.customTimeouts,
+        }).toEqual({
+          name: s.name,
+          wait: true,
+          timeouts: { create: `${minutes}m`, update: `${minutes}m`, delete: "" },
+        });
+    }
+  });
+
+  test("a steady-state timeout out of range stops the program, naming the key", async () => {
+    await expect(
+      runProgram({
+        stack: "dev",
+        secrets: {},
+        config: { "platform:steadyStateTimeoutMinutes": "2" },
+      }),
+    ).rejects.toThrow(/platform:steadyStateTimeoutMinutes must be 5 to 120 minutes/);
+  });
+});
+
+describe("alarms reach someone (B1)", () => {
+  test("the alarm topic's key is the stack's own, and its policy lets CloudWatch publish", () => {
+    const [topic, ...more] = prod.records.byType("aws:sns/topic:Topic");
+    expect(more).toEqual([]);
+    const key = prod.records
+      .byType("aws:kms/key:Key")
+      .find((k) => mockArn(k.type, k.name) === topic!.inputs["kmsMasterKeyId"]);
+    expect(key?.name).toBe("platform-alarms");
+    const policy = JSON.parse(String(key!.inputs["policy"])) as {
+      Statement: { Principal: { Service?: string }; Action: string[]; Condition?: unknown }[];
+    };
+    const cloudwatch = policy.Statement.find(
+      (st) => st.Principal.Service === "cloudwatch.amazonaws.com",
+    );
+    expect(cloudwatch?.Action.sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey*"]);
+    expect(cloudwatch?.Condition).toEqual({
+      StringEquals: { "aws:SourceAccount": mockAccount },
+    });
   });
 });
 

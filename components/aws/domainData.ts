@@ -53,6 +53,9 @@ export const ports = { postgres: 5432, redis: 6379, kafkaIam: 9098 } as const;
 /** The database user; its password is generated and rotated by RDS in Secrets Manager. */
 export const databaseUser = "platform";
 
+/** RDS may grow a database's volume up to this many times the catalog's `storageGb`. */
+export const STORAGE_AUTOSCALING_FACTOR = 4;
+
 /**
  * One domain's data stores: PostgreSQL (RDS), Redis (ElastiCache) and Kafka (MSK), each in the
  * isolated subnets of every zone, encrypted at rest with the domain's own KMS key and in transit,
@@ -99,7 +102,10 @@ export class DomainData extends pulumi.ComponentResource {
         deletionWindowInDays: 30,
         tags,
       },
-      parent,
+      // The final snapshot that `destroy` takes is encrypted with this key: deleting the key
+      // would make the snapshot unrestorable once the deletion window ends. `destroy` leaves it
+      // (about $1 a month); delete it by hand once no snapshot needs it (docs/aws.md).
+      { parent: this, retainOnDelete: true },
     );
 
     // A store's group admits its port only from its client group; tasks join client groups.
@@ -181,6 +187,9 @@ export class DomainData extends pulumi.ComponentResource {
         engineVersion: args.postgres.engineVersion,
         instanceClass: args.postgres.instanceClass,
         allocatedStorage: args.postgres.storageGb,
+        // Storage autoscaling: RDS grows the volume when it runs low instead of the database
+        // stopping on a full disk. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html
+        maxAllocatedStorage: args.postgres.storageGb * STORAGE_AUTOSCALING_FACTOR,
         storageType: "gp3",
         storageEncrypted: true,
         kmsKeyId: key.arn,

@@ -47,6 +47,33 @@ export interface ObservabilityArgs {
 }
 
 /**
+ * The alarm key's policy: the account administers it (without this statement no one could), and
+ * CloudWatch, acting for this account, may encrypt what it publishes to the topic.
+ */
+export function alarmKeyPolicy(accountId: string, partition: string) {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "AccountAdministers",
+        Effect: "Allow",
+        Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
+      {
+        Sid: "CloudWatchPublishesAlarms",
+        Effect: "Allow",
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        Resource: "*",
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+      },
+    ],
+  };
+}
+
+/**
  * The platform's alarms and its dashboard. Every alarm notifies one encrypted SNS topic: the
  * routing tier answering 5xx, a gateway tier with unhealthy targets, a database short of CPU or
  * storage, a Redis node short of memory. Log groups belong to the components that write them
@@ -62,11 +89,26 @@ export class Observability extends pulumi.ComponentResource {
     const tags = args.tags ?? {};
     const parent = { parent: this };
 
-    const topic = new aws.sns.Topic(
+    // CloudWatch cannot publish to a topic encrypted with the AWS-managed `alias/aws/sns` key,
+    // whose policy no one can change: the alarms would fire and nobody would hear. A
+    // customer-managed key whose policy admits CloudWatch, from this account only.
+    // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
+    const partition = aws.getPartitionOutput({}, parent).partition;
+    const key = new aws.kms.Key(
       `${name}-alarms`,
-      { kmsMasterKeyId: "alias/aws/sns", tags },
+      {
+        description: `${name}: the alarm topic`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 7,
+        policy: pulumi
+          .all([account, partition])
+          .apply(([accountId, p]) => JSON.stringify(alarmKeyPolicy(accountId, p))),
+        tags,
+      },
       parent,
     );
+    const topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: key.arn, tags }, parent);
     if (args.alarmEmail) {
       new aws.sns.TopicSubscription(
         `${name}-alarms-email`,

@@ -102,6 +102,11 @@ export interface ServiceGroupArgs {
   execCommand?: boolean;
   /** Days to keep container logs. Default 30. */
   logRetentionDays?: number;
+  /**
+   * Minutes `pulumi up` waits for the service to reach a steady state (every task running and
+   * healthy) before it fails the update. Default 15.
+   */
+  steadyStateTimeoutMinutes?: number;
   /** Seconds the load balancer grants a new task before health checks count. Default 30. */
   healthCheckGracePeriodSeconds?: number;
   /**
@@ -150,6 +155,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
         `${name}: maxReplicas (${maxReplicas}) is above the 8 tasks Cloud Map answers`,
       );
     const drainSeconds = args.drainSeconds ?? 10;
+    const steadyStateTimeout = `${args.steadyStateTimeoutMinutes ?? 15}m`;
     const tags = args.tags ?? {};
     const parent = { parent: this };
     const secrets = args.secrets ?? [];
@@ -390,6 +396,10 @@ export class ServiceGroup extends pulumi.ComponentResource {
         deploymentMinimumHealthyPercent: 100,
         deploymentMaximumPercent: 200,
         deploymentCircuitBreaker: { enable: true, rollback: true },
+        // Without it `up` reports success as soon as ECS accepts the deployment, and the circuit
+        // breaker then rolls a crash-looping revision back behind Pulumi's back: the stack would
+        // record a task definition that does not run.
+        waitForSteadyState: true,
         availabilityZoneRebalancing: "ENABLED",
         ...(args.execCommand ? { enableExecuteCommand: true } : {}),
         networkConfiguration: {
@@ -413,6 +423,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
         dependsOn: args.serviceDependsOn,
         // Target tracking owns the running count between the floor and the ceiling below.
         ignoreChanges: ["desiredCount"],
+        customTimeouts: { create: steadyStateTimeout, update: steadyStateTimeout },
       },
     );
 

@@ -45,6 +45,9 @@ interface RegisterRequest {
   getName(): string;
   getParent(): string;
   getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+  getRetainondelete(): boolean;
+  getCustomtimeouts():
+    { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
 }
 interface RegisterResponse {
   getUrn(): string;
@@ -83,7 +86,8 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
   await pulumi.runtime.setMocks(mocks, "platform", options.stack, false);
   pulumi.runtime.setAllConfig({ ...config, ...secrets }, Object.keys(secrets));
 
-  // The mock engine does not pass the parent to `newResource`, so read it from each request.
+  // The mock engine passes neither the parent nor the resource options to `newResource`, so read
+  // them from each request.
   const records: ResourceRecord[] = [];
   const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitor;
   const register = monitor.registerResource.bind(monitor);
@@ -94,12 +98,23 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
           string,
           unknown
         >;
+        const timeouts = req.getCustomtimeouts();
         records.push({
           urn: response.getUrn(),
           type: req.getType(),
           name: req.getName(),
           ...(req.getParent() ? { parent: req.getParent() } : {}),
           inputs: plain(inputs) as Record<string, unknown>,
+          ...(req.getRetainondelete() ? { retainOnDelete: true } : {}),
+          ...(timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete())
+            ? {
+                customTimeouts: {
+                  create: timeouts.getCreate(),
+                  update: timeouts.getUpdate(),
+                  delete: timeouts.getDelete(),
+                },
+              }
+            : {}),
         });
       }
       callback(err, response);

@@ -167,6 +167,13 @@ export const mocks: pulumi.runtime.Mocks = {
           arn: `arn:aws:iam::${mockAccount}:user/mock`,
           userId: "MOCK",
         };
+      case "aws:index/getPartition:getPartition":
+        return {
+          id: "aws",
+          partition: "aws",
+          dnsSuffix: "amazonaws.com",
+          reverseDnsPrefix: "com.amazonaws",
+        };
       case "aws:elb/getServiceAccount:getServiceAccount":
         return {
           id: mockElbAccount,

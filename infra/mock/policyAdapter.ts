@@ -40,6 +40,13 @@ function strings(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/** Seconds in a duration as the program writes them (`15m`, `1h`, `90s`); 0 when unset. */
+function seconds(duration: string | undefined): number {
+  const match = /^(\d+)([hms])$/.exec(duration ?? "");
+  if (!match) return 0;
+  return Number(match[1]) * { h: 3600, m: 60, s: 1 }[match[2] as "h" | "m" | "s"];
+}
+
 /** Each recorded resource as a PolicyResource, with `propertyDependencies` resolved. */
 export function policyResources(records: readonly ResourceRecord[]): PolicyResource[] {
   // What other resources can hold of each record: its id and the outputs the mock computed.
@@ -71,7 +78,11 @@ export function policyResources(records: readonly ResourceRecord[]): PolicyResou
         protect: false,
         ignoreChanges: [],
         aliases: [],
-        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        customTimeouts: {
+          createSeconds: seconds(r.customTimeouts?.create),
+          updateSeconds: seconds(r.customTimeouts?.update),
+          deleteSeconds: seconds(r.customTimeouts?.delete),
+        },
         additionalSecretOutputs: [],
         ...(r.parent ? { parent: r.parent } : {}),
       },

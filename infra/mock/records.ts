@@ -10,6 +10,10 @@ export interface ResourceRecord {
   parent?: string;
   /** Inputs as the engine received them; secret values read `[secret]`. */
   inputs: Record<string, unknown>;
+  /** Set when the resource option `retainOnDelete` is: `destroy` leaves it in the account. */
+  retainOnDelete?: true;
+  /** The resource option `customTimeouts`, as Go durations (`15m`); empty when unset. */
+  customTimeouts?: { create: string; update: string; delete: string };
 }
 
 /** What stands in for a secret value in every record. */
