@@ -1,6 +1,11 @@
 import OpenAI from "openai";
 import { createDatabase } from "../../test/servers/index.ts";
-import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
+import {
+  TEST_PRINCIPAL_SECRET,
+  principal,
+  serveApp,
+  type ServedApp,
+} from "../../test/support/serviceApp.ts";
 import { startServiceProcess, type ServiceProcess } from "../../test/support/serviceProcess.ts";
 import { modelRoutes } from "../model/app.ts";
 import { LANGUAGE_MODEL, migrations as modelMigrations, modelStore } from "../model/store.ts";
@@ -36,8 +41,10 @@ beforeAll(async () => {
   await models.seed([]);
   const modelApp = await serveApp("model", (app) => modelRoutes(app, models));
   served.push(modelApp);
-  const modelSet = new ReplicaSet("model", [modelApp.url]);
-  const inferenceSet = new ReplicaSet("inference", [inference.url]);
+  // Signed as the chat service signs its calls (an unsigned /internal call is a 401).
+  const signWith = TEST_PRINCIPAL_SECRET;
+  const modelSet = new ReplicaSet("model", [modelApp.url], { signWith });
+  const inferenceSet = new ReplicaSet("inference", [inference.url], { signWith });
   sets.push(modelSet, inferenceSet);
   const chat = await serveApp("chat", (app, logger) =>
     chatRoutes(app, {

@@ -1,3 +1,4 @@
+import { signedCall } from "../../../test/support/serviceApp.ts";
 import { startServiceProcess, type ServiceProcess } from "../../../test/support/serviceProcess.ts";
 import type { ModelVersion } from "../../model/contract.ts";
 import { LANGUAGE_MODEL } from "../../model/store.ts";
@@ -57,12 +58,21 @@ interface Answer {
   toolCalls: Extract<GenerationEvent, { type: "toolCall" }>["call"][];
 }
 
-async function generate(body: GenerateRequest): Promise<Answer> {
-  const res = await fetch(`${service.url}/internal/generate`, {
+/** POST /internal/generate signed as the chat service signs it (an unsigned call is a 401). */
+function post(body: GenerateRequest, signal?: AbortSignal): Promise<Response> {
+  const json = JSON.stringify(body);
+  return fetch(`${service.url}/internal/generate`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    headers: signedCall("POST", "/internal/generate", json, {
+      "content-type": "application/json",
+    }),
+    body: json,
+    ...(signal ? { signal } : {}),
   });
+}
+
+async function generate(body: GenerateRequest): Promise<Answer> {
+  const res = await post(body);
   const text = await res.text();
   const events = res.ok
     ? text
@@ -180,17 +190,19 @@ describe("SmolLM2 in the inference service", () => {
 describe("one model per replica", () => {
   test("busy: text falls back to the n-gram model and says so, JSON is a 503 with Retry-After; a caller that leaves cancels its generation", async () => {
     const gone = new AbortController();
-    const long = await fetch(`${service.url}/internal/generate`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(request({ maxTokens: 1_000, responseSchema: longAnswer })),
-      signal: gone.signal,
-    });
+    const long = await post(request({ maxTokens: 1_000, responseSchema: longAnswer }), gone.signal);
+    expect(long.status).toBe(200);
     const reader = long.body!.getReader();
-    // The start line, then the first piece: the model is generating.
+    const decoder = new TextDecoder();
+    // The start line, then the first piece: the model is generating. A stream that ends first
+    // fails here: read() on an ended stream resolves at once, and a loop on it would never give
+    // Jest's timer a turn.
     let seen = "";
-    while (seen.split("\n").length < 3)
-      seen += new TextDecoder().decode((await reader.read()).value);
+    while (seen.split("\n").length < 3) {
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error(`the generation ended before its first piece:\n${seen}`);
+      seen += decoder.decode(chunk.value, { stream: true });
+    }
 
     const text = await generate(request());
     expect(text.status).toBe(200);
@@ -204,13 +216,14 @@ describe("one model per replica", () => {
 
     gone.abort();
     const ended = async () => {
-      for (;;) {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
         const line = service
           .logs()
           .find((l) => l["msg"] === "language model generation ended" && l["cancelled"] === true);
         if (line) return line;
         await new Promise((ok) => setTimeout(ok, 100));
       }
+      throw new Error("no cancelled generation was logged within 30 s");
     };
     const line = await ended();
     // 400 numbers are more than 800 tokens: it stopped when the caller left, not at the end.
