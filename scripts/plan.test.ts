@@ -23,7 +23,8 @@ test("--json writes every resource as {urn, type, name, parent, inputs}; the sum
   for (const r of records) {
     expect(
       Object.keys(r)
-        .filter((k) => k !== "parent")
+        // Resource options, when set, ride along.
+        .filter((k) => !["parent", "retainOnDelete", "customTimeouts"].includes(k))
         .sort(),
     ).toEqual(["inputs", "name", "type", "urn"]);
     expect(r["urn"]).toEqual(expect.stringMatching(/^urn:pulumi:dev::platform::/));

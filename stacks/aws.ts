@@ -133,6 +133,8 @@ export function deploy(catalog: Catalog): StackOutputs {
     clusterArn: cluster.arn,
     clusterName: cluster.name,
     vpcId: network.vpcId,
+    vpcCidrBlock: network.vpcCidrBlock,
+    s3PrefixListId: network.s3PrefixListId,
     subnetIds: network.privateSubnetIds,
     namespaceId: namespace.id,
     image: image.imageUri,
@@ -307,6 +309,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       const label = serviceDiscoveryName(s.name, v.name);
       return {
         label,
+        replicas: s.replicas,
         group: new ServiceGroup(`${prefix}-${label}`, {
           ...common,
           ...scaled(s.replicas),
@@ -323,6 +326,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
           taskPolicyStatements,
           execCommand: operated,
+          internetEgress: s.internet,
           sourceSecurityGroupIds: [tierOf(s.domain).securityGroupId],
         }),
       };
@@ -428,18 +432,25 @@ export function deploy(catalog: Catalog): StackOutputs {
       label: d.name,
       identifier: dataOf(d.name).databaseIdentifier,
       storageGb: d.data.postgres.storageGb,
+      maxConnections: databasePool(catalog, d.name, settings.maxScaleFactor).maxConnections,
     })),
     caches: allDomains.map((d) => ({ label: d.name, nodeIds: dataOf(d.name).redisNodeIds })),
+    kafkaClusters: allDomains.flatMap((d) => {
+      const brokers = dataOf(d.name).kafkaBrokers;
+      return brokers ? [{ label: d.name, ...brokers }] : [];
+    }),
     services: [
       ...allDomains.map((d) => ({
         label: tierDiscoveryName(d.name),
         clusterName: cluster.name,
         serviceName: tierOf(d.name).serviceName,
+        minTasks: d.gateway.replicas,
       })),
-      ...serviceGroups.map(({ label, group }) => ({
+      ...serviceGroups.map(({ label, replicas, group }) => ({
         label,
         clusterName: cluster.name,
         serviceName: group.serviceName,
+        minTasks: replicas,
       })),
     ],
     alarmEmail: settings.alarmEmail,

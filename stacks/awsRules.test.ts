@@ -2,7 +2,8 @@ import { DomainData } from "../components/aws/domainData.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import { defaultCatalog } from "../infra/catalog/default.ts";
 import type { CatalogInput } from "../infra/catalog/index.ts";
-import { catalog, validateCatalog } from "../infra/catalog/index.ts";
+import { catalog, domains, services, validateCatalog } from "../infra/catalog/index.ts";
+import { databasePool, serviceDiscoveryName, tierDiscoveryName } from "../infra/aws/workloads.ts";
 import { AUTONAME_SUFFIX, derivedNames, nameProblem, nameRules } from "../infra/aws/names.ts";
 import { MSK_REFUSED_ZONE_IDS } from "../infra/aws/zones.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
@@ -263,6 +264,149 @@ describe("what destroy leaves and what up waits for (B2, B6)", () => {
   });
 });
 
+describe("task egress (B12)", () => {
+  /** The ServiceGroups' security groups and whether each may send to the internet. */
+  function openEgress(run: RunResult): Record<string, boolean> {
+    const groups = new Set(run.records.byType("platform:aws:ServiceGroup").map((g) => g.urn));
+    return Object.fromEntries(
+      run.records
+        .byType("aws:ec2/securityGroup:SecurityGroup")
+        .filter((sg) => sg.parent && groups.has(sg.parent))
+        .map((sg) => [
+          sg.name,
+          (sg.inputs["egress"] as { cidrBlocks?: string[] }[]).some((e) =>
+            (e.cidrBlocks ?? []).includes("0.0.0.0/0"),
+          ),
+        ]),
+    );
+  }
+
+  test("no task reaches the internet unless its catalog entry says `internet`", async () => {
+    const closed = openEgress(dev);
+    expect(Object.keys(closed).length).toBeGreaterThan(10);
+    expect(Object.entries(closed).filter(([, open]) => open)).toEqual([]);
+
+    const calling = await runProgram({
+      stack: "dev",
+      secrets: {},
+      catalog: variant((c) => (c.services["inference"]!.internet = true)),
+    });
+    const open = Object.entries(openEgress(calling)).filter(([, o]) => o);
+    expect(open).toEqual([["platform-inference-sg", true]]);
+  });
+
+  test("a task may still reach the VPC and S3 (ECR layers, blobs) on HTTPS", () => {
+    const sg = dev.records.one("aws:ec2/securityGroup:SecurityGroup", "platform-storage-sg");
+    const egress = sg.inputs["egress"] as {
+      cidrBlocks?: string[];
+      prefixListIds?: string[];
+      fromPort: number;
+      toPort: number;
+    }[];
+    expect(egress.map((e) => [e.cidrBlocks ?? e.prefixListIds, e.fromPort, e.toPort])).toEqual([
+      [["10.0.0.0/16"], 0, 65535],
+      [["pl-63a5400a"], 443, 443],
+    ]);
+  });
+});
+
+describe("what the provider deprecates or AWS advises", () => {
+  test("no Cloud Map service sets the deprecated failureThreshold", () => {
+    for (const s of dev.records.byType("aws:servicediscovery/service:Service"))
+      expect([s.name, s.inputs["healthCheckCustomConfig"]]).toEqual([s.name, {}]);
+  });
+
+  test("every lifecycle rule names its filter (an empty one will be an error)", () => {
+    const rules = dev.records
+      .byType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+      .flatMap((c) => (c.inputs["rules"] as { id: string; filter?: unknown }[]).map((r) => r));
+    expect(rules.length).toBeGreaterThan(1);
+    for (const r of rules) expect([r.id, r.filter]).toEqual([r.id, { prefix: "" }]);
+  });
+
+  test("only this account's flow logs may assume the flow-log role", () => {
+    const role = dev.records
+      .byType("aws:iam/role:Role")
+      .find((r) => String(r.inputs["assumeRolePolicy"]).includes("vpc-flow-logs"));
+    const [statement] = (
+      JSON.parse(String(role!.inputs["assumeRolePolicy"])) as { Statement: unknown[] }
+    ).Statement;
+    expect(statement).toMatchObject({
+      Condition: {
+        StringEquals: { "aws:SourceAccount": mockAccount },
+        ArnLike: { "aws:SourceArn": `arn:aws:ec2:us-east-1:${mockAccount}:vpc-flow-log/*` },
+      },
+    });
+  });
+});
+
+describe("monitoring sees this topology's outages (B9)", () => {
+  const alarms = () =>
+    new Map(
+      dev.records
+        .byType("aws:cloudwatch/metricAlarm:MetricAlarm")
+        .map((a) => [a.name, a.inputs] as const),
+    );
+
+  test("every tier: none healthy, 5xx of its own; every ECS service: fewer tasks than its floor", () => {
+    const all = alarms();
+    for (const d of domains(catalog)) {
+      expect(all.get(`platform-gw-${d.name}-no-healthy`)).toMatchObject({
+        metricName: "HealthyHostCount",
+        threshold: 1,
+        comparisonOperator: "LessThanThreshold",
+        treatMissingData: "breaching",
+      });
+      expect(all.get(`platform-gw-${d.name}-target-5xx`)).toMatchObject({
+        metricName: "HTTPCode_Target_5XX_Count",
+      });
+    }
+    const floors = [
+      ...domains(catalog).map((d) => [tierDiscoveryName(d.name), d.gateway.replicas] as const),
+      ...services(catalog).flatMap((s) =>
+        s.versions.map((v) => [serviceDiscoveryName(s.name, v.name), s.replicas] as const),
+      ),
+    ];
+    for (const [label, replicas] of floors)
+      expect([label, all.get(`platform-${label}-tasks`)]).toMatchObject([
+        label,
+        { namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount", threshold: replicas },
+      ]);
+  });
+
+  test("every store: database connections, Redis evictions, each MSK broker's disk", () => {
+    const all = alarms();
+    for (const d of domains(catalog)) {
+      const limit = databasePool(catalog, d.name, 3).maxConnections;
+      expect(all.get(`platform-${d.name}-db-connections`)).toMatchObject({
+        metricName: "DatabaseConnections",
+        threshold: Math.floor(limit * 0.8),
+      });
+      for (let node = 1; node <= d.data.redis.nodes; node++)
+        expect(all.get(`platform-${d.name}-redis-evictions-${node}`)).toMatchObject({
+          metricName: "Evictions",
+        });
+      for (let broker = 1; broker <= catalog.zones; broker++)
+        expect(all.get(`platform-${d.name}-kafka-disk-${broker}`)).toMatchObject({
+          namespace: "AWS/Kafka",
+          metricName: "KafkaDataLogsDiskUsed",
+          dimensions: { "Broker ID": String(broker) },
+        });
+    }
+  });
+
+  test("MSK grows its brokers' volumes before they fill, up to 4 x the catalog's size", () => {
+    const targets = dev.records
+      .byType("aws:appautoscaling/target:Target")
+      .filter((t) => t.inputs["serviceNamespace"] === "kafka");
+    expect(targets.map((t) => [t.name, t.inputs["maxCapacity"]]).sort()).toEqual(
+      domains(catalog)
+        .map((d) => [`platform-${d.name}-kafka-storage`, d.data.kafka.storageGb * 4])
+        .sort(),
+    );
+  });
+});
+
 describe("alarms reach someone (B1)", () => {
   test("the alarm topic's key is the stack's own, and its policy lets CloudWatch publish", () => {
     const [topic, ...more] = prod.records.byType("aws:sns/topic:Topic");
@@ -326,6 +470,8 @@ describe("the components refuse the same on their own", () => {
             clusterArn: "arn:cluster",
             clusterName: "cluster",
             vpcId: "vpc-1",
+            vpcCidrBlock: "10.0.0.0/16",
+            s3PrefixListId: "pl-1",
             subnetIds: ["subnet-a", "subnet-b"],
             namespaceId: "ns-1",
             discoveryName: "g",

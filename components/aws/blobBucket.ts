@@ -80,7 +80,9 @@ export class BlobBucket extends pulumi.ComponentResource {
           {
             id: "expire-old-versions",
             status: "Enabled",
-            filter: {},
+            // Every object. An empty filter draws "Invalid Attribute Combination" from the
+            // provider, to become an error (hashicorp/terraform-provider-aws#42714).
+            filter: { prefix: "" },
             noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays ?? 30 },
             abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
           },

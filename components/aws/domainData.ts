@@ -53,7 +53,7 @@ export const ports = { postgres: 5432, redis: 6379, kafkaIam: 9098 } as const;
 /** The database user; its password is generated and rotated by RDS in Secrets Manager. */
 export const databaseUser = "platform";
 
-/** RDS may grow a database's volume up to this many times the catalog's `storageGb`. */
+/** RDS and MSK may grow a volume up to this many times the catalog's `storageGb`. */
 export const STORAGE_AUTOSCALING_FACTOR = 4;
 
 /**
@@ -69,6 +69,8 @@ export class DomainData extends pulumi.ComponentResource {
   /** Secrets Manager ARN of the Redis AUTH token (plain string). */
   public readonly redisAuthSecretArn: pulumi.Output<string>;
   public readonly kafkaClusterArn: pulumi.Output<string>;
+  /** The provisioned MSK cluster's name and broker count, for its disk alarms; none when serverless. */
+  public readonly kafkaBrokers?: { clusterName: pulumi.Output<string>; brokers: number };
   /** RDS instance identifier, for CloudWatch metric dimensions. */
   public readonly databaseIdentifier: pulumi.Output<string>;
   /** The Redis nodes (cache cluster ids), for CloudWatch metric dimensions. */
@@ -293,6 +295,8 @@ export class DomainData extends pulumi.ComponentResource {
     });
     this.redisAuthSecretArn = redisAuth.arn;
     this.kafkaClusterArn = cluster.arn;
+    if (cluster instanceof aws.msk.Cluster)
+      this.kafkaBrokers = { clusterName: cluster.clusterName, brokers: args.subnetIds.length };
     this.databaseIdentifier = database.identifier;
     // ElastiCache names a replication group's nodes `<group id>-001`, `-002`, ...
     this.redisNodeIds = Array.from(
@@ -355,7 +359,7 @@ export class DomainData extends pulumi.ComponentResource {
       { retentionInDays: args.logRetentionDays ?? 30, tags },
       parent,
     );
-    return new aws.msk.Cluster(
+    const cluster = new aws.msk.Cluster(
       `${name}-kafka`,
       {
         kafkaVersion: args.kafka.version,
@@ -377,7 +381,42 @@ export class DomainData extends pulumi.ComponentResource {
         },
         tags,
       },
+      // Storage autoscaling (below) grows the volumes; Pulumi must not shrink them back.
+      {
+        parent: this,
+        ignoreChanges: ["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"],
+      },
+    );
+    // A broker whose disk fills stops taking writes: MSK grows each volume when its use passes
+    // 70 %, up to 4 x the catalog's size. It never shrinks one.
+    // https://docs.aws.amazon.com/msk/latest/developerguide/msk-autoexpand.html
+    const storage = new aws.appautoscaling.Target(
+      `${name}-kafka-storage`,
+      {
+        serviceNamespace: "kafka",
+        scalableDimension: "kafka:broker-storage:VolumeSize",
+        resourceId: cluster.arn,
+        minCapacity: 1,
+        maxCapacity: args.kafka.storageGb * STORAGE_AUTOSCALING_FACTOR,
+        tags,
+      },
       parent,
     );
+    new aws.appautoscaling.Policy(
+      `${name}-kafka-storage`,
+      {
+        policyType: "TargetTrackingScaling",
+        serviceNamespace: storage.serviceNamespace,
+        scalableDimension: storage.scalableDimension,
+        resourceId: storage.resourceId,
+        targetTrackingScalingPolicyConfiguration: {
+          predefinedMetricSpecification: { predefinedMetricType: "KafkaBrokerStorageUtilization" },
+          targetValue: 70,
+          disableScaleIn: true,
+        },
+      },
+      parent,
+    );
+    return cluster;
   }
 }

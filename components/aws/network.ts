@@ -53,6 +53,8 @@ export const defaultInterfaceEndpoints = [
 export class Network extends pulumi.ComponentResource {
   public readonly vpcId: pulumi.Output<string>;
   public readonly vpcCidrBlock: pulumi.Output<string>;
+  /** The managed prefix list of S3 in the region, which the S3 gateway endpoint routes. */
+  public readonly s3PrefixListId: pulumi.Output<string>;
   public readonly zones: ZoneSubnets[];
   public readonly publicSubnetIds: pulumi.Output<string>[];
   public readonly privateSubnetIds: pulumi.Output<string>[];
@@ -181,7 +183,7 @@ export class Network extends pulumi.ComponentResource {
     });
 
     const region = aws.getRegionOutput({}, parent).region;
-    new aws.ec2.VpcEndpoint(
+    const s3Endpoint = new aws.ec2.VpcEndpoint(
       `${name}-s3`,
       {
         vpcId: vpc.id,
@@ -240,19 +242,29 @@ export class Network extends pulumi.ComponentResource {
       { retentionInDays: args.flowLogRetentionDays ?? 30, tags },
       parent,
     );
+    // Only flow logs of this account may assume the role (the confused-deputy guard).
+    // https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
+    const partition = aws.getPartitionOutput({}, parent).partition;
     const flowLogRole = new aws.iam.Role(
       `${name}-flow-logs`,
       {
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-              Action: "sts:AssumeRole",
-            },
-          ],
-        }),
+        assumeRolePolicy: pulumi.all([account, partition, region]).apply(([a, p, r]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: {
+                  StringEquals: { "aws:SourceAccount": a },
+                  ArnLike: { "aws:SourceArn": `arn:${p}:ec2:${r}:${a}:vpc-flow-log/*` },
+                },
+              },
+            ],
+          }),
+        ),
         tags,
       },
       parent,
@@ -292,11 +304,13 @@ export class Network extends pulumi.ComponentResource {
 
     this.vpcId = vpc.id;
     this.vpcCidrBlock = vpc.cidrBlock;
+    this.s3PrefixListId = s3Endpoint.prefixListId;
     this.publicSubnetIds = this.zones.map((z) => z.publicSubnetId);
     this.privateSubnetIds = this.zones.map((z) => z.privateSubnetId);
     this.isolatedSubnetIds = this.zones.map((z) => z.isolatedSubnetId);
     this.registerOutputs({
       vpcId: this.vpcId,
+      s3PrefixListId: this.s3PrefixListId,
       publicSubnetIds: this.publicSubnetIds,
       privateSubnetIds: this.privateSubnetIds,
       isolatedSubnetIds: this.isolatedSubnetIds,

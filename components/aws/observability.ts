@@ -12,6 +12,16 @@ export interface ObservedDatabase {
   identifier: pulumi.Input<string>;
   /** Allocated storage, to alarm when less than `freeStoragePercent` of it is left. */
   storageGb: number;
+  /** The instance's connection limit (max_connections), to alarm before clients are refused. */
+  maxConnections: number;
+}
+
+/** A provisioned MSK cluster, whose brokers' disks can fill. */
+export interface ObservedKafka {
+  label: string;
+  clusterName: pulumi.Input<string>;
+  /** Brokers are numbered 1 to `brokers`. */
+  brokers: number;
 }
 
 export interface ObservedCache {
@@ -23,6 +33,8 @@ export interface ObservedService {
   label: string;
   clusterName: pulumi.Input<string>;
   serviceName: pulumi.Input<string>;
+  /** Tasks the service should always run (its scaling floor); fewer raise the alarm. */
+  minTasks: number;
 }
 
 export interface ObservabilityArgs {
@@ -31,7 +43,9 @@ export interface ObservabilityArgs {
   targetGroups: ObservedTargetGroup[];
   databases: ObservedDatabase[];
   caches: ObservedCache[];
-  /** ECS services shown on the dashboard. */
+  /** Provisioned MSK clusters (serverless MSK has no disks to watch). */
+  kafkaClusters: ObservedKafka[];
+  /** ECS services: on the dashboard, and alarmed when they run fewer tasks than their floor. */
   services: ObservedService[];
   /** Subscribed to the alarm topic by email (the recipient confirms it). */
   alarmEmail?: string;
@@ -43,6 +57,10 @@ export interface ObservabilityArgs {
   freeStoragePercent?: number;
   /** Redis memory use (percent) that raises the alarm. Default 80. */
   maxCacheMemoryPercent?: number;
+  /** Share (percent) of a database's connection limit in use that raises the alarm. Default 80. */
+  maxConnectionsPercent?: number;
+  /** Use (percent) of an MSK broker's data disk that raises the alarm. Default 80. */
+  maxKafkaDiskPercent?: number;
   tags?: Record<string, string>;
 }
 
@@ -75,8 +93,9 @@ export function alarmKeyPolicy(accountId: string, partition: string) {
 
 /**
  * The platform's alarms and its dashboard. Every alarm notifies one encrypted SNS topic: the
- * routing tier answering 5xx, a gateway tier with unhealthy targets, a database short of CPU or
- * storage, a Redis node short of memory. Log groups belong to the components that write them
+ * routing tier or a gateway tier answering 5xx, a tier with unhealthy targets or none healthy at
+ * all, a service running fewer tasks than its floor, a database short of CPU, storage or
+ * connections, a Redis node short of memory or evicting keys, an MSK broker's disk filling. Log groups belong to the components that write them
  * (each with its retention); this one reads metrics only.
  */
 export class Observability extends pulumi.ComponentResource {
@@ -124,11 +143,12 @@ export class Observability extends pulumi.ComponentResource {
       new aws.cloudwatch.MetricAlarm(
         `${name}-${label}`,
         {
+          // No data means no traffic or no node yet, which is not an incident, unless the spec
+          // says otherwise.
+          treatMissingData: "notBreaching",
           ...spec,
           alarmActions: [topic.arn],
           okActions: [topic.arn],
-          // No data means no traffic or no node yet, which is not an incident.
-          treatMissingData: "notBreaching",
           tags,
         },
         parent,
@@ -147,7 +167,32 @@ export class Observability extends pulumi.ComponentResource {
         threshold: args.max5xxPerMinute ?? 10,
         comparisonOperator: "GreaterThanThreshold",
       }),
-      ...args.targetGroups.map((tg) =>
+      ...args.targetGroups.flatMap((tg) => [
+        alarm(`${tg.label}-no-healthy`, {
+          alarmDescription: `${tg.label}: no target passes its health check; the tier is down.`,
+          namespace: "AWS/ApplicationELB",
+          metricName: "HealthyHostCount",
+          dimensions: { LoadBalancer: args.loadBalancerArnSuffix, TargetGroup: tg.arnSuffix },
+          statistic: "Minimum",
+          period: 60,
+          evaluationPeriods: 2,
+          threshold: 1,
+          comparisonOperator: "LessThanThreshold",
+          // No datapoint for a target group means no healthy host was counted.
+          treatMissingData: "breaching",
+        }),
+        alarm(`${tg.label}-target-5xx`, {
+          alarmDescription: `${tg.label}: the gateways answer 5xx (a service or store failing).`,
+          namespace: "AWS/ApplicationELB",
+          metricName: "HTTPCode_Target_5XX_Count",
+          dimensions: { LoadBalancer: args.loadBalancerArnSuffix, TargetGroup: tg.arnSuffix },
+          statistic: "Sum",
+          period: 60,
+          evaluationPeriods: 5,
+          datapointsToAlarm: 3,
+          threshold: args.max5xxPerMinute ?? 10,
+          comparisonOperator: "GreaterThanThreshold",
+        }),
         alarm(`${tg.label}-unhealthy`, {
           alarmDescription: `${tg.label}: a target fails its /readyz health check.`,
           namespace: "AWS/ApplicationELB",
@@ -159,8 +204,33 @@ export class Observability extends pulumi.ComponentResource {
           threshold: 0,
           comparisonOperator: "GreaterThanThreshold",
         }),
+      ]),
+      ...args.services.map((s) =>
+        alarm(`${s.label}-tasks`, {
+          alarmDescription: `${s.label}: fewer than ${s.minTasks} tasks running (crash loop, failed deployment, capacity).`,
+          namespace: "ECS/ContainerInsights",
+          metricName: "RunningTaskCount",
+          dimensions: { ClusterName: s.clusterName, ServiceName: s.serviceName },
+          statistic: "Minimum",
+          period: 60,
+          evaluationPeriods: 5,
+          datapointsToAlarm: 3,
+          threshold: s.minTasks,
+          comparisonOperator: "LessThanThreshold",
+        }),
       ),
       ...args.databases.flatMap((db) => [
+        alarm(`${db.label}-db-connections`, {
+          alarmDescription: `${db.label}: database connections near max_connections (${db.maxConnections}).`,
+          namespace: "AWS/RDS",
+          metricName: "DatabaseConnections",
+          dimensions: { DBInstanceIdentifier: db.identifier },
+          statistic: "Maximum",
+          period: 300,
+          evaluationPeriods: 2,
+          threshold: Math.floor((db.maxConnections * (args.maxConnectionsPercent ?? 80)) / 100),
+          comparisonOperator: "GreaterThanThreshold",
+        }),
         alarm(`${db.label}-db-cpu`, {
           alarmDescription: `${db.label}: database CPU is high.`,
           namespace: "AWS/RDS",
@@ -195,6 +265,36 @@ export class Observability extends pulumi.ComponentResource {
             period: 300,
             evaluationPeriods: 2,
             threshold: args.maxCacheMemoryPercent ?? 80,
+            comparisonOperator: "GreaterThanThreshold",
+          }),
+        ),
+      ),
+      ...args.caches.flatMap((cache) =>
+        cache.nodeIds.map((nodeId, i) =>
+          alarm(`${cache.label}-redis-evictions-${i + 1}`, {
+            alarmDescription: `${cache.label}: Redis node ${i + 1} evicts keys (rate-limit counters and sessions among them).`,
+            namespace: "AWS/ElastiCache",
+            metricName: "Evictions",
+            dimensions: { CacheClusterId: nodeId },
+            statistic: "Sum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 0,
+            comparisonOperator: "GreaterThanThreshold",
+          }),
+        ),
+      ),
+      ...args.kafkaClusters.flatMap((k) =>
+        Array.from({ length: k.brokers }, (_, i) =>
+          alarm(`${k.label}-kafka-disk-${i + 1}`, {
+            alarmDescription: `${k.label}: MSK broker ${i + 1}'s data disk is filling (storage autoscaling lags or is at its ceiling).`,
+            namespace: "AWS/Kafka",
+            metricName: "KafkaDataLogsDiskUsed",
+            dimensions: { "Cluster Name": k.clusterName, "Broker ID": String(i + 1) },
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 2,
+            threshold: args.maxKafkaDiskPercent ?? 80,
             comparisonOperator: "GreaterThanThreshold",
           }),
         ),

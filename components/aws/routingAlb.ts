@@ -452,7 +452,13 @@ export class RoutingAlb extends pulumi.ComponentResource {
       {
         bucket: bucket.id,
         rules: [
-          { id: "expire", status: "Enabled", filter: {}, expiration: { days: retentionDays } },
+          // Every object; an empty filter draws the provider's warning (see blobBucket.ts).
+          {
+            id: "expire",
+            status: "Enabled",
+            filter: { prefix: "" },
+            expiration: { days: retentionDays },
+          },
         ],
       },
       parent,

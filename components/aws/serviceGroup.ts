@@ -48,6 +48,15 @@ export interface ServiceGroupArgs {
   /** The same cluster's name, which Application Auto Scaling addresses services by. */
   clusterName: pulumi.Input<string>;
   vpcId: pulumi.Input<string>;
+  /** The VPC's block: tasks may reach anything in it (services, data stores, AWS endpoints). */
+  vpcCidrBlock: pulumi.Input<string>;
+  /** S3's prefix list (the gateway endpoint's): image layers and blobs come from S3. */
+  s3PrefixListId: pulumi.Input<string>;
+  /**
+   * The tasks may send to the internet (through the NAT gateways). Default false: only the VPC
+   * and S3, so a compromised task cannot send data out.
+   */
+  internetEgress?: boolean;
   /** One private subnet per availability zone; tasks are spread across all of them. */
   subnetIds: pulumi.Input<string>[];
   /** Cloud Map private DNS namespace that registers the tasks as `<discoveryName>.<namespace>`. */
@@ -259,15 +268,35 @@ export class ServiceGroup extends pulumi.ComponentResource {
       {
         vpcId: args.vpcId,
         description: `${name}: port ${args.containerPort} from its callers only`,
-        // Egress stays open: tasks reach AWS APIs, ECR and data stores through the VPC and NAT.
+        // The AWS APIs a task uses (ECR, logs, Secrets Manager, STS) answer at interface
+        // endpoints inside the VPC and S3 at its gateway endpoint, so no task needs the internet
+        // unless the catalog says so (`internet`).
         egress: [
           {
-            protocol: "-1",
+            protocol: "tcp",
             fromPort: 0,
-            toPort: 0,
-            cidrBlocks: ["0.0.0.0/0"],
-            description: "all egress",
+            toPort: 65535,
+            cidrBlocks: [args.vpcCidrBlock],
+            description: "the VPC: services, data stores, AWS endpoints",
           },
+          {
+            protocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            prefixListIds: [args.s3PrefixListId],
+            description: "S3 through its gateway endpoint",
+          },
+          ...(args.internetEgress
+            ? [
+                {
+                  protocol: "tcp",
+                  fromPort: 0,
+                  toPort: 65535,
+                  cidrBlocks: ["0.0.0.0/0"],
+                  description: "the internet, through NAT (catalog: internet)",
+                },
+              ]
+            : []),
         ],
         tags: { ...tags, Name: `${name}-sg` },
       },
@@ -373,7 +402,9 @@ export class ServiceGroup extends pulumi.ComponentResource {
           // Every healthy task's address, so callers spread load and fail over between them.
           routingPolicy: "MULTIVALUE",
         },
-        healthCheckCustomConfig: { failureThreshold: 1 },
+        // ECS reports each task's health; `failureThreshold` is deprecated (always 1).
+        // https://docs.aws.amazon.com/cloud-map/latest/api/API_HealthCheckCustomConfig.html
+        healthCheckCustomConfig: {},
         // Cloud Map refuses to delete a service that still has instances, and ECS may not have
         // deregistered every task when destroy gets here:
         // https://docs.aws.amazon.com/cloud-map/latest/api/API_DeleteService.html

@@ -186,6 +186,12 @@ const serviceSchema = z
      * bucket on AWS that only its tasks may use, the local disk elsewhere. Default false.
      */
     blobs: z.boolean().default(false),
+    /**
+     * The service calls hosts outside the platform and AWS (an upstream model API, a webhook).
+     * On AWS only such a service's tasks may send to the internet; every other task reaches the
+     * VPC, its endpoints and S3, nothing else. Default false.
+     */
+    internet: z.boolean().default(false),
     traffic: trafficSchema,
   })
   .extend(size.shape)

@@ -74,6 +74,8 @@ function outputsFor(
       return { certificateArn: inputs["certificateArn"] };
     case "aws:route53/record:Record":
       return { fqdn: String(inputs["name"]).replace(/\.$/, "") };
+    case "aws:ec2/vpcEndpoint:VpcEndpoint":
+      return inputs["vpcEndpointType"] === "Gateway" ? { prefixListId: "pl-63a5400a" } : {};
     case "aws:cloudwatch/dashboard:Dashboard":
       return { dashboardName: inputs["dashboardName"] ?? name };
     case "random:index/randomPassword:RandomPassword":
