@@ -347,6 +347,7 @@ export const untaggableTypes: ReadonlySet<string> = new Set([
   "aws:secretsmanager/secretVersion:SecretVersion",
   "aws:sns/topicSubscription:TopicSubscription",
   "aws:wafv2/webAclAssociation:WebAclAssociation",
+  "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
 ]);
 
 export const tagsEverywhere: ResourceValidationPolicy = {

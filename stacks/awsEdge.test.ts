@@ -49,14 +49,36 @@ function edge(
 }
 
 describe("WAF and request bodies", () => {
-  test("prod's common rule set counts, not blocks, bodies over WAF's 8 KB view", async () => {
+  test("prod's common rule set counts, not blocks, bodies over WAF's 8 KB view and the body patterns prompts match (B7)", async () => {
     const prod = await runProgram({ stack: "prod", secrets: {} });
     const common = rules(prod.records.one(webAcl, "platform-waf")).find(
       (r) => r.name === "AWSManagedRulesCommonRuleSet",
     )!;
     expect(common.statement["managedRuleGroupStatement"]).toMatchObject({
       name: "AWSManagedRulesCommonRuleSet",
-      ruleActionOverrides: [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }],
+      ruleActionOverrides: [
+        "SizeRestrictions_BODY",
+        "CrossSiteScripting_BODY",
+        "GenericRFI_BODY",
+        "GenericLFI_BODY",
+        "EC2MetaDataSSRF_BODY",
+      ].map((name) => ({ name, actionToUse: { count: {} } })),
+    });
+    // The same patterns keep blocking where a prompt does not go: nothing else is overridden.
+    const overridden = (
+      common.statement["managedRuleGroupStatement"]!["ruleActionOverrides"] as { name: string }[]
+    ).map((o) => o.name);
+    expect(overridden.every((n) => n.endsWith("_BODY"))).toBe(true);
+    // Logged, into a group WAF accepts, that names the stack, with the API key redacted.
+    const logging = prod.records.one(
+      "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+      "platform-waf",
+    );
+    const group = prod.records.one("aws:cloudwatch/logGroup:LogGroup", "platform-waf-logs");
+    expect(group.inputs).toMatchObject({ name: "aws-waf-logs-platform-prod", retentionInDays: 90 });
+    expect(logging.inputs).toMatchObject({
+      logDestinationConfigs: [expect.stringContaining("platform-waf-logs")],
+      redactedFields: [{ singleHeader: { name: "authorization" } }],
     });
     // The stack passes the catalog's traffic, so the deployed ACL holds the limit of its own.
     const body = rules(prod.records.one(webAcl, "platform-waf")).find(

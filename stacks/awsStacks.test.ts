@@ -25,7 +25,7 @@ function normalised(r: ResourceRecord): Record<string, unknown> {
   return JSON.parse(JSON.stringify(r.inputs).replace(/"stack":"(dev|prod)"/g, '"stack":"*"'));
 }
 
-test("prod adds exactly its NAT gateways, HTTPS (certificate, DNS, listener) and nothing else", () => {
+test("prod adds exactly its NAT gateways, HTTPS (certificate, DNS, listener), the WAF and its log, and nothing else", () => {
   const devKeys = new Set(dev.records.all.map(key));
   const prodKeys = new Set(prod.records.all.map(key));
   const onlyProd = [...prodKeys].filter((k) => !devKeys.has(k)).sort();
@@ -43,6 +43,8 @@ test("prod adds exactly its NAT gateways, HTTPS (certificate, DNS, listener) and
       "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule platform-in-443",
       "aws:wafv2/webAcl:WebAcl platform-waf",
       "aws:wafv2/webAclAssociation:WebAclAssociation platform-waf",
+      "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration platform-waf",
+      "aws:cloudwatch/logGroup:LogGroup platform-waf-logs",
     ].sort(),
   );
 });

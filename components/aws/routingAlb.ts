@@ -60,7 +60,7 @@ export interface RoutingAlbArgs {
    * WAF's body limit, and the silence the idle timeout must outlast.
    */
   limits?: EdgeLimits;
-  /** Days to keep access logs. Default 30. */
+  /** Days to keep access logs (and the WAF's log). Default 30. */
   accessLogRetentionDays?: number;
   /**
    * Seconds a connection may stay silent. Default `defaultIdleTimeoutSeconds`; it must exceed
@@ -71,6 +71,15 @@ export interface RoutingAlbArgs {
   stickinessSeconds?: number;
   tags?: Record<string, string>;
 }
+
+/** The common rule set's body rules the WAF counts instead of blocking (see `firewall`). */
+export const COUNTED_BODY_RULES = [
+  "SizeRestrictions_BODY",
+  "CrossSiteScripting_BODY",
+  "GenericRFI_BODY",
+  "GenericLFI_BODY",
+  "EC2MetaDataSSRF_BODY",
+];
 
 /** The header that pins a request to one version of a canaried route. */
 export const versionHeader = "x-api-version";
@@ -213,7 +222,8 @@ export class RoutingAlb extends pulumi.ComponentResource {
       parent,
     );
 
-    const logs = this.createLogBucket(name, args.accessLogRetentionDays ?? 30, protect, tags);
+    const retentionDays = args.accessLogRetentionDays ?? 30;
+    const logs = this.createLogBucket(name, retentionDays, protect, tags);
     const alb = new aws.lb.LoadBalancer(
       `${name}-alb`,
       {
@@ -233,7 +243,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
     );
 
     if (args.waf) {
-      this.firewall(name, alb, args.waf.rateLimit, args.limits?.maxBodyBytes, tags);
+      this.firewall(name, alb, args.waf.rateLimit, args.limits?.maxBodyBytes, retentionDays, tags);
     }
 
     const notFound = {
@@ -508,6 +518,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
     alb: aws.lb.LoadBalancer,
     rateLimit: number,
     maxBodyBytes: number | undefined,
+    logRetentionDays: number,
     tags: Record<string, string>,
   ): void {
     const visibility = (metric: string) => ({
@@ -576,9 +587,13 @@ export class RoutingAlb extends pulumi.ComponentResource {
             visibilityConfig: visibility("rate-per-ip"),
           },
           ...bodyLimit,
-          // Its SizeRestrictions_BODY refuses every body over 8 KB, below what the catalog
-          // accepts (uploads, long conversations); counted, it still shows in the metrics.
-          managed(2, "AWSManagedRulesCommonRuleSet", ["SizeRestrictions_BODY"]),
+          // Counted, not blocking, so they still show in the metrics and the log:
+          // SizeRestrictions_BODY refuses every body over 8 KB, below what the catalog accepts
+          // (uploads, long conversations); the body's XSS, RFI, LFI and SSRF patterns match
+          // ordinary chat prompts and uploaded text ("<script>", a URL, "../", 169.254.169.254
+          // in a question about AWS). The API takes only validated JSON and multipart bodies
+          // and renders no HTML; the same rules still block on the path, query and cookies.
+          managed(2, "AWSManagedRulesCommonRuleSet", COUNTED_BODY_RULES),
           managed(3, "AWSManagedRulesKnownBadInputsRuleSet"),
         ],
         ...(maxBodyBytes === undefined
@@ -600,6 +615,27 @@ export class RoutingAlb extends pulumi.ComponentResource {
     new aws.wafv2.WebAclAssociation(
       `${name}-waf`,
       { resourceArn: alb.arn, webAclArn: acl.arn },
+      { parent: this },
+    );
+    // What the WAF blocked and counted, and why. WAF writes only to log groups named
+    // `aws-waf-logs-*`; API keys are redacted before they are written.
+    // https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
+    const wafLogs = new aws.cloudwatch.LogGroup(
+      `${name}-waf-logs`,
+      {
+        name: `aws-waf-logs-${name}-${pulumi.getStack()}`,
+        retentionInDays: logRetentionDays,
+        tags,
+      },
+      { parent: this },
+    );
+    new aws.wafv2.WebAclLoggingConfiguration(
+      `${name}-waf`,
+      {
+        resourceArn: acl.arn,
+        logDestinationConfigs: [wafLogs.arn],
+        redactedFields: [{ singleHeader: { name: "authorization" } }],
+      },
       { parent: this },
     );
   }
