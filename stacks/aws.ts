@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { BlobBucket } from "../components/aws/blobBucket.ts";
 import { DomainData } from "../components/aws/domainData.ts";
+import { ExecAudit } from "../components/aws/execAudit.ts";
 import { GatewayTier } from "../components/aws/gatewayTier.ts";
 import { Network } from "../components/aws/network.ts";
 import { Observability } from "../components/aws/observability.ts";
@@ -118,8 +119,11 @@ export function deploy(catalog: Catalog): StackOutputs {
     forceDelete: !settings.deletionProtection,
     tags,
   });
+  // ECS Exec sessions (gateway tiers, monitoring) are encrypted and recorded.
+  const execAudit = new ExecAudit(prefix, { logRetentionDays: settings.logRetentionDays, tags });
   const cluster = new aws.ecs.Cluster(`${prefix}-cluster`, {
     settings: [{ name: "containerInsights", value: "enabled" }],
+    configuration: execAudit.clusterConfiguration,
     tags,
   });
   const namespaceName = `${prefix}.internal`;
@@ -143,6 +147,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     logRetentionDays: settings.logRetentionDays,
     drainSeconds,
     steadyStateTimeoutMinutes: settings.steadyStateTimeoutMinutes,
+    execAuditStatements: execAudit.taskStatements,
     // The root filesystem is read-only: a process writes only here (the embedded SQLite and
     // event files of a program that has no PostgreSQL or Kafka, Node's temporary files).
     writablePaths: [IMAGE_DATA_DIR, "/tmp"],

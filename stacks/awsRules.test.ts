@@ -407,6 +407,67 @@ describe("monitoring sees this topology's outages (B9)", () => {
   });
 });
 
+describe("ECS Exec sessions are encrypted and recorded (B10)", () => {
+  test("the cluster encrypts sessions and logs them to an encrypted group of the stack", () => {
+    const [cluster] = dev.records.byType("aws:ecs/cluster:Cluster");
+    const key = dev.records.one("aws:kms/key:Key", "platform-exec");
+    const group = dev.records.one("aws:cloudwatch/logGroup:LogGroup", "platform-exec");
+    expect(cluster!.inputs["configuration"]).toEqual({
+      executeCommandConfiguration: {
+        kmsKeyId: mockArn(key.type, key.name),
+        logging: "OVERRIDE",
+        logConfiguration: {
+          cloudWatchLogGroupName: "/ecs/exec/platform-dev",
+          cloudWatchEncryptionEnabled: true,
+        },
+      },
+    });
+    expect(group.inputs).toMatchObject({
+      name: "/ecs/exec/platform-dev",
+      kmsKeyId: mockArn(key.type, key.name),
+      retentionInDays: 14,
+    });
+    // CloudWatch Logs may use the key for that group alone.
+    const policy = JSON.parse(String(key.inputs["policy"])) as {
+      Statement: { Sid: string; Condition?: unknown }[];
+    };
+    expect(
+      policy.Statement.find((st) => st.Sid === "CloudWatchLogsEncryptsTranscripts"),
+    ).toMatchObject({
+      Condition: {
+        ArnEquals: {
+          "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:us-east-1:${mockAccount}:log-group:/ecs/exec/platform-dev`,
+        },
+      },
+    });
+  });
+
+  test("exactly the tasks with ECS Exec may decrypt sessions and write transcripts", () => {
+    const key = mockArn("aws:kms/key:Key", "platform-exec");
+    const services = dev.records.byType("aws:ecs/service:Service");
+    const withExec = services
+      .filter((s) => s.inputs["enableExecuteCommand"] === true)
+      .map((s) => s.name.replace(/-service$/, ""))
+      .sort();
+    expect(withExec).toEqual(
+      [...domains(catalog).map((d) => `platform-gw-${d.name}`), "platform-monitoring"].sort(),
+    );
+    const decrypting = dev.records
+      .byType("aws:iam/rolePolicy:RolePolicy")
+      .filter((p) => p.name.endsWith("-task"))
+      .filter((p) =>
+        (
+          JSON.parse(String(p.inputs["policy"])) as {
+            Statement: { Action: unknown; Resource: unknown }[];
+          }
+        ).Statement.some((st) => st.Action === "kms:Decrypt" && st.Resource === key),
+      )
+      .map((p) => p.name.replace(/-task$/, ""))
+      .sort();
+    expect(decrypting).toEqual(withExec);
+  });
+});
+
 describe("alarms reach someone (B1)", () => {
   test("the alarm topic's key is the stack's own, and its policy lets CloudWatch publish", () => {
     const [topic, ...more] = prod.records.byType("aws:sns/topic:Topic");

@@ -74,6 +74,10 @@ test("shared resources differ only in the settings prod hardens", () => {
       // account-wide names carry the stack, so two stacks in one account never share one
       "Dashboard.dashboardName",
       "TaskDefinition.family",
+      // ... such as the ECS Exec transcript group, which the cluster and its key name
+      "LogGroup.name",
+      "Cluster.configuration",
+      "Key.policy",
       // log retention 14 -> 90 days, for every log group and the access logs
       "LogGroup.retentionInDays",
       "BucketLifecycleConfiguration.rules",

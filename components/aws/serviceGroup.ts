@@ -109,6 +109,11 @@ export interface ServiceGroupArgs {
    * For operator workloads only; default false (docs/aws.md, "Operator access").
    */
   execCommand?: boolean;
+  /**
+   * With `execCommand`: what the SSM agent needs to decrypt sessions and write their transcript
+   * (`ExecAudit.taskStatements`), which the cluster's ECS Exec configuration requires.
+   */
+  execAuditStatements?: pulumi.Input<Record<string, unknown>[]>;
   /** Days to keep container logs. Default 30. */
   logRetentionDays?: number;
   /**
@@ -246,18 +251,24 @@ export class ServiceGroup extends pulumi.ComponentResource {
       { assumeRolePolicy: assumeByEcsTasks, tags },
       parent,
     );
-    const execStatements = args.execCommand ? [ecsExecStatement] : [];
-    if (args.taskPolicyStatements || execStatements.length > 0) {
+    if (args.taskPolicyStatements || args.execCommand) {
+      const exec = args.execCommand
+        ? pulumi
+            .output(args.execAuditStatements ?? [])
+            .apply((audit) => [ecsExecStatement, ...audit])
+        : [];
       new aws.iam.RolePolicy(
         `${name}-task`,
         {
           role: taskRole.id,
-          policy: pulumi.output(args.taskPolicyStatements ?? []).apply((statements) =>
-            JSON.stringify({
-              Version: "2012-10-17",
-              Statement: [...statements, ...execStatements],
-            }),
-          ),
+          policy: pulumi
+            .all([pulumi.output(args.taskPolicyStatements ?? []), exec])
+            .apply(([statements, execStatements]) =>
+              JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [...statements, ...execStatements],
+              }),
+            ),
         },
         parent,
       );
