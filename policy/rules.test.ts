@@ -181,6 +181,14 @@ test.each<[string, () => Graph, string]>([
     "log-retention: set retentionInDays on the log group",
   ],
   [
+    "a blobs bucket that does not log its requests",
+    () => {
+      const g = structuredClone(graphs["prod"]!);
+      return g.filter((r) => r.type !== "aws:s3/bucketLogging:BucketLogging");
+    },
+    "s3-access-logging: log the bucket's requests (aws.s3.BucketLogging) to the stack's log bucket",
+  ],
+  [
     "an ECS service that `up` does not wait for",
     () =>
       broken(

@@ -37,6 +37,7 @@ const T = {
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   topic: "aws:sns/topic:Topic",
   kmsKey: "aws:kms/key:Key",
+  bucketLogging: "aws:s3/bucketLogging:BucketLogging",
 } as const;
 
 /** The resources a property of `r` refers to, of one type. */
@@ -319,6 +320,28 @@ export const alarmTopicsReachable: StackValidationPolicy = {
   },
 };
 
+export const bucketAccessLogging: StackValidationPolicy = {
+  name: "s3-access-logging",
+  description:
+    "Every S3 bucket logs its requests (server access logging), unless it is itself where logs go (a load balancer's or a bucket's log target).",
+  enforcementLevel: "mandatory",
+  validateStack: (args, report) => {
+    const targets = (b: PolicyResource) =>
+      args.resources.some(
+        (r) =>
+          (r.type === T.bucketLogging && deps(r, "targetBucket", T.bucket).includes(b)) ||
+          (r.type === T.loadBalancer && deps(r, "accessLogs", T.bucket).includes(b)),
+      );
+    const logged = (b: PolicyResource) =>
+      args.resources.some(
+        (r) => r.type === T.bucketLogging && deps(r, "bucket", T.bucket).includes(b),
+      );
+    for (const b of args.resources.filter((r) => r.type === T.bucket))
+      if (!logged(b) && !targets(b))
+        report("log the bucket's requests (aws.s3.BucketLogging) to the stack's log bucket", b.urn);
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // Tags.
 
@@ -339,6 +362,7 @@ export const untaggableTypes: ReadonlySet<string> = new Set([
   "aws:lb/targetGroupAttachment:TargetGroupAttachment",
   "aws:route53/record:Record",
   "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  "aws:s3/bucketLogging:BucketLogging",
   "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
   "aws:s3/bucketPolicy:BucketPolicy",
   "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
@@ -428,6 +452,7 @@ export const policies = [
   logRetention,
   ecsWaitsForSteadyState,
   alarmTopicsReachable,
+  bucketAccessLogging,
   tagsEverywhere,
   productionHardening,
 ];

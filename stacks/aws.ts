@@ -6,7 +6,7 @@ import { ExecAudit } from "../components/aws/execAudit.ts";
 import { GatewayTier } from "../components/aws/gatewayTier.ts";
 import { Network } from "../components/aws/network.ts";
 import { Observability } from "../components/aws/observability.ts";
-import { RoutingAlb } from "../components/aws/routingAlb.ts";
+import { RoutingAlb, S3_ACCESS_LOG_PREFIX } from "../components/aws/routingAlb.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import { ServiceImage } from "../components/aws/serviceImage.ts";
 import type { SecretEnv } from "../components/aws/serviceGroup.ts";
@@ -259,6 +259,11 @@ export function deploy(catalog: Catalog): StackOutputs {
         s.name,
         new BlobBucket(`${prefix}-${s.name}-blobs`, {
           forceDestroy: !settings.deletionProtection,
+          // Every request to the blobs is logged, beside the ALB's logs and kept as long.
+          accessLogs: {
+            bucket: pulumi.output(albPromise).apply((alb) => alb.accessLogBucket),
+            prefix: `${S3_ACCESS_LOG_PREFIX}${s.name}/`,
+          },
           tags: { ...tags, service: s.name },
         }),
       ]),

@@ -119,3 +119,24 @@ test("only a keeper's own tasks may use its bucket, and only they are told where
     }
   }
 });
+
+test("every request to a blobs bucket is logged to the stack's log bucket, which admits only this account's buckets", () => {
+  for (const s of keepers) {
+    const logging = configOf("aws:s3/bucketLogging:BucketLogging", bucketName(s.name));
+    expect(logging?.inputs).toMatchObject({
+      targetBucket: `${catalog.name}-alb-logs`,
+      targetPrefix: `s3/${s.name}/`,
+    });
+  }
+  const policy = configOf(T.policy, `${catalog.name}-alb-logs`)!;
+  const statements = (JSON.parse(String(policy.inputs["policy"])) as { Statement: Statement[] })
+    .Statement;
+  expect(statements).toContainEqual(
+    expect.objectContaining({
+      Principal: { Service: "logging.s3.amazonaws.com" },
+      Action: "s3:PutObject",
+      Resource: `arn:aws:s3:::${catalog.name}-alb-logs/s3/*`,
+      Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+    }),
+  );
+});

@@ -9,6 +9,11 @@ export interface BlobBucketArgs {
   prefix?: string;
   /** Lets `pulumi destroy` delete the bucket with its objects in it. Default false. */
   forceDestroy?: boolean;
+  /**
+   * Where S3 writes a log of every request to the bucket (server access logging): a bucket whose
+   * policy admits `logging.s3.amazonaws.com`, and a key prefix ending in `/`. Unset, none.
+   */
+  accessLogs?: { bucket: pulumi.Input<string>; prefix: pulumi.Input<string> };
   tags?: Record<string, string>;
 }
 
@@ -51,6 +56,19 @@ export class BlobBucket extends pulumi.ComponentResource {
       { accessBlock: `${name}-public-access`, ownership: `${name}-ownership` },
       parent,
     );
+    if (args.accessLogs) {
+      new aws.s3.BucketLogging(
+        `${name}-access-logs`,
+        {
+          bucket: bucket.id,
+          targetBucket: args.accessLogs.bucket,
+          targetPrefix: args.accessLogs.prefix,
+          // One folder per day under the prefix, so that a day's requests are easy to fetch.
+          targetObjectKeyFormat: { partitionedPrefix: { partitionDateSource: "EventTime" } },
+        },
+        parent,
+      );
+    }
     new aws.s3.BucketVersioning(
       `${name}-versioning`,
       { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },

@@ -72,6 +72,9 @@ export interface RoutingAlbArgs {
   tags?: Record<string, string>;
 }
 
+/** Where in the access-log bucket the stack's other buckets log their requests. */
+export const S3_ACCESS_LOG_PREFIX = "s3/";
+
 /** The common rule set's body rules the WAF counts instead of blocking (see `firewall`). */
 export const COUNTED_BODY_RULES = [
   "SizeRestrictions_BODY",
@@ -491,6 +494,17 @@ export class RoutingAlb extends pulumi.ComponentResource {
                 Principal: { AWS: elb, Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
                 Action: "s3:PutObject",
                 Resource: `${arn}/alb/AWSLogs/${accountId}/*`,
+              },
+              {
+                // S3 server access logs of the stack's other buckets (BlobBucket's
+                // `accessLogs`), under `s3/`, from buckets of this account only.
+                // https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+                Sid: "S3ServerAccessLogs",
+                Effect: "Allow",
+                Principal: { Service: "logging.s3.amazonaws.com" },
+                Action: "s3:PutObject",
+                Resource: `${arn}/${S3_ACCESS_LOG_PREFIX}*`,
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
               },
               {
                 Sid: "TlsOnly",
