@@ -84,3 +84,32 @@ describe.each(files)("%s", (file) => {
     }
   });
 });
+
+test("pull requests preview with the read-only role; only a job in an environment may deploy", () => {
+  // Branch code runs in a preview: it must not hold credentials that can change the account.
+  const roleOf = (job: Job & { environment?: unknown }) =>
+    job.steps!.flatMap((s) =>
+      s.uses?.startsWith("aws-actions/configure-aws-credentials@")
+        ? [String(s.with?.["role-to-assume"])]
+        : [],
+    );
+  const jobs = Object.entries(load("pulumi.yml").jobs ?? {}) as [
+    string,
+    Job & { if?: string; environment?: unknown },
+  ][];
+  const assumed = jobs.flatMap(([name, job]) =>
+    roleOf(job).map((role) => ({
+      name,
+      role,
+      onPullRequest: String(job.if ?? "").includes("pull_request"),
+      environment: job.environment,
+    })),
+  );
+  expect(assumed.length).toBeGreaterThanOrEqual(2);
+  for (const a of assumed) {
+    if (a.onPullRequest) expect(a).toMatchObject({ role: "${{ vars.AWS_PREVIEW_ROLE_ARN }}" });
+    if (a.role.includes("AWS_DEPLOY_ROLE_ARN")) expect(a.environment).toEqual(expect.any(String));
+    expect(a.role).not.toContain("AWS_ROLE_ARN }}");
+  }
+  expect(assumed.some((a) => a.role.includes("AWS_DEPLOY_ROLE_ARN"))).toBe(true);
+});
