@@ -11,6 +11,7 @@ import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import { ServiceImage } from "../components/aws/serviceImage.ts";
 import type { SecretEnv } from "../components/aws/serviceGroup.ts";
 import { adminToken } from "../infra/adminToken.ts";
+import { dlqTopics } from "../services/gateway/dlqTopics.ts";
 import { principalSecret } from "../infra/principalSecret.ts";
 import { checkAwsCatalog } from "../infra/aws/catalogRules.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
@@ -445,6 +446,15 @@ export function deploy(catalog: Catalog): StackOutputs {
       maxConnections: databasePool(catalog, d.name, settings.maxScaleFactor).maxConnections,
     })),
     caches: allDomains.map((d) => ({ label: d.name, nodeIds: dataOf(d.name).redisNodeIds })),
+    deadLetterQueues: allDomains.map((d) => {
+      const { topic, groupId } = dlqTopics(d.name);
+      return {
+        label: d.name,
+        clusterName: dataOf(d.name).kafkaClusterName,
+        topic,
+        consumerGroup: groupId,
+      };
+    }),
     kafkaClusters: allDomains.flatMap((d) => {
       const brokers = dataOf(d.name).kafkaBrokers;
       return brokers ? [{ label: d.name, ...brokers }] : [];

@@ -6,6 +6,7 @@ import { catalog, domains, services, validateCatalog } from "../infra/catalog/in
 import { databasePool, serviceDiscoveryName, tierDiscoveryName } from "../infra/aws/workloads.ts";
 import { AUTONAME_SUFFIX, derivedNames, nameProblem, nameRules } from "../infra/aws/names.ts";
 import { MSK_REFUSED_ZONE_IDS } from "../infra/aws/zones.ts";
+import { dlqTopics } from "../services/gateway/dlqTopics.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { runProgram } from "../infra/mock/harness.ts";
 import { mockAccount, mockArn, mockZoneIds } from "../infra/mock/mocks.ts";
@@ -374,7 +375,7 @@ describe("monitoring sees this topology's outages (B9)", () => {
       ]);
   });
 
-  test("every store: database connections, Redis evictions, each MSK broker's disk", () => {
+  test("every store: database connections, Redis evictions, each MSK broker's disk, the DLQ's depth", () => {
     const all = alarms();
     for (const d of domains(catalog)) {
       const limit = databasePool(catalog, d.name, 3).maxConnections;
@@ -386,6 +387,16 @@ describe("monitoring sees this topology's outages (B9)", () => {
         expect(all.get(`platform-${d.name}-redis-evictions-${node}`)).toMatchObject({
           metricName: "Evictions",
         });
+      // The replayers' lag on the domain's DLQ topic is the number of requests waiting in it.
+      expect(all.get(`platform-${d.name}-dlq-depth`)).toMatchObject({
+        namespace: "AWS/Kafka",
+        metricName: "SumOffsetLag",
+        dimensions: {
+          "Cluster Name": `platform-${d.name}-kafka`,
+          "Consumer Group": dlqTopics(d.name).groupId,
+          Topic: dlqTopics(d.name).topic,
+        },
+      });
       for (let broker = 1; broker <= catalog.zones; broker++)
         expect(all.get(`platform-${d.name}-kafka-disk-${broker}`)).toMatchObject({
           namespace: "AWS/Kafka",

@@ -69,6 +69,7 @@ export class DomainData extends pulumi.ComponentResource {
   /** Secrets Manager ARN of the Redis AUTH token (plain string). */
   public readonly redisAuthSecretArn: pulumi.Output<string>;
   public readonly kafkaClusterArn: pulumi.Output<string>;
+  public readonly kafkaClusterName: pulumi.Output<string>;
   /** The provisioned MSK cluster's name and broker count, for its disk alarms; none when serverless. */
   public readonly kafkaBrokers?: { clusterName: pulumi.Output<string>; brokers: number };
   /** RDS instance identifier, for CloudWatch metric dimensions. */
@@ -295,6 +296,7 @@ export class DomainData extends pulumi.ComponentResource {
     });
     this.redisAuthSecretArn = redisAuth.arn;
     this.kafkaClusterArn = cluster.arn;
+    this.kafkaClusterName = cluster.clusterName;
     if (cluster instanceof aws.msk.Cluster)
       this.kafkaBrokers = { clusterName: cluster.clusterName, brokers: args.subnetIds.length };
     this.databaseIdentifier = database.identifier;

@@ -16,6 +16,15 @@ export interface ObservedDatabase {
   maxConnections: number;
 }
 
+/** A domain's dead-letter queue on Kafka: requests parked until their service answers again. */
+export interface ObservedDeadLetterQueue {
+  label: string;
+  clusterName: pulumi.Input<string>;
+  topic: string;
+  /** The replayers' consumer group: its lag on `topic` is the number of requests waiting. */
+  consumerGroup: string;
+}
+
 /** A provisioned MSK cluster, whose brokers' disks can fill. */
 export interface ObservedKafka {
   label: string;
@@ -45,6 +54,9 @@ export interface ObservabilityArgs {
   caches: ObservedCache[];
   /** Provisioned MSK clusters (serverless MSK has no disks to watch). */
   kafkaClusters: ObservedKafka[];
+  deadLetterQueues: ObservedDeadLetterQueue[];
+  /** Requests waiting in a dead-letter queue for 15 minutes that raise the alarm. Default 100. */
+  maxDeadLetters?: number;
   /** ECS services: on the dashboard, and alarmed when they run fewer tasks than their floor. */
   services: ObservedService[];
   /** Subscribed to the alarm topic by email (the recipient confirms it). */
@@ -95,7 +107,8 @@ export function alarmKeyPolicy(accountId: string, partition: string) {
  * The platform's alarms and its dashboard. Every alarm notifies one encrypted SNS topic: the
  * routing tier or a gateway tier answering 5xx, a tier with unhealthy targets or none healthy at
  * all, a service running fewer tasks than its floor, a database short of CPU, storage or
- * connections, a Redis node short of memory or evicting keys, an MSK broker's disk filling. Log groups belong to the components that write them
+ * connections, a Redis node short of memory or evicting keys, an MSK broker's disk filling, a
+ * dead-letter queue that does not drain. Log groups belong to the components that write them
  * (each with its retention); this one reads metrics only.
  */
 export class Observability extends pulumi.ComponentResource {
@@ -283,6 +296,23 @@ export class Observability extends pulumi.ComponentResource {
             comparisonOperator: "GreaterThanThreshold",
           }),
         ),
+      ),
+      ...args.deadLetterQueues.map((q) =>
+        alarm(`${q.label}-dlq-depth`, {
+          alarmDescription: `${q.label}: requests wait in the dead-letter queue (${q.topic}); a service has been failing for a while.`,
+          namespace: "AWS/Kafka",
+          metricName: "SumOffsetLag",
+          dimensions: {
+            "Cluster Name": q.clusterName,
+            "Consumer Group": q.consumerGroup,
+            Topic: q.topic,
+          },
+          statistic: "Maximum",
+          period: 300,
+          evaluationPeriods: 3,
+          threshold: args.maxDeadLetters ?? 100,
+          comparisonOperator: "GreaterThanThreshold",
+        }),
       ),
       ...args.kafkaClusters.flatMap((k) =>
         Array.from({ length: k.brokers }, (_, i) =>

@@ -28,6 +28,7 @@ import {
   type Delivery,
   fingerprintOf,
 } from "./dlqModel.ts";
+import { dlqTopics } from "./dlqTopics.ts";
 // The Kafka store. Park produces to `<domain>.dlq`, keyed by tracking id (one partition per key,
 // so copies of one request stay in order). One consumer group per domain, so each message is
 // replayed by one gateway replica. A message's offset is committed only once its outcome is
@@ -116,9 +117,7 @@ function headerOf(message: Message<string, string, string, string>, name: string
 
 export function kafkaDlq(args: KafkaDlqArgs): DeadLetterQueue {
   const { domain, logger } = args;
-  const topic = `${domain}.dlq`;
-  const poisonTopic = `${domain}.dlq.poison`;
-  const groupId = `${domain}.dlq.replayer`;
+  const { topic, poisonTopic, groupId } = dlqTopics(domain);
   const clientId = args.clientId ?? `${domain}-gateway-dlq`;
   const connection = args.kafka;
   const dedupeSeconds = args.dedupeSeconds ?? 24 * 3600;
