@@ -202,7 +202,7 @@ describe("final snapshots (F6)", () => {
       });
       expect(id).toMatch(new RegExp(`^${db.name}-final-[0-9a-f]{8}$`));
       expect(Object.keys(random!.inputs["keepers"] as object).sort()).toEqual(
-        ["dbName", "engine", "kmsKeyId", "storageEncrypted", "username"].sort(),
+        ["identifier", "dbName", "engine", "kmsKeyId", "storageEncrypted", "username"].sort(),
       );
       expect(nameProblem({ ...nameRules["aws:rds/instance:Instance"]!, max: 255 }, id)).toBe(
         undefined,
@@ -403,6 +403,18 @@ describe("monitoring sees this topology's outages (B9)", () => {
           metricName: "KafkaDataLogsDiskUsed",
           dimensions: { "Broker ID": String(broker) },
         });
+    }
+  });
+
+  test("each database's exported log goes to a group the stack made first, with a retention", () => {
+    for (const db of dev.records.byType("aws:rds/instance:Instance")) {
+      const id = String(db.inputs["identifier"]);
+      expect(id).toMatch(/-dev$/);
+      const group = dev.records
+        .byType("aws:cloudwatch/logGroup:LogGroup")
+        .find((g) => g.inputs["name"] === `/aws/rds/instance/${id}/postgresql`);
+      expect([id, group?.inputs["retentionInDays"]]).toEqual([id, 14]);
+      expect(db.inputs["enabledCloudwatchLogsExports"]).toEqual(["postgresql"]);
     }
   });
 

@@ -78,6 +78,9 @@ test("shared resources differ only in the settings prod hardens", () => {
       "LogGroup.name",
       "Cluster.configuration",
       "Key.policy",
+      // ... and each database, whose identifier names the group it logs to
+      "Instance.identifier",
+      "RandomId.keepers",
       // log retention 14 -> 90 days, for every log group and the access logs
       "LogGroup.retentionInDays",
       "BucketLifecycleConfiguration.rules",

@@ -166,14 +166,30 @@ export class DomainData extends pulumi.ComponentResource {
       parent,
     );
     const dbName = name.replace(/[^a-zA-Z0-9]/g, "_");
+    // Named, not autonamed, so that the log group RDS exports to can exist first with a
+    // retention: RDS would otherwise create `/aws/rds/instance/<id>/postgresql` itself, outside
+    // Pulumi, keeping the database's logs forever. Identifiers are per account and region: the
+    // stack is part of it (infra/aws/names.ts checks its length).
+    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Procedural.UploadtoCloudWatch.html
+    const identifier = `${name}-pg-${pulumi.getStack()}`;
+    const postgresLogs = new aws.cloudwatch.LogGroup(
+      `${name}-postgres-logs`,
+      {
+        name: `/aws/rds/instance/${identifier}/postgresql`,
+        retentionInDays: args.logRetentionDays ?? 30,
+        tags,
+      },
+      parent,
+    );
     // A final snapshot's identifier must be new at each deletion, or the second one fails with
     // DBSnapshotAlreadyExists. Destroy and up again draws a new suffix; so does a replacement,
-    // since the keepers are the inputs that force one (the autonamed identifier aside).
+    // since the keepers are the inputs that force one.
     const finalSnapshot = new random.RandomId(
       `${name}-postgres-final`,
       {
         byteLength: 4,
         keepers: {
+          identifier,
           dbName,
           engine: "postgres",
           kmsKeyId: key.arn,
@@ -186,6 +202,7 @@ export class DomainData extends pulumi.ComponentResource {
     const database = new aws.rds.Instance(
       `${name}-postgres`,
       {
+        identifier,
         engine: "postgres",
         engineVersion: args.postgres.engineVersion,
         instanceClass: args.postgres.instanceClass,
@@ -214,7 +231,7 @@ export class DomainData extends pulumi.ComponentResource {
         enabledCloudwatchLogsExports: ["postgresql"],
         tags,
       },
-      parent,
+      { parent: this, dependsOn: [postgresLogs] },
     );
 
     // Redis

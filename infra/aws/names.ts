@@ -165,7 +165,11 @@ export function derivedNames(catalog: Catalog, stack: string): DerivedName[] {
     const tier = `${p}-gw-${d.name}`;
     names.push(
       { type: "aws:lb/targetGroup:TargetGroup", name: auto(`${tier}-tg`), fields },
-      { type: "aws:rds/instance:Instance", name: auto(`${p}-${d.name}-postgres`), fields },
+      {
+        type: "aws:rds/instance:Instance",
+        name: stackScoped(`${p}-${d.name}-pg`, stack),
+        fields: [...fields, `the stack name "${stack}"`],
+      },
       {
         type: "aws:elasticache/replicationGroup:ReplicationGroup",
         name: auto(`${p}-${d.name}-redis`),
