@@ -167,18 +167,22 @@ export class Observability extends pulumi.ComponentResource {
         parent,
       );
 
+    // 5xx answers per minute, at the ALB itself or from a tier's targets.
+    const fivexx = {
+      namespace: "AWS/ApplicationELB",
+      statistic: "Sum",
+      period: 60,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      threshold: args.max5xxPerMinute ?? 10,
+      comparisonOperator: "GreaterThanThreshold",
+    } as const;
     const alarms: aws.cloudwatch.MetricAlarm[] = [
       alarm("alb-5xx", {
+        ...fivexx,
         alarmDescription: "The routing ALB answers 5xx itself (no healthy target, timeouts).",
-        namespace: "AWS/ApplicationELB",
         metricName: "HTTPCode_ELB_5XX_Count",
         dimensions: { LoadBalancer: args.loadBalancerArnSuffix },
-        statistic: "Sum",
-        period: 60,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 3,
-        threshold: args.max5xxPerMinute ?? 10,
-        comparisonOperator: "GreaterThanThreshold",
       }),
       ...args.targetGroups.flatMap((tg) => [
         alarm(`${tg.label}-no-healthy`, {
@@ -195,16 +199,10 @@ export class Observability extends pulumi.ComponentResource {
           treatMissingData: "breaching",
         }),
         alarm(`${tg.label}-target-5xx`, {
+          ...fivexx,
           alarmDescription: `${tg.label}: the gateways answer 5xx (a service or store failing).`,
-          namespace: "AWS/ApplicationELB",
           metricName: "HTTPCode_Target_5XX_Count",
           dimensions: { LoadBalancer: args.loadBalancerArnSuffix, TargetGroup: tg.arnSuffix },
-          statistic: "Sum",
-          period: 60,
-          evaluationPeriods: 5,
-          datapointsToAlarm: 3,
-          threshold: args.max5xxPerMinute ?? 10,
-          comparisonOperator: "GreaterThanThreshold",
         }),
         alarm(`${tg.label}-unhealthy`, {
           alarmDescription: `${tg.label}: a target fails its /readyz health check.`,
@@ -268,34 +266,31 @@ export class Observability extends pulumi.ComponentResource {
         }),
       ]),
       ...args.caches.flatMap((cache) =>
-        cache.nodeIds.map((nodeId, i) =>
-          alarm(`${cache.label}-redis-memory-${i + 1}`, {
-            alarmDescription: `${cache.label}: Redis node ${i + 1} memory is nearly full.`,
-            namespace: "AWS/ElastiCache",
-            metricName: "DatabaseMemoryUsagePercentage",
-            dimensions: { CacheClusterId: nodeId },
-            statistic: "Maximum",
-            period: 300,
-            evaluationPeriods: 2,
-            threshold: args.maxCacheMemoryPercent ?? 80,
-            comparisonOperator: "GreaterThanThreshold",
-          }),
-        ),
-      ),
-      ...args.caches.flatMap((cache) =>
-        cache.nodeIds.map((nodeId, i) =>
-          alarm(`${cache.label}-redis-evictions-${i + 1}`, {
-            alarmDescription: `${cache.label}: Redis node ${i + 1} evicts keys (rate-limit counters and sessions among them).`,
-            namespace: "AWS/ElastiCache",
-            metricName: "Evictions",
-            dimensions: { CacheClusterId: nodeId },
-            statistic: "Sum",
-            period: 300,
-            evaluationPeriods: 1,
-            threshold: 0,
-            comparisonOperator: "GreaterThanThreshold",
-          }),
-        ),
+        cache.nodeIds.flatMap((nodeId, i) => {
+          const node = { namespace: "AWS/ElastiCache", dimensions: { CacheClusterId: nodeId } };
+          return [
+            alarm(`${cache.label}-redis-memory-${i + 1}`, {
+              ...node,
+              alarmDescription: `${cache.label}: Redis node ${i + 1} memory is nearly full.`,
+              metricName: "DatabaseMemoryUsagePercentage",
+              statistic: "Maximum",
+              period: 300,
+              evaluationPeriods: 2,
+              threshold: args.maxCacheMemoryPercent ?? 80,
+              comparisonOperator: "GreaterThanThreshold",
+            }),
+            alarm(`${cache.label}-redis-evictions-${i + 1}`, {
+              ...node,
+              alarmDescription: `${cache.label}: Redis node ${i + 1} evicts keys (rate-limit counters and sessions among them).`,
+              metricName: "Evictions",
+              statistic: "Sum",
+              period: 300,
+              evaluationPeriods: 1,
+              threshold: 0,
+              comparisonOperator: "GreaterThanThreshold",
+            }),
+          ];
+        }),
       ),
       ...args.deadLetterQueues.map((q) =>
         alarm(`${q.label}-dlq-depth`, {
