@@ -39,9 +39,30 @@ export function routingRules(catalog: Catalog): RoutingRule[] {
   );
 }
 
-/** The rule that owns `path`, or undefined when no service claims it. */
+const routeIndexes = new WeakMap<readonly RoutingRule[], Map<string, RoutingRule>>();
+
+/** The rules by prefix, made once per rules array. */
+function routeIndex(rules: readonly RoutingRule[]): Map<string, RoutingRule> {
+  let index = routeIndexes.get(rules);
+  if (!index) {
+    const odd = rules.find((r) => !/^\/v1\/[^/]+$/.test(r.prefix));
+    if (odd) throw new Error(`route prefix ${odd.prefix} is not /v1/<segment>`);
+    index = new Map(rules.map((r) => [r.prefix, r]));
+    routeIndexes.set(rules, index);
+  }
+  return index;
+}
+
+/**
+ * The rule that owns `path`, or undefined when no service claims it. A prefix is one segment
+ * under /v1 (the catalog's schema), so a path's owner is found by its first two segments in a
+ * map: the router and every gateway call this once per request, at the same cost for 10 routes
+ * or 1 000 (`npm run bench:route-match`).
+ */
 export function matchRoute(rules: readonly RoutingRule[], path: string): RoutingRule | undefined {
-  return rules.find((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
+  if (!path.startsWith("/v1/")) return undefined;
+  const end = path.indexOf("/", 4);
+  return routeIndex(rules).get(end === -1 ? path : path.slice(0, end));
 }
 
 /** Data stores a domain's services use, so that unused ones get no access rules. */

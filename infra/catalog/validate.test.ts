@@ -281,5 +281,29 @@ describe("routing rules", () => {
     expect(matchRoute(rules, "/v1/orders/ord_1")?.service).toBe("orders");
     expect(matchRoute(rules, "/v1/ordersx")).toBeUndefined();
     expect(matchRoute(rules, "/v1/auth/whoami")?.domain).toBe("identity");
+    expect(matchRoute(rules, "/v1")).toBeUndefined();
+    expect(matchRoute(rules, "/v1/")).toBeUndefined();
+    expect(matchRoute(rules, "/v2/orders")).toBeUndefined();
+    expect(matchRoute(rules, "/orders")).toBeUndefined();
+  });
+
+  test("1 000 routes: each path finds its own owner, and no other", () => {
+    const many = Array.from({ length: 1_000 }, (_, i) => ({
+      prefix: `/v1/r${i}`,
+      domain: "d",
+      service: `s${i}`,
+    }));
+    for (const i of [0, 1, 10, 99, 100, 999]) {
+      expect(matchRoute(many, `/v1/r${i}`)?.service).toBe(`s${i}`);
+      expect(matchRoute(many, `/v1/r${i}/x/y`)?.service).toBe(`s${i}`);
+    }
+    expect(matchRoute(many, "/v1/r1000")).toBeUndefined();
+    expect(matchRoute(many, "/v1/r1x")).toBeUndefined();
+  });
+
+  test("a rule that is not one segment under /v1 is refused, not mismatched", () => {
+    expect(() =>
+      matchRoute([{ prefix: "/v1/a/b", domain: "d", service: "s" }], "/v1/a/b/c"),
+    ).toThrow("route prefix /v1/a/b is not /v1/<segment>");
   });
 });
