@@ -1,12 +1,12 @@
 import { formerTypes } from "../../components/docker/builtImage.ts";
 import { dockerEngineOrSkip } from "./engineSetup.ts";
-import { Workspace } from "./cli.ts";
+import { PULUMI_TEST_TIMEOUT_MS, Workspace } from "./cli.ts";
 
 // Renames keep state: the image component deployed under each type token it was released with,
 // then as it is now, with the real CLI and engine. Without BuiltImage's aliases the second `up`
 // would delete the image and create it again under the new type.
 
-jest.setTimeout(15 * 60_000);
+jest.setTimeout(PULUMI_TEST_TIMEOUT_MS);
 
 const cwd = "test/pulumi/fixtures/aliases";
 

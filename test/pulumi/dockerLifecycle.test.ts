@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import OpenAI from "openai";
 import { docker } from "../docker/engine.ts";
 import { dockerEngineOrSkip } from "./engineSetup.ts";
-import { ROOT, Workspace } from "./cli.ts";
+import { PULUMI_TEST_TIMEOUT_MS, ROOT, Workspace } from "./cli.ts";
 
 // The Docker stack's whole life with the real CLI, as its user lives it: `pulumi up` on the local
 // engine, the README's requests through the router it published, a preview that finds nothing to
@@ -14,7 +14,7 @@ import { ROOT, Workspace } from "./cli.ts";
 // container running as it was, and a destroy that leaves no container, volume or network behind.
 // The images that cannot be pulled here are the stand-ins of test/pulumi/standins.
 
-jest.setTimeout(20 * 60_000);
+jest.setTimeout(PULUMI_TEST_TIMEOUT_MS);
 
 const run = promisify(execFile);
 const stack = "docker";

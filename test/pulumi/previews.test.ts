@@ -1,13 +1,13 @@
 import { join } from "node:path";
 import { dockerEngineOrSkip } from "./engineSetup.ts";
-import { ROOT, Workspace } from "./cli.ts";
+import { PULUMI_TEST_TIMEOUT_MS, ROOT, Workspace } from "./cli.ts";
 
 // The real Pulumi CLI on a fresh copy of the project: every stack that the engine can run here
 // previews with no configuration beyond its tracked stack file, under the policy pack; a bad
 // setting or a missing engine stops the preview with one sentence; and the pack blocks a stack
 // that breaks a mandatory rule. (The AWS stacks need the AWS provider: they stay under mocks.)
 
-jest.setTimeout(15 * 60_000);
+jest.setTimeout(PULUMI_TEST_TIMEOUT_MS);
 
 let skip: string | undefined;
 let ws: Workspace;
