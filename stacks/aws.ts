@@ -295,7 +295,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         pulumi.log.warn(
           `domain ${d.name}: ${pool.processes} PostgreSQL clients at full scale-out need 2 connections each, and ${d.data.postgres.instanceClass} takes about ${pool.maxConnections}; choose a larger catalog.domains.${d.name}.data.postgres.instanceClass, fewer replicas or a lower platform:maxScaleFactor`,
         );
-      return [d.name, pool.poolMax] as const;
+      return [d.name, pool] as const;
     }),
   );
   const poolOf = (domain: string) => pools.get(domain)!;
@@ -303,7 +303,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   // Each version of each service runs on its own and admits its domain's gateway tier, and the
   // services that call it (below).
   const serviceGroups = services(catalog).flatMap((s) => {
-    const access = storeAccess(dataOf(s.domain), new Set(s.uses), poolOf(s.domain));
+    const access = storeAccess(dataOf(s.domain), new Set(s.uses), poolOf(s.domain).poolMax);
     const bucket = buckets.get(s.name);
     const blobs =
       bucket &&
@@ -443,7 +443,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       label: d.name,
       identifier: dataOf(d.name).databaseIdentifier,
       storageGb: d.data.postgres.storageGb,
-      maxConnections: databasePool(catalog, d.name, settings.maxScaleFactor).maxConnections,
+      maxConnections: poolOf(d.name).maxConnections,
     })),
     caches: allDomains.map((d) => ({ label: d.name, nodeIds: dataOf(d.name).redisNodeIds })),
     deadLetterQueues: allDomains.map((d) => {
@@ -456,8 +456,8 @@ export function deploy(catalog: Catalog): StackOutputs {
       };
     }),
     kafkaClusters: allDomains.flatMap((d) => {
-      const brokers = dataOf(d.name).kafkaBrokers;
-      return brokers ? [{ label: d.name, ...brokers }] : [];
+      const { kafkaBrokerCount: brokers, kafkaClusterName: clusterName } = dataOf(d.name);
+      return brokers ? [{ label: d.name, clusterName, brokers }] : [];
     }),
     services: [
       ...allDomains.map((d) => ({

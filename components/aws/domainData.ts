@@ -70,8 +70,8 @@ export class DomainData extends pulumi.ComponentResource {
   public readonly redisAuthSecretArn: pulumi.Output<string>;
   public readonly kafkaClusterArn: pulumi.Output<string>;
   public readonly kafkaClusterName: pulumi.Output<string>;
-  /** The provisioned MSK cluster's name and broker count, for its disk alarms; none when serverless. */
-  public readonly kafkaBrokers?: { clusterName: pulumi.Output<string>; brokers: number };
+  /** Brokers of the provisioned MSK cluster, for their disk alarms; undefined when serverless. */
+  public readonly kafkaBrokerCount?: number;
   /** RDS instance identifier, for CloudWatch metric dimensions. */
   public readonly databaseIdentifier: pulumi.Output<string>;
   /** The Redis nodes (cache cluster ids), for CloudWatch metric dimensions. */
@@ -314,8 +314,7 @@ export class DomainData extends pulumi.ComponentResource {
     this.redisAuthSecretArn = redisAuth.arn;
     this.kafkaClusterArn = cluster.arn;
     this.kafkaClusterName = cluster.clusterName;
-    if (cluster instanceof aws.msk.Cluster)
-      this.kafkaBrokers = { clusterName: cluster.clusterName, brokers: args.subnetIds.length };
+    if (cluster instanceof aws.msk.Cluster) this.kafkaBrokerCount = args.subnetIds.length;
     this.databaseIdentifier = database.identifier;
     // ElastiCache names a replication group's nodes `<group id>-001`, `-002`, ...
     this.redisNodeIds = Array.from(

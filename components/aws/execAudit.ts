@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { accountAdministers } from "./keyPolicy.ts";
 
 export interface ExecAuditArgs {
   /** Days to keep session transcripts. */
@@ -44,13 +45,7 @@ export class ExecAudit extends pulumi.ComponentResource {
           JSON.stringify({
             Version: "2012-10-17",
             Statement: [
-              {
-                Sid: "AccountAdministers",
-                Effect: "Allow",
-                Principal: { AWS: `arn:${p}:iam::${a}:root` },
-                Action: "kms:*",
-                Resource: "*",
-              },
+              accountAdministers(a, p),
               {
                 // CloudWatch Logs encrypts the transcripts of this log group only.
                 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { accountAdministers } from "./keyPolicy.ts";
 
 export interface ObservedTargetGroup {
   /** Label used in alarm names, e.g. the tier. */
@@ -84,13 +85,7 @@ export function alarmKeyPolicy(accountId: string, partition: string) {
   return {
     Version: "2012-10-17",
     Statement: [
-      {
-        Sid: "AccountAdministers",
-        Effect: "Allow",
-        Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
-        Action: "kms:*",
-        Resource: "*",
-      },
+      accountAdministers(accountId, partition),
       {
         Sid: "CloudWatchPublishesAlarms",
         Effect: "Allow",
