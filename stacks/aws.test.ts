@@ -382,7 +382,7 @@ describe("dev stack on AWS", () => {
     }
   });
 
-  test("tasks reach ECR, logs, secrets, STS and ECS Exec's SSM channels through VPC endpoints", () => {
+  test("tasks reach ECR, logs, secrets, STS, ECS Exec's SSM channels and key through VPC endpoints", () => {
     const endpoints = run.records
       .byType("aws:ec2/vpcEndpoint:VpcEndpoint")
       .map((e) => String(field(e, "serviceName")).replace(/^com\.amazonaws\.[a-z0-9-]+\./, ""))
@@ -390,6 +390,7 @@ describe("dev stack on AWS", () => {
     expect(endpoints).toEqual([
       "ecr.api",
       "ecr.dkr",
+      "kms",
       "logs",
       "s3",
       "secretsmanager",

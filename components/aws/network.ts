@@ -32,13 +32,15 @@ export interface ZoneSubnets {
 
 /**
  * What Fargate tasks call: ECR (image manifests and layers), CloudWatch Logs (the awslogs
- * driver), Secrets Manager (task secrets), STS (MSK IAM authentication) and SSM Messages (the
+ * driver), Secrets Manager (task secrets), STS (MSK IAM authentication), KMS (the key of ECS
+ * Exec sessions, `ExecAudit`) and SSM Messages (the
  * ECS Exec sessions operators open to the gateways and monitoring, which must not depend on the
  * NAT: an operator is most likely to need them when something is broken).
  */
 export const defaultInterfaceEndpoints = [
   "ecr.api",
   "ecr.dkr",
+  "kms",
   "logs",
   "secretsmanager",
   "sts",
