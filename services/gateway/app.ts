@@ -11,7 +11,7 @@ import { createApp, finishApp } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { PRINCIPAL_HEADER_PREFIX, isAdmin, principalHeaders } from "../shared/principal.ts";
-import { forwardHeaders, relay } from "../shared/proxy.ts";
+import { bodyViews, forwardHeaders, relay } from "../shared/proxy.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
 import { bodySchemas } from "./contracts.ts";
@@ -262,11 +262,13 @@ export function createGateway(opts: GatewayOptions): {
       // Signed with the request as it is sent (upstream.ts), each attempt anew.
       ...principalHeaders(principal),
     };
+    const streamed = res.locals.streamed === true;
     const call: CallRequest = {
       method: req.method,
       path: res.locals.url.url,
       headers,
-      body: res.locals.body,
+      body: streamed ? bodyViews(req) : res.locals.body,
+      maxBodyBytes: spec.traffic.maxBodyBytes,
       retryable: IDEMPOTENT.has(req.method) || idempotencyKey !== undefined,
       firstByteMs: spec.traffic.timeouts.firstByteMs,
       idleMs: spec.traffic.timeouts.idleMs,
@@ -330,8 +332,10 @@ export function createGateway(opts: GatewayOptions): {
           metrics: gm,
           requestId: res.locals.ctx.requestId,
           lastKnown: cacheKey !== undefined ? () => opts.readCache!.lastKnown(cacheKey) : undefined,
+          streamedBody: streamed,
+          // A streamed upload is gone by now: there is nothing to park.
           park:
-            queue && domainSpec.gateway.fallback === "degraded"
+            queue && domainSpec.gateway.fallback === "degraded" && !streamed
               ? () =>
                   queue.park({
                     idempotencyKey: idempotencyKey!,

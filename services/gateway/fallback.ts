@@ -11,6 +11,8 @@ export interface FallbackContext {
   idempotencyKey: string | undefined;
   /** The last answer cached for this request, if the route caches (stale is better than none). */
   lastKnown?: () => Promise<CachedResponse | undefined>;
+  /** The body was streamed to the service (an upload), so the write cannot be parked. */
+  streamedBody?: boolean;
   /** Parks the write in the dead-letter queue for replay; absent where writes are not parked. */
   park?: () => Promise<{ trackingId: string; duplicate: boolean }>;
   metrics: GatewayMetrics;
@@ -50,11 +52,14 @@ export async function answerWithFallback(res: Response, ctx: FallbackContext): P
     });
     return count("dead-letter-queue");
   }
+  const hint = !ctx.isWrite
+    ? ""
+    : ctx.streamedBody
+      ? " (uploads are not queued: send it again shortly)"
+      : " (send an Idempotency-Key to have writes queued instead)";
   const message =
     ctx.domainFallback === "degraded"
-      ? `${ctx.service} is temporarily degraded; the request was not processed${
-          ctx.isWrite ? " (send an Idempotency-Key to have writes queued instead)" : ""
-        }`
+      ? `${ctx.service} is temporarily degraded; the request was not processed${hint}`
       : `${ctx.service} is temporarily unavailable and no cached answer exists; retry shortly`;
   const error = new ApiError(
     503,

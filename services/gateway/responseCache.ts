@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
-import { HOP_BY_HOP } from "../shared/proxy.ts";
+import type { Readable } from "node:stream";
+import { arrayBuffer } from "node:stream/consumers";
 import { setTimeout as sleep } from "node:timers/promises";
+import { HOP_BY_HOP } from "../shared/proxy.ts";
 import type { Response } from "express";
 import type { Redis } from "ioredis";
 import { Counter, type Registry } from "prom-client";
@@ -105,12 +107,12 @@ export function replayableHeaders(
 export async function bufferResponse(up: {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
-  body: { arrayBuffer(): Promise<ArrayBuffer> };
+  body: Readable;
 }): Promise<FetchedResponse> {
   return {
     status: up.statusCode,
     headers: replayableHeaders(up.headers),
-    body: Buffer.from(await up.body.arrayBuffer()),
+    body: Buffer.from(await arrayBuffer(up.body)),
   };
 }
 

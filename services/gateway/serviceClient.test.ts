@@ -1,4 +1,5 @@
 import { BrokenCircuitError } from "cockatiel";
+import { text as readText } from "node:stream/consumers";
 import { Registry } from "prom-client";
 import {
   hang,
@@ -63,7 +64,7 @@ const get = (extra: Partial<CallRequest> = {}): CallRequest => ({
 
 async function text(client: ServiceClient, req: CallRequest) {
   const { response, attempts } = await client.call(req);
-  return { status: response.statusCode, body: await response.body.text(), attempts };
+  return { status: response.statusCode, body: await readText(response.body), attempts };
 }
 
 async function metric(registry: Registry, name: string): Promise<string> {

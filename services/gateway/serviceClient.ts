@@ -10,19 +10,24 @@ import {
   wrap,
   type IPolicy,
 } from "cockatiel";
+import { Agent } from "node:http";
+import { Readable } from "node:stream";
 import type { DomainSpec } from "../../infra/catalog/schema.ts";
+import { ApiError } from "../shared/errors.ts";
+import type { BodyViews } from "../shared/proxy.ts";
 import {
   NoReplicaError,
   brokenConnection,
   neverSent,
   refusedRequest,
   signedHeaders,
+  type ProxiedResponse,
   type Replica,
   type ReplicaSet,
-  type UpstreamResponse,
 } from "../shared/upstream.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { RetryBudget } from "./retryBudget.ts";
+import { sendStreamed } from "./streamedCall.ts";
 
 export type Resilience = DomainSpec["gateway"]["resilience"];
 
@@ -30,8 +35,14 @@ export interface CallRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
-  body?: Buffer;
-  /** Safe to send twice: idempotent method, or a write that carries an Idempotency-Key. */
+  /** Bytes read by the gateway, or views of an upload streamed through (proxy.ts `bodyViews`). */
+  body?: Buffer | BodyViews;
+  /** A streamed body's cap (the route's `maxBodyBytes`); a buffered body was checked on reading. */
+  maxBodyBytes?: number;
+  /**
+   * Safe to send twice: idempotent method, or a write that carries an Idempotency-Key. A streamed
+   * body is sent again only if its views still have it whole.
+   */
   retryable: boolean;
   firstByteMs: number;
   idleMs: number;
@@ -39,7 +50,7 @@ export interface CallRequest {
 }
 
 export interface CallResult {
-  response: UpstreamResponse;
+  response: ProxiedResponse;
   attempts: number;
 }
 
@@ -85,6 +96,8 @@ export class ServiceClient {
   private readonly breaker: ReturnType<typeof circuitBreaker>;
   private readonly budget: RetryBudget;
   private readonly metrics: GatewayMetrics;
+  /** Connections for streamed uploads, which undici cannot sign (streamedCall.ts). */
+  private readonly streamAgent = new Agent({ keepAlive: true });
 
   constructor(name: string, set: ReplicaSet, cfg: Resilience, metrics: GatewayMetrics) {
     this.name = name;
@@ -151,56 +164,84 @@ export class ServiceClient {
     return { response, attempts };
   }
 
-  private async attempt(replica: Replica, req: CallRequest): Promise<UpstreamResponse> {
-    let res;
+  private async attempt(replica: Replica, req: CallRequest): Promise<ProxiedResponse> {
+    const body = typeof req.body === "function" ? req.body() : req.body;
+    let head: { statusCode: number; headers: ProxiedResponse["headers"]; body: Readable };
+    let discard: () => Promise<unknown>;
     try {
-      res = await replica.pool.request({
-        method: req.method as "GET",
-        path: req.path,
-        headers: signedHeaders(this.set, req),
-        body: req.body,
-        signal: req.signal,
-        headersTimeout: req.firstByteMs,
-        bodyTimeout: req.idleMs,
-      });
+      if (body instanceof Readable) {
+        const res = await sendStreamed({
+          url: replica.url,
+          agent: this.streamAgent,
+          method: req.method,
+          path: req.path,
+          headers: req.headers,
+          body,
+          signWith: this.set.signWith,
+          maxBodyBytes: req.maxBodyBytes ?? Infinity,
+          firstByteMs: req.firstByteMs,
+          idleMs: req.idleMs,
+          signal: req.signal,
+        });
+        head = { statusCode: res.statusCode ?? 502, headers: res.headers, body: res };
+        discard = () => new Promise((done) => res.resume().once("close", done));
+      } else {
+        const res = await replica.pool.request({
+          method: req.method as "GET",
+          path: req.path,
+          headers: signedHeaders(this.set, { ...req, body }),
+          body,
+          signal: req.signal,
+          headersTimeout: req.firstByteMs,
+          bodyTimeout: req.idleMs,
+        });
+        head = { statusCode: res.statusCode, headers: res.headers, body: res.body };
+        discard = () => res.body.dump();
+      }
     } catch (err) {
       // The caller went away: not the service's fault, and nothing to retry for.
       if (req.signal?.aborted) throw err;
-      // Nor is a request that could not be sent as it was: neither breaker nor ejection counts it.
+      // Nor is a request that could not be sent as it was, or an upload the client spoilt:
+      // neither breaker nor ejection counts it.
+      if (err instanceof ApiError) throw err;
       const refused = refusedRequest(err);
       if (refused) throw refused;
       if (neverSent(err)) {
         this.set.failed(replica, "down");
-        throw new AttemptFailed(`${this.name}: ${replica.url} refused the connection`, true, err);
+        throw new AttemptFailed(
+          `${this.name}: ${replica.url} refused the connection`,
+          resendable(req.body),
+          err,
+        );
       }
       this.set.failed(replica);
       const broken = brokenConnection(err);
       throw new AttemptFailed(
         `${this.name}: ${replica.url} failed: ${(err as Error).message}`,
-        broken && req.retryable,
+        broken && req.retryable && resendable(req.body),
         err,
       );
     }
-    if (RETRYABLE_STATUS.has(res.statusCode)) {
-      await res.body.dump();
+    if (RETRYABLE_STATUS.has(head.statusCode)) {
+      await discard();
       this.set.failed(replica);
       throw new AttemptFailed(
-        `${this.name}: ${replica.url} answered ${res.statusCode}`,
-        req.retryable,
+        `${this.name}: ${replica.url} answered ${head.statusCode}`,
+        req.retryable && resendable(req.body),
       );
     }
-    if (res.statusCode >= 500) this.set.failed(replica);
+    if (head.statusCode >= 500) this.set.failed(replica);
     else this.set.succeeded(replica);
-    return {
-      replica,
-      statusCode: res.statusCode,
-      headers: res.headers,
-      body: res.body,
-      attempts: 1,
-    };
+    return { replica, ...head, attempts: 1 };
   }
 
   async close(): Promise<void> {
+    this.streamAgent.destroy();
     await this.set.close();
   }
+}
+
+/** Whether the body, if any, can go out once more (a streamed one only while whole). */
+function resendable(body: CallRequest["body"]): boolean {
+  return typeof body !== "function" || body.replayable;
 }

@@ -21,13 +21,28 @@ const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
  * Payload validation at the edge: a body over the route's cap is a 413, a body that is neither
  * JSON nor a type the route's service declares (catalog `traffic.bodyTypes`) a 415, malformed
  * JSON a 400, and a body that breaks the route's schema a 400 naming the field.
- * The raw bytes are kept on `res.locals.body` for the proxy, so the body is read only once.
+ * A JSON body is read here, and its bytes kept on `res.locals.body` for the proxy, so it is read
+ * only once. A body of a declared type is the service's to check: it is not read here but
+ * streamed through by the proxy (`res.locals.streamed`), and holds no memory of this process.
  */
 export function validateRequest(opts: ValidationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
       const route = res.locals.route!;
-      const body = await readBody(req, res, opts.maxBodyBytes(route), opts.budget);
+      const limit = opts.maxBodyBytes(route);
+      const declaredTypes = opts.bodyTypes(route);
+      if (
+        declaredTypes.length > 0 &&
+        WITH_BODY.has(req.method) &&
+        !opts.schemaFor(req.method, route) &&
+        req.is([...declaredTypes]) &&
+        // An announced oversize is refused below, once read, as every other one is.
+        Number(req.headers["content-length"] ?? 0) <= limit
+      ) {
+        res.locals.streamed = true;
+        return next();
+      }
+      const body = await readBody(req, res, limit, opts.budget);
       res.locals.body = body;
       if (!body) {
         if (WITH_BODY.has(req.method) && opts.schemaFor(req.method, route)) {
@@ -36,10 +51,6 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
         return next();
       }
       if (!req.is("application/json")) {
-        const other = opts.bodyTypes(route);
-        // A route with a JSON schema takes JSON only; the others may take what they declare.
-        if (other.length > 0 && !opts.schemaFor(req.method, route) && req.is([...other]))
-          return next();
         throw new ApiError(
           415,
           "invalid_request_error",
@@ -67,5 +78,7 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
 declare module "express-serve-static-core" {
   interface Locals {
     body?: Buffer;
+    /** The body is left in the request, for the proxy to stream to the service. */
+    streamed?: boolean;
   }
 }

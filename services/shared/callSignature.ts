@@ -25,8 +25,22 @@ export const CALL_SIGNATURE_HEADER = "x-call-signature";
 export const CALL_MAX_AGE_MS = 300_000;
 /** The headers a signature covers besides the request itself: who the call is for (principal.ts). */
 export const PRINCIPAL_HEADER_PREFIX = "x-principal-";
-/** `t=<ms since the epoch>,b=<SHA-256 of the body>,s=<HMAC>`, both base64url. */
-const SIGNATURE = /^t=(\d{1,15}),b=([A-Za-z0-9_-]{43}),s=([A-Za-z0-9_-]{43})$/;
+/**
+ * `t=<ms since the epoch>,b=<SHA-256 of the body>,s=<HMAC>`, both base64url; `b=trailer` for a
+ * body streamed through (STREAMED_BODY), whose digest comes after it, in a signed trailer.
+ */
+const SIGNATURE = /^t=(\d{1,15}),b=([A-Za-z0-9_-]{43}|trailer),s=([A-Za-z0-9_-]{43})$/;
+/**
+ * A gateway streams an upload through without holding it (services/gateway/streamedCall.ts), so
+ * it cannot know the body's digest when it sends the head. The head is signed with this in place
+ * of the digest, and the body's digest follows in the trailer `x-call-body-signature`, bound to
+ * the head's signature: a body changed in transit, or a head replayed with another body, fails
+ * as it would with the digest up front.
+ */
+export const STREAMED_BODY = "trailer";
+export const BODY_SIGNATURE_TRAILER = "x-call-body-signature";
+/** `b=<SHA-256 of the body>,s=<HMAC over the head's signature and that digest>`. */
+const BODY_SIGNATURE = /^b=([A-Za-z0-9_-]{43}),s=([A-Za-z0-9_-]{43})$/;
 
 const bodyDigest = (body: Buffer | undefined): string =>
   createHash("sha256")
@@ -64,9 +78,30 @@ export function signCall(secret: string, call: SignedCall, at = Date.now()): str
   return `t=${at},b=${digest},s=${signParts(secret, "call", parts(call, at, digest))}`;
 }
 
+/**
+ * The signature of a call whose body is streamed: `head` for `x-call-signature`, and `trailer`,
+ * given the body's SHA-256 once it is all sent, for the `x-call-body-signature` trailer.
+ */
+export function signStreamedCall(
+  secret: string,
+  call: Omit<SignedCall, "body">,
+  at = Date.now(),
+): { head: string; trailer: (bodySha256: Buffer) => string } {
+  const mac = signParts(secret, "call", parts(call, at, STREAMED_BODY));
+  return {
+    head: `t=${at},b=${STREAMED_BODY},s=${mac}`,
+    trailer: (sha) => {
+      const digest = sha.toString("base64url");
+      return `b=${digest},s=${signParts(secret, "call-body", [mac, digest])}`;
+    },
+  };
+}
+
 interface Verdict {
-  /** The SHA-256 the signer gave of the body; the body, once read, must match it. */
+  /** The SHA-256 the signer gave of the body (or STREAMED_BODY); the body, once read, must match. */
   digest: string;
+  /** For a streamed body: the head's HMAC and the secret, to check the trailer against. */
+  streamed?: { mac: string; secret: string };
 }
 const verdicts = new WeakMap<IncomingMessage, Verdict>();
 
@@ -86,7 +121,10 @@ export function verifyCallHead(req: IncomingMessage, target: string, secret: str
     Number(req.headers["content-length"] ?? 0) > 0 ||
     req.headers["transfer-encoding"] !== undefined;
   if (!hasBody && m[2] !== EMPTY_BODY) return false;
-  verdicts.set(req, { digest: m[2]! });
+  verdicts.set(
+    req,
+    m[2] === STREAMED_BODY ? { digest: m[2], streamed: { mac: m[3]!, secret } } : { digest: m[2]! },
+  );
   return true;
 }
 
@@ -99,8 +137,23 @@ export const notSignedByStack = () => unauthorized("the call is not signed by th
  */
 export function checkBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
   const verdict = verdicts.get(req);
-  if (verdict && bodyDigest(body) !== verdict.digest)
-    throw Object.assign(new Error("the body is not the one signed"), { status: 401 });
+  if (!verdict) return;
+  const digest = bodyDigest(body);
+  const signed = verdict.streamed
+    ? streamedDigest(req, verdict.streamed) === digest
+    : verdict.digest === digest;
+  if (!signed) throw Object.assign(new Error("the body is not the one signed"), { status: 401 });
+}
+
+/** The digest a streamed call's trailer vouches for, if the trailer is this call's. */
+function streamedDigest(
+  req: IncomingMessage,
+  head: { mac: string; secret: string },
+): string | undefined {
+  // The body parsers call checkBody once the body has ended, when Node has read the trailers.
+  const m = BODY_SIGNATURE.exec(header(req.trailers[BODY_SIGNATURE_TRAILER]) ?? "");
+  if (!m || !verifyParts(head.secret, "call-body", [head.mac, m[1]], m[2])) return undefined;
+  return m[1];
 }
 
 /** A 401 unless `req` is a call signed by this stack: for `/internal/*` of the gateways. */

@@ -2,7 +2,12 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { Readable } from "node:stream";
 import { ApiError } from "./errors.ts";
 import type { RequestContext } from "./trace.ts";
-import { sendToReplicas, type ReplicaSet, type UpstreamResponse } from "./upstream.ts";
+import {
+  sendToReplicas,
+  type ProxiedResponse,
+  type ReplicaSet,
+  type UpstreamResponse,
+} from "./upstream.ts";
 
 // Forwarding one request to a replica set and its answer back: the router's hop, and the header
 // rules the gateways share. Bodies and answers stream through untouched, which keeps SSE working
@@ -53,15 +58,18 @@ export function hopScoped(headers: IncomingHttpHeaders): (name: string) => boole
  * the body was whole and at most `keepBytes` (a gateway that died after reading it), else none.
  * Bytes are copied only as the upstream reads them, that is after the gateway checked the key.
  */
-export function bodyViews(
-  source: Readable,
-  keepBytes = REPLAYABLE_BODY_BYTES,
-): () => Buffer | Readable | undefined {
+export interface BodyViews {
+  (): Buffer | Readable | undefined;
+  /** Whether the next call has a body to give: none was read yet, or all of it was kept. */
+  readonly replayable: boolean;
+}
+
+export function bodyViews(source: Readable, keepBytes = REPLAYABLE_BODY_BYTES): BodyViews {
   let taken = false;
   let ended = false;
   let kept: Buffer[] | undefined = [];
   let keptBytes = 0;
-  return () => {
+  const next = () => {
     if (taken) return ended && kept ? Buffer.concat(kept, keptBytes) : undefined;
     let mine = false;
     const pass = (chunk: Buffer) => {
@@ -93,6 +101,9 @@ export function bodyViews(
     });
     return view;
   };
+  return Object.defineProperty(next, "replayable", {
+    get: () => !taken || (ended && kept !== undefined),
+  }) as BodyViews;
 }
 
 /** A body up to this size, once read whole by a gateway, can be sent to another one. */
@@ -129,7 +140,7 @@ export function forwardHeaders(
   return out;
 }
 
-export async function relay(up: UpstreamResponse, res: ServerResponse): Promise<void> {
+export async function relay(up: ProxiedResponse, res: ServerResponse): Promise<void> {
   for (const [name, value] of Object.entries(up.headers)) {
     // The body passes through unchanged, so its length does too: without it Node would re-frame
     // every answer as chunked, a second write per response and a client that cannot tell a

@@ -359,6 +359,9 @@ export interface UpstreamResponse {
   attempts: number;
 }
 
+/** An answer being passed on: its body may come from undici or from node:http (a streamed call). */
+export type ProxiedResponse = Omit<UpstreamResponse, "body"> & { body: Readable };
+
 const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND"]);
 
 /** The request never reached the replica, so it is safe to send anywhere else. */
