@@ -2,10 +2,7 @@ import pg from "pg";
 import { parse } from "pg-connection-string";
 import type { Db } from "./db.ts";
 import { isPasswordRefused, type PasswordSource } from "./rotatingPassword.ts";
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+import { quoteIdent } from "./serviceRoles.ts";
 
 function wrap(client: pg.Pool | pg.PoolClient): Pick<Db, "query"> {
   return {
@@ -54,7 +51,10 @@ export async function openPostgres(
   const bootstrap = new pg.Client(connection);
   await withFreshPassword(password, () => bootstrap.connect());
   try {
-    await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    // A service that signs in as its own role (serviceRoles.ts) finds its schema made for it, and
+    // may not create one: CREATE SCHEMA IF NOT EXISTS checks that right before the schema.
+    const found = await bootstrap.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+    if (found.rowCount === 0) await bootstrap.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
   } catch (err) {
     // Replicas starting together race on CREATE SCHEMA; the loser sees a unique violation.
     if ((err as { code?: string }).code !== "23505") throw err;
