@@ -103,13 +103,14 @@ export interface DataAccess extends DataEndpoints {
   kafkaAuth?: KafkaAuth;
   /** A PEM file in the image with the CAs that sign the database's certificate (RDS's). */
   databaseCaFile?: string;
-  /** The Secrets Manager secret holding the database password (RDS rotates it). */
-  databasePasswordSecretArn?: string;
+  /** How clients sign in to PostgreSQL: `aws-iam` for RDS (a token per connection), else the URL's. */
+  databaseAuth?: DatabaseAuth;
   /** Connections per process, so that all the domain's processes fit the server's limit. */
   databasePoolMax?: number;
 }
 
 export type KafkaAuth = z.infer<typeof envFormat.kafkaAuth>;
+export type DatabaseAuth = z.infer<typeof envFormat.databaseAuth>;
 
 /** Where a service with catalog `blobs` keeps them on AWS: its bucket, KMS key and region. */
 export interface BlobEndpoint {
@@ -139,6 +140,7 @@ export const envFormat = {
   kafkaAuth: z.enum(["none", "tls", "aws-iam"], {
     error: 'must be "none", "tls" or "aws-iam"',
   }),
+  databaseAuth: z.enum(["password", "aws-iam"], { error: 'must be "password" or "aws-iam"' }),
   apiKey: z
     .string()
     .regex(
@@ -163,10 +165,11 @@ export const envKey = {
   /** PostgreSQL password, a secret that `pg` reads by itself when DATABASE_URL carries none. */
   databasePassword: "PGPASSWORD",
   /**
-   * On AWS, instead of PGPASSWORD: the RDS-managed secret whose `password` each new connection
-   * reads, so that RDS's rotation of it does not lock the service out.
+   * `aws-iam` on AWS, instead of PGPASSWORD: each new connection signs in as DATABASE_URL's user
+   * (the service's own role) with an IAM token of the task role; unset or `password`: the URL's
+   * password or PGPASSWORD.
    */
-  databasePasswordSecretArn: "DATABASE_PASSWORD_SECRET_ARN",
+  databaseAuth: "DATABASE_AUTH",
   /** Connections each process may hold in its PostgreSQL pool (default 10). */
   databasePoolMax: "DATABASE_POOL_MAX",
   /** Redis AUTH token, a secret: on AWS the task definition injects it from Secrets Manager. */
@@ -234,8 +237,7 @@ function dataEnv(data: DataAccess | undefined): Env {
   if (data?.kafkaBrokers) env[envKey.kafkaBrokers] = data.kafkaBrokers;
   if (data?.kafkaBrokers && data.kafkaAuth) env[envKey.kafkaAuth] = data.kafkaAuth;
   if (data?.databaseUrl && data.databaseCaFile) env[envKey.extraCaCerts] = data.databaseCaFile;
-  if (data?.databaseUrl && data.databasePasswordSecretArn)
-    env[envKey.databasePasswordSecretArn] = data.databasePasswordSecretArn;
+  if (data?.databaseUrl && data.databaseAuth) env[envKey.databaseAuth] = data.databaseAuth;
   if (data?.databaseUrl && data.databasePoolMax !== undefined)
     env[envKey.databasePoolMax] = String(data.databasePoolMax);
   return env;
@@ -333,7 +335,7 @@ export function serviceEnv(
     kafkaBrokers: spec.uses.includes("kafka") ? data?.kafkaBrokers : undefined,
     kafkaAuth: data?.kafkaAuth,
     databaseCaFile: data?.databaseCaFile,
-    databasePasswordSecretArn: data?.databasePasswordSecretArn,
+    databaseAuth: data?.databaseAuth,
     databasePoolMax: data?.databasePoolMax,
   };
   const env: Env = {

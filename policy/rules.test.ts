@@ -206,6 +206,35 @@ test.each<[string, () => Graph, string]>([
     "alarm-topic-key: encrypt the topic with a customer-managed KMS key whose policy admits CloudWatch",
   ],
   [
+    "a database without IAM authentication",
+    () =>
+      broken(
+        "dev",
+        "aws:rds/instance:Instance",
+        (r) => (r.inputs["iamDatabaseAuthenticationEnabled"] = false),
+      ),
+    "database-credentials: turn on IAM database authentication, so that services need no password",
+  ],
+  [
+    "a service's task role that reads the master secret again",
+    () =>
+      broken(
+        "dev",
+        "aws:iam/rolePolicy:RolePolicy",
+        (r) => {
+          const doc = JSON.parse(String(r.inputs["policy"])) as { Statement: unknown[] };
+          doc.Statement.push({
+            Effect: "Allow",
+            Action: "secretsmanager:GetSecretValue",
+            Resource: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-orders",
+          });
+          r.inputs["policy"] = JSON.stringify(doc);
+        },
+        (r) => r.name === "platform-orders-task",
+      ),
+    "database-credentials: a task role must not read the database's master secret: sign in as the service's own role",
+  ],
+  [
     "an untagged VPC",
     () => broken("prod", "aws:ec2/vpc:Vpc", (r) => delete tags(r)["project"]),
     "required-tags: missing tags: project",

@@ -95,9 +95,11 @@ export function deploy(catalog: Catalog): StackOutputs {
       new DomainData(
         `${prefix}-${d.name}`,
         domainDataArgs(
+          catalog,
           d,
           {
             vpcId: network.vpcId,
+            vpcCidrBlock: network.vpcCidrBlock,
             subnetIds: network.isolatedSubnetIds,
             redisAuthToken: token,
             tags,
@@ -303,7 +305,10 @@ export function deploy(catalog: Catalog): StackOutputs {
   // Each version of each service runs on its own and admits its domain's gateway tier, and the
   // services that call it (below).
   const serviceGroups = services(catalog).flatMap((s) => {
-    const access = storeAccess(dataOf(s.domain), new Set(s.uses), poolOf(s.domain).poolMax);
+    const access = storeAccess(dataOf(s.domain), new Set(s.uses), {
+      service: s.name,
+      databasePoolMax: poolOf(s.domain).poolMax,
+    });
     const bucket = buckets.get(s.name);
     const blobs =
       bucket &&

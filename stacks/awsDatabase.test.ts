@@ -7,12 +7,12 @@ import { runProgram } from "../infra/mock/harness.ts";
 import { mockAccount, mockRegion } from "../infra/mock/mocks.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
 
-// PostgreSQL access on AWS under Pulumi's mocks: the password, and the connection budget.
+// PostgreSQL access on AWS under Pulumi's mocks: who signs in as whom, and the connection budget.
 //
-// The password: RDS manages it in Secrets Manager and
-// rotates it, so no task gets it injected at start (it would go stale after the first rotation):
-// each task that uses PostgreSQL is told the secret's ARN and may read that secret alone, and
-// services/shared/sql/postgres.ts reads it for each new connection.
+// Each service signs in as a role of its own (issue #14, B5), which owns its schema and nothing
+// else (services/shared/sql/serviceRoles.ts, tested on a real PostgreSQL), with IAM tokens of its
+// task role: no task has a database password, and none can read the master secret, which only
+// the domain's database-roles function reads (components/aws/databaseRoles.ts).
 
 let run: RunResult;
 beforeAll(async () => {
@@ -22,6 +22,10 @@ beforeAll(async () => {
 const T = {
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   taskDefinition: "aws:ecs/taskDefinition:TaskDefinition",
+  instance: "aws:rds/instance:Instance",
+  fn: "aws:lambda/function:Function",
+  invocation: "aws:lambda/invocation:Invocation",
+  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
 };
 
 interface Container {
@@ -29,6 +33,7 @@ interface Container {
   secrets?: { name: string; valueFrom: string }[];
 }
 interface Statement {
+  Sid?: string;
   Action: string | string[];
   Resource: string | string[];
 }
@@ -51,30 +56,90 @@ function taskOf(label: string): { container: Container; env: Record<string, stri
 /** The master-password secret of a domain's database, as the mocked RDS reports it. */
 const databaseSecret = (domain: string) =>
   `arn:aws:secretsmanager:${mockRegion}:${mockAccount}:secret:rds!db-${catalog.name}-${domain}-postgres`;
+/** The IAM database user of `service` on its domain's instance (the mock's resource id). */
+function databaseUser(domain: string, service: string): RegExp {
+  const db = run.records
+    .byType(T.instance)
+    .find((r) => r.name === `${catalog.name}-${domain}-postgres`)!;
+  expect(db.inputs["iamDatabaseAuthenticationEnabled"]).toBe(true);
+  return new RegExp(
+    `^arn:aws:rds-db:${mockRegion}:${mockAccount}:dbuser:db-[0-9A-F]{26}/${service}$`,
+  );
+}
+const taskStatements = (label: string) =>
+  statements(
+    run.records.byType(T.rolePolicy).find((r) => r.name === `${catalog.name}-${label}-task`),
+  );
 
-test("each task that uses PostgreSQL reads its domain's password secret, and nothing injects it", () => {
+test("each task that uses PostgreSQL signs in as its own role with IAM tokens, and has no password", () => {
   for (const s of services(catalog)) {
     for (const v of s.versions) {
       const label = serviceDiscoveryName(s.name, v.name);
       const { container, env } = taskOf(label);
       const injected = (container.secrets ?? []).map((x) => x.name);
-      const reads = statements(
-        run.records.byType(T.rolePolicy).find((r) => r.name === `${catalog.name}-${label}-task`),
-      )
-        .filter((st) => [st.Action].flat().includes("secretsmanager:GetSecretValue"))
-        .flatMap((st) => [st.Resource].flat());
+      const st = taskStatements(label);
+      const connects = st
+        .filter((x) => [x.Action].flat().some((a) => a.startsWith("rds-db:")))
+        .flatMap((x) => [x.Resource].flat());
+      const readsSecrets = st
+        .filter((x) => [x.Action].flat().includes("secretsmanager:GetSecretValue"))
+        .flatMap((x) => [x.Resource].flat());
       expect(injected).not.toContain("PGPASSWORD");
+      // No task may read a master secret (RDS names them rds!...).
+      expect([label, readsSecrets.filter((r) => r.includes(":secret:rds!"))]).toEqual([label, []]);
       if (!s.uses.includes("postgres")) {
-        expect([label, env["DATABASE_PASSWORD_SECRET_ARN"], reads]).toEqual([label, undefined, []]);
+        expect([label, env["DATABASE_URL"], env["DATABASE_AUTH"], connects]).toEqual([
+          label,
+          undefined,
+          undefined,
+          [],
+        ]);
         continue;
       }
-      const secret = databaseSecret(s.domain);
-      expect([label, env["DATABASE_PASSWORD_SECRET_ARN"], reads]).toEqual([
+      const url = new URL(env["DATABASE_URL"]!);
+      expect([label, url.username, url.password, env["DATABASE_AUTH"], connects]).toEqual([
         label,
-        secret,
-        [secret],
+        s.name,
+        "",
+        "aws-iam",
+        [expect.stringMatching(databaseUser(s.domain, s.name))],
       ]);
     }
+  }
+});
+
+test("one database-roles function per domain: its own master secret, in the VPC, every service's role", () => {
+  for (const d of domains(catalog)) {
+    const users = services(catalog)
+      .filter((s) => s.domain === d.name && s.uses.includes("postgres"))
+      .map((s) => s.name)
+      .sort();
+    const name = `${catalog.name}-${d.name}-db-roles`;
+    const fn = run.records.byType(T.fn).find((r) => r.name === name);
+    if (users.length === 0) {
+      expect(fn).toBeUndefined();
+      continue;
+    }
+    expect(fn!.inputs).toMatchObject({ runtime: "nodejs24.x", timeout: 60 });
+    const vars = (fn!.inputs["environment"] as { variables: Record<string, string> }).variables;
+    expect(vars["MASTER_SECRET_ARN"]).toBe(databaseSecret(d.name));
+    expect(vars["DATABASE_CA_FILE"]).toBe("/var/task/rds-ca.pem");
+    const vpc = fn!.inputs["vpcConfig"] as { subnetIds: string[]; securityGroupIds: string[] };
+    expect(vpc.subnetIds.length).toBeGreaterThanOrEqual(2);
+    // Its own group (PostgreSQL and HTTPS inside the VPC only) and the database's client group.
+    expect(vpc.securityGroupIds).toHaveLength(2);
+    const own = run.records.byType(T.securityGroup).find((r) => r.name === name)!;
+    const egress = own.inputs["egress"] as { fromPort: number; cidrBlocks: string[] }[];
+    expect(egress.map((e) => [e.fromPort, e.cidrBlocks])).toEqual([
+      [5432, [String(egress[0]!.cidrBlocks[0])]],
+      [443, [String(egress[0]!.cidrBlocks[0])]],
+    ]);
+    expect(egress[0]!.cidrBlocks[0]).not.toBe("0.0.0.0/0");
+    const policy = statements(run.records.byType(T.rolePolicy).find((r) => r.name === name));
+    const reads = policy.filter((x) => [x.Action].flat().includes("secretsmanager:GetSecretValue"));
+    expect(reads.flatMap((x) => [x.Resource].flat())).toEqual([databaseSecret(d.name)]);
+    const invocation = run.records.byType(T.invocation).find((r) => r.name === name)!;
+    expect(JSON.parse(String(invocation.inputs["input"]))).toEqual({ services: users });
   }
 });
 

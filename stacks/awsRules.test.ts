@@ -524,7 +524,9 @@ describe("the components refuse the same on their own", () => {
         program: () => {
           new DomainData("d", {
             vpcId: "vpc-1",
+            vpcCidrBlock: "10.0.0.0/16",
             subnetIds: ["subnet-a", "subnet-b", "subnet-c", "subnet-d"],
+            databaseRoles: ["orders"],
             postgres: {
               engineVersion: "16",
               instanceClass: "db.t4g.micro",

@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
+import { DatabaseRoles, connectStatement } from "./databaseRoles.ts";
 
 export interface DomainDataArgs {
   vpcId: pulumi.Input<string>;
+  vpcCidrBlock: pulumi.Input<string>;
   /** Isolated subnets, one per availability zone; MSK places one broker in each. */
   subnetIds: pulumi.Input<string>[];
+  /** The services that use PostgreSQL: each gets a role of its own (DatabaseRoles). */
+  databaseRoles: string[];
   postgres: {
     /** Major version, e.g. "16"; also selects the parameter group family. */
     engineVersion: string;
@@ -50,7 +54,10 @@ export interface DataEndpointOutputs {
 }
 
 export const ports = { postgres: 5432, redis: 6379, kafkaIam: 9098 } as const;
-/** The database user; its password is generated and rotated by RDS in Secrets Manager. */
+/**
+ * The database's master user; its password is generated and rotated by RDS in Secrets Manager,
+ * and only the DatabaseRoles function reads it. Services sign in as roles of their own.
+ */
 export const databaseUser = "platform";
 
 /** RDS and MSK may grow a volume up to this many times the catalog's `storageGb`. */
@@ -64,8 +71,14 @@ export const STORAGE_AUTOSCALING_FACTOR = 4;
  */
 export class DomainData extends pulumi.ComponentResource {
   public readonly endpoints: DataEndpointOutputs;
-  /** Secrets Manager ARN of the RDS-managed master secret (JSON with `username`, `password`). */
+  /**
+   * Secrets Manager ARN of the RDS-managed master secret (JSON with `username`, `password`):
+   * for the DatabaseRoles function, and an operator's break-glass; no task reads it.
+   */
   public readonly databaseSecretArn: pulumi.Output<string>;
+  /** The roles of the services (absent when no service uses this database). */
+  public readonly databaseRoles?: DatabaseRoles;
+  private readonly database: aws.rds.Instance;
   /** Secrets Manager ARN of the Redis AUTH token (plain string). */
   public readonly redisAuthSecretArn: pulumi.Output<string>;
   public readonly kafkaClusterArn: pulumi.Output<string>;
@@ -229,10 +242,13 @@ export class DomainData extends pulumi.ComponentResource {
         finalSnapshotIdentifier: pulumi.interpolate`${name}-postgres-final-${finalSnapshot.hex}`,
         autoMinorVersionUpgrade: true,
         enabledCloudwatchLogsExports: ["postgresql"],
+        // Services sign in as their own roles with IAM tokens: no password of theirs exists.
+        iamDatabaseAuthenticationEnabled: true,
         tags,
       },
       { parent: this, dependsOn: [postgresLogs] },
     );
+    this.database = database;
 
     // Redis
     const redis = guard("redis", ports.redis);
@@ -311,6 +327,25 @@ export class DomainData extends pulumi.ComponentResource {
       if (!arn) throw new Error(`${name}: RDS reported no managed master secret`);
       return arn;
     });
+    if (args.databaseRoles.length > 0)
+      this.databaseRoles = new DatabaseRoles(
+        name,
+        {
+          services: args.databaseRoles,
+          masterSecretArn: this.databaseSecretArn,
+          address: database.address,
+          port: ports.postgres,
+          databaseName: dbName,
+          instanceResourceId: database.resourceId,
+          vpcId: args.vpcId,
+          vpcCidrBlock: args.vpcCidrBlock,
+          subnetIds: args.subnetIds,
+          clientSecurityGroupId: pg.clients.id,
+          logRetentionDays: args.logRetentionDays ?? 30,
+          tags,
+        },
+        parent,
+      );
     this.redisAuthSecretArn = redisAuth.arn;
     this.kafkaClusterArn = cluster.arn;
     this.kafkaClusterName = cluster.clusterName;
@@ -361,6 +396,28 @@ export class DomainData extends pulumi.ComponentResource {
       databaseSecretArn: this.databaseSecretArn,
       redisAuthSecretArn: this.redisAuthSecretArn,
     });
+  }
+
+  /**
+   * Where `service` connects, as its own role: resolves only once the roles exist, so that a
+   * task definition that holds it waits for them.
+   */
+  databaseUrlFor(service: string): pulumi.Output<string> {
+    const roles = this.databaseRoles;
+    if (!roles?.services.includes(service))
+      throw new Error(`DomainData: ${service} has no database role (databaseRoles)`);
+    const db = this.database;
+    return pulumi
+      .all([db.address, db.dbName, roles.ready])
+      .apply(
+        ([address, dbName]) =>
+          `postgres://${service}@${address}:${ports.postgres}/${dbName}?sslmode=require`,
+      );
+  }
+
+  /** The task-role statement that lets `service` sign in as its role, and as no other. */
+  databaseConnectStatement(service: string): pulumi.Output<Record<string, unknown>> {
+    return connectStatement(service, this.database.resourceId);
   }
 
   /** Brokers spread one per zone, TLS everywhere, KMS at rest, IAM auth, logs to CloudWatch. */

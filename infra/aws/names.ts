@@ -80,6 +80,14 @@ export const nameRules: Record<string, NameRule> = {
     charset: "letters, digits and +=,.@_-",
     doc: "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html",
   },
+  "aws:lambda/function:Function": {
+    what: "Lambda function name",
+    property: "name",
+    max: 64,
+    pattern: /^[a-zA-Z0-9_-]+$/,
+    charset: "letters, digits, hyphens and underscores",
+    doc: "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html",
+  },
   "aws:s3/bucket:Bucket": {
     what: "S3 bucket name",
     property: "bucket",
@@ -178,6 +186,12 @@ export function derivedNames(catalog: Catalog, stack: string): DerivedName[] {
       { type: "aws:msk/cluster:Cluster", name: auto(`${p}-${d.name}-kafka`), fields },
     );
     workload(tier, tierDiscoveryName(d.name), fields);
+    // The function that makes the services' database roles (components/aws/databaseRoles.ts).
+    if (services(catalog).some((s) => s.domain === d.name && s.uses.includes("postgres")))
+      names.push(
+        { type: "aws:iam/role:Role", name: auto(`${p}-${d.name}-db-roles`), fields },
+        { type: "aws:lambda/function:Function", name: auto(`${p}-${d.name}-db-roles`), fields },
+      );
   }
   for (const s of services(catalog)) {
     const fields = [`catalog.services.${s.name}`, prefix];

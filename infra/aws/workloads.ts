@@ -14,8 +14,8 @@ import type { Addresses, DataAccess } from "../runtimeEnv.ts";
  * Secrets reach containers as environment variables filled from the target's secret store (ECS
  * from Secrets Manager, Docker and Kubernetes from their own), never as plain values. `pg` reads
  * PGPASSWORD by itself when DATABASE_URL carries no password; REDIS_PASSWORD is the Redis AUTH
- * token for REDIS_URL. On AWS the database password is not injected: RDS rotates it and a value
- * read at start would go stale, so the task reads the secret itself (DATABASE_PASSWORD_SECRET_ARN).
+ * token for REDIS_URL. On AWS no database password exists for a task: each service signs in as
+ * its own role with IAM tokens (DATABASE_AUTH=aws-iam, components/aws/databaseRoles.ts).
  */
 export const secretEnvKey = {
   databasePassword: envKey.databasePassword,
@@ -162,25 +162,25 @@ export function databasePool(
   };
 }
 
+/**
+ * What a workload needs to reach `stores` of its domain: endpoints, secrets, security groups and
+ * task-role statements. A service that uses PostgreSQL signs in as its own role with IAM tokens
+ * (`rds-db:connect` for that role only), so it holds no database password at all.
+ */
 export function storeAccess(
   data: DomainData,
   stores: ReadonlySet<StoreKind>,
-  databasePoolMax?: number,
+  database?: { service: string; databasePoolMax: number },
 ): StoreAccess {
   const secrets: SecretEnv[] = [];
   const groups: pulumi.Output<string>[] = [];
   const statements: Statements[] = [];
-  const readDatabasePassword = (arn: string): Record<string, unknown>[] => [
-    {
-      Sid: "ReadDatabasePassword",
-      Effect: "Allow",
-      Action: "secretsmanager:GetSecretValue",
-      Resource: arn,
-    },
-  ];
+  let databaseUrl: pulumi.Output<string | undefined> = pulumi.output(undefined);
   if (stores.has("postgres")) {
+    if (!database) throw new Error("storeAccess: a PostgreSQL client needs its service's role");
     groups.push(data.clientSecurityGroupIds.postgres);
-    statements.push(data.databaseSecretArn.apply(readDatabasePassword));
+    statements.push(data.databaseConnectStatement(database.service).apply((st) => [st]));
+    databaseUrl = data.databaseUrlFor(database.service);
   }
   if (stores.has("redis")) {
     secrets.push({ name: secretEnvKey.redisPassword, secretArn: data.redisAuthSecretArn });
@@ -193,16 +193,16 @@ export function storeAccess(
   const e = data.endpoints;
   return {
     endpoints: pulumi
-      .all([e.databaseUrl, e.redisUrl, e.kafkaBrokers, data.databaseSecretArn])
-      .apply(([databaseUrl, redisUrl, kafkaBrokers, databaseSecretArn]) => ({
-        databaseUrl: stores.has("postgres") ? databaseUrl : undefined,
+      .all([databaseUrl, e.redisUrl, e.kafkaBrokers])
+      .apply(([postgresUrl, redisUrl, kafkaBrokers]) => ({
+        databaseUrl: postgresUrl,
         redisUrl: stores.has("redis") ? redisUrl : undefined,
         kafkaBrokers: stores.has("kafka") ? kafkaBrokers : undefined,
         // MSK takes only IAM-signed TLS clients (DomainData), so the clients must sign in.
         kafkaAuth: stores.has("kafka") ? ("aws-iam" as const) : undefined,
-        databaseCaFile: stores.has("postgres") ? rdsCaBundle.file : undefined,
-        databasePasswordSecretArn: stores.has("postgres") ? databaseSecretArn : undefined,
-        databasePoolMax: stores.has("postgres") ? databasePoolMax : undefined,
+        databaseCaFile: postgresUrl ? rdsCaBundle.file : undefined,
+        databaseAuth: postgresUrl ? ("aws-iam" as const) : undefined,
+        databasePoolMax: postgresUrl ? database?.databasePoolMax : undefined,
       })),
     secrets,
     memberOfSecurityGroupIds: groups,

@@ -85,6 +85,8 @@ function outputsFor(
     case "aws:rds/instance:Instance":
       return {
         identifier: name,
+        // As RDS reports it: the instance's immutable id, which IAM database users are keyed by.
+        resourceId: `db-${digest(name).slice(0, 26).toUpperCase()}`,
         address: `${host}.rds.amazonaws.com`,
         endpoint: `${host}.rds.amazonaws.com:5432`,
         masterUserSecrets: [
@@ -95,6 +97,9 @@ function outputsFor(
           },
         ],
       };
+    case "aws:lambda/invocation:Invocation":
+      // What the database-roles function answers (services/shared/sql/serviceRoles.ts).
+      return { result: JSON.stringify({ created: [], reowned: [] }) };
     case "aws:elasticache/replicationGroup:ReplicationGroup":
       return { primaryEndpointAddress: `master.${host}.cache.amazonaws.com` };
     case "aws:msk/cluster:Cluster":

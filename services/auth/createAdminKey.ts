@@ -36,12 +36,12 @@ try {
 const env = loadEnv(
   {
     databaseUrl: fields.databaseUrl,
-    databasePasswordSecretArn: fields.databasePasswordSecretArn,
+    databaseAuth: fields.databaseAuth,
     dataDir: fields.dataDir,
   },
   {
     databaseUrl: envKey.databaseUrl,
-    databasePasswordSecretArn: envKey.databasePasswordSecretArn,
+    databaseAuth: envKey.databaseAuth,
     dataDir: envKey.dataDir,
   },
 );
@@ -49,7 +49,9 @@ const db = await openDb({
   service: "auth",
   domain: (await loadRuntimeCatalog()).services["auth"]!.domain,
   databaseUrl: env.databaseUrl,
-  databasePasswordSecretArn: env.databasePasswordSecretArn,
+  databaseAuth: env.databaseAuth,
+  // ECS sets AWS_REGION in every task.
+  region: process.env[envKey.awsRegion],
   dataDir: env.dataDir,
 });
 try {

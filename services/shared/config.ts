@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { envFormat, envKey } from "../../infra/runtimeEnv.ts";
-import { secretRegion } from "./secretArn.ts";
 
 // Each process validates its environment at start and names the bad variable, so a wrong deploy
 // fails at boot with a clear message instead of at the first request.
@@ -11,14 +10,6 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
-
-const isSecretArn = (value: string) => {
-  try {
-    return secretRegion(value) !== "";
-  } catch {
-    return false;
-  }
-};
 
 const urlList = z
   .string()
@@ -43,10 +34,7 @@ export const fields = {
   urls: urlList,
   databaseUrl: envFormat.databaseUrl.optional(),
   databasePoolMax: z.coerce.number().int().min(1).max(100, "must be 1 to 100").default(10),
-  databasePasswordSecretArn: z
-    .string()
-    .refine(isSecretArn, "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:...)")
-    .optional(),
+  databaseAuth: envFormat.databaseAuth.default("password"),
   redisUrl: envFormat.redisUrl.optional(),
   kafkaBrokers: envFormat.kafkaBrokers.optional(),
   apiKey: envFormat.apiKey.optional(),

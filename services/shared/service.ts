@@ -41,7 +41,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       service: fields.service,
       version: fields.version,
       databaseUrl: fields.databaseUrl,
-      databasePasswordSecretArn: fields.databasePasswordSecretArn,
+      databaseAuth: fields.databaseAuth,
       databasePoolMax: fields.databasePoolMax,
       redisUrl: fields.redisUrl,
       kafkaBrokers: fields.kafkaBrokers,
@@ -54,7 +54,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       service: envKey.service,
       version: envKey.version,
       databaseUrl: envKey.databaseUrl,
-      databasePasswordSecretArn: envKey.databasePasswordSecretArn,
+      databaseAuth: envKey.databaseAuth,
       databasePoolMax: envKey.databasePoolMax,
       redisUrl: envKey.redisUrl,
       kafkaBrokers: envKey.kafkaBrokers,
@@ -75,7 +75,9 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     service: def.name,
     domain: spec.domain,
     databaseUrl: env.databaseUrl,
-    databasePasswordSecretArn: env.databasePasswordSecretArn,
+    databaseAuth: env.databaseAuth,
+    // ECS sets AWS_REGION in every task.
+    region: process.env[envKey.awsRegion],
     databasePoolMax: env.databasePoolMax,
     dataDir: env.dataDir,
   });

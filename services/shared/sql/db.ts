@@ -18,17 +18,24 @@ export async function openDb(opts: {
   service: string;
   domain: string;
   databaseUrl?: string;
-  /** The secret holding the PostgreSQL password (AWS), read by each new connection. */
-  databasePasswordSecretArn?: string;
+  /** `aws-iam`: sign in as the URL's user with IAM tokens (RDS), which change while running. */
+  databaseAuth?: "password" | "aws-iam";
+  /** The region of the database, for its IAM tokens. */
+  region?: string;
   /** Connections the pool may hold. Default 10. */
   databasePoolMax?: number;
   dataDir: string;
 }): Promise<Db> {
   if (opts.databaseUrl) {
     const { openPostgres } = await import("./postgres.ts");
-    const password = opts.databasePasswordSecretArn
-      ? (await import("./rotatingPassword.ts")).secretPassword(opts.databasePasswordSecretArn)
-      : undefined;
+    let password;
+    if (opts.databaseAuth === "aws-iam") {
+      if (!opts.region) throw new Error("DATABASE_AUTH=aws-iam needs AWS_REGION (the database's)");
+      password = (await import("./rotatingPassword.ts")).iamAuthToken(
+        opts.databaseUrl,
+        opts.region,
+      );
+    }
     return openPostgres(opts.databaseUrl, opts.service, password, opts.databasePoolMax);
   }
   const { openSqlite } = await import("./sqlite.ts");

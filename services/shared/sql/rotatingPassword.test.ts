@@ -1,27 +1,29 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { createDatabase, PASSWORD_LOGIN_ROLE } from "../../../test/servers/index.ts";
 import { envKey, fields, loadEnv } from "../config.ts";
 import type { Db } from "./db.ts";
+import { openDb } from "./db.ts";
 import { openPostgres } from "./postgres.ts";
-import { secretPassword } from "./rotatingPassword.ts";
+import { IAM_TOKEN_MAX_AGE_MS, iamAuthToken, refreshingPassword } from "./rotatingPassword.ts";
 
-// A database password that RDS rotates under a running service, on a real PostgreSQL that checks
-// passwords (scram-sha-256 for the test's role) and a plain HTTP endpoint answering as Secrets
-// Manager does (no Secrets Manager runs here): the AWS SDK reads the secret, the pool keeps the
-// password it read, and a connection the server refuses for its password makes it read again.
-
-const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-platform-AbCdEf";
+// A database password that changes under a running service (an RDS IAM token that expires, a
+// rotated password), on a real PostgreSQL that checks passwords (scram-sha-256 for the test's
+// role): the pool keeps the password it read, a connection the server refuses for its password
+// makes it read again, and an IAM token is renewed before it expires.
 
 let admin: pg.Client;
-let server: Server;
 let secretValue: string;
 let reads = 0;
 let role: string;
 let url: string;
 const opened: Db[] = [];
+/** Reads the current password, as a token source or a secret store would answer. */
+const source = () =>
+  refreshingPassword(async () => {
+    reads++;
+    return secretValue;
+  });
 
 beforeAll(async () => {
   const database = await createDatabase("rotation");
@@ -36,31 +38,11 @@ beforeAll(async () => {
   const u = new URL(database);
   u.username = role;
   url = u.toString();
-
-  server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      reads++;
-      res.setHeader("content-type", "application/x-amz-json-1.1");
-      res.end(
-        JSON.stringify({
-          ARN: SECRET,
-          SecretString: JSON.stringify({ username: role, password: secretValue }),
-        }),
-      );
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  process.env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] =
-    `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  process.env["AWS_ACCESS_KEY_ID"] = "AKIDROTATION";
-  process.env["AWS_SECRET_ACCESS_KEY"] = "secret";
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all(opened.map((db) => db.close()));
   await admin?.end();
-  await new Promise<void>((ok) => server.close(() => ok()));
 });
 
 /** Rotates the role's password in the server, as the rotation function does on RDS. */
@@ -86,7 +68,7 @@ test("the server checks this role's password: a wrong one is refused with 28P01"
 test("new connections after a rotation read the new password once, and nothing fails", async () => {
   await setPassword("first-password");
   reads = 0;
-  const db = await openPostgres(url, "rotation", secretPassword(SECRET));
+  const db = await openPostgres(url, "rotation", source());
   opened.push(db);
   await concurrently(db, 3);
   expect(reads).toBe(1);
@@ -100,17 +82,17 @@ test("new connections after a rotation read the new password once, and nothing f
   expect(reads).toBe(2);
 });
 
-test("a secret that does not hold the server's password fails, and recovers once it does", async () => {
+test("a source that does not give the server's password fails, and recovers once it does", async () => {
   await setPassword("third-password");
-  const db = await openPostgres(url, "rotation", secretPassword(SECRET));
+  const db = await openPostgres(url, "rotation", source());
   opened.push(db);
-  // Rotated in the server, but the secret is not updated yet.
+  // Rotated in the server, but the source does not have it yet.
   await setPassword("fourth-password");
   secretValue = "stale-password";
   reads = 0;
   await expect(concurrently(db, 12)).rejects.toMatchObject({ code: "28P01" });
   expect(await db.ping()).toBe(false);
-  // Each refused connection reads the secret again, once: no retry loop.
+  // Each refused connection reads the password again, once: no retry loop.
   expect(reads).toBeGreaterThanOrEqual(1);
   expect(reads).toBeLessThanOrEqual(12 + 2);
   secretValue = "fourth-password";
@@ -118,15 +100,45 @@ test("a secret that does not hold the server's password fails, and recovers once
   expect(await db.ping()).toBe(true);
 });
 
-test("DATABASE_PASSWORD_SECRET_ARN is checked at start, naming the variable", () => {
+test("an IAM token is for the URL's user, host and port, and is renewed before it expires", async () => {
+  const env = { ...process.env };
+  process.env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
+  process.env["AWS_SECRET_ACCESS_KEY"] = "secret";
+  try {
+    const tokens = iamAuthToken("postgres://orders@db.internal:5432/platform", "eu-west-1");
+    const first = await tokens.get();
+    // A presigned `connect` for that user, signed here: no call to AWS.
+    expect(first).toMatch(/^db\.internal:5432\/\?Action=connect&DBUser=orders&/);
+    expect(new URLSearchParams(first.split("?")[1]).get("X-Amz-Expires")).toBe("900");
+    expect(await tokens.get()).toBe(first);
+    expect(tokens.generation).toBe(1);
+  } finally {
+    process.env = env;
+  }
+  let now = 0;
+  const aging = refreshingPassword(
+    async () => `token-${now}`,
+    IAM_TOKEN_MAX_AGE_MS,
+    () => now,
+  );
+  expect(await aging.get()).toBe("token-0");
+  now = IAM_TOKEN_MAX_AGE_MS - 1;
+  expect(await aging.get()).toBe("token-0");
+  now = IAM_TOKEN_MAX_AGE_MS;
+  expect(await aging.get()).toBe(`token-${IAM_TOKEN_MAX_AGE_MS}`);
+  expect(aging.generation).toBe(2);
+});
+
+test("DATABASE_AUTH is checked at start, naming the variable; aws-iam needs a region", async () => {
   const read = (value: string) =>
     loadEnv(
-      { arn: fields.databasePasswordSecretArn },
-      { arn: envKey.databasePasswordSecretArn },
-      { [envKey.databasePasswordSecretArn]: value },
+      { auth: fields.databaseAuth },
+      { auth: envKey.databaseAuth },
+      { [envKey.databaseAuth]: value },
     );
-  expect(read(SECRET).arn).toBe(SECRET);
-  expect(() => read("rds!db-platform")).toThrow(
-    /DATABASE_PASSWORD_SECRET_ARN: must be a Secrets Manager secret ARN/,
-  );
+  expect(read("aws-iam").auth).toBe("aws-iam");
+  expect(() => read("iam")).toThrow(/DATABASE_AUTH: must be "password" or "aws-iam"/);
+  await expect(
+    openDb({ service: "s", domain: "d", databaseUrl: url, databaseAuth: "aws-iam", dataDir: "" }),
+  ).rejects.toThrow(/DATABASE_AUTH=aws-iam needs AWS_REGION/);
 });
