@@ -420,7 +420,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     subnetIds: network.publicSubnetIds,
     routes: routingRules(catalog).map((r) => ({
       prefix: r.prefix,
-      targets: [{ version: "v1", weight: 100, targetGroupArn: tierOf(r.domain).targetGroupArn }],
+      targetGroupArn: tierOf(r.domain).targetGroupArn,
     })),
     defaultTargetGroupArn: tierOf(catalog.defaultDomain).targetGroupArn,
     certificateArn: settings.certificateArn,

@@ -2,22 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { makeBucketPrivate } from "./privateBucket.ts";
 
-/** One version's share of a route: a target group and its weight (percent). */
-export interface AlbTarget {
-  /**
-   * The version name, e.g. `v2`; a request whose `x-api-version` header names it goes here,
-   * unless its weight is 0 (drained).
-   */
-  version: string;
-  targetGroupArn: pulumi.Input<string>;
-  weight: number;
-}
-
-/** A path prefix (`/v1/orders`) and the target group(s) that serve it and everything below it. */
+/**
+ * A path prefix (`/v1/orders`) and the target group (a gateway tier) that serves it and
+ * everything below it. Canaries are the gateways' (their version router splits by weight and
+ * honours `x-api-version`), so the edge routes by path alone.
+ */
 export interface AlbRoute {
   prefix: string;
-  /** One target, or several weighted ones (a canary); weights add up to 100. */
-  targets: AlbTarget[];
+  targetGroupArn: pulumi.Input<string>;
 }
 
 /** What the catalog lets one service's requests do, which the load balancer must let them do too. */
@@ -67,8 +59,6 @@ export interface RoutingAlbArgs {
    * `limits.longestSilenceMs` (checked) and stay below the targets' keep-alive.
    */
   idleTimeoutSeconds?: number;
-  /** Seconds a client stays on the version it was first sent to. Default 3600. */
-  stickinessSeconds?: number;
   tags?: Record<string, string>;
 }
 
@@ -83,9 +73,6 @@ export const COUNTED_BODY_RULES = [
   "GenericLFI_BODY",
   "EC2MetaDataSSRF_BODY",
 ];
-
-/** The header that pins a request to one version of a canaried route. */
-export const versionHeader = "x-api-version";
 
 /** The API's error shape (OpenAI-style), answered by the load balancer for unknown paths. */
 export const noRouteBody = JSON.stringify({
@@ -148,9 +135,8 @@ export function chunk<T>(values: T[], size: number): T[][] {
 
 /**
  * The public entry point and routing tier: an internet-facing ALB whose listener rules send
- * each route prefix to its target group(s), `/v1/*` to the default one, and answer anything else
- * with a JSON 404. A route with several versions is a weighted forward with stickiness, and the
- * `x-api-version` header pins a version that is not drained (weight 0). Its security group admits the web ports from anywhere
+ * each route prefix to its target group, `/v1/*` to the default one, and answer anything else
+ * with a JSON 404. Its security group admits the web ports from anywhere
  * and sends only to the targets' port inside the VPC. Access logs go to an encrypted bucket.
  */
 export class RoutingAlb extends pulumi.ComponentResource {
@@ -177,12 +163,6 @@ export class RoutingAlb extends pulumi.ComponentResource {
         `${name}: idle timeout ${idleTimeout} s must exceed the catalog's longest silence ` +
           `(traffic.timeouts), ${silence} ms`,
       );
-    for (const route of args.routes) {
-      const total = route.targets.reduce((sum, t) => sum + t.weight, 0);
-      if (route.targets.length === 0 || total !== 100)
-        throw new Error(`${name}: ${route.prefix} needs targets whose weights add up to 100`);
-    }
-
     const certificateArn =
       args.certificateArn ?? (args.domain && this.certificate(name, args.domain, tags));
     const https = certificateArn !== undefined;
@@ -291,65 +271,21 @@ export class RoutingAlb extends pulumi.ComponentResource {
         )
       : httpListener;
 
-    // Priorities follow the route order (ALB evaluates the lowest number first). A canaried
-    // route gets its version pins before its weighted rule, and the `/v1/*` catch-all comes last.
-    const stickiness = { enabled: true, duration: args.stickinessSeconds ?? 3600 };
-    const forward = (targets: AlbTarget[]) =>
-      targets.length === 1
-        ? [{ type: "forward", targetGroupArn: targets[0]!.targetGroupArn }]
-        : [
-            {
-              type: "forward",
-              forward: {
-                targetGroups: targets.map((t) => ({ arn: t.targetGroupArn, weight: t.weight })),
-                stickiness,
-              },
-            },
-          ];
-    const rules: {
-      label: string;
-      prefix: string;
-      values: string[];
-      header?: string;
-      targets: AlbTarget[];
-    }[] = [];
-    args.routes.forEach((route) => {
-      // A header condition counts towards the 5 values a rule may hold.
-      const canary = route.targets.length > 1;
-      for (const values of chunk(
-        pathPatterns(route.prefix),
-        maxConditionValues - (canary ? 1 : 0),
-      )) {
-        if (canary) {
-          // A version weighted 0 is drained: the gateways let only admins pin it, which a
-          // listener rule cannot tell, so the edge gives it no pin at all.
-          for (const target of route.targets.filter((t) => t.weight > 0))
-            rules.push({
-              label: target.version,
-              prefix: route.prefix,
-              values,
-              header: target.version,
-              targets: [target],
-            });
-        }
-        rules.push({ label: "", prefix: route.prefix, values, targets: route.targets });
-      }
-    });
+    // Priorities follow the route order (ALB evaluates the lowest number first); the `/v1/*`
+    // catch-all comes last.
+    const rules = args.routes.flatMap((route) =>
+      chunk(pathPatterns(route.prefix), maxConditionValues).map((values) => ({ route, values })),
+    );
     this.rules = rules.map(
-      (rule, i) =>
+      ({ route, values }, i) =>
         new aws.lb.ListenerRule(
           `${name}-route-${i + 1}`,
           {
             listenerArn: listener.arn,
             priority: (i + 1) * 10,
-            conditions: [
-              { pathPattern: { values: rule.values } },
-              ...(rule.header
-                ? [{ httpHeader: { httpHeaderName: versionHeader, values: [rule.header] } }]
-                : []),
-            ],
-            actions: forward(rule.targets),
-            tags: { ...tags, route: rule.prefix, ...(rule.header ? { version: rule.header } : {}) },
+            conditions: [{ pathPattern: { values } }],
+            actions: [{ type: "forward", targetGroupArn: route.targetGroupArn }],
+            tags: { ...tags, route: route.prefix },
           },
           parent,
         ),
