@@ -4,7 +4,7 @@ import { catalog, domains, services, validateCatalog } from "../infra/catalog/in
 import { envKey, fields, loadEnv } from "../services/shared/config.ts";
 import type { RunResult } from "../infra/mock/harness.ts";
 import { runProgram } from "../infra/mock/harness.ts";
-import { mockAccount, mockRegion } from "../infra/mock/mocks.ts";
+import { mockAccount, mockArn, mockRegion } from "../infra/mock/mocks.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
 
 // PostgreSQL access on AWS under Pulumi's mocks: who signs in as whom, and the connection budget.
@@ -196,4 +196,21 @@ test("DATABASE_POOL_MAX is checked at start, naming the variable", () => {
   expect(read("3").pool).toBe(3);
   expect(() => read("0")).toThrow(/DATABASE_POOL_MAX/);
   expect(() => read("many")).toThrow(/DATABASE_POOL_MAX/);
+});
+
+test("Performance Insights where the instance class has it, encrypted with the domain's key", async () => {
+  const large = await runProgram({ stack: "dev", catalog: businessOn("db.m7g.large") });
+  const db = (r: RunResult, domain: string) =>
+    r.records.byType(T.instance).find((i) => i.name === `${catalog.name}-${domain}-postgres`)!;
+  const key = large.records
+    .byType("aws:kms/key:Key")
+    .find((k) => k.name === `${catalog.name}-business-key`)!;
+  expect(db(large, "business").inputs).toMatchObject({
+    performanceInsightsEnabled: true,
+    performanceInsightsKmsKeyId: mockArn(key.type, key.name),
+    performanceInsightsRetentionPeriod: 7,
+  });
+  // RDS refuses it on micro and small classes (the default catalog's).
+  expect(db(run, "identity").inputs["instanceClass"]).toMatch(/micro|small/);
+  expect(db(run, "identity").inputs["performanceInsightsEnabled"]).toBe(false);
 });

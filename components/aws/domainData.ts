@@ -60,6 +60,13 @@ export const ports = { postgres: 5432, redis: 6379, kafkaIam: 9098 } as const;
  */
 export const databaseUser = "platform";
 
+/**
+ * The instance classes too small for Performance Insights (Database Insights' standard mode), on
+ * which RDS refuses to turn it on.
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DatabaseInsights.Engines.html
+ */
+export const NO_PERFORMANCE_INSIGHTS = /^db\.t[234]g?\.(micro|small)$/;
+
 /** RDS and MSK may grow a volume up to this many times the catalog's `storageGb`. */
 export const STORAGE_AUTOSCALING_FACTOR = 4;
 
@@ -244,6 +251,14 @@ export class DomainData extends pulumi.ComponentResource {
         enabledCloudwatchLogsExports: ["postgresql"],
         // Services sign in as their own roles with IAM tokens: no password of theirs exists.
         iamDatabaseAuthenticationEnabled: true,
+        // Which statements load the database, where the class allows it; the 7 days kept free.
+        ...(NO_PERFORMANCE_INSIGHTS.test(args.postgres.instanceClass)
+          ? { performanceInsightsEnabled: false }
+          : {
+              performanceInsightsEnabled: true,
+              performanceInsightsKmsKeyId: key.arn,
+              performanceInsightsRetentionPeriod: 7,
+            }),
         tags,
       },
       { parent: this, dependsOn: [postgresLogs] },
