@@ -5,30 +5,23 @@ import { matchRoute, routingRules } from "../../infra/catalog/topology.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
 import { apiDocsRoutes } from "../api/docsRoutes.ts";
 import type { Cache } from "../shared/cache.ts";
-import { CALL_SIGNATURE_HEADER, checkBody, requireSignedCall } from "../shared/callSignature.ts";
+import { checkBody, requireSignedCall } from "../shared/callSignature.ts";
 import { ApiError, badRequest, routeNotFound, unauthorized } from "../shared/errors.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
-import { PRINCIPAL_HEADER_PREFIX, isAdmin, principalHeaders } from "../shared/principal.ts";
-import { bodyViews, forwardHeaders, relay } from "../shared/proxy.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
 import { bodySchemas } from "./contracts.ts";
-import type { WriteToPark } from "./dlq.ts";
-import { answerWithFallback } from "./fallback.ts";
+import { readThroughCache } from "./cachedReads.ts";
+import { fallback, forward, type WriteQueue } from "./forward.ts";
 import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
-import { ServiceClient, isUpstreamFailure, type CallRequest } from "./serviceClient.ts";
+import { ServiceClient } from "./serviceClient.ts";
 import { createQuotaStep } from "./quota.ts";
 import { BodyBudget } from "./requestBody.ts";
+import type { ResponseCache } from "./responseCache.ts";
 import { validateRequest } from "./validation.ts";
-import { VersionRouter } from "./versionRouter.ts";
-import { X_CACHE, bufferResponse, sendCached, type ResponseCache } from "./responseCache.ts";
-
-/** Where writes wait while their service is down (services/gateway/dlq.ts). */
-export interface WriteQueue {
-  park(request: WriteToPark): Promise<{ trackingId: string; duplicate: boolean }>;
-}
+import { VersionRouter, chooseVersion } from "./versionRouter.ts";
 
 export interface GatewayOptions {
   catalog: Catalog;
@@ -66,9 +59,6 @@ export interface GatewayOptions {
   /** Request body bytes this replica may hold at once (GATEWAY_BUFFERED_BODY_BYTES; 256 MiB). */
   bufferedBodyBytes?: number;
 }
-
-const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 interface Target {
   service: string;
@@ -109,11 +99,11 @@ function replicaSet(
 }
 
 /**
- * One gateway tier; the same code runs as every domain's tier, configured by the catalog. The
- * middleware chain below is the one of DESIGN.md, in its order:
+ * One gateway tier; the same code runs as every domain's tier, configured by the catalog. Its
+ * chain, mounted in this order at the end of this function, one module per step:
  *
- *   route -> rate limit -> API-key auth -> validation -> quota -> response cache -> version router ->
- *   circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy
+ *   route -> rate limit -> API-key auth -> validation -> quota -> version router ->
+ *   response cache -> circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy
  *   on failure: stale cached answer, else dead-letter queue (writes) or the domain's fallback.
  *
  * (Request id, trace context, the access log and metrics come first, from createApp.)
@@ -239,125 +229,11 @@ export function createGateway(opts: GatewayOptions): {
     next();
   };
 
-  const proxy: RequestHandler = async (req, res, next) => {
-    const { service, spec, route } = res.locals.target!;
-    const principal = res.locals.principal!;
-    const pinned = req.headers["x-api-version"];
-    const version = routers
-      .get(service)!
-      .choose(principal.userId, Array.isArray(pinned) ? pinned[0] : pinned, isAdmin(principal));
-    const client = clients.get(versionedName(service, version))!;
-    res.locals.upstream = client.name;
-    const aborted = new AbortController();
-    res.once("close", () => {
-      if (!res.writableFinished) aborted.abort();
-    });
-    const idempotencyKey = header(req.headers["idempotency-key"]);
-    const headers = {
-      ...forwardHeaders(req, res.locals.ctx, [
-        "authorization",
-        PRINCIPAL_HEADER_PREFIX,
-        CALL_SIGNATURE_HEADER,
-      ]),
-      // Signed with the request as it is sent (upstream.ts), each attempt anew.
-      ...principalHeaders(principal),
-    };
-    const streamed = res.locals.streamed === true;
-    const call: CallRequest = {
-      method: req.method,
-      path: res.locals.url.url,
-      headers,
-      body: streamed ? bodyViews(req) : res.locals.body,
-      maxBodyBytes: spec.traffic.maxBodyBytes,
-      retryable: IDEMPOTENT.has(req.method) || idempotencyKey !== undefined,
-      firstByteMs: spec.traffic.timeouts.firstByteMs,
-      idleMs: spec.traffic.timeouts.idleMs,
-      signal: aborted.signal,
-    };
-    const cachePolicy = spec.traffic.cache;
-    const cacheable =
-      req.method === "GET" && cachePolicy.ttlSeconds > 0 && opts.readCache !== undefined;
-    const cacheKey = cacheable
-      ? opts.readCache!.key({
-          route,
-          path: res.locals.url.path,
-          query: res.locals.url.query,
-          principal: cachePolicy.perPrincipal ? principal.userId : undefined,
-        })
-      : undefined;
-    try {
-      // With the breaker open a fill cannot succeed: skip the cache's fill lock and go straight to
-      // the fallback (which serves the last cached answer if there is one).
-      if (cacheKey !== undefined && !client.breakerOpen) {
-        // The fetch may outlive this request (a stale entry is refreshed after the answer), so it
-        // must not be cancelled when this client goes away.
-        const { response, state } = await opts.readCache!.getOrFetch(
-          cacheKey,
-          cachePolicy,
-          async () => bufferResponse((await client.call({ ...call, signal: undefined })).response),
-        );
-        res.locals.decision = `cache:${state}`;
-        sendCached(res, response, X_CACHE[state]);
-        return;
-      }
-      const { response, attempts } = await client.call(call);
-      if (attempts > 1) {
-        // The gateway has retried already: SDKs that retry by themselves should not multiply it.
-        res.setHeader("x-should-retry", "false");
-        res.locals.decision = `retried:${attempts}`;
-      }
-      if (WRITES.has(req.method) && response.statusCode < 300 && opts.readCache) {
-        await opts.readCache.invalidate(route, principal.userId).catch(() => undefined);
-      }
-      await relay(response, res);
-    } catch (err) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (aborted.signal.aborted) return;
-      if (!isUpstreamFailure(err)) return next(err);
-      opts.logger.warn(
-        { requestId: res.locals.ctx.requestId, upstream: client.name, err: (err as Error).message },
-        "upstream failed; falling back",
-      );
-      const isWrite = WRITES.has(req.method);
-      const queue = opts.writeQueue;
-      try {
-        await answerWithFallback(res, {
-          service,
-          domainFallback: domainSpec.gateway.fallback,
-          isWrite,
-          idempotencyKey,
-          metrics: gm,
-          requestId: res.locals.ctx.requestId,
-          lastKnown: cacheKey !== undefined ? () => opts.readCache!.lastKnown(cacheKey) : undefined,
-          streamedBody: streamed,
-          // A streamed upload is gone by now: there is nothing to park.
-          park:
-            queue && domainSpec.gateway.fallback === "degraded" && !streamed
-              ? () =>
-                  queue.park({
-                    idempotencyKey: idempotencyKey!,
-                    principal: principal.userId,
-                    service: client.name,
-                    method: req.method,
-                    path: res.locals.url.url,
-                    headers: replayHeaders(headers),
-                    body: (res.locals.body ?? Buffer.alloc(0)).toString("base64"),
-                  })
-              : undefined,
-        });
-      } catch (fallbackErr) {
-        next(fallbackErr);
-      }
-    }
-  };
-
   // The API's description, public: before the chain, which would ask for a key.
   apiDocsRoutes(app, opts.catalog);
 
-  // The chain, in order. Each step answers the request itself or passes it on.
+  // The chain, in request order (DESIGN.md). Each step answers the request itself or passes it
+  // on; an upstream failure skips to the fallback. Every step reads the route resolved first.
   app.use("/v1", resolveRoute);
   if (opts.rateLimit) app.use("/v1", opts.rateLimit);
   // The key before the body: an unauthenticated caller must not make the tier read its upload.
@@ -366,15 +242,28 @@ export function createGateway(opts: GatewayOptions): {
     "/v1",
     validateRequest({
       schemaFor: (method, route) => bodySchemas[`${method} ${route}`],
-      maxBodyBytes: (route) =>
-        opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.maxBodyBytes,
-      bodyTypes: (route) =>
-        opts.catalog.services[rules.find((r) => r.prefix === route)!.service]!.traffic.bodyTypes,
       budget: new BodyBudget(opts.bufferedBodyBytes),
     }),
   );
   if (quota.step) app.use("/v1", quota.step);
-  app.use("/v1", proxy);
+  app.use(
+    "/v1",
+    chooseVersion(routers, (service, version) => clients.get(versionedName(service, version))!),
+  );
+  app.use("/v1", readThroughCache(opts.readCache));
+  // Circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy (ServiceClient).
+  app.use("/v1", forward(opts.readCache));
+  // On failure: a stale cached answer, the dead-letter queue (writes), or the domain's answer.
+  app.use(
+    "/v1",
+    fallback({
+      domainFallback: domainSpec.gateway.fallback,
+      metrics: gm,
+      logger: opts.logger,
+      readCache: opts.readCache,
+      writeQueue: opts.writeQueue,
+    }),
+  );
 
   finishApp(app, opts.logger);
   return {
@@ -390,24 +279,6 @@ export function createGateway(opts: GatewayOptions): {
       await opts.store.close();
     },
   };
-}
-
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** What a replay needs to be the same request: its body type, idempotency key, caller and trace. */
-function replayHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(headers).filter(
-      ([name]) =>
-        name === "content-type" ||
-        name === "idempotency-key" ||
-        name === "traceparent" ||
-        name === "x-request-id" ||
-        name.startsWith(PRINCIPAL_HEADER_PREFIX),
-    ),
-  );
 }
 
 /**

@@ -7,10 +7,6 @@ import { readBody, type BodyBudget } from "./requestBody.ts";
 export interface ValidationOptions {
   /** The body schema for a request, if its route has one (see contracts.ts). */
   schemaFor: (method: string, route: string) => ZodType | undefined;
-  /** The byte cap for a route's request bodies. */
-  maxBodyBytes: (route: string) => number;
-  /** Media types besides JSON that a route's service takes and checks itself (catalog). */
-  bodyTypes: (route: string) => readonly string[];
   /** What this process may hold of request bodies at once. */
   budget: BodyBudget;
 }
@@ -28,9 +24,9 @@ const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 export function validateRequest(opts: ValidationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
-      const route = res.locals.route!;
-      const limit = opts.maxBodyBytes(route);
-      const declaredTypes = opts.bodyTypes(route);
+      const { route, spec } = res.locals.target!;
+      // The route's byte cap, and the media types besides JSON its service takes and checks.
+      const { maxBodyBytes: limit, bodyTypes: declaredTypes } = spec.traffic;
       if (
         declaredTypes.length > 0 &&
         WITH_BODY.has(req.method) &&

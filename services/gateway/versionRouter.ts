@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
+import type { RequestHandler } from "express";
 import { z } from "zod";
 import type { Cache } from "../shared/cache.ts";
 import { ApiError, badRequest } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
+import { isAdmin } from "../shared/principal.ts";
+import type { ServiceClient } from "./serviceClient.ts";
 
 /** Traffic share of each version of a service, in percent; they add up to 100. */
 export type Weights = Record<string, number>;
@@ -139,4 +142,27 @@ export class VersionRouter {
   close(): void {
     clearInterval(this.timer);
   }
+}
+
+/**
+ * The version-router step of the gateway's chain: picks the version of the route's service for
+ * this caller (sticky by user, `x-api-version` pins a version, a drained one for admins only)
+ * and hands the later steps that version's client.
+ */
+export function chooseVersion(
+  routers: ReadonlyMap<string, VersionRouter>,
+  clientOf: (service: string, version: string) => ServiceClient,
+): RequestHandler {
+  return (req, res, next) => {
+    const { service } = res.locals.target!;
+    const principal = res.locals.principal!;
+    const pinned = req.headers["x-api-version"];
+    const version = routers
+      .get(service)!
+      .choose(principal.userId, Array.isArray(pinned) ? pinned[0] : pinned, isAdmin(principal));
+    const client = clientOf(service, version);
+    res.locals.client = client;
+    res.locals.upstream = client.name;
+    next();
+  };
 }
