@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CATALOG_ENV, runtimeCatalogJson } from "./catalog/runtime.ts";
 import type { Catalog } from "./catalog/schema.ts";
-import { domains, services } from "./catalog/topology.ts";
+import { domains, keyService, serviceWithRole, services } from "./catalog/topology.ts";
 
 // The environment contract between the deploy targets and the processes. Every target (local
 // runner, Docker, Kubernetes, AWS) builds a process's environment with these functions, and the
@@ -40,12 +40,6 @@ export const scrapeTarget = z
   })
   .refine((t) => (t.replicas === undefined) !== (t.dns === undefined), "needs replicas or dns");
 export type ScrapeTarget = z.infer<typeof scrapeTarget>;
-
-/** The service that gathers every replica's health and metrics (services/monitoring). */
-export const MONITORING_SERVICE = "monitoring";
-
-/** The service that verifies API keys (services/auth); the gateways of its domain call it. */
-export const AUTH_SERVICE = "auth";
 
 /** Where one group's replicas are: each one's address, or a DNS name with a record per replica. */
 export type ReplicaLocator = Pick<ScrapeTarget, "replicas" | "dns">;
@@ -296,18 +290,19 @@ export function gatewayEnv(
       );
     }
   }
-  const authDomain = authServiceDomain(catalog);
+  // The tier of the service that verifies keys calls it; the others call that tier.
+  const keys = keyService(catalog);
   env[envKey.authUrl] =
-    authDomain === domain
-      ? need(at.services, AUTH_SERVICE).join(",")
-      : need(at.tiers, authDomain).join(",");
+    keys.domain === domain
+      ? need(at.services, keys.name).join(",")
+      : need(at.tiers, keys.domain).join(",");
   // Likewise for quotas, once the catalog has a quota service (services/gateway/quota.ts).
-  const quotaDomain = quotaServiceDomain(catalog);
-  if (quotaDomain) {
+  const quota = serviceWithRole(catalog, "quota");
+  if (quota) {
     env[envKey.quotaUrl] =
-      quotaDomain === domain
-        ? need(at.services, "quota").join(",")
-        : need(at.tiers, quotaDomain).join(",");
+      quota.domain === domain
+        ? need(at.services, quota.name).join(",")
+        : need(at.tiers, quota.domain).join(",");
   }
   return env;
 }
@@ -350,7 +345,7 @@ export function serviceEnv(
     if (!at) throw new Error(`serviceEnv: ${service} calls ${callee}; pass the addresses`);
     env[envKey.upstream(callee)] = need(at.services, versionedName(callee, "v1")).join(",");
   }
-  if (service === MONITORING_SERVICE) {
+  if (spec.role === "monitoring") {
     if (!at?.replicas)
       throw new Error("serviceEnv: monitoring needs the addresses of every replica");
     env[envKey.monitorTargets] = JSON.stringify(at.replicas);
@@ -371,18 +366,6 @@ export function serviceEnv(
 /** The key of a service version in `Addresses.services`. */
 export function versionedName(service: string, version: string): string {
   return version === "v1" ? service : `${service}@${version}`;
-}
-
-/** The domain whose tier hosts the `auth` service, which every tier needs to verify API keys. */
-export function authServiceDomain(catalog: Catalog): string {
-  const auth = catalog.services[AUTH_SERVICE];
-  if (!auth) throw new Error('catalog.services.auth: the platform needs an "auth" service');
-  return auth.domain;
-}
-
-/** The domain whose tier hosts the `quota` service, if the catalog has one. */
-export function quotaServiceDomain(catalog: Catalog): string | undefined {
-  return catalog.services["quota"]?.domain;
 }
 
 function need(map: Record<string, string[]>, key: string): string[] {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { catalog, domains, services } from "../infra/catalog/index.ts";
+import { catalog, domains, serviceWithRole, services } from "../infra/catalog/index.ts";
 import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
 import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
 import { domainNamespace, serviceWorkloads, tierName } from "../infra/kubernetes/topology.ts";
@@ -8,7 +8,10 @@ import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
 import { mockRandomPassword, mocks } from "../infra/mock/mocks.ts";
 import type { ResourceRecord } from "../infra/mock/records.ts";
 import { secretMark } from "../infra/mock/records.ts";
-import { MONITORING_SERVICE, entrypoint, envKey } from "../infra/runtimeEnv.ts";
+import { entrypoint, envKey } from "../infra/runtimeEnv.ts";
+
+/** The service of role `monitoring` in the default catalog. */
+const MONITORING_SERVICE = serviceWithRole(catalog, "monitoring")!.name;
 
 // ADMIN_TOKEN on every target under Pulumi's mocks: each stack generates one token, and every
 // gateway replica and monitoring, and nothing else, reads it from the target's secret store. Its

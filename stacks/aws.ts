@@ -30,18 +30,15 @@ import {
 } from "../infra/aws/workloads.ts";
 import { chooseZones } from "../infra/aws/zones.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
-import { domains, edgeLimits, routingRules, services } from "../infra/catalog/index.ts";
 import {
-  AUTH_SERVICE,
-  IMAGE_DATA_DIR,
-  MONITORING_SERVICE,
-  authServiceDomain,
-  entrypoint,
-  envKey,
-  gatewayEnv,
-  quotaServiceDomain,
-  serviceEnv,
-} from "../infra/runtimeEnv.ts";
+  domains,
+  edgeLimits,
+  keyService,
+  routingRules,
+  serviceWithRole,
+  services,
+} from "../infra/catalog/index.ts";
+import { IMAGE_DATA_DIR, entrypoint, envKey, gatewayEnv, serviceEnv } from "../infra/runtimeEnv.ts";
 import type { StackSettings } from "../infra/stackConfig.ts";
 import { redisAuthToken, stackSettings } from "../infra/stackConfig.ts";
 import type { StackOutputs } from "./outputs.ts";
@@ -229,8 +226,8 @@ export function deploy(catalog: Catalog): StackOutputs {
 
   // The other tiers verify API keys (and check quotas) through the tier that hosts the auth
   // (and quota) service.
-  const authTier = authServiceDomain(catalog);
-  const quotaTier = quotaServiceDomain(catalog);
+  const authTier = keyService(catalog).domain;
+  const quotaTier = serviceWithRole(catalog, "quota")?.domain;
   const hostTiers = new Set(quotaTier ? [authTier, quotaTier] : [authTier]);
   for (const host of hostTiers) {
     const asks = [
@@ -318,9 +315,9 @@ export function deploy(catalog: Catalog): StackOutputs {
     const taskPolicyStatements = joinStatements([
       access.taskPolicyStatements,
       bucket?.clientStatements,
-      s.name === AUTH_SERVICE ? writeAdminBootstrap : undefined,
+      s.role === "api-keys" ? writeAdminBootstrap : undefined,
     ]);
-    const operated = s.name === MONITORING_SERVICE;
+    const operated = s.role === "monitoring";
     return s.versions.map((v) => {
       const label = serviceDiscoveryName(s.name, v.name);
       return {
@@ -391,9 +388,9 @@ export function deploy(catalog: Catalog): StackOutputs {
 
   // Monitoring scrapes every task of every tier and service (docs/monitoring.md); the ALB, the
   // routing tier here, has no task of ours to scrape.
-  const monitoring = catalog.services[MONITORING_SERVICE];
+  const monitoring = serviceWithRole(catalog, "monitoring");
   for (const v of monitoring?.versions ?? []) {
-    const source = serviceDiscoveryName(MONITORING_SERVICE, v.name);
+    const source = serviceDiscoveryName(monitoring!.name, v.name);
     const scraped = [
       ...domains(catalog).map((d) => ({
         name: `gw-${d.name}`,
@@ -504,8 +501,8 @@ export function deploy(catalog: Catalog): StackOutputs {
   );
   // The admin bootstrap as one command: a one-off task of auth's definition, in its network,
   // that writes the key to the secret (docs/identity.md).
-  const auth = services(catalog).find((s) => s.name === AUTH_SERVICE)!;
-  const authGroup = groupOf(serviceDiscoveryName(AUTH_SERVICE, primaryVersion(auth)));
+  const auth = keyService(catalog);
+  const authGroup = groupOf(serviceDiscoveryName(auth.name, primaryVersion(auth)));
   const adminBootstrapCommand = pulumi
     .all([cluster.name, authGroup.runTask, adminBootstrap.arn])
     .apply(([clusterName, task, secretArn]) => {

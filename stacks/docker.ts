@@ -7,16 +7,14 @@ import { adminToken } from "../infra/adminToken.ts";
 import { principalSecret } from "../infra/principalSecret.ts";
 import { gatewayStores, secretEnvKey, tierDiscoveryName } from "../infra/aws/workloads.ts";
 import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
-import { domains, services } from "../infra/catalog/index.ts";
+import { domains, keyService, services } from "../infra/catalog/index.ts";
 import { dockerSettings, postgresPassword } from "../infra/docker/config.ts";
 import type { Addresses, DataEndpoints } from "../infra/runtimeEnv.ts";
 import {
-  authServiceDomain,
   entrypoint,
   envKey,
   gatewayEnv,
   IMAGE_DATA_DIR,
-  MONITORING_SERVICE,
   routerEnv,
   scrapeTargets,
   serviceEnv,
@@ -139,7 +137,7 @@ export function deploy(catalog: Catalog): StackOutputs {
             secretEnv: {
               ...secrets,
               ...signingEnv,
-              ...(s.name === MONITORING_SERVICE ? adminEnv : {}),
+              ...(s.role === "monitoring" ? adminEnv : {}),
             },
             memoryMb: s.memory,
             sharedVolumes: blobs ? [{ volumeName: blobs.name, containerPath: IMAGE_DATA_DIR }] : [],
@@ -152,7 +150,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   );
 
   // Every tier verifies API keys through the tier that hosts auth: that one starts first.
-  const authDomain = authServiceDomain(catalog);
+  const authDomain = keyService(catalog).domain;
   const ordered = [...allDomains].sort(
     (a, b) => Number(b.name === authDomain) - Number(a.name === authDomain),
   );

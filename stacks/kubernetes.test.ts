@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gatewayStores } from "../infra/aws/workloads.ts";
 import { defaultCatalog } from "../infra/catalog/default.ts";
-import { catalog, domains, services, validateCatalog } from "../infra/catalog/index.ts";
+import {
+  catalog,
+  domains,
+  serviceWithRole,
+  services,
+  validateCatalog,
+} from "../infra/catalog/index.ts";
 import { manifestsOf, toYaml } from "../infra/kubernetes/manifests.ts";
 import {
   clusterAddresses,
@@ -21,13 +27,15 @@ import type { ResourceRecord } from "../infra/mock/records.ts";
 import { secretMark } from "../infra/mock/records.ts";
 import type { DataEndpoints } from "../infra/runtimeEnv.ts";
 import {
-  MONITORING_SERVICE,
   entrypoint,
   gatewayEnv,
   IMAGE_DATA_DIR,
   routerEnv,
   serviceEnv,
 } from "../infra/runtimeEnv.ts";
+
+/** The service of role `monitoring` in the default catalog. */
+const MONITORING_SERVICE = serviceWithRole(catalog, "monitoring")!.name;
 
 // The Kubernetes stack under Pulumi's mocks: what `pulumi up -s k8s` would create, checked
 // against the catalog, the env contract and the Kubernetes schemas.

@@ -10,7 +10,13 @@ import { adminToken } from "../infra/adminToken.ts";
 import { principalSecret } from "../infra/principalSecret.ts";
 import { gatewayStores, secretEnvKey } from "../infra/aws/workloads.ts";
 import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
-import { callersOf, domains, services } from "../infra/catalog/index.ts";
+import {
+  callersOf,
+  domains,
+  keyService,
+  serviceWithRole,
+  services,
+} from "../infra/catalog/index.ts";
 import {
   demoApiKey,
   externalData,
@@ -36,13 +42,10 @@ import {
 } from "../infra/kubernetes/topology.ts";
 import type { DataEndpoints, Env } from "../infra/runtimeEnv.ts";
 import {
-  authServiceDomain,
   entrypoint,
   envKey,
   gatewayEnv,
   IMAGE_DATA_DIR,
-  MONITORING_SERVICE,
-  quotaServiceDomain,
   routerEnv,
   serviceEnv,
 } from "../infra/runtimeEnv.ts";
@@ -86,8 +89,8 @@ export function deploy(catalog: Catalog): StackOutputs {
   const allDomains = domains(catalog);
   const allServices = services(catalog);
   const at = clusterAddresses(catalog);
-  const authDomain = authServiceDomain(catalog);
-  const quotaDomain = quotaServiceDomain(catalog);
+  const authDomain = keyService(catalog).domain;
+  const quotaDomain = serviceWithRole(catalog, "quota")?.domain;
   const hostTiers = new Set(quotaDomain ? [authDomain, quotaDomain] : [authDomain]);
   const external = settings.dataStores === "external";
   const externalStores = external
@@ -119,7 +122,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     workloadPeer(catalog, domainNamespace(catalog, domain), tierName(domain), "gateway");
   // The monitoring service scrapes every replica of every workload (docs/monitoring.md): each one
   // lets its pods in, and it may reach them all on the container port.
-  const monitoring = allServices.find((s) => s.name === MONITORING_SERVICE);
+  const monitoring = serviceWithRole(catalog, "monitoring");
   const monitors = monitoring
     ? serviceWorkloads(monitoring).map((w) =>
         workloadPeer(catalog, domainNamespace(catalog, monitoring.domain), w.name, "service"),
@@ -277,11 +280,11 @@ export function deploy(catalog: Catalog): StackOutputs {
     const signing = signingOf(s.domain);
     const secretEnv: Record<string, SecretRef> = { ...wiring.secretEnv, ...signing.secretEnv };
     const dependsOn: pulumi.Resource[] = [...dependsOnData(s.domain), signing.secret];
-    if (s.name === "auth" && demoKeySecret) {
+    if (s.role === "api-keys" && demoKeySecret) {
       secretEnv[envKey.demoApiKey] = { secretName: demoKeySecretName, key: envKey.demoApiKey };
       dependsOn.push(demoKeySecret);
     }
-    if (s.name === MONITORING_SERVICE) {
+    if (s.role === "monitoring") {
       const admin = adminTokenOf(s.domain);
       Object.assign(secretEnv, admin.secretEnv);
       dependsOn.push(admin.secret);
@@ -336,7 +339,7 @@ export function deploy(catalog: Catalog): StackOutputs {
             ...wiring.allowTo,
             ...callees,
             ...tiersCalled,
-            ...(s.name === MONITORING_SERVICE ? scraped : []),
+            ...(s.role === "monitoring" ? scraped : []),
           ],
           allowExternalPorts: wiring.allowExternalPorts,
           sharedClaims: blobs ? [{ claimName: blobs.metadata.name, mountPath: dataDir }] : [],

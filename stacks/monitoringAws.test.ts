@@ -1,7 +1,9 @@
-import { catalog, domains, services } from "../infra/catalog/index.ts";
+import { catalog, domains, serviceWithRole, services } from "../infra/catalog/index.ts";
 import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
 import { runProgram, type RunResult } from "../infra/mock/harness.ts";
-import { MONITORING_SERVICE } from "../infra/runtimeEnv.ts";
+
+/** The service of role `monitoring` in the default catalog. */
+const MONITORING_SERVICE = serviceWithRole(catalog, "monitoring")!.name;
 
 // On AWS, monitoring finds every task through Cloud Map's per-task A records and may reach each
 // tier's and service's tasks on the container port: one ingress rule per target security group.

@@ -23,6 +23,7 @@ export const defaultCatalog: CatalogInput = {
     // auth asks user for a key owner's plan (docs/identity.md).
     auth: {
       domain: "identity",
+      role: "api-keys",
       routes: ["/v1/auth"],
       replicas: 2,
       uses: ["postgres"],
@@ -34,6 +35,7 @@ export const defaultCatalog: CatalogInput = {
     // PostgreSQL, usage events on Kafka (identity.usage); limits from the user service's plans.
     quota: {
       domain: "identity",
+      role: "quota",
       routes: ["/v1/quota"],
       replicas: 2,
       uses: ["postgres", "redis", "kafka"],
@@ -86,7 +88,12 @@ export const defaultCatalog: CatalogInput = {
       uses: ["postgres", "kafka"],
     },
     // Scrapes every replica of every tier and service (docs/monitoring.md); it keeps no data.
-    monitoring: { domain: "business", routes: ["/v1/monitoring"], replicas: 2 },
+    monitoring: {
+      domain: "business",
+      role: "monitoring",
+      routes: ["/v1/monitoring"],
+      replicas: 2,
+    },
     // Requests (from the business tier), chat usage and orders consumed from Kafka and queried
     // over a time window by admins (docs/billing-analytics.md).
     analytics: {

@@ -152,10 +152,23 @@ const trafficSchema = z
     quota: false,
   });
 
+/**
+ * What the platform itself relies on a service for, beyond its own API. One service per role:
+ * - `api-keys`: verifies API keys for every gateway tier and mints the first admin key (auth);
+ *   the catalog needs one;
+ * - `quota`: the backend of the gateways' quota step (routes with `traffic.quota`), served by its
+ *   tier to the other domains' tiers and services (`tierCalls`);
+ * - `monitoring`: scrapes every replica of every group, and holds the admin token.
+ */
+export const serviceRoles = ["api-keys", "quota", "monitoring"] as const;
+export type ServiceRole = (typeof serviceRoles)[number];
+
 const serviceSchema = z
   .object({
     /** The domain (and so the gateway tier) that serves this service's routes. */
     domain: name,
+    /** The platform's role this service plays (`serviceRoles`), if any. */
+    role: z.enum(serviceRoles).optional(),
     /**
      * Public path prefixes this service owns, e.g. `/v1/orders`. Empty for an internal service,
      * which only other services of its domain reach (see `calls`).

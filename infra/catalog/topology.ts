@@ -1,4 +1,4 @@
-import type { Catalog, DomainSpec, ServiceSpec, StoreKind } from "./schema.ts";
+import type { Catalog, DomainSpec, ServiceRole, ServiceSpec, StoreKind } from "./schema.ts";
 
 // Views derived from the catalog. Every target (AWS, Docker, Kubernetes, the local runner, the
 // router) reads these instead of re-deriving them, so a fact is computed in one place.
@@ -21,6 +21,18 @@ export interface Service extends ServiceSpec {
 
 export function services(catalog: Catalog): Service[] {
   return Object.entries(catalog.services).map(([name, spec]) => ({ name, ...spec }));
+}
+
+/** The service that plays `role` (catalog `role`), if one does; validation allows one at most. */
+export function serviceWithRole(catalog: Catalog, role: ServiceRole): Service | undefined {
+  return services(catalog).find((s) => s.role === role);
+}
+
+/** The service that verifies API keys: the catalog must have one (validation says so). */
+export function keyService(catalog: Catalog): Service {
+  const found = serviceWithRole(catalog, "api-keys");
+  if (!found) throw new Error('catalog.services: no service has role "api-keys"');
+  return found;
 }
 
 export function domains(catalog: Catalog): Domain[] {

@@ -2,8 +2,10 @@ import { defaultCatalog } from "./default.ts";
 import {
   CatalogError,
   catalog,
+  keyService,
   matchRoute,
   routingRules,
+  serviceWithRole,
   validateCatalog,
   type CatalogInput,
 } from "./index.ts";
@@ -231,7 +233,7 @@ describe("catalog validation", () => {
       ),
     ).toEqual([
       "catalog.services.chat.tierCalls.1: model is in the same domain; list it under calls",
-      "catalog.services.chat.tierCalls.2: a gateway tier serves only quota to other domains",
+      "catalog.services.chat.tierCalls.2: a gateway tier serves only the service of role quota to other domains",
       'catalog.services.chat.tierCalls.3: unknown service "nope"',
     ]);
   });
@@ -245,8 +247,31 @@ describe("catalog validation", () => {
       }),
     );
     expect(problems).toContain(
-      'catalog.services.orders.traffic.quota: the quota step needs a "quota" service in the catalog',
+      'catalog.services.orders.traffic.quota: the quota step needs a service of role "quota" in the catalog',
     );
+  });
+
+  test("roles are declared, one service each, and one verifies API keys", () => {
+    expect(
+      problemsOf(
+        variant((c) => {
+          c.services["orders"]!.role = "monitoring";
+          delete c.services["auth"]!.role;
+        }),
+      ),
+    ).toEqual([
+      `catalog.services.monitoring.role: "monitoring" is orders's already; one service per role`,
+      'catalog.services: one service needs role "api-keys", to verify API keys',
+    ]);
+    // A role goes with the service that declares it, whatever its name.
+    const renamed = validateCatalog(
+      variant((c) => {
+        c.services["keys"] = c.services["auth"]!;
+        delete c.services["auth"];
+      }),
+    );
+    expect(keyService(renamed).name).toBe("keys");
+    expect(serviceWithRole(renamed, "quota")?.name).toBe("quota");
   });
 });
 

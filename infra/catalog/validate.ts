@@ -1,5 +1,11 @@
 import type { z } from "zod";
-import { catalogSchema, type Catalog, type CatalogInput } from "./schema.ts";
+import {
+  catalogSchema,
+  serviceRoles,
+  type Catalog,
+  type CatalogInput,
+  type ServiceRole,
+} from "./schema.ts";
 
 /** Thrown when a catalog is invalid; `problems` holds one message per bad field. */
 export class CatalogError extends Error {
@@ -49,7 +55,7 @@ function crossCheck(catalog: Catalog): string[] {
       }
     });
   }
-  problems.push(...checkCalls(catalog), ...checkQuota(catalog));
+  problems.push(...checkCalls(catalog), ...checkRoles(catalog), ...checkQuota(catalog));
   for (const domain of domains) {
     const own = Object.values(catalog.services).filter((s) => s.domain === domain);
     if (own.length === 0) {
@@ -99,8 +105,23 @@ function checkCalls(catalog: Catalog): string[] {
   return problems;
 }
 
-/** The services a gateway tier serves to other domains under `/internal/<service>/*`. */
-export const TIER_SERVED_SERVICES: readonly string[] = ["quota"];
+/** The roles whose service a gateway tier serves to other domains under `/internal/<role>/*`. */
+export const TIER_SERVED_ROLES: readonly ServiceRole[] = ["quota"];
+
+/** One service per role, and the one that verifies API keys, which every tier needs. */
+function checkRoles(catalog: Catalog): string[] {
+  const problems: string[] = [];
+  for (const role of serviceRoles) {
+    const playing = Object.keys(catalog.services).filter((s) => catalog.services[s]!.role === role);
+    if (playing.length > 1)
+      problems.push(
+        `catalog.services.${playing[1]}.role: "${role}" is ${playing[0]}'s already; one service per role`,
+      );
+  }
+  if (!Object.values(catalog.services).some((s) => s.role === "api-keys"))
+    problems.push('catalog.services: one service needs role "api-keys", to verify API keys');
+  return problems;
+}
 
 /**
  * Cross-domain calls go through the callee's tier, which serves only the internal APIs it knows
@@ -108,6 +129,7 @@ export const TIER_SERVED_SERVICES: readonly string[] = ["quota"];
  */
 function checkQuota(catalog: Catalog): string[] {
   const problems: string[] = [];
+  const quotaRole = Object.values(catalog.services).some((s) => s.role === "quota");
   for (const [service, spec] of Object.entries(catalog.services)) {
     spec.tierCalls.forEach((callee, i) => {
       const field = `catalog.services.${service}.tierCalls.${i}`;
@@ -115,16 +137,16 @@ function checkQuota(catalog: Catalog): string[] {
       if (!target) problems.push(`${field}: unknown service "${callee}"`);
       else if (target.domain === spec.domain)
         problems.push(`${field}: ${callee} is in the same domain; list it under calls`);
-      else if (!TIER_SERVED_SERVICES.includes(callee))
+      else if (!target.role || !TIER_SERVED_ROLES.includes(target.role))
         problems.push(
-          `${field}: a gateway tier serves only ${TIER_SERVED_SERVICES.join(", ")} to other domains`,
+          `${field}: a gateway tier serves only the service of role ${TIER_SERVED_ROLES.join(", ")} to other domains`,
         );
       else if (!target.versions.some((v) => v.name === "v1"))
         problems.push(`${field}: ${callee} runs no v1, the version its callers reach`);
     });
-    if (spec.traffic.quota && !catalog.services["quota"]) {
+    if (spec.traffic.quota && !quotaRole) {
       problems.push(
-        `catalog.services.${service}.traffic.quota: the quota step needs a "quota" service in the catalog`,
+        `catalog.services.${service}.traffic.quota: the quota step needs a service of role "quota" in the catalog`,
       );
     }
   }

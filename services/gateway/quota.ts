@@ -2,7 +2,8 @@ import express, { type Express, type RequestHandler, type Response } from "expre
 import { Counter, type Registry } from "prom-client";
 import type { Catalog } from "../../infra/catalog/schema.ts";
 import { services } from "../../infra/catalog/topology.ts";
-import { envKey, quotaServiceDomain } from "../../infra/runtimeEnv.ts";
+import { serviceWithRole } from "../../infra/catalog/topology.ts";
+import { envKey } from "../../infra/runtimeEnv.ts";
 import type { Cache } from "../shared/cache.ts";
 import { checkBody } from "../shared/callSignature.ts";
 import { ApiError } from "../shared/errors.ts";
@@ -374,7 +375,7 @@ export function createQuotaStep(opts: QuotaStepOptions): {
   healthy: () => boolean | undefined;
   close: () => Promise<void>;
 } {
-  const hosts = quotaServiceDomain(opts.catalog) === opts.domain;
+  const hosts = serviceWithRole(opts.catalog, "quota")?.domain === opts.domain;
   const needed = services(opts.catalog).some(
     (s) => s.domain === opts.domain && s.traffic.quota && s.routes.length > 0,
   );

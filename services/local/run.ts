@@ -4,7 +4,8 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { catalog } from "../../infra/catalog/index.ts";
-import { MONITORING_SERVICE, entrypoint, envKey } from "../../infra/runtimeEnv.ts";
+import { serviceWithRole } from "../../infra/catalog/topology.ts";
+import { entrypoint, envKey } from "../../infra/runtimeEnv.ts";
 import { generateKey } from "../auth/keys.ts";
 import { fields, loadEnv } from "../shared/config.ts";
 import { freePorts, portAllocator } from "./ports.ts";
@@ -111,7 +112,8 @@ try {
 const url = `http://127.0.0.1:${env.port}`;
 // The status page is served by a monitoring replica on its loopback port, not through the public
 // router: it shows the internal topology (docs/monitoring.md).
-const monitor = specs.find((s) => s.script === entrypoint(MONITORING_SERVICE));
+const monitoring = serviceWithRole(catalog, "monitoring");
+const monitor = monitoring && specs.find((s) => s.script === entrypoint(monitoring.name));
 const statusLine = monitor
   ? [`status page: http://127.0.0.1:${monitor.port}/v1/monitoring/status`]
   : [];

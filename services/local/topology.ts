@@ -108,7 +108,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       ...signing,
       ...serviceEnv(catalog, r.service, r.port, opts.data, r.version, addresses),
     };
-    if (r.service === "auth") env[envKey.demoApiKey] = opts.demoApiKey;
+    if (catalog.services[r.service]!.role === "api-keys") env[envKey.demoApiKey] = opts.demoApiKey;
     specs.push({
       name: r.name,
       tier: "service",
