@@ -20,6 +20,7 @@ import {
   drainSeconds,
   databasePool,
   gatewayStores,
+  ingressRuleOf,
   nodeBaseImage,
   joinStatements,
   primaryVersion,
@@ -30,14 +31,8 @@ import {
 } from "../infra/aws/workloads.ts";
 import { chooseZones } from "../infra/aws/zones.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
-import {
-  domains,
-  edgeLimits,
-  keyService,
-  routingRules,
-  serviceWithRole,
-  services,
-} from "../infra/catalog/index.ts";
+import { reachability, type Workload } from "../infra/catalog/reachability.ts";
+import { domains, edgeLimits, keyService, routingRules, services } from "../infra/catalog/index.ts";
 import { IMAGE_DATA_DIR, entrypoint, envKey, gatewayEnv, serviceEnv } from "../infra/runtimeEnv.ts";
 import type { StackSettings } from "../infra/stackConfig.ts";
 import { redisAuthToken, stackSettings } from "../infra/stackConfig.ts";
@@ -224,31 +219,6 @@ export function deploy(catalog: Catalog): StackOutputs {
     return tier;
   };
 
-  // The other tiers verify API keys (and check quotas) through the tier that hosts the auth
-  // (and quota) service.
-  const authTier = keyService(catalog).domain;
-  const quotaTier = serviceWithRole(catalog, "quota")?.domain;
-  const hostTiers = new Set(quotaTier ? [authTier, quotaTier] : [authTier]);
-  for (const host of hostTiers) {
-    const asks = [
-      host === authTier ? "verifies keys" : "",
-      host === quotaTier ? "checks quotas" : "",
-    ]
-      .filter(Boolean)
-      .join(" and ");
-    for (const d of allDomains.filter((d) => d.name !== host)) {
-      new aws.vpc.SecurityGroupIngressRule(`${prefix}-gw-${d.name}-to-${host}`, {
-        securityGroupId: tierOf(host).securityGroupId,
-        referencedSecurityGroupId: tierOf(d.name).securityGroupId,
-        ipProtocol: "tcp",
-        fromPort: port,
-        toPort: port,
-        description: `${d.name} tier ${asks} through the ${host} tier`,
-        tags,
-      });
-    }
-  }
-
   // A service that keeps blobs (catalog `blobs`) gets a bucket of its own, which only its
   // tasks may use.
   const region = aws.getRegionOutput().region;
@@ -346,69 +316,33 @@ export function deploy(catalog: Catalog): StackOutputs {
     });
   });
 
-  // A caller (catalog `calls`) reaches its callee's v1, as the env contract points it there.
   const groupOf = (label: string) => serviceGroups.find((g) => g.label === label)!.group;
-  for (const s of services(catalog)) {
-    for (const callee of s.calls) {
-      const target = serviceDiscoveryName(callee, "v1");
-      for (const v of s.versions) {
-        const source = serviceDiscoveryName(s.name, v.name);
-        new aws.vpc.SecurityGroupIngressRule(`${prefix}-${source}-to-${target}`, {
-          securityGroupId: groupOf(target).securityGroupId,
-          referencedSecurityGroupId: groupOf(source).securityGroupId,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          description: `${source} calls ${target}`,
-          tags,
-        });
-      }
-    }
-  }
-
-  // A service that calls another domain's service (catalog `tierCalls`) reaches that domain's
-  // tier, and nothing else of it.
-  for (const s of services(catalog)) {
-    for (const callee of s.tierCalls) {
-      const host = catalog.services[callee]!.domain;
-      for (const v of s.versions) {
-        const source = serviceDiscoveryName(s.name, v.name);
-        new aws.vpc.SecurityGroupIngressRule(`${prefix}-${source}-to-gw-${host}`, {
-          securityGroupId: tierOf(host).securityGroupId,
-          referencedSecurityGroupId: groupOf(source).securityGroupId,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          description: `${source} calls ${callee} through the ${host} tier`,
-          tags,
-        });
-      }
-    }
-  }
-
-  // Monitoring scrapes every task of every tier and service (docs/monitoring.md); the ALB, the
-  // routing tier here, has no task of ours to scrape.
-  const monitoring = serviceWithRole(catalog, "monitoring");
-  for (const v of monitoring?.versions ?? []) {
-    const source = serviceDiscoveryName(monitoring!.name, v.name);
-    const scraped = [
-      ...domains(catalog).map((d) => ({
-        name: `gw-${d.name}`,
-        sg: tierOf(d.name).securityGroupId,
-      })),
-      ...serviceGroups.map((g) => ({ name: g.label, sg: g.group.securityGroupId })),
-    ];
-    for (const target of scraped) {
-      new aws.vpc.SecurityGroupIngressRule(`${prefix}-${source}-scrapes-${target.name}`, {
-        securityGroupId: target.sg,
-        referencedSecurityGroupId: groupOf(source).securityGroupId,
-        ipProtocol: "tcp",
-        fromPort: port,
-        toPort: port,
-        description: `${source} scrapes ${target.name}`,
-        tags,
-      });
-    }
+  // Who may connect to whom (infra/catalog/reachability.ts): one ingress rule per connection
+  // between tiers and services. The ALB (the router here) to the tiers, and each tier to its
+  // services, are the components' own rules (`sourceSecurityGroupIds`); the ALB has no task for
+  // monitoring to scrape.
+  const labelOf = (w: Workload) =>
+    w.kind === "tier"
+      ? `gw-${w.domain}`
+      : w.kind === "service"
+        ? serviceDiscoveryName(w.service, w.version)
+        : "router";
+  const groupIdOf = (w: Workload) =>
+    w.kind === "tier" ? tierOf(w.domain).securityGroupId : groupOf(labelOf(w)).securityGroupId;
+  for (const edge of reachability(catalog)) {
+    const { from, to, reasons } = edge;
+    if (from.kind === "router" || to.kind === "router" || reasons.includes("proxies")) continue;
+    const [source, target] = [labelOf(from), labelOf(to)];
+    const rule = ingressRuleOf(catalog, edge, source, target);
+    new aws.vpc.SecurityGroupIngressRule(`${prefix}-${rule.name}`, {
+      securityGroupId: groupIdOf(to),
+      referencedSecurityGroupId: groupIdOf(from),
+      ipProtocol: "tcp",
+      fromPort: port,
+      toPort: port,
+      description: rule.description,
+      tags,
+    });
   }
 
   const alb = new RoutingAlb(prefix, {

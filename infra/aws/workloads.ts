@@ -4,6 +4,7 @@ import type { DomainData } from "../../components/aws/domainData.ts";
 import type { SecretEnv } from "../../components/aws/serviceGroup.ts";
 import type { Catalog, Service, StoreKind } from "../catalog/index.ts";
 import { domains, services } from "../catalog/index.ts";
+import type { Edge } from "../catalog/reachability.ts";
 import type { Addresses, DataAccess } from "../runtimeEnv.ts";
 
 // Catalog-aware glue between the catalog, the env contract (infra/runtimeEnv.ts) and the AWS
@@ -222,3 +223,41 @@ export function joinStatements(sets: readonly (Statements | undefined)[]): State
 
 /** A gateway tier uses its domain's Redis (rate limits, cache) and Kafka (dead-letter queue). */
 export const gatewayStores: ReadonlySet<StoreKind> = new Set<StoreKind>(["redis", "kafka"]);
+
+/**
+ * The logical name (after the stack's prefix) and description of the security-group rule that
+ * opens one connection of the reachability statement between `source` and `target` (their
+ * Cloud Map labels, `gw-<domain>` for a tier).
+ */
+export function ingressRuleOf(
+  catalog: Catalog,
+  edge: Edge,
+  source: string,
+  target: string,
+): { name: string; description: string } {
+  const { from, to, reasons } = edge;
+  if (from.kind === "tier" && to.kind === "tier") {
+    const asks = [
+      reasons.includes("verifies-keys") ? "verifies keys" : "",
+      reasons.includes("checks-quotas") ? "checks quotas" : "",
+    ]
+      .filter(Boolean)
+      .join(" and ");
+    return {
+      name: `${source}-to-${to.domain}`,
+      description: `${from.domain} tier ${asks} through the ${to.domain} tier`,
+    };
+  }
+  if (reasons[0] === "scrapes")
+    return { name: `${source}-scrapes-${target}`, description: `${source} scrapes ${target}` };
+  if (reasons[0] === "tier-calls" && from.kind === "service" && to.kind === "tier") {
+    const callee = catalog.services[from.service]!.tierCalls.find(
+      (c) => catalog.services[c]!.domain === to.domain,
+    );
+    return {
+      name: `${source}-to-${target}`,
+      description: `${source} calls ${callee} through the ${to.domain} tier`,
+    };
+  }
+  return { name: `${source}-to-${target}`, description: `${source} calls ${target}` };
+}

@@ -1,0 +1,147 @@
+import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
+import { catalog, domains, services } from "../infra/catalog/index.ts";
+import { reachability, workloadKey, type Workload } from "../infra/catalog/reachability.ts";
+import {
+  domainNamespace,
+  routingNamespace,
+  serviceWorkloadName,
+  tierName,
+} from "../infra/kubernetes/topology.ts";
+import { runProgram, type RunResult } from "../infra/mock/harness.ts";
+import { mockId } from "../infra/mock/records.ts";
+
+// Who may connect to whom, as the AWS and Kubernetes graphs realise it, against the one
+// statement of it (infra/catalog/reachability.ts): every edge is open, and nothing else between
+// the platform's workloads is (issue #15). Connections to data stores and AWS endpoints are each
+// target's own and not compared here.
+
+const secrets = {
+  "platform:postgresPassword": "mock-postgres-password-do-not-print",
+  "platform:demoApiKey": "sk-mock-demo-key-do-not-print-0123456789",
+};
+let aws: RunResult;
+let k8s: RunResult;
+beforeAll(async () => {
+  aws = await runProgram({ stack: "dev" });
+  k8s = await runProgram({ stack: "k8s", secrets });
+});
+
+/** Every workload of the catalog, as each target names it. */
+function workloads(): Workload[] {
+  return [
+    { kind: "router" },
+    ...domains(catalog).map((d): Workload => ({ kind: "tier", domain: d.name })),
+    ...services(catalog).flatMap((s) =>
+      s.versions.map((v): Workload => ({ kind: "service", service: s.name, version: v.name })),
+    ),
+  ];
+}
+
+const edgeKey = (from: Workload, to: Workload, port: string) =>
+  `${workloadKey(from)} -> ${workloadKey(to)} :${port}`;
+const expected = (keep: (from: Workload, to: Workload) => boolean = () => true) =>
+  reachability(catalog)
+    .filter((e) => keep(e.from, e.to))
+    .map((e) => edgeKey(e.from, e.to, e.port))
+    .sort();
+
+test("the statement: the router reaches every tier, monitoring every replica, and no service the router", () => {
+  const edges = reachability(catalog);
+  expect(edges.filter((e) => e.to.kind === "router").map((e) => e.reasons)).toEqual(
+    edges
+      .filter((e) => e.reasons.includes("scrapes") && e.to.kind === "router")
+      .map(() => ["scrapes"]),
+  );
+  expect(edges.some((e) => e.from.kind === "router" && e.to.kind === "service")).toBe(false);
+  // A tier that hosts neither keys nor quotas verifies and checks at the ones that do, in one edge.
+  const business = edges.find(
+    (e) => workloadKey(e.from) === "tier:business" && workloadKey(e.to) === "tier:identity",
+  );
+  expect(business?.reasons).toEqual(["verifies-keys", "checks-quotas"]);
+});
+
+test("AWS: security groups admit exactly these connections (the ALB is the router)", () => {
+  // Each workload's own security group: `<prefix>-<label>-sg` (ServiceGroup), the ALB's
+  // `<prefix>-sg` (RoutingAlb).
+  const groupName = (w: Workload) =>
+    w.kind === "router"
+      ? `${catalog.name}-sg`
+      : w.kind === "tier"
+        ? `${catalog.name}-gw-${w.domain}-sg`
+        : `${catalog.name}-${serviceDiscoveryName(w.service, w.version)}-sg`;
+  const byGroupId = new Map(
+    workloads().map((w) => [
+      mockId({ type: "aws:ec2/securityGroup:SecurityGroup", name: groupName(w) }),
+      w,
+    ]),
+  );
+  const realised = aws.records
+    .byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    .flatMap((rule) => {
+      const from = byGroupId.get(String(rule.inputs["referencedSecurityGroupId"]));
+      const to = byGroupId.get(String(rule.inputs["securityGroupId"]));
+      if (!from || !to) return [];
+      expect(rule.inputs["fromPort"]).toBe(catalog.containerPort);
+      return [edgeKey(from, to, "container")];
+    })
+    .sort();
+  // On AWS the router is the ALB: monitoring has no router process to scrape.
+  expect(realised).toEqual(expected((_, to) => to.kind !== "router"));
+});
+
+test("Kubernetes: network policies admit and send exactly these connections", () => {
+  const labelsOf = (w: Workload) =>
+    w.kind === "router"
+      ? { namespace: routingNamespace(catalog), name: "router" }
+      : w.kind === "tier"
+        ? { namespace: domainNamespace(catalog, w.domain), name: tierName(w.domain) }
+        : {
+            namespace: domainNamespace(catalog, catalog.services[w.service]!.domain),
+            name: serviceWorkloadName(w.service, w.version),
+          };
+  const byPeer = new Map(
+    workloads().map((w) => [`${labelsOf(w).namespace}/${labelsOf(w).name}`, w]),
+  );
+  interface Peer {
+    namespaceSelector?: { matchLabels: Record<string, string> };
+    podSelector?: { matchLabels: Record<string, string> };
+  }
+  interface Rule {
+    from?: Peer[];
+    to?: Peer[];
+    ports: { port: number }[];
+  }
+  const peerOf = (p: Peer) =>
+    byPeer.get(
+      `${p.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"]}/${p.podSelector?.matchLabels["app.kubernetes.io/name"]}`,
+    );
+  const portName = (port: number) => (port === catalog.opsPort ? "ops" : "container");
+  const ingress: string[] = [];
+  const egress: string[] = [];
+  for (const policy of k8s.records.byType("kubernetes:networking.k8s.io/v1:NetworkPolicy")) {
+    const spec = policy.inputs["spec"] as {
+      podSelector: { matchLabels?: Record<string, string> };
+      ingress?: Rule[];
+      egress?: Rule[];
+    };
+    const namespace = (policy.inputs["metadata"] as { namespace: string }).namespace;
+    const self = byPeer.get(
+      `${namespace}/${spec.podSelector.matchLabels?.["app.kubernetes.io/name"]}`,
+    );
+    if (!self) continue;
+    for (const rule of spec.ingress ?? [])
+      for (const p of rule.from ?? [])
+        for (const { port } of rule.ports) {
+          const from = peerOf(p);
+          if (from) ingress.push(edgeKey(from, self, portName(port)));
+        }
+    for (const rule of spec.egress ?? [])
+      for (const p of rule.to ?? [])
+        for (const { port } of rule.ports) {
+          const to = peerOf(p);
+          if (to) egress.push(edgeKey(self, to, portName(port)));
+        }
+  }
+  expect(ingress.sort()).toEqual(expected());
+  expect(egress.sort()).toEqual(expected());
+});
