@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BuiltImage } from "../components/docker/builtImage.ts";
 import { DataStores } from "../components/kubernetes/dataStores.ts";
 import { IsolatedNamespace } from "../components/kubernetes/isolatedNamespace.ts";
-import type { PortPeer } from "../components/kubernetes/peers.ts";
+import type { PodPeer, PortPeer } from "../components/kubernetes/peers.ts";
 import type { SecretRef } from "../components/kubernetes/workload.ts";
 import { Workload } from "../components/kubernetes/workload.ts";
 import { adminToken } from "../infra/adminToken.ts";
@@ -11,12 +11,12 @@ import { principalSecret } from "../infra/principalSecret.ts";
 import { gatewayStores, secretEnvKey } from "../infra/aws/workloads.ts";
 import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
 import {
-  callersOf,
-  domains,
-  keyService,
-  serviceWithRole,
-  services,
-} from "../infra/catalog/index.ts";
+  reachability,
+  workloadKey,
+  type Edge,
+  type Workload as WorkloadRef,
+} from "../infra/catalog/reachability.ts";
+import { domains, keyService, services } from "../infra/catalog/index.ts";
 import {
   demoApiKey,
   externalData,
@@ -89,9 +89,6 @@ export function deploy(catalog: Catalog): StackOutputs {
   const allDomains = domains(catalog);
   const allServices = services(catalog);
   const at = clusterAddresses(catalog);
-  const authDomain = keyService(catalog).domain;
-  const quotaDomain = serviceWithRole(catalog, "quota")?.domain;
-  const hostTiers = new Set(quotaDomain ? [authDomain, quotaDomain] : [authDomain]);
   const external = settings.dataStores === "external";
   const externalStores = external
     ? externalData(catalog, (d) => domainStores(catalog, d))
@@ -117,28 +114,29 @@ export function deploy(catalog: Catalog): StackOutputs {
   );
   const nsOf = (name: string) => namespaces.get(name)!;
 
-  const routerPeer = workloadPeer(catalog, routingNs, routerName, "router");
-  const tierPeer = (domain: string) =>
-    workloadPeer(catalog, domainNamespace(catalog, domain), tierName(domain), "gateway");
-  // The monitoring service scrapes every replica of every workload (docs/monitoring.md): each one
-  // lets its pods in, and it may reach them all on the container port.
-  const monitoring = serviceWithRole(catalog, "monitoring");
-  const monitors = monitoring
-    ? serviceWorkloads(monitoring).map((w) =>
-        workloadPeer(catalog, domainNamespace(catalog, monitoring.domain), w.name, "service"),
-      )
-    : [];
-  const scraped: PortPeer[] = [
-    // A router answers monitoring on its ops port only (its metrics name internal addresses).
-    { ...routerPeer, port: catalog.opsPort },
-    ...allDomains.map((d) => ({ ...tierPeer(d.name), port })),
-    ...allServices.flatMap((s) =>
-      serviceWorkloads(s).map((w) => ({
-        ...workloadPeer(catalog, domainNamespace(catalog, s.domain), w.name, "service"),
-        port,
-      })),
-    ),
-  ];
+  // Who may connect to whom (infra/catalog/reachability.ts): each workload lets in the peers of
+  // the connections that end at it and sends to those that start at it, nothing else.
+  const edges = reachability(catalog);
+  const peerOf = (w: WorkloadRef): PodPeer =>
+    w.kind === "router"
+      ? workloadPeer(catalog, routingNs, routerName, "router")
+      : w.kind === "tier"
+        ? workloadPeer(catalog, domainNamespace(catalog, w.domain), tierName(w.domain), "gateway")
+        : workloadPeer(
+            catalog,
+            domainNamespace(catalog, catalog.services[w.service]!.domain),
+            serviceWorkloadName(w.service, w.version),
+            "service",
+          );
+  const portOf = (edge: Edge) => (edge.port === "ops" ? catalog.opsPort : port);
+  const allowFrom = (w: WorkloadRef, on: Edge["port"] = "container"): PodPeer[] =>
+    edges
+      .filter((e) => e.port === on && workloadKey(e.to) === workloadKey(w))
+      .map((e) => peerOf(e.from));
+  const allowTo = (w: WorkloadRef): PortPeer[] =>
+    edges
+      .filter((e) => workloadKey(e.from) === workloadKey(w))
+      .map((e) => ({ ...peerOf(e.to), port: portOf(e) }));
 
   /** Per domain: the Secret with store credentials, and the in-cluster stores if any. */
   const data = new Map(
@@ -259,6 +257,8 @@ export function deploy(catalog: Catalog): StackOutputs {
     return stores ? [secret, stores] : [secret];
   };
 
+  // The demo key and the admin token's reference live in the namespace of the api-keys service.
+  const authDomain = keyService(catalog).domain;
   const demoKeySecret = demoKey
     ? new k8s.core.v1.Secret(
         `${domainNamespace(catalog, authDomain)}-${demoKeySecretName}`,
@@ -289,20 +289,8 @@ export function deploy(catalog: Catalog): StackOutputs {
       Object.assign(secretEnv, admin.secretEnv);
       dependsOn.push(admin.secret);
     }
-    // Services of the domain that call each other (catalog `calls`) reach the callee's v1.
-    const callers = callersOf(catalog, s.name).flatMap((c) =>
-      serviceWorkloads(c).map((w) => workloadPeer(catalog, ns, w.name, "service")),
-    );
-    const callees = s.calls.map((callee) => ({
-      ...workloadPeer(catalog, ns, serviceWorkloadName(callee, "v1"), "service"),
-      port,
-    }));
-    // A service of another domain is reached through that domain's tier (catalog `tierCalls`).
-    const tiersCalled = s.tierCalls.map((callee) => ({
-      ...tierPeer(catalog.services[callee]!.domain),
-      port,
-    }));
     for (const w of serviceWorkloads(s)) {
+      const self: WorkloadRef = { kind: "service", service: s.name, version: w.version };
       const env: Env = {
         ...serviceEnv(catalog, s.name, port, wiring.endpoints, w.version, at),
         ...wiring.env,
@@ -334,13 +322,8 @@ export function deploy(catalog: Catalog): StackOutputs {
           secretEnv,
           cpuMillis: cpuMillis(s.cpu),
           memoryMi: s.memory,
-          allowFrom: [tierPeer(s.domain), ...callers, ...monitors],
-          allowTo: [
-            ...wiring.allowTo,
-            ...callees,
-            ...tiersCalled,
-            ...(s.role === "monitoring" ? scraped : []),
-          ],
+          allowFrom: allowFrom(self),
+          allowTo: [...wiring.allowTo, ...allowTo(self)],
           allowExternalPorts: wiring.allowExternalPorts,
           sharedClaims: blobs ? [{ claimName: blobs.metadata.name, mountPath: dataDir }] : [],
         },
@@ -352,28 +335,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   for (const d of allDomains) {
     const ns = domainNamespace(catalog, d.name);
     const wiring = storeWiring(d.name, gatewayStores);
-    const upstreams: PortPeer[] = d.services.flatMap((s) =>
-      serviceWorkloads(s).map((w) => ({
-        ...workloadPeer(catalog, ns, w.name, "service"),
-        port,
-      })),
-    );
-    // Tiers other than the auth (and quota) domain's verify API keys (and check quotas) at that
-    // tier (gatewayEnv's AUTH_URL and QUOTA_URL).
-    const verifiesAt = [...hostTiers]
-      .filter((h) => h !== d.name)
-      .map((h) => ({ ...tierPeer(h), port }));
-    const verifiers = hostTiers.has(d.name)
-      ? allDomains.filter((x) => x.name !== d.name).map((x) => tierPeer(x.name))
-      : [];
-    // The other domains' services that call one of this domain's services through this tier.
-    const tierCallers = allServices
-      .filter((c) => c.tierCalls.some((callee) => catalog.services[callee]!.domain === d.name))
-      .flatMap((c) =>
-        serviceWorkloads(c).map((w) =>
-          workloadPeer(catalog, domainNamespace(catalog, c.domain), w.name, "service"),
-        ),
-      );
+    const self: WorkloadRef = { kind: "tier", domain: d.name };
     new Workload(
       tierName(d.name),
       {
@@ -392,8 +354,8 @@ export function deploy(catalog: Catalog): StackOutputs {
         },
         cpuMillis: cpuMillis(d.gateway.cpu),
         memoryMi: d.gateway.memory,
-        allowFrom: [routerPeer, ...verifiers, ...tierCallers, ...monitors],
-        allowTo: [...upstreams, ...verifiesAt, ...wiring.allowTo],
+        allowFrom: allowFrom(self),
+        allowTo: [...allowTo(self), ...wiring.allowTo],
         allowExternalPorts: wiring.allowExternalPorts,
       },
       {
@@ -417,8 +379,8 @@ export function deploy(catalog: Catalog): StackOutputs {
     // Only the ingress controller reaches the router, and only monitoring its ops port; it
     // reaches only the tiers.
     allowFrom: [{ namespace: settings.ingressNamespace }],
-    ops: { port: catalog.opsPort, allowFrom: monitors },
-    allowTo: allDomains.map((d) => ({ ...tierPeer(d.name), port })),
+    ops: { port: catalog.opsPort, allowFrom: allowFrom({ kind: "router" }, "ops") },
+    allowTo: allowTo({ kind: "router" }),
   });
 
   const ingress = new k8s.networking.v1.Ingress(
