@@ -97,10 +97,7 @@ const trafficSchema = z
         perKey: rate.default({ limit: 600, windowSeconds: 60 }),
         perIp: rate.default({ limit: 1200, windowSeconds: 60 }),
       })
-      .default({
-        perKey: { limit: 600, windowSeconds: 60 },
-        perIp: { limit: 1200, windowSeconds: 60 },
-      }),
+      .prefault({}),
     /**
      * Response cache for GETs: fresh for `ttlSeconds` (0 turns caching off, the default), then
      * served stale for `staleSeconds` while one request refreshes it, and when the service fails.
@@ -112,14 +109,14 @@ const trafficSchema = z
         staleSeconds: z.number().int().min(0).max(86_400).default(60),
         perPrincipal: z.boolean().default(true),
       })
-      .default({ ttlSeconds: 0, staleSeconds: 60, perPrincipal: true }),
+      .prefault({}),
     /** Time to the first byte of the answer, and the longest silence inside a (streamed) body. */
     timeouts: z
       .object({
         firstByteMs: z.number().int().min(10).max(600_000).default(10_000),
         idleMs: z.number().int().min(10).max(600_000).default(30_000),
       })
-      .default({ firstByteMs: 10_000, idleMs: 30_000 }),
+      .prefault({}),
     /** Largest request body the gateway accepts, in bytes. Default 1 MiB. */
     maxBodyBytes: z
       .number()
@@ -140,17 +137,7 @@ const trafficSchema = z
      */
     quota: z.boolean().default(false),
   })
-  .default({
-    rateLimit: {
-      perKey: { limit: 600, windowSeconds: 60 },
-      perIp: { limit: 1200, windowSeconds: 60 },
-    },
-    cache: { ttlSeconds: 0, staleSeconds: 60, perPrincipal: true },
-    timeouts: { firstByteMs: 10_000, idleMs: 30_000 },
-    maxBodyBytes: 1024 * 1024,
-    bodyTypes: [],
-    quota: false,
-  });
+  .prefault({});
 
 /**
  * What the platform itself relies on a service for, beyond its own API. One service per role:
@@ -235,12 +222,7 @@ const dataSchema = z.object({
       /** Days of automated backups (1 to 35). Default 7. */
       backupRetentionDays: z.number().int().min(1).max(35).default(7),
     })
-    .default({
-      engineVersion: "16",
-      instanceClass: "db.t4g.micro",
-      storageGb: 20,
-      backupRetentionDays: 7,
-    }),
+    .prefault({}),
   redis: z
     .object({
       /** Default cache.t4g.micro. */
@@ -248,7 +230,7 @@ const dataSchema = z.object({
       /** Nodes in the replication group: a primary and replicas in other zones. Default 2. */
       nodes: z.number().int().min(2, "must be at least 2 for automatic failover").max(6).default(2),
     })
-    .default({ nodeType: "cache.t4g.micro", nodes: 2 }),
+    .prefault({}),
   kafka: z
     .object({
       /** Default kafka.t3.small. */
@@ -258,7 +240,7 @@ const dataSchema = z.object({
       /** EBS storage per broker in GiB. Default 20. */
       storageGb: z.number().int().min(1).max(16384).default(20),
     })
-    .default({ instanceType: "kafka.t3.small", version: "3.8.x", storageGb: 20 }),
+    .prefault({}),
 });
 
 const domainSchema = z.object({
@@ -285,27 +267,11 @@ const domainSchema = z.object({
           /** Retries may add at most this share of the live request rate (default 20%). */
           retryBudgetPercent: z.number().int().min(0).max(100).default(20),
         })
-        .default({
-          breakerFailures: 5,
-          breakerHalfOpenMs: 5_000,
-          maxAttempts: 3,
-          backoffBaseMs: 25,
-          backoffMaxMs: 500,
-          retryBudgetPercent: 20,
-        }),
+        .prefault({}),
     })
     .extend(size.shape)
     .superRefine(checkSize),
-  data: dataSchema.default({
-    postgres: {
-      engineVersion: "16",
-      instanceClass: "db.t4g.micro",
-      storageGb: 20,
-      backupRetentionDays: 7,
-    },
-    redis: { nodeType: "cache.t4g.micro", nodes: 2 },
-    kafka: { instanceType: "kafka.t3.small", version: "3.8.x", storageGb: 20 },
-  }),
+  data: dataSchema.prefault({}),
 });
 
 export const catalogSchema = z.object({
@@ -325,11 +291,7 @@ export const catalogSchema = z.object({
     .object({ replicas: replicas.default(2) })
     .extend(size.shape)
     .superRefine(checkSize)
-    .default({
-      replicas: 2,
-      cpu: 256,
-      memory: 512,
-    }),
+    .prefault({}),
   /** Domain whose gateway tier receives every `/v1/*` path that no service claims. */
   defaultDomain: name,
   domains: z
