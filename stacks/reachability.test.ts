@@ -1,4 +1,4 @@
-import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
+import { serviceDiscoveryName, tierDiscoveryName } from "../infra/aws/workloads.ts";
 import { catalog, domains, services } from "../infra/catalog/index.ts";
 import { reachability, workloadKey, type Workload } from "../infra/catalog/reachability.ts";
 import {
@@ -144,4 +144,35 @@ test("Kubernetes: network policies admit and send exactly these connections", ()
   }
   expect(ingress.sort()).toEqual(expected());
   expect(egress.sort()).toEqual(expected());
+});
+
+test("AWS: each task is handed the addresses of its own connections only (the env contract)", () => {
+  const byLabel = new Map(
+    workloads().flatMap((w): [string, Workload][] =>
+      w.kind === "tier"
+        ? [[tierDiscoveryName(w.domain), w]]
+        : w.kind === "service"
+          ? [[serviceDiscoveryName(w.service, w.version), w]]
+          : [],
+    ),
+  );
+  const allowed = new Set(reachability(catalog).map((e) => edgeKey(e.from, e.to, e.port)));
+  const handed: string[] = [];
+  for (const td of aws.records.byType("aws:ecs/taskDefinition:TaskDefinition")) {
+    const label = String(td.inputs["family"]).replace(`${catalog.name}-`, "").replace(/-dev$/, "");
+    const self = byLabel.get(label.startsWith("gw-") ? tierDiscoveryName(label.slice(3)) : label);
+    if (!self) continue;
+    const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as {
+      environment: { name: string; value: string }[];
+    }[];
+    for (const { value } of container!.environment) {
+      // Every address of the platform's own workloads: `http://<label>.<namespace>:<port>`.
+      for (const [, host] of value.matchAll(/http:\/\/([a-z0-9-]+)\.[a-z0-9.-]+:\d+/g)) {
+        const peer = byLabel.get(host!);
+        if (peer) handed.push(edgeKey(self, peer, "container"));
+      }
+    }
+  }
+  expect(handed.length).toBeGreaterThan(10);
+  expect(handed.filter((h) => !allowed.has(h))).toEqual([]);
 });
