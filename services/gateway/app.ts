@@ -4,6 +4,7 @@ import type { Catalog, ServiceSpec } from "../../infra/catalog/schema.ts";
 import { matchRoute, routingRules } from "../../infra/catalog/topology.ts";
 import { versionedName } from "../../infra/runtimeEnv.ts";
 import { apiDocsRoutes } from "../api/docsRoutes.ts";
+import { publishedOperations } from "../api/registry.ts";
 import type { Cache } from "../shared/cache.ts";
 import { checkBody, requireSignedCall } from "../shared/callSignature.ts";
 import { ApiError, badRequest, routeNotFound, unauthorized } from "../shared/errors.ts";
@@ -12,8 +13,8 @@ import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
-import { bodySchemas } from "./contracts.ts";
 import { readThroughCache } from "./cachedReads.ts";
+import { edgeSchemas } from "./edgeSchemas.ts";
 import { fallback, forward, type WriteQueue } from "./forward.ts";
 import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 import { ServiceClient } from "./serviceClient.ts";
@@ -241,7 +242,7 @@ export function createGateway(opts: GatewayOptions): {
   app.use(
     "/v1",
     validateRequest({
-      schemaFor: (method, route) => bodySchemas[`${method} ${route}`],
+      schemaFor: edgeSchemas(publishedOperations),
       budget: new BodyBudget(opts.bufferedBodyBytes),
     }),
   );

@@ -5,8 +5,8 @@ import { parse } from "../shared/validation.ts";
 import { readBody, type BodyBudget } from "./requestBody.ts";
 
 export interface ValidationOptions {
-  /** The body schema for a request, if its route has one (see contracts.ts). */
-  schemaFor: (method: string, route: string) => ZodType | undefined;
+  /** The body schema of a request (method, normalised path), if its operation has one. */
+  schemaFor: (method: string, path: string) => ZodType | undefined;
   /** What this process may hold of request bodies at once. */
   budget: BodyBudget;
 }
@@ -24,13 +24,14 @@ const WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 export function validateRequest(opts: ValidationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
-      const { route, spec } = res.locals.target!;
+      const { spec } = res.locals.target!;
       // The route's byte cap, and the media types besides JSON its service takes and checks.
       const { maxBodyBytes: limit, bodyTypes: declaredTypes } = spec.traffic;
+      const schema = opts.schemaFor(req.method, res.locals.url.path);
       if (
         declaredTypes.length > 0 &&
         WITH_BODY.has(req.method) &&
-        !opts.schemaFor(req.method, route) &&
+        !schema &&
         req.is([...declaredTypes]) &&
         // An announced oversize is refused below, once read, as every other one is.
         Number(req.headers["content-length"] ?? 0) <= limit
@@ -41,7 +42,8 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
       const body = await readBody(req, res, limit, opts.budget);
       res.locals.body = body;
       if (!body) {
-        if (WITH_BODY.has(req.method) && opts.schemaFor(req.method, route)) {
+        // An operation whose fields are all optional may be sent without a body.
+        if (WITH_BODY.has(req.method) && schema && !schema.safeParse({}).success) {
           throw badRequest("missing_body", "this request needs a JSON body");
         }
         return next();
@@ -62,7 +64,6 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
           (err as Error).message,
         );
       }
-      const schema = opts.schemaFor(req.method, route);
       if (schema) parse(schema, json);
       next();
     } catch (err) {
