@@ -1,6 +1,6 @@
-import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
-import { runPolicies } from "../infra/mock/policyAdapter.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
+import { mockSecrets, runProgram } from "../test/plan/harness.ts";
+import { runPolicies } from "../test/plan/policyAdapter.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
 import { kubernetesPolicies } from "./kubernetes.ts";
 import { policies } from "./rules.ts";
 

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
-import { runPolicies } from "../infra/mock/policyAdapter.ts";
-import { mockId } from "../infra/mock/records.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
+import { mockSecrets, runProgram } from "../test/plan/harness.ts";
+import { runPolicies } from "../test/plan/policyAdapter.ts";
+import { mockId } from "../test/plan/records.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
 import { policies, untaggableTypes } from "./rules.ts";
 
 // The policy pack over the mocked graphs of every stack: each stack passes, and for each rule a

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { runProgram } from "../infra/mock/harness.ts";
-import type { Records } from "../infra/mock/records.ts";
+import { runProgram } from "../test/plan/harness.ts";
+import type { Records } from "../test/plan/records.ts";
 
 // `npm run plan -- --stack dev [--json FILE]`: runs the Pulumi program under mocks (no cloud,
 // no CLI) and prints what it would create. Secret values print as [secret].

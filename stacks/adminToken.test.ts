@@ -3,11 +3,11 @@ import { catalog, domains, serviceWithRole, services } from "../infra/catalog/in
 import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
 import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
 import { domainNamespace, serviceWorkloads, tierName } from "../infra/kubernetes/topology.ts";
-import type { RunResult } from "../infra/mock/harness.ts";
-import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
-import { mockRandomPassword, mocks } from "../infra/mock/mocks.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
-import { secretMark } from "../infra/mock/records.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { mockSecrets, runProgram } from "../test/plan/harness.ts";
+import { mockRandomPassword, mocks } from "../test/plan/mocks.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
+import { secretMark } from "../test/plan/records.ts";
 import { entrypoint, envKey } from "../infra/runtimeEnv.ts";
 
 /** The service of role `monitoring` in the default catalog. */

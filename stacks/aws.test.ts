@@ -3,11 +3,11 @@ import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
 import { nodeBaseImage, rdsCaBundle } from "../infra/aws/workloads.ts";
 import { IMAGE_DATA_DIR, entrypoint } from "../infra/runtimeEnv.ts";
 import { catalog, domains, routingRules, services } from "../infra/catalog/index.ts";
-import type { RunResult } from "../infra/mock/harness.ts";
-import { mockSecrets, runProgram } from "../infra/mock/harness.ts";
-import { mockArn, mockEcrPassword } from "../infra/mock/mocks.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
-import { mockId, secretMark } from "../infra/mock/records.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { mockSecrets, runProgram } from "../test/plan/harness.ts";
+import { mockArn, mockEcrPassword } from "../test/plan/mocks.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
+import { mockId, secretMark } from "../test/plan/records.ts";
 
 // Policy tests of the `dev` AWS graph under Pulumi's mocks: what the program would create,
 // checked against the catalog and against the platform's security and resilience rules.

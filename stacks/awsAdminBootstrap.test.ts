@@ -1,8 +1,8 @@
 import { catalog } from "../infra/catalog/index.ts";
-import type { RunResult } from "../infra/mock/harness.ts";
-import { runProgram } from "../infra/mock/harness.ts";
-import { mockArn } from "../infra/mock/mocks.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { runProgram } from "../test/plan/harness.ts";
+import { mockArn } from "../test/plan/mocks.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
 import { secretRegion } from "../services/shared/secretArn.ts";
 
 // The AWS admin bootstrap under Pulumi's mocks: a secret for the first admin key, which only the

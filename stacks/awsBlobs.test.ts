@@ -1,8 +1,8 @@
 import { catalog, services } from "../infra/catalog/index.ts";
-import type { RunResult } from "../infra/mock/harness.ts";
-import { runProgram } from "../infra/mock/harness.ts";
-import { mockId } from "../infra/mock/records.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { runProgram } from "../test/plan/harness.ts";
+import { mockId } from "../test/plan/records.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
 
 // The blob buckets of the `dev` AWS graph under Pulumi's mocks: each service with catalog
 // `blobs` gets a private, encrypted, versioned bucket; only its own tasks may use it, and only

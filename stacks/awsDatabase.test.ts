@@ -2,10 +2,10 @@ import { databasePool, serviceDiscoveryName } from "../infra/aws/workloads.ts";
 import { defaultCatalog } from "../infra/catalog/default.ts";
 import { catalog, domains, services, validateCatalog } from "../infra/catalog/index.ts";
 import { envKey, fields, loadEnv } from "../services/shared/config.ts";
-import type { RunResult } from "../infra/mock/harness.ts";
-import { runProgram } from "../infra/mock/harness.ts";
-import { mockAccount, mockArn, mockRegion } from "../infra/mock/mocks.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { runProgram } from "../test/plan/harness.ts";
+import { mockAccount, mockArn, mockRegion } from "../test/plan/mocks.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
 
 // PostgreSQL access on AWS under Pulumi's mocks: who signs in as whom, and the connection budget.
 //

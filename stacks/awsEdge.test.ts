@@ -3,9 +3,9 @@ import type { EdgeLimits, RoutingAlbArgs } from "../components/aws/routingAlb.ts
 import { RoutingAlb, decimalAbove, payloadTooLargeBody } from "../components/aws/routingAlb.ts";
 import type { Catalog } from "../infra/catalog/index.ts";
 import { catalog, edgeLimits, services } from "../infra/catalog/index.ts";
-import type { RunResult } from "../infra/mock/harness.ts";
-import { runProgram } from "../infra/mock/harness.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { runProgram } from "../test/plan/harness.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
 import { keepAliveTimeoutMs } from "../services/shared/http.ts";
 
 // The public edge on AWS (ALB and WAF) against what the catalog lets requests do: bodies as large

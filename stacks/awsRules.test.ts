@@ -7,10 +7,10 @@ import { databasePool, serviceDiscoveryName, tierDiscoveryName } from "../infra/
 import { AUTONAME_SUFFIX, derivedNames, nameProblem, nameRules } from "../infra/aws/names.ts";
 import { MSK_REFUSED_ZONE_IDS } from "../infra/aws/zones.ts";
 import { dlqTopics } from "../services/gateway/dlqTopics.ts";
-import type { RunResult } from "../infra/mock/harness.ts";
-import { runProgram } from "../infra/mock/harness.ts";
-import { mockAccount, mockArn, mockZoneIds } from "../infra/mock/mocks.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { runProgram } from "../test/plan/harness.ts";
+import { mockAccount, mockArn, mockZoneIds } from "../test/plan/mocks.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
 
 // AWS's own rules over the planned graph, which mocks do not apply: names within their budgets,
 // account-wide names that two stacks never share, zones MSK accepts, and what `destroy` needs.

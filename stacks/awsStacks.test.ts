@@ -1,9 +1,9 @@
 import { catalog } from "../infra/catalog/index.ts";
-import type { RunResult } from "../infra/mock/harness.ts";
-import { runProgram } from "../infra/mock/harness.ts";
-import { mockArn, mockRandomPassword } from "../infra/mock/mocks.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
-import { secretMark } from "../infra/mock/records.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { runProgram } from "../test/plan/harness.ts";
+import { mockArn, mockRandomPassword } from "../test/plan/mocks.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
+import { secretMark } from "../test/plan/records.ts";
 import { ordersCanary } from "../test/support/catalogVariants.ts";
 
 // dev and prod are the same program with different Pulumi.<stack>.yaml files: the differences

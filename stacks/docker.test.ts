@@ -1,9 +1,9 @@
-import type { RunResult } from "../infra/mock/harness.ts";
-import { runProgram } from "../infra/mock/harness.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { runProgram } from "../test/plan/harness.ts";
 import { primaryVersion } from "../infra/aws/workloads.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
-import { mockRandomPassword } from "../infra/mock/mocks.ts";
-import { secretMark } from "../infra/mock/records.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
+import { mockRandomPassword } from "../test/plan/mocks.ts";
+import { secretMark } from "../test/plan/records.ts";
 import { catalog, domains, services } from "../infra/catalog/index.ts";
 import type { Addresses, DataEndpoints, Env } from "../infra/runtimeEnv.ts";
 import { ordersCanary, scaled } from "../test/support/catalogVariants.ts";

@@ -11,7 +11,7 @@ import {
   services,
   validateCatalog,
 } from "../infra/catalog/index.ts";
-import { manifestsOf, toYaml } from "../infra/kubernetes/manifests.ts";
+import { manifestsOf, toYaml } from "../test/plan/manifests.ts";
 import {
   clusterAddresses,
   domainNamespace,
@@ -20,11 +20,11 @@ import {
   serviceWorkloads,
   tierName,
 } from "../infra/kubernetes/topology.ts";
-import type { RunResult } from "../infra/mock/harness.ts";
-import { runProgram } from "../infra/mock/harness.ts";
+import type { RunResult } from "../test/plan/harness.ts";
+import { runProgram } from "../test/plan/harness.ts";
 import { scaled } from "../test/support/catalogVariants.ts";
-import type { ResourceRecord } from "../infra/mock/records.ts";
-import { secretMark } from "../infra/mock/records.ts";
+import type { ResourceRecord } from "../test/plan/records.ts";
+import { secretMark } from "../test/plan/records.ts";
 import type { DataEndpoints } from "../infra/runtimeEnv.ts";
 import {
   entrypoint,

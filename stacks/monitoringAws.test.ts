@@ -1,6 +1,6 @@
 import { catalog, domains, serviceWithRole, services } from "../infra/catalog/index.ts";
 import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
-import { runProgram, type RunResult } from "../infra/mock/harness.ts";
+import { runProgram, type RunResult } from "../test/plan/harness.ts";
 
 /** The service of role `monitoring` in the default catalog. */
 const MONITORING_SERVICE = serviceWithRole(catalog, "monitoring")!.name;

@@ -7,8 +7,8 @@ import {
   serviceWorkloadName,
   tierName,
 } from "../infra/kubernetes/topology.ts";
-import { runProgram, type RunResult } from "../infra/mock/harness.ts";
-import { mockId } from "../infra/mock/records.ts";
+import { runProgram, type RunResult } from "../test/plan/harness.ts";
+import { mockId } from "../test/plan/records.ts";
 
 // Who may connect to whom, as the AWS and Kubernetes graphs realise it, against the one
 // statement of it (infra/catalog/reachability.ts): every edge is open, and nothing else between

@@ -199,7 +199,7 @@ export const mocks: pulumi.runtime.Mocks = {
         };
       default:
         throw new Error(
-          `unmocked invoke ${token}: add it to infra/mock/mocks.ts if the program really needs it`,
+          `unmocked invoke ${token}: add it to test/plan/mocks.ts if the program really needs it`,
         );
     }
   },

@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
-import type { ResourceRecord } from "../mock/records.ts";
-import { secretMark } from "../mock/records.ts";
+import type { ResourceRecord } from "./records.ts";
+import { secretMark } from "./records.ts";
 
 // The Kubernetes objects of a planned stack (the mock harness's records) as the manifests the
 // provider would apply, so that they can be checked against the Kubernetes schemas without a

@@ -97,7 +97,7 @@ export class Records {
   }
 }
 
-/** The id the mock engine gives a resource (see infra/mock/mocks.ts). */
+/** The id the mock engine gives a resource (see test/plan/mocks.ts). */
 export function mockId(record: Pick<ResourceRecord, "type" | "name">): string {
   return `${record.type.split(":").pop()!.toLowerCase()}-${record.name}`;
 }
