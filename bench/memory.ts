@@ -1,4 +1,4 @@
-// Issue 21: does `npm start` fit a laptop? Runs `npm start`'s own command (services/local/run.ts)
+// Issue 21: does `npm start` fit a laptop? Runs `npm start`'s own command (stacks/local/run.ts)
 // as a user would, times it from the command to its `ready` line, reads every process's resident
 // memory from /proc after start and again after 1 000 mixed requests through the router, then
 // starts the topology once more with a module trace to say which packages each program loads and
@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { freePorts } from "../services/local/ports.ts";
+import { freePorts } from "../stacks/local/ports.ts";
 import { childPids, cpuMs } from "./support/cpu.ts";
 import { ClientLoad, simulatedClients, type LoadRequest } from "./support/clientLoad.ts";
 import { failed, median, printFigures, statusHistogram, verdict } from "./support/report.ts";
@@ -51,7 +51,7 @@ async function startTopology(extraEnv: Record<string, string>, echo: boolean): P
   const dir = mkdtempSync(join(tmpdir(), "bench-memory-"));
   const [port] = await freePorts(1);
   const t0 = performance.now();
-  const proc = spawn(process.execPath, ["services/local/run.ts", ...runArgs], {
+  const proc = spawn(process.execPath, ["stacks/local/run.ts", ...runArgs], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -207,7 +207,7 @@ async function tracePackages(): Promise<Map<string, { programs: Set<string>; pro
       program: string;
       packages: string[];
     };
-    if (t.program === "services/local/run.ts") continue;
+    if (t.program === "stacks/local/run.ts") continue;
     for (const p of t.packages) {
       const entry = packages.get(p) ?? { programs: new Set<string>(), processes: 0 };
       entry.programs.add(/services\/([^/]+)\//.exec(t.program)?.[1] ?? t.program);

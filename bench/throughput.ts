@@ -35,7 +35,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { envKey } from "../infra/runtimeEnv.ts";
-import { freePorts } from "../services/local/ports.ts";
+import { freePorts } from "../stacks/local/ports.ts";
 import { CALL_SIGNATURE_HEADER, signCall } from "../services/shared/callSignature.ts";
 import { principalHeaders, type Principal } from "../services/shared/principal.ts";
 import { loadRun, type LoadRunResult } from "./support/autocannon.ts";

@@ -9,7 +9,7 @@
 // counts what orders stored. Target: every accepted write stored, none twice.
 import { setTimeout as sleep } from "node:timers/promises";
 import { envKey } from "../../infra/runtimeEnv.ts";
-import type { ProcessSpec } from "../../services/local/topology.ts";
+import type { ProcessSpec } from "../../stacks/local/topology.ts";
 import { BenchTopology } from "../support/topology.ts";
 
 const writes = Number(process.env["DRILL_WRITES"] ?? 200);

@@ -10,7 +10,7 @@
 // what it has), start its successor, wait until it answers /readyz, next replica. The load goes
 // on DRILL_SETTLE_S (3) after the last one. Target: no failed client request.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ProcessSpec } from "../../services/local/topology.ts";
+import type { ProcessSpec } from "../../stacks/local/topology.ts";
 import { ClientLoad, simulatedClients, type Outcome } from "../support/clientLoad.ts";
 import { envNumber, runDrill } from "../support/drill.ts";
 import type { BenchTopology } from "../support/topology.ts";

@@ -4,9 +4,9 @@ import { join, resolve } from "node:path";
 import { catalog } from "../../infra/catalog/index.ts";
 import { envKey, type DataEndpoints, type Env } from "../../infra/runtimeEnv.ts";
 import { generateKey } from "../../services/auth/keys.ts";
-import { freePorts, portAllocator } from "../../services/local/ports.ts";
-import { Supervisor } from "../../services/local/supervisor.ts";
-import { localTopology, type ProcessSpec } from "../../services/local/topology.ts";
+import { freePorts, portAllocator } from "../../stacks/local/ports.ts";
+import { Supervisor } from "../../stacks/local/supervisor.ts";
+import { localTopology, type ProcessSpec } from "../../stacks/local/topology.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 

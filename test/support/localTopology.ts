@@ -51,7 +51,7 @@ export async function startTopology(env: Record<string, string> = {}): Promise<R
   const logDir = join(dir, "logs");
   const port = await freePort();
   const apiKey = `sk-test-${Math.random().toString(36).slice(2)}abcdefghijklmnop`;
-  const proc = spawn(process.execPath, ["services/local/run.ts"], {
+  const proc = spawn(process.execPath, ["stacks/local/run.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,
