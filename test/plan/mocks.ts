@@ -97,6 +97,9 @@ function outputsFor(
           },
         ],
       };
+    case "aws:lambda/function:Function":
+      // The provider hashes the package it uploads; an invocation re-runs when it changes.
+      return { sourceCodeHash: `mock-${digest(name).slice(0, 16)}` };
     case "aws:lambda/invocation:Invocation":
       // What the database-roles function answers (services/shared/sql/serviceRoles.ts).
       return { result: JSON.stringify({ created: [], reowned: [] }) };
