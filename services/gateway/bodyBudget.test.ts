@@ -17,7 +17,7 @@ import { createGateway } from "./app.ts";
 process.env["LOG_LEVEL"] ??= "silent";
 
 const KEY = "sk-test_budget_key_0123456789abcdef";
-const BUDGET = 64 * 1024;
+const BUDGET = 256 * 1024;
 const closers: Array<() => Promise<void> | void> = [];
 let gatewayUrl: string;
 /** Requests the held stand-in has received whole and not answered yet. */
@@ -95,11 +95,11 @@ const upload = (bytes: number) =>
 
 test("past the budget of held bodies: a JSON 503 with Retry-After; answered, the bytes come back", async () => {
   const reached = nextArrival();
-  const first = buffered(48 * 1024);
+  const first = buffered(200 * 1024);
   await reached;
 
-  // The first body's 48 KiB are held until it is answered: 48 more would pass the 64 KiB.
-  const refused = await buffered(48 * 1024);
+  // The first body's 200 KiB are held until it is answered: 200 more would pass the 256 KiB.
+  const refused = await buffered(200 * 1024);
   expect(refused.status).toBe(503);
   expect(refused.headers.get("retry-after")).toBe("1");
   expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
@@ -116,27 +116,42 @@ test("past the budget of held bodies: a JSON 503 with Retry-After; answered, the
   held.shift()!.end("{}");
   expect((await first).status).toBe(200);
   const againArrived = nextArrival();
-  const again = buffered(48 * 1024);
+  const again = buffered(200 * 1024);
   await againArrived;
   held.shift()!.end("{}");
   expect((await again).status).toBe(200);
 });
 
-test("uploads are streamed through: three of 48 KiB in flight together, beside a held JSON body", async () => {
+test("uploads are streamed through: three of 1 MiB in flight together, beside a held JSON body", async () => {
   const reached = nextArrival();
   const json = buffered(48 * 1024);
   await reached;
-  // Read whole by the gateway, these would need 3 x 48 KiB of a budget that has 16 left.
+  // Read whole by the gateway, these would need 3 MiB of a 256 KiB budget; streamed, each takes
+  // only the 64 KiB the gateway may keep of it for a retry.
   const uploads: Array<Promise<Response>> = [];
   for (let i = 0; i < 3; i++) {
     const arrived = nextArrival();
-    uploads.push(upload(48 * 1024));
+    uploads.push(upload(1024 * 1024));
     await arrived;
   }
   expect(held).toHaveLength(4);
   for (const res of held.splice(0)) res.end("{}");
   expect((await json).status).toBe(200);
   expect((await Promise.all(uploads)).map((r) => r.status)).toEqual([200, 200, 200]);
+});
+
+test("what the gateway keeps of a streamed upload counts: a fifth beside four is refused", async () => {
+  const uploads: Array<Promise<Response>> = [];
+  for (let i = 0; i < 4; i++) {
+    const arrived = nextArrival();
+    uploads.push(upload(1024 * 1024));
+    await arrived;
+  }
+  // 4 x 64 KiB fill the 256 KiB budget: a fifth is told to come back.
+  const refused = await upload(1024 * 1024);
+  expect([refused.status, refused.headers.get("retry-after")]).toEqual([503, "1"]);
+  for (const res of held.splice(0)) res.end("{}");
+  expect((await Promise.all(uploads)).map((r) => r.status)).toEqual([200, 200, 200, 200]);
 });
 
 test("a streamed upload over the route's cap without a length is cut off with a JSON 413", async () => {

@@ -33,6 +33,19 @@ export class BodyBudget {
 const BUSY_RETRY_AFTER_SECONDS = 1;
 
 /**
+ * Takes `bytes` from `budget` for as long as `res` is open, or refuses the request (503,
+ * Retry-After). For an upload streamed through: the gateway keeps a copy of its start for a retry
+ * (proxy.ts `bodyViews`), and that copy counts like any body held.
+ */
+export function reserve(res: ServerResponse, budget: BodyBudget, bytes: number): void {
+  if (!budget.take(bytes)) {
+    res.setHeader("retry-after", String(BUSY_RETRY_AFTER_SECONDS));
+    throw busy();
+  }
+  res.once("close", () => budget.release(bytes));
+}
+
+/**
  * Reads a request body of at most `limitBytes`, held against `budget` until `res` closes. The
  * length a caller announces is taken from the budget before a byte is read, so that requests
  * arriving together cannot each pass the check and then exceed the budget together; a chunked

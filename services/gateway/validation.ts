@@ -2,7 +2,8 @@ import type { RequestHandler } from "express";
 import type { ZodType } from "zod";
 import { ApiError, badRequest } from "../shared/errors.ts";
 import { parse } from "../shared/validation.ts";
-import { readBody, type BodyBudget } from "./requestBody.ts";
+import { REPLAYABLE_BODY_BYTES } from "../shared/proxy.ts";
+import { readBody, reserve, type BodyBudget } from "./requestBody.ts";
 
 export interface ValidationOptions {
   /** The body schema of a request (method, normalised path), if its operation has one. */
@@ -36,6 +37,13 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
         // An announced oversize is refused below, once read, as every other one is.
         Number(req.headers["content-length"] ?? 0) <= limit
       ) {
+        // What the gateway keeps of it for a retry, at most (proxy.ts bodyViews).
+        const declared = Number(req.headers["content-length"] ?? 0);
+        reserve(
+          res,
+          opts.budget,
+          declared > 0 ? Math.min(declared, REPLAYABLE_BODY_BYTES) : REPLAYABLE_BODY_BYTES,
+        );
         res.locals.streamed = true;
         return next();
       }
