@@ -54,10 +54,12 @@ export async function openPostgres(
     // A service that signs in as its own role (serviceRoles.ts) finds its schema made for it, and
     // may not create one: CREATE SCHEMA IF NOT EXISTS checks that right before the schema.
     const found = await bootstrap.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
-    if (found.rowCount === 0) await bootstrap.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+    if (found.rowCount === 0)
+      await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
   } catch (err) {
-    // Replicas starting together race on CREATE SCHEMA; the loser sees a unique violation.
-    if ((err as { code?: string }).code !== "23505") throw err;
+    // Replicas starting together race on CREATE SCHEMA; the loser sees a unique violation or,
+    // having looked before the winner committed, duplicate_schema.
+    if (!["23505", "42P06"].includes((err as { code?: string }).code ?? "")) throw err;
   } finally {
     await bootstrap.end();
   }

@@ -153,3 +153,19 @@ describe("outbox to a real Kafka", () => {
     }
   });
 });
+
+test("PostgreSQL: replicas opening a new service's schema at once all succeed", async () => {
+  const url = await createDatabase("schemarace");
+  // Each checks that the schema is missing before one of them commits it: every loser must
+  // take the race's error for what it is, not fail its start.
+  for (let round = 0; round < 5; round++) {
+    const service = `race${round}`;
+    const dbs = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        openDb({ service, domain: "d", databaseUrl: url, dataDir: "" }),
+      ),
+    );
+    expect(await Promise.all(dbs.map((d) => d.ping()))).toEqual(Array(8).fill(true));
+    await Promise.all(dbs.map((d) => d.close()));
+  }
+});
