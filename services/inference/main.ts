@@ -45,6 +45,10 @@ const env = loadEnv(
   },
 );
 
+// The model loads (in llama.cpp's own threads) while the service starts, not after: it is the
+// slowest part of the start, and `npm start` waits for every replica (issue #21).
+const loading = env.llm === "on" ? startLoading() : undefined;
+
 await runService({
   name: "inference",
   migrations: [],
@@ -71,7 +75,7 @@ await runService({
     const trained =
       storageSet &&
       new TrainedModels((id) => new StorageClient(storageSet).content(id), env.maxTrainedModels);
-    const llm = env.llm === "on" ? await loadLanguageModel(logger) : undefined;
+    const llm = loading && (await loadedLanguageModel(await loading, logger));
     inferenceRoutes(app, {
       builtin: languageBackend({
         model: llm,
@@ -91,27 +95,37 @@ await runService({
   },
 });
 
+type Loading = { model: LanguageModel } | { err: unknown };
+
+function startLoading(): Promise<Loading> {
+  return LanguageModel.load({
+    path: env.llmModelFile,
+    threads: env.llmThreads,
+    contextTokens: env.llmContextTokens,
+    maxWaiting: env.llmMaxWaiting,
+  }).then(
+    (model) => ({ model }),
+    (err: unknown) => ({ err }),
+  );
+}
+
 /**
  * A missing or damaged model file stops the service (the operator's to fix, with the command the
  * error names); a model that llama.cpp cannot run here (no prebuilt binary for this CPU, too
  * little memory) leaves the n-gram model to answer, with the reason in the log.
  */
-async function loadLanguageModel(logger: Logger): Promise<LanguageModel | undefined> {
-  try {
-    const llm = await LanguageModel.load({
-      path: env.llmModelFile,
-      threads: env.llmThreads,
-      contextTokens: env.llmContextTokens,
-      maxWaiting: env.llmMaxWaiting,
-    });
+function loadedLanguageModel(loading: Loading, logger: Logger): LanguageModel | undefined {
+  if ("model" in loading) {
     logger.info(
-      { file: env.llmModelFile, threads: env.llmThreads, ms: Math.round(llm.loadMs) },
+      { file: env.llmModelFile, threads: env.llmThreads, ms: Math.round(loading.model.loadMs) },
       "language model loaded",
     );
-    return llm;
-  } catch (err) {
-    if (err instanceof ModelFileError) throw err;
-    logger.error({ err, file: env.llmModelFile }, "language model failed to load: n-gram fallback");
-    return undefined;
+    return loading.model;
   }
+  if (loading.err instanceof ModelFileError) throw loading.err;
+  logger.error(
+    { err: loading.err, file: env.llmModelFile },
+    "language model failed to load: n-gram fallback",
+  );
+  return undefined;
 }
