@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from "exp
 import { CALL_SIGNATURE_HEADER } from "../shared/callSignature.ts";
 import type { Logger } from "../shared/logger.ts";
 import { PRINCIPAL_HEADER_PREFIX, principalHeaders } from "../shared/principal.ts";
-import { bodyViews, forwardHeaders, relay } from "../shared/proxy.ts";
+import { IDEMPOTENT, bodyViews, forwardHeaders, relay } from "../shared/proxy.ts";
 import type { WriteToPark } from "./dlq.ts";
 import { answerWithFallback } from "./fallback.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -14,7 +14,6 @@ import { isUpstreamFailure, type CallRequest, type ServiceClient } from "./servi
 // the fallback: a stale cached answer, the dead-letter queue for a write, or the domain's answer.
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 /** Where writes wait while their service is down (services/gateway/dlq.ts). */
 export interface WriteQueue {

@@ -38,11 +38,15 @@ const BUSY_RETRY_AFTER_SECONDS = 1;
  * (proxy.ts `bodyViews`), and that copy counts like any body held.
  */
 export function reserve(res: ServerResponse, budget: BodyBudget, bytes: number): void {
-  if (!budget.take(bytes)) {
-    res.setHeader("retry-after", String(BUSY_RETRY_AFTER_SECONDS));
-    throw busy();
-  }
+  takeOrRefuse(res, budget, bytes);
   res.once("close", () => budget.release(bytes));
+}
+
+/** Takes `bytes` from `budget`, or refuses the request: 503 `server_busy` with Retry-After. */
+function takeOrRefuse(res: ServerResponse, budget: BodyBudget, bytes: number): void {
+  if (budget.take(bytes)) return;
+  res.setHeader("retry-after", String(BUSY_RETRY_AFTER_SECONDS));
+  throw busy();
 }
 
 /**
@@ -64,10 +68,7 @@ export async function readBody(
   if (declared > hardCap) throw tooLarge(limitBytes);
   let held = 0;
   const hold = (bytes: number) => {
-    if (!budget.take(bytes)) {
-      res.setHeader("retry-after", String(BUSY_RETRY_AFTER_SECONDS));
-      throw busy();
-    }
+    takeOrRefuse(res, budget, bytes);
     held += bytes;
   };
   res.once("close", () => budget.release(held));

@@ -29,16 +29,16 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
       // The route's byte cap, and the media types besides JSON its service takes and checks.
       const { maxBodyBytes: limit, bodyTypes: declaredTypes } = spec.traffic;
       const schema = opts.schemaFor(req.method, res.locals.url.path);
+      const declared = Number(req.headers["content-length"] ?? 0);
       if (
         declaredTypes.length > 0 &&
         WITH_BODY.has(req.method) &&
         !schema &&
         req.is([...declaredTypes]) &&
         // An announced oversize is refused below, once read, as every other one is.
-        Number(req.headers["content-length"] ?? 0) <= limit
+        declared <= limit
       ) {
         // What the gateway keeps of it for a retry, at most (proxy.ts bodyViews).
-        const declared = Number(req.headers["content-length"] ?? 0);
         reserve(
           res,
           opts.budget,

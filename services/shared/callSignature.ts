@@ -26,11 +26,6 @@ export const CALL_MAX_AGE_MS = 300_000;
 /** The headers a signature covers besides the request itself: who the call is for (principal.ts). */
 export const PRINCIPAL_HEADER_PREFIX = "x-principal-";
 /**
- * `t=<ms since the epoch>,b=<SHA-256 of the body>,s=<HMAC>`, both base64url; `b=trailer` for a
- * body streamed through (STREAMED_BODY), whose digest comes after it, in a signed trailer.
- */
-const SIGNATURE = /^t=(\d{1,15}),b=([A-Za-z0-9_-]{43}|trailer),s=([A-Za-z0-9_-]{43})$/;
-/**
  * A gateway streams an upload through without holding it (services/gateway/streamedCall.ts), so
  * it cannot know the body's digest when it sends the head. The head is signed with this in place
  * of the digest, and the body's digest follows in the trailer `x-call-body-signature`, bound to
@@ -38,6 +33,13 @@ const SIGNATURE = /^t=(\d{1,15}),b=([A-Za-z0-9_-]{43}|trailer),s=([A-Za-z0-9_-]{
  * as it would with the digest up front.
  */
 export const STREAMED_BODY = "trailer";
+/**
+ * `t=<ms since the epoch>,b=<SHA-256 of the body>,s=<HMAC>`, both base64url; `b=trailer` for a
+ * body streamed through (STREAMED_BODY), whose digest comes after it, in a signed trailer.
+ */
+const SIGNATURE = new RegExp(
+  `^t=(\\d{1,15}),b=([A-Za-z0-9_-]{43}|${STREAMED_BODY}),s=([A-Za-z0-9_-]{43})$`,
+);
 export const BODY_SIGNATURE_TRAILER = "x-call-body-signature";
 /** `b=<SHA-256 of the body>,s=<HMAC over the head's signature and that digest>`. */
 const BODY_SIGNATURE = /^b=([A-Za-z0-9_-]{43}),s=([A-Za-z0-9_-]{43})$/;

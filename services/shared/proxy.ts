@@ -109,7 +109,8 @@ export function bodyViews(source: Readable, keepBytes = REPLAYABLE_BODY_BYTES): 
 /** A body up to this size, once read whole by a gateway, can be sent to another one. */
 export const REPLAYABLE_BODY_BYTES = 64 * 1024;
 
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+/** Methods that may be sent twice: what a retry after a broken connection may repeat. */
+export const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 function tooLarge(limit: number): ApiError {
   return new ApiError(
