@@ -84,8 +84,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=model /models /opt/models
 COPY package.json ./
-COPY infra/runtimeEnv.ts ./infra/runtimeEnv.ts
-COPY infra/catalog ./infra/catalog
+COPY platform ./platform
 COPY services ./services
 # The only writable places under a read-only root filesystem. Declared as volumes so that a
 # fresh mount there starts as the image's directory, owner included: Fargate's bind mounts and
@@ -101,7 +100,7 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8080}/healthz`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # `node` is the entrypoint and the program's file is the command, so that
 # `docker run IMAGE services/orders/main.ts` runs orders and Kubernetes `args`, docker.Container
-# `command` and ECS `command` all name the program the same way (infra/runtimeEnv.ts entrypoint()).
+# `command` and ECS `command` all name the program the same way (platform/runtimeEnv.ts entrypoint()).
 # A launcher script would add a second place that knows the program list. Node is PID 1 here: run
 # containers with an init (`docker run --init`, `init: true`) so that SIGTERM reaches the
 # process's drain handler and zombies are reaped.

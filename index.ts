@@ -1,4 +1,4 @@
-import { catalog } from "./infra/catalog/index.ts";
+import { catalog } from "./platform/catalog/index.ts";
 import { stackSettings } from "./infra/stackConfig.ts";
 import { preflight } from "./stacks/preflight.ts";
 import { program } from "./stacks/program.ts";

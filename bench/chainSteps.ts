@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
-import { catalog, matchRoute, routingRules } from "../infra/catalog/index.ts";
+import { catalog, matchRoute, routingRules } from "../platform/catalog/index.ts";
 import { keyHash } from "../services/gateway/auth.ts";
 import { RateLimiter, catalogLimits } from "../services/gateway/rateLimit.ts";
 import { generateKey } from "../services/auth/keys.ts";

@@ -18,8 +18,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { catalog, services } from "../infra/catalog/index.ts";
-import { envKey, type Env } from "../infra/runtimeEnv.ts";
+import { catalog, services } from "../platform/catalog/index.ts";
+import { envKey, type Env } from "../platform/runtimeEnv.ts";
 import { generateKey } from "../services/auth/keys.ts";
 import { freePorts } from "../stacks/local/ports.ts";
 import { Supervisor } from "../stacks/local/supervisor.ts";

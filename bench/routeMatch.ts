@@ -8,7 +8,7 @@
 // is the worst case of a scan (the last route, below it, and a path no route claims) on each
 // table in turn, five rounds; the medians of the time per match are compared. Exits non-zero when
 // 1 000 routes cost more than 1.25 x 10 routes.
-import { matchRoute, type RoutingRule } from "../infra/catalog/topology.ts";
+import { matchRoute, type RoutingRule } from "../platform/catalog/topology.ts";
 import { envNumber } from "./support/drill.ts";
 import { median, printFigures, verdict } from "./support/report.ts";
 

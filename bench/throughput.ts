@@ -34,7 +34,7 @@
 // for each path.
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { envKey } from "../infra/runtimeEnv.ts";
+import { envKey } from "../platform/runtimeEnv.ts";
 import { freePorts } from "../stacks/local/ports.ts";
 import { CALL_SIGNATURE_HEADER, signCall } from "../services/shared/callSignature.ts";
 import { principalHeaders, type Principal } from "../services/shared/principal.ts";

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { generatedSecret } from "./platformConfig.ts";
 
-// PRINCIPAL_SECRET (infra/runtimeEnv.ts envKey.principalSecret): the key of what the gateways
+// PRINCIPAL_SECRET (platform/runtimeEnv.ts envKey.principalSecret): the key of what the gateways
 // sign, the principal they send to services, the auth verdicts they keep in Redis and the writes
 // they park in the dead-letter queue (services/shared/signing.ts). Each stack makes one and hands
 // it to every gateway and service replica (never to the router, which asserts nothing), as a

@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { catalog, domains, serviceWithRole, services } from "../infra/catalog/index.ts";
-import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
+import { catalog, domains, serviceWithRole, services } from "../platform/catalog/index.ts";
 import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
-import { domainNamespace, serviceWorkloads, tierName } from "../infra/kubernetes/topology.ts";
+import { domainNamespace, serviceWorkloads } from "../infra/kubernetes/topology.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { mockSecrets, runProgram } from "../test/plan/harness.ts";
 import { mockRandomPassword, mocks } from "../test/plan/mocks.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";
 import { secretMark } from "../test/plan/records.ts";
-import { entrypoint, envKey } from "../infra/runtimeEnv.ts";
+import { entrypoint, envKey } from "../platform/runtimeEnv.ts";
+import { workloadName } from "../platform/names.ts";
 
 /** The service of role `monitoring` in the default catalog. */
 const MONITORING_SERVICE = serviceWithRole(catalog, "monitoring")!.name;
@@ -76,7 +76,7 @@ describe("AWS", () => {
   const operated = new Set([
     ...domains(catalog).map((d) => `${catalog.name}-gw-${d.name}`),
     ...(catalog.services[MONITORING_SERVICE]?.versions ?? []).map(
-      (v) => `${catalog.name}-${serviceDiscoveryName(MONITORING_SERVICE, v.name)}`,
+      (v) => `${catalog.name}-${workloadName.service(MONITORING_SERVICE, v.name)}`,
     ),
   ]);
   const groups = () => run.records.byType(T.group);
@@ -245,7 +245,9 @@ describe("Kubernetes", () => {
       }
     ).template.spec.containers.flatMap((c) => c.env ?? []);
   const operated = new Set([
-    ...domains(catalog).map((d) => `${domainNamespace(catalog, d.name)}/${tierName(d.name)}`),
+    ...domains(catalog).map(
+      (d) => `${domainNamespace(catalog, d.name)}/${workloadName.tier(d.name)}`,
+    ),
     ...services(catalog)
       .filter((s) => s.name === MONITORING_SERVICE)
       .flatMap((s) =>

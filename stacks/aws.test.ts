@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
 import { nodeBaseImage, rdsCaBundle } from "../infra/aws/workloads.ts";
-import { IMAGE_DATA_DIR, entrypoint } from "../infra/runtimeEnv.ts";
-import { catalog, domains, routingRules, services } from "../infra/catalog/index.ts";
+import { IMAGE_DATA_DIR, entrypoint } from "../platform/runtimeEnv.ts";
+import { catalog, domains, routingRules, services } from "../platform/catalog/index.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { mockSecrets, runProgram } from "../test/plan/harness.ts";
 import { mockArn, mockEcrPassword } from "../test/plan/mocks.ts";

@@ -19,24 +19,35 @@ import {
   cloudMapAddresses,
   drainSeconds,
   databasePool,
-  gatewayStores,
   ingressRuleOf,
   nodeBaseImage,
   joinStatements,
   primaryVersion,
-  serviceDiscoveryName,
   rdsCaBundle,
   storeAccess,
-  tierDiscoveryName,
 } from "../infra/aws/workloads.ts";
 import { chooseZones } from "../infra/aws/zones.ts";
-import type { Catalog } from "../infra/catalog/index.ts";
-import { reachability, type Workload } from "../infra/catalog/reachability.ts";
-import { domains, edgeLimits, keyService, routingRules, services } from "../infra/catalog/index.ts";
-import { IMAGE_DATA_DIR, entrypoint, envKey, gatewayEnv, serviceEnv } from "../infra/runtimeEnv.ts";
+import type { Catalog } from "../platform/catalog/index.ts";
+import { reachability, type Workload } from "../platform/catalog/reachability.ts";
+import {
+  domains,
+  edgeLimits,
+  keyService,
+  routingRules,
+  services,
+} from "../platform/catalog/index.ts";
+import {
+  IMAGE_DATA_DIR,
+  entrypoint,
+  envKey,
+  gatewayEnv,
+  serviceEnv,
+} from "../platform/runtimeEnv.ts";
 import type { StackSettings } from "../infra/stackConfig.ts";
 import { redisAuthToken, stackSettings } from "../infra/stackConfig.ts";
 import type { StackOutputs } from "./outputs.ts";
+import { gatewayStores } from "../platform/catalog/index.ts";
+import { workloadName } from "../platform/names.ts";
 
 /** The admin bootstrap command (services/auth/createAdminKey.ts), as the image's node runs it. */
 const ADMIN_KEY_PROGRAM = "services/auth/createAdminKey.ts";
@@ -196,7 +207,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       const tier = new GatewayTier(`${prefix}-gw-${d.name}`, {
         ...common,
         ...scaled(d.gateway.replicas),
-        discoveryName: tierDiscoveryName(d.name),
+        discoveryName: workloadName.tier(d.name),
         command: [entrypoint("gateway")],
         cpu: d.gateway.cpu,
         memory: d.gateway.memory,
@@ -289,7 +300,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     ]);
     const operated = s.role === "monitoring";
     return s.versions.map((v) => {
-      const label = serviceDiscoveryName(s.name, v.name);
+      const label = workloadName.service(s.name, v.name);
       return {
         label,
         replicas: s.replicas,
@@ -317,7 +328,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   });
 
   const groupOf = (label: string) => serviceGroups.find((g) => g.label === label)!.group;
-  // Who may connect to whom (infra/catalog/reachability.ts): one ingress rule per connection
+  // Who may connect to whom (platform/catalog/reachability.ts): one ingress rule per connection
   // between tiers and services. The ALB (the router here) to the tiers, and each tier to its
   // services, are the components' own rules (`sourceSecurityGroupIds`); the ALB has no task for
   // monitoring to scrape.
@@ -325,7 +336,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     w.kind === "tier"
       ? `gw-${w.domain}`
       : w.kind === "service"
-        ? serviceDiscoveryName(w.service, w.version)
+        ? workloadName.service(w.service, w.version)
         : "router";
   const groupIdOf = (w: Workload) =>
     w.kind === "tier" ? tierOf(w.domain).securityGroupId : groupOf(labelOf(w)).securityGroupId;
@@ -397,7 +408,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     }),
     services: [
       ...allDomains.map((d) => ({
-        label: tierDiscoveryName(d.name),
+        label: workloadName.tier(d.name),
         clusterName: cluster.name,
         serviceName: tierOf(d.name).serviceName,
         minTasks: d.gateway.replicas,
@@ -418,7 +429,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   const internal = Object.fromEntries(
     allDomains.map(
       (d) =>
-        [`tier.${d.name}`, `http://${tierDiscoveryName(d.name)}.${namespaceName}:${port}`] as const,
+        [`tier.${d.name}`, `http://${workloadName.tier(d.name)}.${namespaceName}:${port}`] as const,
     ),
   );
   const domainEndpoints = pulumi.all(
@@ -436,7 +447,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   // The admin bootstrap as one command: a one-off task of auth's definition, in its network,
   // that writes the key to the secret (docs/identity.md).
   const auth = keyService(catalog);
-  const authGroup = groupOf(serviceDiscoveryName(auth.name, primaryVersion(auth)));
+  const authGroup = groupOf(workloadName.service(auth.name, primaryVersion(auth)));
   const adminBootstrapCommand = pulumi
     .all([cluster.name, authGroup.runTask, adminBootstrap.arn])
     .apply(([clusterName, task, secretArn]) => {

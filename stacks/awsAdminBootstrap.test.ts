@@ -1,4 +1,4 @@
-import { catalog } from "../infra/catalog/index.ts";
+import { catalog } from "../platform/catalog/index.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { runProgram } from "../test/plan/harness.ts";
 import { mockArn } from "../test/plan/mocks.ts";

@@ -1,4 +1,4 @@
-import { catalog, services } from "../infra/catalog/index.ts";
+import { catalog, services } from "../platform/catalog/index.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { runProgram } from "../test/plan/harness.ts";
 import { mockId } from "../test/plan/records.ts";

@@ -1,11 +1,12 @@
-import { databasePool, serviceDiscoveryName } from "../infra/aws/workloads.ts";
-import { defaultCatalog } from "../infra/catalog/default.ts";
-import { catalog, domains, services, validateCatalog } from "../infra/catalog/index.ts";
+import { databasePool } from "../infra/aws/workloads.ts";
+import { defaultCatalog } from "../platform/catalog/default.ts";
+import { catalog, domains, services, validateCatalog } from "../platform/catalog/index.ts";
 import { envKey, fields, loadEnv } from "../services/shared/config.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { runProgram } from "../test/plan/harness.ts";
 import { mockAccount, mockArn, mockRegion } from "../test/plan/mocks.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";
+import { workloadName } from "../platform/names.ts";
 
 // PostgreSQL access on AWS under Pulumi's mocks: who signs in as whom, and the connection budget.
 //
@@ -74,7 +75,7 @@ const taskStatements = (label: string) =>
 test("each task that uses PostgreSQL signs in as its own role with IAM tokens, and has no password", () => {
   for (const s of services(catalog)) {
     for (const v of s.versions) {
-      const label = serviceDiscoveryName(s.name, v.name);
+      const label = workloadName.service(s.name, v.name);
       const { container, env } = taskOf(label);
       const injected = (container.secrets ?? []).map((x) => x.name);
       const st = taskStatements(label);
@@ -153,7 +154,7 @@ test("each process pools its share: every domain's clients at full scale-out fit
     let connections = pool.poolMax; // the one-off task's
     for (const s of clients) {
       for (const v of s.versions) {
-        const label = serviceDiscoveryName(s.name, v.name);
+        const label = workloadName.service(s.name, v.name);
         const { env } = taskOf(label);
         expect([label, env["DATABASE_POOL_MAX"]]).toEqual([label, String(pool.poolMax)]);
         connections += Number(env["DATABASE_POOL_MAX"]) * s.replicas * maxScaleFactor;

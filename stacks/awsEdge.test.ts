@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { EdgeLimits, RoutingAlbArgs } from "../components/aws/routingAlb.ts";
 import { RoutingAlb, decimalAbove, payloadTooLargeBody } from "../components/aws/routingAlb.ts";
-import type { Catalog } from "../infra/catalog/index.ts";
-import { catalog, edgeLimits, services } from "../infra/catalog/index.ts";
+import type { Catalog } from "../platform/catalog/index.ts";
+import { catalog, edgeLimits, services } from "../platform/catalog/index.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { runProgram } from "../test/plan/harness.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";

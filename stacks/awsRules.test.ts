@@ -1,9 +1,9 @@
 import { DomainData } from "../components/aws/domainData.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
-import { defaultCatalog } from "../infra/catalog/default.ts";
-import type { CatalogInput } from "../infra/catalog/index.ts";
-import { catalog, domains, services, validateCatalog } from "../infra/catalog/index.ts";
-import { databasePool, serviceDiscoveryName, tierDiscoveryName } from "../infra/aws/workloads.ts";
+import { defaultCatalog } from "../platform/catalog/default.ts";
+import type { CatalogInput } from "../platform/catalog/index.ts";
+import { catalog, domains, services, validateCatalog } from "../platform/catalog/index.ts";
+import { databasePool } from "../infra/aws/workloads.ts";
 import { AUTONAME_SUFFIX, derivedNames, nameProblem, nameRules } from "../infra/aws/names.ts";
 import { MSK_REFUSED_ZONE_IDS } from "../infra/aws/zones.ts";
 import { dlqTopics } from "../services/gateway/dlqTopics.ts";
@@ -11,6 +11,7 @@ import type { RunResult } from "../test/plan/harness.ts";
 import { runProgram } from "../test/plan/harness.ts";
 import { mockAccount, mockArn, mockZoneIds } from "../test/plan/mocks.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";
+import { workloadName } from "../platform/names.ts";
 
 // AWS's own rules over the planned graph, which mocks do not apply: names within their budgets,
 // account-wide names that two stacks never share, zones MSK accepts, and what `destroy` needs.
@@ -363,9 +364,9 @@ describe("monitoring sees this topology's outages (B9)", () => {
       });
     }
     const floors = [
-      ...domains(catalog).map((d) => [tierDiscoveryName(d.name), d.gateway.replicas] as const),
+      ...domains(catalog).map((d) => [workloadName.tier(d.name), d.gateway.replicas] as const),
       ...services(catalog).flatMap((s) =>
-        s.versions.map((v) => [serviceDiscoveryName(s.name, v.name), s.replicas] as const),
+        s.versions.map((v) => [workloadName.service(s.name, v.name), s.replicas] as const),
       ),
     ];
     for (const [label, replicas] of floors)

@@ -4,8 +4,8 @@ import { primaryVersion } from "../infra/aws/workloads.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";
 import { mockRandomPassword } from "../test/plan/mocks.ts";
 import { secretMark } from "../test/plan/records.ts";
-import { catalog, domains, services } from "../infra/catalog/index.ts";
-import type { Addresses, DataEndpoints, Env } from "../infra/runtimeEnv.ts";
+import { catalog, domains, services } from "../platform/catalog/index.ts";
+import type { Addresses, DataEndpoints, Env } from "../platform/runtimeEnv.ts";
 import { ordersCanary, scaled } from "../test/support/catalogVariants.ts";
 import {
   entrypoint,
@@ -14,7 +14,7 @@ import {
   IMAGE_DATA_DIR,
   routerEnv,
   serviceEnv,
-} from "../infra/runtimeEnv.ts";
+} from "../platform/runtimeEnv.ts";
 
 // The Docker stack under Pulumi's mocks: what `pulumi up` would create, checked against the
 // catalog and against the env contract that the programs read.
@@ -282,7 +282,7 @@ describe("docker stack", () => {
   });
 
   it("scales a service by adding its containers, leaving every other resource as it was", async () => {
-    // The processes get the catalog without its sizing (infra/catalog/runtime.ts), and callers
+    // The processes get the catalog without its sizing (platform/catalog/runtime.ts), and callers
     // find replicas by DNS: a third orders replica changes no other container's inputs.
     const third = await runProgram({ stack: "docker", secrets, catalog: scaled("orders", 3) });
     expect(third.records.changedSince(run.records)).toEqual([`create ${CONTAINER} orders-3`]);

@@ -5,31 +5,23 @@ import { DataStores, storeAliases } from "../components/docker/dataStores.ts";
 import { BuiltImage } from "../components/docker/builtImage.ts";
 import { adminToken } from "../infra/adminToken.ts";
 import { principalSecret } from "../infra/principalSecret.ts";
-import { gatewayStores, secretEnvKey, tierDiscoveryName } from "../infra/aws/workloads.ts";
-import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
-import { domains, keyService, services } from "../infra/catalog/index.ts";
+import { workloadName } from "../platform/names.ts";
+import type { Catalog, StoreKind } from "../platform/catalog/index.ts";
+import { domains, gatewayStores, keyService, services } from "../platform/catalog/index.ts";
 import { dockerSettings, postgresPassword } from "../infra/docker/config.ts";
-import type { Addresses, DataEndpoints } from "../infra/runtimeEnv.ts";
+import type { DataEndpoints } from "../platform/runtimeEnv.ts";
 import {
+  addressesOf,
   entrypoint,
   envKey,
   gatewayEnv,
   IMAGE_DATA_DIR,
   routerEnv,
-  scrapeTargets,
+  secretEnvKey,
   serviceEnv,
   versionedName,
-} from "../infra/runtimeEnv.ts";
+} from "../platform/runtimeEnv.ts";
 import type { StackOutputs } from "./outputs.ts";
-
-/** Names of the container groups, each also the network alias of all its replicas. */
-export const groupName = {
-  router: "router",
-  tier: tierDiscoveryName,
-  /** `orders` for v1, `orders-v2` for a canary: each version runs as a group of its own. */
-  service: (service: string, version = "v1") =>
-    version === "v1" ? service : `${service}-${version}`,
-} as const;
 
 /**
  * The Docker target: one bridge network, each domain's Redis, PostgreSQL and Kafka, one image
@@ -45,22 +37,8 @@ export function deploy(catalog: Catalog): StackOutputs {
   const allDomains = domains(catalog);
   const allServices = services(catalog);
 
-  const url = (group: string, at = port) => `http://${group}:${at}`;
-  const addresses: Addresses = {
-    tiers: Object.fromEntries(allDomains.map((d) => [d.name, [url(groupName.tier(d.name))]])),
-    services: Object.fromEntries(
-      allServices.flatMap((s) =>
-        s.versions.map((v) => [
-          versionedName(s.name, v.name),
-          [url(groupName.service(s.name, v.name))],
-        ]),
-      ),
-    ),
-  };
-  addresses.replicas = scrapeTargets(catalog, {
-    router: () => ({ dns: url(groupName.router, catalog.opsPort) }),
-    tier: (domain) => ({ dns: url(groupName.tier(domain)) }),
-    service: (service, version) => ({ dns: url(groupName.service(service, version)) }),
+  const addresses = addressesOf(catalog, (_, name, at) => `http://${name}:${at}`, {
+    routers: true,
   });
   assertUniqueAliases(catalog);
 
@@ -122,13 +100,13 @@ export function deploy(catalog: Catalog): StackOutputs {
       // another stored, so its replicas (of every version) share one volume as DATA_DIR. The
       // image's (empty, app-owned) DATA_DIR seeds a new volume, so the non-root process can write.
       const blobs = s.blobs
-        ? new docker.Volume(`${groupName.service(s.name)}-data`, {
+        ? new docker.Volume(`${workloadName.service(s.name)}-data`, {
             labels: [{ label: "platform.service", value: s.name }],
           })
         : undefined;
       return s.versions.map((v) => {
         const group = new ContainerGroup(
-          groupName.service(s.name, v.name),
+          workloadName.service(s.name, v.name),
           {
             ...common,
             command: [entrypoint(s.name)],
@@ -167,7 +145,7 @@ export function deploy(catalog: Catalog): StackOutputs {
     tiers.set(
       d.name,
       new ContainerGroup(
-        groupName.tier(d.name),
+        workloadName.tier(d.name),
         {
           ...common,
           command: [entrypoint("gateway")],
@@ -182,7 +160,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   }
 
   const router = new ContainerGroup(
-    groupName.router,
+    workloadName.router,
     {
       ...common,
       command: [entrypoint("router")],
@@ -196,7 +174,7 @@ export function deploy(catalog: Catalog): StackOutputs {
 
   const publicUrl = router.hostUrls[0]!;
   const internal = Object.fromEntries(
-    allDomains.map((d) => [groupName.tier(d.name), addresses.tiers[d.name]!.join(",")] as const),
+    allDomains.map((d) => [workloadName.tier(d.name), addresses.tiers[d.name]!.join(",")] as const),
   );
   return {
     url: pulumi.output(publicUrl),
@@ -219,14 +197,14 @@ function assertUniqueAliases(catalog: Catalog): void {
       );
     owners.set(alias, owner);
   };
-  claim(groupName.router, "the router");
+  claim(workloadName.router, "the router");
   for (const d of domains(catalog)) {
-    claim(groupName.tier(d.name), `gateway tier ${d.name}`);
+    claim(workloadName.tier(d.name), `gateway tier ${d.name}`);
     for (const [kind, alias] of Object.entries(storeAliases(d.name)))
       claim(alias, `domain ${d.name}'s ${kind}`);
   }
   for (const s of services(catalog)) {
     for (const v of s.versions)
-      claim(groupName.service(s.name, v.name), `service ${versionedName(s.name, v.name)}`);
+      claim(workloadName.service(s.name, v.name), `service ${versionedName(s.name, v.name)}`);
   }
 }

@@ -2,37 +2,36 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gatewayStores } from "../infra/aws/workloads.ts";
-import { defaultCatalog } from "../infra/catalog/default.ts";
+import { defaultCatalog } from "../platform/catalog/default.ts";
 import {
   catalog,
   domains,
   serviceWithRole,
   services,
   validateCatalog,
-} from "../infra/catalog/index.ts";
+} from "../platform/catalog/index.ts";
 import { manifestsOf, toYaml } from "../test/plan/manifests.ts";
 import {
   clusterAddresses,
   domainNamespace,
   routingNamespace,
-  serviceWorkloadName,
   serviceWorkloads,
-  tierName,
 } from "../infra/kubernetes/topology.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { runProgram } from "../test/plan/harness.ts";
 import { scaled } from "../test/support/catalogVariants.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";
 import { secretMark } from "../test/plan/records.ts";
-import type { DataEndpoints } from "../infra/runtimeEnv.ts";
+import type { DataEndpoints } from "../platform/runtimeEnv.ts";
 import {
   entrypoint,
   gatewayEnv,
   IMAGE_DATA_DIR,
   routerEnv,
   serviceEnv,
-} from "../infra/runtimeEnv.ts";
+} from "../platform/runtimeEnv.ts";
+import { gatewayStores } from "../platform/catalog/index.ts";
+import { workloadName } from "../platform/names.ts";
 
 /** The service of role `monitoring` in the default catalog. */
 const MONITORING_SERVICE = serviceWithRole(catalog, "monitoring")!.name;
@@ -117,7 +116,7 @@ function expectedWorkloads(data: (domain: string) => DataEndpoints) {
     },
     ...domains(catalog).map((d) => ({
       namespace: domainNamespace(catalog, d.name),
-      name: tierName(d.name),
+      name: workloadName.tier(d.name),
       replicas: d.gateway.replicas,
       program: "gateway",
       env: gatewayEnv(catalog, d.name, at, port, "kubernetes", onlyGatewayStores(data(d.name))),
@@ -125,7 +124,7 @@ function expectedWorkloads(data: (domain: string) => DataEndpoints) {
     ...services(catalog).flatMap((s) =>
       s.versions.map((v) => ({
         namespace: domainNamespace(catalog, s.domain),
-        name: serviceWorkloadName(s.name, v.name),
+        name: workloadName.service(s.name, v.name),
         replicas: s.replicas,
         program: s.name,
         env: serviceEnv(catalog, s.name, port, data(s.domain), v.name, at),
@@ -345,14 +344,14 @@ describe("kubernetes stack", () => {
     expect(allowed(stranger, router, port)).toBe(false);
     for (const d of domains(catalog)) {
       const ns = domainNamespace(catalog, d.name);
-      const tier = podOf(ns, tierName(d.name));
+      const tier = podOf(ns, workloadName.tier(d.name));
       expect([d.name, allowed(router, tier, port)]).toEqual([d.name, true]);
       expect([d.name, allowed(stranger, tier, port)]).toEqual([d.name, false]);
       for (const s of services(catalog)) {
         for (const v of s.versions) {
           const svc = podOf(
             domainNamespace(catalog, s.domain),
-            serviceWorkloadName(s.name, v.name),
+            workloadName.service(s.name, v.name),
           );
           const own = s.domain === d.name;
           expect([d.name, s.name, allowed(tier, svc, port)]).toEqual([d.name, s.name, own]);
@@ -362,9 +361,9 @@ describe("kubernetes stack", () => {
     }
     // Non-auth tiers verify keys at the auth domain's tier; nothing else crosses domains.
     const authDomain = catalog.services["auth"]!.domain;
-    const authTier = podOf(domainNamespace(catalog, authDomain), tierName(authDomain));
+    const authTier = podOf(domainNamespace(catalog, authDomain), workloadName.tier(authDomain));
     for (const d of domains(catalog).filter((x) => x.name !== authDomain)) {
-      const tier = podOf(domainNamespace(catalog, d.name), tierName(d.name));
+      const tier = podOf(domainNamespace(catalog, d.name), workloadName.tier(d.name));
       expect(allowed(tier, authTier, port)).toBe(true);
       expect(allowed(authTier, tier, port)).toBe(false);
     }
@@ -374,7 +373,7 @@ describe("kubernetes stack", () => {
     const pod = (service: string, version = "v1") =>
       podOf(
         domainNamespace(catalog, catalog.services[service]!.domain),
-        serviceWorkloadName(service, version),
+        workloadName.service(service, version),
       );
     for (const caller of services(catalog)) {
       for (const callee of services(catalog).filter((c) => c.name !== caller.name)) {
@@ -393,9 +392,9 @@ describe("kubernetes stack", () => {
   it("lets a service reach another domain's tier only for its `tierCalls` (chat -> identity for quota)", () => {
     for (const s of services(catalog)) {
       for (const v of s.versions) {
-        const svc = podOf(domainNamespace(catalog, s.domain), serviceWorkloadName(s.name, v.name));
+        const svc = podOf(domainNamespace(catalog, s.domain), workloadName.service(s.name, v.name));
         for (const d of domains(catalog)) {
-          const tier = podOf(domainNamespace(catalog, d.name), tierName(d.name));
+          const tier = podOf(domainNamespace(catalog, d.name), workloadName.tier(d.name));
           const expected =
             s.name === MONITORING_SERVICE ||
             s.tierCalls.some((c) => catalog.services[c]!.domain === d.name);
@@ -412,19 +411,23 @@ describe("kubernetes stack", () => {
     const monitor = podOf(domainNamespace(catalog, monitoring!.domain), MONITORING_SERVICE);
     const stranger = podOf(
       domainNamespace(catalog, catalog.services["orders"]!.domain),
-      serviceWorkloadName("orders", "v1"),
+      workloadName.service("orders", "v1"),
     );
     const targets: Array<[string, Pod]> = [
       ["router", podOf(routingNamespace(catalog), "router")],
       ...domains(catalog).map(
-        (d) => [d.name, podOf(domainNamespace(catalog, d.name), tierName(d.name))] as [string, Pod],
+        (d) =>
+          [d.name, podOf(domainNamespace(catalog, d.name), workloadName.tier(d.name))] as [
+            string,
+            Pod,
+          ],
       ),
       ...services(catalog).flatMap((s) =>
         s.versions.map(
           (v) =>
             [
               `${s.name}@${v.name}`,
-              podOf(domainNamespace(catalog, s.domain), serviceWorkloadName(s.name, v.name)),
+              podOf(domainNamespace(catalog, s.domain), workloadName.service(s.name, v.name)),
             ] as [string, Pod],
         ),
       ),
@@ -517,7 +520,7 @@ describe("kubernetes stack", () => {
     for (const s of services(catalog)) {
       const svc = podOf(
         domainNamespace(catalog, s.domain),
-        serviceWorkloadName(s.name, s.versions[0]!.name),
+        workloadName.service(s.name, s.versions[0]!.name),
       );
       for (const st of stores) {
         const storePod: Pod = {

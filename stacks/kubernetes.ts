@@ -8,15 +8,14 @@ import type { SecretRef } from "../components/kubernetes/workload.ts";
 import { Workload } from "../components/kubernetes/workload.ts";
 import { adminToken } from "../infra/adminToken.ts";
 import { principalSecret } from "../infra/principalSecret.ts";
-import { gatewayStores, secretEnvKey } from "../infra/aws/workloads.ts";
-import type { Catalog, StoreKind } from "../infra/catalog/index.ts";
+import type { Catalog, StoreKind } from "../platform/catalog/index.ts";
 import {
   reachability,
   workloadKey,
   type Edge,
   type Workload as WorkloadRef,
-} from "../infra/catalog/reachability.ts";
-import { domains, keyService, services } from "../infra/catalog/index.ts";
+} from "../platform/catalog/reachability.ts";
+import { domains, keyService, services } from "../platform/catalog/index.ts";
 import {
   demoApiKey,
   externalData,
@@ -31,16 +30,13 @@ import {
   cpuMillis,
   domainNamespace,
   domainStores,
-  routerName,
   routingNamespace,
-  serviceWorkloadName,
   serviceWorkloads,
   storeClients,
-  tierName,
   workloadLabels,
   workloadPeer,
 } from "../infra/kubernetes/topology.ts";
-import type { DataEndpoints, Env } from "../infra/runtimeEnv.ts";
+import type { DataEndpoints, Env } from "../platform/runtimeEnv.ts";
 import {
   entrypoint,
   envKey,
@@ -48,8 +44,11 @@ import {
   IMAGE_DATA_DIR,
   routerEnv,
   serviceEnv,
-} from "../infra/runtimeEnv.ts";
+} from "../platform/runtimeEnv.ts";
 import type { StackOutputs } from "./outputs.ts";
+import { gatewayStores } from "../platform/catalog/index.ts";
+import { secretEnvKey } from "../platform/runtimeEnv.ts";
+import { workloadName } from "../platform/names.ts";
 
 /** The image's DATA_DIR: an emptyDir (or a shared claim), as the root filesystem is read-only. */
 const dataDir = IMAGE_DATA_DIR;
@@ -114,18 +113,23 @@ export function deploy(catalog: Catalog): StackOutputs {
   );
   const nsOf = (name: string) => namespaces.get(name)!;
 
-  // Who may connect to whom (infra/catalog/reachability.ts): each workload lets in the peers of
+  // Who may connect to whom (platform/catalog/reachability.ts): each workload lets in the peers of
   // the connections that end at it and sends to those that start at it, nothing else.
   const edges = reachability(catalog);
   const peerOf = (w: WorkloadRef): PodPeer =>
     w.kind === "router"
-      ? workloadPeer(catalog, routingNs, routerName, "router")
+      ? workloadPeer(catalog, routingNs, workloadName.router, "router")
       : w.kind === "tier"
-        ? workloadPeer(catalog, domainNamespace(catalog, w.domain), tierName(w.domain), "gateway")
+        ? workloadPeer(
+            catalog,
+            domainNamespace(catalog, w.domain),
+            workloadName.tier(w.domain),
+            "gateway",
+          )
         : workloadPeer(
             catalog,
             domainNamespace(catalog, catalog.services[w.service]!.domain),
-            serviceWorkloadName(w.service, w.version),
+            workloadName.service(w.service, w.version),
             "service",
           );
   const portOf = (edge: Edge) => (edge.port === "ops" ? catalog.opsPort : port);
@@ -337,12 +341,12 @@ export function deploy(catalog: Catalog): StackOutputs {
     const wiring = storeWiring(d.name, gatewayStores);
     const self: WorkloadRef = { kind: "tier", domain: d.name };
     new Workload(
-      tierName(d.name),
+      workloadName.tier(d.name),
       {
         ...common(ns),
         args: [entrypoint("gateway")],
         replicas: d.gateway.replicas,
-        labels: workloadLabels(catalog, tierName(d.name), "gateway"),
+        labels: workloadLabels(catalog, workloadName.tier(d.name), "gateway"),
         env: {
           ...gatewayEnv(catalog, d.name, at, port, "kubernetes", wiring.endpoints),
           ...wiring.env,
@@ -368,11 +372,11 @@ export function deploy(catalog: Catalog): StackOutputs {
     );
   }
 
-  const router = new Workload(routerName, {
+  const router = new Workload(workloadName.router, {
     ...common(routingNs),
     args: [entrypoint("router")],
     replicas: catalog.router.replicas,
-    labels: workloadLabels(catalog, routerName, "router"),
+    labels: workloadLabels(catalog, workloadName.router, "router"),
     env: routerEnv(catalog, at, port),
     cpuMillis: cpuMillis(catalog.router.cpu),
     memoryMi: catalog.router.memory,
@@ -384,12 +388,12 @@ export function deploy(catalog: Catalog): StackOutputs {
   });
 
   const ingress = new k8s.networking.v1.Ingress(
-    `${routingNs}-${routerName}`,
+    `${routingNs}-${workloadName.router}`,
     {
       metadata: {
-        name: routerName,
+        name: workloadName.router,
         namespace: nsOf(routingNs).name,
-        labels: workloadLabels(catalog, routerName, "router"),
+        labels: workloadLabels(catalog, workloadName.router, "router"),
         annotations: ingressNginxAnnotations(catalog),
       },
       spec: {
@@ -424,13 +428,13 @@ export function deploy(catalog: Catalog): StackOutputs {
         return lb ? `${scheme}://${lb.hostname ?? lb.ip}` : "";
       });
   const internal = Object.fromEntries(
-    allDomains.map((d) => [tierName(d.name), at.tiers[d.name]!.join(",")] as const),
+    allDomains.map((d) => [workloadName.tier(d.name), at.tiers[d.name]!.join(",")] as const),
   );
   return {
     url,
     endpoints: pulumi.all([url, image.imageRef]).apply(([u, ref]): Record<string, string> => ({
       ...(u ? { api: `${u}/v1` } : {}),
-      router: clusterUrl(routingNs, routerName, port),
+      router: clusterUrl(routingNs, workloadName.router, port),
       ...internal,
       // Where the admin token is (the same in every domain namespace), not the token.
       adminTokenSecret: `${domainNamespace(catalog, authDomain)}/${adminTokenSecretName}`,

@@ -1,6 +1,6 @@
-import { catalog, domains, serviceWithRole, services } from "../infra/catalog/index.ts";
-import { serviceDiscoveryName } from "../infra/aws/workloads.ts";
+import { catalog, domains, serviceWithRole, services } from "../platform/catalog/index.ts";
 import { runProgram, type RunResult } from "../test/plan/harness.ts";
+import { workloadName } from "../platform/names.ts";
 
 /** The service of role `monitoring` in the default catalog. */
 const MONITORING_SERVICE = serviceWithRole(catalog, "monitoring")!.name;
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 
 test("monitoring's security group is let into every tier and every service version", () => {
-  const source = serviceDiscoveryName(MONITORING_SERVICE, "v1");
+  const source = workloadName.service(MONITORING_SERVICE, "v1");
   const rules = run.records
     .byType(RULE)
     .filter((r) => String(r.inputs["description"]).startsWith(`${source} scrapes `));
@@ -25,7 +25,7 @@ test("monitoring's security group is let into every tier and every service versi
   const expected = [
     ...domains(catalog).map((d) => `gw-${d.name}`),
     ...services(catalog).flatMap((s) =>
-      s.versions.map((v) => serviceDiscoveryName(s.name, v.name)),
+      s.versions.map((v) => workloadName.service(s.name, v.name)),
     ),
   ];
   expect(targets.sort()).toEqual(expected.sort());

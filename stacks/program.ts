@@ -1,4 +1,4 @@
-import type { Catalog } from "../infra/catalog/index.ts";
+import type { Catalog } from "../platform/catalog/index.ts";
 import { stackSettings } from "../infra/stackConfig.ts";
 import { deploy as deployAws } from "./aws.ts";
 import { deploy as deployDocker } from "./docker.ts";

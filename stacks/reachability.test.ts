@@ -1,17 +1,12 @@
-import { serviceDiscoveryName, tierDiscoveryName } from "../infra/aws/workloads.ts";
-import { catalog, domains, services } from "../infra/catalog/index.ts";
-import { reachability, workloadKey, type Workload } from "../infra/catalog/reachability.ts";
-import {
-  domainNamespace,
-  routingNamespace,
-  serviceWorkloadName,
-  tierName,
-} from "../infra/kubernetes/topology.ts";
+import { catalog, domains, services } from "../platform/catalog/index.ts";
+import { reachability, workloadKey, type Workload } from "../platform/catalog/reachability.ts";
+import { domainNamespace, routingNamespace } from "../infra/kubernetes/topology.ts";
 import { runProgram, type RunResult } from "../test/plan/harness.ts";
 import { mockId } from "../test/plan/records.ts";
+import { workloadName } from "../platform/names.ts";
 
 // Who may connect to whom, as the AWS and Kubernetes graphs realise it, against the one
-// statement of it (infra/catalog/reachability.ts): every edge is open, and nothing else between
+// statement of it (platform/catalog/reachability.ts): every edge is open, and nothing else between
 // the platform's workloads is (issue #15). Connections to data stores and AWS endpoints are each
 // target's own and not compared here.
 
@@ -68,7 +63,7 @@ test("AWS: security groups admit exactly these connections (the ALB is the route
       ? `${catalog.name}-sg`
       : w.kind === "tier"
         ? `${catalog.name}-gw-${w.domain}-sg`
-        : `${catalog.name}-${serviceDiscoveryName(w.service, w.version)}-sg`;
+        : `${catalog.name}-${workloadName.service(w.service, w.version)}-sg`;
   const byGroupId = new Map(
     workloads().map((w) => [
       mockId({ type: "aws:ec2/securityGroup:SecurityGroup", name: groupName(w) }),
@@ -94,10 +89,10 @@ test("Kubernetes: network policies admit and send exactly these connections", ()
     w.kind === "router"
       ? { namespace: routingNamespace(catalog), name: "router" }
       : w.kind === "tier"
-        ? { namespace: domainNamespace(catalog, w.domain), name: tierName(w.domain) }
+        ? { namespace: domainNamespace(catalog, w.domain), name: workloadName.tier(w.domain) }
         : {
             namespace: domainNamespace(catalog, catalog.services[w.service]!.domain),
-            name: serviceWorkloadName(w.service, w.version),
+            name: workloadName.service(w.service, w.version),
           };
   const byPeer = new Map(
     workloads().map((w) => [`${labelsOf(w).namespace}/${labelsOf(w).name}`, w]),
@@ -150,9 +145,9 @@ test("AWS: each task is handed the addresses of its own connections only (the en
   const byLabel = new Map(
     workloads().flatMap((w): [string, Workload][] =>
       w.kind === "tier"
-        ? [[tierDiscoveryName(w.domain), w]]
+        ? [[workloadName.tier(w.domain), w]]
         : w.kind === "service"
-          ? [[serviceDiscoveryName(w.service, w.version), w]]
+          ? [[workloadName.service(w.service, w.version), w]]
           : [],
     ),
   );
@@ -160,7 +155,7 @@ test("AWS: each task is handed the addresses of its own connections only (the en
   const handed: string[] = [];
   for (const td of aws.records.byType("aws:ecs/taskDefinition:TaskDefinition")) {
     const label = String(td.inputs["family"]).replace(`${catalog.name}-`, "").replace(/-dev$/, "");
-    const self = byLabel.get(label.startsWith("gw-") ? tierDiscoveryName(label.slice(3)) : label);
+    const self = byLabel.get(label.startsWith("gw-") ? workloadName.tier(label.slice(3)) : label);
     if (!self) continue;
     const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as {
       environment: { name: string; value: string }[];

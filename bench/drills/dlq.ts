@@ -8,7 +8,7 @@
 // second is a client's retry), restarts orders, waits for the dead-letter queue to drain, and
 // counts what orders stored. Target: every accepted write stored, none twice.
 import { setTimeout as sleep } from "node:timers/promises";
-import { envKey } from "../../infra/runtimeEnv.ts";
+import { envKey } from "../../platform/runtimeEnv.ts";
 import type { ProcessSpec } from "../../stacks/local/topology.ts";
 import { BenchTopology } from "../support/topology.ts";
 

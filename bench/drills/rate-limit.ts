@@ -12,7 +12,7 @@
 // pass is limit + span x rate, the span being the burst's duration seen by the client (a little
 // longer than Redis sees it). Target: requests allowed within 1% of the limit: at least 99% of
 // it, and at most 1% more than limit + span x rate.
-import { catalog } from "../../infra/catalog/index.ts";
+import { catalog } from "../../platform/catalog/index.ts";
 import { ClientLoad, simulatedClients } from "../support/clientLoad.ts";
 import { envNumber, runDrill } from "../support/drill.ts";
 import { scrape } from "../support/metrics.ts";

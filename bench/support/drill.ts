@@ -1,4 +1,4 @@
-import type { Env } from "../../infra/runtimeEnv.ts";
+import type { Env } from "../../platform/runtimeEnv.ts";
 import { startDataStores, type DataStoresArgs } from "./stores.ts";
 import { BenchTopology } from "./topology.ts";
 

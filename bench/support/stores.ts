@@ -1,4 +1,4 @@
-import type { DataEndpoints } from "../../infra/runtimeEnv.ts";
+import type { DataEndpoints } from "../../platform/runtimeEnv.ts";
 import {
   createDatabase,
   startKafka,

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { catalog } from "../../infra/catalog/index.ts";
-import { envKey, type DataEndpoints, type Env } from "../../infra/runtimeEnv.ts";
+import { catalog } from "../../platform/catalog/index.ts";
+import { envKey, type DataEndpoints, type Env } from "../../platform/runtimeEnv.ts";
 import { generateKey } from "../../services/auth/keys.ts";
 import { freePorts, portAllocator } from "../../stacks/local/ports.ts";
 import { Supervisor } from "../../stacks/local/supervisor.ts";

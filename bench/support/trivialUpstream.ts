@@ -5,7 +5,7 @@
 // Started by a Supervisor like the platform's programs: PORT in the environment, and the
 // "listening" message on the IPC channel.
 import { createServer } from "node:http";
-import { envKey } from "../../infra/runtimeEnv.ts";
+import { envKey } from "../../platform/runtimeEnv.ts";
 
 const page = JSON.stringify({
   data: Array.from({ length: 20 }, (_, i) => ({

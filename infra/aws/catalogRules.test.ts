@@ -1,6 +1,6 @@
-import { defaultCatalog } from "../catalog/default.ts";
-import type { CatalogInput } from "../catalog/index.ts";
-import { CatalogError, validateCatalog } from "../catalog/index.ts";
+import { defaultCatalog } from "../../platform/catalog/default.ts";
+import type { CatalogInput } from "../../platform/catalog/index.ts";
+import { CatalogError, validateCatalog } from "../../platform/catalog/index.ts";
 import { awsCatalogProblems, checkAwsCatalog } from "./catalogRules.ts";
 
 // AWS's rules for a catalog that every other target accepts: each case breaks one rule and

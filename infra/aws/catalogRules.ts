@@ -1,8 +1,8 @@
-import type { Catalog } from "../catalog/index.ts";
-import { CatalogError, domains, services } from "../catalog/index.ts";
+import type { Catalog } from "../../platform/catalog/index.ts";
+import { CatalogError, domains, services } from "../../platform/catalog/index.ts";
 import type { StackSettings } from "../stackConfig.ts";
 import { nameProblems } from "./names.ts";
-import { serviceDiscoveryName, tierDiscoveryName } from "./workloads.ts";
+import { workloadName } from "../../platform/names.ts";
 
 // What AWS refuses, or quietly does differently, for a catalog that every other target accepts.
 // The AWS stack runs these before declaring any resource, so that a wrong catalog stops with a
@@ -56,13 +56,13 @@ export function awsCatalogProblems(
   for (const d of domains(catalog))
     fitsCloudMap(
       `catalog.domains.${d.name}.gateway.replicas`,
-      tierDiscoveryName(d.name),
+      workloadName.tier(d.name),
       d.gateway.replicas,
     );
   for (const s of services(catalog))
     fitsCloudMap(
       `catalog.services.${s.name}.replicas`,
-      serviceDiscoveryName(s.name, "v1"),
+      workloadName.service(s.name, "v1"),
       s.replicas,
     );
   problems.push(...nameProblems(catalog, stack));

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { DomainDataArgs } from "../../components/aws/domainData.ts";
-import { services, type Catalog, type Domain } from "../catalog/index.ts";
+import { services, type Catalog, type Domain } from "../../platform/catalog/index.ts";
 import type { StackSettings } from "../stackConfig.ts";
 
 /** What the stack knows when it provisions a domain's data stores. */

@@ -1,6 +1,6 @@
-import type { Catalog } from "../catalog/index.ts";
-import { domains, services } from "../catalog/index.ts";
-import { serviceDiscoveryName, tierDiscoveryName } from "./workloads.ts";
+import type { Catalog } from "../../platform/catalog/index.ts";
+import { domains, services } from "../../platform/catalog/index.ts";
+import { workloadName } from "../../platform/names.ts";
 
 // The AWS names the program derives from the catalog and the stack, and the rules AWS applies to
 // each: a name that breaks one fails `pulumi up` halfway through the graph, and mocks apply no
@@ -185,7 +185,7 @@ export function derivedNames(catalog: Catalog, stack: string): DerivedName[] {
       },
       { type: "aws:msk/cluster:Cluster", name: auto(`${p}-${d.name}-kafka`), fields },
     );
-    workload(tier, tierDiscoveryName(d.name), fields);
+    workload(tier, workloadName.tier(d.name), fields);
     // The function that makes the services' database roles (components/aws/databaseRoles.ts).
     if (services(catalog).some((s) => s.domain === d.name && s.uses.includes("postgres")))
       names.push(
@@ -196,7 +196,7 @@ export function derivedNames(catalog: Catalog, stack: string): DerivedName[] {
   for (const s of services(catalog)) {
     const fields = [`catalog.services.${s.name}`, prefix];
     for (const v of s.versions) {
-      const label = serviceDiscoveryName(s.name, v.name);
+      const label = workloadName.service(s.name, v.name);
       workload(`${p}-${label}`, label, fields);
     }
     if (s.blobs)

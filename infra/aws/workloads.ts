@@ -1,32 +1,15 @@
-import { envKey, scrapeTargets } from "../runtimeEnv.ts";
 import * as pulumi from "@pulumi/pulumi";
 import type { DomainData } from "../../components/aws/domainData.ts";
 import type { SecretEnv } from "../../components/aws/serviceGroup.ts";
-import type { Catalog, Service, StoreKind } from "../catalog/index.ts";
-import { domains, services } from "../catalog/index.ts";
-import type { Edge } from "../catalog/reachability.ts";
-import type { Addresses, DataAccess } from "../runtimeEnv.ts";
+import type { Catalog, Service, StoreKind } from "../../platform/catalog/index.ts";
+import { services } from "../../platform/catalog/index.ts";
+import type { Edge } from "../../platform/catalog/reachability.ts";
+import type { Addresses, DataAccess } from "../../platform/runtimeEnv.ts";
+import { addressesOf, secretEnvKey } from "../../platform/runtimeEnv.ts";
 
-// Catalog-aware glue between the catalog, the env contract (infra/runtimeEnv.ts) and the AWS
+// Catalog-aware glue between the catalog, the env contract (platform/runtimeEnv.ts) and the AWS
 // components: which stores a workload may reach, which secrets it receives, and where its
 // peers are.
-
-/**
- * Secrets reach containers as environment variables filled from the target's secret store (ECS
- * from Secrets Manager, Docker and Kubernetes from their own), never as plain values. `pg` reads
- * PGPASSWORD by itself when DATABASE_URL carries no password; REDIS_PASSWORD is the Redis AUTH
- * token for REDIS_URL. On AWS no database password exists for a task: each service signs in as
- * its own role with IAM tokens (DATABASE_AUTH=aws-iam, components/aws/databaseRoles.ts).
- */
-export const secretEnvKey = {
-  databasePassword: envKey.databasePassword,
-  redisPassword: envKey.redisPassword,
-} as const;
-
-/** Cloud Map DNS label of a domain's gateway tier (services use their own name). */
-export function tierDiscoveryName(domain: string): string {
-  return `gateway-${domain}`;
-}
 
 /**
  * Seconds a process drains on SIGTERM (services/shared/http.ts closes the last connections
@@ -41,42 +24,15 @@ export const drainSeconds = 10;
 // keeps a user on one version and honours the `x-api-version` pin. The ALB sees gateway tiers
 // only, so it routes by path; a weighted split there would need a whole gateway tier per version.
 
-/** Cloud Map label of one version of a service: v1 keeps the plain name. */
-export function serviceDiscoveryName(service: string, version: string): string {
-  return version === "v1" ? service : `${service}-${version}`;
-}
-
 /**
- * The key of a service version in `Addresses.services`, as the gateway's env contract reads it
- * (infra/runtimeEnv.ts): the plain name for v1, `orders@v2` for the others.
+ * Every workload's address on AWS: its Cloud Map name, which answers with one A record per
+ * healthy task (monitoring resolves it each round). The ALB is the routing tier here: it has no
+ * replicas to scrape.
  */
-function addressKey(service: string, version: string): string {
-  return version === "v1" ? service : `${service}@${version}`;
-}
-
-/** Every workload's address on AWS: one Cloud Map name per workload, resolving to its tasks. */
 export function cloudMapAddresses(catalog: Catalog, namespace: string): Addresses {
-  const url = (label: string) => [`http://${label}.${namespace}:${catalog.containerPort}`];
-  // Cloud Map answers a name with one A record per healthy task, so monitoring resolves it each
-  // round. The ALB is the routing tier here: it has no replicas to scrape.
-  const tasks = (label: string) => ({ dns: url(label)[0]! });
-  return {
-    replicas: scrapeTargets(catalog, {
-      tier: (d) => tasks(tierDiscoveryName(d)),
-      service: (s, v) => tasks(serviceDiscoveryName(s, v)),
-    }),
-    tiers: Object.fromEntries(
-      domains(catalog).map((d) => [d.name, url(tierDiscoveryName(d.name))]),
-    ),
-    services: Object.fromEntries(
-      services(catalog).flatMap((s) =>
-        s.versions.map((v) => [
-          addressKey(s.name, v.name),
-          url(serviceDiscoveryName(s.name, v.name)),
-        ]),
-      ),
-    ),
-  };
+  return addressesOf(catalog, (_, name, port) => `http://${name}.${namespace}:${port}`, {
+    routers: false,
+  });
 }
 
 /** The version a service runs on AWS: the one that carries the most traffic. */
@@ -220,9 +176,6 @@ export function joinStatements(sets: readonly (Statements | undefined)[]): State
     ? undefined
     : pulumi.all(present).apply((lists) => lists.flat() as Record<string, unknown>[]);
 }
-
-/** A gateway tier uses its domain's Redis (rate limits, cache) and Kafka (dead-letter queue). */
-export const gatewayStores: ReadonlySet<StoreKind> = new Set<StoreKind>(["redis", "kafka"]);
 
 /**
  * The logical name (after the stack's prefix) and description of the security-group rule that

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { envFormat } from "../runtimeEnv.ts";
-import type { Catalog, StoreKind } from "../catalog/index.ts";
-import { domains } from "../catalog/index.ts";
-import type { DataEndpoints } from "../runtimeEnv.ts";
+import { envFormat } from "../../platform/runtimeEnv.ts";
+import type { Catalog, StoreKind } from "../../platform/catalog/index.ts";
+import { domains } from "../../platform/catalog/index.ts";
+import type { DataEndpoints } from "../../platform/runtimeEnv.ts";
 import { generatedSecret, secretSetting, settingValues } from "../platformConfig.ts";
 import { StackConfigError } from "../stackConfigError.ts";
 

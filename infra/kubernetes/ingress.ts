@@ -1,5 +1,5 @@
-import type { Catalog } from "../catalog/index.ts";
-import { edgeLimits } from "../catalog/index.ts";
+import type { Catalog } from "../../platform/catalog/index.ts";
+import { edgeLimits } from "../../platform/catalog/index.ts";
 
 /** ingress-nginx's own proxy-read-timeout and proxy-send-timeout. */
 const NGINX_DEFAULT_TIMEOUT_SECONDS = 60;

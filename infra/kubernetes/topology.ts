@@ -1,9 +1,9 @@
 import type { PodPeer } from "../../components/kubernetes/peers.ts";
-import type { Catalog, Service, StoreKind } from "../catalog/index.ts";
-import { domains, services, storesUsed } from "../catalog/index.ts";
-import type { Addresses } from "../runtimeEnv.ts";
-import { scrapeTargets, versionedName } from "../runtimeEnv.ts";
-import { gatewayStores, tierDiscoveryName } from "../aws/workloads.ts";
+import type { Catalog, Service, StoreKind } from "../../platform/catalog/index.ts";
+import { domains, gatewayStores, services, storesUsed } from "../../platform/catalog/index.ts";
+import { workloadName } from "../../platform/names.ts";
+import type { Addresses } from "../../platform/runtimeEnv.ts";
+import { addressesOf } from "../../platform/runtimeEnv.ts";
 
 // Catalog-aware names for the Kubernetes target: namespaces, workload names and labels, and the
 // in-cluster address of every tier and service version. The NetworkPolicies are built from the
@@ -17,14 +17,6 @@ export function routingNamespace(catalog: Catalog): string {
 /** The namespace of one domain: its gateway tier, services, data stores and secrets. */
 export function domainNamespace(catalog: Catalog, domain: string): string {
   return `${catalog.name}-${domain}`;
-}
-
-export const routerName = "router";
-export const tierName = tierDiscoveryName;
-
-/** Workload name of one version of a service: `orders` for v1, `orders-v2` for the others. */
-export function serviceWorkloadName(service: string, version: string): string {
-  return version === "v1" ? service : `${service}-${version}`;
 }
 
 /** The labels that select a workload's pods, in its Deployment, Service and policies. */
@@ -66,40 +58,23 @@ export function podsName(workload: string): string {
   return `${workload}-pods`;
 }
 
-/** Where every tier and service version is, as the env contract wants it. */
+/** Where every tier and service version is, as the env contract wants it: its pods' name. */
 export function clusterAddresses(catalog: Catalog): Addresses {
-  const port = catalog.containerPort;
-  const pods = (namespace: string, workload: string, at = port) => ({
-    dns: clusterUrl(namespace, podsName(workload), at),
-  });
-  return {
-    replicas: scrapeTargets(catalog, {
-      router: () => pods(routingNamespace(catalog), routerName, catalog.opsPort),
-      tier: (d) => pods(domainNamespace(catalog, d), tierName(d)),
-      service: (s, v) =>
-        pods(domainNamespace(catalog, catalog.services[s]!.domain), serviceWorkloadName(s, v)),
-    }),
-    tiers: Object.fromEntries(
-      domains(catalog).map((d) => [
-        d.name,
-        [clusterUrl(domainNamespace(catalog, d.name), podsName(tierName(d.name)), port)],
-      ]),
-    ),
-    services: Object.fromEntries(
-      services(catalog).flatMap((s) =>
-        s.versions.map((v) => [
-          versionedName(s.name, v.name),
-          [
-            clusterUrl(
-              domainNamespace(catalog, s.domain),
-              podsName(serviceWorkloadName(s.name, v.name)),
-              port,
+  return addressesOf(
+    catalog,
+    (w, name, port) =>
+      clusterUrl(
+        w.kind === "router"
+          ? routingNamespace(catalog)
+          : domainNamespace(
+              catalog,
+              w.kind === "tier" ? w.domain : catalog.services[w.service]!.domain,
             ),
-          ],
-        ]),
+        podsName(name),
+        port,
       ),
-    ),
-  };
+    { routers: true },
+  );
 }
 
 /** Every store a domain's workloads (its gateway tier and its services) talk to. */
@@ -113,11 +88,11 @@ export function domainStores(catalog: Catalog, domain: string): Set<StoreKind> {
 export function storeClients(catalog: Catalog, domain: string, store: StoreKind): PodPeer[] {
   const ns = domainNamespace(catalog, domain);
   const users: PodPeer[] = gatewayStores.has(store)
-    ? [workloadPeer(catalog, ns, tierName(domain), "gateway")]
+    ? [workloadPeer(catalog, ns, workloadName.tier(domain), "gateway")]
     : [];
   for (const s of services(catalog).filter((x) => x.domain === domain && x.uses.includes(store))) {
     for (const v of s.versions)
-      users.push(workloadPeer(catalog, ns, serviceWorkloadName(s.name, v.name), "service"));
+      users.push(workloadPeer(catalog, ns, workloadName.service(s.name, v.name), "service"));
   }
   return users;
 }
@@ -129,7 +104,7 @@ export function cpuMillis(units: number): number {
 
 /** A service's versions with their workload names. */
 export function serviceWorkloads(s: Service): { version: string; name: string }[] {
-  return s.versions.map((v) => ({ version: v.name, name: serviceWorkloadName(s.name, v.name) }));
+  return s.versions.map((v) => ({ version: v.name, name: workloadName.service(s.name, v.name) }));
 }
 
 /** Fails, naming both, when two namespaces of the target would have the same name. */

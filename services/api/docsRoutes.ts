@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Express, Response } from "express";
 import swaggerUiDir from "swagger-ui-dist/absolute-path.js";
-import type { Catalog } from "../../infra/catalog/schema.ts";
+import type { Catalog } from "../../platform/catalog/schema.ts";
 
 // The API's description for people and programs, answered by every gateway without a key (the
 // router sends `/v1/openapi.json` and `/v1/docs` to the default domain's tier, as it does every

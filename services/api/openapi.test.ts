@@ -1,10 +1,10 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import express, { type Express } from "express";
-import { catalog } from "../../infra/catalog/index.ts";
-import type { CatalogInput } from "../../infra/catalog/schema.ts";
-import { services } from "../../infra/catalog/topology.ts";
-import { validateCatalog } from "../../infra/catalog/validate.ts";
-import { defaultCatalog } from "../../infra/catalog/default.ts";
+import { catalog } from "../../platform/catalog/index.ts";
+import type { CatalogInput } from "../../platform/catalog/schema.ts";
+import { services } from "../../platform/catalog/topology.ts";
+import { validateCatalog } from "../../platform/catalog/validate.ts";
+import { defaultCatalog } from "../../platform/catalog/default.ts";
 import { analyticsRoutes } from "../analytics/app.ts";
 import { articleRoutes } from "../articles/app.ts";
 import { authRoutes } from "../auth/app.ts";

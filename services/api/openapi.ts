@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { createDocument, type ZodOpenApiOperationObject } from "zod-openapi";
-import type { Catalog } from "../../infra/catalog/schema.ts";
-import { services } from "../../infra/catalog/topology.ts";
+import type { Catalog } from "../../platform/catalog/schema.ts";
+import { services } from "../../platform/catalog/topology.ts";
 import type { Operation } from "../shared/operation.ts";
 
 // The public API as one OpenAPI 3.1 document, generated from the operations the catalog's services

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
+import { loadRuntimeCatalog } from "../../platform/catalog/runtime.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { openDb } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type Express, type RequestHandler } from "express";
-import type { Catalog, ServiceSpec } from "../../infra/catalog/schema.ts";
-import { matchRoute, routingRules } from "../../infra/catalog/topology.ts";
-import { versionedName } from "../../infra/runtimeEnv.ts";
+import type { Catalog, ServiceSpec } from "../../platform/catalog/schema.ts";
+import { matchRoute, routingRules } from "../../platform/catalog/topology.ts";
+import { versionedName } from "../../platform/runtimeEnv.ts";
 import { apiDocsRoutes } from "../api/docsRoutes.ts";
 import { publishedOperations } from "../api/registry.ts";
 import type { Cache } from "../shared/cache.ts";
@@ -39,7 +39,7 @@ export interface GatewayOptions {
   metrics: Metrics;
   draining: () => boolean;
   /**
-   * Proxies in front of this tier that append to X-Forwarded-For (infra/runtimeEnv.ts
+   * Proxies in front of this tier that append to X-Forwarded-For (platform/runtimeEnv.ts
    * `PROXY_HOPS`): the client's address, for per-address limits, is that many entries back.
    */
   proxyHops: number;

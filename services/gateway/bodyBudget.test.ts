@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { defaultCatalog } from "../../infra/catalog/default.ts";
-import { services, validateCatalog } from "../../infra/catalog/index.ts";
-import { versionedName } from "../../infra/runtimeEnv.ts";
+import { defaultCatalog } from "../../platform/catalog/default.ts";
+import { services, validateCatalog } from "../../platform/catalog/index.ts";
+import { versionedName } from "../../platform/runtimeEnv.ts";
 import { listenOnLoopback, TEST_PRINCIPAL_SECRET } from "../../test/support/serviceApp.ts";
 import { memoryCache } from "../shared/cache.ts";
 import { createLogger } from "../shared/logger.ts";

@@ -1,9 +1,9 @@
 import { once } from "node:events";
 import { createServer, request, type Server } from "node:http";
 import { Registry } from "prom-client";
-import { defaultCatalog } from "../../infra/catalog/default.ts";
-import { domains, services, validateCatalog } from "../../infra/catalog/index.ts";
-import { PROXY_HOPS, versionedName } from "../../infra/runtimeEnv.ts";
+import { defaultCatalog } from "../../platform/catalog/default.ts";
+import { domains, services, validateCatalog } from "../../platform/catalog/index.ts";
+import { PROXY_HOPS, versionedName } from "../../platform/runtimeEnv.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
 import { listenOnLoopback, TEST_PRINCIPAL_SECRET } from "../../test/support/serviceApp.ts";
 import { createRouter } from "../router/app.ts";

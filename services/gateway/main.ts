@@ -1,6 +1,6 @@
-import { services } from "../../infra/catalog/topology.ts";
-import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
-import { versionedName } from "../../infra/runtimeEnv.ts";
+import { services } from "../../platform/catalog/topology.ts";
+import { loadRuntimeCatalog } from "../../platform/catalog/runtime.ts";
+import { versionedName } from "../../platform/runtimeEnv.ts";
 import { openCache } from "../shared/cache.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { serve } from "../shared/http.ts";

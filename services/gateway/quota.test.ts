@@ -9,9 +9,9 @@ import {
   serveApp,
   type ServedApp,
 } from "../../test/support/serviceApp.ts";
-import { defaultCatalog } from "../../infra/catalog/default.ts";
-import { services, validateCatalog, type Catalog } from "../../infra/catalog/index.ts";
-import { versionedName } from "../../infra/runtimeEnv.ts";
+import { defaultCatalog } from "../../platform/catalog/default.ts";
+import { services, validateCatalog, type Catalog } from "../../platform/catalog/index.ts";
+import { versionedName } from "../../platform/runtimeEnv.ts";
 import { quotaRoutes } from "../quota/app.ts";
 import { openQuotaRedis, redisCounter } from "../quota/counter.ts";
 import { planSource } from "../quota/plans.ts";

@@ -1,9 +1,9 @@
 import express, { type Express, type RequestHandler, type Response } from "express";
 import { Counter, type Registry } from "prom-client";
-import type { Catalog } from "../../infra/catalog/schema.ts";
-import { services } from "../../infra/catalog/topology.ts";
-import { serviceWithRole } from "../../infra/catalog/topology.ts";
-import { envKey } from "../../infra/runtimeEnv.ts";
+import type { Catalog } from "../../platform/catalog/schema.ts";
+import { services } from "../../platform/catalog/topology.ts";
+import { serviceWithRole } from "../../platform/catalog/topology.ts";
+import { envKey } from "../../platform/runtimeEnv.ts";
 import type { Cache } from "../shared/cache.ts";
 import { checkBody } from "../shared/callSignature.ts";
 import { ApiError } from "../shared/errors.ts";

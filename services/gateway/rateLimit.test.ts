@@ -5,7 +5,7 @@ import express from "express";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { catalog } from "../../infra/catalog/index.ts";
+import { catalog } from "../../platform/catalog/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
 import { redisClient } from "../shared/redisCache.ts";
 import { finishApp } from "../shared/http.ts";

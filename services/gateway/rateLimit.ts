@@ -1,8 +1,8 @@
 import type { Request, RequestHandler } from "express";
 import type { Redis } from "ioredis";
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { Catalog } from "../../infra/catalog/schema.ts";
-import { routingRules } from "../../infra/catalog/topology.ts";
+import type { Catalog } from "../../platform/catalog/schema.ts";
+import { routingRules } from "../../platform/catalog/topology.ts";
 import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { bearerKey, keyHash } from "./auth.ts";

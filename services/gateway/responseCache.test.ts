@@ -5,8 +5,8 @@ import express from "express";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { defaultCatalog } from "../../infra/catalog/default.ts";
-import { catalog, validateCatalog } from "../../infra/catalog/index.ts";
+import { defaultCatalog } from "../../platform/catalog/default.ts";
+import { catalog, validateCatalog } from "../../platform/catalog/index.ts";
 import { requireEnv } from "../../test/support/kafka.ts";
 import { redisClient } from "../shared/redisCache.ts";
 import {

@@ -6,7 +6,7 @@ import { HOP_BY_HOP } from "../shared/proxy.ts";
 import type { Response } from "express";
 import type { Redis } from "ioredis";
 import { Counter, type Registry } from "prom-client";
-import type { Catalog } from "../../infra/catalog/schema.ts";
+import type { Catalog } from "../../platform/catalog/schema.ts";
 import type { Logger } from "../shared/logger.ts";
 
 // The gateway's response cache for idempotent reads. Entries are shared by every replica of a

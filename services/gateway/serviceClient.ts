@@ -12,7 +12,7 @@ import {
 } from "cockatiel";
 import { Agent } from "node:http";
 import { Readable } from "node:stream";
-import type { DomainSpec } from "../../infra/catalog/schema.ts";
+import type { DomainSpec } from "../../platform/catalog/schema.ts";
 import { ApiError } from "../shared/errors.ts";
 import type { BodyViews } from "../shared/proxy.ts";
 import {

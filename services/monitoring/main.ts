@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envKey, scrapeTarget } from "../../infra/runtimeEnv.ts";
+import { envKey, scrapeTarget } from "../../platform/runtimeEnv.ts";
 import { fields, loadEnv } from "../shared/config.ts";
 import { runService } from "../shared/service.ts";
 import { monitoringRoutes } from "./app.ts";

@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { Counter, type Registry } from "prom-client";
-import type { ScrapeTarget } from "../../infra/runtimeEnv.ts";
+import type { ScrapeTarget } from "../../platform/runtimeEnv.ts";
 import { parsePrometheus, sum, type Sample } from "./prometheus.ts";
 
 // Gathers, on an interval, the health and metrics of every replica the targets name: /healthz

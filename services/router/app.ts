@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import type { Catalog } from "../../infra/catalog/schema.ts";
-import { domains, edgeLimits, matchRoute, routingRules } from "../../infra/catalog/topology.ts";
+import type { Catalog } from "../../platform/catalog/schema.ts";
+import { domains, edgeLimits, matchRoute, routingRules } from "../../platform/catalog/topology.ts";
 import { ApiError, errorBody, routeNotFound } from "../shared/errors.ts";
 import { recordRequest } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";

@@ -1,5 +1,5 @@
-import { domains } from "../../infra/catalog/topology.ts";
-import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
+import { domains } from "../../platform/catalog/topology.ts";
+import { loadRuntimeCatalog } from "../../platform/catalog/runtime.ts";
 import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { serve } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";

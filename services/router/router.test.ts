@@ -1,6 +1,6 @@
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { catalog, domains, edgeLimits } from "../../infra/catalog/index.ts";
+import { catalog, domains, edgeLimits } from "../../platform/catalog/index.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
 import { createRouter } from "./app.ts";

@@ -1,4 +1,4 @@
-import { envKey } from "../../infra/runtimeEnv.ts";
+import { envKey } from "../../platform/runtimeEnv.ts";
 
 /**
  * Connection options every Redis client of the platform shares: the AUTH token, when the

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envFormat, envKey } from "../../infra/runtimeEnv.ts";
+import { envFormat, envKey } from "../../platform/runtimeEnv.ts";
 
 // Each process validates its environment at start and names the bad variable, so a wrong deploy
 // fails at boot with a clear message instead of at the first request.

@@ -8,7 +8,7 @@ import { eventsDirOf, type PlatformEvent } from "./events.ts";
 import { kafkaClientOptions } from "./kafkaClient.ts";
 import type { Logger } from "./logger.ts";
 import type { ServiceDeps } from "./service.ts";
-import { envKey } from "../../infra/runtimeEnv.ts";
+import { envKey } from "../../platform/runtimeEnv.ts";
 import type { Db } from "./sql/db.ts";
 
 // A service's consumer of domain events, at least once in, exactly once in effect: the ids of the

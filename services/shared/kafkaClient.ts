@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from "@platformatic/kafka";
-import { envFormat, envKey } from "../../infra/runtimeEnv.ts";
+import { envFormat, envKey } from "../../platform/runtimeEnv.ts";
 
 /**
  * How a process reaches its domain's Kafka. Locally, in Docker and on Kubernetes the brokers are

@@ -1,5 +1,5 @@
 import type { Express } from "express";
-import { loadRuntimeCatalog } from "../../infra/catalog/runtime.ts";
+import { loadRuntimeCatalog } from "../../platform/catalog/runtime.ts";
 import { openCache, type Cache } from "./cache.ts";
 import { envKey, fields, loadEnv } from "./config.ts";
 import { openDb, type Db } from "./sql/db.ts";

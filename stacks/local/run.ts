@@ -3,9 +3,9 @@
 //                                REPLICAS=N does the same; default: the catalog's counts)
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { catalog } from "../../infra/catalog/index.ts";
-import { serviceWithRole } from "../../infra/catalog/topology.ts";
-import { entrypoint, envKey } from "../../infra/runtimeEnv.ts";
+import { catalog } from "../../platform/catalog/index.ts";
+import { serviceWithRole } from "../../platform/catalog/topology.ts";
+import { entrypoint, envKey } from "../../platform/runtimeEnv.ts";
 import { generateKey } from "../../services/auth/keys.ts";
 import { fields, loadEnv } from "../../services/shared/config.ts";
 import { freePorts, portAllocator } from "./ports.ts";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { domains, services, type Catalog } from "../../infra/catalog/index.ts";
+import { domains, services, type Catalog } from "../../platform/catalog/index.ts";
 import {
   entrypoint,
   envKey,
@@ -11,7 +11,7 @@ import {
   type Addresses,
   type DataEndpoints,
   type Env,
-} from "../../infra/runtimeEnv.ts";
+} from "../../platform/runtimeEnv.ts";
 
 /** One process of the local topology. */
 export interface ProcessSpec {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:net";
-import { catalog, domains, services } from "../../infra/catalog/index.ts";
-import type { Addresses, Env } from "../../infra/runtimeEnv.ts";
+import { catalog, domains, services } from "../../platform/catalog/index.ts";
+import type { Addresses, Env } from "../../platform/runtimeEnv.ts";
 import { probeTiming } from "../../components/nodeHttpProbe.ts";
 import {
   IMAGE_DATA_DIR,
@@ -12,7 +12,7 @@ import {
   scrapeTargets,
   serviceEnv,
   versionedName,
-} from "../../infra/runtimeEnv.ts";
+} from "../../platform/runtimeEnv.ts";
 import { createDatabase, TEST_SERVER_ENV } from "../servers/index.ts";
 import { SMOLLM2 } from "../../services/inference/llm/modelFile.ts";
 import { docker, enginePlan, script } from "./engine.ts";

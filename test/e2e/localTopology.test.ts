@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { catalog, domains, services } from "../../infra/catalog/index.ts";
+import { catalog, domains, services } from "../../platform/catalog/index.ts";
 import {
   isAlive,
   processNames,

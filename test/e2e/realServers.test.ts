@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import pg from "pg";
-import { catalog, domains, services } from "../../infra/catalog/index.ts";
+import { catalog, domains, services } from "../../platform/catalog/index.ts";
 import { createDatabase } from "../servers/index.ts";
 import { readTopic, requireEnv } from "../support/kafka.ts";
 import {

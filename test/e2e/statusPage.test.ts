@@ -1,7 +1,7 @@
 import { mkdirSync, statSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
-import { catalog } from "../../infra/catalog/index.ts";
+import { catalog } from "../../platform/catalog/index.ts";
 import { localTopology } from "../../stacks/local/topology.ts";
 import { pngSize, systemChromium } from "../support/chromium.ts";
 import {

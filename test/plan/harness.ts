@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Catalog } from "../../infra/catalog/index.ts";
-import { catalog as defaultCatalog } from "../../infra/catalog/index.ts";
+import type { Catalog } from "../../platform/catalog/index.ts";
+import { catalog as defaultCatalog } from "../../platform/catalog/index.ts";
 import type { StackOutputs } from "../../stacks/outputs.ts";
 import { program } from "../../stacks/program.ts";
 import { mocks } from "./mocks.ts";

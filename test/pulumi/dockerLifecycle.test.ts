@@ -195,7 +195,7 @@ it("previews no change right after the up (no perpetual diff)", async () => {
 
 it("adds a third orders replica as an update that replaces nothing else", async () => {
   if (skip) return console.warn(`skipped: ${skip}`);
-  const catalogFile = join(ws.dir, "infra/catalog/default.ts");
+  const catalogFile = join(ws.dir, "platform/catalog/default.ts");
   const source = readFileSync(catalogFile, "utf8");
   const edited = source.replace(
     /(orders: \{\n\s+domain: "business",\n\s+routes: \["\/v1\/orders"\],\n\s+replicas: )2,/,

@@ -1,5 +1,5 @@
-import { defaultCatalog } from "../../infra/catalog/default.ts";
-import { validateCatalog, type Catalog } from "../../infra/catalog/index.ts";
+import { defaultCatalog } from "../../platform/catalog/default.ts";
+import { validateCatalog, type Catalog } from "../../platform/catalog/index.ts";
 
 /** The default catalog with orders as a 90/10 canary of v1 and v2, as the stacks' tests deploy it. */
 export function ordersCanary(): Catalog {

@@ -56,7 +56,7 @@ export async function loadRuntimeCatalog(
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw err;
       throw new Error(
-        `${CATALOG_ENV} is not set, and this build carries no default catalog: the deploy target passes the catalog to every process (infra/runtimeEnv.ts)`,
+        `${CATALOG_ENV} is not set, and this build carries no default catalog: the deploy target passes the catalog to every process (platform/runtimeEnv.ts)`,
         { cause: err },
       );
     }

@@ -86,7 +86,7 @@ describe("the services image", () => {
 
   it("keeps its content (and tag) through a catalog edit, and not through a code edit", () => {
     const first = contextDigest(dir);
-    edit("infra/catalog/default.ts", /replicas: 2,/, "replicas: 3,");
+    edit("platform/catalog/default.ts", /replicas: 2,/, "replicas: 3,");
     expect(contextDigest(dir)).toBe(first);
     edit("services/orders/app.ts", /$/, "\n// an edit\n");
     expect(contextDigest(dir)).not.toBe(first);

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { CATALOG_ENV, runtimeCatalogJson } from "./catalog/runtime.ts";
 import type { Catalog } from "./catalog/schema.ts";
 import { domains, keyService, serviceWithRole, services } from "./catalog/topology.ts";
+import type { Workload } from "./catalog/reachability.ts";
+import { nameOf } from "./names.ts";
 
 // The environment contract between the deploy targets and the processes. Every target (local
 // runner, Docker, Kubernetes, AWS) builds a process's environment with these functions, and the
@@ -84,6 +86,40 @@ export function scrapeTargets(
   return targets;
 }
 
+/**
+ * Every address of a target whose groups each answer at one URL (a DNS name with a record per
+ * replica, or a balanced one): `urlOf` gives that URL for a workload, its name and a port. The
+ * routers are scraped on their ops port where the target runs them (on AWS the ALB routes).
+ */
+export function addressesOf(
+  catalog: Catalog,
+  urlOf: (w: Workload, name: string, port: number) => string,
+  options: { routers: boolean },
+): Addresses {
+  const port = catalog.containerPort;
+  const at = (w: Workload, p = port) => urlOf(w, nameOf(w), p);
+  return {
+    replicas: scrapeTargets(catalog, {
+      router: options.routers
+        ? () => ({ dns: at({ kind: "router" }, catalog.opsPort) })
+        : undefined,
+      tier: (domain) => ({ dns: at({ kind: "tier", domain }) }),
+      service: (service, version) => ({ dns: at({ kind: "service", service, version }) }),
+    }),
+    tiers: Object.fromEntries(
+      domains(catalog).map((d) => [d.name, [at({ kind: "tier", domain: d.name })]]),
+    ),
+    services: Object.fromEntries(
+      services(catalog).flatMap((s) =>
+        s.versions.map((v) => [
+          versionedName(s.name, v.name),
+          [at({ kind: "service", service: s.name, version: v.name })],
+        ]),
+      ),
+    ),
+  };
+}
+
 /** Connection strings of one domain's data stores; absent ones fall back to embedded defaults. */
 export interface DataEndpoints {
   databaseUrl?: string;
@@ -144,7 +180,7 @@ export const envFormat = {
 };
 
 export const envKey = {
-  /** The catalog's runtime view, as JSON (infra/catalog/runtime.ts): every program reads it. */
+  /** The catalog's runtime view, as JSON (platform/catalog/runtime.ts): every program reads it. */
   catalog: CATALOG_ENV,
   port: "PORT",
   host: "HOST",
@@ -222,6 +258,18 @@ export const envKey = {
   blobKmsKeyId: "BLOB_KMS_KEY_ID",
   /** The AWS region, as the AWS SDK reads it. */
   awsRegion: "AWS_REGION",
+} as const;
+
+/**
+ * Secrets reach containers as environment variables filled from the target's secret store (ECS
+ * from Secrets Manager, Docker and Kubernetes from their own), never as plain values. `pg` reads
+ * PGPASSWORD by itself when DATABASE_URL carries no password; REDIS_PASSWORD is the Redis AUTH
+ * token for REDIS_URL. On AWS no database password exists for a task: each service signs in as
+ * its own role with IAM tokens (DATABASE_AUTH=aws-iam, components/aws/databaseRoles.ts).
+ */
+export const secretEnvKey = {
+  databasePassword: envKey.databasePassword,
+  redisPassword: envKey.redisPassword,
 } as const;
 
 function dataEnv(data: DataAccess | undefined): Env {

@@ -104,3 +104,6 @@ export function edgeLimits(catalog: Catalog): { maxBodyBytes: number; longestSil
     ),
   };
 }
+
+/** A gateway tier uses its domain's Redis (rate limits, cache) and Kafka (dead-letter queue). */
+export const gatewayStores: ReadonlySet<StoreKind> = new Set<StoreKind>(["redis", "kafka"]);

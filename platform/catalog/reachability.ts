@@ -3,7 +3,7 @@ import { domains, keyService, serviceWithRole, services } from "./topology.ts";
 
 // Who may open a connection to whom, for every target: the one statement of it. AWS security
 // groups (stacks/aws.ts), Kubernetes network policies (stacks/kubernetes.ts) and the env contract
-// (infra/runtimeEnv.ts, which hands each workload the addresses of exactly these peers) follow it,
+// (platform/runtimeEnv.ts, which hands each workload the addresses of exactly these peers) follow it,
 // and test/reachability.test.ts checks that the AWS and Kubernetes graphs realise it, no more.
 
 /** A group of processes: the routing tier, a domain's gateway tier, or one version of a service. */
