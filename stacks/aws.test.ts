@@ -122,10 +122,18 @@ describe("dev stack on AWS", () => {
       (field(rule, "conditions") as { pathPattern?: { values: string[] } }[]).flatMap(
         (c) => c.pathPattern?.values ?? [],
       );
+    // The target group the tier's ECS service registers its tasks in.
     const tierTargetGroup = (domain: string) => {
+      const below = (r: ResourceRecord): ResourceRecord[] =>
+        run.records.childrenOf(r).flatMap((c) => [c, ...below(c)]);
       const tier = run.records.one("platform:aws:GatewayTier", `${catalog.name}-gw-${domain}`);
-      const [tg] = run.records.childrenOf(tier).filter((r) => r.type === T.targetGroup);
-      return mockArn(tg!.type, tg!.name);
+      const [service] = below(tier).filter((r) => r.type === "aws:ecs/service:Service");
+      const [registered] = field(service!, "loadBalancers") as { targetGroupArn: string }[];
+      const tg = run.records
+        .byType(T.targetGroup)
+        .find((r) => mockArn(r.type, r.name) === registered!.targetGroupArn);
+      expect(tg?.name).toBe(`${catalog.name}-gw-${domain}-tg`);
+      return registered!.targetGroupArn;
     };
     for (const route of routingRules(catalog)) {
       const arn = tierTargetGroup(route.domain);

@@ -164,11 +164,35 @@ export function deploy(catalog: Catalog): StackOutputs {
     maxReplicas: replicas * settings.maxScaleFactor,
   });
 
-  // The ALB's rules need each tier's target group, and each tier needs the ALB: its security
-  // group is the tier's only allowed source, and ECS attaches a target group only once a rule
-  // uses it. The tiers therefore take the ALB as a promise, settled once the ALB exists.
-  let albCreated!: (alb: RoutingAlb) => void;
-  const albPromise = new Promise<RoutingAlb>((resolve) => (albCreated = resolve));
+  // The public entry point first: it owns the tiers' target groups, and each tier admits its
+  // security group and waits for its rules (ECS attaches a target group once a rule uses it).
+  const alb = new RoutingAlb(prefix, {
+    vpcId: network.vpcId,
+    vpcCidrBlock: settings.vpcCidr,
+    subnetIds: network.publicSubnetIds,
+    // One target group per gateway tier, declared by the tier until the ALB owned them.
+    targets: Object.fromEntries(
+      allDomains.map((d) => {
+        const tier = `${prefix}-gw-${d.name}`;
+        const formerParent = pulumi.createUrn(tier, "platform:aws:GatewayTier");
+        return [d.name, { name: `${tier}-tg`, drainSeconds, aliases: [{ parent: formerParent }] }];
+      }),
+    ),
+    routes: routingRules(catalog).map((r) => ({ prefix: r.prefix, target: r.domain })),
+    defaultTarget: catalog.defaultDomain,
+    certificateArn: settings.certificateArn,
+    domain:
+      settings.domainName && settings.hostedZoneId
+        ? { name: settings.domainName, hostedZoneId: settings.hostedZoneId }
+        : undefined,
+    targetPort: port,
+    // What the routed services accept: the ALB and its WAF must not refuse or cut less.
+    limits: edgeLimits(catalog),
+    deletionProtection: settings.deletionProtection,
+    waf: settings.waf ? { rateLimit: settings.wafRateLimit } : undefined,
+    accessLogRetentionDays: settings.logRetentionDays,
+    tags,
+  });
 
   // The operators' token for the gateways' /admin and for monitoring through a gateway: in
   // Secrets Manager, injected by ECS at task start (the execution role may read it), so its value
@@ -218,8 +242,9 @@ export function deploy(catalog: Catalog): StackOutputs {
         memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
         taskPolicyStatements: access.taskPolicyStatements,
         execCommand: true,
-        loadBalancerSecurityGroupId: pulumi.output(albPromise).apply((alb) => alb.securityGroupId),
-        serviceDependsOn: albPromise.then((alb) => alb.rules),
+        loadBalancerSecurityGroupId: alb.securityGroupId,
+        targetGroupArn: alb.targetGroups[d.name]!.arn,
+        serviceDependsOn: alb.rules,
       });
       return [d.name, tier] as const;
     }),
@@ -242,7 +267,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           forceDestroy: !settings.deletionProtection,
           // Every request to the blobs is logged, beside the ALB's logs and kept as long.
           accessLogs: {
-            bucket: pulumi.output(albPromise).apply((alb) => alb.accessLogBucket),
+            bucket: alb.accessLogBucket,
             prefix: `${S3_ACCESS_LOG_PREFIX}${s.name}/`,
           },
           tags: { ...tags, service: s.name },
@@ -356,35 +381,11 @@ export function deploy(catalog: Catalog): StackOutputs {
     });
   }
 
-  const alb = new RoutingAlb(prefix, {
-    vpcId: network.vpcId,
-    vpcCidrBlock: settings.vpcCidr,
-    subnetIds: network.publicSubnetIds,
-    routes: routingRules(catalog).map((r) => ({
-      prefix: r.prefix,
-      targetGroupArn: tierOf(r.domain).targetGroupArn,
-    })),
-    defaultTargetGroupArn: tierOf(catalog.defaultDomain).targetGroupArn,
-    certificateArn: settings.certificateArn,
-    domain:
-      settings.domainName && settings.hostedZoneId
-        ? { name: settings.domainName, hostedZoneId: settings.hostedZoneId }
-        : undefined,
-    targetPort: port,
-    // What the routed services accept: the ALB and its WAF must not refuse or cut less.
-    limits: edgeLimits(catalog),
-    deletionProtection: settings.deletionProtection,
-    waf: settings.waf ? { rateLimit: settings.wafRateLimit } : undefined,
-    accessLogRetentionDays: settings.logRetentionDays,
-    tags,
-  });
-  albCreated(alb);
-
   const observability = new Observability(prefix, {
     loadBalancerArnSuffix: alb.arnSuffix,
     targetGroups: allDomains.map((d) => ({
       label: `gw-${d.name}`,
-      arnSuffix: tierOf(d.name).targetGroupArnSuffix,
+      arnSuffix: alb.targetGroups[d.name]!.arnSuffix,
     })),
     databases: allDomains.map((d) => ({
       label: d.name,

@@ -3,13 +3,33 @@ import * as aws from "@pulumi/aws";
 import { makeBucketPrivate } from "./privateBucket.ts";
 
 /**
- * A path prefix (`/v1/orders`) and the target group (a gateway tier) that serves it and
- * everything below it. Canaries are the gateways' (their version router splits by weight and
- * honours `x-api-version`), so the edge routes by path alone.
+ * A path prefix (`/v1/orders`) and the target (a gateway tier) that serves it and everything
+ * below it. Canaries are the gateways' (their version router splits by weight and honours
+ * `x-api-version`), so the edge routes by path alone.
  */
 export interface AlbRoute {
   prefix: string;
-  targetGroupArn: pulumi.Input<string>;
+  /** A key of `targets`. */
+  target: string;
+}
+
+/**
+ * One target group, which a tier's ECS service registers its tasks in. The load balancer owns
+ * its target groups, as awsx's does, so that the tiers can be built after it and wait for its
+ * rules: ECS attaches a target group to a service only once a rule forwards to it.
+ */
+export interface AlbTarget {
+  /** The target group's Pulumi name. */
+  name: string;
+  /**
+   * Seconds a deregistering target keeps its in-flight requests: the tier's graceful shutdown
+   * (ECS waits as long before it sends SIGTERM). Default 10.
+   */
+  drainSeconds?: number;
+  /** Seconds a new target ramps up its share of traffic (warm caches, pools). Default 30. */
+  slowStartSeconds?: number;
+  /** Where the target group was declared before (a rename or a move keeps its state). */
+  aliases?: pulumi.Input<pulumi.Alias>[];
 }
 
 /** What the catalog lets one service's requests do, which the load balancer must let them do too. */
@@ -27,10 +47,12 @@ export interface RoutingAlbArgs {
   vpcCidrBlock: pulumi.Input<string>;
   /** Public subnets, one per availability zone. */
   subnetIds: pulumi.Input<string>[];
+  /** The target groups, by key; each is checked on `/readyz` at `targetPort`. */
+  targets: Record<string, AlbTarget>;
   /** Matched in order: the first route gets the highest priority. */
   routes: AlbRoute[];
-  /** Receives every `/v1/*` path that no route claims. */
-  defaultTargetGroupArn: pulumi.Input<string>;
+  /** The key of the target that receives every `/v1/*` path that no route claims. */
+  defaultTarget: string;
   /**
    * A public DNS name in a Route 53 zone: the ALB gets an alias record there and, unless
    * `certificateArn` is given, an ACM certificate validated through the same zone.
@@ -148,6 +170,8 @@ export class RoutingAlb extends pulumi.ComponentResource {
   public readonly accessLogBucket: pulumi.Output<string>;
   /** The listener rules, for resources that must wait until routing exists. */
   public readonly rules: aws.lb.ListenerRule[];
+  /** The target groups, by the keys of `targets`. */
+  public readonly targetGroups: Record<string, aws.lb.TargetGroup>;
 
   constructor(name: string, args: RoutingAlbArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:aws:RoutingAlb", name, {}, opts);
@@ -271,6 +295,42 @@ export class RoutingAlb extends pulumi.ComponentResource {
         )
       : httpListener;
 
+    this.targetGroups = Object.fromEntries(
+      Object.entries(args.targets).map(([key, target]) => [
+        key,
+        new aws.lb.TargetGroup(
+          target.name,
+          {
+            vpcId: args.vpcId,
+            targetType: "ip",
+            protocol: "HTTP",
+            port: args.targetPort,
+            deregistrationDelay: target.drainSeconds ?? 10,
+            slowStart: target.slowStartSeconds ?? 30,
+            // `/readyz`: a gateway whose dependencies are down stops receiving traffic while
+            // ECS (which checks `/healthz`) leaves it running.
+            healthCheck: {
+              enabled: true,
+              path: "/readyz",
+              matcher: "200",
+              interval: 10,
+              timeout: 5,
+              healthyThreshold: 2,
+              unhealthyThreshold: 3,
+            },
+            tags,
+          },
+          { parent: this, aliases: target.aliases },
+        ),
+      ]),
+    );
+    const targetArn = (key: string) => {
+      const group = this.targetGroups[key];
+      if (!group)
+        throw new Error(`${name}: a route names target "${key}", which is not in targets`);
+      return group.arn;
+    };
+
     // Priorities follow the route order (ALB evaluates the lowest number first); the `/v1/*`
     // catch-all comes last.
     const rules = args.routes.flatMap((route) =>
@@ -284,7 +344,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
             listenerArn: listener.arn,
             priority: (i + 1) * 10,
             conditions: [{ pathPattern: { values } }],
-            actions: [{ type: "forward", targetGroupArn: route.targetGroupArn }],
+            actions: [{ type: "forward", targetGroupArn: targetArn(route.target) }],
             tags: { ...tags, route: route.prefix },
           },
           parent,
@@ -298,7 +358,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
           // The highest priority number ALB allows: evaluated after every route.
           priority: 50000,
           conditions: [{ pathPattern: { values: ["/v1/*"] } }],
-          actions: [{ type: "forward", targetGroupArn: args.defaultTargetGroupArn }],
+          actions: [{ type: "forward", targetGroupArn: targetArn(args.defaultTarget) }],
           tags: { ...tags, route: "/v1/*" },
         },
         parent,
