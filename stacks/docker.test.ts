@@ -49,11 +49,13 @@ const plainEnv = (c: ResourceRecord): Env => {
 };
 /** A container's uploaded files: `[secret]` when one of them holds a secret, hiding them all. */
 const uploads = (c: ResourceRecord) => c.inputs["uploads"] ?? [];
+/** A container's one alias, the same on every network it joins. */
 const aliasOf = (c: ResourceRecord) => {
   const nets = c.inputs["networksAdvanced"] as { aliases?: string[] }[];
-  expect(nets).toHaveLength(1);
-  expect(nets[0]!.aliases).toHaveLength(1);
-  return nets[0]!.aliases![0]!;
+  expect(nets.length).toBeGreaterThan(0);
+  const aliases = new Set(nets.flatMap((n) => n.aliases ?? []));
+  expect(aliases.size).toBe(1);
+  return [...aliases][0]!;
 };
 /** What a container runs: node's last argument (a secret env file may come before it). */
 const runs = (program: string) => (c: ResourceRecord) => command(c).at(-1) === entrypoint(program);
@@ -162,7 +164,34 @@ describe("docker stack", () => {
     });
     expect(new Set(aliases).size).toBe(aliases.length);
     expect(aliases).toEqual(expect.arrayContaining(["router", "gateway-business", "orders"]));
-    expect(run.records.byType("docker:index/network:Network")).toHaveLength(1);
+  });
+
+  it("declares each planned network with its own subnet, internal but the router's public one", () => {
+    const networks = run.records.byType("docker:index/network:Network");
+    const joined = new Set(
+      containers().flatMap((c) =>
+        (c.inputs["networksAdvanced"] as { name: string }[]).map((n) => n.name),
+      ),
+    );
+    expect(networks.map((n) => n.inputs["name"]).sort()).toEqual([...joined].sort());
+    const subnets = networks.map(
+      (n) => (n.inputs["ipamConfigs"] as { subnet: string }[])[0]!.subnet,
+    );
+    expect(new Set(subnets).size).toBe(networks.length);
+    expect(networks.filter((n) => n.inputs["internal"] !== true).map((n) => n.name)).toEqual([
+      "platform-router--public",
+    ]);
+    // Only the router's containers are on the network that can publish ports.
+    const onPublic = containers().filter((c) =>
+      (c.inputs["networksAdvanced"] as { name: string }[]).some(
+        (n) => n.name === "platform-router--public",
+      ),
+    );
+    expect(onPublic.map((c) => c.urn).sort()).toEqual(
+      routers()
+        .map((c) => c.urn)
+        .sort(),
+    );
   });
 
   it("publishes host ports on the router replicas only, one distinct port each", () => {
@@ -361,7 +390,7 @@ describe("docker stack", () => {
     );
   });
 
-  it("refuses a plain-text or short database password and a bad port, naming the config key", async () => {
+  it("refuses a plain-text or short database password, a bad port and a bad network pool, naming the config key", async () => {
     await expect(
       runProgram({
         stack: "docker",
@@ -377,5 +406,8 @@ describe("docker stack", () => {
     await expect(
       runProgram({ stack: "docker", secrets, config: { "platform:routerPort": "80000" } }),
     ).rejects.toThrow(/platform:routerPort must be between 1 and 65535/);
+    await expect(
+      runProgram({ stack: "docker", secrets, config: { "platform:networkPool": "10.1.2.0/28" } }),
+    ).rejects.toThrow(/platform:networkPool must be an IPv4 CIDR of \/24 or wider/);
   });
 });

@@ -1,30 +1,22 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerGroup } from "../components/docker/containerGroup.ts";
-import { DataStores, storeAliases } from "../components/docker/dataStores.ts";
 import { BuiltImage } from "../components/docker/builtImage.ts";
+import { ContainerGroup } from "../components/docker/containerGroup.ts";
+import { DataStores } from "../components/docker/dataStores.ts";
 import { adminToken } from "../infra/adminToken.ts";
-import { principalSecret } from "../infra/principalSecret.ts";
-import { workloadName } from "../platform/names.ts";
-import type { Catalog, StoreKind } from "../platform/catalog/index.ts";
-import { domains, gatewayStores, keyService, services } from "../platform/catalog/index.ts";
 import { dockerSettings, postgresPassword } from "../infra/docker/config.ts";
-import type { DataEndpoints } from "../platform/runtimeEnv.ts";
-import {
-  addressesOf,
-  entrypoint,
-  envKey,
-  gatewayEnv,
-  IMAGE_DATA_DIR,
-  routerEnv,
-  secretEnvKey,
-  serviceEnv,
-  versionedName,
-} from "../platform/runtimeEnv.ts";
+import type { DockerSecret } from "../infra/docker/plan.ts";
+import { planDocker } from "../infra/docker/plan.ts";
+import { principalSecret } from "../infra/principalSecret.ts";
+import type { Catalog } from "../platform/catalog/index.ts";
+import { domains } from "../platform/catalog/index.ts";
+import { workloadName } from "../platform/names.ts";
+import { envKey, IMAGE_DATA_DIR, secretEnvKey } from "../platform/runtimeEnv.ts";
 import type { StackOutputs } from "./outputs.ts";
 
 /**
- * The Docker target: one bridge network, each domain's Redis, PostgreSQL and Kafka, one image
+ * The Docker target (the plan: infra/docker/plan.ts): a network per connection the catalog
+ * allows and per workload's data stores, each domain's Redis, PostgreSQL and Kafka, one image
  * built on the engine, every service and gateway tier with its catalog replica count, and the
  * router, the only group that publishes host ports. Callers find a group's replicas by its
  * network alias, which Docker's DNS answers with one address per replica (as a Kubernetes
@@ -32,33 +24,46 @@ import type { StackOutputs } from "./outputs.ts";
  */
 export function deploy(catalog: Catalog): StackOutputs {
   const settings = dockerSettings();
+  const plan = planDocker(catalog, settings.networkPool);
   const password = postgresPassword(catalog.name);
-  const port = catalog.containerPort;
-  const allDomains = domains(catalog);
-  const allServices = services(catalog);
+  // The values of the secrets a group's env file holds (ContainerGroup `secretEnv`): the admin
+  // token is for operators inside a gateway container (docs/docker.md, "Operator access").
+  const secretValue: Record<DockerSecret, [string, pulumi.Input<string>]> = {
+    databasePassword: [secretEnvKey.databasePassword, password],
+    adminToken: [envKey.adminToken, adminToken(catalog.name)],
+    principalSecret: [envKey.principalSecret, principalSecret(catalog.name)],
+  };
 
-  const addresses = addressesOf(catalog, (_, name, at) => `http://${name}:${at}`, {
-    routers: true,
-  });
-  assertUniqueAliases(catalog);
-
-  const network = new docker.Network(`${catalog.name}-net`, {
-    driver: "bridge",
-    labels: [{ label: "project", value: catalog.name }],
-  });
+  const networks = new Map(
+    plan.networks.map((n) => [
+      n.name,
+      new docker.Network(n.name, {
+        name: n.name,
+        driver: "bridge",
+        internal: n.internal,
+        ipamConfigs: [{ subnet: n.subnet }],
+        labels: [
+          { label: "project", value: catalog.name },
+          { label: "platform.purpose", value: n.purpose },
+        ],
+      }),
+    ]),
+  );
+  const networkNames = (names: readonly string[]) => names.map((n) => networks.get(n)!.name);
   const image = new BuiltImage(`${catalog.name}-services`, {
     imageName: `${catalog.name}/services:local`,
     buildArgs: { NODE_IMAGE: settings.nodeImage },
     buildNetwork: settings.buildNetwork,
   });
-
-  const data = new Map(
-    allDomains.map((d) => [
-      d.name,
-      new DataStores(d.name, {
-        network: network.name,
+  const stores = new Map(
+    plan.stores.map((d) => [
+      d.domain,
+      new DataStores(d.domain, {
+        networks: Object.fromEntries(
+          Object.entries(d.networks).map(([kind, on]) => [kind, networkNames(on)]),
+        ),
         postgresPassword: password,
-        database: d.name,
+        database: d.domain,
         images: {
           redis: settings.redisImage,
           postgres: settings.postgresImage,
@@ -67,114 +72,51 @@ export function deploy(catalog: Catalog): StackOutputs {
       }),
     ]),
   );
-  const dataOf = (domain: string) => data.get(domain)!;
+  const volumes = new Map<string, docker.Volume>();
+  const volume = ({ name, service }: { name: string; service: string }) =>
+    volumes.get(name) ??
+    volumes
+      .set(
+        name,
+        new docker.Volume(name, { labels: [{ label: "platform.service", value: service }] }),
+      )
+      .get(name)!;
 
-  /** The part of a domain's data stores that a program uses, and the password if it has a database. */
-  const storeEnv = (domain: string, stores: ReadonlySet<StoreKind>) => {
-    const d = dataOf(domain);
-    const endpoints: DataEndpoints = {
-      databaseUrl: stores.has("postgres") ? d.databaseUrl : undefined,
-      redisUrl: stores.has("redis") ? d.redisUrl : undefined,
-      kafkaBrokers: stores.has("kafka") ? d.kafkaBrokers : undefined,
-    };
-    const secrets: Record<string, pulumi.Input<string>> = stores.has("postgres")
-      ? { [secretEnvKey.databasePassword]: password }
-      : {};
-    return { endpoints, secrets };
-  };
-
-  const common = { image: image.imageRef, network: network.name, port };
-  // The operators' token for the gateways' /admin and monitoring: in the secret env file, like
-  // PGPASSWORD, so `docker inspect` shows nothing; an operator uses it from inside a gateway
-  // container (docs/docker.md, "Operator access").
-  const adminEnv = { [envKey.adminToken]: adminToken(catalog.name) };
-  // What the gateways sign and every service checks: in the same secret env file.
-  const signingEnv = { [envKey.principalSecret]: principalSecret(catalog.name) };
-
-  // Each version of a service runs as a group of its own (`orders`, `orders-v2`); the gateways'
-  // version router splits the traffic between them by the catalog's weights.
-  const serviceGroups = new Map(
-    allServices.flatMap((s) => {
-      const { endpoints, secrets } = storeEnv(s.domain, new Set(s.uses));
-      // A service that keeps blobs keeps them on disk here (no S3): every replica must read what
-      // another stored, so its replicas (of every version) share one volume as DATA_DIR. The
-      // image's (empty, app-owned) DATA_DIR seeds a new volume, so the non-root process can write.
-      const blobs = s.blobs
-        ? new docker.Volume(`${workloadName.service(s.name)}-data`, {
-            labels: [{ label: "platform.service", value: s.name }],
-          })
-        : undefined;
-      return s.versions.map((v) => {
-        const group = new ContainerGroup(
-          workloadName.service(s.name, v.name),
-          {
-            ...common,
-            command: [entrypoint(s.name)],
-            replicas: s.replicas,
-            env: serviceEnv(catalog, s.name, port, endpoints, v.name, addresses),
-            secretEnv: {
-              ...secrets,
-              ...signingEnv,
-              ...(s.role === "monitoring" ? adminEnv : {}),
-            },
-            memoryMb: s.memory,
-            sharedVolumes: blobs ? [{ volumeName: blobs.name, containerPath: IMAGE_DATA_DIR }] : [],
-          },
-          { dependsOn: [dataOf(s.domain)] },
-        );
-        return [versionedName(s.name, v.name), group] as const;
-      });
-    }),
-  );
-
-  // Every tier verifies API keys through the tier that hosts auth: that one starts first.
-  const authDomain = keyService(catalog).domain;
-  const ordered = [...allDomains].sort(
-    (a, b) => Number(b.name === authDomain) - Number(a.name === authDomain),
-  );
-  const tiers = new Map<string, ContainerGroup>();
-  for (const d of ordered) {
-    const { endpoints } = storeEnv(d.name, gatewayStores);
+  const groups = new Map<string, ContainerGroup>();
+  for (const g of plan.groups) {
+    const shared = g.sharedVolume ? volume(g.sharedVolume) : undefined;
     const dependsOn: pulumi.Resource[] = [
-      dataOf(d.name),
-      ...d.services.flatMap((s) =>
-        s.versions.map((v) => serviceGroups.get(versionedName(s.name, v.name))!),
-      ),
+      ...(g.after.storesOf ? [stores.get(g.after.storesOf)!] : []),
+      ...g.after.groups.map((name) => groups.get(name)!),
     ];
-    if (d.name !== authDomain) dependsOn.push(tiers.get(authDomain)!);
-    tiers.set(
-      d.name,
+    groups.set(
+      g.name,
       new ContainerGroup(
-        workloadName.tier(d.name),
+        g.name,
         {
-          ...common,
-          command: [entrypoint("gateway")],
-          replicas: d.gateway.replicas,
-          env: gatewayEnv(catalog, d.name, addresses, port, "docker", endpoints),
-          secretEnv: { ...adminEnv, ...signingEnv },
-          memoryMb: d.gateway.memory,
+          image: image.imageRef,
+          port: catalog.containerPort,
+          command: [g.program],
+          replicas: g.replicas,
+          networks: networkNames(g.networks),
+          env: g.env,
+          secretEnv: Object.fromEntries(g.secrets.map((s) => secretValue[s])),
+          memoryMb: g.memoryMb,
+          hostPort: g.publishes ? settings.routerPort : undefined,
+          sharedVolumes: shared ? [{ volumeName: shared.name, containerPath: IMAGE_DATA_DIR }] : [],
         },
         { dependsOn },
       ),
     );
   }
 
-  const router = new ContainerGroup(
-    workloadName.router,
-    {
-      ...common,
-      command: [entrypoint("router")],
-      replicas: catalog.router.replicas,
-      env: routerEnv(catalog, addresses, port),
-      memoryMb: catalog.router.memory,
-      hostPort: settings.routerPort,
-    },
-    { dependsOn: [...tiers.values()] },
-  );
-
+  const router = groups.get(workloadName.router)!;
   const publicUrl = router.hostUrls[0]!;
   const internal = Object.fromEntries(
-    allDomains.map((d) => [workloadName.tier(d.name), addresses.tiers[d.name]!.join(",")] as const),
+    domains(catalog).map((d) => [
+      workloadName.tier(d.name),
+      groups.get(workloadName.tier(d.name))!.url,
+    ]),
   );
   return {
     url: pulumi.output(publicUrl),
@@ -184,27 +126,4 @@ export function deploy(catalog: Catalog): StackOutputs {
       ...internal,
     }),
   };
-}
-
-/** Fails, naming both, when two groups or stores would share a network alias. */
-function assertUniqueAliases(catalog: Catalog): void {
-  const owners = new Map<string, string>();
-  const claim = (alias: string, owner: string) => {
-    const other = owners.get(alias);
-    if (other)
-      throw new Error(
-        `docker target: ${owner} and ${other} would both use the network alias "${alias}"`,
-      );
-    owners.set(alias, owner);
-  };
-  claim(workloadName.router, "the router");
-  for (const d of domains(catalog)) {
-    claim(workloadName.tier(d.name), `gateway tier ${d.name}`);
-    for (const [kind, alias] of Object.entries(storeAliases(d.name)))
-      claim(alias, `domain ${d.name}'s ${kind}`);
-  }
-  for (const s of services(catalog)) {
-    for (const v of s.versions)
-      claim(workloadName.service(s.name, v.name), `service ${versionedName(s.name, v.name)}`);
-  }
 }

@@ -3,9 +3,11 @@ import { reachability, workloadKey, type Workload } from "../platform/catalog/re
 import { domainNamespace, routingNamespace } from "../infra/kubernetes/topology.ts";
 import { runProgram, type RunResult } from "../test/plan/harness.ts";
 import { mockId } from "../test/plan/records.ts";
-import { workloadName } from "../platform/names.ts";
+import { nameOf, workloadName } from "../platform/names.ts";
+import { gatewayStores } from "../platform/catalog/index.ts";
+import { storeAliases } from "../components/docker/dataStores.ts";
 
-// Who may connect to whom, as the AWS and Kubernetes graphs realise it, against the one
+// Who may connect to whom, as the AWS, Kubernetes and Docker graphs realise it, against the one
 // statement of it (platform/catalog/reachability.ts): every edge is open, and nothing else between
 // the platform's workloads is (issue #15). Connections to data stores and AWS endpoints are each
 // target's own and not compared here.
@@ -16,9 +18,11 @@ const secrets = {
 };
 let aws: RunResult;
 let k8s: RunResult;
+let dockerRun: RunResult;
 beforeAll(async () => {
   aws = await runProgram({ stack: "dev" });
   k8s = await runProgram({ stack: "k8s", secrets });
+  dockerRun = await runProgram({ stack: "docker", secrets });
 });
 
 /** Every workload of the catalog, as each target names it. */
@@ -170,4 +174,67 @@ test("AWS: each task is handed the addresses of its own connections only (the en
   }
   expect(handed.length).toBeGreaterThan(10);
   expect(handed.filter((h) => !allowed.has(h))).toEqual([]);
+});
+
+test("Docker: two groups share a network exactly when the statement connects them", () => {
+  // A Docker network lets its members reach each other both ways, on every port: the target
+  // realises the statement's pairs, not their direction or port (infra/docker/networks.ts).
+  const byAlias = new Map(workloads().map((w) => [nameOf(w), w]));
+  const members = new Map<string, Set<string>>();
+  for (const c of dockerRun.records.byType("docker:index/container:Container")) {
+    for (const n of c.inputs["networksAdvanced"] as { name: string; aliases: string[] }[]) {
+      const w = byAlias.get(n.aliases[0]!);
+      if (w) members.set(n.name, (members.get(n.name) ?? new Set()).add(workloadKey(w)));
+    }
+  }
+  const shared = new Set<string>();
+  for (const keys of members.values())
+    for (const a of keys) for (const b of keys) if (a < b) shared.add(`${a} ~ ${b}`);
+  const pairs = new Set(
+    reachability(catalog)
+      .map((e) => [workloadKey(e.from), workloadKey(e.to)].sort())
+      .filter(([a, b]) => a !== b)
+      .map(([a, b]) => `${a} ~ ${b}`),
+  );
+  expect([...shared].sort()).toEqual([...pairs].sort());
+});
+
+test("Docker: a workload shares a network with its own domain's stores that it uses, and no other", () => {
+  const stores = new Map(
+    domains(catalog).flatMap((d) =>
+      (["postgres", "redis", "kafka"] as const).map(
+        (k) => [storeAliases(d.name)[k], { domain: d.name, kind: k }] as const,
+      ),
+    ),
+  );
+  const uses = (w: Workload) =>
+    w.kind === "tier"
+      ? { domain: w.domain, kinds: new Set<string>(gatewayStores) }
+      : w.kind === "service"
+        ? {
+            domain: catalog.services[w.service]!.domain,
+            kinds: new Set<string>(catalog.services[w.service]!.uses),
+          }
+        : { domain: "", kinds: new Set<string>() };
+  const byAlias = new Map(workloads().map((w) => [nameOf(w), w]));
+  const networks = new Map<string, string[]>();
+  for (const c of dockerRun.records.byType("docker:index/container:Container"))
+    for (const n of c.inputs["networksAdvanced"] as { name: string; aliases: string[] }[])
+      networks.set(n.name, [...(networks.get(n.name) ?? []), n.aliases[0]!]);
+  const reached: string[] = [];
+  const wanted: string[] = [];
+  for (const aliases of networks.values())
+    for (const a of new Set(aliases))
+      for (const b of new Set(aliases)) {
+        const w = byAlias.get(a);
+        const store = stores.get(b);
+        if (w && store) reached.push(`${a} -> ${b}`);
+      }
+  for (const w of workloads()) {
+    const u = uses(w);
+    for (const [alias, store] of stores)
+      if (store.domain === u.domain && u.kinds.has(store.kind))
+        wanted.push(`${nameOf(w)} -> ${alias}`);
+  }
+  expect([...new Set(reached)].sort()).toEqual(wanted.sort());
 });

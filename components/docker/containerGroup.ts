@@ -9,8 +9,8 @@ export interface ContainerGroupArgs {
   command: pulumi.Input<string>[];
   /** How many identical containers to run. */
   replicas: number;
-  /** Name of the Docker network the replicas join. */
-  network: pulumi.Input<string>;
+  /** Names of the Docker networks the replicas join, under the group's alias on each. */
+  networks: pulumi.Input<string>[];
   /** Environment of every replica, in plain text (it shows in `pulumi preview` and `docker inspect`). */
   env: Record<string, string>;
   /**
@@ -70,6 +70,7 @@ export class ContainerGroup extends pulumi.ComponentResource {
         `${name}: replicas must be a whole number of at least 1 (got ${args.replicas})`,
       );
     }
+    if (args.networks.length === 0) throw new Error(`${name}: needs at least one network`);
     const healthPath = args.healthPath ?? "/readyz";
     this.alias = name;
     this.url = `http://${name}:${args.port}`;
@@ -111,7 +112,10 @@ export class ContainerGroup extends pulumi.ComponentResource {
             envs,
             uploads,
             user,
-            networksAdvanced: [{ name: args.network, aliases: [this.alias] }],
+            networksAdvanced: args.networks.map((network) => ({
+              name: network,
+              aliases: [this.alias],
+            })),
             volumes: args.sharedVolumes ?? [],
             ports:
               hostPorts[i] === undefined ? [] : [{ internal: args.port, external: hostPorts[i] }],

@@ -2,8 +2,11 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface DataStoresArgs {
-  /** Name of the Docker network the stores join; they publish no host port. */
-  network: pulumi.Input<string>;
+  /**
+   * The Docker networks each store joins, under its alias on each; they publish no host port. A
+   * store with no network is not run: nothing could reach it.
+   */
+  networks: Partial<Record<StoreKind, pulumi.Input<string>[]>>;
   /** PostgreSQL superuser password; pass a secret (it stays one in the state). */
   postgresPassword: pulumi.Input<string>;
   /** Database created at first start. Default: the component's name. */
@@ -17,15 +20,31 @@ export interface DataStoresArgs {
 }
 
 const defaultImages = { redis: "redis:7", postgres: "postgres:16", kafka: "apache/kafka:3.9.0" };
+export type StoreKind = keyof typeof defaultImages;
+const defaultUser = "platform";
 
 /** The network alias of each store of the DataStores named `name`. */
-export function storeAliases(name: string): Record<keyof typeof defaultImages, string> {
+export function storeAliases(name: string): Record<StoreKind, string> {
   return { redis: `${name}-redis`, postgres: `${name}-postgres`, kafka: `${name}-kafka` };
 }
 
 const redisPort = 6379;
 const postgresPort = 5432;
 const kafkaPort = 9092;
+
+/** Where the stores of the DataStores named `name` answer (the database URL without password). */
+export function storeEndpoints(
+  name: string,
+  database = name,
+  user = defaultUser,
+): { databaseUrl: string; redisUrl: string; kafkaBrokers: string } {
+  const alias = storeAliases(name);
+  return {
+    redisUrl: `redis://${alias.redis}:${redisPort}`,
+    databaseUrl: `postgres://${user}@${alias.postgres}:${postgresPort}/${database}`,
+    kafkaBrokers: `${alias.kafka}:${kafkaPort}`,
+  };
+}
 
 /**
  * One domain's Redis, PostgreSQL and Kafka (a single KRaft broker) as containers with named
@@ -46,18 +65,22 @@ export class DataStores extends pulumi.ComponentResource {
     super("platform:docker:DataStores", name, {}, opts);
 
     const images = { ...defaultImages, ...args.images };
-    const user = args.user ?? "platform";
+    const user = args.user ?? defaultUser;
     const database = args.database ?? name;
     const alias = storeAliases(name);
-    this.redisUrl = `redis://${alias.redis}:${redisPort}`;
-    this.databaseUrl = `postgres://${user}@${alias.postgres}:${postgresPort}/${database}`;
-    this.kafkaBrokers = `${alias.kafka}:${kafkaPort}`;
+    ({
+      redisUrl: this.redisUrl,
+      databaseUrl: this.databaseUrl,
+      kafkaBrokers: this.kafkaBrokers,
+    } = storeEndpoints(name, database, user));
 
     const store = (
-      kind: keyof typeof defaultImages,
+      kind: StoreKind,
       dataPath: string,
       container: Pick<docker.ContainerArgs, "command" | "envs" | "healthcheck">,
     ) => {
+      const networks = args.networks[kind] ?? [];
+      if (networks.length === 0) return undefined;
       // keepLocally: another domain's stores may use the same image.
       const image = new docker.RemoteImage(
         `${name}-${kind}`,
@@ -70,7 +93,7 @@ export class DataStores extends pulumi.ComponentResource {
         {
           image: image.imageId,
           ...container,
-          networksAdvanced: [{ name: args.network, aliases: [alias[kind]] }],
+          networksAdvanced: networks.map((network) => ({ name: network, aliases: [alias[kind]] })),
           volumes: [{ volumeName: volume.name, containerPath: dataPath }],
           restart: "unless-stopped",
           logOpts: { "max-size": "10m", "max-file": "3" },
@@ -120,7 +143,9 @@ export class DataStores extends pulumi.ComponentResource {
       ]),
     });
 
-    this.containerIds = pulumi.all([redis.id, postgres.id, kafka.id]);
+    this.containerIds = pulumi.all(
+      [redis, postgres, kafka].flatMap((c) => (c === undefined ? [] : [c.id])),
+    );
     this.registerOutputs({
       databaseUrl: this.databaseUrl,
       redisUrl: this.redisUrl,

@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { generatedSecret, secretSetting, settingValues } from "../platformConfig.ts";
 import { StackConfigError } from "../stackConfigError.ts";
+import { parseCidr } from "./networks.ts";
 
 // The Docker target's own settings (`platform:*`), validated before any resource is declared so
 // that a wrong value fails with the config key in the message. The settings every target shares
@@ -23,6 +24,18 @@ const settingsSchema = z.object({
    * started with --bridge=none (scripts/docker/dockerd.sh), where the default has no egress.
    */
   buildNetwork: z.string().min(1).optional(),
+  /**
+   * The IPv4 range the stack's networks take their /27 subnets from (infra/docker/networks.ts).
+   * Default 172.16.0.0/16, beside Docker's own default pools (172.17-31.x, 192.168.x); pick another
+   * where that range is in use on the host's networks.
+   */
+  networkPool: z
+    .string()
+    .refine(
+      (v) => (parseCidr(v)?.bits ?? 99) <= 24,
+      "must be an IPv4 CIDR of /24 or wider, e.g. 10.213.0.0/16",
+    )
+    .default("172.16.0.0/16"),
   /** Image of each domain's Redis; any image with the official one's contract. */
   redisImage: z.string().min(1, "must name an image").default("redis:7"),
   /** Image of each domain's PostgreSQL (POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB). */

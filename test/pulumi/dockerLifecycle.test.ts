@@ -10,7 +10,7 @@ import { PULUMI_TEST_TIMEOUT_MS, ROOT, Workspace } from "./cli.ts";
 
 // The Docker stack's whole life with the real CLI, as its user lives it: `pulumi up` on the local
 // engine, the README's requests through the router it published, a preview that finds nothing to
-// change, one catalog edit (a third orders replica) applied as an update that leaves every other
+// change, the networks keeping apart what the catalog does not connect, one catalog edit (a third orders replica) applied as an update that leaves every other
 // container running as it was, and a destroy that leaves no container, volume or network behind.
 // The images that cannot be pulled here are the stand-ins of test/pulumi/standins.
 
@@ -188,6 +188,85 @@ it("answers the README's requests through the deployed router", async () => {
   expect(text.trim()).not.toBe("");
 });
 
+/**
+ * From inside container `id`, whether each `host:port` takes a TCP connection within 3 s: `open`,
+ * or why not (`ENOTFOUND`: no shared network has that name; `ENETUNREACH`, `EHOSTUNREACH` or a
+ * timeout: no route to the address).
+ */
+async function reachFrom(id: string, targets: string[]): Promise<Record<string, string>> {
+  const probe = `
+    const net = require("node:net");
+    const one = (t) => new Promise((done) => {
+      const [host, port] = t.split(":");
+      const s = net.connect({ host, port: Number(port), timeout: 3000 });
+      s.once("connect", () => { s.destroy(); done("open"); });
+      s.once("timeout", () => { s.destroy(); done("timeout"); });
+      s.once("error", (e) => done(e.code ?? e.message));
+    });
+    Promise.all(process.argv.slice(1).map(one)).then((r) =>
+      console.log(JSON.stringify(Object.fromEntries(process.argv.slice(1).map((t, i) => [t, r[i]])))));`;
+  return JSON.parse(await docker("exec", id, "node", "-e", probe, ...targets)) as Record<
+    string,
+    string
+  >;
+}
+
+/** Whether the engine keeps networks apart by address: it does unless run with --iptables=false. */
+async function engineIsolatesAddresses(): Promise<boolean> {
+  const { stdout } = await run("ps", ["-C", "dockerd", "-o", "args="]);
+  return !stdout.includes("--iptables=false");
+}
+
+it("keeps containers apart as the reachability statement says, by name and by address", async () => {
+  if (skip) return console.warn(`skipped: ${skip}`);
+  const ids = await containerIds();
+  const ipOf = async (name: string) =>
+    (
+      await docker(
+        "inspect",
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        ids.get(name)!,
+      )
+    )
+      .trim()
+      .split(" ")[0]!;
+  const byName = [
+    "gateway-business:8080", // its tier proxies to it
+    "business-postgres:5432", // its domain's database, which it uses
+    "business-kafka:9092",
+    "auth:8080", // another domain's service
+    "identity-postgres:5432", // another domain's database
+    "business-redis:6379", // a store of its domain that it does not use
+    "analytics:8080", // a service of its domain that it does not call
+  ];
+  // Another network's containers by address: a route through the host, which the engine's
+  // iptables rules close.
+  const isolated = await engineIsolatesAddresses();
+  if (!isolated)
+    console.warn("dockerd runs with --iptables=false: networks separate names, not addresses");
+  const byAddress = isolated
+    ? [`${await ipOf("identity-postgres")}:5432`, `${await ipOf("auth-1")}:8080`]
+    : [];
+  const open = (seen: Record<string, string>) =>
+    Object.entries(seen)
+      .filter(([, result]) => result === "open")
+      .map(([target]) => target)
+      .sort();
+  expect(open(await reachFrom(ids.get("orders-1")!, [...byName, ...byAddress]))).toEqual([
+    "business-kafka:9092",
+    "business-postgres:5432",
+    "gateway-business:8080",
+  ]);
+  // The router, the one group on a network that leaves the host, reaches its tiers only.
+  const fromRouter = await reachFrom(ids.get("router-1")!, [
+    "gateway-identity:8080",
+    "orders:8080",
+    "business-postgres:5432",
+  ]);
+  expect(open(fromRouter)).toEqual(["gateway-identity:8080"]);
+});
+
 it("previews no change right after the up (no perpetual diff)", async () => {
   if (skip) return console.warn(`skipped: ${skip}`);
   await ws.run(["preview", "--expect-no-changes", "--stack", stack, "--non-interactive"]);
@@ -231,7 +310,8 @@ it("destroys every container, volume and network of the stack", async () => {
   };
   expect(owned.container.length).toBeGreaterThan(30);
   expect(owned.volume.length).toBeGreaterThan(0);
-  expect(owned.network).toHaveLength(1);
+  // One per connection of the reachability statement and per workload's stores, and the router's.
+  expect(owned.network.length).toBeGreaterThan(30);
 
   await ws.run(["destroy", "--yes", "--stack", stack, "--non-interactive"]);
   upped = false;
