@@ -26,12 +26,42 @@ export interface DataStoresArgs {
   images?: Partial<Record<StoreName, string>>;
 }
 
+/** The labels of a store's pods, which its NetworkPolicy and its clients' egress rules select. */
+export function storeLabels(name: string, kind: StoreName): Record<string, string> {
+  return { "app.kubernetes.io/name": `${name}-${kind}`, "app.kubernetes.io/component": kind };
+}
+
+/** The port each store listens on. */
+export const storePorts: Record<StoreName, number> = { redis: 6379, postgres: 5432, kafka: 9092 };
+
+/**
+ * The connection strings of the stores a `DataStores` named `name` in `namespace` runs, known
+ * before it exists: the pod's stable DNS name behind its headless Service. They carry no
+ * password: PostgreSQL's travels as PGPASSWORD from a Secret.
+ */
+export function storeEndpoints(
+  name: string,
+  namespace: string,
+  stores: readonly StoreName[],
+  { user = "platform", database = name }: { user?: string; database?: string } = {},
+): { databaseUrl?: string; redisUrl?: string; kafkaBrokers?: string } {
+  const host = (kind: StoreName) =>
+    `${name}-${kind}-0.${name}-${kind}.${namespace}.svc.cluster.local`;
+  const has = (kind: StoreName) => stores.includes(kind);
+  return {
+    ...(has("postgres")
+      ? { databaseUrl: `postgres://${user}@${host("postgres")}:${storePorts.postgres}/${database}` }
+      : {}),
+    ...(has("redis") ? { redisUrl: `redis://${host("redis")}:${storePorts.redis}` } : {}),
+    ...(has("kafka") ? { kafkaBrokers: `${host("kafka")}:${storePorts.kafka}` } : {}),
+  };
+}
+
 const defaultImages: Record<StoreName, string> = {
   redis: "redis:7",
   postgres: "postgres:16",
   kafka: "apache/kafka:3.9.0",
 };
-const ports: Record<StoreName, number> = { redis: 6379, postgres: 5432, kafka: 9092 };
 /** The non-root user each official image is built to run as. */
 const uids: Record<StoreName, number> = { redis: 999, postgres: 999, kafka: 1000 };
 
@@ -53,15 +83,8 @@ export class DataStores extends pulumi.ComponentResource {
     const user = args.user ?? "platform";
     const database = args.database ?? name;
     const ns = args.namespace;
-    const host = (kind: StoreName) => `${name}-${kind}-0.${name}-${kind}.${ns}.svc.cluster.local`;
+    this.endpoints = storeEndpoints(name, ns, args.stores, { user, database });
     const has = (kind: StoreName) => args.stores.includes(kind);
-    this.endpoints = {
-      ...(has("postgres")
-        ? { databaseUrl: `postgres://${user}@${host("postgres")}:${ports.postgres}/${database}` }
-        : {}),
-      ...(has("redis") ? { redisUrl: `redis://${host("redis")}:${ports.redis}` } : {}),
-      ...(has("kafka") ? { kafkaBrokers: `${host("kafka")}:${ports.kafka}` } : {}),
-    };
 
     interface StoreSpec {
       args?: string[];
@@ -78,7 +101,7 @@ export class DataStores extends pulumi.ComponentResource {
 
     const store = (kind: StoreName, spec: StoreSpec) => {
       const full = `${name}-${kind}`;
-      const labels = { "app.kubernetes.io/name": full, "app.kubernetes.io/component": kind };
+      const labels = storeLabels(name, kind);
       const meta = { name: full, namespace: ns, labels };
       new k8s.core.v1.Service(
         full,
@@ -87,7 +110,9 @@ export class DataStores extends pulumi.ComponentResource {
           spec: {
             clusterIP: "None",
             selector: labels,
-            ports: [{ name: kind, port: ports[kind], targetPort: ports[kind], protocol: "TCP" }],
+            ports: [
+              { name: kind, port: storePorts[kind], targetPort: storePorts[kind], protocol: "TCP" },
+            ],
           },
         },
         { parent: this },
@@ -106,7 +131,7 @@ export class DataStores extends pulumi.ComponentResource {
                 : [
                     {
                       from: clients.map(peerSelector),
-                      ports: [{ protocol: "TCP", port: ports[kind] }],
+                      ports: [{ protocol: "TCP", port: storePorts[kind] }],
                     },
                   ],
           },
@@ -134,7 +159,7 @@ export class DataStores extends pulumi.ComponentResource {
                     image: images[kind],
                     args: spec.args,
                     env: spec.env,
-                    ports: [{ name: kind, containerPort: ports[kind], protocol: "TCP" }],
+                    ports: [{ name: kind, containerPort: storePorts[kind], protocol: "TCP" }],
                     readinessProbe: { ...spec.probe, periodSeconds: 10, failureThreshold: 3 },
                     livenessProbe: {
                       ...spec.probe,
@@ -215,7 +240,7 @@ export class DataStores extends pulumi.ComponentResource {
         env: [
           ["KAFKA_NODE_ID", "1"],
           ["KAFKA_PROCESS_ROLES", "broker,controller"],
-          ["KAFKA_LISTENERS", `PLAINTEXT://:${ports.kafka},CONTROLLER://:9093`],
+          ["KAFKA_LISTENERS", `PLAINTEXT://:${storePorts.kafka},CONTROLLER://:9093`],
           ["KAFKA_ADVERTISED_LISTENERS", `PLAINTEXT://${this.endpoints.kafkaBrokers}`],
           ["KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER"],
           ["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"],
@@ -232,7 +257,7 @@ export class DataStores extends pulumi.ComponentResource {
         // Its launcher writes the generated server.properties and the logs under /opt/kafka,
         // among the image's own files (the restricted Pod Security Standard allows this).
         readOnlyRoot: false,
-        probe: { tcpSocket: { port: ports.kafka }, timeoutSeconds: 3 },
+        probe: { tcpSocket: { port: storePorts.kafka }, timeoutSeconds: 3 },
         cpuMillis: 200,
         memoryMi: 1024,
       });
