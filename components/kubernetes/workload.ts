@@ -249,23 +249,24 @@ export class Workload extends pulumi.ComponentResource {
           podSelector: { matchLabels: args.labels },
           policyTypes: ["Ingress", "Egress"],
           // A rule with an empty `from` would admit every source: no peers, no rule.
-          ingress:
-            args.allowFrom.length === 0
-              ? []
-              : [
+          ingress: [
+            ...(args.allowFrom.length > 0
+              ? [
                   {
                     from: args.allowFrom.map(peerSelector),
                     ports: [{ protocol: "TCP", port: args.port }],
                   },
-                  ...(args.ops && args.ops.allowFrom.length > 0
-                    ? [
-                        {
-                          from: args.ops.allowFrom.map(peerSelector),
-                          ports: [{ protocol: "TCP", port: args.ops.port }],
-                        },
-                      ]
-                    : []),
-                ],
+                ]
+              : []),
+            ...(args.ops && args.ops.allowFrom.length > 0
+              ? [
+                  {
+                    from: args.ops.allowFrom.map(peerSelector),
+                    ports: [{ protocol: "TCP", port: args.ops.port }],
+                  },
+                ]
+              : []),
+          ],
           egress: [
             ...egressRules(args.allowTo),
             ...(external.length > 0

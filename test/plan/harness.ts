@@ -126,3 +126,18 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   return { records: new Records(records), outputs: { url, endpoints } };
 }
+
+/**
+ * What `build` registers under the same mocks, for a component's own test: the stack file of
+ * `stack` supplies the config, and nothing of the program runs.
+ */
+export async function recordComponents(build: () => void, stack = "dev"): Promise<Records> {
+  const run = await runProgram({
+    stack,
+    program: () => {
+      build();
+      return { url: pulumi.output(""), endpoints: pulumi.output<Record<string, string>>({}) };
+    },
+  });
+  return run.records;
+}
