@@ -21,6 +21,7 @@ import { kafkaBus, type EventBus } from "../shared/events.ts";
 import { relayOnce } from "../shared/outbox.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
+import { principalHeaders } from "../shared/principal.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { chatRoutes } from "./app.ts";
 import { InferenceClient, ModelClient } from "./clients.ts";
@@ -52,6 +53,8 @@ const prefix = `chat-test-${Date.now()}`;
 const served: ServedApp[] = [];
 const sets: ReplicaSet[] = [];
 let chatUrl: string;
+let modelRegistry: ReturnType<typeof modelStore>;
+let modelSet: ReplicaSet;
 /** Rows each read of a conversation's messages returned, in order. */
 const historyReads: number[] = [];
 
@@ -76,7 +79,7 @@ beforeAll(async () => {
   modelDb = await openDb({ service: "model", domain: "business", databaseUrl: url, dataDir: "" });
   await migrate(db, "chat", migrations);
   await migrate(modelDb, "model", modelMigrations);
-  const models = modelStore(modelDb);
+  const models = (modelRegistry = modelStore(modelDb));
   await models.seed(["remote-chat"]);
   // This flow's answers are the n-gram model's, which needs no model file (the language model
   // behind the same flow: languageModel.test.ts).
@@ -97,7 +100,7 @@ beforeAll(async () => {
     }),
   );
   served.push(modelApp, inferenceApp);
-  const modelSet = new ReplicaSet("model", [modelApp.url], { signWith: TEST_PRINCIPAL_SECRET });
+  modelSet = new ReplicaSet("model", [modelApp.url], { signWith: TEST_PRINCIPAL_SECRET });
   // The first inference "replica" refuses connections: every call fails over to the live one.
   const inferenceSet = new ReplicaSet("inference", ["http://127.0.0.1:1", inferenceApp.url], {
     signWith: TEST_PRINCIPAL_SECRET,
@@ -421,4 +424,32 @@ test("GET /v1/models lists the registry's aliases and versions", async () => {
   });
   const bad = await fetch(`${chatUrl}/v1/models?limit=-1`, { headers: principal() });
   expect([bad.status, ((await bad.json()) as Json).error.param]).toEqual([400, "limit"]);
+});
+
+test("a selection is reused for its caller until its time is up, then asked again", async () => {
+  const client = new ModelClient(modelSet, 300);
+  const trace = "1".repeat(32);
+  const span = "2".repeat(16);
+  const ctx = {
+    requestId: "r",
+    traceId: trace,
+    spanId: span,
+    traceparent: `00-${trace}-${span}-01`,
+  };
+  const ask = (user: string) =>
+    client.select(
+      "moving",
+      ctx,
+      principalHeaders({ userId: user, keyId: "key_test", plan: "free" }),
+    );
+  await modelRegistry.setAlias("moving", BUILTIN_MODEL);
+  const before = (await ask("user-1")).model;
+  await modelRegistry.setAlias("moving", "upstream-remote-chat");
+  // The registry moved the alias; the same caller is answered from what it was told.
+  expect((await ask("user-1")).model).toEqual(before);
+  // Another caller asks the registry itself.
+  const moved = (await ask("user-2")).model;
+  expect(moved).not.toEqual(before);
+  await new Promise((r) => setTimeout(r, 350));
+  expect((await ask("user-1")).model).toEqual(moved);
 });

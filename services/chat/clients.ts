@@ -27,10 +27,20 @@ function call(
   });
 }
 
+/** How long a selection is reused: an alias moved or a model removed shows within this. */
+export const SELECTION_TTL_MS = 5_000;
+/** Selections kept at most; the oldest go first. */
+const SELECTIONS_KEPT = 10_000;
+
 export class ModelClient {
   private readonly set: ReplicaSet;
-  constructor(set: ReplicaSet) {
+  private readonly ttlMs: number;
+  // The registry's answer is the same for the same caller and name until a model is trained,
+  // moved or removed, and asking it is a round trip before every completion's first token.
+  private readonly selections = new Map<string, { selection: Selection; until: number }>();
+  constructor(set: ReplicaSet, ttlMs = SELECTION_TTL_MS) {
     this.set = set;
+    this.ttlMs = ttlMs;
   }
 
   // `principal`: the caller's principal headers (principalToPassOn), signed anew with each call
@@ -38,6 +48,23 @@ export class ModelClient {
   // is its owner's.
 
   async select(
+    model: string,
+    ctx: RequestContext,
+    principal: Record<string, string>,
+  ): Promise<Selection> {
+    // Per caller: a trained model is its owner's alone, and a plan may see fewer models.
+    const key = JSON.stringify([principal, model]);
+    const kept = this.selections.get(key);
+    if (kept && kept.until > Date.now()) return kept.selection;
+    const selection = await this.ask(model, ctx, principal);
+    this.selections.delete(key);
+    if (this.selections.size >= SELECTIONS_KEPT)
+      this.selections.delete(this.selections.keys().next().value!);
+    this.selections.set(key, { selection, until: Date.now() + this.ttlMs });
+    return selection;
+  }
+
+  private async ask(
     model: string,
     ctx: RequestContext,
     principal: Record<string, string>,
