@@ -398,6 +398,11 @@ export function serviceEnv(
       throw new Error("serviceEnv: monitoring needs the addresses of every replica");
     env[envKey.monitorTargets] = JSON.stringify(at.replicas);
   }
+  // The bridge routes each call as the router does: it holds every tier's address.
+  if (spec.role === "api-bridge") {
+    if (!at) throw new Error(`serviceEnv: ${service} calls every tier; pass the addresses`);
+    for (const d of domains(catalog)) env[envKey.tier(d.name)] = need(at.tiers, d.name).join(",");
+  }
   if (spec.blobs && blobs) {
     env[envKey.blobBucket] = blobs.bucket;
     env[envKey.blobKmsKeyId] = blobs.kmsKeyId;

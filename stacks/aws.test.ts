@@ -168,7 +168,7 @@ describe("dev stack on AWS", () => {
     ]);
   });
 
-  test("gateway tiers admit only the ALB, the tiers that verify keys and check quotas through them, and the services whose `tierCalls` they serve", () => {
+  test("gateway tiers admit only the ALB, the tiers that verify keys and check quotas through them, the services whose `tierCalls` they serve, monitoring and the bridge", () => {
     const albSg = mockId({ type: T.sg, name: `${catalog.name}-sg` });
     const hosts = new Set(["auth", "quota"].map((s) => catalog.services[s]?.domain));
     for (const d of domains(catalog)) {
@@ -185,11 +185,13 @@ describe("dev stack on AWS", () => {
       const callers = services(catalog)
         .filter((s) => s.tierCalls.some((c) => catalog.services[c]!.domain === d.name))
         .map((s) => mockId({ type: T.sg, name: `${catalog.name}-${s.name}-sg` }));
-      // And monitoring, which scrapes every tier and service (stacks/monitoringAws.test.ts).
+      // And monitoring, which scrapes every tier and service (stacks/monitoringAws.test.ts),
+      // and the api-bridge, which calls each route through its tier (docs/mcp.md).
       const monitor = mockId({ type: T.sg, name: `${catalog.name}-monitoring-sg` });
+      const bridge = mockId({ type: T.sg, name: `${catalog.name}-mcp-sg` });
       expect([d.name, sources.sort()]).toEqual([
         d.name,
-        [albSg, ...tiers, ...callers, monitor].sort(),
+        [albSg, ...tiers, ...callers, monitor, bridge].sort(),
       ]);
     }
     // chat reports usage to quota through the identity tier, and reaches nothing else there.

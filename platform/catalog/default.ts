@@ -94,6 +94,18 @@ export const defaultCatalog: CatalogInput = {
       routes: ["/v1/monitoring"],
       replicas: 2,
     },
+    // The public API as MCP tools, at /v1/mcp (docs/mcp.md): each tool call goes through the
+    // tier that owns its route with the caller's key, so the same limits and quotas apply.
+    mcp: {
+      domain: "business",
+      role: "api-bridge",
+      routes: ["/v1/mcp"],
+      replicas: 2,
+      traffic: {
+        // A tool may stream a chat completion as progress notifications: as long as chat's.
+        timeouts: { firstByteMs: 25_000, idleMs: 30_000 },
+      },
+    },
     // Requests (from the business tier), chat usage and orders consumed from Kafka and queried
     // over a time window by admins (docs/billing-analytics.md).
     analytics: {

@@ -20,7 +20,8 @@ export type Reason =
   | "checks-quotas" // a tier asks the tier of the quota service
   | "calls" // catalog `calls`: a service reaches a callee's v1
   | "tier-calls" // catalog `tierCalls`: a service reaches another domain's tier
-  | "scrapes"; // the monitoring service reads every replica's health and metrics
+  | "scrapes" // the monitoring service reads every replica's health and metrics
+  | "bridges"; // the api-bridge service calls each route through its domain's tier
 
 export interface Edge {
   from: Workload;
@@ -87,5 +88,8 @@ export function reachability(catalog: Catalog): Edge[] {
     for (const s of services(catalog))
       for (const to of versions(s.name)) allow(from, to, "scrapes");
   }
+  const bridge = serviceWithRole(catalog, "api-bridge");
+  for (const from of bridge ? versions(bridge.name) : [])
+    for (const d of domains(catalog)) allow(from, tier(d.name), "bridges");
   return [...edges.values()];
 }

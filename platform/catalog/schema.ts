@@ -145,9 +145,12 @@ const trafficSchema = z
  *   the catalog needs one;
  * - `quota`: the backend of the gateways' quota step (routes with `traffic.quota`), served by its
  *   tier to the other domains' tiers and services (`tierCalls`);
- * - `monitoring`: scrapes every replica of every group, and holds the admin token.
+ * - `monitoring`: scrapes every replica of every group, and holds the admin token;
+ * - `api-bridge`: serves the public API as MCP tools (services/mcp), calling each operation on
+ *   its caller's behalf through the tier of the domain that owns the route, as the router would;
+ *   its own tier passes it the caller's API key, which no other service ever sees.
  */
-export const serviceRoles = ["api-keys", "quota", "monitoring"] as const;
+export const serviceRoles = ["api-keys", "quota", "monitoring", "api-bridge"] as const;
 export type ServiceRole = (typeof serviceRoles)[number];
 
 const serviceSchema = z

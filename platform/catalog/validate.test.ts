@@ -289,6 +289,7 @@ describe("routing rules", () => {
       { prefix: "/v1/models", domain: "business", service: "chat" },
       { prefix: "/v1/articles", domain: "business", service: "articles" },
       { prefix: "/v1/monitoring", domain: "business", service: "monitoring" },
+      { prefix: "/v1/mcp", domain: "business", service: "mcp" },
       { prefix: "/v1/analytics", domain: "business", service: "analytics" },
       { prefix: "/v1/files", domain: "business", service: "storage" },
       { prefix: "/v1/training", domain: "business", service: "training" },

@@ -31,6 +31,11 @@ declare module "express-serve-static-core" {
   }
 }
 
+/** What no service may read from the caller: the API key, and principals not signed here. */
+const SERVICE_DROPS = ["authorization", PRINCIPAL_HEADER_PREFIX, CALL_SIGNATURE_HEADER];
+/** The api-bridge calls each operation with the caller's key, through the route's own tier. */
+const BRIDGE_DROPS = [PRINCIPAL_HEADER_PREFIX, CALL_SIGNATURE_HEADER];
+
 /**
  * The request as the chosen version's replicas get it: hop-by-hop and client-sent principal
  * headers dropped, the principal added (signed per attempt, upstream.ts), and the body as read by
@@ -39,11 +44,11 @@ declare module "express-serve-static-core" {
 export function upstreamCall(req: Request, res: Response, signal?: AbortSignal): CallRequest {
   const { spec } = res.locals.target!;
   const headers = {
-    ...forwardHeaders(req, res.locals.ctx, [
-      "authorization",
-      PRINCIPAL_HEADER_PREFIX,
-      CALL_SIGNATURE_HEADER,
-    ]),
+    ...forwardHeaders(
+      req,
+      res.locals.ctx,
+      spec.role === "api-bridge" ? BRIDGE_DROPS : SERVICE_DROPS,
+    ),
     ...principalHeaders(res.locals.principal!),
   };
   const streamed = res.locals.streamed === true;
