@@ -10,6 +10,7 @@ import { articleRoutes } from "../articles/app.ts";
 import { authRoutes } from "../auth/app.ts";
 import { billingRoutes } from "../billing/app.ts";
 import { chatRoutes } from "../chat/app.ts";
+import { mcpRoutes } from "../mcp/app.ts";
 import { monitoringRoutes } from "../monitoring/app.ts";
 import { orderRoutes } from "../orders/app.ts";
 import { quotaRoutes } from "../quota/app.ts";
@@ -37,6 +38,7 @@ const register: Record<string, (app: Express) => void> = {
   auth: (app) => authRoutes(app, deps, deps),
   billing: (app) => billingRoutes(app, deps, deps),
   chat: (app) => chatRoutes(app, deps),
+  mcp: (app) => mcpRoutes(app, deps),
   monitoring: (app) => monitoringRoutes(app, deps, { adminToken: "t", refreshSeconds: 5 }),
   orders: (app) => orderRoutes(app, deps),
   quota: (app) => quotaRoutes(app, deps),

@@ -3,6 +3,7 @@ import { articlesApi } from "../articles/api.ts";
 import { authApi } from "../auth/api.ts";
 import { billingApi } from "../billing/api.ts";
 import { chatApi } from "../chat/api.ts";
+import { mcpApi } from "../mcp/api.ts";
 import { monitoringApi } from "../monitoring/api.ts";
 import { ordersApi } from "../orders/api.ts";
 import { quotaApi } from "../quota/api.ts";
@@ -21,6 +22,7 @@ export const publishedOperations: Record<string, readonly Operation[]> = {
   auth: authApi,
   billing: billingApi,
   chat: chatApi,
+  mcp: mcpApi,
   monitoring: monitoringApi,
   orders: ordersApi,
   quota: quotaApi,
