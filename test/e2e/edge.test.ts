@@ -1,13 +1,11 @@
-import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import fc from "fast-check";
 import { createDatabase } from "../servers/index.ts";
 import { requireEnv } from "../support/kafka.ts";
 import {
-  ROOT,
+  newUsersKey,
   startTopology,
   type RunningTopology,
   TOPOLOGY_READY_MS,
@@ -332,27 +330,7 @@ test("an upstream's error text stays in the log, with the request id (finding 14
 
 /** A second user, on the free plan, made once as an operator makes one: its API key. */
 let secondUser: Promise<string> | undefined;
-const anotherUser = () => (secondUser ??= makeUser());
-async function makeUser(): Promise<string> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [join(ROOT, "services/auth/createAdminKey.ts")],
-    { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" } },
-  );
-  const admin = { authorization: `Bearer ${(JSON.parse(stdout) as { key: string }).key}` };
-  const asAdmin = (target: string, body: unknown) =>
-    send({
-      method: "POST",
-      target,
-      headers: { ...admin, "content-type": "application/json" },
-      body: Buffer.from(JSON.stringify(body)),
-    });
-  const user = json(
-    await asAdmin("/v1/users", { email: "other@example.com", name: "Other", plan: "free" }),
-  );
-  const key = json(await asAdmin("/v1/auth/keys", { name: "other", userId: user["id"] }));
-  return key["key"] as string;
-}
+const anotherUser = () => (secondUser ??= newUsersKey(topo.url, databaseUrl, "other@example.com"));
 
 test("another user neither uses nor sees a trained model, nor gets its owner's cached answers (findings 3, 9)", async () => {
   const other = { authorization: `Bearer ${await anotherUser()}` };

@@ -1,14 +1,11 @@
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { createDatabase } from "../servers/index.ts";
 import { requireEnv } from "../support/kafka.ts";
 import {
-  ROOT,
+  newUsersKey,
   startTopology,
   type RunningTopology,
   TOPOLOGY_READY_MS,
@@ -48,27 +45,6 @@ async function connect(key: string): Promise<Client> {
   return client;
 }
 
-/** A second user with a key of their own, made as an operator would (an admin key first). */
-async function otherUsersKey(): Promise<string> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [join(ROOT, "services/auth/createAdminKey.ts")],
-    { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" } },
-  );
-  const admin = `Bearer ${(JSON.parse(stdout) as { key: string }).key}`;
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${topo.url}${path}`, {
-      method: "POST",
-      headers: { authorization: admin, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    expect([path, res.status]).toEqual([path, 201]);
-    return (await res.json()) as Record<string, string>;
-  };
-  const user = await post("/v1/users", { email: "mcp@example.com", name: "Mcp", plan: "free" });
-  return (await post("/v1/auth/keys", { name: "mcp", userId: user["id"] }))["key"]!;
-}
-
 const structured = (r: unknown) => (r as CallToolResult).structuredContent as Record<string, never>;
 
 test("lists every public operation as a tool, and the topology as a resource", async () => {
@@ -106,7 +82,7 @@ test("a tool that writes acts as the key's owner, and another key does not see i
   });
   expect(res.status).toBe(200);
 
-  const other = await connect(await otherUsersKey());
+  const other = await connect(await newUsersKey(topo.url, databaseUrl, "mcp@example.com"));
   const refused = (await other.callTool({
     name: "getOrder",
     arguments: { id: order["id"] },

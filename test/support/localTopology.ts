@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 
 /**
  * How long the whole catalog may take to come up: about thirty Node processes on two cores, each
@@ -132,4 +133,33 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * An API key of a new user on the free plan, made as an operator makes one: an admin key minted
+ * from the auth database (services/auth/createAdminKey.ts), then the user and its key over the
+ * public API of the running topology at `url`.
+ */
+export async function newUsersKey(
+  url: string,
+  databaseUrl: string,
+  email: string,
+): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, "services/auth/createAdminKey.ts")],
+    { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" } },
+  );
+  const admin = `Bearer ${(JSON.parse(stdout) as { key: string }).key}`;
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { authorization: admin, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, string>;
+  };
+  const user = await post("/v1/users", { email, name: email.split("@")[0], plan: "free" });
+  return (await post("/v1/auth/keys", { name: "test", userId: user["id"] }))["key"]!;
 }
