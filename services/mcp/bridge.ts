@@ -77,6 +77,16 @@ export class Bridge {
     });
   }
 
+  /** Each tier's replicas as the bridge sees them: how many, and how many pass their checks. */
+  status(): Record<string, { replicas: number; healthy: number }> {
+    return Object.fromEntries(
+      [...this.tiers].map(([domain, set]) => [
+        domain,
+        { replicas: set.replicas.length, healthy: set.healthyCount() },
+      ]),
+    );
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.tiers.values()].map((s) => s.close()));
   }

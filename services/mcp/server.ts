@@ -30,6 +30,7 @@ export interface ServerContext {
 }
 
 const TOPOLOGY_URI = "platform://catalog/topology";
+const TIERS_URI = "platform://status/tiers";
 
 /** The catalog as a caller may see it: domains, their routes and services, no sizes. */
 export function topologyOf(catalog: Catalog) {
@@ -113,21 +114,26 @@ export function mcpServer(c: ServerContext): Server {
         title: "The platform's domains, services, routes and versions",
         mimeType: "application/json",
       },
+      {
+        uri: TIERS_URI,
+        name: "tiers",
+        title: "Each gateway tier's replicas, and how many pass their health checks now",
+        mimeType: "application/json",
+      },
     ],
   }));
 
   server.setRequestHandler(ReadResourceRequestSchema, (request) => {
-    if (request.params.uri !== TOPOLOGY_URI)
-      throw new McpError(ErrorCode.InvalidParams, `unknown resource "${request.params.uri}"`);
-    return {
-      contents: [
-        {
-          uri: TOPOLOGY_URI,
-          mimeType: "application/json",
-          text: JSON.stringify(topologyOf(c.catalog)),
-        },
-      ],
-    };
+    const { uri } = request.params;
+    const value =
+      uri === TOPOLOGY_URI
+        ? topologyOf(c.catalog)
+        : uri === TIERS_URI
+          ? c.bridge.status()
+          : undefined;
+    if (value === undefined)
+      throw new McpError(ErrorCode.InvalidParams, `unknown resource "${uri}"`);
+    return { contents: [{ uri, mimeType: "application/json", text: JSON.stringify(value) }] };
   });
 
   return server;

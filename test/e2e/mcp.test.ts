@@ -62,6 +62,11 @@ test("lists every public operation as a tool, and the topology as a resource", a
     domains: { name: string }[];
   };
   expect(topology.domains.map((d) => d.name).sort()).toEqual(["business", "identity"]);
+  const tiers = await client.readResource({ uri: "platform://status/tiers" });
+  expect(JSON.parse((tiers.contents[0] as { text: string }).text)).toEqual({
+    identity: { replicas: 2, healthy: expect.any(Number) },
+    business: { replicas: 2, healthy: expect.any(Number) },
+  });
 });
 
 test("a tool that writes acts as the key's owner, and another key does not see it", async () => {
