@@ -138,6 +138,21 @@ test("a chat completion streams as progress notifications, then the whole answer
   expect(answer.usage?.completion_tokens).toBeGreaterThan(0);
 });
 
+test("docs/mcp.md's curl: one POST lists the tools, as server-sent events", async () => {
+  const res = await fetch(`${topo.url}/v1/mcp`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${topo.apiKey}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+  expect(await res.text()).toContain('"name":"createOrder"');
+});
+
 test("without a key, the edge refuses the MCP endpoint as any other route", async () => {
   const res = await fetch(`${topo.url}/v1/mcp`, {
     method: "POST",

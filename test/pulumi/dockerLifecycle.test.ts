@@ -180,12 +180,29 @@ it("answers the README's requests through the deployed router", async () => {
   });
   let text = "";
   let chunks = 0;
+  const fingerprints = new Set<string>();
   for await (const chunk of stream) {
     chunks += 1;
     text += chunk.choices[0]?.delta?.content ?? "";
+    if (chunk.system_fingerprint) fingerprints.add(chunk.system_fingerprint);
   }
   expect(chunks).toBeGreaterThan(1);
   expect(text.trim()).not.toBe("");
+  // The language model baked into the image answered, not its n-gram fallback.
+  expect([...fingerprints]).toEqual(["fp_smollm2-135m:1"]);
+
+  // The MCP bridge of the deployed stack lists the API's operations as tools.
+  const mcp = await fetch(`${url}/v1/mcp`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+  });
+  expect(mcp.status).toBe(200);
+  expect(await mcp.text()).toContain('"name":"createOrder"');
 });
 
 /**
