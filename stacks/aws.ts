@@ -8,7 +8,7 @@ import { Network } from "../components/aws/network.ts";
 import { Observability } from "../components/aws/observability.ts";
 import { RoutingAlb, S3_ACCESS_LOG_PREFIX } from "../components/aws/routingAlb.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
-import type { SecretEnv } from "../components/aws/serviceGroup.ts";
+import type { SecretEnv } from "../components/aws/fargateTaskDefinition.ts";
 import { ServiceImage } from "../components/aws/serviceImage.ts";
 import { adminToken } from "../infra/adminToken.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";

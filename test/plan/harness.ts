@@ -87,8 +87,10 @@ function plain(value: unknown): unknown {
 }
 
 /**
- * The URNs a resource's aliases name, as the engine would derive them from each alias spec: the
- * same name, type and stack unless the spec says otherwise, under the spec's parent.
+ * The URNs a resource's aliases name: the same name, type and stack unless the spec says
+ * otherwise, under the spec's parent. Named as the mock monitor names URNs, which prefixes the
+ * parent's own type where the engine prefixes the parent's whole chain of types, so that they
+ * compare with the records' URNs.
  */
 function aliasUrns(req: RegisterRequest, urn: string): string[] {
   const [, stack, project] = /^urn:pulumi:([^:]*)::([^:]*)::/.exec(urn)!;
@@ -97,7 +99,7 @@ function aliasUrns(req: RegisterRequest, urn: string): string[] {
     if (!spec) return alias.getUrn();
     const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
     const type = spec.getType() || req.getType();
-    const qualified = parent ? `${parent.split("::")[2]}$${type}` : type;
+    const qualified = parent ? `${parent.split("::")[2]!.split("$").pop()}$${type}` : type;
     return `urn:pulumi:${spec.getStack() || stack}::${spec.getProject() || project}::${qualified}::${spec.getName() || req.getName()}`;
   });
 }
@@ -157,4 +159,19 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
   // Resources whose outputs nobody reads are still in flight: wait for every registration.
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   return { records: new Records(records), outputs: { url, endpoints } };
+}
+
+/**
+ * Records what `build` registers under the same mocks, for the test of one component: it
+ * declares the component (and whatever stands in for its inputs) and returns nothing.
+ */
+export async function runComponent(build: () => void, stack = "dev"): Promise<Records> {
+  const { records } = await runProgram({
+    stack,
+    program: () => {
+      build();
+      return { url: pulumi.output(""), endpoints: pulumi.output<Record<string, string>>({}) };
+    },
+  });
+  return records;
 }
