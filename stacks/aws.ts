@@ -289,54 +289,38 @@ export function deploy(catalog: Catalog): StackOutputs {
     tags,
   });
 
-  // Data-store addresses carry no credentials: those stay in Secrets Manager.
-  const domainEndpoints = pulumi.all(
-    plan.domains.map(({ domain }) => {
-      const e = dataOf(domain).endpoints;
-      return pulumi
-        .all([e.databaseUrl, e.redisUrl, e.kafkaBrokers])
-        .apply(([pg, redis, kafka]) => ({
-          [`domain.${domain}.postgres`]: pg,
-          [`domain.${domain}.redis`]: redis,
-          [`domain.${domain}.kafka`]: kafka,
-        }));
-    }),
-  );
   const authGroup = groups.get(plan.adminBootstrapWorkload);
   if (!(authGroup instanceof ServiceGroup)) throw new Error("the admin bootstrap runs a service");
-  const bootstrapCommand = pulumi
-    .all([cluster.name, authGroup.runTask, adminBootstrap.arn])
-    .apply(([clusterName, task, secretArn]) => adminBootstrapCommand(clusterName, task, secretArn));
+  // Data-store addresses carry no credentials: those stay in Secrets Manager.
+  const stores = plan.domains.map(({ domain }) => {
+    const e = dataOf(domain).endpoints;
+    return pulumi.all({
+      [`domain.${domain}.postgres`]: e.databaseUrl,
+      [`domain.${domain}.redis`]: e.redisUrl,
+      [`domain.${domain}.kafka`]: e.kafkaBrokers,
+    });
+  });
+  const named = pulumi.all({
+    loadBalancer: alb.dnsName,
+    imageRepository: image.repositoryUrl,
+    dashboard: observability.dashboardName,
+    alarmTopic: observability.alarmTopicArn,
+    adminBootstrapSecret: adminBootstrap.arn,
+    adminBootstrapCommand: pulumi
+      .all([cluster.name, authGroup.runTask, adminBootstrap.arn])
+      .apply(([clusterName, task, arn]) => adminBootstrapCommand(clusterName, task, arn)),
+    adminTokenSecret: adminTokenSecret.arn,
+  });
   return {
     url: alb.url,
     endpoints: pulumi
-      .all([
-        alb.url,
-        alb.dnsName,
-        image.repositoryUrl,
-        domainEndpoints,
-        observability.dashboardName,
-        observability.alarmTopicArn,
-        pulumi.all({
-          adminBootstrapSecret: adminBootstrap.arn,
-          adminBootstrapCommand: bootstrapCommand,
-          adminTokenSecret: adminTokenSecret.arn,
-        }),
-      ])
-      .apply(
-        ([url, dnsName, repository, stores, dashboard, alarmTopic, operator]): Record<
-          string,
-          string
-        > => ({
-          api: `${url}/v1`,
-          loadBalancer: dnsName,
-          ...plan.internalEndpoints,
-          ...Object.assign({}, ...stores),
-          imageRepository: repository,
-          dashboard,
-          alarmTopic,
-          ...operator,
-        }),
-      ),
+      .all([alb.url, named, pulumi.all(stores)])
+      .apply(([url, { loadBalancer, ...rest }, domainStores]): Record<string, string> => ({
+        api: `${url}/v1`,
+        loadBalancer,
+        ...plan.internalEndpoints,
+        ...Object.assign({}, ...domainStores),
+        ...rest,
+      })),
   };
 }
