@@ -24,12 +24,17 @@ test("--json writes every resource as {urn, type, name, parent, inputs}; the sum
     expect(
       Object.keys(r)
         // Resource options, when set, ride along.
-        .filter((k) => !["parent", "retainOnDelete", "customTimeouts"].includes(k))
+        .filter((k) => !["parent", "aliases", "retainOnDelete", "customTimeouts"].includes(k))
         .sort(),
     ).toEqual(["inputs", "name", "type", "urn"]);
     expect(r["urn"]).toEqual(expect.stringMatching(/^urn:pulumi:dev::platform::/));
     if ("parent" in r) expect(records.some((p) => p["urn"] === r["parent"])).toBe(true);
   }
+  // A moved resource names where its state was: the target groups, once the tiers'.
+  const targetGroup = records.find((r) => String(r["name"]) === "platform-gw-identity-tg")!;
+  expect(targetGroup["aliases"]).toContain(
+    "urn:pulumi:dev::platform::platform:aws:GatewayTier$aws:lb/targetGroup:TargetGroup::platform-gw-identity-tg",
+  );
   const redis = records.find(
     (r) => r["type"] === "aws:elasticache/replicationGroup:ReplicationGroup",
   )!;

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, domains, serviceWithRole, services } from "../platform/catalog/index.ts";
-import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
+import { ecsExecWritablePaths } from "../components/aws/fargateTaskDefinition.ts";
 import { domainNamespace, serviceWorkloads } from "../infra/kubernetes/topology.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { mockSecrets, runProgram } from "../test/plan/harness.ts";
@@ -80,13 +80,13 @@ describe("AWS", () => {
     ),
   ]);
   const groups = () => run.records.byType(T.group);
-  const childOf = (group: ResourceRecord, type: string, name: string) =>
-    run.records.childrenOf(group).find((r) => r.type === type && r.name === name);
+  const resourceOf = (group: ResourceRecord, type: string, name: string) =>
+    run.records.descendantsOf(group).find((r) => r.type === type && r.name === name);
   const containerOf = (group: ResourceRecord) =>
     (
       JSON.parse(
         String(
-          childOf(group, T.taskDefinition, `${group.name}-task`)!.inputs["containerDefinitions"],
+          resourceOf(group, T.taskDefinition, `${group.name}-task`)!.inputs["containerDefinitions"],
         ),
       ) as {
         environment: { name: string }[];
@@ -129,7 +129,7 @@ describe("AWS", () => {
       ]);
       expect(container.environment.map((e) => e.name)).not.toContain(ADMIN);
       // ECS reads it at task start with the execution role, which may read that secret.
-      const exec = statementsOf(childOf(group, T.rolePolicy, `${name}-exec`));
+      const exec = statementsOf(resourceOf(group, T.rolePolicy, `${name}-exec`));
       expect(
         exec.some(
           (s) =>
@@ -140,7 +140,7 @@ describe("AWS", () => {
     }
     for (const group of groups().filter((g) => !operated.has(g.name))) {
       const policy = JSON.stringify(
-        statementsOf(childOf(group, T.rolePolicy, `${group.name}-exec`)),
+        statementsOf(resourceOf(group, T.rolePolicy, `${group.name}-exec`)),
       );
       expect([group.name, policy.includes(tokenSecretArn())]).toEqual([group.name, false]);
     }
@@ -179,15 +179,17 @@ describe("AWS", () => {
       "ssmmessages:OpenDataChannel",
     ];
     for (const group of groups()) {
-      const service = childOf(group, T.service, `${group.name}-service`)!;
-      const task = statementsOf(childOf(group, T.rolePolicy, `${group.name}-task`));
+      const service = resourceOf(group, T.service, `${group.name}-service`)!;
+      const task = statementsOf(resourceOf(group, T.rolePolicy, `${group.name}-task`));
       const ssmStatements = task.filter((s) =>
         [s.Action].flat().some((a) => a.startsWith("ssmmessages:") || a.startsWith("ssm:")),
       );
       const mounts = (
         JSON.parse(
           String(
-            childOf(group, T.taskDefinition, `${group.name}-task`)!.inputs["containerDefinitions"],
+            resourceOf(group, T.taskDefinition, `${group.name}-task`)!.inputs[
+              "containerDefinitions"
+            ],
           ),
         ) as { mountPoints: { containerPath: string }[] }[]
       )[0]!.mountPoints.map((m) => m.containerPath);

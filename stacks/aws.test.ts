@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ecsExecWritablePaths } from "../components/aws/serviceGroup.ts";
+import { ecsExecWritablePaths } from "../components/aws/fargateTaskDefinition.ts";
 import { nodeBaseImage, rdsCaBundle } from "../infra/aws/workloads.ts";
 import { IMAGE_DATA_DIR, entrypoint } from "../platform/runtimeEnv.ts";
 import { catalog, domains, routingRules, services } from "../platform/catalog/index.ts";

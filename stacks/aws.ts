@@ -6,110 +6,69 @@ import { ExecAudit } from "../components/aws/execAudit.ts";
 import { GatewayTier } from "../components/aws/gatewayTier.ts";
 import { Network } from "../components/aws/network.ts";
 import { Observability } from "../components/aws/observability.ts";
-import { RoutingAlb, S3_ACCESS_LOG_PREFIX } from "../components/aws/routingAlb.ts";
+import { S3_ACCESS_LOG_PREFIX } from "../components/aws/albAccessLogs.ts";
+import { RoutingAlb } from "../components/aws/routingAlb.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
+import type { SecretEnv } from "../components/aws/fargateTaskDefinition.ts";
 import { ServiceImage } from "../components/aws/serviceImage.ts";
-import type { SecretEnv } from "../components/aws/serviceGroup.ts";
 import { adminToken } from "../infra/adminToken.ts";
-import { dlqTopics } from "../services/gateway/dlqTopics.ts";
-import { principalSecret } from "../infra/principalSecret.ts";
-import { checkAwsCatalog } from "../infra/aws/catalogRules.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
-import {
-  cloudMapAddresses,
-  drainSeconds,
-  databasePool,
-  ingressRuleOf,
-  nodeBaseImage,
-  joinStatements,
-  primaryVersion,
-  rdsCaBundle,
-  storeAccess,
-} from "../infra/aws/workloads.ts";
+import type { AwsNetworkPlan, AwsSecret, AwsWorkloadPlan, DeployValue } from "../infra/aws/plan.ts";
+import { adminBootstrapCommand, planAws } from "../infra/aws/plan.ts";
+import { joinStatements, storeClient } from "../infra/aws/storeClients.ts";
 import { chooseZones } from "../infra/aws/zones.ts";
-import type { Catalog } from "../platform/catalog/index.ts";
-import { reachability, type Workload } from "../platform/catalog/reachability.ts";
-import {
-  domains,
-  edgeLimits,
-  keyService,
-  routingRules,
-  services,
-} from "../platform/catalog/index.ts";
-import {
-  IMAGE_DATA_DIR,
-  entrypoint,
-  envKey,
-  gatewayEnv,
-  serviceEnv,
-} from "../platform/runtimeEnv.ts";
-import type { StackSettings } from "../infra/stackConfig.ts";
+import { principalSecret } from "../infra/principalSecret.ts";
 import { redisAuthToken, stackSettings } from "../infra/stackConfig.ts";
+import type { Catalog } from "../platform/catalog/index.ts";
+import { domains } from "../platform/catalog/index.ts";
+import { envKey, secretEnvKey } from "../platform/runtimeEnv.ts";
 import type { StackOutputs } from "./outputs.ts";
-import { gatewayStores } from "../platform/catalog/index.ts";
-import { workloadName } from "../platform/names.ts";
-
-/** The admin bootstrap command (services/auth/createAdminKey.ts), as the image's node runs it. */
-const ADMIN_KEY_PROGRAM = "services/auth/createAdminKey.ts";
 
 /**
  * The zones to span, by zone ID rather than name (names map to different zones in each
  * account): the configured ones, else the region's first ones, skipping those MSK refuses.
  * Local and Wavelength zones (opt-in) are left out: they lack most of the services used here.
  */
-function availabilityZones(count: number, settings: StackSettings): pulumi.Input<string>[] {
-  if (settings.availabilityZones && settings.availabilityZones.length < count)
-    throw new Error(
-      `platform:availabilityZones lists ${settings.availabilityZones.length} zones but catalog.zones is ${count}`,
-    );
+function availabilityZones({ zones, zoneIds }: AwsNetworkPlan): pulumi.Output<string>[] {
   const region = aws.getAvailabilityZonesOutput({
     state: "available",
     filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
   });
-  const chosen = region.apply((r) => chooseZones(r, count, settings.availabilityZones));
-  return Array.from({ length: count }, (_, i) => chosen.apply((zones) => zones[i]!));
+  const chosen = region.apply((r) => chooseZones(r, zones, zoneIds));
+  return Array.from({ length: zones }, (_, i) => chosen.apply((names) => names[i]!));
 }
 
 /**
- * The AWS target: a VPC over the catalog's zones, per-domain data stores, one image, an ECS
- * service per catalog service version and per gateway tier, the public ALB as the routing
- * tier (so there is no router service on AWS), and the alarms and dashboard over all of it.
+ * The AWS target (the plan: infra/aws/plan.ts): a VPC over the catalog's zones, per-domain data
+ * stores, one image, an ECS service per catalog service version and per gateway tier, the public
+ * ALB as the routing tier (so there is no router service on AWS), and the alarms and dashboard
+ * over all of it.
  */
 export function deploy(catalog: Catalog): StackOutputs {
   const settings = stackSettings();
-  checkAwsCatalog(catalog, settings, pulumi.getStack());
-  const prefix = catalog.name;
-  const port = catalog.containerPort;
-  const tags = { project: prefix, stack: pulumi.getStack() };
-  const allDomains = domains(catalog);
+  const plan = planAws(catalog, settings, pulumi.getStack());
+  const { prefix, port, tags } = plan;
+  for (const d of plan.domains) if (d.poolWarning) pulumi.log.warn(d.poolWarning);
 
   const network = new Network(prefix, {
-    cidrBlock: settings.vpcCidr,
-    availabilityZones: availabilityZones(catalog.zones, settings),
-    natGateways: settings.natGateways,
-    flowLogRetentionDays: settings.logRetentionDays,
+    cidrBlock: plan.network.cidrBlock,
+    availabilityZones: availabilityZones(plan.network),
+    natGateways: plan.network.natGateways,
+    flowLogRetentionDays: plan.network.flowLogRetentionDays,
     tags,
   });
-
   const token = redisAuthToken();
+  const placement = {
+    vpcId: network.vpcId,
+    vpcCidrBlock: network.vpcCidrBlock,
+    subnetIds: network.isolatedSubnetIds,
+    redisAuthToken: token,
+    tags,
+  };
   const data = new Map(
-    allDomains.map((d) => [
+    domains(catalog).map((d) => [
       d.name,
-      new DomainData(
-        `${prefix}-${d.name}`,
-        domainDataArgs(
-          catalog,
-          d,
-          {
-            vpcId: network.vpcId,
-            vpcCidrBlock: network.vpcCidrBlock,
-            subnetIds: network.isolatedSubnetIds,
-            redisAuthToken: token,
-            tags,
-          },
-          settings,
-        ),
-      ),
+      new DomainData(`${prefix}-${d.name}`, domainDataArgs(catalog, d, placement, settings)),
     ]),
   );
   const dataOf = (domain: string) => data.get(domain)!;
@@ -117,11 +76,7 @@ export function deploy(catalog: Catalog): StackOutputs {
   // Pulumi runs the program from the project directory, which holds the Dockerfile.
   const image = new ServiceImage(prefix, {
     context: process.cwd(),
-    buildArgs: {
-      NODE_IMAGE: nodeBaseImage,
-      RDS_CA_BUNDLE_URL: rdsCaBundle.url,
-      RDS_CA_BUNDLE_SHA256: rdsCaBundle.sha256,
-    },
+    buildArgs: plan.imageBuildArgs,
     forceDelete: !settings.deletionProtection,
     tags,
   });
@@ -132,156 +87,72 @@ export function deploy(catalog: Catalog): StackOutputs {
     configuration: execAudit.clusterConfiguration,
     tags,
   });
-  const namespaceName = `${prefix}.internal`;
   const namespace = new aws.servicediscovery.PrivateDnsNamespace(`${prefix}-ns`, {
-    name: namespaceName,
+    name: plan.namespace,
     vpc: network.vpcId,
     description: `${prefix}: service discovery`,
     tags,
   });
-  const common = {
-    clusterArn: cluster.arn,
-    clusterName: cluster.name,
-    vpcId: network.vpcId,
-    vpcCidrBlock: network.vpcCidrBlock,
-    s3PrefixListId: network.s3PrefixListId,
-    subnetIds: network.privateSubnetIds,
-    namespaceId: namespace.id,
-    image: image.imageUri,
-    repositoryArn: image.repositoryArn,
-    containerPort: port,
-    logRetentionDays: settings.logRetentionDays,
-    drainSeconds,
-    steadyStateTimeoutMinutes: settings.steadyStateTimeoutMinutes,
-    execAuditStatements: execAudit.taskStatements,
-    // The root filesystem is read-only: a process writes only here (the embedded SQLite and
-    // event files of a program that has no PostgreSQL or Kafka, Node's temporary files).
-    writablePaths: [IMAGE_DATA_DIR, "/tmp"],
-    tags,
-  };
-  const scaled = (replicas: number) => ({
-    replicas,
-    maxReplicas: replicas * settings.maxScaleFactor,
-  });
 
   // The public entry point first: it owns the tiers' target groups, and each tier admits its
   // security group and waits for its rules (ECS attaches a target group once a rule uses it).
+  const { targets, ...edge } = plan.alb;
   const alb = new RoutingAlb(prefix, {
+    ...edge,
     vpcId: network.vpcId,
-    vpcCidrBlock: settings.vpcCidr,
+    vpcCidrBlock: plan.network.cidrBlock,
     subnetIds: network.publicSubnetIds,
-    // One target group per gateway tier, declared by the tier until the ALB owned them.
     targets: Object.fromEntries(
-      allDomains.map((d) => {
-        const tier = `${prefix}-gw-${d.name}`;
-        const formerParent = pulumi.createUrn(tier, "platform:aws:GatewayTier");
-        return [d.name, { name: `${tier}-tg`, drainSeconds, aliases: [{ parent: formerParent }] }];
-      }),
-    ),
-    routes: routingRules(catalog).map((r) => ({ prefix: r.prefix, target: r.domain })),
-    defaultTarget: catalog.defaultDomain,
-    certificateArn: settings.certificateArn,
-    domain:
-      settings.domainName && settings.hostedZoneId
-        ? { name: settings.domainName, hostedZoneId: settings.hostedZoneId }
-        : undefined,
-    targetPort: port,
-    // What the routed services accept: the ALB and its WAF must not refuse or cut less.
-    limits: edgeLimits(catalog),
-    deletionProtection: settings.deletionProtection,
-    waf: settings.waf ? { rateLimit: settings.wafRateLimit } : undefined,
-    accessLogRetentionDays: settings.logRetentionDays,
-    tags,
-  });
-
-  // The operators' token for the gateways' /admin and for monitoring through a gateway: in
-  // Secrets Manager, injected by ECS at task start (the execution role may read it), so its value
-  // is in no task definition, output or log. Operators read it where its ARN says, and reach the
-  // tasks through ECS Exec (docs/aws.md, "Operator access").
-  const adminTokenSecret = new aws.secretsmanager.Secret(`${prefix}-admin-token`, {
-    description: `${prefix}: ADMIN_TOKEN of the gateways' /admin endpoints and of monitoring`,
-    recoveryWindowInDays: 7,
-    tags,
-  });
-  new aws.secretsmanager.SecretVersion(`${prefix}-admin-token`, {
-    secretId: adminTokenSecret.id,
-    secretString: adminToken(prefix),
-  });
-  const adminTokenEnv: SecretEnv = { name: envKey.adminToken, secretArn: adminTokenSecret.arn };
-  // What the gateways sign and every service checks: injected the same way into every tier and
-  // every service (never the ALB's side), so no task definition holds its value.
-  const principalSecretStore = new aws.secretsmanager.Secret(`${prefix}-principal-secret`, {
-    description: `${prefix}: PRINCIPAL_SECRET, the key of what the gateways sign for the services`,
-    recoveryWindowInDays: 7,
-    tags,
-  });
-  new aws.secretsmanager.SecretVersion(`${prefix}-principal-secret`, {
-    secretId: principalSecretStore.id,
-    secretString: principalSecret(prefix),
-  });
-  const principalSecretEnv: SecretEnv = {
-    name: envKey.principalSecret,
-    secretArn: principalSecretStore.arn,
-  };
-
-  const addresses = cloudMapAddresses(catalog, namespaceName);
-  const tiers = new Map(
-    allDomains.map((d) => {
-      const access = storeAccess(dataOf(d.name), gatewayStores);
-      const tier = new GatewayTier(`${prefix}-gw-${d.name}`, {
-        ...common,
-        ...scaled(d.gateway.replicas),
-        discoveryName: workloadName.tier(d.name),
-        command: [entrypoint("gateway")],
-        cpu: d.gateway.cpu,
-        memory: d.gateway.memory,
-        environment: access.endpoints.apply((endpoints) =>
-          gatewayEnv(catalog, d.name, addresses, port, "aws", endpoints),
-        ),
-        secrets: [...access.secrets, adminTokenEnv, principalSecretEnv],
-        memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
-        taskPolicyStatements: access.taskPolicyStatements,
-        execCommand: true,
-        loadBalancerSecurityGroupId: alb.securityGroupId,
-        targetGroupArn: alb.targetGroups[d.name]!.arn,
-        serviceDependsOn: alb.rules,
-      });
-      return [d.name, tier] as const;
-    }),
-  );
-  const tierOf = (domain: string) => {
-    const tier = tiers.get(domain);
-    if (!tier) throw new Error(`no gateway tier for domain "${domain}"`);
-    return tier;
-  };
-
-  // A service that keeps blobs (catalog `blobs`) gets a bucket of its own, which only its
-  // tasks may use.
-  const region = aws.getRegionOutput().region;
-  const buckets = new Map(
-    services(catalog)
-      .filter((s) => s.blobs)
-      .map((s) => [
-        s.name,
-        new BlobBucket(`${prefix}-${s.name}-blobs`, {
-          forceDestroy: !settings.deletionProtection,
-          // Every request to the blobs is logged, beside the ALB's logs and kept as long.
-          accessLogs: {
-            bucket: alb.accessLogBucket,
-            prefix: `${S3_ACCESS_LOG_PREFIX}${s.name}/`,
-          },
-          tags: { ...tags, service: s.name },
-        }),
+      targets.map((t) => [
+        t.domain,
+        {
+          name: t.name,
+          drainSeconds: t.drainSeconds,
+          aliases: [{ parent: pulumi.createUrn(t.formerParent, "platform:aws:GatewayTier") }],
+        },
       ]),
-  );
-
-  // The first admin key: a one-off auth task writes it here (createAdminKey.ts --secret-id), so
-  // that it never appears in a log (docs/identity.md). Only the auth tasks may write it.
-  const adminBootstrap = new aws.secretsmanager.Secret(`${prefix}-admin-bootstrap`, {
-    description: `${prefix}: the bootstrap admin API key (services/auth/createAdminKey.ts)`,
-    recoveryWindowInDays: 7,
+    ),
+    targetPort: port,
     tags,
   });
+
+  // Secrets Manager holds what ECS injects at task start, so no task definition, output or log
+  // holds a value: the operators' token for the gateways' /admin and monitoring (reached through
+  // ECS Exec, docs/aws.md "Operator access"), the key of what the gateways sign, and the first
+  // admin key, which a one-off auth task writes (docs/identity.md).
+  const secret = (suffix: string, description: string, value?: pulumi.Input<string>) => {
+    const stored = new aws.secretsmanager.Secret(`${prefix}-${suffix}`, {
+      description: `${prefix}: ${description}`,
+      recoveryWindowInDays: 7,
+      tags,
+    });
+    if (value)
+      new aws.secretsmanager.SecretVersion(`${prefix}-${suffix}`, {
+        secretId: stored.id,
+        secretString: value,
+      });
+    return stored;
+  };
+  const adminTokenSecret = secret(
+    "admin-token",
+    "ADMIN_TOKEN of the gateways' /admin endpoints and of monitoring",
+    adminToken(prefix),
+  );
+  const principalSecretStore = secret(
+    "principal-secret",
+    "PRINCIPAL_SECRET, the key of what the gateways sign for the services",
+    principalSecret(prefix),
+  );
+  const adminBootstrap = secret(
+    "admin-bootstrap",
+    "the bootstrap admin API key (services/auth/createAdminKey.ts)",
+  );
+  const secretEnv = (kind: AwsSecret, domain: string): SecretEnv =>
+    kind === "redisPassword"
+      ? { name: secretEnvKey.redisPassword, secretArn: dataOf(domain).redisAuthSecretArn }
+      : kind === "adminToken"
+        ? { name: envKey.adminToken, secretArn: adminTokenSecret.arn }
+        : { name: envKey.principalSecret, secretArn: principalSecretStore.arn };
   const writeAdminBootstrap = adminBootstrap.arn.apply((arn): Record<string, unknown>[] => [
     {
       Sid: "WriteBootstrapAdminKey",
@@ -291,88 +162,93 @@ export function deploy(catalog: Catalog): StackOutputs {
     },
   ]);
 
-  // Every PostgreSQL client of a domain, at full scale-out, must fit its instance's connection
-  // limit: each process pools its share (infra/aws/workloads.ts databasePool).
-  const pools = new Map(
-    allDomains.map((d) => {
-      const pool = databasePool(catalog, d.name, settings.maxScaleFactor);
-      if (pool.short)
-        pulumi.log.warn(
-          `domain ${d.name}: ${pool.processes} PostgreSQL clients at full scale-out need 2 connections each, and ${d.data.postgres.instanceClass} takes about ${pool.maxConnections}; choose a larger catalog.domains.${d.name}.data.postgres.instanceClass, fewer replicas or a lower platform:maxScaleFactor`,
-        );
-      return [d.name, pool] as const;
-    }),
+  // A service that keeps blobs gets a bucket of its own, whose every request is logged beside
+  // the ALB's logs and kept as long.
+  const buckets = new Map(
+    plan.blobBuckets.map(({ service, name }) => [
+      service,
+      new BlobBucket(name, {
+        forceDestroy: !settings.deletionProtection,
+        accessLogs: { bucket: alb.accessLogBucket, prefix: `${S3_ACCESS_LOG_PREFIX}${service}/` },
+        tags: { ...tags, service },
+      }),
+    ]),
   );
-  const poolOf = (domain: string) => pools.get(domain)!;
+  const region = aws.getRegionOutput().region;
+  const resolve = (v: DeployValue): pulumi.Output<string> => {
+    switch (v.from) {
+      case "databaseUrl":
+        return dataOf(v.domain).databaseUrlFor(v.service);
+      case "redisUrl":
+        return dataOf(v.domain).endpoints.redisUrl;
+      case "kafkaBrokers":
+        return dataOf(v.domain).endpoints.kafkaBrokers;
+      case "blobBucket":
+        return buckets.get(v.service)!.bucketName;
+      case "blobKmsKey":
+        return buckets.get(v.service)!.kmsKeyArn;
+      case "region":
+        return region;
+    }
+  };
+  const environment = (w: AwsWorkloadPlan) =>
+    pulumi
+      .all(Object.fromEntries(Object.entries(w.deployEnv).map(([k, v]) => [k, resolve(v)])))
+      .apply((values) => ({ ...w.env, ...values }));
 
-  // Each version of each service runs on its own and admits its domain's gateway tier, and the
-  // services that call it (below).
-  const serviceGroups = services(catalog).flatMap((s) => {
-    const access = storeAccess(dataOf(s.domain), new Set(s.uses), {
-      service: s.name,
-      databasePoolMax: poolOf(s.domain).poolMax,
-    });
-    const bucket = buckets.get(s.name);
-    const blobs =
-      bucket &&
-      pulumi
-        .all([bucket.bucketName, bucket.kmsKeyArn, region])
-        .apply(([name, kmsKeyId, r]) => ({ bucket: name, kmsKeyId, region: r }));
-    const taskPolicyStatements = joinStatements([
-      access.taskPolicyStatements,
-      bucket?.clientStatements,
-      s.role === "api-keys" ? writeAdminBootstrap : undefined,
-    ]);
-    const operated = s.role === "monitoring";
-    return s.versions.map((v) => {
-      const label = workloadName.service(s.name, v.name);
-      return {
-        label,
-        replicas: s.replicas,
-        group: new ServiceGroup(`${prefix}-${label}`, {
-          ...common,
-          ...scaled(s.replicas),
-          discoveryName: label,
-          command: [entrypoint(s.name)],
-          cpu: s.cpu,
-          memory: s.memory,
-          environment: pulumi
-            .all([access.endpoints, blobs])
-            .apply(([endpoints, blobEndpoint]) =>
-              serviceEnv(catalog, s.name, port, endpoints, v.name, addresses, blobEndpoint),
-            ),
-          secrets: [...access.secrets, principalSecretEnv, ...(operated ? [adminTokenEnv] : [])],
-          memberOfSecurityGroupIds: access.memberOfSecurityGroupIds,
-          taskPolicyStatements,
-          execCommand: operated,
-          internetEgress: s.internet,
-          sourceSecurityGroupIds: [tierOf(s.domain).securityGroupId],
-        }),
-      };
-    });
-  });
-
-  const groupOf = (label: string) => serviceGroups.find((g) => g.label === label)!.group;
-  // Who may connect to whom (platform/catalog/reachability.ts): one ingress rule per connection
-  // between tiers and services. The ALB (the router here) to the tiers, and each tier to its
-  // services, are the components' own rules (`sourceSecurityGroupIds`); the ALB has no task for
-  // monitoring to scrape.
-  const labelOf = (w: Workload) =>
-    w.kind === "tier"
-      ? `gw-${w.domain}`
-      : w.kind === "service"
-        ? workloadName.service(w.service, w.version)
-        : "router";
-  const groupIdOf = (w: Workload) =>
-    w.kind === "tier" ? tierOf(w.domain).securityGroupId : groupOf(labelOf(w)).securityGroupId;
-  for (const edge of reachability(catalog)) {
-    const { from, to, reasons } = edge;
-    if (from.kind === "router" || to.kind === "router" || reasons.includes("proxies")) continue;
-    const [source, target] = [labelOf(from), labelOf(to)];
-    const rule = ingressRuleOf(catalog, edge, source, target);
-    new aws.vpc.SecurityGroupIngressRule(`${prefix}-${rule.name}`, {
-      securityGroupId: groupIdOf(to),
-      referencedSecurityGroupId: groupIdOf(from),
+  const groups = new Map<string, GatewayTier | ServiceGroup>();
+  for (const w of plan.workloads) {
+    const service = w.workload.kind === "service" ? w.workload.service : undefined;
+    const client = storeClient(dataOf(w.domain), w.stores, service);
+    const args = {
+      clusterArn: cluster.arn,
+      clusterName: cluster.name,
+      vpcId: network.vpcId,
+      vpcCidrBlock: network.vpcCidrBlock,
+      s3PrefixListId: network.s3PrefixListId,
+      subnetIds: network.privateSubnetIds,
+      namespaceId: namespace.id,
+      image: image.imageUri,
+      repositoryArn: image.repositoryArn,
+      containerPort: port,
+      ...plan.tasks,
+      execAuditStatements: execAudit.taskStatements,
+      tags,
+      replicas: w.replicas,
+      maxReplicas: w.maxReplicas,
+      discoveryName: w.label,
+      command: [w.program],
+      cpu: w.cpu,
+      memory: w.memory,
+      environment: environment(w),
+      secrets: w.secrets.map((s) => secretEnv(s, w.domain)),
+      memberOfSecurityGroupIds: client.memberOfSecurityGroupIds,
+      taskPolicyStatements: joinStatements([
+        client.taskPolicyStatements,
+        service === undefined ? undefined : buckets.get(service)?.clientStatements,
+        w.writesAdminBootstrap ? writeAdminBootstrap : undefined,
+      ]),
+      execCommand: w.execCommand,
+      internetEgress: w.internetEgress,
+    };
+    const group =
+      "alb" in w.admits
+        ? new GatewayTier(w.name, {
+            ...args,
+            loadBalancerSecurityGroupId: alb.securityGroupId,
+            targetGroupArn: alb.targetGroups[w.domain]!.arn,
+            serviceDependsOn: alb.rules,
+          })
+        : new ServiceGroup(w.name, {
+            ...args,
+            sourceSecurityGroupIds: [groups.get(w.admits.tier)!.securityGroupId],
+          });
+    groups.set(w.name, group);
+  }
+  for (const rule of plan.ingress) {
+    new aws.vpc.SecurityGroupIngressRule(rule.name, {
+      securityGroupId: groups.get(rule.to)!.securityGroupId,
+      referencedSecurityGroupId: groups.get(rule.from)!.securityGroupId,
       ipProtocol: "tcp",
       fromPort: port,
       toPort: port,
@@ -383,118 +259,68 @@ export function deploy(catalog: Catalog): StackOutputs {
 
   const observability = new Observability(prefix, {
     loadBalancerArnSuffix: alb.arnSuffix,
-    targetGroups: allDomains.map((d) => ({
-      label: `gw-${d.name}`,
-      arnSuffix: alb.targetGroups[d.name]!.arnSuffix,
+    targetGroups: plan.alb.targets.map((t) => ({
+      label: `gw-${t.domain}`,
+      arnSuffix: alb.targetGroups[t.domain]!.arnSuffix,
     })),
-    databases: allDomains.map((d) => ({
-      label: d.name,
-      identifier: dataOf(d.name).databaseIdentifier,
-      storageGb: d.data.postgres.storageGb,
-      maxConnections: poolOf(d.name).maxConnections,
+    databases: plan.domains.map((d) => ({
+      label: d.domain,
+      identifier: dataOf(d.domain).databaseIdentifier,
+      storageGb: d.storageGb,
+      maxConnections: d.maxConnections,
     })),
-    caches: allDomains.map((d) => ({ label: d.name, nodeIds: dataOf(d.name).redisNodeIds })),
-    deadLetterQueues: allDomains.map((d) => {
-      const { topic, groupId } = dlqTopics(d.name);
-      return {
-        label: d.name,
-        clusterName: dataOf(d.name).kafkaClusterName,
-        topic,
-        consumerGroup: groupId,
-      };
+    caches: plan.domains.map((d) => ({ label: d.domain, nodeIds: dataOf(d.domain).redisNodeIds })),
+    deadLetterQueues: plan.domains.map((d) => ({
+      label: d.domain,
+      clusterName: dataOf(d.domain).kafkaClusterName,
+      ...d.deadLetters,
+    })),
+    kafkaClusters: plan.domains.flatMap((d) => {
+      const { kafkaBrokerCount: brokers, kafkaClusterName: clusterName } = dataOf(d.domain);
+      return brokers ? [{ label: d.domain, clusterName, brokers }] : [];
     }),
-    kafkaClusters: allDomains.flatMap((d) => {
-      const { kafkaBrokerCount: brokers, kafkaClusterName: clusterName } = dataOf(d.name);
-      return brokers ? [{ label: d.name, clusterName, brokers }] : [];
-    }),
-    services: [
-      ...allDomains.map((d) => ({
-        label: workloadName.tier(d.name),
-        clusterName: cluster.name,
-        serviceName: tierOf(d.name).serviceName,
-        minTasks: d.gateway.replicas,
-      })),
-      ...serviceGroups.map(({ label, replicas, group }) => ({
-        label,
-        clusterName: cluster.name,
-        serviceName: group.serviceName,
-        minTasks: replicas,
-      })),
-    ],
+    services: plan.workloads.map((w) => ({
+      label: w.label,
+      clusterName: cluster.name,
+      serviceName: groups.get(w.name)!.serviceName,
+      minTasks: w.replicas,
+    })),
     alarmEmail: settings.alarmEmail,
     tags,
   });
 
-  // Per-tier and per-domain endpoints. Data-store addresses carry no credentials: those stay in
-  // Secrets Manager.
-  const internal = Object.fromEntries(
-    allDomains.map(
-      (d) =>
-        [`tier.${d.name}`, `http://${workloadName.tier(d.name)}.${namespaceName}:${port}`] as const,
-    ),
-  );
-  const domainEndpoints = pulumi.all(
-    allDomains.map((d) => {
-      const e = dataOf(d.name).endpoints;
-      return pulumi
-        .all([e.databaseUrl, e.redisUrl, e.kafkaBrokers])
-        .apply(([postgres, redis, kafka]) => ({
-          [`domain.${d.name}.postgres`]: postgres,
-          [`domain.${d.name}.redis`]: redis,
-          [`domain.${d.name}.kafka`]: kafka,
-        }));
-    }),
-  );
-  // The admin bootstrap as one command: a one-off task of auth's definition, in its network,
-  // that writes the key to the secret (docs/identity.md).
-  const auth = keyService(catalog);
-  const authGroup = groupOf(workloadName.service(auth.name, primaryVersion(auth)));
-  const adminBootstrapCommand = pulumi
-    .all([cluster.name, authGroup.runTask, adminBootstrap.arn])
-    .apply(([clusterName, task, secretArn]) => {
-      const network = `awsvpcConfiguration={subnets=[${task.subnetIds.join(",")}],securityGroups=[${task.securityGroupIds.join(",")}],assignPublicIp=DISABLED}`;
-      const overrides = {
-        containerOverrides: [
-          { name: task.containerName, command: [ADMIN_KEY_PROGRAM, "--secret-id", secretArn] },
-        ],
-      };
-      return [
-        `aws ecs run-task --cluster ${clusterName} --launch-type FARGATE`,
-        `--task-definition ${task.taskDefinitionArn}`,
-        `--network-configuration '${network}'`,
-        `--overrides '${JSON.stringify(overrides)}'`,
-      ].join(" ");
+  const authGroup = groups.get(plan.adminBootstrapWorkload);
+  if (!(authGroup instanceof ServiceGroup)) throw new Error("the admin bootstrap runs a service");
+  // Data-store addresses carry no credentials: those stay in Secrets Manager.
+  const stores = plan.domains.map(({ domain }) => {
+    const e = dataOf(domain).endpoints;
+    return pulumi.all({
+      [`domain.${domain}.postgres`]: e.databaseUrl,
+      [`domain.${domain}.redis`]: e.redisUrl,
+      [`domain.${domain}.kafka`]: e.kafkaBrokers,
     });
+  });
+  const named = pulumi.all({
+    loadBalancer: alb.dnsName,
+    imageRepository: image.repositoryUrl,
+    dashboard: observability.dashboardName,
+    alarmTopic: observability.alarmTopicArn,
+    adminBootstrapSecret: adminBootstrap.arn,
+    adminBootstrapCommand: pulumi
+      .all([cluster.name, authGroup.runTask, adminBootstrap.arn])
+      .apply(([clusterName, task, arn]) => adminBootstrapCommand(clusterName, task, arn)),
+    adminTokenSecret: adminTokenSecret.arn,
+  });
   return {
     url: alb.url,
     endpoints: pulumi
-      .all([
-        alb.url,
-        alb.dnsName,
-        image.repositoryUrl,
-        domainEndpoints,
-        observability.dashboardName,
-        observability.alarmTopicArn,
-        pulumi.all({
-          adminBootstrapSecret: adminBootstrap.arn,
-          adminBootstrapCommand,
-          adminTokenSecret: adminTokenSecret.arn,
-        }),
-      ])
-      .apply(
-        ([url, dnsName, repository, stores, dashboard, alarmTopic, operator]): Record<
-          string,
-          string
-        > => ({
-          api: `${url}/v1`,
-          loadBalancer: dnsName,
-          ...internal,
-          ...Object.assign({}, ...stores),
-          imageRepository: repository,
-          dashboard,
-          alarmTopic,
-          ...operator,
-        }),
-      ),
+      .all([alb.url, named, pulumi.all(stores)])
+      .apply(([url, { loadBalancer, ...rest }, domainStores]): Record<string, string> => ({
+        api: `${url}/v1`,
+        loadBalancer,
+        ...plan.internalEndpoints,
+        ...Object.assign({}, ...domainStores),
+        ...rest,
+      })),
   };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { EdgeLimits, RoutingAlbArgs } from "../components/aws/routingAlb.ts";
-import { RoutingAlb, decimalAbove, payloadTooLargeBody } from "../components/aws/routingAlb.ts";
+import { RoutingAlb } from "../components/aws/routingAlb.ts";
+import { decimalAbove, payloadTooLargeBody } from "../components/aws/webFirewall.ts";
 import type { Catalog } from "../platform/catalog/index.ts";
 import { catalog, edgeLimits, services } from "../platform/catalog/index.ts";
 import type { RunResult } from "../test/plan/harness.ts";

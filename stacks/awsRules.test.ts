@@ -267,9 +267,9 @@ describe("what destroy leaves and what up waits for (B2, B6)", () => {
 });
 
 describe("task egress (B12)", () => {
-  /** The ServiceGroups' security groups and whether each may send to the internet. */
+  /** The tasks' security groups and whether each may send to the internet. */
   function openEgress(run: RunResult): Record<string, boolean> {
-    const groups = new Set(run.records.byType("platform:aws:ServiceGroup").map((g) => g.urn));
+    const groups = new Set(run.records.byType("platform:aws:TaskSecurityGroup").map((g) => g.urn));
     return Object.fromEntries(
       run.records
         .byType("aws:ec2/securityGroup:SecurityGroup")

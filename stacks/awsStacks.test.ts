@@ -44,6 +44,8 @@ test("prod adds exactly its NAT gateways, HTTPS (certificate, DNS, listener), th
       "aws:wafv2/webAclAssociation:WebAclAssociation platform-waf",
       "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration platform-waf",
       "aws:cloudwatch/logGroup:LogGroup platform-waf-logs",
+      "platform:aws:AlbCertificate platform",
+      "platform:aws:WebFirewall platform",
     ].sort(),
   );
 });

@@ -1,17 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { makeBucketPrivate } from "./privateBucket.ts";
-
-/**
- * A path prefix (`/v1/orders`) and the target (a gateway tier) that serves it and everything
- * below it. Canaries are the gateways' (their version router splits by weight and honours
- * `x-api-version`), so the edge routes by path alone.
- */
-export interface AlbRoute {
-  prefix: string;
-  /** A key of `targets`. */
-  target: string;
-}
+import { AlbAccessLogs } from "./albAccessLogs.ts";
+import { AlbCertificate } from "./albCertificate.ts";
+import type { AlbRoute } from "./albListenerRules.ts";
+import { AlbListenerRules } from "./albListenerRules.ts";
+import { movedFrom } from "./moved.ts";
+import { WebFirewall } from "./webFirewall.ts";
 
 /**
  * One target group, which a tier's ECS service registers its tasks in. The load balancer owns
@@ -84,33 +78,10 @@ export interface RoutingAlbArgs {
   tags?: Record<string, string>;
 }
 
-/** Where in the access-log bucket the stack's other buckets log their requests. */
-export const S3_ACCESS_LOG_PREFIX = "s3/";
-
-/** The common rule set's body rules the WAF counts instead of blocking (see `firewall`). */
-export const COUNTED_BODY_RULES = [
-  "SizeRestrictions_BODY",
-  "CrossSiteScripting_BODY",
-  "GenericRFI_BODY",
-  "GenericLFI_BODY",
-  "EC2MetaDataSSRF_BODY",
-];
-
 /** The API's error shape (OpenAI-style), answered by the load balancer for unknown paths. */
 export const noRouteBody = JSON.stringify({
   error: { message: "no route", type: "invalid_request_error", code: "route_not_found" },
 });
-
-/** The API's error shape for a body over the limit, answered by the WAF. */
-export function payloadTooLargeBody(limit: number): string {
-  return JSON.stringify({
-    error: {
-      message: `request body exceeds ${limit} bytes`,
-      type: "invalid_request_error",
-      code: "payload_too_large",
-    },
-  });
-}
 
 /**
  * The targets (gateways, services/shared/http.ts) keep idle connections 65 s. The ALB reuses its
@@ -121,45 +92,12 @@ export function payloadTooLargeBody(limit: number): string {
 export const defaultIdleTimeoutSeconds = 60;
 
 /**
- * A regular expression for the decimal numbers above `limit`: more significant digits than it,
- * or as many and a greater digit where they first differ. Groups are non-capturing, as AWS WAF
- * refuses capturing ones.
- */
-export function decimalAbove(limit: number): string {
-  if (!Number.isSafeInteger(limit) || limit < 0)
-    throw new Error(`decimalAbove: ${limit} is not a whole number`);
-  const digits = String(limit);
-  const branches = [`[1-9]\\d{${digits.length},}`];
-  for (let i = 0; i < digits.length; i++) {
-    const d = Number(digits[i]);
-    if (d === 9) continue;
-    const rest = digits.length - i - 1;
-    const higher = d === 8 ? "9" : `[${d + 1}-9]`;
-    branches.push(`${digits.slice(0, i)}${higher}${rest > 0 ? `\\d{${rest}}` : ""}`);
-  }
-  return `^0*(?:${branches.join("|")})$`;
-}
-
-/** ALB rule conditions accept at most 5 values in total; larger sets split into several rules. */
-export const maxConditionValues = 5;
-
-/** The path patterns of a prefix: the prefix itself and everything below it. */
-export function pathPatterns(prefix: string): string[] {
-  return [prefix, `${prefix}/*`];
-}
-
-/** Splits `values` into groups of at most `size`, keeping a prefix's patterns together. */
-export function chunk<T>(values: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < values.length; i += size) out.push(values.slice(i, i + size));
-  return out;
-}
-
-/**
  * The public entry point and routing tier: an internet-facing ALB whose listener rules send
  * each route prefix to its target group, `/v1/*` to the default one, and answer anything else
  * with a JSON 404. Its security group admits the web ports from anywhere
- * and sends only to the targets' port inside the VPC. Access logs go to an encrypted bucket.
+ * and sends only to the targets' port inside the VPC. Its parts, as awsx splits a load balancer
+ * from what it uses: AlbAccessLogs (the encrypted log bucket), AlbListenerRules, and with a
+ * domain or a WAF, AlbCertificate and WebFirewall.
  */
 export class RoutingAlb extends pulumi.ComponentResource {
   public readonly securityGroupId: pulumi.Output<string>;
@@ -188,7 +126,9 @@ export class RoutingAlb extends pulumi.ComponentResource {
           `(traffic.timeouts), ${silence} ms`,
       );
     const certificateArn =
-      args.certificateArn ?? (args.domain && this.certificate(name, args.domain, tags));
+      args.certificateArn ??
+      (args.domain &&
+        new AlbCertificate(name, { domain: args.domain, tags }, movedFrom(this)).certificateArn);
     const https = certificateArn !== undefined;
 
     const securityGroup = new aws.ec2.SecurityGroup(
@@ -230,7 +170,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
     );
 
     const retentionDays = args.accessLogRetentionDays ?? 30;
-    const logs = this.createLogBucket(name, retentionDays, protect, tags);
+    const logs = new AlbAccessLogs(name, { retentionDays, protect, tags }, movedFrom(this));
     const alb = new aws.lb.LoadBalancer(
       `${name}-alb`,
       {
@@ -243,14 +183,24 @@ export class RoutingAlb extends pulumi.ComponentResource {
         desyncMitigationMode: "strictest",
         enableDeletionProtection: protect,
         idleTimeout: idleTimeout,
-        accessLogs: { bucket: logs.bucket.bucket, prefix: "alb", enabled: true },
+        accessLogs: { bucket: logs.bucketName, prefix: "alb", enabled: true },
         tags,
       },
       { parent: this, dependsOn: [logs.policy] },
     );
 
     if (args.waf) {
-      this.firewall(name, alb, args.waf.rateLimit, args.limits?.maxBodyBytes, retentionDays, tags);
+      new WebFirewall(
+        name,
+        {
+          loadBalancerArn: alb.arn,
+          rateLimit: args.waf.rateLimit,
+          maxBodyBytes: args.limits?.maxBodyBytes,
+          logRetentionDays: retentionDays,
+          tags,
+        },
+        movedFrom(this),
+      );
     }
 
     const notFound = {
@@ -324,46 +274,19 @@ export class RoutingAlb extends pulumi.ComponentResource {
         ),
       ]),
     );
-    const targetArn = (key: string) => {
-      const group = this.targetGroups[key];
-      if (!group)
-        throw new Error(`${name}: a route names target "${key}", which is not in targets`);
-      return group.arn;
-    };
-
-    // Priorities follow the route order (ALB evaluates the lowest number first); the `/v1/*`
-    // catch-all comes last.
-    const rules = args.routes.flatMap((route) =>
-      chunk(pathPatterns(route.prefix), maxConditionValues).map((values) => ({ route, values })),
-    );
-    this.rules = rules.map(
-      ({ route, values }, i) =>
-        new aws.lb.ListenerRule(
-          `${name}-route-${i + 1}`,
-          {
-            listenerArn: listener.arn,
-            priority: (i + 1) * 10,
-            conditions: [{ pathPattern: { values } }],
-            actions: [{ type: "forward", targetGroupArn: targetArn(route.target) }],
-            tags: { ...tags, route: route.prefix },
-          },
-          parent,
+    this.rules = new AlbListenerRules(
+      name,
+      {
+        listenerArn: listener.arn,
+        targetGroupArns: Object.fromEntries(
+          Object.entries(this.targetGroups).map(([key, group]) => [key, group.arn]),
         ),
-    );
-    this.rules.push(
-      new aws.lb.ListenerRule(
-        `${name}-route-default`,
-        {
-          listenerArn: listener.arn,
-          // The highest priority number ALB allows: evaluated after every route.
-          priority: 50000,
-          conditions: [{ pathPattern: { values: ["/v1/*"] } }],
-          actions: [{ type: "forward", targetGroupArn: targetArn(args.defaultTarget) }],
-          tags: { ...tags, route: "/v1/*" },
-        },
-        parent,
-      ),
-    );
+        routes: args.routes,
+        defaultTarget: args.defaultTarget,
+        tags,
+      },
+      movedFrom(this),
+    ).rules;
 
     const host = args.domain?.name;
     if (args.domain) {
@@ -382,7 +305,7 @@ export class RoutingAlb extends pulumi.ComponentResource {
     this.securityGroupId = securityGroup.id;
     this.dnsName = alb.dnsName;
     this.arnSuffix = alb.arnSuffix;
-    this.accessLogBucket = logs.bucket.bucket;
+    this.accessLogBucket = logs.bucketName;
     this.url = host
       ? pulumi.output(`https://${host}`)
       : pulumi.interpolate`${https ? "https" : "http"}://${alb.dnsName}`;
@@ -392,261 +315,5 @@ export class RoutingAlb extends pulumi.ComponentResource {
       url: this.url,
       accessLogBucket: this.accessLogBucket,
     });
-  }
-
-  /** An ACM certificate for `domain`, validated by DNS in its hosted zone; resolves once issued. */
-  private certificate(
-    name: string,
-    domain: { name: string; hostedZoneId: pulumi.Input<string> },
-    tags: Record<string, string>,
-  ): pulumi.Output<string> {
-    const parent = { parent: this };
-    const cert = new aws.acm.Certificate(
-      `${name}-cert`,
-      { domainName: domain.name, validationMethod: "DNS", tags },
-      parent,
-    );
-    const option = cert.domainValidationOptions.apply((options) => {
-      const first = options[0];
-      if (!first) throw new Error(`${name}: ACM returned no DNS validation record`);
-      return first;
-    });
-    const record = new aws.route53.Record(
-      `${name}-cert-validation`,
-      {
-        zoneId: domain.hostedZoneId,
-        name: option.resourceRecordName,
-        type: option.resourceRecordType,
-        records: [option.resourceRecordValue],
-        ttl: 300,
-        allowOverwrite: true,
-      },
-      parent,
-    );
-    return new aws.acm.CertificateValidation(
-      `${name}-cert`,
-      { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn] },
-      parent,
-    ).certificateArn;
-  }
-
-  /**
-   * The access-log bucket: private, encrypted (SSE-S3, the only encryption ALB log delivery
-   * supports), TLS-only, expiring old logs, writable by the region's load-balancer log delivery.
-   */
-  private createLogBucket(
-    name: string,
-    retentionDays: number,
-    protect: boolean,
-    tags: Record<string, string>,
-  ): { bucket: aws.s3.Bucket; policy: aws.s3.BucketPolicy } {
-    const parent = { parent: this };
-    // Without deletion protection, `pulumi destroy` may empty the bucket; with it, logs survive.
-    const bucket = new aws.s3.Bucket(`${name}-alb-logs`, { forceDestroy: !protect, tags }, parent);
-    makeBucketPrivate(
-      bucket,
-      { accessBlock: `${name}-alb-logs`, ownership: `${name}-alb-logs` },
-      parent,
-    );
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-alb-logs`,
-      {
-        bucket: bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-      },
-      parent,
-    );
-    new aws.s3.BucketLifecycleConfiguration(
-      `${name}-alb-logs`,
-      {
-        bucket: bucket.id,
-        rules: [
-          // Every object; an empty filter draws the provider's warning (see blobBucket.ts).
-          {
-            id: "expire",
-            status: "Enabled",
-            filter: { prefix: "" },
-            expiration: { days: retentionDays },
-          },
-        ],
-      },
-      parent,
-    );
-    const account = aws.getCallerIdentityOutput({}, parent).accountId;
-    const elbAccount = aws.elb.getServiceAccountOutput({}, parent).arn;
-    const policy = new aws.s3.BucketPolicy(
-      `${name}-alb-logs`,
-      {
-        bucket: bucket.id,
-        policy: pulumi.all([bucket.arn, account, elbAccount]).apply(([arn, accountId, elb]) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                // Regions older than August 2022 deliver as the regional ELB account, newer
-                // ones as the log-delivery service; both may write only this account's prefix.
-                Sid: "AlbLogDelivery",
-                Effect: "Allow",
-                Principal: { AWS: elb, Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
-                Action: "s3:PutObject",
-                Resource: `${arn}/alb/AWSLogs/${accountId}/*`,
-              },
-              {
-                // S3 server access logs of the stack's other buckets (BlobBucket's
-                // `accessLogs`), under `s3/`, from buckets of this account only.
-                // https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
-                Sid: "S3ServerAccessLogs",
-                Effect: "Allow",
-                Principal: { Service: "logging.s3.amazonaws.com" },
-                Action: "s3:PutObject",
-                Resource: `${arn}/${S3_ACCESS_LOG_PREFIX}*`,
-                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-              },
-              {
-                Sid: "TlsOnly",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "s3:*",
-                Resource: [arn, `${arn}/*`],
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-              },
-            ],
-          }),
-        ),
-      },
-      parent,
-    );
-    return { bucket, policy };
-  }
-
-  /**
-   * AWS managed rule groups (common exploits, known bad inputs), a per-IP rate limit and, given
-   * `maxBodyBytes`, a 413 for larger bodies.
-   */
-  private firewall(
-    name: string,
-    alb: aws.lb.LoadBalancer,
-    rateLimit: number,
-    maxBodyBytes: number | undefined,
-    logRetentionDays: number,
-    tags: Record<string, string>,
-  ): void {
-    const visibility = (metric: string) => ({
-      cloudwatchMetricsEnabled: true,
-      metricName: `${name}-${metric}`,
-      sampledRequestsEnabled: true,
-    });
-    const managed = (priority: number, group: string, counted: string[] = []) => ({
-      name: group,
-      priority,
-      overrideAction: { none: {} },
-      statement: {
-        managedRuleGroupStatement: {
-          vendorName: "AWS",
-          name: group,
-          ...(counted.length > 0
-            ? {
-                ruleActionOverrides: counted.map((rule) => ({
-                  name: rule,
-                  actionToUse: { count: {} },
-                })),
-              }
-            : {}),
-        },
-      },
-      visibilityConfig: visibility(group),
-    });
-    // The body rule reads Content-Length, not the body: on an ALB, WAF sees only a body's first
-    // 8 KB and a size constraint measures what it sees, so with oversizeHandling CONTINUE or
-    // NO_MATCH a limit above 8 KB never matches, and MATCH refuses every body over 8 KB. A body
-    // without Content-Length (chunked) passes here and meets the gateway's own limit.
-    const bodyLimit =
-      maxBodyBytes === undefined
-        ? []
-        : [
-            {
-              name: "body-size",
-              priority: 1,
-              action: {
-                block: {
-                  customResponse: { responseCode: 413, customResponseBodyKey: "payload-too-large" },
-                },
-              },
-              statement: {
-                regexMatchStatement: {
-                  regexString: decimalAbove(maxBodyBytes),
-                  fieldToMatch: { singleHeader: { name: "content-length" } },
-                  textTransformations: [{ priority: 0, type: "NONE" }],
-                },
-              },
-              visibilityConfig: visibility("body-size"),
-            },
-          ];
-    const acl = new aws.wafv2.WebAcl(
-      `${name}-waf`,
-      {
-        scope: "REGIONAL",
-        description: `${name}: managed rules and a per-IP rate limit`,
-        defaultAction: { allow: {} },
-        rules: [
-          {
-            name: "rate-per-ip",
-            priority: 0,
-            action: { block: {} },
-            statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: "IP" } },
-            visibilityConfig: visibility("rate-per-ip"),
-          },
-          ...bodyLimit,
-          // Counted, not blocking, so they still show in the metrics and the log:
-          // SizeRestrictions_BODY refuses every body over 8 KB, below what the catalog accepts
-          // (uploads, long conversations); the body's XSS, RFI, LFI and SSRF patterns match
-          // ordinary chat prompts and uploaded text ("<script>", a URL, "../", 169.254.169.254
-          // in a question about AWS). The API takes only validated JSON and multipart bodies
-          // and renders no HTML; the same rules still block on the path, query and cookies.
-          managed(2, "AWSManagedRulesCommonRuleSet", COUNTED_BODY_RULES),
-          managed(3, "AWSManagedRulesKnownBadInputsRuleSet"),
-        ],
-        ...(maxBodyBytes === undefined
-          ? {}
-          : {
-              customResponseBodies: [
-                {
-                  key: "payload-too-large",
-                  contentType: "APPLICATION_JSON",
-                  content: payloadTooLargeBody(maxBodyBytes),
-                },
-              ],
-            }),
-        visibilityConfig: visibility("acl"),
-        tags,
-      },
-      { parent: this },
-    );
-    new aws.wafv2.WebAclAssociation(
-      `${name}-waf`,
-      { resourceArn: alb.arn, webAclArn: acl.arn },
-      { parent: this },
-    );
-    // What the WAF blocked and counted, and why. WAF writes only to log groups named
-    // `aws-waf-logs-*`; API keys are redacted before they are written.
-    // https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html
-    const wafLogs = new aws.cloudwatch.LogGroup(
-      `${name}-waf-logs`,
-      {
-        name: `aws-waf-logs-${name}-${pulumi.getStack()}`,
-        retentionInDays: logRetentionDays,
-        tags,
-      },
-      { parent: this },
-    );
-    new aws.wafv2.WebAclLoggingConfiguration(
-      `${name}-waf`,
-      {
-        resourceArn: acl.arn,
-        logDestinationConfigs: [wafLogs.arn],
-        redactedFields: [{ singleHeader: { name: "authorization" } }],
-      },
-      { parent: this },
-    );
   }
 }

@@ -1,46 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { nodeHttpProbe, probeTiming } from "../nodeHttpProbe.ts";
-
-/** The one container of each task. */
-const CONTAINER_NAME = "app";
-
-/**
- * What the SSM agent of ECS Exec calls from inside a task: the Session Manager channels, which
- * IAM cannot scope to a resource.
- */
-export const ecsExecStatement = {
-  Sid: "EcsExec",
-  Effect: "Allow",
-  Action: [
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
-  ],
-  Resource: "*",
-} as const;
-
-/**
- * Where the ECS Exec agent writes inside the container. AWS documents ECS Exec as unsupported on
- * a read-only root filesystem because the agent cannot write; writable mounts at these paths are
- * the workaround reported to work (aws/containers-roadmap#1359, amazon-ecs-exec-checker#71),
- * which keeps the root filesystem read-only. Unverified here: no AWS account.
- */
-export const ecsExecWritablePaths = [
-  "/managed-agents",
-  "/var/lib/amazon/ssm",
-  "/var/log/amazon/ssm",
-] as const;
-
-/** A container environment variable read from Secrets Manager when the task starts. */
-export interface SecretEnv {
-  /** Environment variable name inside the container. */
-  name: string;
-  secretArn: pulumi.Input<string>;
-  /** For JSON secrets (such as RDS-managed ones), the key to extract. Default: the whole value. */
-  jsonKey?: string;
-}
+import type { SecretEnv } from "./fargateTaskDefinition.ts";
+import { FargateTaskDefinition } from "./fargateTaskDefinition.ts";
+import { movedFrom } from "./moved.ts";
+import { ServiceAutoscaling } from "./serviceAutoscaling.ts";
+import { TaskSecurityGroup } from "./taskSecurityGroup.ts";
 
 export interface ServiceGroupArgs {
   /** ECS cluster the service runs in. */
@@ -132,10 +96,10 @@ export interface ServiceGroupArgs {
 }
 
 /**
- * A Fargate service: N replicas of one container spread across the given private subnets,
- * registered in Cloud Map, with its own log group, least-privilege roles and a security group
- * that admits only the listed sources. Deployments roll back on failure, and CPU target tracking
- * scales between `replicas` and `maxReplicas`.
+ * A Fargate service: N replicas of one container (FargateTaskDefinition: its log group and
+ * least-privilege roles) spread across the given private subnets, registered in Cloud Map, in a
+ * TaskSecurityGroup that admits only the listed sources. Deployments roll back on failure, and
+ * ServiceAutoscaling tracks CPU between `replicas` and `maxReplicas`.
  */
 export class ServiceGroup extends pulumi.ComponentResource {
   public readonly securityGroupId: pulumi.Output<string>;
@@ -168,239 +132,45 @@ export class ServiceGroup extends pulumi.ComponentResource {
       throw new Error(
         `${name}: maxReplicas (${maxReplicas}) is above the 8 tasks Cloud Map answers`,
       );
-    const drainSeconds = args.drainSeconds ?? 10;
     const steadyStateTimeout = `${args.steadyStateTimeoutMinutes ?? 15}m`;
     const tags = args.tags ?? {};
-    const parent = { parent: this };
-    const secrets = args.secrets ?? [];
-    const writable = [
-      ...(args.writablePaths ?? ["/tmp"]),
-      ...(args.execCommand ? ecsExecWritablePaths : []),
-    ];
-    const volumeName = (i: number) => `writable-${i}`;
 
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-logs`,
-      { retentionInDays: args.logRetentionDays ?? 30, tags },
-      parent,
-    );
-
-    const assumeByEcsTasks = JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Effect: "Allow",
-          Principal: { Service: "ecs-tasks.amazonaws.com" },
-          Action: "sts:AssumeRole",
-        },
-      ],
-    });
-    // The execution role is what ECS itself uses to start the task: pull this image, write this
-    // log group, read these secrets. Nothing else, unlike the broad managed policy.
-    const executionRole = new aws.iam.Role(
-      `${name}-exec`,
-      { assumeRolePolicy: assumeByEcsTasks, tags },
-      parent,
-    );
-    const secretArns = secrets.map((s) => s.secretArn);
-    new aws.iam.RolePolicy(
-      `${name}-exec`,
+    // The task definition, the security group and the autoscaling were this component's own
+    // resources before they were components of their own: each keeps its state by an alias.
+    const task = new FargateTaskDefinition(
+      name,
       {
-        role: executionRole.id,
-        policy: pulumi
-          .all([args.repositoryArn, logGroup.arn, pulumi.all(secretArns)])
-          .apply(([repositoryArn, logGroupArn, arns]) =>
-            JSON.stringify({
-              Version: "2012-10-17",
-              Statement: [
-                // GetAuthorizationToken cannot be scoped to a repository.
-                { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-                {
-                  Effect: "Allow",
-                  Action: [
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                  ],
-                  Resource: repositoryArn,
-                },
-                {
-                  Effect: "Allow",
-                  Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                  Resource: `${logGroupArn}:*`,
-                },
-                ...(arns.length > 0
-                  ? [
-                      {
-                        Effect: "Allow",
-                        Action: "secretsmanager:GetSecretValue",
-                        Resource: [...new Set(arns)],
-                      },
-                    ]
-                  : []),
-              ],
-            }),
-          ),
-      },
-      parent,
-    );
-
-    // The task role is what the application may call; it starts empty.
-    const taskRole = new aws.iam.Role(
-      `${name}-task`,
-      { assumeRolePolicy: assumeByEcsTasks, tags },
-      parent,
-    );
-    if (args.taskPolicyStatements || args.execCommand) {
-      const exec = args.execCommand
-        ? pulumi
-            .output(args.execAuditStatements ?? [])
-            .apply((audit) => [ecsExecStatement, ...audit])
-        : [];
-      new aws.iam.RolePolicy(
-        `${name}-task`,
-        {
-          role: taskRole.id,
-          policy: pulumi
-            .all([pulumi.output(args.taskPolicyStatements ?? []), exec])
-            .apply(([statements, execStatements]) =>
-              JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [...statements, ...execStatements],
-              }),
-            ),
-        },
-        parent,
-      );
-    }
-
-    const securityGroup = new aws.ec2.SecurityGroup(
-      `${name}-sg`,
-      {
-        vpcId: args.vpcId,
-        description: `${name}: port ${args.containerPort} from its callers only`,
-        // The AWS APIs a task uses (ECR, logs, Secrets Manager, STS) answer at interface
-        // endpoints inside the VPC and S3 at its gateway endpoint, so no task needs the internet
-        // unless the catalog says so (`internet`).
-        egress: [
-          {
-            protocol: "tcp",
-            fromPort: 0,
-            toPort: 65535,
-            cidrBlocks: [args.vpcCidrBlock],
-            description: "the VPC: services, data stores, AWS endpoints",
-          },
-          {
-            protocol: "tcp",
-            fromPort: 443,
-            toPort: 443,
-            prefixListIds: [args.s3PrefixListId],
-            description: "S3 through its gateway endpoint",
-          },
-          ...(args.internetEgress
-            ? [
-                {
-                  protocol: "tcp",
-                  fromPort: 0,
-                  toPort: 65535,
-                  cidrBlocks: ["0.0.0.0/0"],
-                  description: "the internet, through NAT (catalog: internet)",
-                },
-              ]
-            : []),
-        ],
-        tags: { ...tags, Name: `${name}-sg` },
-      },
-      parent,
-    );
-    (args.sourceSecurityGroupIds ?? []).forEach((source, i) => {
-      new aws.vpc.SecurityGroupIngressRule(
-        `${name}-from-${i}`,
-        {
-          securityGroupId: securityGroup.id,
-          referencedSecurityGroupId: source,
-          ipProtocol: "tcp",
-          fromPort: args.containerPort,
-          toPort: args.containerPort,
-          description: `${name}: container port from an allowed caller`,
-          tags,
-        },
-        parent,
-      );
-    });
-
-    const region = aws.getRegionOutput({}, parent).region;
-    const containerDefinitions = pulumi
-      .all([
-        args.image,
-        pulumi.output(args.environment),
-        logGroup.name,
-        region,
-        pulumi.all(secretArns),
-      ])
-      .apply(([image, environment, logGroupName, regionName, arns]) =>
-        JSON.stringify([
-          {
-            name: CONTAINER_NAME,
-            image,
-            essential: true,
-            command: args.command,
-            // The image's unprivileged `app` user (uid 10001, see the Dockerfile), never root.
-            user: "10001:10001",
-            readonlyRootFilesystem: true,
-            portMappings: [{ containerPort: args.containerPort, protocol: "tcp" }],
-            environment: Object.entries(environment)
-              .sort(([a], [b]) => a.localeCompare(b))
-              .map(([key, value]) => ({ name: key, value })),
-            secrets: secrets.map((s, i) => ({
-              name: s.name,
-              valueFrom: s.jsonKey ? `${arns[i]}:${s.jsonKey}::` : arns[i],
-            })),
-            healthCheck: {
-              command: nodeHttpProbe(args.containerPort, "/healthz"),
-              interval: probeTiming.intervalSeconds,
-              timeout: probeTiming.timeoutSeconds,
-              retries: probeTiming.retries,
-              startPeriod: probeTiming.startPeriodSeconds,
-            },
-            mountPoints: writable.map((containerPath, i) => ({
-              sourceVolume: volumeName(i),
-              containerPath,
-              readOnly: false,
-            })),
-            // Node is PID 1 in the image: an init forwards SIGTERM to it and reaps zombies.
-            linuxParameters: { initProcessEnabled: true },
-            // Leave time for the graceful shutdown (drain in-flight requests) before SIGKILL.
-            stopTimeout: drainSeconds + 5,
-            logConfiguration: {
-              logDriver: "awslogs",
-              options: {
-                "awslogs-group": logGroupName,
-                "awslogs-region": regionName,
-                "awslogs-stream-prefix": args.discoveryName,
-              },
-            },
-          },
-        ]),
-      );
-
-    const taskDefinition = new aws.ecs.TaskDefinition(
-      `${name}-task`,
-      {
-        // Families are account-wide: two stacks of one project must not add to each other's.
-        family: `${name}-${pulumi.getStack()}`,
-        cpu: String(args.cpu),
-        memory: String(args.memory),
-        networkMode: "awsvpc",
-        requiresCompatibilities: ["FARGATE"],
-        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
-        executionRoleArn: executionRole.arn,
-        taskRoleArn: taskRole.arn,
-        volumes: writable.map((_, i) => ({ name: volumeName(i) })),
-        containerDefinitions,
+        image: args.image,
+        repositoryArn: args.repositoryArn,
+        command: args.command,
+        containerPort: args.containerPort,
+        cpu: args.cpu,
+        memory: args.memory,
+        environment: args.environment,
+        secrets: args.secrets,
+        writablePaths: args.writablePaths,
+        taskPolicyStatements: args.taskPolicyStatements,
+        execCommand: args.execCommand,
+        execAuditStatements: args.execAuditStatements,
+        logRetentionDays: args.logRetentionDays,
+        logStreamPrefix: args.discoveryName,
+        drainSeconds: args.drainSeconds,
         tags,
       },
-      parent,
+      movedFrom(this),
+    );
+    const securityGroup = new TaskSecurityGroup(
+      name,
+      {
+        vpcId: args.vpcId,
+        vpcCidrBlock: args.vpcCidrBlock,
+        s3PrefixListId: args.s3PrefixListId,
+        internetEgress: args.internetEgress,
+        port: args.containerPort,
+        sourceSecurityGroupIds: args.sourceSecurityGroupIds,
+        tags,
+      },
+      movedFrom(this),
     );
 
     const discovery = new aws.servicediscovery.Service(
@@ -422,16 +192,19 @@ export class ServiceGroup extends pulumi.ComponentResource {
         forceDestroy: true,
         tags,
       },
-      parent,
+      { parent: this },
     );
 
     const targetGroupArns = args.targetGroupArns ?? [];
-    const taskSecurityGroupIds = [securityGroup.id, ...(args.memberOfSecurityGroupIds ?? [])];
+    const taskSecurityGroupIds = [
+      securityGroup.securityGroupId,
+      ...(args.memberOfSecurityGroupIds ?? []),
+    ];
     const service = new aws.ecs.Service(
       `${name}-service`,
       {
         cluster: args.clusterArn,
-        taskDefinition: taskDefinition.arn,
+        taskDefinition: task.taskDefinitionArn,
         launchType: "FARGATE",
         desiredCount: args.replicas,
         // Rolling deploys never drop below full strength.
@@ -452,7 +225,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
         serviceRegistries: { registryArn: discovery.arn },
         loadBalancers: targetGroupArns.map((targetGroupArn) => ({
           targetGroupArn,
-          containerName: CONTAINER_NAME,
+          containerName: FargateTaskDefinition.containerName,
           containerPort: args.containerPort,
         })),
         healthCheckGracePeriodSeconds:
@@ -469,48 +242,33 @@ export class ServiceGroup extends pulumi.ComponentResource {
       },
     );
 
-    const scaling = new aws.appautoscaling.Target(
-      `${name}-scaling`,
+    new ServiceAutoscaling(
+      name,
       {
-        serviceNamespace: "ecs",
-        scalableDimension: "ecs:service:DesiredCount",
-        resourceId: pulumi.interpolate`service/${args.clusterName}/${service.name}`,
-        minCapacity: args.replicas,
-        maxCapacity: maxReplicas,
+        clusterName: args.clusterName,
+        serviceName: service.name,
+        minTasks: args.replicas,
+        maxTasks: maxReplicas,
+        targetCpuPercent: args.targetCpuPercent,
         tags,
       },
-      parent,
-    );
-    new aws.appautoscaling.Policy(
-      `${name}-cpu`,
-      {
-        policyType: "TargetTrackingScaling",
-        serviceNamespace: scaling.serviceNamespace,
-        scalableDimension: scaling.scalableDimension,
-        resourceId: scaling.resourceId,
-        targetTrackingScalingPolicyConfiguration: {
-          targetValue: args.targetCpuPercent ?? 60,
-          predefinedMetricSpecification: {
-            predefinedMetricType: "ECSServiceAverageCPUUtilization",
-          },
-          // Out fast on load, in slowly so a burst does not flap the task count.
-          scaleOutCooldown: 60,
-          scaleInCooldown: 300,
-        },
-      },
-      parent,
+      movedFrom(this),
     );
 
-    this.securityGroupId = securityGroup.id;
+    this.securityGroupId = securityGroup.securityGroupId;
     this.discoveryArn = discovery.arn;
     this.serviceName = service.name;
-    this.taskRoleArn = taskRole.arn;
-    this.logGroupName = logGroup.name;
+    this.taskRoleArn = task.taskRoleArn;
+    this.logGroupName = task.logGroupName;
     this.runTask = pulumi
-      .all([taskDefinition.arn, pulumi.output(args.subnetIds), pulumi.output(taskSecurityGroupIds)])
+      .all([
+        task.taskDefinitionArn,
+        pulumi.output(args.subnetIds),
+        pulumi.output(taskSecurityGroupIds),
+      ])
       .apply(([taskDefinitionArn, subnetIds, securityGroupIds]) => ({
         taskDefinitionArn,
-        containerName: CONTAINER_NAME,
+        containerName: FargateTaskDefinition.containerName,
         subnetIds,
         securityGroupIds,
       }));

@@ -1,15 +1,11 @@
-import * as pulumi from "@pulumi/pulumi";
-import type { DomainData } from "../../components/aws/domainData.ts";
-import type { SecretEnv } from "../../components/aws/serviceGroup.ts";
-import type { Catalog, Service, StoreKind } from "../../platform/catalog/index.ts";
+import type { Catalog, Service } from "../../platform/catalog/index.ts";
 import { services } from "../../platform/catalog/index.ts";
 import type { Edge } from "../../platform/catalog/reachability.ts";
-import type { Addresses, DataAccess } from "../../platform/runtimeEnv.ts";
-import { addressesOf, secretEnvKey } from "../../platform/runtimeEnv.ts";
+import type { Addresses } from "../../platform/runtimeEnv.ts";
+import { addressesOf } from "../../platform/runtimeEnv.ts";
 
-// Catalog-aware glue between the catalog, the env contract (platform/runtimeEnv.ts) and the AWS
-// components: which stores a workload may reach, which secrets it receives, and where its
-// peers are.
+// What the AWS plan (infra/aws/plan.ts) knows beyond the catalog: where peers are, how long a
+// task drains, how many connections each PostgreSQL client may pool, the pinned build inputs.
 
 /**
  * Seconds a process drains on SIGTERM (services/shared/http.ts closes the last connections
@@ -38,14 +34,6 @@ export function cloudMapAddresses(catalog: Catalog, namespace: string): Addresse
 /** The version a service runs on AWS: the one that carries the most traffic. */
 export function primaryVersion(service: Service): string {
   return [...service.versions].sort((a, b) => b.weight - a.weight)[0]!.name;
-}
-
-/** What a workload that uses `stores` gets from its domain's data: endpoints, secrets, access. */
-export interface StoreAccess {
-  endpoints: pulumi.Output<DataAccess>;
-  secrets: SecretEnv[];
-  memberOfSecurityGroupIds: pulumi.Output<string>[];
-  taskPolicyStatements?: pulumi.Output<Record<string, unknown>[]>;
 }
 
 /**
@@ -117,64 +105,6 @@ export function databasePool(
     maxConnections,
     short: fair < 2,
   };
-}
-
-/**
- * What a workload needs to reach `stores` of its domain: endpoints, secrets, security groups and
- * task-role statements. A service that uses PostgreSQL signs in as its own role with IAM tokens
- * (`rds-db:connect` for that role only), so it holds no database password at all.
- */
-export function storeAccess(
-  data: DomainData,
-  stores: ReadonlySet<StoreKind>,
-  database?: { service: string; databasePoolMax: number },
-): StoreAccess {
-  const secrets: SecretEnv[] = [];
-  const groups: pulumi.Output<string>[] = [];
-  const statements: Statements[] = [];
-  let databaseUrl: pulumi.Output<string | undefined> = pulumi.output(undefined);
-  if (stores.has("postgres")) {
-    if (!database) throw new Error("storeAccess: a PostgreSQL client needs its service's role");
-    groups.push(data.clientSecurityGroupIds.postgres);
-    statements.push(data.databaseConnectStatement(database.service).apply((st) => [st]));
-    databaseUrl = data.databaseUrlFor(database.service);
-  }
-  if (stores.has("redis")) {
-    secrets.push({ name: secretEnvKey.redisPassword, secretArn: data.redisAuthSecretArn });
-    groups.push(data.clientSecurityGroupIds.redis);
-  }
-  if (stores.has("kafka")) {
-    groups.push(data.clientSecurityGroupIds.kafka);
-    statements.push(data.kafkaClientStatements);
-  }
-  const e = data.endpoints;
-  return {
-    endpoints: pulumi
-      .all([databaseUrl, e.redisUrl, e.kafkaBrokers])
-      .apply(([postgresUrl, redisUrl, kafkaBrokers]) => ({
-        databaseUrl: postgresUrl,
-        redisUrl: stores.has("redis") ? redisUrl : undefined,
-        kafkaBrokers: stores.has("kafka") ? kafkaBrokers : undefined,
-        // MSK takes only IAM-signed TLS clients (DomainData), so the clients must sign in.
-        kafkaAuth: stores.has("kafka") ? ("aws-iam" as const) : undefined,
-        databaseCaFile: postgresUrl ? rdsCaBundle.file : undefined,
-        databaseAuth: postgresUrl ? ("aws-iam" as const) : undefined,
-        databasePoolMax: postgresUrl ? database?.databasePoolMax : undefined,
-      })),
-    secrets,
-    memberOfSecurityGroupIds: groups,
-    taskPolicyStatements: joinStatements(statements),
-  };
-}
-
-type Statements = pulumi.Output<Record<string, unknown>[]>;
-
-/** One task-role statement list from several sources' lists; undefined when there is none. */
-export function joinStatements(sets: readonly (Statements | undefined)[]): Statements | undefined {
-  const present = sets.filter((set) => set !== undefined);
-  return present.length === 0
-    ? undefined
-    : pulumi.all(present).apply((lists) => lists.flat() as Record<string, unknown>[]);
 }
 
 /**

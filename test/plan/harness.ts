@@ -48,6 +48,20 @@ interface RegisterRequest {
   getRetainondelete(): boolean;
   getCustomtimeouts():
     { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+  getAliasesList(): AliasMessage[];
+}
+interface AliasMessage {
+  getUrn(): string;
+  getSpec():
+    | {
+        getName(): string;
+        getType(): string;
+        getStack(): string;
+        getProject(): string;
+        getParenturn(): string;
+        getNoparent(): boolean;
+      }
+    | undefined;
 }
 interface RegisterResponse {
   getUrn(): string;
@@ -70,6 +84,24 @@ function plain(value: unknown): unknown {
     return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)]));
   }
   return value;
+}
+
+/**
+ * The URNs a resource's aliases name: the same name, type and stack unless the spec says
+ * otherwise, under the spec's parent. Named as the mock monitor names URNs, which prefixes the
+ * parent's own type where the engine prefixes the parent's whole chain of types, so that they
+ * compare with the records' URNs.
+ */
+function aliasUrns(req: RegisterRequest, urn: string): string[] {
+  const [, stack, project] = /^urn:pulumi:([^:]*)::([^:]*)::/.exec(urn)!;
+  return req.getAliasesList().map((alias) => {
+    const spec = alias.getSpec();
+    if (!spec) return alias.getUrn();
+    const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+    const type = spec.getType() || req.getType();
+    const qualified = parent ? `${parent.split("::")[2]!.split("$").pop()}$${type}` : type;
+    return `urn:pulumi:${spec.getStack() || stack}::${spec.getProject() || project}::${qualified}::${spec.getName() || req.getName()}`;
+  });
 }
 
 /** The value of an output, or its failure (an Output's `apply` would swallow the error). */
@@ -99,11 +131,13 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
           unknown
         >;
         const timeouts = req.getCustomtimeouts();
+        const aliases = aliasUrns(req, response.getUrn());
         records.push({
           urn: response.getUrn(),
           type: req.getType(),
           name: req.getName(),
           ...(req.getParent() ? { parent: req.getParent() } : {}),
+          ...(aliases.length > 0 ? { aliases } : {}),
           inputs: plain(inputs) as Record<string, unknown>,
           ...(req.getRetainondelete() ? { retainOnDelete: true } : {}),
           ...(timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete())

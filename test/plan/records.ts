@@ -8,6 +8,8 @@ export interface ResourceRecord {
   name: string;
   /** URN of the parent resource, if any. */
   parent?: string;
+  /** The URNs the resource's `aliases` option names: the state it takes over after a move. */
+  aliases?: string[];
   /** Inputs as the engine received them; secret values read `[secret]`. */
   inputs: Record<string, unknown>;
   /** Set when the resource option `retainOnDelete` is: `destroy` leaves it in the account. */
