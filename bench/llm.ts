@@ -7,10 +7,12 @@
 //   LLM_ONLY=1 npm run bench:llm   the replica's figures alone, from one inference process (a
 //                                  machine too busy to start the whole topology)
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LANGUAGE_MODEL } from "../services/model/store.ts";
+import { CALL_SIGNATURE_HEADER, signCall } from "../services/shared/callSignature.ts";
 import type { ModelVersion } from "../services/model/contract.ts";
 import type { GenerateRequest } from "../services/inference/contract.ts";
 import { envNumber } from "./support/drill.ts";
@@ -18,6 +20,8 @@ import { BenchTopology, ROOT } from "./support/topology.ts";
 
 const ROUNDS = envNumber("ROUNDS", 20);
 const MAX_TOKENS = envNumber("MAX_TOKENS", 32);
+/** Issue #16: the platform may add at most this to a streamed completion's first token. */
+const TARGET_MS = 5;
 
 const model: ModelVersion = {
   id: `${LANGUAGE_MODEL.name}:1`,
@@ -51,7 +55,8 @@ async function timed(res: Response, isToken: (text: string) => boolean): Promise
   return { ttftMs: ttft, totalMs: performance.now() - started, tokens: Number(usage?.[1] ?? 0) };
 }
 
-async function direct(url: string): Promise<Run> {
+/** Inference takes only calls signed with the stack's secret, as chat's are. */
+async function direct(url: string, secret: string): Promise<Run> {
   const started = performance.now();
   const body: GenerateRequest = {
     model,
@@ -60,10 +65,18 @@ async function direct(url: string): Promise<Run> {
     topP: 1,
     maxTokens: MAX_TOKENS,
   };
+  const text = JSON.stringify(body);
+  const headers = { "content-type": "application/json", "x-request-id": randomUUID() };
+  const signature = signCall(secret, {
+    method: "POST",
+    target: "/internal/generate",
+    headers,
+    body: Buffer.from(text),
+  });
   const res = await fetch(`${url}/internal/generate`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    headers: { ...headers, [CALL_SIGNATURE_HEADER]: signature },
+    body: text,
   });
   if (!res.ok) throw new Error(`inference: ${res.status} ${await res.text()}`);
   const run = await timed(res, (t) => t.includes('"type":"delta"'));
@@ -103,6 +116,8 @@ function rssMb(pid: number): number {
   return Number(line?.[1] ?? 0) / 1024;
 }
 
+const ALONE_SECRET = "bench-principal-secret-0123456789";
+
 /** One inference process of its own, ready: its URL, pid and stop. */
 async function inferenceAlone(): Promise<{ url: string; pid: number; stop: () => void }> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
@@ -115,7 +130,7 @@ async function inferenceAlone(): Promise<{ url: string; pid: number; stop: () =>
       SERVICE_NAME: "inference",
       SERVICE_VERSION: "v1",
       DATA_DIR: mkdtempSync(join(tmpdir(), "bench-llm-")),
-      PRINCIPAL_SECRET: "bench-principal-secret-0123456789",
+      PRINCIPAL_SECRET: ALONE_SECRET,
       LOG_LEVEL: "warn",
     },
     stdio: ["ignore", "ignore", "inherit"],
@@ -139,9 +154,10 @@ let failed = false;
 try {
   const replica = topology?.serviceReplicas("inference")[0];
   const inferenceUrl = alone?.url ?? `http://127.0.0.1:${replica!.env["PORT"]}`;
+  const secret = alone ? ALONE_SECRET : topology!.principalSecret();
   const pid = alone?.pid ?? topology!.supervisor.pid(replica!.name);
   console.log(`inference replica: RSS ${rssMb(pid).toFixed(0)} MB after start`);
-  await direct(inferenceUrl); // the first generation pages the model in
+  await direct(inferenceUrl, secret); // the first generation pages the model in
 
   console.log(`\none replica, ${MAX_TOKENS} tokens per stream, ${ROUNDS} streams per row:`);
   console.log("streams | tokens/s (replica) | TTFT p50 | TTFT p99");
@@ -150,7 +166,9 @@ try {
     const started = performance.now();
     for (let done = 0; done < ROUNDS; done += concurrency)
       runs.push(
-        ...(await Promise.all(Array.from({ length: concurrency }, () => direct(inferenceUrl)))),
+        ...(await Promise.all(
+          Array.from({ length: concurrency }, () => direct(inferenceUrl, secret)),
+        )),
       );
     const seconds = (performance.now() - started) / 1000;
     const tokens = runs.reduce((sum, r) => sum + r.tokens, 0);
@@ -166,17 +184,27 @@ try {
     const platform: number[] = [];
     const straight: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      straight.push((await direct(inferenceUrl)).ttftMs);
+      straight.push((await direct(inferenceUrl, secret)).ttftMs);
       platform.push((await viaPlatform(topology.base, topology.apiKey)).ttftMs);
     }
-    const overhead = pct(platform, 50) - pct(straight, 50);
+    // Each platform sample against the direct one just before it: what the platform adds,
+    // pair by pair. The spread of those differences says whether the machine can tell 5 ms apart.
+    const diffs = platform.map((p, i) => p - straight[i]!);
+    const overhead = pct(diffs, 50);
+    const spread = pct(diffs, 75) - pct(diffs, 25);
+    const verdict =
+      spread > 4 * TARGET_MS
+        ? `UNDECIDED (the differences' interquartile range, ${ms(spread)}, dwarfs the target: a busy machine)`
+        : overhead <= TARGET_MS
+          ? "PASS"
+          : "FAIL";
     console.log(`\nfirst token, p50 of ${ROUNDS} each (alternating):`);
     console.log(`  straight from inference            ${ms(pct(straight, 50))}`);
     console.log(`  router -> gateway -> chat -> inference ${ms(pct(platform, 50))}`);
     console.log(
-      `  platform overhead ${ms(overhead)} (target <= 5 ms): ${overhead <= 5 ? "PASS" : "FAIL"}`,
+      `  platform overhead, median of the pairs ${ms(overhead)} (target <= ${TARGET_MS} ms): ${verdict}`,
     );
-    if (overhead > 5) process.exitCode = 1;
+    if (verdict === "FAIL") process.exitCode = 1;
   }
 } catch (err) {
   failed = true;
