@@ -1,5 +1,6 @@
 import type { Catalog } from "../../platform/catalog/schema.ts";
 import { domains, matchRoute, routingRules } from "../../platform/catalog/topology.ts";
+import { IDEMPOTENT } from "../shared/proxy.ts";
 import { callService, traceHeaders } from "../shared/serviceCall.ts";
 import type { RequestContext } from "../shared/trace.ts";
 import { ReplicaSet, type UpstreamResponse } from "../shared/upstream.ts";
@@ -71,8 +72,8 @@ export class Bridge {
         ...(caller.forwardedFor ? { "x-forwarded-for": caller.forwardedFor } : {}),
       },
       body: req.body,
-      // Only what may be sent twice: a write without an idempotency key is sent once.
-      retryable: req.method === "GET" || req.headers["idempotency-key"] !== undefined,
+      // As the gateway decides it: a write without an idempotency key is sent once.
+      retryable: IDEMPOTENT.has(req.method) || req.headers["idempotency-key"] !== undefined,
       signal,
     });
   }
