@@ -207,6 +207,16 @@ describe("API key verdicts with the identity tier's stale fallback", () => {
     }
   });
 
+  test("the hash the chain read once is the one the verdict is kept under", async () => {
+    // The rate limiter hashed the key already (callerKey): the verifier must not hash it again,
+    // and must find the verdict under that same hash.
+    const hash = keyHash(GOOD_KEY);
+    expect(await verifier.verify(GOOD_KEY, "r1", hash)).toEqual(PRINCIPAL);
+    expect(await cache.get(`auth:verdict:v2:${hash}`)).toBeDefined();
+    expect(await verifier.verify(GOOD_KEY, "r2")).toEqual(PRINCIPAL);
+    expect(auth.calls).toBe(1);
+  });
+
   test("the middleware answers 401 without a key and a JSON 503 when no verdict can be had", async () => {
     const app = express();
     app.use((_req, res, next) => {

@@ -5,7 +5,7 @@ import type { Catalog } from "../../platform/catalog/schema.ts";
 import { routingRules } from "../../platform/catalog/topology.ts";
 import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { bearerKey, keyHash } from "./auth.ts";
+import { callerKey } from "./auth.ts";
 
 // Rate limiting with GCRA (the generic cell rate algorithm). Each limited thing keeps one number,
 // its theoretical arrival time (TAT): when the next request would be due if requests came exactly
@@ -199,14 +199,17 @@ export class RateLimiter {
     });
   }
 
-  /** Checks (and, if allowed, counts) one request against its per-key and per-IP limits. */
-  async check(limits: RouteLimits, apiKey: string | undefined, ip: string): Promise<Decision> {
+  /**
+   * Checks (and, if allowed, counts) one request against its per-key and per-IP limits; the key
+   * is its hash (auth.ts `keyHash`), so that no raw key is stored.
+   */
+  async check(limits: RouteLimits, keyHash: string | undefined, ip: string): Promise<Decision> {
     const base = `${this.args.prefix}:rl:${limits.route}`;
     const wanted: { scope: Scope; key: string; rate: Rate }[] = [
       { scope: "ip", key: `${base}:ip:${ip}`, rate: limits.perIp },
     ];
-    if (apiKey)
-      wanted.unshift({ scope: "key", key: `${base}:key:${keyHash(apiKey)}`, rate: limits.perKey });
+    if (keyHash)
+      wanted.unshift({ scope: "key", key: `${base}:key:${keyHash}`, rate: limits.perKey });
     if (this.redisUsable()) {
       const cells = wanted.map((w) => cell(w.scope, w.key, w.rate));
       const result = await this.checkRedis(cells);
@@ -298,11 +301,7 @@ export function rateLimit(args: RateLimitArgs): RequestHandler {
     const route = res.locals.target?.route;
     const limits = route === undefined ? undefined : args.limitsFor(route);
     if (!limits) return next();
-    const decision = await limiter.check(
-      limits,
-      bearerKey(req.headers.authorization),
-      clientIp(req),
-    );
+    const decision = await limiter.check(limits, callerKey(req, res)?.hash, clientIp(req));
     res.setHeader("x-ratelimit-limit", String(decision.limit));
     res.setHeader("x-ratelimit-remaining", String(decision.remaining));
     res.setHeader("x-ratelimit-reset", String(decision.resetSeconds));
@@ -326,11 +325,14 @@ export function catalogLimits(
   catalog: Catalog,
   domain: string,
 ): (route: string) => RouteLimits | undefined {
-  const rules = routingRules(catalog).filter((r) => r.domain === domain);
-  return (route) => {
-    const rule = rules.find((r) => r.prefix === route);
-    if (!rule) return undefined;
-    const { perKey, perIp } = catalog.services[rule.service]!.traffic.rateLimit;
-    return { route: rule.prefix, perKey, perIp };
-  };
+  // Built once: a lookup per request, not a search and a new object.
+  const limits = new Map(
+    routingRules(catalog)
+      .filter((r) => r.domain === domain)
+      .map((rule) => {
+        const { perKey, perIp } = catalog.services[rule.service]!.traffic.rateLimit;
+        return [rule.prefix, { route: rule.prefix, perKey, perIp }] as const;
+      }),
+  );
+  return (route) => limits.get(route);
 }
