@@ -31,6 +31,9 @@ declare module "express-serve-static-core" {
   }
 }
 
+/** What a client may not send a service: its key, and what only this tier asserts. */
+const NOT_FORWARDED = ["authorization", PRINCIPAL_HEADER_PREFIX, CALL_SIGNATURE_HEADER];
+
 /**
  * The request as the chosen version's replicas get it: hop-by-hop and client-sent principal
  * headers dropped, the principal added (signed per attempt, upstream.ts), and the body as read by
@@ -38,14 +41,10 @@ declare module "express-serve-static-core" {
  */
 export function upstreamCall(req: Request, res: Response, signal?: AbortSignal): CallRequest {
   const { spec } = res.locals.target!;
-  const headers = {
-    ...forwardHeaders(req, res.locals.ctx, [
-      "authorization",
-      PRINCIPAL_HEADER_PREFIX,
-      CALL_SIGNATURE_HEADER,
-    ]),
-    ...principalHeaders(res.locals.principal!),
-  };
+  const headers = Object.assign(
+    forwardHeaders(req, res.locals.ctx, NOT_FORWARDED),
+    principalHeaders(res.locals.principal!),
+  );
   const streamed = res.locals.streamed === true;
   return {
     method: req.method,
