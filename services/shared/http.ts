@@ -3,7 +3,7 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { ConfigError, envKey, fields, loadEnv } from "./config.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
-import { flushLogs, type Logger } from "./logger.ts";
+import { accessLogger, flushLogs, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import { signedCallsOnly } from "./principal.ts";
 import { parseTarget, type RequestTarget } from "./requestTarget.ts";
@@ -68,7 +68,7 @@ export function recordRequest(
   metrics.requests.inc({ route: r.route, method: r.method, status, upstream: r.upstream ?? "" });
   metrics.duration.observe({ route: r.route, method: r.method, status }, seconds);
   if (r.route === "health") return;
-  logger.info({
+  accessLogger(logger).info({
     requestId: r.ctx.requestId,
     traceId: r.ctx.traceId,
     method: r.method,
