@@ -51,9 +51,7 @@ export function accessLogger(logger: Logger): Logger {
 let destination: ReturnType<typeof pino.destination> | undefined;
 
 function stdout() {
-  // Lines are written 4 KiB at a time, and at least every 250 ms: one write per access-log line
-  // was about a tenth of the router's busy time (bench/README.md, 2026-12-06).
-  destination ??= pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });
+  destination ??= pino.destination({ dest: 1, sync: false });
   return destination;
 }
 
