@@ -25,8 +25,13 @@
 // measured in turn, BENCH_ROUNDS (3) times, and the medians are reported: the machine is shared.
 // The load generator runs on the same cores as everything else.
 //
-// Targets (DESIGN.md): c/a >= 0.5; e/a >= 1.0; the gateway's hop costs at most 3x nginx's, a hop's
-// cost being the CPU time its process spends per request (from /proc), the gateway's in (b) over
+// Targets (issue #15, the verdict): c/g >= 0.8, the router and gateway keep at least 0.8 of
+// what two bare Node hops keep; e/a >= 1.0; every answer a 2xx. The processes run with the bench
+// catalog (support/benchCatalog.ts), whose rate limits no run can reach, so a faster path cannot
+// spend its keys' allowance and turn the run invalid.
+//
+// Earlier targets (DESIGN.md), printed for reference: c/a >= 0.5; the gateway's hop costs at
+// most 3x nginx's, a hop's cost being the CPU time its process spends per request (from /proc), the gateway's in (b) over
 // nginx's in (d). The throughput form, (1/b - 1/a) / (1/d - 1/a), is printed too, but it is not
 // the verdict: on two cores nginx's hop runs on the core the single-threaded orders replica
 // leaves idle, lowers throughput by no more than noise, and the ratio divides by that noise.
@@ -43,6 +48,7 @@ import { CpuMeter, childPids, pidsByCommandLine } from "./support/cpu.ts";
 import { envNumber } from "./support/drill.ts";
 import { scrape } from "./support/metrics.ts";
 import { startBareProxy, type BareProxy } from "./support/bareProxy.ts";
+import { benchCatalogJson } from "./support/benchCatalog.ts";
 import { startNginx, type NginxProxy } from "./support/nginx.ts";
 import { median, printFigures, verdict } from "./support/report.ts";
 import { startDataStores } from "./support/stores.ts";
@@ -76,6 +82,7 @@ try {
   topology = await BenchTopology.start({
     name: "throughput",
     data: { databaseUrl: stores.data.databaseUrl },
+    env: { [envKey.catalog]: benchCatalogJson() },
   });
   const orders = topology.serviceReplicas("orders");
   for (const other of orders.slice(1)) await topology.supervisor.stopProcess(other.name);
@@ -291,6 +298,7 @@ try {
   const ca = m.c.rps / m.a.rps;
   const ea = m.e.rps / m.a.rps;
   const ga = m.g.rps / m.a.rps;
+  const cg = m.c.rps / m.g.rps;
   const hop = (x: number) => 1 / x - 1 / m.a.rps;
   const nginxHop = hop(m.d.rps);
   const gatewayHop = hop(m.b.rps);
@@ -317,7 +325,8 @@ try {
   );
   console.log("");
   printFigures([
-    ["c/a (router -> gateway vs direct)", `${ca.toFixed(2)}   (target >= 0.5)`],
+    ["c/g (router -> gateway vs two bare hops)", `${cg.toFixed(2)}   (target >= 0.8)`],
+    ["c/a (router -> gateway vs direct)", `${ca.toFixed(2)}   (DESIGN.md's target >= 0.5)`],
     [
       "g/a (two bare Node hops vs direct)",
       `${ga.toFixed(2)}   (reference, no target): the most any router -> gateway in Node keeps here`,
@@ -325,7 +334,7 @@ try {
     ["e/a (gateway cache hit vs direct)", `${ea.toFixed(2)}   (target >= 1.0)`],
     [
       "gateway hop / nginx hop, CPU",
-      `${hopRatio.toFixed(2)}   (target <= 3): gateway ${gatewayCpu.toFixed(0)} us / nginx ${nginxCpu.toFixed(0)} us of CPU per request`,
+      `${hopRatio.toFixed(2)}   (DESIGN.md's target <= 3): gateway ${gatewayCpu.toFixed(0)} us / nginx ${nginxCpu.toFixed(0)} us of CPU per request`,
     ],
     [
       "bare Node hop / nginx hop, CPU",
@@ -343,10 +352,7 @@ try {
     ],
     ["every answer a 2xx", valid ? "yes" : "NO: some runs are invalid (see INVALID above)"],
   ]);
-  code = verdict(
-    valid && ca >= 0.5 && ea >= 1.0 && hopRatio <= 3,
-    "c/a >= 0.5, e/a >= 1.0, gateway hop <= 3x nginx hop, every answer a 2xx",
-  );
+  code = verdict(valid && cg >= 0.8 && ea >= 1.0, "c/g >= 0.8, e/a >= 1.0, every answer a 2xx");
 } catch (err) {
   console.error(`bench failed: ${(err as Error).stack ?? err}`);
   console.log("FAIL (the bench could not run to the end)");

@@ -1,19 +1,22 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type Express, type RequestHandler } from "express";
+import type { RequestListener } from "node:http";
 import type { Catalog, ServiceSpec } from "../../platform/catalog/schema.ts";
 import { matchRoute, routingRules } from "../../platform/catalog/topology.ts";
 import { versionedName } from "../../platform/runtimeEnv.ts";
-import { apiDocsRoutes } from "../api/docsRoutes.ts";
+import { DOCS_PATH, OPENAPI_PATH, apiDocsRoutes } from "../api/docsRoutes.ts";
 import { publishedOperations } from "../api/registry.ts";
 import type { Cache } from "../shared/cache.ts";
 import { checkBody, requireSignedCall } from "../shared/callSignature.ts";
 import { ApiError, badRequest, routeNotFound, unauthorized } from "../shared/errors.ts";
-import { createApp, finishApp } from "../shared/http.ts";
+import { answerError, createApp, finishApp, traceStep } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
+import { parseTarget, type RequestTarget } from "../shared/requestTarget.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
 import { createVerifier, requireApiKey } from "./auth.ts";
 import { readThroughCache } from "./cachedReads.ts";
+import { chainOf } from "./chain.ts";
 import { edgeSchemas } from "./edgeSchemas.ts";
 import { fallback, forward, type WriteQueue } from "./forward.ts";
 import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
@@ -101,16 +104,18 @@ function replicaSet(
 
 /**
  * One gateway tier; the same code runs as every domain's tier, configured by the catalog. Its
- * chain, mounted in this order at the end of this function, one module per step:
+ * chain, listed in this order at the end of this function, one module per step:
  *
- *   route -> rate limit -> API-key auth -> validation -> quota -> version router ->
- *   response cache -> circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy
+ *   request id, trace context, access log and metrics -> request event -> route ->
+ *   rate limit -> API-key auth -> validation -> quota -> version router -> response cache ->
+ *   circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy
  *   on failure: stale cached answer, else dead-letter queue (writes) or the domain's fallback.
  *
- * (Request id, trace context, the access log and metrics come first, from createApp.)
+ * The chain runs every `/v1` request straight from node:http (chain.ts); express answers the
+ * rest: health, metrics, the API's description, /internal and /admin.
  */
 export function createGateway(opts: GatewayOptions): {
-  app: Express;
+  handler: RequestListener;
   /** The replica sets of this tier's service versions, for the dead-letter queue's replayer. */
   replicaSets: Map<string, ReplicaSet>;
   close: () => Promise<void>;
@@ -235,40 +240,45 @@ export function createGateway(opts: GatewayOptions): {
 
   // The chain, in request order (DESIGN.md). Each step answers the request itself or passes it
   // on; an upstream failure skips to the fallback. Every step reads the route resolved first.
-  app.use("/v1", resolveRoute);
-  if (opts.rateLimit) app.use("/v1", opts.rateLimit);
-  // The key before the body: an unauthenticated caller must not make the tier read its upload.
-  app.use("/v1", requireApiKey(verifier));
-  app.use(
-    "/v1",
-    validateRequest({
-      schemaFor: edgeSchemas(publishedOperations),
-      budget: new BodyBudget(opts.bufferedBodyBytes),
-    }),
-  );
-  if (quota.step) app.use("/v1", quota.step);
-  app.use(
-    "/v1",
-    chooseVersion(routers, (service, version) => clients.get(versionedName(service, version))!),
-  );
-  app.use("/v1", readThroughCache(opts.readCache));
-  // Circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy (ServiceClient).
-  app.use("/v1", forward(opts.readCache));
-  // On failure: a stale cached answer, the dead-letter queue (writes), or the domain's answer.
-  app.use(
-    "/v1",
-    fallback({
-      domainFallback: domainSpec.gateway.fallback,
-      metrics: gm,
-      logger: opts.logger,
-      readCache: opts.readCache,
-      writeQueue: opts.writeQueue,
-    }),
+  const chain = chainOf(
+    app,
+    [
+      traceStep(opts),
+      ...(opts.requestEvents ? [opts.requestEvents] : []),
+      resolveRoute,
+      ...(opts.rateLimit ? [opts.rateLimit] : []),
+      // The key before the body: an unauthenticated caller must not make the tier read its upload.
+      requireApiKey(verifier),
+      validateRequest({
+        schemaFor: edgeSchemas(publishedOperations),
+        budget: new BodyBudget(opts.bufferedBodyBytes),
+      }),
+      ...(quota.step ? [quota.step] : []),
+      chooseVersion(routers, (service, version) => clients.get(versionedName(service, version))!),
+      readThroughCache(opts.readCache),
+      // Circuit breaker -> retry (backoff, jitter, budget) -> failover -> proxy (ServiceClient).
+      forward(opts.readCache),
+    ],
+    [
+      // On failure: a stale cached answer, the dead-letter queue (writes), or the domain's answer.
+      fallback({
+        domainFallback: domainSpec.gateway.fallback,
+        metrics: gm,
+        logger: opts.logger,
+        readCache: opts.readCache,
+        writeQueue: opts.writeQueue,
+      }),
+      answerError(opts.logger),
+    ],
   );
 
   finishApp(app, opts.logger);
   return {
-    app,
+    handler: (req, res) => {
+      const target = chainTarget(req.url);
+      if (target) chain(req, res, target);
+      else app(req, res);
+    },
     replicaSets: new Map([...clients].map(([key, c]) => [key, c.set])),
     close: async () => {
       for (const r of routers.values()) r.close();
@@ -280,6 +290,24 @@ export function createGateway(opts: GatewayOptions): {
       await opts.store.close();
     },
   };
+}
+
+/**
+ * The target of a request the chain answers: a `/v1` path but the API's description. A target
+ * that cannot be read goes to express, whose first step answers it with the API's 400.
+ */
+function chainTarget(raw: string | undefined): RequestTarget | undefined {
+  let target: RequestTarget;
+  try {
+    target = parseTarget(raw);
+  } catch {
+    return undefined;
+  }
+  const { path } = target;
+  if (path !== "/v1" && !path.startsWith("/v1/")) return undefined;
+  if (path === OPENAPI_PATH || path === DOCS_PATH || path.startsWith(`${DOCS_PATH}/`))
+    return undefined;
+  return target;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import express from "express";
+import express, { type Request, type Response } from "express";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { Counter, Registry } from "prom-client";
@@ -57,6 +57,29 @@ class FakeAuth {
     this.server = undefined;
   }
 }
+
+test("a verdict in memory admits or refuses at once, without asking for a verification", () => {
+  const asked: string[] = [];
+  const verifier: Verifier = {
+    remembered: (hash) => (hash === keyHash(GOOD_KEY) ? PRINCIPAL : null),
+    verify: async (key) => {
+      asked.push(key);
+      return null;
+    },
+  };
+  const step = requireApiKey(verifier);
+  const run = (key: string) => {
+    const res = { locals: { ctx: { requestId: "r1" } } } as unknown as Response;
+    let passed: unknown = "next not called";
+    const req = { headers: { authorization: `Bearer ${key}` } } as Request;
+    void step(req, res, (err?: unknown) => (passed = err));
+    return { passed, principal: res.locals.principal };
+  };
+  // Synchronously: `passed` is read before any promise could have settled.
+  expect(run(GOOD_KEY)).toEqual({ passed: undefined, principal: PRINCIPAL });
+  expect(run(UNKNOWN_KEY).passed).toMatchObject({ status: 401 });
+  expect(asked).toEqual([]);
+});
 
 describe("API key verdicts with the identity tier's stale fallback", () => {
   let auth: FakeAuth;
@@ -205,6 +228,16 @@ describe("API key verdicts with the identity tier's stale fallback", () => {
     } finally {
       raw.disconnect();
     }
+  });
+
+  test("the hash the chain read once is the one the verdict is kept under", async () => {
+    // The rate limiter hashed the key already (callerKey): the verifier must not hash it again,
+    // and must find the verdict under that same hash.
+    const hash = keyHash(GOOD_KEY);
+    expect(await verifier.verify(GOOD_KEY, "r1", hash)).toEqual(PRINCIPAL);
+    expect(await cache.get(`auth:verdict:v2:${hash}`)).toBeDefined();
+    expect(await verifier.verify(GOOD_KEY, "r2")).toEqual(PRINCIPAL);
+    expect(auth.calls).toBe(1);
   });
 
   test("the middleware answers 401 without a key and a JSON 503 when no verdict can be had", async () => {

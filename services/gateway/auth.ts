@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import type { Counter } from "prom-client";
 import type { Cache } from "../shared/cache.ts";
 import { ApiError, unauthorized } from "../shared/errors.ts";
@@ -29,6 +29,24 @@ export function bearerKey(header: string | undefined): string | undefined {
 /** The name a key is stored and counted under: its SHA-256, so the raw key is never kept. */
 export function keyHash(key: string): string {
   return createHash("sha256").update(key).digest("hex");
+}
+
+/** The caller's API key as sent, and its hash (`keyHash`). */
+export interface CallerKey {
+  key: string;
+  hash: string;
+}
+
+/**
+ * The caller's key, read and hashed once per request: the rate limiter counts it and the
+ * verifier looks its verdict up under the same hash, and a SHA-256 each was measurable.
+ */
+export function callerKey(req: Request, res: Response): CallerKey | undefined {
+  if (res.locals.apiKey === undefined) {
+    const key = bearerKey(req.headers.authorization);
+    res.locals.apiKey = key === undefined ? null : { key, hash: keyHash(key) };
+  }
+  return res.locals.apiKey ?? undefined;
 }
 
 /** What the auth service answered: only the status and the body text matter here. */
@@ -75,7 +93,10 @@ export interface VerifierArgs {
 }
 
 export interface Verifier {
-  verify(key: string, requestId: string): Promise<Principal | null>;
+  /** `hash` is the key's `keyHash`, when the caller has it already. */
+  verify(key: string, requestId: string, hash?: string): Promise<Principal | null>;
+  /** The verdict this replica holds fresh in memory for the key of `hash`, if any. */
+  remembered(hash: string): Principal | null | undefined;
 }
 
 /** A cached verdict: `principal` is null for a key the auth service did not know. */
@@ -185,10 +206,14 @@ export function createVerifier(args: VerifierArgs): Verifier {
   }
 
   return {
-    async verify(key, requestId) {
+    remembered(hash) {
+      const memo = local.get(`auth:verdict:v2:${hash}`);
+      return memo && isFresh(memo, now()) ? memo.principal : undefined;
+    },
+    async verify(key, requestId, hash) {
       if (!KEY_FORMAT.test(key)) return null;
       // v2: entries carry their verification time (v1 held a bare principal with a short TTL).
-      const cacheKey = `auth:verdict:v2:${keyHash(key)}`;
+      const cacheKey = `auth:verdict:v2:${hash ?? keyHash(key)}`;
       const memo = local.get(cacheKey);
       if (memo && isFresh(memo, now())) return memo.principal;
       const previous = await cached(cacheKey);
@@ -220,22 +245,30 @@ export function createVerifier(args: VerifierArgs): Verifier {
 
 /** `Authorization: Bearer sk-...` to a principal on `res.locals.principal`, or a 401. */
 export function requireApiKey(verifier: Verifier): RequestHandler {
-  return async (req, res, next) => {
-    const key = bearerKey(req.headers.authorization);
-    if (!key) return next(unauthorized("missing API key: send Authorization: Bearer sk-..."));
-    try {
-      const principal = await verifier.verify(key, res.locals.ctx.requestId);
-      if (!principal) return next(unauthorized("invalid API key"));
-      res.locals.principal = principal;
-      next();
-    } catch (err) {
-      next(err instanceof ApiError ? err : unavailable());
-    }
+  return (req, res, next) => {
+    const caller = callerKey(req, res);
+    if (!caller) return next(unauthorized("missing API key: send Authorization: Bearer sk-..."));
+    // A verdict fresh in this replica's memory, the case of nearly every request, admits or
+    // refuses at once: no promise and no turn of the event loop per request.
+    const known = verifier.remembered(caller.hash);
+    if (known !== undefined) return admit(known, res, next);
+    verifier.verify(caller.key, res.locals.ctx.requestId, caller.hash).then(
+      (principal) => admit(principal, res, next),
+      (err: unknown) => next(err instanceof ApiError ? err : unavailable()),
+    );
   };
+}
+
+function admit(principal: Principal | null, res: Response, next: (err?: unknown) => void): void {
+  if (!principal) return next(unauthorized("invalid API key"));
+  res.locals.principal = principal;
+  next();
 }
 
 declare module "express-serve-static-core" {
   interface Locals {
     principal?: Principal;
+    /** The caller's key (`callerKey`): null once read and found missing. */
+    apiKey?: CallerKey | null;
   }
 }

@@ -68,7 +68,7 @@ beforeAll(async () => {
     bufferedBodyBytes: BUDGET,
   });
   closers.push(gateway.close);
-  gatewayUrl = await listenOnLoopback(createServer(gateway.app), closers);
+  gatewayUrl = await listenOnLoopback(createServer(gateway.handler), closers);
 });
 
 afterAll(async () => {

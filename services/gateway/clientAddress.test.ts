@@ -73,7 +73,7 @@ beforeAll(async () => {
     }),
   });
   closers.push(gateway.close);
-  const tier = await listen(createServer(gateway.app));
+  const tier = await listen(createServer(gateway.handler));
   const router = createRouter({
     catalog,
     tiers: Object.fromEntries(domains(catalog).map((d) => [d.name, [tier]])),

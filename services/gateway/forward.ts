@@ -43,14 +43,10 @@ const BRIDGE_DROPS = [PRINCIPAL_HEADER_PREFIX, CALL_SIGNATURE_HEADER];
  */
 export function upstreamCall(req: Request, res: Response, signal?: AbortSignal): CallRequest {
   const { spec } = res.locals.target!;
-  const headers = {
-    ...forwardHeaders(
-      req,
-      res.locals.ctx,
-      spec.role === "api-bridge" ? BRIDGE_DROPS : SERVICE_DROPS,
-    ),
-    ...principalHeaders(res.locals.principal!),
-  };
+  const headers = Object.assign(
+    forwardHeaders(req, res.locals.ctx, spec.role === "api-bridge" ? BRIDGE_DROPS : SERVICE_DROPS),
+    principalHeaders(res.locals.principal!),
+  );
   const streamed = res.locals.streamed === true;
   return {
     method: req.method,

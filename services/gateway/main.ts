@@ -137,7 +137,7 @@ const gateway = createGateway({
 });
 const stopReplay =
   dlq && startDlqReplay({ dlq, sets: gateway.replicaSets, logger, secret: base.principalSecret });
-await serve(gateway.app, base.port, logger, {
+await serve(gateway.handler, base.port, logger, {
   startDraining: () => (draining = true),
   onClose: async () => {
     await stopReplay?.();

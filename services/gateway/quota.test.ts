@@ -87,7 +87,7 @@ async function tier(
     principalSecret: TEST_PRINCIPAL_SECRET,
   });
   closers.push(gateway.close);
-  return { url: await listen(createServer(gateway.app)), metrics };
+  return { url: await listen(createServer(gateway.handler)), metrics };
 }
 
 beforeAll(async () => {

@@ -1,11 +1,11 @@
-import type { Request, RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import type { Redis } from "ioredis";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Catalog } from "../../platform/catalog/schema.ts";
 import { routingRules } from "../../platform/catalog/topology.ts";
 import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
-import { bearerKey, keyHash } from "./auth.ts";
+import { callerKey } from "./auth.ts";
 
 // Rate limiting with GCRA (the generic cell rate algorithm). Each limited thing keeps one number,
 // its theoretical arrival time (TAT): when the next request would be due if requests came exactly
@@ -56,6 +56,13 @@ export interface RateLimitArgs {
   now?: () => number;
   /** Most limited things the local limiter remembers. Default 100 000. */
   localMaxEntries?: number;
+}
+
+/** One thing a request is limited by: its scope, storage key and rate. */
+interface Wanted {
+  scope: Scope;
+  key: string;
+  rate: Rate;
 }
 
 /** One limited thing in one check: its storage key and its rate. */
@@ -199,19 +206,31 @@ export class RateLimiter {
     });
   }
 
-  /** Checks (and, if allowed, counts) one request against its per-key and per-IP limits. */
-  async check(limits: RouteLimits, apiKey: string | undefined, ip: string): Promise<Decision> {
+  /**
+   * Checks (and, if allowed, counts) one request against its per-key and per-IP limits; the key
+   * is its hash (auth.ts `keyHash`), so that no raw key is stored. Without Redis the local
+   * limiter decides at once, with no promise per request.
+   */
+  check(
+    limits: RouteLimits,
+    keyHash: string | undefined,
+    ip: string,
+  ): Decision | Promise<Decision> {
     const base = `${this.args.prefix}:rl:${limits.route}`;
-    const wanted: { scope: Scope; key: string; rate: Rate }[] = [
-      { scope: "ip", key: `${base}:ip:${ip}`, rate: limits.perIp },
-    ];
-    if (apiKey)
-      wanted.unshift({ scope: "key", key: `${base}:key:${keyHash(apiKey)}`, rate: limits.perKey });
-    if (this.redisUsable()) {
-      const cells = wanted.map((w) => cell(w.scope, w.key, w.rate));
-      const result = await this.checkRedis(cells);
-      if (result) return this.decide(limits.route, cells, result, "redis");
-    }
+    const wanted: Wanted[] = [{ scope: "ip", key: `${base}:ip:${ip}`, rate: limits.perIp }];
+    if (keyHash)
+      wanted.unshift({ scope: "key", key: `${base}:key:${keyHash}`, rate: limits.perKey });
+    return this.redisUsable() ? this.checkShared(limits, wanted) : this.checkLocal(limits, wanted);
+  }
+
+  private async checkShared(limits: RouteLimits, wanted: readonly Wanted[]): Promise<Decision> {
+    const cells = wanted.map((w) => cell(w.scope, w.key, w.rate));
+    const result = await this.checkRedis(cells);
+    if (result) return this.decide(limits.route, cells, result, "redis");
+    return this.checkLocal(limits, wanted);
+  }
+
+  private checkLocal(limits: RouteLimits, wanted: readonly Wanted[]): Decision {
     const share = Math.max(1, this.args.replicas ?? 1);
     const cells = wanted.map((w) =>
       cell(w.scope, w.key, { ...w.rate, limit: Math.max(1, Math.floor(w.rate.limit / share)) }),
@@ -293,32 +312,38 @@ export class RateLimiter {
 export function rateLimit(args: RateLimitArgs): RequestHandler {
   const limiter = new RateLimiter(args);
   const clientIp = args.clientIp ?? ((req: Request) => req.ip ?? req.socket.remoteAddress ?? "");
-  return async (req, res, next) => {
+  return (req, res, next) => {
     // The route the gateway resolved for this request, never a second reading of its URL.
     const route = res.locals.target?.route;
     const limits = route === undefined ? undefined : args.limitsFor(route);
     if (!limits) return next();
-    const decision = await limiter.check(
-      limits,
-      bearerKey(req.headers.authorization),
-      clientIp(req),
-    );
-    res.setHeader("x-ratelimit-limit", String(decision.limit));
-    res.setHeader("x-ratelimit-remaining", String(decision.remaining));
-    res.setHeader("x-ratelimit-reset", String(decision.resetSeconds));
-    if (decision.allowed) return next();
-    res.locals.route = limits.route;
-    res.locals.decision = `rate-limited:${decision.scope}:${decision.backend}`;
-    res.setHeader("retry-after", String(decision.retryAfterSeconds));
-    next(
-      new ApiError(
-        429,
-        "rate_limit_error",
-        "rate_limit_exceeded",
-        `rate limit exceeded for this ${decision.scope === "key" ? "API key" : "client address"} on ${limits.route}: ${decision.limit} requests per window, retry in ${decision.retryAfterSeconds} s`,
-      ),
-    );
+    const decision = limiter.check(limits, callerKey(req, res)?.hash, clientIp(req));
+    if (decision instanceof Promise) decision.then((d) => answer(res, limits, d, next), next);
+    else answer(res, limits, decision, next);
   };
+}
+
+function answer(
+  res: Response,
+  limits: RouteLimits,
+  decision: Decision,
+  next: (err?: unknown) => void,
+): void {
+  res.setHeader("x-ratelimit-limit", String(decision.limit));
+  res.setHeader("x-ratelimit-remaining", String(decision.remaining));
+  res.setHeader("x-ratelimit-reset", String(decision.resetSeconds));
+  if (decision.allowed) return next();
+  res.locals.route = limits.route;
+  res.locals.decision = `rate-limited:${decision.scope}:${decision.backend}`;
+  res.setHeader("retry-after", String(decision.retryAfterSeconds));
+  next(
+    new ApiError(
+      429,
+      "rate_limit_error",
+      "rate_limit_exceeded",
+      `rate limit exceeded for this ${decision.scope === "key" ? "API key" : "client address"} on ${limits.route}: ${decision.limit} requests per window, retry in ${decision.retryAfterSeconds} s`,
+    ),
+  );
 }
 
 /** `limitsFor` from the catalog: a route group's limits are those of the service owning it. */
@@ -326,11 +351,14 @@ export function catalogLimits(
   catalog: Catalog,
   domain: string,
 ): (route: string) => RouteLimits | undefined {
-  const rules = routingRules(catalog).filter((r) => r.domain === domain);
-  return (route) => {
-    const rule = rules.find((r) => r.prefix === route);
-    if (!rule) return undefined;
-    const { perKey, perIp } = catalog.services[rule.service]!.traffic.rateLimit;
-    return { route: rule.prefix, perKey, perIp };
-  };
+  // Built once: a lookup per request, not a search and a new object.
+  const limits = new Map(
+    routingRules(catalog)
+      .filter((r) => r.domain === domain)
+      .map((rule) => {
+        const { perKey, perIp } = catalog.services[rule.service]!.traffic.rateLimit;
+        return [rule.prefix, { route: rule.prefix, perKey, perIp }] as const;
+      }),
+  );
+  return (route) => limits.get(route);
 }

@@ -66,6 +66,9 @@ export async function readBody(
   const hardCap = Math.max(limitBytes * 4, 8 * 1024 * 1024);
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > hardCap) throw tooLarge(limitBytes);
+  // Neither a length nor chunks: no body (RFC 9112 6.3), the case of every read. Node discards
+  // the empty stream once the answer is sent; iterating it cost an iterator and promises.
+  if (declared === 0 && req.headers["transfer-encoding"] === undefined) return undefined;
   let held = 0;
   const hold = (bytes: number) => {
     takeOrRefuse(res, budget, bytes);

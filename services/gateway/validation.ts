@@ -47,7 +47,10 @@ export function validateRequest(opts: ValidationOptions): RequestHandler {
         res.locals.streamed = true;
         return next();
       }
-      const body = await readBody(req, res, limit, opts.budget);
+      // Neither a length nor chunks, as in every read: no body, and no turn of the event loop
+      // waiting for one.
+      const bodiless = declared === 0 && req.headers["transfer-encoding"] === undefined;
+      const body = bodiless ? undefined : await readBody(req, res, limit, opts.budget);
       res.locals.body = body;
       if (!body) {
         // An operation whose fields are all optional may be sent without a body.

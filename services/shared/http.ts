@@ -3,7 +3,7 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { ConfigError, envKey, fields, loadEnv } from "./config.ts";
 import { ApiError, errorBody, routeNotFound } from "./errors.ts";
-import { flushLogs, type Logger } from "./logger.ts";
+import { accessLogger, flushLogs, type Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import { signedCallsOnly } from "./principal.ts";
 import { parseTarget, type RequestTarget } from "./requestTarget.ts";
@@ -68,7 +68,7 @@ export function recordRequest(
   metrics.requests.inc({ route: r.route, method: r.method, status, upstream: r.upstream ?? "" });
   metrics.duration.observe({ route: r.route, method: r.method, status }, seconds);
   if (r.route === "health") return;
-  logger.info({
+  accessLogger(logger).info({
     requestId: r.ctx.requestId,
     traceId: r.ctx.traceId,
     method: r.method,
@@ -81,20 +81,16 @@ export function recordRequest(
   });
 }
 
-/** The base every express program shares: trace context, access log, metrics, health. */
-export function createApp({
+/**
+ * The first step of every request: its id and trace context, the access log and metrics once it
+ * is answered, and its target read once (a target already read by a dispatcher in front is kept).
+ */
+export function traceStep({
   logger,
   metrics,
-  ready,
-  upstreams,
   draining,
-  principalSecret,
-}: AppOptions): Express {
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
-
-  const trace: RequestHandler = (req, res, next) => {
+}: Pick<AppOptions, "logger" | "metrics" | "draining">): RequestHandler {
+  return (req, res, next) => {
     const ctx = requestContext(req.headers);
     res.locals.ctx = ctx;
     res.setHeader("x-request-id", ctx.requestId);
@@ -114,7 +110,7 @@ export function createApp({
       }),
     );
     try {
-      res.locals.url = parseTarget(req.url);
+      res.locals.url ??= parseTarget(req.url);
     } catch (err) {
       return next(err);
     }
@@ -122,7 +118,22 @@ export function createApp({
     req.url = res.locals.url.url;
     next();
   };
-  app.use(trace);
+}
+
+/** The base every express program shares: trace context, access log, metrics, health. */
+export function createApp({
+  logger,
+  metrics,
+  ready,
+  upstreams,
+  draining,
+  principalSecret,
+}: AppOptions): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.use(traceStep({ logger, metrics, draining }));
   if (principalSecret) app.use(signedCallsOnly(principalSecret));
 
   app.get("/healthz", (_req, res) => {
@@ -160,7 +171,12 @@ const LIBRARY_ERRORS: Record<string, [code: string, message: string]> = {
 /** JSON 404 for unknown paths and a JSON body for every error; must be added last. */
 export function finishApp(app: Express, logger: Logger): void {
   app.use((req, _res, next) => next(routeNotFound(req.method, req.path)));
-  const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+  app.use(answerError(logger));
+}
+
+/** The last error handler: the API's JSON body for every error, and a log line for the odd ones. */
+export function answerError(logger: Logger): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
     const requestId = res.locals.ctx?.requestId;
     if (err instanceof ApiError) {
       if (err.detail) logger.warn({ requestId, code: err.code, detail: err.detail }, err.message);
@@ -186,7 +202,6 @@ export function finishApp(app: Express, logger: Logger): void {
       .status(500)
       .json(errorBody("internal error", "api_error", "internal_error", null, requestId));
   };
-  app.use(onError);
 }
 
 /**

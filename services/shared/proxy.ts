@@ -128,17 +128,26 @@ export function forwardHeaders(
   drop: readonly string[] = [],
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  const scoped = hopScoped(req.headers);
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || scoped(name) || drop.some((d) => name.startsWith(d))) continue;
-    out[name] = Array.isArray(value) ? value.join(", ") : value;
+  const { headers } = req;
+  // Per request on every hop: a plain loop, and `hopScoped`'s set only when `Connection` names some.
+  const scoped = headers.connection ? hopScoped(headers) : undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith("proxy-")) continue;
+    if (scoped?.(name) || dropped(name, drop)) continue;
+    out[name] = typeof value === "string" ? value : value.join(", ");
   }
   const peer = req.socket.remoteAddress ?? "";
   out["x-forwarded-for"] = out["x-forwarded-for"] ? `${out["x-forwarded-for"]}, ${peer}` : peer;
   out["x-request-id"] = ctx.requestId;
   out["traceparent"] = ctx.traceparent;
-  if (req.headers.host) out["x-forwarded-host"] = req.headers.host;
+  if (headers.host) out["x-forwarded-host"] = headers.host;
   return out;
+}
+
+function dropped(name: string, prefixes: readonly string[]): boolean {
+  for (const prefix of prefixes) if (name.startsWith(prefix)) return true;
+  return false;
 }
 
 export async function relay(up: ProxiedResponse, res: ServerResponse): Promise<void> {

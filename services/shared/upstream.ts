@@ -218,19 +218,18 @@ export class ReplicaSet {
    * The next replica in turn, not in `tried`: a healthy one if any; else one not ejected; else,
    * rather than fail outright ("panic mode"), any replica not yet tried.
    */
-  pick(tried: ReadonlySet<Replica> = new Set()): Replica | undefined {
+  pick(tried?: ReadonlySet<Replica>): Replica | undefined {
     const now = this.opts.now();
     const n = this.replicas.length;
-    const tiers = [
-      (r: Replica) => r.healthy && this.available(r, now),
-      (r: Replica) => this.available(r, now),
-      () => true,
-    ];
-    for (const eligible of tiers) {
+    // Tier 0 healthy and not ejected, 1 not ejected, 2 any: a plain loop, since every hop picks
+    // once per request.
+    for (let tier = 0; tier < 3; tier++) {
       for (let i = 0; i < n; i++) {
         const index = (this.next + i) % n;
         const replica = this.replicas[index]!;
-        if (tried.has(replica) || !eligible(replica)) continue;
+        if (tried?.has(replica)) continue;
+        if (tier < 2 && !this.available(replica, now)) continue;
+        if (tier === 0 && !replica.healthy) continue;
         this.next = (index + 1) % n;
         return replica;
       }
