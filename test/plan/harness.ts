@@ -104,8 +104,11 @@ function aliasUrns(req: RegisterRequest, urn: string): string[] {
   });
 }
 
-/** The value of an output, or its failure (an Output's `apply` would swallow the error). */
-function settle<T>(output: pulumi.Output<T>): Promise<T> {
+/**
+ * The value of an output, or its failure (an Output's `apply` would swallow the error). Tests of
+ * a component read its outputs with it once `recordComponents` has returned.
+ */
+export function settle<T>(output: pulumi.Output<T>): Promise<T> {
   return (output as unknown as { promise(): Promise<T> }).promise();
 }
 
