@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import type { SecretEnv } from "./fargateTaskDefinition.ts";
+import type { FargateTaskDefinitionArgs } from "./fargateTaskDefinition.ts";
 import { FargateTaskDefinition } from "./fargateTaskDefinition.ts";
 import { movedFrom } from "./moved.ts";
 import { ServiceAutoscaling } from "./serviceAutoscaling.ts";
 import { TaskSecurityGroup } from "./taskSecurityGroup.ts";
 
-export interface ServiceGroupArgs {
+export interface ServiceGroupArgs extends Omit<FargateTaskDefinitionArgs, "logStreamPrefix"> {
   /** ECS cluster the service runs in. */
   clusterArn: pulumi.Input<string>;
   /** The same cluster's name, which Application Auto Scaling addresses services by. */
@@ -27,59 +27,18 @@ export interface ServiceGroupArgs {
   namespaceId: pulumi.Input<string>;
   /** DNS label under the namespace. */
   discoveryName: string;
-  /** Container image, ideally pinned by digest. */
-  image: pulumi.Input<string>;
-  /** ECR repository the image comes from, so the execution role may pull only from it. */
-  repositoryArn: pulumi.Input<string>;
-  /** The container's command. */
-  command: string[];
-  containerPort: number;
-  /** Task size: Fargate cpu units and memory in MiB. */
-  cpu: number;
-  memory: number;
   /** Number of tasks (at least 2 to survive the loss of one task or zone); the scaling floor. */
   replicas: number;
   /** Most tasks target tracking may run. Default 3 x `replicas`. */
   maxReplicas?: number;
   /** Average CPU (percent) that target tracking keeps the tasks at. Default 60. */
   targetCpuPercent?: number;
-  /**
-   * Seconds the process needs to drain on SIGTERM; ECS waits this long (plus a margin) before
-   * SIGKILL. Default 10, the services' own drain window.
-   */
-  drainSeconds?: number;
-  /** Plain environment; never a secret (use `secrets`). */
-  environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  secrets?: SecretEnv[];
   /** Security groups whose members may reach `containerPort`; nothing else may. */
   sourceSecurityGroupIds?: pulumi.Input<string>[];
   /** Further groups the tasks join, e.g. the client groups that data stores admit. */
   memberOfSecurityGroupIds?: pulumi.Input<string>[];
   /** Target groups (ip type) to register the tasks with. */
   targetGroupArns?: pulumi.Input<string>[];
-  /**
-   * Writable directories on the read-only root filesystem, each a bind mount of the task's
-   * ephemeral storage. Default `/tmp`. Fargate creates such a mount owned by root (mode 755)
-   * unless the image declares the path as a `VOLUME`: then it copies the image's directory,
-   * owner included, which is how a non-root user may write there (the Dockerfile declares them).
-   */
-  writablePaths?: string[];
-  /** Extra IAM statements for the task role (what the application itself may call). */
-  taskPolicyStatements?: pulumi.Input<pulumi.Input<Record<string, unknown>>[]>;
-  /**
-   * Lets operators run commands in the tasks (`aws ecs execute-command`, SSM port forwarding):
-   * the service enables ECS Exec, the task role may open the SSM channels it needs, and the
-   * agent gets writable mounts at `ecsExecWritablePaths` (the root filesystem stays read-only).
-   * For operator workloads only; default false (docs/aws.md, "Operator access").
-   */
-  execCommand?: boolean;
-  /**
-   * With `execCommand`: what the SSM agent needs to decrypt sessions and write their transcript
-   * (`ExecAudit.taskStatements`), which the cluster's ECS Exec configuration requires.
-   */
-  execAuditStatements?: pulumi.Input<Record<string, unknown>[]>;
-  /** Days to keep container logs. Default 30. */
-  logRetentionDays?: number;
   /**
    * Minutes `pulumi up` waits for the service to reach a steady state (every task running and
    * healthy) before it fails the update. Default 15.
@@ -92,7 +51,6 @@ export interface ServiceGroupArgs {
    * groups to a load balancer (ECS refuses a target group that no load balancer uses yet).
    */
   serviceDependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
-  tags?: Record<string, string>;
 }
 
 /**
