@@ -80,3 +80,12 @@ test("a domain needs a hosted zone (or a certificate), and a zone needs a domain
     parseSettings({ domainName: "api.example.com", hostedZoneId: "Z0123456789EXAMPLE" }),
   ).toMatchObject({ domainName: "api.example.com" });
 });
+
+test.each(["10.0.0.0/24", "10.0.5.0/16", "256.0.0.0/16"])(
+  "vpcCidr %s is refused: the subnets are /21s of an a.b.0.0/16",
+  (cidr) => {
+    expect(() => parseSettings({ vpcCidr: cidr })).toThrow(
+      "platform:vpcCidr must be an IPv4 /16 block such as 10.0.0.0/16",
+    );
+  },
+);

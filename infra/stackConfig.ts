@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { isSixteen } from "../components/aws/network.ts";
 import { MSK_REFUSED_ZONE_IDS } from "./aws/zones.ts";
 import { dockerSettingKeys } from "./docker/config.ts";
 import { kubernetesSettingKeys } from "./kubernetes/config.ts";
@@ -30,7 +31,7 @@ const settingsSchema = z.object({
     .default("perZone"),
   vpcCidr: z
     .string()
-    .regex(/^\d{1,3}(\.\d{1,3}){3}\/16$/, "must be an IPv4 /16 block such as 10.0.0.0/16")
+    .refine(isSixteen, "must be an IPv4 /16 block such as 10.0.0.0/16")
     .default("10.0.0.0/16"),
   logRetentionDays: z.coerce
     .number()

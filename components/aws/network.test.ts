@@ -194,3 +194,10 @@ test("hands out the subnets of each tier in zone order, and S3's prefix list", a
   expect(await settle(network.vpcId)).toBe("vpc-net-vpc");
   expect(await settle(network.s3PrefixListId)).toBe("pl-63a5400a");
 });
+
+test("refuses a block the subnet layout does not fit, naming the field", () => {
+  for (const bad of ["10.0.0.0/24", "10.0.5.0/16", "300.1.0.0/16", "10.0.0.0"])
+    expect(() => new Network("bad", args({ cidrBlock: bad }))).toThrow(
+      `bad: cidrBlock must be an IPv4 /16 block such as 10.0.0.0/16 (got ${bad})`,
+    );
+});

@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 
 export interface NetworkArgs {
   /** The VPC's address block; must be a /16 (each zone gets three /21 subnets). Default 10.0.0.0/16. */
-  cidrBlock?: pulumi.Input<string>;
+  cidrBlock?: string;
   /** Availability zones to span, in order (at least 2). */
   availabilityZones: pulumi.Input<string>[];
   /** `perZone` (default) gives each zone its own NAT so a zone outage keeps egress elsewhere. */
@@ -68,6 +68,13 @@ export class Network extends pulumi.ComponentResource {
     if (zoneCount < 2 || zoneCount > 6) {
       throw new Error(`${name}: a network spans 2 to 6 availability zones (got ${zoneCount})`);
     }
+    const cidrBlock = args.cidrBlock ?? "10.0.0.0/16";
+    // The subnets are carved as /21s from the first two octets: any other block would overlap
+    // them or leave them outside the VPC.
+    if (!isSixteen(cidrBlock))
+      throw new Error(
+        `${name}: cidrBlock must be an IPv4 /16 block such as 10.0.0.0/16 (got ${cidrBlock})`,
+      );
     const perZoneNat = (args.natGateways ?? "perZone") === "perZone";
     const tags = args.tags ?? {};
     const parent = { parent: this };
@@ -75,7 +82,7 @@ export class Network extends pulumi.ComponentResource {
     const vpc = new aws.ec2.Vpc(
       `${name}-vpc`,
       {
-        cidrBlock: args.cidrBlock ?? "10.0.0.0/16",
+        cidrBlock,
         enableDnsHostnames: true,
         enableDnsSupport: true,
         tags: { ...tags, Name: `${name}-vpc` },
@@ -83,11 +90,8 @@ export class Network extends pulumi.ComponentResource {
       parent,
     );
     // /21 blocks (2,043 usable addresses): three per zone, so six zones still fit in the /16.
-    const subnetCidr = (index: number) =>
-      pulumi.output(args.cidrBlock ?? "10.0.0.0/16").apply((cidr) => {
-        const [a, b] = cidr.split(".");
-        return `${a}.${b}.${index * 8}.0/21`;
-      });
+    const [a, b] = cidrBlock.split(".");
+    const subnetCidr = (index: number) => `${a}.${b}.${index * 8}.0/21`;
 
     const igw = new aws.ec2.InternetGateway(
       `${name}-igw`,
@@ -318,4 +322,10 @@ export class Network extends pulumi.ComponentResource {
       isolatedSubnetIds: this.isolatedSubnetIds,
     });
   }
+}
+
+/** `a.b.0.0/16` with both octets 0-255: the only blocks the subnet layout fits. */
+export function isSixteen(cidr: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);
+  return m !== null && Number(m[1]) <= 255 && Number(m[2]) <= 255;
 }
