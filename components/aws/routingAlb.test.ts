@@ -49,8 +49,9 @@ test("plain HTTP: port 80 in from anywhere, the target port out to the VPC, a JS
   expect(records.byType("platform:aws:WebFirewall")).toEqual([]);
 });
 
-test("with a domain: its certificate, HTTPS on 443, 80 redirected, and the name pointed at the ALB", async () => {
-  const records = await recordComponents(
+/** The ALB with its own domain name and the firewall: every part it can have. */
+const withDomain = () =>
+  recordComponents(
     () =>
       new RoutingAlb(
         "edge",
@@ -60,6 +61,9 @@ test("with a domain: its certificate, HTTPS on 443, 80 redirected, and the name 
         }),
       ),
   );
+
+test("with a domain: its certificate, HTTPS on 443, 80 redirected, and the name pointed at the ALB", async () => {
+  const records = await withDomain();
   expect(records.one("aws:lb/listener:Listener", "edge-https").inputs).toMatchObject({
     port: 443,
     protocol: "HTTPS",
@@ -95,16 +99,7 @@ test("owns the target groups, checked on /readyz, draining as long as the target
 });
 
 test("the resources it declared itself before its parts were components keep their state", async () => {
-  const records = await recordComponents(
-    () =>
-      new RoutingAlb(
-        "edge",
-        args({
-          domain: { name: "api.example.com", hostedZoneId: "Z123456" },
-          waf: { rateLimit: 2000 },
-        }),
-      ),
-  );
+  const records = await withDomain();
   const alb = records.one("platform:aws:RoutingAlb", "edge");
   const parts = records.childrenOf(alb).filter((r) => r.type.startsWith("platform:"));
   expect(parts.map((p) => p.type).sort()).toEqual([
