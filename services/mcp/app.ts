@@ -48,6 +48,7 @@ export function mcpRoutes(app: Express, opts: McpRoutesOptions): void {
       },
       ctx: res.locals.ctx,
       metrics: opts.metrics,
+      logger: opts.logger,
       version: opts.version,
     });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });

@@ -10,6 +10,7 @@ import { McpError, ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import type { Catalog } from "../../platform/catalog/schema.ts";
 import { domains, services } from "../../platform/catalog/topology.ts";
 import { ApiError } from "../shared/errors.ts";
+import type { Logger } from "../shared/logger.ts";
 import type { RequestContext } from "../shared/trace.ts";
 import type { Bridge, Caller } from "./bridge.ts";
 import type { McpMetrics } from "./metrics.ts";
@@ -26,6 +27,7 @@ export interface ServerContext {
   caller: Caller;
   ctx: RequestContext;
   metrics: McpMetrics;
+  logger: Logger;
   version: string;
 }
 
@@ -102,6 +104,8 @@ export function mcpServer(c: ServerContext): Server {
     } catch (err) {
       c.metrics.toolCalls.inc({ tool: tool.name, outcome: "failed" });
       if (err instanceof ApiError) return toolError(`${err.status} ${err.code}: ${err.message}`);
+      // Answered as a JSON-RPC error by the SDK; the operator needs the cause.
+      c.logger.warn({ err, tool: tool.name, requestId: c.ctx.requestId }, "tool call failed");
       throw err;
     }
   });
