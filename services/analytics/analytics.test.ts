@@ -111,7 +111,8 @@ jest.setTimeout(320_000);
 /**
  * A bound on liveness, not a timing assertion: locally the figures arrive within 2 s, but in CI
  * this file runs beside the Docker stack's deployment (34 containers starting on two cores), and
- * once the consumer's first group join took longer than 45 s there.
+ * once nothing arrived within two 45 s waits there. Whether that was load or a consumer that
+ * did not recover from a failed first join is not known; a wait this long tells them apart.
  */
 async function eventually<T>(read: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
   const deadline = Date.now() + 150_000;
