@@ -1,4 +1,5 @@
 import type { RequestContext } from "../shared/trace.ts";
+import { memoryCache } from "../shared/cache.ts";
 import { callService, errorFrom, traceHeaders } from "../shared/serviceCall.ts";
 import type { ReplicaSet } from "../shared/upstream.ts";
 import type { GenerateRequest } from "../inference/contract.ts";
@@ -29,15 +30,13 @@ function call(
 
 /** How long a selection is reused: an alias moved or a model removed shows within this. */
 export const SELECTION_TTL_MS = 5_000;
-/** Selections kept at most; the oldest go first. */
-const SELECTIONS_KEPT = 10_000;
-
 export class ModelClient {
   private readonly set: ReplicaSet;
   private readonly ttlMs: number;
   // The registry's answer is the same for the same caller and name until a model is trained,
   // moved or removed, and asking it is a round trip before every completion's first token.
-  private readonly selections = new Map<string, { selection: Selection; until: number }>();
+  // Bounded (10 000 selections, the oldest go first).
+  private readonly selections = memoryCache();
   constructor(set: ReplicaSet, ttlMs = SELECTION_TTL_MS) {
     this.set = set;
     this.ttlMs = ttlMs;
@@ -54,13 +53,10 @@ export class ModelClient {
   ): Promise<Selection> {
     // Per caller: a trained model is its owner's alone, and a plan may see fewer models.
     const key = JSON.stringify([principal, model]);
-    const kept = this.selections.get(key);
-    if (kept && kept.until > Date.now()) return kept.selection;
+    const kept = await this.selections.get(key);
+    if (kept) return JSON.parse(kept) as Selection;
     const selection = await this.ask(model, ctx, principal);
-    this.selections.delete(key);
-    if (this.selections.size >= SELECTIONS_KEPT)
-      this.selections.delete(this.selections.keys().next().value!);
-    this.selections.set(key, { selection, until: Date.now() + this.ttlMs });
+    await this.selections.set(key, JSON.stringify(selection), this.ttlMs / 1000);
     return selection;
   }
 
