@@ -1,9 +1,10 @@
 import type { Catalog } from "../../platform/catalog/schema.ts";
-import { domains, matchRoute, routingRules } from "../../platform/catalog/topology.ts";
+import { matchRoute, routingRules } from "../../platform/catalog/topology.ts";
 import { IDEMPOTENT } from "../shared/proxy.ts";
 import { callService, traceHeaders } from "../shared/serviceCall.ts";
 import type { RequestContext } from "../shared/trace.ts";
-import { ReplicaSet, type UpstreamResponse } from "../shared/upstream.ts";
+import { tierSets } from "../shared/tiers.ts";
+import type { ReplicaSet, UpstreamResponse } from "../shared/upstream.ts";
 import type { BridgedRequest } from "./tools.ts";
 
 // Sends a tool's request where the router would have: to the gateway tier of the domain that
@@ -42,13 +43,7 @@ export class Bridge {
   constructor(catalog: Catalog, tiers: Record<string, string[]>) {
     this.rules = routingRules(catalog);
     this.defaultDomain = catalog.defaultDomain;
-    this.tiers = new Map(
-      domains(catalog).map((d) => {
-        const urls = tiers[d.name];
-        if (!urls?.length) throw new Error(`mcp: no replica URL for the ${d.name} gateway tier`);
-        return [d.name, new ReplicaSet(`${d.name}-gateway`, urls, { healthIntervalMs: 2_000 })];
-      }),
-    );
+    this.tiers = tierSets(catalog, tiers, "mcp", 2_000);
   }
 
   /** The domain whose tier serves `path`, as the router decides it. */

@@ -1,14 +1,15 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Catalog } from "../../platform/catalog/schema.ts";
-import { domains, edgeLimits, matchRoute, routingRules } from "../../platform/catalog/topology.ts";
+import { edgeLimits, matchRoute, routingRules } from "../../platform/catalog/topology.ts";
 import { ApiError, errorBody, routeNotFound } from "../shared/errors.ts";
 import { recordRequest } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { forward } from "../shared/proxy.ts";
 import { parseTarget, type RequestTarget } from "../shared/requestTarget.ts";
+import { tierSets } from "../shared/tiers.ts";
 import { requestContext, type RequestContext } from "../shared/trace.ts";
-import { NoReplicaError, ReplicaSet } from "../shared/upstream.ts";
+import { NoReplicaError } from "../shared/upstream.ts";
 
 export interface RouterOptions {
   catalog: Catalog;
@@ -46,13 +47,7 @@ export function createRouter(opts: RouterOptions): {
   const rules = routingRules(opts.catalog);
   // The gateways enforce each route's own limit; the router must not refuse less than the largest.
   const { maxBodyBytes: bodyLimitBytes } = edgeLimits(opts.catalog);
-  const sets = new Map(
-    domains(opts.catalog).map((d) => {
-      const urls = opts.tiers[d.name];
-      if (!urls?.length) throw new Error(`router: no replica URL for the ${d.name} gateway tier`);
-      return [d.name, new ReplicaSet(`${d.name}-gateway`, urls, { healthIntervalMs: 1_000 })];
-    }),
-  );
+  const sets = tierSets(opts.catalog, opts.tiers, "router", 1_000);
 
   async function route(
     req: IncomingMessage,
