@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CATALOG_ENV, runtimeCatalogJson } from "./catalog/runtime.ts";
-import type { Catalog } from "./catalog/schema.ts";
+import { callerRoles, type Catalog } from "./catalog/schema.ts";
 import { domains, keyService, serviceWithRole, services } from "./catalog/topology.ts";
 import type { Workload } from "./catalog/reachability.ts";
 import { nameOf } from "./names.ts";
@@ -398,8 +398,8 @@ export function serviceEnv(
       throw new Error("serviceEnv: monitoring needs the addresses of every replica");
     env[envKey.monitorTargets] = JSON.stringify(at.replicas);
   }
-  // The bridge routes each call as the router does: it holds every tier's address.
-  if (spec.role === "api-bridge") {
+  // A bridge routes each call as the router does: it holds every tier's address.
+  if (callerRoles.has(spec.role)) {
     if (!at) throw new Error(`serviceEnv: ${service} calls every tier; pass the addresses`);
     for (const d of domains(catalog)) env[envKey.tier(d.name)] = need(at.tiers, d.name).join(",");
   }

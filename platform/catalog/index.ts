@@ -2,6 +2,7 @@ import { defaultCatalog } from "./default.ts";
 import { validateCatalog } from "./validate.ts";
 
 export { CatalogError, validateCatalog } from "./validate.ts";
+export { callerRoles } from "./schema.ts";
 export type {
   Catalog,
   CatalogInput,

@@ -1,4 +1,4 @@
-import type { Catalog } from "./schema.ts";
+import { callerRoles, type Catalog } from "./schema.ts";
 import { domains, keyService, serviceWithRole, services } from "./topology.ts";
 
 // Who may open a connection to whom, for every target: the one statement of it. AWS security
@@ -21,7 +21,7 @@ export type Reason =
   | "calls" // catalog `calls`: a service reaches a callee's v1
   | "tier-calls" // catalog `tierCalls`: a service reaches another domain's tier
   | "scrapes" // the monitoring service reads every replica's health and metrics
-  | "bridges"; // the api-bridge service calls each route through its domain's tier
+  | "bridges"; // the api-bridge and automation services call each route through its domain's tier
 
 export interface Edge {
   from: Workload;
@@ -88,8 +88,8 @@ export function reachability(catalog: Catalog): Edge[] {
     for (const s of services(catalog))
       for (const to of versions(s.name)) allow(from, to, "scrapes");
   }
-  const bridge = serviceWithRole(catalog, "api-bridge");
-  for (const from of bridge ? versions(bridge.name) : [])
-    for (const d of domains(catalog)) allow(from, tier(d.name), "bridges");
+  for (const bridge of services(catalog).filter((s) => callerRoles.has(s.role)))
+    for (const from of versions(bridge.name))
+      for (const d of domains(catalog)) allow(from, tier(d.name), "bridges");
   return [...edges.values()];
 }

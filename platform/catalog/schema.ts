@@ -148,10 +148,27 @@ const trafficSchema = z
  * - `monitoring`: scrapes every replica of every group, and holds the admin token;
  * - `api-bridge`: serves the public API as MCP tools (services/mcp), calling each operation on
  *   its caller's behalf through the tier of the domain that owns the route, as the router would;
- *   its own tier passes it the caller's API key, which no other service ever sees.
+ *   its own tier passes it the caller's API key, which no other service ever sees;
+ * - `automation`: runs workflows and schedules (services/workflows), whose steps call operations
+ *   as the bridge does, later and as the key's owner: its tier passes it the caller's API key too.
  */
-export const serviceRoles = ["api-keys", "quota", "monitoring", "api-bridge"] as const;
+export const serviceRoles = [
+  "api-keys",
+  "quota",
+  "monitoring",
+  "api-bridge",
+  "automation",
+] as const;
 export type ServiceRole = (typeof serviceRoles)[number];
+
+/**
+ * The roles that call operations on a caller's behalf through the route's own tier, with the
+ * caller's key: they reach every tier, and their tier passes them the `Authorization` header.
+ */
+export const callerRoles: ReadonlySet<ServiceRole | undefined> = new Set([
+  "api-bridge",
+  "automation",
+]);
 
 const serviceSchema = z
   .object({

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
+import { callerRoles } from "../../platform/catalog/schema.ts";
 import { CALL_SIGNATURE_HEADER } from "../shared/callSignature.ts";
 import type { Logger } from "../shared/logger.ts";
 import { PRINCIPAL_HEADER_PREFIX, principalHeaders } from "../shared/principal.ts";
@@ -33,7 +34,7 @@ declare module "express-serve-static-core" {
 
 /** What no service may read from the caller: the API key, and principals not signed here. */
 const SERVICE_DROPS = ["authorization", PRINCIPAL_HEADER_PREFIX, CALL_SIGNATURE_HEADER];
-/** The api-bridge calls each operation with the caller's key, through the route's own tier. */
+/** The bridges (`callerRoles`) call each operation with the caller's key, through its own tier. */
 const BRIDGE_DROPS = [PRINCIPAL_HEADER_PREFIX, CALL_SIGNATURE_HEADER];
 
 /**
@@ -44,7 +45,7 @@ const BRIDGE_DROPS = [PRINCIPAL_HEADER_PREFIX, CALL_SIGNATURE_HEADER];
 export function upstreamCall(req: Request, res: Response, signal?: AbortSignal): CallRequest {
   const { spec } = res.locals.target!;
   const headers = Object.assign(
-    forwardHeaders(req, res.locals.ctx, spec.role === "api-bridge" ? BRIDGE_DROPS : SERVICE_DROPS),
+    forwardHeaders(req, res.locals.ctx, callerRoles.has(spec.role) ? BRIDGE_DROPS : SERVICE_DROPS),
     principalHeaders(res.locals.principal!),
   );
   const streamed = res.locals.streamed === true;

@@ -3,7 +3,7 @@ import { catalog, serviceWithRole } from "../../platform/catalog/index.ts";
 import { upstreamCall } from "./forward.ts";
 
 // The caller's API key stops at the gateway: no service ever reads it, but the api-bridge, which
-// presents it to the tier of each tool's route (services/mcp/bridge.ts).
+// presents it to the tier of each tool's route (services/api/bridge.ts).
 
 function callTo(service: string) {
   const req = {

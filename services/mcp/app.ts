@@ -5,10 +5,10 @@ import { ApiError, unauthorized } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { principalFrom } from "../shared/principal.ts";
 import { jsonBody } from "../shared/validation.ts";
-import { forwardedChain, type Bridge } from "./bridge.ts";
+import { forwardedChain, type Bridge } from "../api/bridge.ts";
 import type { McpMetrics } from "./metrics.ts";
 import { mcpServer } from "./server.ts";
-import type { BridgedTool } from "./tools.ts";
+import type { BridgedTool } from "../api/tools.ts";
 
 export interface McpRoutesOptions {
   catalog: Catalog;

@@ -4,9 +4,9 @@ import { loadEnv } from "../shared/config.ts";
 import { runService } from "../shared/service.ts";
 import { tierEnv } from "../shared/tiers.ts";
 import { mcpRoutes } from "./app.ts";
-import { Bridge } from "./bridge.ts";
+import { Bridge } from "../api/bridge.ts";
 import { mcpMetrics } from "./metrics.ts";
-import { bridgedTools } from "./tools.ts";
+import { bridgedTools } from "../api/tools.ts";
 
 const catalog = await loadRuntimeCatalog();
 const tier = tierEnv(catalog);
@@ -16,7 +16,7 @@ await runService({
   name: "mcp",
   migrations: [],
   routes: async (app, { logger, metrics, version }) => {
-    const bridge = new Bridge(catalog, tiers);
+    const bridge = new Bridge(catalog, tiers, "mcp");
     mcpRoutes(app, {
       catalog,
       tools: bridgedTools(publishedOperations, "mcp"),

@@ -12,9 +12,9 @@ import { domains, services } from "../../platform/catalog/topology.ts";
 import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { RequestContext } from "../shared/trace.ts";
-import type { Bridge, Caller } from "./bridge.ts";
+import type { Bridge, Caller } from "../api/bridge.ts";
 import type { McpMetrics } from "./metrics.ts";
-import { argumentProblem, requestOf, type BridgedTool, type ToolArguments } from "./tools.ts";
+import { argumentProblem, requestOf, type BridgedTool, type ToolArguments } from "../api/tools.ts";
 
 // One MCP server per HTTP request (the Streamable HTTP transport's stateless mode): any replica
 // answers any message, so the bridge scales and fails over as every other service does, and a

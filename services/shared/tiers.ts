@@ -3,7 +3,7 @@ import { domains } from "../../platform/catalog/topology.ts";
 import { envKey, fields } from "./config.ts";
 import { ReplicaSet } from "./upstream.ts";
 
-// What the programs that send to every gateway tier (the router, the api-bridge) share: each
+// What the programs that send to every gateway tier (the router and the bridges of `callerRoles`) share: each
 // domain's replica URLs from TIER_<DOMAIN>, and a replica set per tier.
 
 /** The loadEnv fields and variable names of every tier's replica URLs, keyed by domain. */

@@ -69,7 +69,8 @@ export async function startServiceProcess(
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l) as Record<string, unknown>),
     stop: async () => {
-      if (proc.exitCode === null) {
+      // A process a test killed has a signalCode and no exit event left to wait for.
+      if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill("SIGTERM");
         await once(proc, "exit");
       }

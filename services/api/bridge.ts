@@ -7,10 +7,11 @@ import { tierSets } from "../shared/tiers.ts";
 import type { ReplicaSet, UpstreamResponse } from "../shared/upstream.ts";
 import type { BridgedRequest } from "./tools.ts";
 
-// Sends a tool's request where the router would have: to the gateway tier of the domain that
-// owns the path, with the caller's API key. The tier runs its whole chain on it (the key's
-// check, rate limits, quota, validation, cache, versions, breaker), so a tool call is allowed
-// exactly what the same request over HTTP is, and is counted against the same key.
+// Sends an operation's request (an MCP tool call, a workflow step) where the router would have:
+// to the gateway tier of the domain that owns the path, with the caller's API key. The tier runs
+// its whole chain on it (the key's check, rate limits, quota, validation, cache, versions,
+// breaker), so a call is allowed exactly what the same request over HTTP is, and is counted
+// against the same key.
 
 /** Who is calling, as the bridge's own tier passed it on. */
 export interface Caller {
@@ -39,11 +40,14 @@ export class Bridge {
   private readonly defaultDomain: string;
   private readonly tiers: Map<string, ReplicaSet>;
 
-  /** `tiers`: each domain's gateway replicas (TIER_<DOMAIN>, as the router gets them). */
-  constructor(catalog: Catalog, tiers: Record<string, string[]>) {
+  /**
+   * `tiers`: each domain's gateway replicas (TIER_<DOMAIN>, as the router gets them); `program`
+   * names the service that bridges, for errors.
+   */
+  constructor(catalog: Catalog, tiers: Record<string, string[]>, program: string) {
     this.rules = routingRules(catalog);
     this.defaultDomain = catalog.defaultDomain;
-    this.tiers = tierSets(catalog, tiers, "mcp", 2_000);
+    this.tiers = tierSets(catalog, tiers, program, 2_000);
   }
 
   /** The domain whose tier serves `path`, as the router decides it. */

@@ -1,4 +1,4 @@
-import { publishedOperations } from "../api/registry.ts";
+import { publishedOperations } from "./registry.ts";
 import { forwardedChain } from "./bridge.ts";
 import { argumentProblem, bridgedTools, requestOf } from "./tools.ts";
 
