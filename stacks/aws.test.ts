@@ -168,7 +168,7 @@ describe("dev stack on AWS", () => {
     ]);
   });
 
-  test("gateway tiers admit only the ALB, the tiers that verify keys and check quotas through them, the services whose `tierCalls` they serve, monitoring and the bridge", () => {
+  test("gateway tiers admit only the ALB, the tiers that verify keys and check quotas through them, the services whose `tierCalls` they serve, monitoring and the bridges", () => {
     const albSg = mockId({ type: T.sg, name: `${catalog.name}-sg` });
     const hosts = new Set(["auth", "quota"].map((s) => catalog.services[s]?.domain));
     for (const d of domains(catalog)) {
@@ -186,12 +186,14 @@ describe("dev stack on AWS", () => {
         .filter((s) => s.tierCalls.some((c) => catalog.services[c]!.domain === d.name))
         .map((s) => mockId({ type: T.sg, name: `${catalog.name}-${s.name}-sg` }));
       // And monitoring, which scrapes every tier and service (stacks/monitoringAws.test.ts),
-      // and the api-bridge, which calls each route through its tier (docs/mcp.md).
+      // and the bridges, which call each route through its tier (docs/mcp.md, docs/workflows.md).
       const monitor = mockId({ type: T.sg, name: `${catalog.name}-monitoring-sg` });
-      const bridge = mockId({ type: T.sg, name: `${catalog.name}-mcp-sg` });
+      const bridges = ["mcp", "workflows"].map((s) =>
+        mockId({ type: T.sg, name: `${catalog.name}-${s}-sg` }),
+      );
       expect([d.name, sources.sort()]).toEqual([
         d.name,
-        [albSg, ...tiers, ...callers, monitor, bridge].sort(),
+        [albSg, ...tiers, ...callers, monitor, ...bridges].sort(),
       ]);
     }
     // chat reports usage to quota through the identity tier, and reaches nothing else there.

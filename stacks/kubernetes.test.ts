@@ -30,7 +30,7 @@ import {
   routerEnv,
   serviceEnv,
 } from "../platform/runtimeEnv.ts";
-import { gatewayStores } from "../platform/catalog/index.ts";
+import { callerRoles, gatewayStores } from "../platform/catalog/index.ts";
 import { workloadName } from "../platform/names.ts";
 
 /** The service of role `monitoring` in the default catalog. */
@@ -389,7 +389,7 @@ describe("kubernetes stack", () => {
     expect(catalog.services["chat"]!.calls.length).toBeGreaterThan(0);
   });
 
-  it("lets a service reach another domain's tier only for its `tierCalls` (chat -> identity for quota), monitoring and the bridge every tier", () => {
+  it("lets a service reach another domain's tier only for its `tierCalls` (chat -> identity for quota), monitoring and the bridges every tier", () => {
     for (const s of services(catalog)) {
       for (const v of s.versions) {
         const svc = podOf(domainNamespace(catalog, s.domain), workloadName.service(s.name, v.name));
@@ -397,7 +397,7 @@ describe("kubernetes stack", () => {
           const tier = podOf(domainNamespace(catalog, d.name), workloadName.tier(d.name));
           const expected =
             s.name === MONITORING_SERVICE ||
-            s.role === "api-bridge" ||
+            callerRoles.has(s.role) ||
             s.tierCalls.some((c) => catalog.services[c]!.domain === d.name);
           expect([s.name, d.name, allowed(svc, tier, port)]).toEqual([s.name, d.name, expected]);
         }

@@ -96,7 +96,12 @@ export function databasePool(
     1 +
     services(catalog)
       .filter((s) => s.domain === domain && s.uses.includes("postgres"))
-      .reduce((n, s) => n + s.versions.length * s.replicas * maxScaleFactor, 0);
+      // The workflow engine's pg-boss holds a pool of the same size beside the service's own.
+      .reduce(
+        (n, s) =>
+          n + s.versions.length * s.replicas * maxScaleFactor * (s.role === "automation" ? 2 : 1),
+        0,
+      );
   const budget = maxConnections - 8;
   const fair = Math.floor(budget / processes);
   return {

@@ -14,7 +14,7 @@ export const defaultCatalog: CatalogInput = {
     identity: { gateway: { replicas: 2, fallback: "cached" } },
     business: {
       gateway: { replicas: 2, fallback: "degraded" },
-      // Seven services of this domain use PostgreSQL: at full scale-out their pools need more
+      // Eight services of this domain use PostgreSQL: at full scale-out their pools need more
       // connections than a db.t4g.micro takes (infra/aws/workloads.ts databasePool).
       data: { postgres: { instanceClass: "db.t4g.small" } },
     },
@@ -105,6 +105,15 @@ export const defaultCatalog: CatalogInput = {
         // A tool may stream a chat completion as progress notifications: as long as chat's.
         timeouts: { firstByteMs: 25_000, idleMs: 30_000 },
       },
+    },
+    // Workflows and schedules (docs/workflows.md): definitions, runs and their pg-boss jobs in
+    // PostgreSQL; each step calls an operation through its route's tier with the owner's key.
+    workflows: {
+      domain: "business",
+      role: "automation",
+      routes: ["/v1/workflows", "/v1/workflow-runs", "/v1/schedules"],
+      replicas: 2,
+      uses: ["postgres"],
     },
     // Requests (from the business tier), chat usage and orders consumed from Kafka and queried
     // over a time window by admins (docs/billing-analytics.md).

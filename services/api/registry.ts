@@ -11,6 +11,7 @@ import type { Operation } from "../shared/operation.ts";
 import { storageApi } from "../storage/api.ts";
 import { trainingApi } from "../training/api.ts";
 import { userApi } from "../user/api.ts";
+import { workflowsApi } from "../workflows/api.ts";
 
 /**
  * The public operations each catalog service publishes (its `api.ts`), by service name. A service
@@ -29,4 +30,5 @@ export const publishedOperations: Record<string, readonly Operation[]> = {
   storage: storageApi,
   training: trainingApi,
   user: userApi,
+  workflows: workflowsApi,
 };

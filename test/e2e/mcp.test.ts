@@ -165,3 +165,55 @@ test("without a key, the edge refuses the MCP endpoint as any other route", asyn
   });
   expect(get.status).toBe(405);
 });
+
+test("a workflow made and started over MCP runs its steps through the tiers as the key's owner", async () => {
+  const client = await connect(topo.apiKey);
+  const created = await client.callTool({
+    name: "createWorkflow",
+    arguments: {
+      body: {
+        name: "order and read back",
+        inputs: { item: { type: "string" } },
+        steps: [
+          {
+            name: "place",
+            call: "createOrder",
+            args: { body: { item: "{{ input.item }}", quantity: 1 } },
+          },
+          { name: "read", call: "getOrder", args: { id: "{{ steps.place.output.id }}" } },
+          {
+            name: "same_item",
+            assert: [{ value: "{{ steps.read.output.item }}", op: "eq", than: "{{ input.item }}" }],
+          },
+        ],
+      },
+    },
+  });
+  expect(created.isError).toBeFalsy();
+  const started = await client.callTool({
+    name: "startWorkflowRun",
+    arguments: { id: structured(created)["id"], body: { input: { item: "kettle" } } },
+  });
+  expect(started.isError).toBeFalsy();
+  const runId = structured(started)["id"] as string;
+  // Plain HTTP, as a user would follow it.
+  const read = (key: string) =>
+    fetch(`${topo.url}/v1/workflow-runs/${runId}`, { headers: { authorization: `Bearer ${key}` } });
+  let run: { status: string; steps: { status: string; output: { id?: string } }[] };
+  const deadline = Date.now() + 30_000;
+  do {
+    await new Promise((ok) => setTimeout(ok, 250));
+    run = (await (await read(topo.apiKey)).json()) as typeof run;
+  } while (run.status === "running" && Date.now() < deadline);
+  expect([run.status, run.steps.map((s) => s.status)]).toEqual([
+    "succeeded",
+    ["succeeded", "succeeded", "succeeded"],
+  ]);
+  // The order is the key owner's: the step placed it with the caller's key.
+  const order = await fetch(`${topo.url}/v1/orders/${run.steps[0]!.output.id}`, {
+    headers: { authorization: `Bearer ${topo.apiKey}` },
+  });
+  expect(order.status).toBe(200);
+  const other = await newUsersKey(topo.url, databaseUrl, "workflows@example.com");
+  expect((await read(other)).status).toBe(404);
+});

@@ -1,0 +1,171 @@
+import { z } from "zod";
+import { idSchema } from "../shared/ids.ts";
+import { pageQuery } from "../shared/pagination.ts";
+
+// The workflow API's request shapes, shared by the service and the gateway's validation. A
+// workflow is data: steps that call the platform's public operations (by operationId, as the
+// OpenAPI document and the MCP tools name them), wait, or assert, with their arguments taken from
+// the run's input and earlier steps' outputs through `{{ ... }}` templates (templates.ts).
+
+export const workflowId = idSchema("wf", "a workflow id");
+export const runId = idSchema("wfrun", "a workflow run id");
+export const scheduleId = idSchema("wfsch", "a schedule id");
+
+const stepName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,39}$/, "must be 1-40 of a-z 0-9 _, starting with a letter");
+
+/** A comparison of a template's value (`value`, e.g. `{{ steps.check.output.error_rate }}`). */
+export const condition = z
+  .object({
+    value: z.unknown(),
+    op: z.enum(["eq", "ne", "gt", "gte", "lt", "lte", "exists", "missing"]),
+    /** What `value` is compared with; a template too. Not for `exists` and `missing`. */
+    than: z.unknown().optional(),
+  })
+  .strict();
+export type Condition = z.output<typeof condition>;
+
+/** An operation's arguments, as an MCP tool takes them (path parameters by name). */
+const callArgs = z
+  .object({
+    query: z.record(z.string(), z.unknown()).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.unknown().optional(),
+  })
+  .catchall(z.unknown());
+
+const operationCall = z.object({ call: z.string().min(1).max(80), args: callArgs.default({}) });
+
+export const step = z
+  .object({
+    name: stepName,
+    /** Runs the step only when this holds; a skipped step's output is null. */
+    if: condition.optional(),
+    /** The operationId of a public operation (GET /v1/openapi.json lists them). */
+    call: z.string().min(1).max(80).optional(),
+    args: callArgs.optional(),
+    /** Waits this long before the next step, holding no worker meanwhile. */
+    wait_seconds: z.number().int().min(1).max(86_400).optional(),
+    /** Fails the run (and compensates) unless every condition holds. */
+    assert: z.array(condition).min(1).max(20).optional(),
+    /** The failed run's error when an assertion does not hold. */
+    message: z.string().min(1).max(500).optional(),
+    /** Attempts of a call in all (1: no retry), `backoff_seconds` doubling between them. */
+    retry: z
+      .object({
+        attempts: z.number().int().min(1).max(10).default(3),
+        backoff_seconds: z.number().int().min(1).max(3_600).default(2),
+      })
+      .strict()
+      .optional(),
+    /** One attempt of a call is abandoned after this long. */
+    timeout_seconds: z.number().int().min(1).max(3_600).default(60),
+    /** Undoes the step's effect when a later step fails: an operation call of its own. */
+    compensate: operationCall.strict().optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const kinds = [s.call, s.wait_seconds, s.assert].filter((k) => k !== undefined).length;
+    if (kinds !== 1)
+      ctx.addIssue({
+        code: "custom",
+        message: "a step has exactly one of call, wait_seconds or assert",
+      });
+    if (s.args !== undefined && s.call === undefined)
+      ctx.addIssue({ code: "custom", path: ["args"], message: "args belong to a call step" });
+    if (s.message !== undefined && s.assert === undefined)
+      ctx.addIssue({ code: "custom", path: ["message"], message: "message belongs to an assert" });
+    if (s.compensate !== undefined && s.call === undefined)
+      ctx.addIssue({ code: "custom", path: ["compensate"], message: "only a call compensates" });
+  });
+export type Step = z.output<typeof step>;
+
+const inputName = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "must be 1-40 of a-z 0-9 _");
+
+export const inputSpec = z
+  .object({
+    type: z.enum(["string", "number", "boolean", "object", "array"]),
+    /** A run without this input takes `default`, or is refused when there is none. */
+    default: z.unknown().optional(),
+    description: z.string().max(500).optional(),
+  })
+  .strict();
+export type InputSpec = z.output<typeof inputSpec>;
+
+export const definitionBody = z
+  .object({
+    name: z.string().min(1).max(80),
+    description: z.string().max(1_000).optional(),
+    inputs: z.record(inputName, inputSpec).default({}),
+    steps: z.array(step).min(1).max(50),
+  })
+  .strict();
+export type Definition = z.output<typeof definitionBody>;
+
+export const startRunBody = z
+  .object({ input: z.record(z.string(), z.unknown()).default({}) })
+  .strict()
+  .prefault({});
+
+export const missedPolicies = ["skip", "once"] as const;
+
+export const createScheduleBody = z
+  .object({
+    workflow_id: workflowId,
+    /** Five fields: minute precision (pg-boss checks for due occurrences every few seconds). */
+    cron: z.string().min(1).max(120),
+    /** An IANA time zone, e.g. Europe/Paris. */
+    timezone: z.string().min(1).max(64).default("UTC"),
+    input: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * Firings that came due while no replica ran: `skip` them (default), or start `once`, for the
+     * latest of them, when a replica is back.
+     */
+    missed: z.enum(missedPolicies).default("skip"),
+  })
+  .strict();
+export type CreateSchedule = z.output<typeof createScheduleBody>;
+
+export const listWorkflowsQuery = pageQuery(workflowId);
+export const listSchedulesQuery = pageQuery(scheduleId);
+export const listRunsQuery = pageQuery(runId).extend({ workflow_id: workflowId.optional() });
+
+export const runStatuses = ["running", "compensating", "succeeded", "failed", "cancelled"] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+export const stepStatuses = [
+  "pending",
+  "running",
+  "waiting",
+  "succeeded",
+  "skipped",
+  "failed",
+  "compensated",
+  "compensation_failed",
+] as const;
+export type StepStatus = (typeof stepStatuses)[number];
+
+export interface StepState {
+  name: string;
+  status: StepStatus;
+  attempts: number;
+  output: unknown;
+  error: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+  duration_ms: number | null;
+}
+
+export interface Run {
+  id: string;
+  object: "workflow.run";
+  workflow_id: string;
+  status: RunStatus;
+  trigger: { kind: "api" } | { kind: "schedule"; schedule_id: string };
+  input: Record<string, unknown>;
+  steps: StepState[];
+  error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
