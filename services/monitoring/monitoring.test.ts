@@ -4,9 +4,11 @@ import type { Express } from "express";
 import { principal, serveApp, type ServedApp } from "../../test/support/serviceApp.ts";
 import { dlqMetrics } from "../gateway/dlqModel.ts";
 import { gatewayMetrics } from "../gateway/metrics.ts";
+import { mcpMetrics } from "../mcp/metrics.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
+import { workflowMetrics } from "../workflows/metrics.ts";
 import { monitoringRoutes } from "./app.ts";
 import { parsePrometheus, sum } from "./prometheus.ts";
 import { createScraper, type Scraper } from "./scraper.ts";
@@ -95,6 +97,7 @@ describe("a scraper over real replicas", () => {
   let gateway: Replica;
   let gone: Replica;
   let dual: Replica;
+  let automation: Replica;
 
   beforeAll(async () => {
     service = await replica("orders-1");
@@ -107,11 +110,20 @@ describe("a scraper over real replicas", () => {
       gm.replicaHealthy.set({ upstream: "orders", replica: "b" }, 0);
       dlqMetrics(metrics.registry, "business", async () => 3);
     });
+    // The workflow engine and the MCP bridge in one replica: their figures on the overview.
+    automation = await replica("workflows-1", (_app, metrics) => {
+      const wm = workflowMetrics(metrics, {
+        runs: async () => ({ running: 2, succeeded: 5, failed: 1 }),
+        schedules: async () => 3,
+      });
+      wm.steps.inc({ outcome: "succeeded" }, 7);
+      mcpMetrics(metrics).messages.inc({ method: "tools/list" }, 4);
+    });
     gone = await replica("orders-2");
     await gone.close();
     // Listening on every address, so that whatever `localhost` resolves to reaches it.
     dual = await replica("articles-x", undefined, "::");
-    closers.push(service.close, gateway.close, dual.close);
+    closers.push(service.close, gateway.close, dual.close, automation.close);
     scraper = createScraper({
       intervalMs: 1000,
       now: () => clock,
@@ -133,6 +145,7 @@ describe("a scraper over real replicas", () => {
           ],
         },
         { kind: "service", group: "articles", dns: `http://localhost:${dual.port}` },
+        { kind: "service", group: "workflows", replicas: [{ id: "wf-1", url: automation.url }] },
         { kind: "service", group: "nowhere", dns: "http://no-such-host.invalid:80" },
       ],
     });
@@ -168,7 +181,15 @@ describe("a scraper over real replicas", () => {
     expect(o.dlq).toEqual([{ gateway: "business-gateway", replica: "gw-1", depth: 3 }]);
     const gw = o.groups.find((g) => g.group === "business-gateway")!.replicas[0]!;
     expect(gw.upstreams).toEqual({ orders: { healthy: 1, total: 2 } });
-    expect(o.totals).toMatchObject({ groups: 4, ready: 1 + 1 + articles.replicas.length });
+    expect(o.automation).toEqual({
+      workflows: {
+        runs: { running: 2, succeeded: 5, failed: 1 },
+        schedules: 3,
+        steps: { succeeded: 7 },
+      },
+      mcpMessages: 4,
+    });
+    expect(o.totals).toMatchObject({ groups: 5, ready: 1 + 1 + 1 + articles.replicas.length });
   });
 
   test("request rates are counter deltas over the time between rounds, scrapes left out", async () => {

@@ -61,6 +61,7 @@ export function statusPage(o: Overview, refreshSeconds: number): string {
   );
   const open = o.breakers.filter((b) => b.state !== "closed");
   const dlq = o.dlq.reduce((t, d) => t + d.depth, 0);
+  const runs = o.automation.workflows.runs;
   const allOk = o.totals.replicas > 0 && o.totals.ready === o.totals.replicas;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -96,6 +97,9 @@ th{font-weight:600;color:#5b6475;font-size:12px}
 <div class="kpi"><b>${rate(o.totals.requestRate)}</b>requests/s at the edge</div>
 <div class="kpi"><b>${open.length}</b>breakers not closed</div>
 <div class="kpi"><b>${dlq}</b>writes in dead-letter queues</div>
+<div class="kpi"><b id="runs">${runs.running ?? 0}</b>workflow runs running (${runs.succeeded ?? 0} succeeded, ${(runs.failed ?? 0) + (runs.cancelled ?? 0)} failed or cancelled)</div>
+<div class="kpi"><b>${o.automation.workflows.schedules}</b>schedules</div>
+<div class="kpi"><b>${o.automation.mcpMessages}</b>MCP messages</div>
 <div class="kpi"><b>${o.at ? esc(o.at.slice(11, 19)) : "–"}</b>last round (UTC), every ${Math.round(o.intervalMs / 1000)} s</div>
 </header>
 <main>

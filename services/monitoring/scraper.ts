@@ -34,6 +34,22 @@ export interface ReplicaStatus {
   upstreams?: Record<string, { healthy: number; total: number }>;
   /** A gateway's dead-letter queue: writes parked and not yet delivered. */
   dlqDepth?: number;
+  /** The workflow engine's figures (services/workflows/metrics.ts), from one of its replicas. */
+  workflows?: Automation["workflows"];
+  /** MCP messages this replica of the bridge received. */
+  mcpMessages?: number;
+}
+
+/** The automation layer at a glance: workflow runs and schedules, and MCP traffic. */
+export interface Automation {
+  workflows: {
+    /** Runs stored, by status (every replica reads the same table: the highest count wins). */
+    runs: Record<string, number>;
+    schedules: number;
+    /** Steps finished by any replica since it started, by outcome. */
+    steps: Record<string, number>;
+  };
+  mcpMessages: number;
 }
 
 export interface GroupStatus {
@@ -56,6 +72,7 @@ export interface Overview {
   totals: { groups: number; replicas: number; ready: number; requestRate: number };
   breakers: Array<{ gateway: string; replica: string; upstream: string; state: BreakerState }>;
   dlq: Array<{ gateway: string; replica: string; depth: number }>;
+  automation: Automation;
 }
 
 export interface ScraperOptions {
@@ -161,6 +178,19 @@ export function createScraper(opts: ScraperOptions) {
     }
     const dlq = samples.filter((s) => s.name === "gateway_dlq_depth");
     if (dlq.length > 0) status.dlqDepth = dlq.reduce((t, s) => t + s.value, 0);
+    const byLabel = (name: string, label: string) =>
+      Object.fromEntries(
+        samples.filter((s) => s.name === name).map((s) => [s.labels[label] ?? "", s.value]),
+      );
+    const schedules = samples.find((s) => s.name === "workflow_schedules");
+    if (schedules)
+      status.workflows = {
+        runs: byLabel("workflow_runs", "status"),
+        schedules: schedules.value,
+        steps: byLabel("workflow_steps_total", "outcome"),
+      };
+    if (samples.some((s) => s.name === "mcp_messages_total"))
+      status.mcpMessages = sum(samples, "mcp_messages_total", () => true);
   }
 
   async function scrapeGroup(target: ScrapeTarget): Promise<GroupStatus> {
@@ -216,6 +246,7 @@ export function createScraper(opts: ScraperOptions) {
       dlq: replicas
         .filter(({ r }) => r.dlqDepth !== undefined)
         .map(({ g, r }) => ({ gateway: g.group, replica: r.id, depth: r.dlqDepth! })),
+      automation: automation(replicas.map(({ r }) => r)),
     };
   }
 
@@ -278,3 +309,19 @@ function reason(err: unknown): string {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The automation layer's figures over every replica that reports some. */
+function automation(replicas: readonly ReplicaStatus[]): Automation {
+  const workflows: Automation["workflows"] = { runs: {}, schedules: 0, steps: {} };
+  let mcpMessages = 0;
+  for (const r of replicas) {
+    mcpMessages += r.mcpMessages ?? 0;
+    if (!r.workflows) continue;
+    for (const [status, n] of Object.entries(r.workflows.runs))
+      workflows.runs[status] = Math.max(workflows.runs[status] ?? 0, n);
+    workflows.schedules = Math.max(workflows.schedules, r.workflows.schedules);
+    for (const [outcome, n] of Object.entries(r.workflows.steps))
+      workflows.steps[outcome] = (workflows.steps[outcome] ?? 0) + n;
+  }
+  return { workflows, mcpMessages };
+}
