@@ -123,6 +123,7 @@ export class Engine {
     const state = rec.steps[idx]!;
     // Recorded before a crash: the job that follows it was sent in the same transaction.
     if (state.status === "succeeded" || state.status === "skipped") return;
+    if (state.status === "waiting" && !job.data.waited) return;
     const step = rec.run.definition.steps[idx]!;
     const scope = scopeOf(rec);
     const started = Date.now();
@@ -231,6 +232,10 @@ export class Engine {
     const steps = rec.run.definition.steps;
     const ended = await store.db.transaction(async (tx) => {
       const now = await store.record(tx, runId, true);
+      // Two deliveries of one step (a worker slower than the job's expiry, not dead) both get
+      // here: the first sends the next step, the second must not send it again.
+      const before = now?.steps[idx]?.status;
+      if (before === "succeeded" || before === "skipped") return false;
       // A run cancelled meanwhile still learns what the step did, for its compensation.
       await store.updateStep(tx, runId, idx, { status, output, finished: true });
       if (now?.run.status !== "running") return false;
