@@ -237,7 +237,7 @@ export class Engine {
       const before = now?.steps[idx]?.status;
       if (before === "succeeded" || before === "skipped") return false;
       // A run cancelled meanwhile still learns what the step did, for its compensation.
-      await store.updateStep(tx, runId, idx, { status, output, finished: true });
+      await store.updateStep(tx, runId, idx, { status, output, started: true, finished: true });
       if (now?.run.status !== "running") return false;
       if (idx + 1 < steps.length) {
         await this.sendStep(tx, runId, steps[idx + 1]!, idx + 1);

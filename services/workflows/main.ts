@@ -124,7 +124,7 @@ async function runWithoutPostgres(): Promise<void> {
           501,
           "api_error",
           "postgres_required",
-          `workflows and schedules need PostgreSQL: start the platform with ${envKey.databaseUrl} set (README, "Running it")`,
+          `workflows and schedules need PostgreSQL: start the platform with \`npm run start:postgres\`, or with ${envKey.databaseUrl} set (docs/workflows.md)`,
         );
       });
     },
