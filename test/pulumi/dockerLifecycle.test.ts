@@ -203,6 +203,33 @@ it("answers the README's requests through the deployed router", async () => {
   });
   expect(mcp.status).toBe(200);
   expect(await mcp.text()).toContain('"name":"createOrder"');
+
+  // A workflow's step reaches orders through the business tier with the caller's key, on the
+  // stack's own PostgreSQL (pg-boss in the workflow service's schema, under its own role).
+  const workflow = await api("/v1/workflows", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      name: "read the first order",
+      steps: [{ name: "read", call: "getOrder", args: { id: created.body["id"] } }],
+    }),
+  });
+  expect(workflow.status).toBe(201);
+  const run = await api(`/v1/workflows/${workflow.body["id"] as string}/runs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
+  expect(run.status).toBe(202);
+  let finished = run;
+  for (let i = 0; i < 60 && finished.body["status"] === "running"; i++) {
+    await new Promise((ok) => setTimeout(ok, 500));
+    finished = await api(`/v1/workflow-runs/${run.body["id"] as string}`);
+  }
+  expect(finished.body).toMatchObject({
+    status: "succeeded",
+    steps: [{ name: "read", status: "succeeded", output: { item: "notebook" } }],
+  });
 });
 
 /**
