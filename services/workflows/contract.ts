@@ -51,6 +51,14 @@ export const step = z
     assert: z.array(condition).min(1).max(20).optional(),
     /** The failed run's error when an assertion does not hold. */
     message: z.string().min(1).max(500).optional(),
+    /**
+     * Calls again, every `poll_seconds`, until every condition holds on the answer (read it as
+     * `{{ steps.<this step>.output... }}`): for work that finishes later, like a training job.
+     */
+    until: z.array(condition).min(1).max(20).optional(),
+    poll_seconds: z.number().int().min(1).max(3_600).default(5),
+    /** Calls in all before a condition that never holds fails the step. */
+    poll_attempts: z.number().int().min(1).max(1_000).default(60),
     /** Attempts of a call in all (1: no retry), `backoff_seconds` doubling between them. */
     retry: z
       .object({
@@ -76,6 +84,8 @@ export const step = z
       ctx.addIssue({ code: "custom", path: ["args"], message: "args belong to a call step" });
     if (s.message !== undefined && s.assert === undefined)
       ctx.addIssue({ code: "custom", path: ["message"], message: "message belongs to an assert" });
+    if (s.until !== undefined && s.call === undefined)
+      ctx.addIssue({ code: "custom", path: ["until"], message: "until belongs to a call step" });
     if (s.compensate !== undefined && s.call === undefined)
       ctx.addIssue({ code: "custom", path: ["compensate"], message: "only a call compensates" });
   });

@@ -24,6 +24,8 @@ export function checkDefinition(def: Definition, tools: ReadonlyMap<string, Brid
     // A step reads the steps before it; its compensation runs after it, so it may read itself.
     checkReferences(stepTemplates(s), `${at}`, def.inputs, seen);
     seen.add(s.name);
+    // `until` reads the step's own answer.
+    if (s.until) checkReferences(s.until, `${at}.until`, def.inputs, seen);
     if (s.compensate) checkReferences(s.compensate.args, `${at}.compensate.args`, def.inputs, seen);
   });
   for (const [name, spec] of Object.entries(def.inputs))

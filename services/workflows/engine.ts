@@ -47,6 +47,8 @@ interface StepJob {
   step: number;
   /** The second delivery of a wait step, once its time has passed. */
   waited?: boolean;
+  /** A polling call's next call (`until`). */
+  poll?: boolean;
 }
 
 export interface EngineArgs {
@@ -98,19 +100,20 @@ export class Engine {
     runId: string,
     step: Step,
     idx: number,
-    after?: { seconds: number; waited: true },
+    after?: { seconds: number; waited?: true; poll?: true },
   ): Promise<void> {
     const attempts = step.retry?.attempts ?? 1;
+    const { seconds, ...again } = after ?? {};
     await this.a.boss.send(
       queues.step,
-      { run: runId, step: idx, ...(after ? { waited: true } : {}) },
+      { run: runId, step: idx, ...again },
       {
         db: inTransaction(tx),
         retryLimit: attempts - 1 + LOST_ALLOWANCE,
         retryDelay: step.retry?.backoff_seconds ?? 1,
         retryBackoff: true,
         expireInSeconds: step.timeout_seconds + EXPIRY_MARGIN_SECONDS,
-        ...(after ? { startAfter: after.seconds } : {}),
+        ...(seconds !== undefined ? { startAfter: seconds } : {}),
       },
     );
   }
@@ -123,7 +126,7 @@ export class Engine {
     const state = rec.steps[idx]!;
     // Recorded before a crash: the job that follows it was sent in the same transaction.
     if (state.status === "succeeded" || state.status === "skipped") return;
-    if (state.status === "waiting" && !job.data.waited) return;
+    if (state.status === "waiting" && !job.data.waited && !job.data.poll) return;
     const step = rec.run.definition.steps[idx]!;
     const scope = scopeOf(rec);
     const started = Date.now();
@@ -158,6 +161,15 @@ export class Engine {
         timeoutSeconds: step.timeout_seconds,
       });
       this.a.metrics.stepSeconds.observe({ outcome: "succeeded" }, (Date.now() - started) / 1000);
+      if (step.until && !untilHolds(step, scope, output)) {
+        if (state.attempts + 1 >= step.poll_attempts)
+          throw new StepFailed(`until did not hold after ${state.attempts + 1} calls`);
+        await store.db.transaction(async (tx) => {
+          await store.updateStep(tx, runId, idx, { status: "waiting", output });
+          await this.sendStep(tx, runId, step, idx, { seconds: step.poll_seconds, poll: true });
+        });
+        return;
+      }
       await this.finish(rec, idx, "succeeded", output);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -325,6 +337,12 @@ export class Engine {
     await store.setRunStatus(store.db, runId, outcome);
     this.a.metrics.runs.inc({ outcome });
   }
+}
+
+/** Whether a polling step's answer is the one it waits for. */
+function untilHolds(step: Step, scope: Scope, output: unknown): boolean {
+  const own = { ...scope, steps: { ...scope.steps, [step.name]: { output } } };
+  return step.until!.every((c) => holds(c, own));
 }
 
 /** What the templates of a run's next step may read. */

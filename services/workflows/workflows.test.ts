@@ -269,6 +269,36 @@ describe("runs", () => {
     );
   });
 
+  it("polls a call until its answer is the one it waits for", async () => {
+    const [a] = replicas;
+    const id = await createWorkflow(a!, {
+      name: "poll",
+      steps: [
+        { name: "create", call: "createArticle", args: { body: { title: "draft", body: "b" } } },
+        {
+          name: "ready",
+          call: "getArticle",
+          args: { id: "{{ steps.create.output.id }}" },
+          until: [{ value: "{{ steps.ready.output.title }}", op: "eq", than: "published" }],
+          poll_seconds: 1,
+        },
+      ],
+    });
+    const started = await api(a!, "POST", `/v1/workflows/${id}/runs`, {});
+    await until("two polls", async () =>
+      tier.calls.filter((c) => c.method === "GET" && c.path.startsWith("/v1/articles/")).length >= 2
+        ? true
+        : undefined,
+    );
+    const { body } = await api(a!, "GET", `/v1/workflow-runs/${started.body["id"]}`);
+    expect(body["steps"][1].status).toBe("waiting");
+    tier.articles.get(body["steps"][0].output.id)!["title"] = "published";
+    const run = await finished(a!, started.body["id"]);
+    expect(run["status"]).toBe("succeeded");
+    expect(run["steps"][1].attempts).toBeGreaterThanOrEqual(3);
+    expect(run["steps"][1].output.title).toBe("published");
+  });
+
   it("is cancelled while it waits, and compensated", async () => {
     const [a] = replicas;
     const id = await createWorkflow(a!, {
