@@ -108,6 +108,7 @@ async function replicas(count: number, database: string): Promise<ServiceProcess
       TIER_BUSINESS: tierUrl,
       TIER_IDENTITY: tierUrl,
       LOG_LEVEL: "warn",
+      WORKFLOWS_MAX_ACTIVE_RUNS: String(RUNS),
     });
     set.push(replica);
     started.push(replica);

@@ -1,6 +1,6 @@
 import type { Express, Request } from "express";
 import type { BridgedTool } from "../api/tools.ts";
-import { ApiError, notFound, unauthorized } from "../shared/errors.ts";
+import { ApiError, limitReached, notFound, unauthorized } from "../shared/errors.ts";
 import { idempotencyOf, sendCreated, idempotencyKeyReused } from "../shared/idempotency.ts";
 import { listBody } from "../shared/pagination.ts";
 import { principalFrom } from "../shared/principal.ts";
@@ -15,6 +15,7 @@ import {
   scheduleId,
   startRunBody,
   workflowId,
+  type WorkflowLimits,
 } from "./contract.ts";
 import type { CredentialVault } from "./credentials.ts";
 import { checkDefinition, runInput } from "./definition.ts";
@@ -29,6 +30,7 @@ export interface WorkflowRoutesArgs {
   vault: CredentialVault;
   /** The operations a step may call, by operationId. */
   tools: ReadonlyMap<string, BridgedTool>;
+  perUser: WorkflowLimits;
 }
 
 /** The caller's API key, which this service's tier passes it (catalog role `automation`). */
@@ -50,6 +52,11 @@ export function workflowRoutes(app: Express, a: WorkflowRoutesArgs): void {
     const { userId } = principalFrom(req.headers);
     const definition = parse(definitionBody, req.body);
     checkDefinition(definition, a.tools);
+    if ((await store.holdings(userId)).workflows >= a.perUser.workflows)
+      throw limitReached(
+        "workflow_limit_reached",
+        `a user may store ${a.perUser.workflows} workflows`,
+      );
     sendCreated(
       res,
       await store.createWorkflow(userId, definition, idempotencyOf(req.headers, definition)),
@@ -79,6 +86,11 @@ export function workflowRoutes(app: Express, a: WorkflowRoutesArgs): void {
     const workflow = await store.workflow(userId, id);
     if (!workflow) throw notFound("workflow_not_found", `no workflow ${id}`);
     const input = runInput(workflow, body.input);
+    if ((await store.holdings(userId)).active >= a.perUser.activeRuns)
+      throw limitReached(
+        "run_limit_reached",
+        `a user may have ${a.perUser.activeRuns} runs going at once; wait for one to end or cancel one`,
+      );
     const result = await store.createRun(
       {
         userId,
@@ -143,6 +155,11 @@ export function workflowRoutes(app: Express, a: WorkflowRoutesArgs): void {
       );
     // Refused now rather than at every firing.
     runInput(workflow, input.input);
+    if ((await store.holdings(userId)).schedules >= a.perUser.schedules)
+      throw limitReached(
+        "schedule_limit_reached",
+        `a user may have ${a.perUser.schedules} schedules; delete one first`,
+      );
     const credential = a.vault.seal(authorizationOf(req));
     const schedule = await store.createSchedule(userId, input, credential, (tx, id) =>
       a.scheduler.register(tx, id, input),

@@ -137,6 +137,22 @@ export const createScheduleBody = z
   .strict();
 export type CreateSchedule = z.output<typeof createScheduleBody>;
 
+/**
+ * What one user may hold: each workflow is a stored definition, each run still going holds jobs
+ * and a sealed key, and each schedule starts runs by itself, so none may grow without bound.
+ * Checked before each create; two creates racing may pass one over.
+ */
+export interface WorkflowLimits {
+  workflows: number;
+  activeRuns: number;
+  schedules: number;
+}
+export const DEFAULT_WORKFLOW_LIMITS: WorkflowLimits = {
+  workflows: 200,
+  activeRuns: 20,
+  schedules: 20,
+};
+
 export const listWorkflowsQuery = pageQuery(workflowId);
 export const listSchedulesQuery = pageQuery(scheduleId);
 export const listRunsQuery = pageQuery(runId).extend({ workflow_id: workflowId.optional() });

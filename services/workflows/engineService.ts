@@ -8,6 +8,7 @@ import { envKey } from "../shared/config.ts";
 import { runService } from "../shared/service.ts";
 import { iamAuthToken } from "../shared/sql/rotatingPassword.ts";
 import { workflowRoutes } from "./app.ts";
+import type { WorkflowLimits } from "./contract.ts";
 import { CredentialVault } from "./credentials.ts";
 import { Engine } from "./engine.ts";
 import { workflowMetrics } from "./metrics.ts";
@@ -24,6 +25,7 @@ export interface EngineSettings {
   concurrency: number;
   superviseSeconds: number;
   cronCheckSeconds: number;
+  perUser: WorkflowLimits;
 }
 
 // The operations a step may call: every public one but the workflow service's own (a run that
@@ -81,10 +83,24 @@ export async function runEngine(env: EngineSettings): Promise<void> {
         metrics: figures,
         concurrency: env.concurrency,
       });
-      const scheduler = new Scheduler({ store, boss, engine, logger, metrics: figures });
+      const scheduler = new Scheduler({
+        store,
+        boss,
+        engine,
+        logger,
+        metrics: figures,
+        activeRuns: env.perUser.activeRuns,
+      });
       await engine.start();
       await scheduler.start();
-      workflowRoutes(app, { store, engine, scheduler, vault, tools });
+      workflowRoutes(app, {
+        store,
+        engine,
+        scheduler,
+        vault,
+        tools,
+        perUser: env.perUser,
+      });
       return async () => {
         // A step cut short here is taken again by another replica once its job expires.
         await boss.stop({ graceful: true, timeout: 10_000 });

@@ -4,10 +4,12 @@ import { envKey, fields, loadEnv } from "../shared/config.ts";
 import { ApiError } from "../shared/errors.ts";
 import { runService } from "../shared/service.ts";
 import { tierEnv } from "../shared/tiers.ts";
+import { DEFAULT_WORKFLOW_LIMITS } from "./contract.ts";
 
 const catalog = await loadRuntimeCatalog();
 const tier = tierEnv(catalog);
 const tiers = loadEnv(tier.fields, tier.keys) as Record<string, string[]>;
+const limit = z.coerce.number().int().min(1).max(100_000);
 const env = loadEnv(
   {
     databaseUrl: fields.databaseUrl,
@@ -16,6 +18,9 @@ const env = loadEnv(
     concurrency: z.coerce.number().int().min(1).max(64).default(8),
     superviseSeconds: z.coerce.number().int().min(1).max(3_600).default(10),
     cronCheckSeconds: z.coerce.number().int().min(1).max(45).default(5),
+    maxWorkflows: limit.default(DEFAULT_WORKFLOW_LIMITS.workflows),
+    maxActiveRuns: limit.default(DEFAULT_WORKFLOW_LIMITS.activeRuns),
+    maxSchedules: limit.default(DEFAULT_WORKFLOW_LIMITS.schedules),
   },
   {
     databaseUrl: envKey.databaseUrl,
@@ -24,6 +29,9 @@ const env = loadEnv(
     concurrency: "WORKFLOWS_CONCURRENCY",
     superviseSeconds: "WORKFLOWS_SUPERVISE_SECONDS",
     cronCheckSeconds: "WORKFLOWS_CRON_CHECK_SECONDS",
+    maxWorkflows: "WORKFLOWS_MAX_WORKFLOWS",
+    maxActiveRuns: "WORKFLOWS_MAX_ACTIVE_RUNS",
+    maxSchedules: "WORKFLOWS_MAX_SCHEDULES",
   },
 );
 
@@ -31,7 +39,17 @@ const env = loadEnv(
 // it can run: on embedded SQLite the replica stays as small as a plain service.
 if (env.databaseUrl) {
   const { runEngine } = await import("./engineService.ts");
-  await runEngine({ ...env, databaseUrl: env.databaseUrl, catalog, tiers });
+  await runEngine({
+    ...env,
+    databaseUrl: env.databaseUrl,
+    catalog,
+    tiers,
+    perUser: {
+      workflows: env.maxWorkflows,
+      activeRuns: env.maxActiveRuns,
+      schedules: env.maxSchedules,
+    },
+  });
 } else await runWithoutPostgres();
 
 /**

@@ -1,6 +1,6 @@
 import { CronExpressionParser } from "cron-parser";
 import type { Job, PgBoss } from "pg-boss";
-import { ApiError, badRequest } from "../shared/errors.ts";
+import { ApiError, badRequest, limitReached } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Db } from "../shared/sql/db.ts";
 import type { CreateSchedule } from "./contract.ts";
@@ -51,6 +51,8 @@ export interface SchedulerArgs {
   engine: Engine;
   logger: Logger;
   metrics: WorkflowMetrics;
+  /** A firing while the owner has this many runs going is skipped (WorkflowLimits). */
+  activeRuns: number;
 }
 
 export class Scheduler {
@@ -89,6 +91,11 @@ export class Scheduler {
     try {
       if (!workflow) throw badRequest("workflow_not_found", `no workflow ${schedule.workflow_id}`);
       input = runInput(workflow, schedule.input);
+      if ((await store.holdings(schedule.user_id)).active >= this.a.activeRuns)
+        throw limitReached(
+          "run_limit_reached",
+          `its owner has ${this.a.activeRuns} runs going already`,
+        );
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       metrics.firings.inc({ outcome: "refused" });

@@ -433,6 +433,24 @@ export function workflowStore(db: Db, now: () => number = Date.now) {
       );
     },
 
+    /** What one user holds: workflows, runs still going, schedules (the per-user limits). */
+    async holdings(
+      userId: string,
+    ): Promise<{ workflows: number; active: number; schedules: number }> {
+      const [row] = await db.query<{ workflows: string; active: string; schedules: string }>(
+        `SELECT (SELECT count(*) FROM definitions WHERE user_id = $1) AS workflows,
+                (SELECT count(*) FROM runs WHERE user_id = $1
+                   AND status IN ('running', 'compensating')) AS active,
+                (SELECT count(*) FROM schedules WHERE user_id = $1) AS schedules`,
+        [userId],
+      );
+      return {
+        workflows: Number(row!.workflows),
+        active: Number(row!.active),
+        schedules: Number(row!.schedules),
+      };
+    },
+
     /** How many runs are in each status, for /metrics. */
     async runCounts(): Promise<Record<string, number>> {
       const rows = await db.query<{ status: string; n: string }>(

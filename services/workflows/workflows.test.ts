@@ -81,8 +81,12 @@ let tierUrl: string;
 let dbUrl: string;
 const replicas: ServiceProcess[] = [];
 
-async function startReplica(database = dbUrl): Promise<ServiceProcess> {
+async function startReplica(
+  database = dbUrl,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
   const replica = await startServiceProcess("workflows", "business", {
+    ...env,
     DATABASE_URL: database,
     TIER_BUSINESS: tierUrl,
     TIER_IDENTITY: tierUrl,
@@ -438,6 +442,33 @@ describe("bad input is refused, naming the field", () => {
       ...fields,
     });
     expect([status, body["error"]?.param]).toEqual([400, param]);
+  });
+
+  it("a user's schedules and runs going at once are limited", async () => {
+    const limited = await startReplica(await createDatabase("workflowslimits"), {
+      WORKFLOWS_MAX_SCHEDULES: "1",
+      WORKFLOWS_MAX_ACTIVE_RUNS: "1",
+    });
+    const id = await createWorkflow(limited, {
+      name: "slow",
+      steps: [{ name: "pause", wait_seconds: 600 }],
+    });
+    const schedule = { workflow_id: id, cron: "0 0 1 1 *" };
+    expect((await api(limited, "POST", "/v1/schedules", schedule)).status).toBe(201);
+    const second = await api(limited, "POST", "/v1/schedules", schedule);
+    expect([second.status, second.body["error"]?.code]).toEqual([403, "schedule_limit_reached"]);
+    expect((await api(limited, "POST", `/v1/workflows/${id}/runs`, {})).status).toBe(202);
+    const run = await api(limited, "POST", `/v1/workflows/${id}/runs`, {});
+    expect([run.status, run.body["error"]?.code]).toEqual([403, "run_limit_reached"]);
+    // Another user has limits of their own.
+    const theirs = await api(
+      limited,
+      "POST",
+      "/v1/workflows",
+      { name: "x", steps: [{ name: "a", call: "listOrders" }] },
+      other,
+    );
+    expect(theirs.status).toBe(201);
   });
 
   it("a run's input of the wrong type, or missing", async () => {
