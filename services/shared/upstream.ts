@@ -404,10 +404,6 @@ export class NoReplicaError extends Error {
 }
 
 /**
- * Sends to one replica, and on a connection failure to the next, at most once per replica. A
- * request that may have been received is only sent again when it is `retryable`.
- */
-/**
  * The headers of one attempt of `req` to `set`: with the call's signature when the set is the
  * stack's own (`signWith`), signed at each attempt so that its time is the time it is sent.
  */
@@ -427,6 +423,28 @@ export function signedHeaders(
   };
 }
 
+/**
+ * After a failed attempt of a failover: the replica's failure recorded, and whether the request
+ * may go to the next replica (it never reached this one, or it broke and may be sent twice). A
+ * request undici would not send is the caller's 400, thrown here.
+ */
+export function failover(
+  set: ReplicaSet,
+  replica: Replica,
+  err: unknown,
+  retryable: boolean,
+): boolean {
+  const refused = refusedRequest(err);
+  if (refused) throw refused;
+  if (neverSent(err)) set.failed(replica, "down");
+  else if (brokenConnection(err)) set.failed(replica);
+  return neverSent(err) || (brokenConnection(err) && retryable);
+}
+
+/**
+ * Sends to one replica, and on a connection failure to the next, at most once per replica. A
+ * request that may have been received is only sent again when it is `retryable`.
+ */
 export async function sendToReplicas(
   set: ReplicaSet,
   req: UpstreamRequest,
@@ -461,12 +479,8 @@ export async function sendToReplicas(
       };
     } catch (err) {
       if (req.signal?.aborted) throw err;
-      const refused = refusedRequest(err);
-      if (refused) throw refused;
       lastError = err;
-      if (neverSent(err)) set.failed(replica, "down");
-      else if (brokenConnection(err)) set.failed(replica);
-      if (neverSent(err) || (brokenConnection(err) && req.retryable)) continue;
+      if (failover(set, replica, err, req.retryable)) continue;
       throw new NoReplicaError(set.name, tried.size, err);
     }
   }
