@@ -12,6 +12,32 @@ import { HOP_BY_HOP } from "./proxy.ts";
 
 export type AnswerHeaders = Record<string, string | string[] | undefined>;
 
+/** The body of an answer being passed on, read once by one of these. */
+export interface AnswerBody {
+  /**
+   * Writes the answer to `res`: its status (given), its headers but the hop-by-hop ones (its
+   * length kept, so that Node does not re-frame it as chunked), and its body as it comes.
+   * Resolves once `res` is closed; a client that goes away stops the answer, and a body that
+   * fails midway destroys `res` and rejects.
+   */
+  relay(res: ServerResponse, statusCode: number, headers: AnswerHeaders): Promise<void>;
+  bytes(): Promise<Buffer>;
+  text(): Promise<string>;
+  /** Reads the body and throws it away, so that the connection can serve the next call. */
+  dump(): Promise<void>;
+}
+
+/** An answer's headers as the next hop gets them (see `AnswerBody.relay`). */
+function passedOn(headers: AnswerHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || (HOP_BY_HOP.has(name) && name !== "content-length")) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
 export interface DispatchRequest {
   method: string;
   /** Path and query. */
@@ -38,7 +64,7 @@ const QUEUE_BYTES = 64 * 1024;
  * rejects with undici's error when none came); its body is then read once, by `relay`, `bytes`,
  * `text` or `dump`. `abort` stops the call at any point.
  */
-export class DispatchedCall implements Dispatcher.DispatchHandler {
+export class DispatchedCall implements Dispatcher.DispatchHandler, AnswerBody {
   statusCode = 0;
   headers: AnswerHeaders = {};
   private controller: Dispatcher.DispatchController | undefined;
@@ -137,21 +163,13 @@ export class DispatchedCall implements Dispatcher.DispatchHandler {
     if (wanting) this.resume();
   }
 
-  /**
-   * Writes the answer to `res`: its status, its headers but the hop-by-hop ones (its length kept,
-   * so that Node does not re-frame it as chunked), and its body as it comes. Resolves once `res`
-   * is closed; a client that goes away stops the call, and a body that fails midway destroys
-   * `res` and rejects.
-   */
-  relay(res: ServerResponse): Promise<void> {
+  relay(
+    res: ServerResponse,
+    statusCode = this.statusCode,
+    headers: AnswerHeaders = this.headers,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
-      const out: Record<string, string | string[]> = {};
-      for (const name in this.headers) {
-        const value = this.headers[name];
-        if (value === undefined || (HOP_BY_HOP.has(name) && name !== "content-length")) continue;
-        out[name] = value;
-      }
-      res.writeHead(this.statusCode, out);
+      res.writeHead(statusCode, passedOn(headers));
       let draining = false;
       res.once("close", () => {
         resolve();
@@ -191,7 +209,6 @@ export class DispatchedCall implements Dispatcher.DispatchHandler {
     return (await this.bytes()).toString("utf8");
   }
 
-  /** Reads the body and throws it away, so that the connection can serve the next call. */
   dump(): Promise<void> {
     return new Promise((resolve) => {
       this.drainTo({ write: () => true, end: resolve, fail: () => resolve() });
@@ -203,3 +220,28 @@ const NOT_STARTED = {
   resolve: () => undefined,
   reject: () => undefined,
 };
+
+/** The body of an answer that came as a stream (node:http's, for a streamed upload's call). */
+export function streamedBody(stream: Readable): AnswerBody {
+  const bytes = async () => Buffer.concat(await stream.toArray());
+  return {
+    relay: (res, statusCode, headers) =>
+      new Promise<void>((resolve, reject) => {
+        res.writeHead(statusCode, passedOn(headers));
+        stream.once("error", (err) => {
+          res.destroy(err);
+          reject(err);
+        });
+        res.once("close", () => {
+          if (!res.writableFinished) stream.destroy();
+          resolve();
+        });
+        // A plain pipe rather than stream.pipeline, which allocates an AbortController (and a
+        // DOMException with its stack) per call.
+        stream.pipe(res);
+      }),
+    bytes,
+    text: async () => (await bytes()).toString("utf8"),
+    dump: () => new Promise((done) => stream.resume().once("close", done)),
+  };
+}

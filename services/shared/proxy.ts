@@ -3,13 +3,7 @@ import { Readable } from "node:stream";
 import { ApiError } from "./errors.ts";
 import type { RequestContext } from "./trace.ts";
 import { DispatchedCall } from "./dispatch.ts";
-import {
-  NoReplicaError,
-  failover,
-  type ProxiedResponse,
-  type Replica,
-  type ReplicaSet,
-} from "./upstream.ts";
+import { NoReplicaError, failover, type Replica, type ReplicaSet } from "./upstream.ts";
 
 // Forwarding one request to a replica set and its answer back: the router's hop, and the header
 // rules the gateways share. Bodies and answers stream through untouched, which keeps SSE working
@@ -150,30 +144,6 @@ export function forwardHeaders(
 function dropped(name: string, prefixes: readonly string[]): boolean {
   for (const prefix of prefixes) if (name.startsWith(prefix)) return true;
   return false;
-}
-
-export async function relay(up: ProxiedResponse, res: ServerResponse): Promise<void> {
-  for (const [name, value] of Object.entries(up.headers)) {
-    // The body passes through unchanged, so its length does too: without it Node would re-frame
-    // every answer as chunked, a second write per response and a client that cannot tell a
-    // truncated body from a whole one.
-    if (value === undefined || (HOP_BY_HOP.has(name) && name !== "content-length")) continue;
-    res.setHeader(name, value);
-  }
-  res.statusCode = up.statusCode;
-  // Plain pipe rather than stream.pipeline, which allocates an AbortController (and a DOMException
-  // with its stack) per call: measurable on the proxy's hot path.
-  await new Promise<void>((resolve, reject) => {
-    up.body.once("error", (err) => {
-      res.destroy(err);
-      reject(err);
-    });
-    res.once("close", () => {
-      if (!res.writableFinished) up.body.destroy();
-      resolve();
-    });
-    up.body.pipe(res);
-  });
 }
 
 export interface ForwardOptions {

@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 import { CALL_SIGNATURE_HEADER, signCall } from "./callSignature.ts";
+import type { AnswerBody } from "./dispatch.ts";
 import { badRequest, type ApiError } from "./errors.ts";
 
 // The failover manager: client-side load balancing over a service's replicas. One keep-alive
@@ -358,8 +359,11 @@ export interface UpstreamResponse {
   attempts: number;
 }
 
-/** An answer being passed on: its body may come from undici or from node:http (a streamed call). */
-export type ProxiedResponse = Omit<UpstreamResponse, "body"> & { body: Readable };
+/**
+ * An answer being passed on: its body from undici's dispatcher or from node:http (a streamed
+ * call), read once (dispatch.ts).
+ */
+export type ProxiedResponse = Omit<UpstreamResponse, "body"> & { body: AnswerBody };
 
 const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND"]);
 
