@@ -18,6 +18,10 @@
 // keep-alive connections, each from its own loopback address, for HOPS_DURATION_S (4) per run;
 // a warm-up round, then HOPS_ROUNDS (3) rounds, and the medians. Issue #15's targets are ratios
 // to the bare Node hop of the same run: the gateway's <= 1.5, the router's <= 1.25.
+//
+// HOPS_BASELINE=<another checkout> also runs that checkout's router and gateway, in the same
+// rounds and against the same upstream, so that a change is measured before and after side by
+// side: on a shared machine, figures from two runs differ by more than most changes.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,12 +58,17 @@ interface Hop {
 
 const dir = mkdtempSync(join(tmpdir(), "bench-hops-"));
 const supervisor = new Supervisor({ root: ROOT, logDir: join(dir, "logs") });
+const baselineRoot = process.env["HOPS_BASELINE"];
+const baseline = baselineRoot
+  ? new Supervisor({ root: baselineRoot, logDir: join(dir, "baseline-logs") })
+  : undefined;
 let nginx: NginxProxy | undefined;
 let bare: BareProxy | undefined;
 let code = 1;
 
 try {
-  const [upstreamPort, gatewayPort, routerPort, barePort, nginxPort] = await freePorts(5);
+  const [upstreamPort, gatewayPort, routerPort, barePort, nginxPort, baseGateway, baseRouter] =
+    await freePorts(7);
   const upstream = `127.0.0.1:${upstreamPort}`;
   // Empty is unset (services/shared/config.ts), whatever this shell exports: no Redis, Kafka or
   // PostgreSQL.
@@ -106,6 +115,24 @@ try {
     port: routerPort!,
     env: routerEnv,
   });
+  if (baseline) {
+    const port = (p: number) => ({ [envKey.port]: String(p) });
+    baseline.start({
+      name: "gateway",
+      tier: "gateway",
+      script: "services/gateway/main.ts",
+      port: baseGateway!,
+      env: { ...gatewayEnv, ...port(baseGateway!) },
+    });
+    baseline.start({
+      name: "router",
+      tier: "router",
+      script: "services/router/main.ts",
+      port: baseRouter!,
+      env: { ...routerEnv, ...port(baseRouter!) },
+    });
+    await baseline.waitReady(60_000);
+  }
   await supervisor.waitReady(60_000);
   bare = await startBareProxy(barePort!, upstream);
   nginx = await startNginx({ port: nginxPort!, upstream });
@@ -137,6 +164,24 @@ try {
       rps: [],
     },
   ];
+  if (baseline)
+    hops.push(
+      {
+        name: "router, baseline",
+        url: `http://127.0.0.1:${baseRouter}`,
+        pids: () => [baseline.pid("router")],
+        cpuUs: [],
+        rps: [],
+      },
+      {
+        name: "gateway, baseline",
+        url: `http://127.0.0.1:${baseGateway}`,
+        pids: () => [baseline.pid("gateway")],
+        keys: Array.from({ length: 500 }, () => generateKey()),
+        cpuUs: [],
+        rps: [],
+      },
+    );
   console.log(
     `hop cost: GET ${PATH} to a trivial upstream, ${rounds} rounds of ${durationS} s runs, ${connections} connections`,
   );
@@ -180,13 +225,19 @@ try {
     ["bare Node / nginx, CPU", `${(b / n).toFixed(2)}   (what any Node hop starts from)`],
     ["gateway / bare Node, CPU", `${(g / b).toFixed(2)}   (issue #15's target: <= 1.5)`],
     ["router / bare Node, CPU", `${(r / b).toFixed(2)}   (issue #15's target: <= 1.25)`],
+    ...(baseline
+      ? ([
+          ["baseline gateway / bare", (median(hops[5]!.cpuUs) / b).toFixed(2)],
+          ["baseline router / bare", (median(hops[4]!.cpuUs) / b).toFixed(2)],
+        ] as [string, string][])
+      : []),
     ["every answer a 2xx", valid ? "yes" : "NO: some runs are invalid (see INVALID above)"],
   ]);
   code = valid ? 0 : 1;
 } catch (err) {
   console.error(`bench failed: ${(err as Error).stack ?? err}`);
 } finally {
-  await Promise.all([nginx?.stop(), bare?.stop(), supervisor.stop()]);
+  await Promise.all([nginx?.stop(), bare?.stop(), supervisor.stop(), baseline?.stop()]);
   if (code === 0) rmSync(dir, { recursive: true, force: true });
   else console.error(`logs kept in ${dir}`);
 }

@@ -3,7 +3,7 @@ import { callerRoles } from "../../platform/catalog/schema.ts";
 import { CALL_SIGNATURE_HEADER } from "../shared/callSignature.ts";
 import type { Logger } from "../shared/logger.ts";
 import { PRINCIPAL_HEADER_PREFIX, principalHeaders } from "../shared/principal.ts";
-import { IDEMPOTENT, bodyViews, forwardHeaders, relay } from "../shared/proxy.ts";
+import { IDEMPOTENT, bodyViews, forwardHeaders } from "../shared/proxy.ts";
 import type { WriteToPark } from "./dlq.ts";
 import { answerWithFallback } from "./fallback.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -88,7 +88,7 @@ export function forward(readCache: ResponseCache | undefined): RequestHandler {
           .invalidate(res.locals.target!.route, res.locals.principal!.userId)
           .catch(() => undefined);
       }
-      await relay(response, res);
+      await response.body.relay(res, response.statusCode, response.headers);
     } catch (err) {
       if (res.headersSent) return void res.destroy();
       if (aborted.signal.aborted) return;

@@ -58,13 +58,6 @@ export interface RateLimitArgs {
   localMaxEntries?: number;
 }
 
-/** One thing a request is limited by: its scope, storage key and rate. */
-interface Wanted {
-  scope: Scope;
-  key: string;
-  rate: Rate;
-}
-
 /** One limited thing in one check: its storage key and its rate. */
 interface Cell {
   scope: Scope;
@@ -95,6 +88,23 @@ export interface Decision {
 function cell(scope: Scope, key: string, rate: Rate): Cell {
   const intervalUs = Math.max(1, Math.round((rate.windowSeconds * 1e6) / rate.limit));
   return { scope, key, intervalUs, toleranceUs: intervalUs * rate.limit, limit: rate.limit };
+}
+
+/** The cells of one check: the key's first, when the caller sent one, then the address's. */
+function cellsOf(key: CellRate, ip: CellRate, keyKey: string | undefined, ipKey: string): Cell[] {
+  const { intervalUs, toleranceUs, limit } = ip;
+  const ipCell: Cell = { scope: "ip", key: ipKey, intervalUs, toleranceUs, limit };
+  if (!keyKey) return [ipCell];
+  return [
+    {
+      scope: "key",
+      key: keyKey,
+      intervalUs: key.intervalUs,
+      toleranceUs: key.toleranceUs,
+      limit: key.limit,
+    },
+    ipCell,
+  ];
 }
 
 /**
@@ -170,6 +180,24 @@ class LocalCells {
   }
 }
 
+/** A route's limits as every check of it needs them, worked out once (`RateLimiter.prepared`). */
+interface PreparedRoute {
+  /** The prefix of its storage keys. */
+  base: string;
+  key: CellRate;
+  ip: CellRate;
+  /** The same while Redis is down: each replica's share of the limit. */
+  localKey: CellRate;
+  localIp: CellRate;
+}
+
+type CellRate = Omit<Cell, "scope" | "key">;
+
+function cellRate(rate: Rate): CellRate {
+  const { intervalUs, toleranceUs, limit } = cell("key", "", rate);
+  return { intervalUs, toleranceUs, limit };
+}
+
 /** Decides requests against the shared (Redis) or local state; the handler below answers them. */
 export class RateLimiter {
   private readonly args: RateLimitArgs;
@@ -216,26 +244,54 @@ export class RateLimiter {
     keyHash: string | undefined,
     ip: string,
   ): Decision | Promise<Decision> {
-    const base = `${this.args.prefix}:rl:${limits.route}`;
-    const wanted: Wanted[] = [{ scope: "ip", key: `${base}:ip:${ip}`, rate: limits.perIp }];
-    if (keyHash)
-      wanted.unshift({ scope: "key", key: `${base}:key:${keyHash}`, rate: limits.perKey });
-    return this.redisUsable() ? this.checkShared(limits, wanted) : this.checkLocal(limits, wanted);
+    const route = this.prepared(limits);
+    const ipKey = `${route.base}:ip:${ip}`;
+    const keyKey = keyHash ? `${route.base}:key:${keyHash}` : undefined;
+    if (this.redisUsable()) return this.checkShared(limits.route, route, keyKey, ipKey);
+    return this.checkLocal(limits.route, route, keyKey, ipKey);
   }
 
-  private async checkShared(limits: RouteLimits, wanted: readonly Wanted[]): Promise<Decision> {
-    const cells = wanted.map((w) => cell(w.scope, w.key, w.rate));
+  /** Each route's rates in intervals and tolerances, and its key prefix: once, not per request. */
+  private readonly routes = new WeakMap<RouteLimits, PreparedRoute>();
+
+  private prepared(limits: RouteLimits): PreparedRoute {
+    let route = this.routes.get(limits);
+    if (!route) {
+      const share = Math.max(1, this.args.replicas ?? 1);
+      const local = (rate: Rate) =>
+        cellRate({ ...rate, limit: Math.max(1, Math.floor(rate.limit / share)) });
+      route = {
+        base: `${this.args.prefix}:rl:${limits.route}`,
+        key: cellRate(limits.perKey),
+        ip: cellRate(limits.perIp),
+        localKey: local(limits.perKey),
+        localIp: local(limits.perIp),
+      };
+      this.routes.set(limits, route);
+    }
+    return route;
+  }
+
+  private async checkShared(
+    routeName: string,
+    route: PreparedRoute,
+    keyKey: string | undefined,
+    ipKey: string,
+  ): Promise<Decision> {
+    const cells = cellsOf(route.key, route.ip, keyKey, ipKey);
     const result = await this.checkRedis(cells);
-    if (result) return this.decide(limits.route, cells, result, "redis");
-    return this.checkLocal(limits, wanted);
+    if (result) return this.decide(routeName, cells, result, "redis");
+    return this.checkLocal(routeName, route, keyKey, ipKey);
   }
 
-  private checkLocal(limits: RouteLimits, wanted: readonly Wanted[]): Decision {
-    const share = Math.max(1, this.args.replicas ?? 1);
-    const cells = wanted.map((w) =>
-      cell(w.scope, w.key, { ...w.rate, limit: Math.max(1, Math.floor(w.rate.limit / share)) }),
-    );
-    return this.decide(limits.route, cells, this.local.check(cells, this.now() * 1000), "local");
+  private checkLocal(
+    routeName: string,
+    route: PreparedRoute,
+    keyKey: string | undefined,
+    ipKey: string,
+  ): Decision {
+    const cells = cellsOf(route.localKey, route.localIp, keyKey, ipKey);
+    return this.decide(routeName, cells, this.local.check(cells, this.now() * 1000), "local");
   }
 
   private redisUsable(): boolean {

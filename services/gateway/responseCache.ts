@@ -1,6 +1,4 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { Readable } from "node:stream";
-import { arrayBuffer } from "node:stream/consumers";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HOP_BY_HOP } from "../shared/proxy.ts";
 import type { Response } from "express";
@@ -107,12 +105,12 @@ export function replayableHeaders(
 export async function bufferResponse(up: {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Readable;
+  body: { bytes(): Promise<Buffer> };
 }): Promise<FetchedResponse> {
   return {
     status: up.statusCode,
     headers: replayableHeaders(up.headers),
-    body: Buffer.from(await arrayBuffer(up.body)),
+    body: await up.body.bytes(),
   };
 }
 

@@ -1,5 +1,3 @@
-import { BrokenCircuitError } from "cockatiel";
-import { text as readText } from "node:stream/consumers";
 import { Registry } from "prom-client";
 import {
   hang,
@@ -9,6 +7,7 @@ import {
   type TestReplica,
 } from "../../test/support/httpReplica.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
+import { BrokenCircuitError } from "./breaker.ts";
 import { gatewayMetrics } from "./metrics.ts";
 import {
   AttemptFailed,
@@ -64,7 +63,7 @@ const get = (extra: Partial<CallRequest> = {}): CallRequest => ({
 
 async function text(client: ServiceClient, req: CallRequest) {
   const { response, attempts } = await client.call(req);
-  return { status: response.statusCode, body: await readText(response.body), attempts };
+  return { status: response.statusCode, body: await response.body.text(), attempts };
 }
 
 async function metric(registry: Registry, name: string): Promise<string> {

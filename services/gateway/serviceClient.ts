@@ -1,19 +1,14 @@
-import {
-  BrokenCircuitError,
-  CircuitState,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  circuitBreaker,
-  fullJitterGenerator,
-  handleWhen,
-  retry,
-  wrap,
-  type IPolicy,
-} from "cockatiel";
 import { Agent } from "node:http";
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { DomainSpec } from "../../platform/catalog/schema.ts";
 import { ApiError } from "../shared/errors.ts";
+import {
+  DispatchedCall,
+  streamedBody,
+  type AnswerBody,
+  type DispatchRequest,
+} from "../shared/dispatch.ts";
 import type { BodyViews } from "../shared/proxy.ts";
 import {
   NoReplicaError,
@@ -25,6 +20,7 @@ import {
   type Replica,
   type ReplicaSet,
 } from "../shared/upstream.ts";
+import { Breaker, BreakerState, BrokenCircuitError } from "./breaker.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { RetryBudget } from "./retryBudget.ts";
 import { sendStreamed } from "./streamedCall.ts";
@@ -76,24 +72,20 @@ export function isUpstreamFailure(err: unknown): boolean {
 }
 
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
-const STATE_VALUE: Record<CircuitState, number> = {
-  [CircuitState.Closed]: 0,
-  [CircuitState.Open]: 1,
-  [CircuitState.HalfOpen]: 2,
-  [CircuitState.Isolated]: 3,
-};
 
 /**
- * Calls one upstream (a service version's replicas) through the policies of the seeds, composed
- * as cockatiel policies in the order of the diagram: circuit breaker -> retry (exponential
- * backoff, full jitter, capped by a retry budget) -> failover (each attempt on another healthy
- * replica) -> the request, with a time limit to the first byte and between body chunks.
+ * Calls one upstream (a service version's replicas) through the policies of the seeds, in the
+ * order of the diagram: circuit breaker (breaker.ts) -> retry (exponential backoff, full jitter,
+ * capped by a retry budget) -> failover (each attempt on another healthy replica) -> the request,
+ * with a time limit to the first byte and between body chunks. A call that fails after its
+ * retries counts once against the breaker; an error that is not the upstream's (the caller gone,
+ * a request no replica could take) counts neither way.
  */
 export class ServiceClient {
   readonly name: string;
   readonly set: ReplicaSet;
-  private readonly policy: IPolicy;
-  private readonly breaker: ReturnType<typeof circuitBreaker>;
+  private readonly cfg: Resilience;
+  private readonly breaker: Breaker;
   private readonly budget: RetryBudget;
   private readonly metrics: GatewayMetrics;
   /** Connections for streamed uploads, which undici cannot sign (streamedCall.ts). */
@@ -102,72 +94,69 @@ export class ServiceClient {
   constructor(name: string, set: ReplicaSet, cfg: Resilience, metrics: GatewayMetrics) {
     this.name = name;
     this.set = set;
+    this.cfg = cfg;
     this.metrics = metrics;
     this.budget = new RetryBudget({ percent: cfg.retryBudgetPercent });
-    const retryPolicy = retry(
-      handleWhen((err) => {
-        // cockatiel asks even after the last attempt; only a retry that will happen spends budget.
-        if (!(err instanceof AttemptFailed) || !err.retryable || err.attempt >= cfg.maxAttempts)
-          return false;
-        const allowed = this.budget.tryRetry();
-        metrics.retries.inc({
-          upstream: name,
-          outcome: allowed ? "attempted" : "denied_by_budget",
-        });
-        return allowed;
-      }),
-      {
-        maxAttempts: cfg.maxAttempts - 1,
-        backoff: new ExponentialBackoff({
-          initialDelay: cfg.backoffBaseMs,
-          maxDelay: cfg.backoffMaxMs,
-          generator: fullJitterGenerator,
-        }),
-      },
-    );
-    this.breaker = circuitBreaker(
-      handleWhen((err) => err instanceof AttemptFailed || err instanceof NoReplicaError),
-      {
-        halfOpenAfter: cfg.breakerHalfOpenMs,
-        breaker: new ConsecutiveBreaker(cfg.breakerFailures),
-      },
-    );
-    metrics.breakerState.set({ upstream: name }, 0);
-    this.breaker.onStateChange((state) =>
-      metrics.breakerState.set({ upstream: name }, STATE_VALUE[state]),
-    );
-    this.breaker.onBreak(() => metrics.breakerOpened.inc({ upstream: name }));
-    this.policy = wrap(this.breaker, retryPolicy);
+    this.breaker = new Breaker(cfg.breakerFailures, cfg.breakerHalfOpenMs, (state) => {
+      metrics.breakerState.set({ upstream: name }, state);
+      if (state === BreakerState.Open) metrics.breakerOpened.inc({ upstream: name });
+    });
+    metrics.breakerState.set({ upstream: name }, BreakerState.Closed);
   }
 
   get breakerOpen(): boolean {
-    return this.breaker.state === CircuitState.Open || this.breaker.state === CircuitState.Isolated;
+    return this.breaker.state === BreakerState.Open;
   }
 
   async call(req: CallRequest): Promise<CallResult> {
     this.budget.recordRequest();
+    const entered = this.breaker.enter();
+    const ticket = typeof entered === "number" ? entered : await entered;
     const tried = new Set<Replica>();
-    let attempts = 0;
-    const response = await this.policy.execute(async () => {
-      attempts++;
-      // Prefer a replica this request has not tried; with fewer replicas than attempts, reuse.
-      const replica = this.set.pick(tried) ?? this.set.pick();
-      if (!replica) throw new NoReplicaError(this.name, attempts);
-      tried.add(replica);
+    for (let attempts = 1; ; attempts++) {
       try {
-        return await this.attempt(replica, req);
+        // Prefer a replica this request has not tried; with fewer replicas than attempts, reuse.
+        const replica = this.set.pick(tried) ?? this.set.pick();
+        if (!replica) throw new NoReplicaError(this.name, attempts);
+        tried.add(replica);
+        const response = await this.attempt(replica, req);
+        this.breaker.settle(ticket, "success");
+        return { response, attempts };
       } catch (err) {
         if (err instanceof AttemptFailed) err.attempt = attempts;
+        if (this.retrying(err, attempts) && !req.signal?.aborted) {
+          await sleep(this.backoffMs(attempts));
+          continue;
+        }
+        this.breaker.settle(ticket, countsAgainst(err) ? "failure" : "neutral");
         throw err;
       }
-    }, req.signal);
-    return { response, attempts };
+    }
+  }
+
+  /** Whether a failed attempt is tried again: one that may be, while attempts and budget last. */
+  private retrying(err: unknown, attempts: number): boolean {
+    if (!(err instanceof AttemptFailed) || !err.retryable || attempts >= this.cfg.maxAttempts)
+      return false;
+    const allowed = this.budget.tryRetry();
+    this.metrics.retries.inc({
+      upstream: this.name,
+      outcome: allowed ? "attempted" : "denied_by_budget",
+    });
+    return allowed;
+  }
+
+  /** Full jitter: a random wait up to base x 2^(retry - 1), capped. */
+  private backoffMs(failedAttempts: number): number {
+    const { backoffBaseMs, backoffMaxMs } = this.cfg;
+    return Math.floor(
+      Math.random() * Math.min(backoffMaxMs, backoffBaseMs * 2 ** (failedAttempts - 1)),
+    );
   }
 
   private async attempt(replica: Replica, req: CallRequest): Promise<ProxiedResponse> {
     const body = typeof req.body === "function" ? req.body() : req.body;
-    let head: { statusCode: number; headers: ProxiedResponse["headers"]; body: Readable };
-    let discard: () => Promise<unknown>;
+    let head: { statusCode: number; headers: ProxiedResponse["headers"]; body: AnswerBody };
     try {
       if (body instanceof Readable) {
         const res = await sendStreamed({
@@ -183,20 +172,17 @@ export class ServiceClient {
           idleMs: req.idleMs,
           signal: req.signal,
         });
-        head = { statusCode: res.statusCode ?? 502, headers: res.headers, body: res };
-        discard = () => new Promise((done) => res.resume().once("close", done));
+        head = { statusCode: res.statusCode ?? 502, headers: res.headers, body: streamedBody(res) };
       } else {
-        const res = await replica.pool.request({
-          method: req.method as "GET",
+        const call = await dispatched(replica, req, {
+          method: req.method,
           path: req.path,
           headers: signedHeaders(this.set, { ...req, body }),
           body,
-          signal: req.signal,
           headersTimeout: req.firstByteMs,
           bodyTimeout: req.idleMs,
         });
-        head = { statusCode: res.statusCode, headers: res.headers, body: res.body };
-        discard = () => res.body.dump();
+        head = { statusCode: call.statusCode, headers: call.headers, body: call };
       }
     } catch (err) {
       // The caller went away: not the service's fault, and nothing to retry for.
@@ -223,7 +209,7 @@ export class ServiceClient {
       );
     }
     if (RETRYABLE_STATUS.has(head.statusCode)) {
-      await discard();
+      await head.body.dump();
       this.set.failed(replica);
       throw new AttemptFailed(
         `${this.name}: ${replica.url} answered ${head.statusCode}`,
@@ -239,6 +225,33 @@ export class ServiceClient {
     this.streamAgent.destroy();
     await this.set.close();
   }
+}
+
+/**
+ * One call through undici's dispatcher (shared/dispatch.ts), stopped if the caller's signal
+ * fires before the answer's head; after it, the hop relaying the answer stops it.
+ */
+async function dispatched(
+  replica: Replica,
+  req: CallRequest,
+  request: DispatchRequest,
+): Promise<DispatchedCall> {
+  const call = new DispatchedCall();
+  const { signal } = req;
+  if (!signal) return call.send(replica.pool, request);
+  signal.throwIfAborted();
+  const stop = () => call.abort(signal.reason as Error);
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await call.send(replica.pool, request);
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
+}
+
+/** An error the breaker counts: the upstream failed, or had no replica to try. */
+function countsAgainst(err: unknown): boolean {
+  return err instanceof AttemptFailed || err instanceof NoReplicaError;
 }
 
 /** Whether the body, if any, can go out once more (a streamed one only while whole). */

@@ -86,13 +86,13 @@ export function createRouter(opts: RouterOptions): {
     const domain = rule?.domain ?? opts.catalog.defaultDomain;
     record.route = rule?.prefix ?? "/v1/*";
     try {
-      const up = await forward(req, res, {
+      const replica = await forward(req, res, {
         set: sets.get(domain)!,
         ctx,
         path: target.url,
         bodyLimitBytes,
       });
-      record.upstream = up.replica.url;
+      record.upstream = replica.url;
     } catch (err) {
       if (res.headersSent) return void res.destroy();
       if (err instanceof NoReplicaError) {

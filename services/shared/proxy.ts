@@ -2,12 +2,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { Readable } from "node:stream";
 import { ApiError } from "./errors.ts";
 import type { RequestContext } from "./trace.ts";
-import {
-  sendToReplicas,
-  type ProxiedResponse,
-  type ReplicaSet,
-  type UpstreamResponse,
-} from "./upstream.ts";
+import { DispatchedCall } from "./dispatch.ts";
+import { NoReplicaError, failover, type Replica, type ReplicaSet } from "./upstream.ts";
 
 // Forwarding one request to a replica set and its answer back: the router's hop, and the header
 // rules the gateways share. Bodies and answers stream through untouched, which keeps SSE working
@@ -150,30 +146,6 @@ function dropped(name: string, prefixes: readonly string[]): boolean {
   return false;
 }
 
-export async function relay(up: ProxiedResponse, res: ServerResponse): Promise<void> {
-  for (const [name, value] of Object.entries(up.headers)) {
-    // The body passes through unchanged, so its length does too: without it Node would re-frame
-    // every answer as chunked, a second write per response and a client that cannot tell a
-    // truncated body from a whole one.
-    if (value === undefined || (HOP_BY_HOP.has(name) && name !== "content-length")) continue;
-    res.setHeader(name, value);
-  }
-  res.statusCode = up.statusCode;
-  // Plain pipe rather than stream.pipeline, which allocates an AbortController (and a DOMException
-  // with its stack) per call: measurable on the proxy's hot path.
-  await new Promise<void>((resolve, reject) => {
-    up.body.once("error", (err) => {
-      res.destroy(err);
-      reject(err);
-    });
-    res.once("close", () => {
-      if (!res.writableFinished) up.body.destroy();
-      resolve();
-    });
-    up.body.pipe(res);
-  });
-}
-
 export interface ForwardOptions {
   set: ReplicaSet;
   ctx: RequestContext;
@@ -183,36 +155,59 @@ export interface ForwardOptions {
 }
 
 /**
- * Forwards `req` to one of `set`'s replicas and streams the answer to `res`. The body streams
- * through too, read only as the gateway reads it: the gateway checks the caller's key and limits
- * before it reads a byte, so an unauthenticated caller cannot make this hop hold its upload.
+ * Forwards `req` to one of `set`'s replicas and streams the answer to `res`, failing over as
+ * `sendToReplicas` does. The body streams through too, read only as the gateway reads it: the
+ * gateway checks the caller's key and limits before it reads a byte, so an unauthenticated
+ * caller cannot make this hop hold its upload. Resolves with the replica that answered, once
+ * `res` is closed.
  */
 export async function forward(
   req: IncomingMessage,
   res: ServerResponse,
   opts: ForwardOptions,
-): Promise<UpstreamResponse> {
+): Promise<Replica> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > opts.bodyLimitBytes) throw tooLarge(opts.bodyLimitBytes);
   const hasBody = declared > 0 || req.headers["transfer-encoding"] !== undefined;
   const headers = forwardHeaders(req, opts.ctx);
   // With its length the next hop can refuse an oversized stream before reading it.
   if (declared > 0) headers["content-length"] = String(declared);
-  const aborted = new AbortController();
-  // A client that goes away is not an upstream failure: stop the upstream call and say nothing.
-  res.once("close", () => {
-    if (!res.writableFinished) aborted.abort();
-  });
   const method = req.method ?? "GET";
-  const up = await sendToReplicas(opts.set, {
-    method,
-    path: opts.path,
-    headers,
-    body: hasBody ? bodyViews(req) : undefined,
-    // Whether there is a body to send again is the views' to say.
-    retryable: IDEMPOTENT.has(method) || headers["idempotency-key"] !== undefined,
-    signal: aborted.signal,
-  });
-  await relay(up, res);
-  return up;
+  const body = hasBody ? bodyViews(req) : undefined;
+  // Whether there is a body to send again is the views' to say.
+  const retryable = IDEMPOTENT.has(method) || headers["idempotency-key"] !== undefined;
+  const { set } = opts;
+  // A client that goes away before its answer is not an upstream failure: stop the call.
+  let call: DispatchedCall | undefined;
+  let gone = false;
+  const stop = () => {
+    gone = true;
+    call?.abort();
+  };
+  res.once("close", stop);
+  const tried = new Set<Replica>();
+  let lastError: unknown;
+  while (tried.size < set.replicas.length) {
+    const sent = body?.();
+    // A stream that an earlier attempt read from, and kept no copy of: none to send again.
+    if (body && !sent) break;
+    const replica = set.pick(tried);
+    if (!replica) break;
+    tried.add(replica);
+    call = new DispatchedCall();
+    try {
+      await call.send(replica.pool, { method, path: opts.path, headers, body: sent });
+    } catch (err) {
+      if (gone) throw err;
+      lastError = err;
+      if (failover(set, replica, err, retryable)) continue;
+      throw new NoReplicaError(set.name, tried.size, err);
+    }
+    set.succeeded(replica);
+    res.off("close", stop);
+    await call.relay(res);
+    return replica;
+  }
+  res.off("close", stop);
+  throw new NoReplicaError(set.name, tried.size, lastError);
 }

@@ -4,6 +4,7 @@ import type { Readable } from "node:stream";
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 import { CALL_SIGNATURE_HEADER, signCall } from "./callSignature.ts";
+import type { AnswerBody } from "./dispatch.ts";
 import { badRequest, type ApiError } from "./errors.ts";
 
 // The failover manager: client-side load balancing over a service's replicas. One keep-alive
@@ -358,8 +359,11 @@ export interface UpstreamResponse {
   attempts: number;
 }
 
-/** An answer being passed on: its body may come from undici or from node:http (a streamed call). */
-export type ProxiedResponse = Omit<UpstreamResponse, "body"> & { body: Readable };
+/**
+ * An answer being passed on: its body from undici's dispatcher or from node:http (a streamed
+ * call), read once (dispatch.ts).
+ */
+export type ProxiedResponse = Omit<UpstreamResponse, "body"> & { body: AnswerBody };
 
 const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND"]);
 
@@ -404,10 +408,6 @@ export class NoReplicaError extends Error {
 }
 
 /**
- * Sends to one replica, and on a connection failure to the next, at most once per replica. A
- * request that may have been received is only sent again when it is `retryable`.
- */
-/**
  * The headers of one attempt of `req` to `set`: with the call's signature when the set is the
  * stack's own (`signWith`), signed at each attempt so that its time is the time it is sent.
  */
@@ -427,6 +427,28 @@ export function signedHeaders(
   };
 }
 
+/**
+ * After a failed attempt of a failover: the replica's failure recorded, and whether the request
+ * may go to the next replica (it never reached this one, or it broke and may be sent twice). A
+ * request undici would not send is the caller's 400, thrown here.
+ */
+export function failover(
+  set: ReplicaSet,
+  replica: Replica,
+  err: unknown,
+  retryable: boolean,
+): boolean {
+  const refused = refusedRequest(err);
+  if (refused) throw refused;
+  if (neverSent(err)) set.failed(replica, "down");
+  else if (brokenConnection(err)) set.failed(replica);
+  return neverSent(err) || (brokenConnection(err) && retryable);
+}
+
+/**
+ * Sends to one replica, and on a connection failure to the next, at most once per replica. A
+ * request that may have been received is only sent again when it is `retryable`.
+ */
 export async function sendToReplicas(
   set: ReplicaSet,
   req: UpstreamRequest,
@@ -461,12 +483,8 @@ export async function sendToReplicas(
       };
     } catch (err) {
       if (req.signal?.aborted) throw err;
-      const refused = refusedRequest(err);
-      if (refused) throw refused;
       lastError = err;
-      if (neverSent(err)) set.failed(replica, "down");
-      else if (brokenConnection(err)) set.failed(replica);
-      if (neverSent(err) || (brokenConnection(err) && req.retryable)) continue;
+      if (failover(set, replica, err, req.retryable)) continue;
       throw new NoReplicaError(set.name, tried.size, err);
     }
   }
