@@ -34,6 +34,12 @@ function bump(table: Map<string, Counts>, context: string, next: string): void {
   counts.set(next, (counts.get(next) ?? 0) + 1);
 }
 
+function sumOf(counts: Counts): number {
+  let total = 0;
+  for (const c of counts.values()) total += c;
+  return total;
+}
+
 /** A small seeded generator (mulberry32): the same seed draws the same answer. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
@@ -135,6 +141,43 @@ export class NgramModel {
 
   get vocabularySize(): number {
     return this.unigrams.size;
+  }
+
+  /**
+   * How well the model predicts `text` (held out from its corpus): the mean number of bits per
+   * token, each token's probability interpolated from its two-word, one-word and empty contexts
+   * (Jelinek-Mercer, weights 0.6 / 0.3 / 0.1, a context's weight passing down when training
+   * never saw it), the last with add-one smoothing and a slot for unseen words, so that no token
+   * has probability 0. Lower is better; models are compared on the same text.
+   */
+  crossEntropy(text: string): { tokens: number; bits: number } {
+    const unigramTotal = sumOf(this.unigrams);
+    const vocabulary = this.unigrams.size + 1;
+    let bits = 0;
+    let tokens = 0;
+    for (const line of text.split("\n")) {
+      for (const sentence of sentences(line)) {
+        const padded = [START, START, ...sentence, END];
+        for (let i = 2; i < padded.length; i++) {
+          const next = padded[i]!;
+          let p = 0;
+          let weight = 1;
+          for (const [counts, share] of [
+            [this.trigrams.get(padded[i - 2] + SEP + padded[i - 1]), 0.6],
+            [this.bigrams.get(padded[i - 1]!), 0.75],
+          ] as const) {
+            if (!counts) continue;
+            p += weight * share * ((counts.get(next) ?? 0) / sumOf(counts));
+            weight *= 1 - share;
+          }
+          p += (weight * ((this.unigrams.get(next) ?? 0) + 1)) / (unigramTotal + vocabulary);
+          bits -= Math.log2(p);
+          tokens++;
+        }
+      }
+    }
+    if (tokens === 0) throw new Error("ngram: the text has no sentence to score");
+    return { tokens, bits: bits / tokens };
   }
 
   /**

@@ -1,5 +1,6 @@
+import { idempotencyKey } from "../shared/idempotency.ts";
 import { operations } from "../shared/operation.ts";
-import { createJobBody, jobId, listJobsQuery } from "./contract.ts";
+import { createJobBody, evaluateBody, jobId, listJobsQuery } from "./contract.ts";
 
 export const trainingApi = operations([
   {
@@ -7,6 +8,7 @@ export const trainingApi = operations([
     method: "post",
     path: "/v1/training/jobs",
     summary: "Queue a training job on an uploaded or inline corpus",
+    headers: { "Idempotency-Key": idempotencyKey.optional() },
     body: { json: createJobBody },
     success: { status: 202 },
   },
@@ -22,6 +24,21 @@ export const trainingApi = operations([
     method: "get",
     path: "/v1/training/jobs/:id",
     summary: "One of the caller's training jobs, with its state",
+    params: { id: jobId },
+  },
+  {
+    id: "evaluateTrainingJob",
+    method: "post",
+    path: "/v1/training/jobs/:id/evaluations",
+    summary: "Score a succeeded job's model on held-out text (cross-entropy, lower is better)",
+    params: { id: jobId },
+    body: { json: evaluateBody },
+  },
+  {
+    id: "registerTrainingJob",
+    method: "post",
+    path: "/v1/training/jobs/:id/register",
+    summary: "Register a succeeded job's model as a new version (a job made with register: false)",
     params: { id: jobId },
   },
 ]);

@@ -57,6 +57,12 @@ export const createJobBody = z
         })
         .strict(),
     ]),
+    /**
+     * Register the trained model as a new version as soon as it is stored (default). False keeps
+     * the file only, for `POST /v1/training/jobs/{id}/register` to register later, for example
+     * once an evaluation shows it beats the model in use.
+     */
+    register: z.boolean().default(true),
     hyperparameters: hyperparameters.default({
       min_count: 1,
       max_output_tokens: 256,
@@ -69,6 +75,31 @@ export type CreateJob = z.output<typeof createJobBody>;
 export type Hyperparameters = z.output<typeof hyperparameters>;
 
 export const listJobsQuery = pageQuery(jobId);
+
+/** Held-out text to score a trained model on (`POST /v1/training/jobs/{id}/evaluations`). */
+export const evaluateBody = z
+  .object({
+    text: z
+      .string()
+      .min(1)
+      .refine(
+        (t) => Buffer.byteLength(t) <= MAX_INLINE_CORPUS_BYTES,
+        `must be at most ${MAX_INLINE_CORPUS_BYTES} bytes`,
+      ),
+  })
+  .strict();
+
+/** A trained model's score on held-out text: lower cross-entropy is better. */
+export interface Evaluation {
+  object: "training.evaluation";
+  job: string;
+  /** The registered version, if the job's model is registered. */
+  model: string | null;
+  tokens: number;
+  /** Mean bits per token (services/inference/ngram.ts `crossEntropy`). */
+  cross_entropy_bits: number;
+  perplexity: number;
+}
 
 export const jobStatuses = ["queued", "running", "succeeded", "failed"] as const;
 export type JobStatus = (typeof jobStatuses)[number];
@@ -83,6 +114,8 @@ export interface TrainingJob {
   model: string | null;
   corpus: { file_id: string } | { inline_bytes: number };
   hyperparameters: Hyperparameters;
+  /** Whether the job registers its model itself (else `POST .../register` does). */
+  register: boolean;
   /** The trained model's file in storage (purpose `model`), owned by the job's owner. */
   result_file: string | null;
   trained: { sentences: number; vocabulary: number } | null;

@@ -42,16 +42,23 @@ await runService({
     });
     const jobs = jobStore(db);
     const storage = new StorageClient(storageSet);
+    const registry = new ModelRegistry(modelSet);
     const worker = startWorker({
       jobs,
       storage,
-      registry: new ModelRegistry(modelSet),
+      registry,
       logger,
       leaseMs: env.leaseMs,
       pollMs: env.pollMs,
       maxAttempts: env.maxAttempts,
     });
-    trainingRoutes(app, { jobs, storage, wake: worker.wake, perUser: DEFAULT_JOB_LIMITS });
+    trainingRoutes(app, {
+      jobs,
+      storage,
+      registry,
+      wake: worker.wake,
+      perUser: DEFAULT_JOB_LIMITS,
+    });
     return async () => {
       // A job cut short here is taken again by another replica once its lease expires.
       await worker.stop();

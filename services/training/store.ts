@@ -46,6 +46,8 @@ CREATE TABLE model_names (
   created_at TEXT NOT NULL
 );
 `,
+  // Jobs that store their model and leave registering it to a later request (`register: false`).
+  `ALTER TABLE jobs ADD COLUMN register_model INTEGER NOT NULL DEFAULT 1;`,
 ];
 
 interface Row {
@@ -55,6 +57,7 @@ interface Row {
   corpus_file: string | null;
   corpus_text: string | null;
   hyperparameters: string;
+  register_model: number | string;
   status: string;
   attempts: number | string;
   lease_token: string | null;
@@ -84,6 +87,7 @@ const toJob = (r: Row): TrainingJob => ({
       ? { file_id: r.corpus_file }
       : { inline_bytes: Buffer.byteLength(r.corpus_text ?? "") },
   hyperparameters: JSON.parse(r.hyperparameters) as Hyperparameters,
+  register: Number(r.register_model) === 1,
   result_file: r.result_file,
   trained: r.trained === null ? null : (JSON.parse(r.trained) as TrainingJob["trained"]),
   error: r.error === null ? null : (JSON.parse(r.error) as TrainingJob["error"]),
@@ -102,6 +106,8 @@ export interface ClaimedJob {
   hyperparameters: Hyperparameters;
   attempts: number;
   token: string;
+  /** Whether to register the model once stored (`register` of the request). */
+  register: boolean;
   /** Progress a previous attempt recorded, so that a rerun does not store or register twice. */
   resultFile: { id: string; sha256: string } | null;
   modelId: string | null;
@@ -173,8 +179,8 @@ export function jobStore(db: Db, now: () => number = Date.now) {
           const id = newId("trjob");
           await tx.query(
             `INSERT INTO jobs (id, user_id, suffix, corpus_file, corpus_text, hyperparameters, status,
-               run_after, idempotency_key, request_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10)`,
+               run_after, idempotency_key, request_hash, created_at, register_model)
+             VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $11)`,
             [
               id,
               userId,
@@ -186,6 +192,7 @@ export function jobStore(db: Db, now: () => number = Date.now) {
               idempotency?.key ?? null,
               idempotency?.requestHash ?? null,
               at,
+              input.register ? 1 : 0,
             ],
           );
           const [row] = await tx.query<Row>("SELECT * FROM jobs WHERE id = $1", [id]);
@@ -234,12 +241,35 @@ export function jobStore(db: Db, now: () => number = Date.now) {
         modelName: modelNameOf(r.suffix),
         corpus: r.corpus_file !== null ? { fileId: r.corpus_file } : { text: r.corpus_text ?? "" },
         hyperparameters: JSON.parse(r.hyperparameters) as Hyperparameters,
+        register: Number(r.register_model) === 1,
         attempts: Number(r.attempts),
         token,
         resultFile:
           r.result_file && r.result_sha256 ? { id: r.result_file, sha256: r.result_sha256 } : null,
         modelId: r.model_id,
       };
+    },
+
+    /** A succeeded job's model file, with its digest, for registering it on request. */
+    async stored(
+      userId: string,
+      id: string,
+    ): Promise<{ job: TrainingJob; sha256: string | null } | undefined> {
+      const [row] = await db.query<Row>("SELECT * FROM jobs WHERE user_id = $1 AND id = $2", [
+        userId,
+        id,
+      ]);
+      return row && { job: toJob(row), sha256: row.result_sha256 };
+    },
+
+    /** Records the version a request registered; false if the job has one already. */
+    async recordModel(userId: string, id: string, modelId: string): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE jobs SET model_id = $3
+         WHERE user_id = $1 AND id = $2 AND status = 'succeeded' AND model_id IS NULL RETURNING id`,
+        [userId, id, modelId],
+      );
+      return rows.length === 1;
     },
 
     /** Extends the lease of a job still held; false when it was lost (then stop working on it). */

@@ -97,6 +97,7 @@ beforeAll(async () => {
     trainingRoutes(app, {
       jobs: replicas[0]!,
       storage,
+      registry,
       wake: workers[0]!.wake,
       perUser: DEFAULT_JOB_LIMITS,
     }),
@@ -245,6 +246,7 @@ test("a user has at most so many jobs waiting, and so many in all", async () => 
     trainingRoutes(app, {
       jobs,
       storage,
+      registry,
       wake: () => undefined,
       perUser: { pending: 2, total: 3 },
     }),
@@ -306,6 +308,44 @@ test("a corpus uploaded to storage trains the next version of the same model", a
   ).json()) as Json;
   expect(list["data"].map((j: Json) => j["id"])).toEqual([done.id]);
   expect(list["has_more"]).toBe(true);
+});
+
+test("a job made with register: false keeps its model unregistered until asked; evaluations score it", async () => {
+  const queued = await submit({ suffix: "held", corpus: { text: lighthouse }, register: false });
+  const done = await finished(queued.json["id"]);
+  expect([done.status, done.model, done.register]).toEqual(["succeeded", null, false]);
+  expect(await models.select("ft-held", { userId: "user-1", admin: false })).toBeUndefined();
+
+  const evaluate = async (text: string, user = "user-1") => {
+    const res = await fetch(`${trainingUrl}/v1/training/jobs/${done.id}/evaluations`, {
+      method: "POST",
+      headers: { ...principal(user), "content-type": "application/json" },
+      body: JSON.stringify({ text }),
+    });
+    return { status: res.status, json: (await res.json()) as Json };
+  };
+  const near = await evaluate("The gulls circle the lighthouse at dawn.");
+  const far = await evaluate("Quantum chromodynamics binds quarks with gluons.");
+  expect(near.json).toMatchObject({ object: "training.evaluation", job: done.id, model: null });
+  expect(near.json["tokens"]).toBe(9);
+  // Text like the corpus costs fewer bits per token than text the model never saw.
+  expect(near.json["cross_entropy_bits"]).toBeLessThan(far.json["cross_entropy_bits"]);
+  expect(near.json["perplexity"]).toBeCloseTo(2 ** near.json["cross_entropy_bits"], 1);
+  expect((await evaluate("   ")).json["error"]["param"]).toBe("text");
+  expect((await evaluate("The gulls.", "user-2")).status).toBe(404);
+
+  const register = () =>
+    fetch(`${trainingUrl}/v1/training/jobs/${done.id}/register`, {
+      method: "POST",
+      headers: principal("user-1"),
+    }).then(async (r) => ({ status: r.status, json: (await r.json()) as Json }));
+  const first = await register();
+  expect([first.status, first.json["model"]]).toEqual([200, "ft-held:1"]);
+  // A repeat registers nothing more.
+  expect((await register()).json["model"]).toBe("ft-held:1");
+  expect((await models.select("ft-held", { userId: "user-1", admin: false }))!.model.id).toBe(
+    "ft-held:1",
+  );
 });
 
 test("a corpus with no sentence fails the job, with the reason", async () => {
@@ -401,6 +441,7 @@ describe("the job queue", () => {
   const input = (suffix: string) => ({
     suffix,
     corpus: { text: lighthouse },
+    register: true,
     hyperparameters: { min_count: 1, max_output_tokens: 16, context_tokens: 1024 },
   });
 

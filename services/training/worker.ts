@@ -5,6 +5,7 @@ import type { ReplicaSet } from "../shared/upstream.ts";
 import type { ModelVersion } from "../model/contract.ts";
 import { NgramModel } from "../inference/ngram.ts";
 import type { StorageClient } from "../storage/client.ts";
+import type { Hyperparameters } from "./contract.ts";
 import type { ClaimedJob, JobStore } from "./store.ts";
 
 /** The model registry's internal API, as training uses it: a new version of a trained model. */
@@ -107,22 +108,36 @@ export async function runJob(job: ClaimedJob, args: WorkerArgs): Promise<void> {
     file = { id: stored.id, sha256: stored.sha256 };
     held(await jobs.saveResultFile(job, file));
   }
-  if (!job.modelId) {
-    const version = await registry.register({
-      name: job.modelName,
-      backend: "builtin",
-      config: { file: file.id, sha256: file.sha256 },
-      contextTokens: job.hyperparameters.context_tokens,
-      maxOutputTokens: job.hyperparameters.max_output_tokens,
-      // A rerun after a crash between registering and recording it finds the same version.
-      source: `training:${job.id}`,
-      // It repeats its corpus: only the job's owner (and admins) may see and use it.
-      owner: job.userId,
-    });
+  if (!job.modelId && job.register) {
+    const version = await registerVersion(registry, { ...job, file });
     held(await jobs.saveModel(job, version.id));
     args.logger.info({ job: job.id, model: version.id, file: file.id }, "training: registered");
   }
   held(await jobs.succeed(job, trained));
+}
+
+/** A trained model's file as a new version of the job's model in the registry. */
+export function registerVersion(
+  registry: ModelRegistry,
+  job: {
+    id: string;
+    userId: string;
+    modelName: string;
+    hyperparameters: Hyperparameters;
+    file: { id: string; sha256: string };
+  },
+) {
+  return registry.register({
+    name: job.modelName,
+    backend: "builtin",
+    config: { file: job.file.id, sha256: job.file.sha256 },
+    contextTokens: job.hyperparameters.context_tokens,
+    maxOutputTokens: job.hyperparameters.max_output_tokens,
+    // A rerun after a crash between registering and recording it finds the same version.
+    source: `training:${job.id}`,
+    // It repeats its corpus: only the job's owner (and admins) may see and use it.
+    owner: job.userId,
+  });
 }
 
 /**

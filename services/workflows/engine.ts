@@ -350,6 +350,6 @@ function scopeOf(rec: RunRecord): Scope {
   const steps: Scope["steps"] = {};
   for (const s of rec.steps)
     if (s.status === "succeeded" || s.status === "skipped" || s.status === "compensated")
-      steps[s.name] = { output: s.output ?? null };
+      steps[s.name] = { output: s.output ?? null, status: s.status };
   return { input: rec.run.input, steps, run: { id: rec.run.id } };
 }

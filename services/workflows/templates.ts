@@ -1,7 +1,8 @@
 import type { Condition } from "./contract.ts";
 
 // `{{ path }}` in a step's arguments or conditions: `input.<name>...` reads the run's input,
-// `steps.<name>.output...` an earlier step's answer, `run.id` the run's own id. A string that is a
+// `steps.<name>.output...` an earlier step's answer (`steps.<name>.status`: succeeded or
+// skipped), `run.id` the run's own id. A string that is a
 // template and nothing else takes the value's own type (a number stays a number); a template
 // inside longer text is written into it. Paths only: no expressions, so a definition can never
 // run code.
@@ -12,7 +13,7 @@ const WHOLE = /^\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}$/;
 /** What templates read: the run's input, each finished step's output, the run's id. */
 export interface Scope {
   input: Record<string, unknown>;
-  steps: Record<string, { output: unknown }>;
+  steps: Record<string, { output: unknown; status?: string }>;
   run: { id: string };
 }
 

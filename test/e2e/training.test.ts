@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import OpenAI, { toFile } from "openai";
 import { createDatabase } from "../servers/index.ts";
 import { requireEnv } from "../support/kafka.ts";
 import {
+  ROOT,
   startTopology,
   type RunningTopology,
   TOPOLOGY_READY_MS,
@@ -102,4 +105,69 @@ test("the gateway lets a multipart upload through to storage only, and refuses o
     body: form,
   });
   expect(orders.status).toBe(415);
+});
+
+test("the shipped workflow registers a new model only when it beats the one in use", async () => {
+  const definition = readFileSync(
+    join(ROOT, "services/workflows/definitions/train-evaluate-register.json"),
+    "utf8",
+  );
+  const workflow = await api("/v1/workflows", { method: "POST", body: definition });
+  expect(workflow.status).toBe(201);
+  // The model in use, trained on a single sentence of the harbour.
+  const current = await api("/v1/training/jobs", {
+    method: "POST",
+    body: JSON.stringify({ suffix: "harbour", corpus: { text: "The harbour opens at dawn." } }),
+  });
+  expect(current.status).toBe(202);
+  for (let i = 0; i < 120; i++) {
+    if ((await api(`/v1/training/jobs/${current.json["id"]}`)).json["status"] === "succeeded")
+      break;
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  const heldOut = "The orchard keeper sells violet plums at the harbour market.";
+  const run = async (trainOn: string) => {
+    const started = await api(`/v1/workflows/${workflow.json["id"]}/runs`, {
+      method: "POST",
+      body: JSON.stringify({
+        input: {
+          suffix: "harbour",
+          corpus: trainOn,
+          held_out: heldOut,
+          current_job: current.json["id"],
+        },
+      }),
+    });
+    expect(started.status).toBe(202);
+    for (const deadline = Date.now() + 90_000; Date.now() < deadline;) {
+      await new Promise((ok) => setTimeout(ok, 500));
+      const { json } = await api(`/v1/workflow-runs/${started.json["id"]}`);
+      if (json["status"] !== "running") return json;
+    }
+    throw new Error("the workflow run did not end in 90 s");
+  };
+  const stepOf = (r: Record<string, unknown>, name: string) =>
+    (r["steps"] as { name: string; status: string; output: Record<string, unknown> }[]).find(
+      (s) => s.name === name,
+    )!;
+
+  // Trained on text like the held-out one: it scores better, and is registered.
+  const better = await run(corpus);
+  expect(better["status"]).toBe("succeeded");
+  expect(stepOf(better, "candidate").output["cross_entropy_bits"]).toBeLessThan(
+    stepOf(better, "current").output["cross_entropy_bits"] as number,
+  );
+  expect(stepOf(better, "register")).toMatchObject({
+    status: "succeeded",
+    output: { model: "ft-harbour:2" },
+  });
+  const report = await api(`/v1/articles/${stepOf(better, "report").output["id"] as string}`);
+  expect(report.json["body"]).toMatch(/Registering the new one: succeeded\.$/);
+
+  // Trained on unrelated text: it scores worse, and is not registered.
+  const worse = await run("Quantum chromodynamics binds quarks with gluons in every proton.");
+  expect(worse["status"]).toBe("succeeded");
+  expect(stepOf(worse, "register").status).toBe("skipped");
+  const unregistered = await api(`/v1/training/jobs/${stepOf(worse, "train").output["id"]}`);
+  expect(unregistered.json).toMatchObject({ status: "succeeded", register: false, model: null });
 });
