@@ -5,13 +5,11 @@
 // figures are the engine's (pg-boss's queue, the run's rows, the bridge), not a service's.
 //
 //   bash scripts/with-node24.sh node bench/workflows.ts   (about 4 minutes)
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createDatabase, startPostgres } from "../test/servers/index.ts";
-import { freePort } from "../test/servers/process.ts";
-import { TEST_PRINCIPAL_SECRET, signedCall } from "../test/support/serviceApp.ts";
+import { signedCall } from "../test/support/serviceApp.ts";
+import { startServiceProcess, type ServiceProcess } from "../test/support/serviceProcess.ts";
 import { principalHeaders } from "../services/shared/principal.ts";
 import { percentile } from "./support/report.ts";
 
@@ -44,51 +42,6 @@ async function api(replica: ServiceProcess, method: string, path: string, body?:
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-interface ServiceProcess {
-  url: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** One replica of the workflow service, its own program as a target runs it. */
-async function startWorkflows(env: Record<string, string>): Promise<ServiceProcess> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ["services/workflows/main.ts"], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DOMAIN: "business",
-      SERVICE_NAME: "workflows",
-      SERVICE_VERSION: "v1",
-      DATA_DIR: "/tmp",
-      PRINCIPAL_SECRET: TEST_PRINCIPAL_SECRET,
-      ...env,
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
-    if (proc.exitCode !== null) throw new Error(`workflows exited ${proc.exitCode}`);
-    if (
-      await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (Date.now() > deadline) throw new Error("workflows not ready in 60 s");
-  }
-  return {
-    url,
-    proc,
-    stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill("SIGTERM");
-      await once(proc, "exit");
-    },
-  };
-}
-
 const tier = createServer((req, res) => {
   req.resume();
   req.once("end", () =>
@@ -103,7 +56,7 @@ const started: ServiceProcess[] = [];
 async function replicas(count: number, database: string): Promise<ServiceProcess[]> {
   const set: ServiceProcess[] = [];
   for (let i = 0; i < count; i++) {
-    const replica = await startWorkflows({
+    const replica = await startServiceProcess("workflows", "business", {
       DATABASE_URL: database,
       TIER_BUSINESS: tierUrl,
       TIER_IDENTITY: tierUrl,

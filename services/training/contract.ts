@@ -10,6 +10,16 @@ export const jobId = idSchema("trjob", "a training job id");
 /** Inline corpora above this go through storage (`POST /v1/files`) instead. */
 export const MAX_INLINE_CORPUS_BYTES = 256 * 1024;
 
+/** Text sent in a request body: not empty, at most MAX_INLINE_CORPUS_BYTES; `hint` ends the refusal. */
+const inlineText = (hint: string) =>
+  z
+    .string()
+    .min(1)
+    .refine(
+      (t) => Buffer.byteLength(t) <= MAX_INLINE_CORPUS_BYTES,
+      `must be at most ${MAX_INLINE_CORPUS_BYTES} bytes${hint}`,
+    );
+
 /**
  * What one user may have: jobs waiting or running (a queue any user could fill otherwise), and
  * jobs in all, since each one that succeeds keeps a model file and a registered version.
@@ -47,13 +57,7 @@ export const createJobBody = z
       z.object({ file_id: fileId }).strict(),
       z
         .object({
-          text: z
-            .string()
-            .min(1)
-            .refine(
-              (t) => Buffer.byteLength(t) <= MAX_INLINE_CORPUS_BYTES,
-              `must be at most ${MAX_INLINE_CORPUS_BYTES} bytes; upload larger corpora with POST /v1/files`,
-            ),
+          text: inlineText("; upload larger corpora with POST /v1/files"),
         })
         .strict(),
     ]),
@@ -79,13 +83,7 @@ export const listJobsQuery = pageQuery(jobId);
 /** Held-out text to score a trained model on (`POST /v1/training/jobs/{id}/evaluations`). */
 export const evaluateBody = z
   .object({
-    text: z
-      .string()
-      .min(1)
-      .refine(
-        (t) => Buffer.byteLength(t) <= MAX_INLINE_CORPUS_BYTES,
-        `must be at most ${MAX_INLINE_CORPUS_BYTES} bytes`,
-      ),
+    text: inlineText(""),
   })
   .strict();
 

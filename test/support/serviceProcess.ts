@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, freePort } from "./localTopology.ts";
+import { freePort, repoRoot } from "../servers/process.ts";
 import { TEST_PRINCIPAL_SECRET } from "./serviceApp.ts";
 
 /**
@@ -27,7 +27,7 @@ export async function startServiceProcess(
   const dataDir = mkdtempSync(join(tmpdir(), `${name}-`));
   const port = await freePort();
   const proc = spawn(process.execPath, [`services/${name}/main.ts`], {
-    cwd: ROOT,
+    cwd: repoRoot(),
     env: {
       ...process.env,
       NODE_OPTIONS: "",
