@@ -25,6 +25,22 @@ const held: ServerResponse[] = [];
 let arrived: (() => void) | undefined;
 /** Resolves when the held stand-in has the next request whole. */
 const nextArrival = () => new Promise<void>((ok) => (arrived = ok));
+/**
+ * Sends a request that the held stand-in is to receive, and waits until it has: an answer that
+ * comes first (the gateway refused or failed it) fails the test at once with what it said,
+ * rather than after the test's time-out.
+ */
+async function reaching(send: () => Promise<Response>): Promise<{ answer: Promise<Response> }> {
+  const reached = nextArrival();
+  const answer = send();
+  const early = answer.then(async (res) => {
+    throw new Error(`answered ${res.status} before reaching the service: ${await res.text()}`);
+  });
+  await Promise.race([reached, early]);
+  early.catch(() => undefined);
+  // Wrapped: an async function that returned the promise itself would wait for the answer.
+  return { answer };
+}
 
 beforeAll(async () => {
   const input = structuredClone(defaultCatalog);
@@ -46,7 +62,9 @@ beforeAll(async () => {
   // Monitoring and storage answer only when the test says so: until then the gateway holds a
   // buffered body.
   const heldService = await listen((req, res) => {
-    if (req.url === "/healthz") return void res.end("{}");
+    // The gateway's health checks (GET /readyz every second) are answered at once: held, one
+    // would count as the arrival of the request a test waits for, whenever a test spans a check.
+    if (req.method === "GET") return void res.end("{}");
     req.resume();
     req.once("end", () => {
       held.push(res);
@@ -102,9 +120,7 @@ const upload = (bytes: number) =>
   post("/v1/files", "multipart/form-data; boundary=x", Buffer.alloc(bytes, 0x61));
 
 test("past the budget of held bodies: a JSON 503 with Retry-After; answered, the bytes come back", async () => {
-  const reached = nextArrival();
-  const first = buffered(200 * 1024);
-  await reached;
+  const { answer: first } = await reaching(() => buffered(200 * 1024));
 
   // The first body's 200 KiB are held until it is answered: 200 more would pass the 256 KiB.
   const refused = await buffered(200 * 1024);
@@ -115,33 +131,23 @@ test("past the budget of held bodies: a JSON 503 with Retry-After; answered, the
     type: "service_unavailable",
   });
   // What fits beside it still goes through.
-  const smallArrived = nextArrival();
-  const small = buffered(8 * 1024);
-  await smallArrived;
+  const { answer: small } = await reaching(() => buffered(8 * 1024));
   held.pop()!.end("{}");
   expect((await small).status).toBe(200);
 
   held.shift()!.end("{}");
   expect((await first).status).toBe(200);
-  const againArrived = nextArrival();
-  const again = buffered(200 * 1024);
-  await againArrived;
+  const { answer: again } = await reaching(() => buffered(200 * 1024));
   held.shift()!.end("{}");
   expect((await again).status).toBe(200);
 });
 
 test("uploads are streamed through: three of 1 MiB in flight together, beside a held JSON body", async () => {
-  const reached = nextArrival();
-  const json = buffered(48 * 1024);
-  await reached;
+  const { answer: json } = await reaching(() => buffered(48 * 1024));
   // Read whole by the gateway, these would need 3 MiB of a 256 KiB budget; streamed, each takes
   // only the 64 KiB the gateway may keep of it for a retry.
   const uploads: Array<Promise<Response>> = [];
-  for (let i = 0; i < 3; i++) {
-    const arrived = nextArrival();
-    uploads.push(upload(1024 * 1024));
-    await arrived;
-  }
+  for (let i = 0; i < 3; i++) uploads.push((await reaching(() => upload(1024 * 1024))).answer);
   expect(held).toHaveLength(4);
   for (const res of held.splice(0)) res.end("{}");
   expect((await json).status).toBe(200);
@@ -150,11 +156,7 @@ test("uploads are streamed through: three of 1 MiB in flight together, beside a 
 
 test("what the gateway keeps of a streamed upload counts: a fifth beside four is refused", async () => {
   const uploads: Array<Promise<Response>> = [];
-  for (let i = 0; i < 4; i++) {
-    const arrived = nextArrival();
-    uploads.push(upload(1024 * 1024));
-    await arrived;
-  }
+  for (let i = 0; i < 4; i++) uploads.push((await reaching(() => upload(1024 * 1024))).answer);
   // 4 x 64 KiB fill the 256 KiB budget: a fifth is told to come back.
   const refused = await upload(1024 * 1024);
   expect([refused.status, refused.headers.get("retry-after")]).toEqual([503, "1"]);
