@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isSixteen } from "../components/aws/network.ts";
+import { ECR_IMAGE } from "../components/aws/serviceImage.ts";
 import { MSK_REFUSED_ZONE_IDS } from "./aws/zones.ts";
 import { dockerSettingKeys } from "./docker/config.ts";
 import { kubernetesSettingKeys } from "./kubernetes/config.ts";
@@ -96,6 +97,17 @@ const settingsSchema = z.object({
     .default(15),
   /** Email address subscribed to the alarm topic (the subscription must be confirmed). */
   alarmEmail: z.email("must be an email address").optional(),
+  /**
+   * An image already pushed to ECR, pinned by digest, that the stack deploys instead of building
+   * one from the checkout: for pipelines that build and scan once and promote the digest.
+   */
+  serviceImage: z
+    .string()
+    .regex(
+      ECR_IMAGE,
+      "must be an ECR image pinned by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>",
+    )
+    .optional(),
 });
 
 export type StackSettings = z.output<typeof settingsSchema>;

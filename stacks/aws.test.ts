@@ -432,6 +432,42 @@ describe("stack settings change the graph", () => {
     expect(perZone.records.byType(T.natGateway)).toHaveLength(catalog.zones);
   });
 
+  test("an image built elsewhere (serviceImage) is deployed as given: no repository, no build", async () => {
+    const uri = `123456789012.dkr.ecr.us-east-1.amazonaws.com/platform/services@sha256:${"ab".repeat(32)}`;
+    const given = await runProgram({ stack: "dev", config: { "platform:serviceImage": uri } });
+    const types = new Set(given.records.all.map((r) => r.type));
+    expect([
+      types.has("aws:ecr/repository:Repository"),
+      types.has("docker:index/image:Image"),
+    ]).toEqual([false, false]);
+    const tds = given.records.byType(T.taskDefinition);
+    expect(tds).toHaveLength(run.records.byType(T.taskDefinition).length);
+    for (const td of tds) {
+      const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as {
+        image: string;
+      }[];
+      expect(container!.image).toBe(uri);
+    }
+    // The execution roles may pull from that repository and no other.
+    const pulls = given.records
+      .byType("aws:iam/rolePolicy:RolePolicy")
+      .flatMap(
+        (p) =>
+          (
+            JSON.parse(String(p.inputs["policy"])) as {
+              Statement: { Action: unknown; Resource: unknown }[];
+            }
+          ).Statement,
+      )
+      .filter((st) => JSON.stringify(st.Action).includes("ecr:BatchGetImage"));
+    expect(new Set(pulls.map((st) => st.Resource))).toEqual(
+      new Set(["arn:aws:ecr:us-east-1:123456789012:repository/platform/services"]),
+    );
+    await expect(
+      runProgram({ stack: "dev", config: { "platform:serviceImage": "platform/services:latest" } }),
+    ).rejects.toThrow("platform:serviceImage must be an ECR image pinned by digest");
+  });
+
   test("a bad setting fails with a message that names the key", async () => {
     await expect(
       runProgram({ stack: "dev", config: { "platform:natGateways": "some" } }),

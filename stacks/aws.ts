@@ -10,7 +10,7 @@ import { S3_ACCESS_LOG_PREFIX } from "../components/aws/albAccessLogs.ts";
 import { RoutingAlb } from "../components/aws/routingAlb.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import type { SecretEnv } from "../components/aws/fargateTaskDefinition.ts";
-import { ServiceImage } from "../components/aws/serviceImage.ts";
+import { pushedImage, ServiceImage } from "../components/aws/serviceImage.ts";
 import { adminToken } from "../infra/adminToken.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
 import type { AwsNetworkPlan, AwsSecret, AwsWorkloadPlan, DeployValue } from "../infra/aws/plan.ts";
@@ -73,13 +73,16 @@ export function deploy(catalog: Catalog): StackOutputs {
   );
   const dataOf = (domain: string) => data.get(domain)!;
 
-  // Pulumi runs the program from the project directory, which holds the Dockerfile.
-  const image = new ServiceImage(prefix, {
-    context: process.cwd(),
-    buildArgs: plan.imageBuildArgs,
-    forceDelete: !settings.deletionProtection,
-    tags,
-  });
+  // Pulumi runs the program from the project directory, which holds the Dockerfile; a stack
+  // given an image built elsewhere deploys that one.
+  const image = settings.serviceImage
+    ? pushedImage(settings.serviceImage)
+    : new ServiceImage(prefix, {
+        context: process.cwd(),
+        buildArgs: plan.imageBuildArgs,
+        forceDelete: !settings.deletionProtection,
+        tags,
+      });
   // ECS Exec sessions (gateway tiers, monitoring) are encrypted and recorded.
   const execAudit = new ExecAudit(prefix, { logRetentionDays: settings.logRetentionDays, tags });
   const cluster = new aws.ecs.Cluster(`${prefix}-cluster`, {

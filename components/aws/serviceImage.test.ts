@@ -1,7 +1,8 @@
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { contextDigest, imageTag } from "./serviceImage.ts";
+import * as pulumi from "@pulumi/pulumi";
+import { contextDigest, imageTag, pushedImage } from "./serviceImage.ts";
 
 // The ECR repository's tags are immutable, and the docker provider rebuilds (and pushes) whenever
 // any of its inputs or its own hash of the context changes, file modes included. A rebuild under
@@ -54,4 +55,22 @@ test("the same inputs give the same tag, and files the image leaves out change n
   writeFileSync(join(dir, "README.md"), "not in the image\n");
   expect(imageTag(build(dir, { A: "1", B: "2" }))).toBe(tag);
   expect(tag).toMatch(/^[0-9a-f]{16}$/);
+});
+
+test("an image pushed elsewhere names its repository's ARN in its partition", async () => {
+  const digest = `sha256:${"0f".repeat(32)}`;
+  const arn = (uri: string) =>
+    new Promise((ok) => pulumi.output(pushedImage(uri).repositoryArn).apply(ok));
+  expect(await arn(`111122223333.dkr.ecr.eu-west-1.amazonaws.com/app@${digest}`)).toBe(
+    "arn:aws:ecr:eu-west-1:111122223333:repository/app",
+  );
+  expect(await arn(`111122223333.dkr.ecr.cn-north-1.amazonaws.com.cn/a/b@${digest}`)).toBe(
+    "arn:aws-cn:ecr:cn-north-1:111122223333:repository/a/b",
+  );
+  expect(await arn(`111122223333.dkr.ecr.us-gov-west-1.amazonaws.com/app@${digest}`)).toBe(
+    "arn:aws-us-gov:ecr:us-gov-west-1:111122223333:repository/app",
+  );
+  expect(() => pushedImage("111122223333.dkr.ecr.eu-west-1.amazonaws.com/app:latest")).toThrow(
+    "not an ECR image pinned by digest",
+  );
 });

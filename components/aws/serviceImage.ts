@@ -89,12 +89,42 @@ export function imageTag(build: ImageBuild): string {
     .slice(0, 16);
 }
 
+/** An ECR image pinned by digest: account, region (and domain), repository, digest. */
+export const ECR_IMAGE =
+  /^(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d)\.(amazonaws\.com(?:\.cn)?)\/([a-z0-9][a-z0-9._/-]*)@sha256:[0-9a-f]{64}$/;
+
+/** What the task definitions need of an image: where it is, and the repository to allow pulls from. */
+export interface DeployableImage {
+  imageUri: pulumi.Output<string>;
+  repositoryArn: pulumi.Output<string>;
+  repositoryUrl: pulumi.Output<string>;
+}
+
+/** An image some pipeline already pushed (`platform:serviceImage`), as ServiceImage's outputs. */
+export function pushedImage(uri: string): DeployableImage {
+  const m = ECR_IMAGE.exec(uri);
+  if (!m) throw new Error(`not an ECR image pinned by digest: ${uri}`);
+  const [, account, region, domain, repository] = m;
+  const partition = domain!.endsWith(".cn")
+    ? "aws-cn"
+    : region!.startsWith("us-gov-")
+      ? "aws-us-gov"
+      : "aws";
+  return {
+    imageUri: pulumi.output(uri),
+    repositoryArn: pulumi.output(
+      `arn:${partition}:ecr:${region}:${account}:repository/${repository}`,
+    ),
+    repositoryUrl: pulumi.output(uri.split("@")[0]!),
+  };
+}
+
 /**
  * A private ECR repository and the image built from the repository's Dockerfile and pushed to
  * it under a tag that digests its build inputs. One image holds every program (the task's command picks which
  * one runs), so one build serves every service and tier.
  */
-export class ServiceImage extends pulumi.ComponentResource {
+export class ServiceImage extends pulumi.ComponentResource implements DeployableImage {
   /** The tag the image was pushed under: a digest of everything its build depends on. */
   public readonly tag: pulumi.Output<string>;
   public readonly repositoryArn: pulumi.Output<string>;
