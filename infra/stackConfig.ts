@@ -66,10 +66,16 @@ const settingsSchema = z.object({
     .string()
     .regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, "must be a DNS name such as api.example.com")
     .optional(),
-  /** Route 53 public hosted zone that holds `domainName`. */
+  /**
+   * Route 53 public hosted zone that holds `domainName`. AWS's ids start with Z by custom, not
+   * by any documented rule (the API's type is up to 32 characters), and emulators' do not.
+   */
   hostedZoneId: z
     .string()
-    .regex(/^Z[A-Z0-9]{4,31}$/, "must be a Route 53 hosted zone id (Z...)")
+    .regex(
+      /^[A-Z0-9]{5,32}$/,
+      "must be a Route 53 hosted zone id (Z0123456789ABC: capitals and digits)",
+    )
     .optional(),
   /** Protects the databases and the ALB from `pulumi destroy`; dev stacks turn it off. */
   deletionProtection: z.stringbool({ error: 'must be "true" or "false"' }).default(true),

@@ -1,14 +1,17 @@
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
+import { repoRoot } from "../servers/process.ts";
 
 // The real Pulumi CLI for the tests: the binary that scripts/pulumi/pulumi.sh provides (a
 // `pulumi` on PATH, or the toolchain kit built into its cache), run on a copy of the project in a
 // temporary directory with a file backend and a passphrase of the test's own. A copy, so that a
 // test may edit the catalog and `pulumi stack init` never touches the checkout's stack files.
 
-export const ROOT = resolve(__dirname, "../..");
+// Found from the working directory, as test/servers does: jest's CommonJS and Node's own ES modules
+// (npm run emulate:aws) both load this file, and only one of them has `__dirname`.
+export const ROOT = repoRoot();
 
 let binary: string | undefined;
 
@@ -75,6 +78,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** A folder of the copy to run in (a fixture project); default its root. */
   cwd?: string;
+  /** A file that gets the output as it comes, for a long run to be followed (`tail -f`). */
+  tee?: string;
 }
 
 /** One project copy with its own state and passphrase, and the stacks created in it. */
@@ -106,12 +111,20 @@ export class Workspace {
       });
       let stdout = "";
       let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const tee = opts.tee ? createWriteStream(opts.tee) : undefined;
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        tee?.write(d);
+      });
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        tee?.write(d);
+      });
       const timer = setTimeout(() => child.kill("SIGTERM"), opts.timeoutMs ?? 10 * 60_000);
       child.on("error", fail);
       child.on("close", (code) => {
         clearTimeout(timer);
+        tee?.end();
         done({ code: code ?? -1, stdout, stderr });
       });
     });
