@@ -305,7 +305,12 @@ export class RoutingAlb extends pulumi.ComponentResource {
     this.securityGroupId = securityGroup.id;
     this.dnsName = alb.dnsName;
     this.arnSuffix = alb.arnSuffix;
-    this.accessLogBucket = logs.bucketName;
+    // S3 checks, when a bucket's server access logging is set, that the target bucket's policy
+    // admits the logging service: a bucket given this name as its target waits for the policy.
+    // (moto found the race: prod's blob bucket asked before the policy was in place.)
+    this.accessLogBucket = pulumi
+      .all([logs.bucketName, logs.policy.id])
+      .apply(([bucketName]) => bucketName);
     this.url = host
       ? pulumi.output(`https://${host}`)
       : pulumi.interpolate`${https ? "https" : "http"}://${alb.dnsName}`;
