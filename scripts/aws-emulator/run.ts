@@ -125,8 +125,7 @@ print(zone["HostedZone"]["Id"].split("/")[-1])`,
  * hosted zone gets the emulator's zone for its domain in place of its own.
  */
 function emulatedStackFile(dir: string, endpoint: string, python: string): void {
-  const file = join(dir, `Pulumi.${stack}.yaml`);
-  const doc = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+  const { file, doc } = stackFile(dir);
   const domain = doc.config["platform:domainName"];
   if (typeof domain === "string" && doc.config["platform:hostedZoneId"])
     doc.config["platform:hostedZoneId"] = hostedZone(python, endpoint, domain);
@@ -223,7 +222,7 @@ async function main(): Promise<number> {
     if (update.counts.update === 0 && failures.size === 0) fail("the catalog edit updated nothing");
 
     // As an operator tears down a protected stack: protection off first, then destroy.
-    if (String(readConfig(ws.dir)["platform:deletionProtection"]) === "true") {
+    if (String(stackFile(ws.dir).doc.config["platform:deletionProtection"]) === "true") {
       await ws.run(["config", "set", "platform:deletionProtection", "false", "--stack", stack]);
       await step("unprotect", ["up", "--yes", "--skip-preview", "--continue-on-error"]);
     }
@@ -242,11 +241,10 @@ async function main(): Promise<number> {
   return exit;
 }
 
-function readConfig(dir: string): Record<string, unknown> {
-  const doc = parse(readFileSync(join(dir, `Pulumi.${stack}.yaml`), "utf8")) as {
-    config: Record<string, unknown>;
-  };
-  return doc.config;
+/** The stack's file in the copy, parsed. */
+function stackFile(dir: string): { file: string; doc: { config: Record<string, unknown> } } {
+  const file = join(dir, `Pulumi.${stack}.yaml`);
+  return { file, doc: parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> } };
 }
 
 async function exportState(ws: Workspace): Promise<StateResource[]> {
