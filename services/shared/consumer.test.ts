@@ -1,5 +1,6 @@
 import { Registry } from "prom-client";
 import { createDatabase } from "../../test/servers/index.ts";
+import { requireEnv } from "../../test/support/kafka.ts";
 import {
   CONSUMER_MIGRATION,
   consumerMetrics,
@@ -15,7 +16,7 @@ import { migrate } from "./sql/migrate.ts";
 // The consumer's core on a real PostgreSQL: what happens to a batch when one event's effect fails
 // (the others are applied, that one is set aside) and when the database itself is away (nothing is
 // decided, so the offset must not move). The Kafka and file paths run in billing's and analytics'
-// tests.
+// tests; the last test here is the Kafka path across a rebalance.
 
 process.env["LOG_LEVEL"] ??= "silent";
 
@@ -97,3 +98,76 @@ test("applied ids older than the dedupe window are forgotten", async () => {
   );
   expect(left.map((r) => r.event_id)).toEqual(["e1", "e3"]);
 });
+
+test("on real Kafka, a replica joining the group later takes its share and nothing waits behind it", async () => {
+  const { Producer, stringSerializers } = await import("@platformatic/kafka");
+  const { startConsumer } = await import("./consumer.ts");
+  const brokers = requireEnv("TEST_KAFKA_BROKERS");
+  const run = `rebalance${Date.now().toString(36)}`;
+  const topics = [`${run}.a`, `${run}.b`];
+  const applied = new Map<string, number>();
+  const member = async (name: string) => {
+    const database = await openDb({ service: name, domain: "d", databaseUrl: url, dataDir: "" });
+    await migrate(database, name, [CONSUMER_MIGRATION]);
+    const consumer = startConsumer({
+      group: run,
+      topics,
+      db: database,
+      logger: createLogger("consumer-test"),
+      registry: new Registry(),
+      kafkaBrokers: brokers,
+      eventsDir: "",
+      decode: (_topic, e) => e.id,
+      apply: async (_tx, ids) => {
+        for (const id of ids) applied.set(id, (applied.get(id) ?? 0) + 1);
+      },
+    });
+    return { stop: async () => (await consumer.stop(), await database.close()) };
+  };
+  const producer = new Producer({
+    clientId: run,
+    bootstrapBrokers: [brokers],
+    serializers: stringSerializers,
+  });
+  let sent = 0;
+  const send = async (n: number) => {
+    for (let i = 0; i < n; i++, sent++) {
+      const id = `${run}-${sent}`;
+      await producer.send({
+        messages: [
+          {
+            topic: topics[sent % 2]!,
+            key: id,
+            value: JSON.stringify({ id, type: "thing", at: new Date().toISOString(), data: {} }),
+          },
+        ],
+      });
+    }
+  };
+  const first = await member(`${run}one`);
+  try {
+    await waitFor(async () => (await send(1), applied.size > 0));
+    const second = await member(`${run}two`);
+    try {
+      // Sent while the group rebalances, and after: every event arrives once all settles.
+      await send(30);
+      await new Promise((ok) => setTimeout(ok, 5_000));
+      await send(30);
+      await waitFor(async () => applied.size === sent);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await first.stop();
+    await producer.close();
+  }
+  expect(applied.size).toBe(sent);
+}, 120_000);
+
+async function waitFor(check: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`not so within ${ms} ms`);
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+}

@@ -387,8 +387,9 @@ async function kafkaLoop<T>(
         autocommit: false,
       });
       consumer.startLagMonitoring({ topics }, 10_000);
+      const batches = batchesOf(stream, args.batchSize ?? 200);
       for (;;) {
-        const batch = await nextBatch(stream, args.batchSize ?? 200, signal);
+        const batch = await batches.next(signal);
         if (batch.length === 0) break;
         await settle(
           batch.map((m) => ({
@@ -429,48 +430,57 @@ async function kafkaLoop<T>(
   }
 }
 
-/** What is readable now, up to `max`; waits for the first message; [] once stopped or closed. */
 type KafkaMessage = Message<string, string, string, string>;
 
-async function nextBatch(
-  stream: MessagesStream<string, string, string, string>,
-  max: number,
-  signal: AbortSignal,
-): Promise<KafkaMessage[]> {
+/**
+ * The stream's messages in batches. The stream flows ('data') into a buffer that pauses it at
+ * `max`, rather than being read() while paused: after a rebalance (a second replica joining the
+ * group) a paused MessagesStream of @platformatic/kafka stopped fetching the partitions it
+ * still held, and their messages waited there until the next restart (measured: 25 of 80
+ * messages consumed by two members reading, all 80 flowing).
+ */
+function batchesOf(stream: MessagesStream<string, string, string, string>, max: number) {
+  const buffer: KafkaMessage[] = [];
   let failure: Error | undefined;
-  const onError = (err: Error) => (failure = err);
-  stream.on("error", onError);
-  try {
-    for (;;) {
-      const batch: KafkaMessage[] = [];
-      while (batch.length < max) {
-        const m = stream.read() as KafkaMessage | null;
-        if (m === null) break;
-        batch.push(m);
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  stream.on("data", (m: KafkaMessage) => {
+    buffer.push(m);
+    if (buffer.length >= max) stream.pause();
+    notify();
+  });
+  stream.on("error", (err: Error) => {
+    failure = err;
+    notify();
+  });
+  stream.on("close", notify);
+  return {
+    /** Up to `max` messages; waits for the first; [] once stopped or closed. */
+    async next(signal: AbortSignal): Promise<KafkaMessage[]> {
+      const onAbort = () => notify();
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        for (;;) {
+          if (buffer.length > 0) {
+            const batch = buffer.splice(0, max);
+            if (buffer.length < max && stream.isPaused()) stream.resume();
+            return batch;
+          }
+          if (failure) throw failure;
+          if (signal.aborted || stream.destroyed || stream.readableEnded) {
+            if (!signal.aborted) throw new Error("consumer stream closed");
+            return [];
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      } finally {
+        signal.removeEventListener("abort", onAbort);
       }
-      if (batch.length > 0) return batch;
-      if (failure) throw failure;
-      if (signal.aborted || stream.destroyed || stream.readableEnded) {
-        if (!signal.aborted) throw new Error("consumer stream closed");
-        return [];
-      }
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          stream.off("readable", done);
-          stream.off("close", done);
-          stream.off("error", done);
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        stream.on("readable", done);
-        stream.on("close", done);
-        stream.on("error", done);
-        signal.addEventListener("abort", done, { once: true });
-      });
-    }
-  } finally {
-    stream.off("error", onError);
-  }
+    },
+  };
 }
 
 async function fileLoop<T>(
