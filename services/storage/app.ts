@@ -23,6 +23,8 @@ export interface StorageRoutesArgs {
 
 /** Declared types a corpus may come with; the content itself must then be UTF-8 text. */
 const TEXT_TYPES = new Set(["", "text/plain", "text/markdown", "application/octet-stream"]);
+/** Declared types a picture may come with; its first bytes then say which it is. */
+const PICTURE_TYPES = new Set(["image/png", "image/jpeg", "application/octet-stream"]);
 /** Room for the multipart framing around the file. */
 const MULTIPART_OVERHEAD = 64 * 1024;
 
@@ -37,6 +39,24 @@ const tooLarge = (max: number) =>
     `the file is larger than ${max} bytes`,
     "file",
   );
+
+/** Picture types told by their first bytes, which a declared type cannot vouch for. */
+const PICTURES = [
+  { type: "image/png", magic: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) },
+  { type: "image/jpeg", magic: Buffer.from([0xff, 0xd8, 0xff]) },
+];
+
+/** The type of a `vision` file's content: PNG or JPEG, else a 400 naming the field. */
+function pictureType(data: Buffer): string {
+  const found = PICTURES.find((p) => data.subarray(0, p.magic.length).equals(p.magic));
+  if (!found)
+    throw badRequest(
+      "invalid_file_content",
+      "file: a vision file is a PNG or JPEG picture",
+      "file",
+    );
+  return found.type;
+}
 
 /** UTF-8 text without NUL: what the n-gram trainer reads. */
 function checkText(data: Buffer): void {
@@ -93,16 +113,22 @@ export function storageRoutes(app: Express, args: StorageRoutesArgs): void {
         throw badRequest("missing_file", "file: a file is required", "file");
       const name = parse(filename, file.name, "file");
       const declared = file.type.split(";")[0]!.trim().toLowerCase();
-      if (!TEXT_TYPES.has(declared))
-        throw unsupported(`file: a corpus is text/plain, not ${declared}`, "file");
+      const picture = purpose === "vision";
+      if (picture ? !PICTURE_TYPES.has(declared) : !TEXT_TYPES.has(declared))
+        throw unsupported(
+          `file: a ${picture ? "picture is image/png or image/jpeg" : "corpus is text/plain"}, not ${declared}`,
+          "file",
+        );
       if (file.size === 0) throw badRequest("empty_file", "file: the file is empty", "file");
       if (file.size > maxFileBytes) throw tooLarge(maxFileBytes);
       const data = Buffer.from(await file.arrayBuffer());
-      checkText(data);
+      let contentType = "text/plain; charset=utf-8";
+      if (picture) contentType = pictureType(data);
+      else checkText(data);
       let created;
       try {
         created = await files.create(
-          { userId, filename: name, purpose, contentType: "text/plain; charset=utf-8", data },
+          { userId, filename: name, purpose, contentType, data },
           args.perUser,
         );
       } catch (err) {

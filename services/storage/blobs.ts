@@ -1,6 +1,7 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { z } from "zod";
 
 /**
  * Where file contents live, by key (a file id). Metadata and ownership are the store's business
@@ -65,4 +66,35 @@ export function diskBlobStore(root: string): BlobStore {
       await rm(join(root, checkKey(key)), { force: true });
     },
   };
+}
+
+/** Where a service with catalog `blobs` keeps them: an S3 bucket on AWS, else the local disk. */
+export interface BlobPlace {
+  bucket?: string;
+  kmsKeyId?: string;
+  region?: string;
+  /** An S3-compatible endpoint (tests, emulators). */
+  endpoint?: string;
+}
+
+/** The env a service with catalog `blobs` reads its BlobPlace from (platform/runtimeEnv.ts). */
+export const blobPlaceFields = {
+  bucket: z.string().min(3).max(63).optional(),
+  kmsKeyId: z.string().min(1).optional(),
+  region: z.string().min(1).optional(),
+  endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+};
+
+/** Opens the bucket when one is named, else `dir` on the local disk. */
+export async function openBlobStore(place: BlobPlace, dir: string): Promise<BlobStore> {
+  if (!place.bucket) return diskBlobStore(dir);
+  // Loaded only when used: the S3 client is a large module that the local runner never needs.
+  const { s3BlobStore } = await import("./s3.ts");
+  return s3BlobStore({ ...place, bucket: place.bucket });
+}
+
+/** Stores `data` with its digest, which S3 checks on arrival. */
+export function putBytes(blobs: BlobStore, key: string, data: Buffer, contentType: string) {
+  const sha256 = createHash("sha256").update(data).digest("hex");
+  return blobs.put(key, data, { contentType, sha256 });
 }

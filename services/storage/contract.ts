@@ -10,13 +10,15 @@ export const fileId = idSchema("file", "a file id");
 
 /**
  * `fine-tune`: a training corpus (UTF-8 text), OpenAI's name for training data, so that the
- * `openai` client uploads one unchanged. `model`: a trained model file, written by training.
+ * `openai` client uploads one unchanged. `vision`: a picture (PNG or JPEG), OpenAI's name too,
+ * which a video may show. `model`: a trained model file, written by training.
  */
-export const purposes = ["fine-tune", "model"] as const;
+export const purposes = ["fine-tune", "vision", "model"] as const;
 export type Purpose = (typeof purposes)[number];
 /** What a caller may upload through the public API: model files come from training only. */
-export const publicPurpose = z.enum(["fine-tune"], {
-  error: "must be fine-tune (a training corpus); model files come from training",
+export const publicPurpose = z.enum(["fine-tune", "vision"], {
+  error:
+    "must be fine-tune (a training corpus) or vision (a PNG or JPEG picture); model files come from training",
 });
 
 export const filename = z

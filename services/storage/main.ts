@@ -3,16 +3,13 @@ import { z } from "zod";
 import { envKey, loadEnv } from "../shared/config.ts";
 import { runService } from "../shared/service.ts";
 import { storageRoutes } from "./app.ts";
-import { diskBlobStore, type BlobStore } from "./blobs.ts";
+import { blobPlaceFields, openBlobStore } from "./blobs.ts";
 import { fileStore, migrations } from "./store.ts";
 
 // Where the blobs go: S3 when a bucket is configured (AWS), else the local disk under DATA_DIR.
 const env = loadEnv(
   {
-    bucket: z.string().min(3).max(63).optional(),
-    kmsKeyId: z.string().min(1).optional(),
-    region: z.string().min(1).optional(),
-    endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+    ...blobPlaceFields,
     maxFileBytes: z.coerce
       .number()
       .int()
@@ -41,19 +38,7 @@ await runService({
   name: "storage",
   migrations,
   routes: async (app, { db, dataDir, logger }) => {
-    let blobs: BlobStore;
-    if (env.bucket) {
-      // Loaded only when used: the S3 client is a large module that the local runner never needs.
-      const { s3BlobStore } = await import("./s3.ts");
-      blobs = s3BlobStore({
-        bucket: env.bucket,
-        kmsKeyId: env.kmsKeyId,
-        region: env.region,
-        endpoint: env.endpoint,
-      });
-    } else {
-      blobs = diskBlobStore(join(dataDir, "storage", "blobs"));
-    }
+    const blobs = await openBlobStore(env, join(dataDir, "storage", "blobs"));
     logger.info({ blobs: blobs.kind, bucket: env.bucket ?? null }, "blob store");
     storageRoutes(app, {
       files: fileStore(db, blobs),

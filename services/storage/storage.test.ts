@@ -124,6 +124,30 @@ test("a corpus uploaded as OpenAI's files API takes it comes back whole, to its 
   expect(readdirSync(join(dir, "blobs")).filter((f) => f !== ".tmp")).not.toContain(id);
 });
 
+test("a picture (purpose vision) is stored with the type its first bytes show", async () => {
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    Buffer.from("rest of the picture"),
+  ]);
+  const up = await upload(
+    form(
+      { purpose: "vision", file: new Blob([png], { type: "application/octet-stream" }) },
+      "bees.png",
+    ),
+  );
+  expect(up.status).toBe(200);
+  expect(up.json).toMatchObject({
+    purpose: "vision",
+    content_type: "image/png",
+    bytes: png.length,
+  });
+  const content = await fetch(`${served.url}/v1/files/${up.json["id"]}/content`, {
+    headers: principal("user-1"),
+  });
+  expect(content.headers.get("content-type")).toBe("image/png");
+  expect(Buffer.from(await content.arrayBuffer()).equals(png)).toBe(true);
+});
+
 test("list pages newest first", async () => {
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) {
@@ -147,7 +171,19 @@ test("list pages newest first", async () => {
 
 test.each([
   ["no purpose", () => form({ file: new Blob([text]) }), 400, "purpose"],
-  ["an unknown purpose", () => form({ purpose: "vision", file: new Blob([text]) }), 400, "purpose"],
+  ["an unknown purpose", () => form({ purpose: "batch", file: new Blob([text]) }), 400, "purpose"],
+  [
+    "a vision file that is no picture",
+    () => form({ purpose: "vision", file: new Blob([text], { type: "image/png" }) }),
+    400,
+    "file",
+  ],
+  [
+    "a vision file declared as text",
+    () => form({ purpose: "vision", file: new Blob([text], { type: "text/plain" }) }),
+    415,
+    "file",
+  ],
   // Model files come from training only.
   ["purpose model", () => form({ purpose: "model", file: new Blob([text]) }), 400, "purpose"],
   ["no file", () => form({ purpose: "fine-tune" }), 400, "file"],
