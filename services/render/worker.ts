@@ -1,0 +1,201 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Counter, Gauge, Histogram } from "prom-client";
+import type { Logger } from "../shared/logger.ts";
+import type { Metrics } from "../shared/metrics.ts";
+import { putBytes, type BlobStore } from "../storage/blobs.ts";
+import { MediaError, joinClips, renderScene, type SceneSpec } from "./media.ts";
+import type { Claim, RenderStore } from "./store.ts";
+
+export interface RenderWorkerArgs {
+  renders: RenderStore;
+  blobs: BlobStore;
+  logger: Logger;
+  metrics: Metrics;
+  /** This replica's name in the attempts table. */
+  worker: string;
+  /** How long a claim lasts without renewal; a killed worker's scene is taken again after it. */
+  leaseMs: number;
+  pollMs: number;
+  /** Tries of one scene before its render fails. */
+  maxAttempts: number;
+}
+
+/** Lost the lease: another worker has the scene now, so this one stops touching it. */
+class LeaseLost extends Error {}
+
+export function renderMetrics(metrics: Metrics, queue: () => Promise<{ scenes_waiting: number }>) {
+  return {
+    jobs: new Counter({
+      name: "render_jobs_total",
+      help: "Scene renders and joins this replica finished, by kind (scene, join) and outcome (succeeded, retried, failed, lost)",
+      labelNames: ["kind", "outcome"] as const,
+      registers: [metrics.registry],
+    }),
+    seconds: new Histogram({
+      name: "render_seconds",
+      help: "Time to render one scene or join one video, by kind",
+      labelNames: ["kind"] as const,
+      buckets: [0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120],
+      registers: [metrics.registry],
+    }),
+    waiting: new Gauge({
+      name: "render_scenes_waiting",
+      help: "Scenes queued for a render worker (what the replicas scale on)",
+      registers: [metrics.registry],
+      async collect() {
+        this.set((await queue()).scenes_waiting);
+      },
+    }),
+  };
+}
+
+/**
+ * Claims and renders scenes and joins, one at a time per replica (each ffmpeg runs on one
+ * thread; replicas are the unit of parallelism). A join is taken before a scene, so a video
+ * whose scenes are all done is finished before more scenes start.
+ */
+export function startRenderWorker(a: RenderWorkerArgs): { wake(): void; stop(): Promise<void> } {
+  const figures = renderMetrics(a.metrics, () => a.renders.queue());
+  let stopped = false;
+  const abort = new AbortController();
+  let wakeUp: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((ok) => {
+      const timer = setTimeout(ok, ms);
+      wakeUp = () => {
+        clearTimeout(timer);
+        ok();
+      };
+    });
+
+  const work = async (claim: Claim, workDir: string): Promise<void> => {
+    const opts = {
+      resolution: claim.resolution,
+      voice: claim.voice,
+      workDir,
+      signal: abort.signal,
+    };
+    const held = (ok: boolean) => {
+      if (!ok) throw new LeaseLost(claim.renderId);
+    };
+    if (claim.index === undefined) {
+      const clips = [];
+      for (const key of await a.renders.clips(claim.renderId)) {
+        const clip = await a.blobs.get(key);
+        if (!clip) throw new MediaError(`clip ${key} is missing from the blob store`);
+        clips.push(clip);
+      }
+      const video = await joinClips(clips, opts);
+      await putBytes(a.blobs, claim.attemptId, video, "video/mp4");
+      held(await a.renders.joined(claim, claim.attemptId, video.length));
+      return;
+    }
+    const stored = claim.scene!;
+    let visual: SceneSpec["visual"];
+    if (stored.visual.kind === "image") {
+      const image = await a.blobs.get(stored.visual.imageKey);
+      if (!image) throw new MediaError(`the scene's image ${stored.visual.imageKey} is missing`);
+      visual = { kind: "image", image, caption: stored.visual.caption };
+    } else visual = stored.visual;
+    const started = performance.now();
+    const clip = await renderScene(
+      {
+        index: claim.index,
+        durationSeconds: stored.duration_seconds,
+        narration: stored.narration,
+        visual,
+        style: stored.style,
+      },
+      opts,
+    );
+    await putBytes(a.blobs, claim.attemptId, clip, "video/mp4");
+    held(await a.renders.sceneRendered(claim, claim.attemptId, performance.now() - started));
+  };
+
+  const once = async (): Promise<boolean> => {
+    const claim =
+      (await a.renders.claimJoin(a.leaseMs, a.worker)) ??
+      (await a.renders.claimScene(a.leaseMs, a.worker));
+    if (!claim) return false;
+    const kind = claim.index === undefined ? "join" : "scene";
+    const log = a.logger.child({
+      render: claim.renderId,
+      scene: claim.index,
+      attempt: claim.attempts,
+    });
+    const renew = setInterval(
+      () => {
+        a.renders
+          .renew(claim, a.leaseMs)
+          .catch((err: unknown) => log.warn({ err }, "render: lease renewal failed"));
+      },
+      Math.max(1, Math.floor(a.leaseMs / 3)),
+    );
+    log.info(`render: ${kind} started`);
+    const workDir = await mkdtemp(join(tmpdir(), "render-"));
+    const end = figures.seconds.startTimer({ kind });
+    try {
+      await work(claim, workDir);
+      end();
+      figures.jobs.inc({ kind, outcome: "succeeded" });
+      await a.renders.attemptEnded(claim.attemptId, "succeeded");
+      log.info(`render: ${kind} done`);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (err instanceof LeaseLost || stopped) {
+        // Stopping: the lease runs out and another replica renders it again.
+        figures.jobs.inc({ kind, outcome: "lost" });
+        await a.renders.attemptEnded(claim.attemptId, "lost", message).catch(() => undefined);
+        log.warn(`render: ${kind} given up (${stopped ? "stopping" : "lease lost"})`);
+        return true;
+      }
+      const error = {
+        code: err instanceof MediaError ? "render_failed" : "internal_error",
+        message,
+      };
+      const final = err instanceof MediaError || claim.attempts >= a.maxAttempts;
+      await a.renders.attemptEnded(claim.attemptId, final ? "failed" : "retried", message);
+      figures.jobs.inc({ kind, outcome: final ? "failed" : "retried" });
+      if (kind === "join") await a.renders.joinFailed(claim, error);
+      else if (final) await a.renders.sceneFailed(claim, error);
+      else
+        await a.renders.sceneRetryLater(
+          claim,
+          Math.min(30_000, 1_000 * 2 ** claim.attempts),
+          message,
+        );
+      log.warn(
+        { code: error.code, message },
+        `render: ${kind} ${final ? "failed" : "will be retried"}`,
+      );
+    } finally {
+      clearInterval(renew);
+      await rm(workDir, { recursive: true, force: true });
+    }
+    return true;
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      let worked = false;
+      try {
+        worked = await once();
+      } catch (err) {
+        a.logger.error({ err }, "render: worker step failed");
+      }
+      if (!worked && !stopped) await sleep(a.pollMs);
+    }
+  })();
+
+  return {
+    wake: () => wakeUp?.(),
+    stop: async () => {
+      stopped = true;
+      abort.abort();
+      wakeUp?.();
+      await loop;
+    },
+  };
+}
