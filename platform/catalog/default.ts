@@ -145,6 +145,31 @@ export const defaultCatalog: CatalogInput = {
       blobs: true,
       traffic: { maxBodyBytes: 8 * 1024 * 1024 + 64 * 1024, bodyTypes: ["multipart/form-data"] },
     },
+    // Videos from a prompt (docs/video.md): the AI orchestrator asks chat for a storyboard,
+    // hands its scenes to render, and keeps the joined MP4 in a bucket of its own; its content
+    // requests go to analytics (business.video-plays), whose statistics steer the next videos.
+    video: {
+      domain: "business",
+      routes: ["/v1/videos"],
+      replicas: 2,
+      uses: ["postgres", "kafka"],
+      blobs: true,
+      // What a video costs is bounded per user (3 in the making: VIDEO_MAX_ACTIVE), so its
+      // routes keep the default rate limits, which leave room to follow progress.
+      calls: ["chat", "render", "storage", "analytics"],
+    },
+    // Render workers (the render engine): each replica takes one scene at a time from the
+    // queue in PostgreSQL and encodes it with FFmpeg (one core busy), then joins a finished
+    // video's clips; scenes, clips and every attempt are its own (the assets database).
+    render: {
+      domain: "business",
+      routes: [],
+      replicas: 2,
+      uses: ["postgres"],
+      blobs: true,
+      cpu: 1024,
+      memory: 2048,
+    },
     // Training jobs: queued in PostgreSQL, run by one replica each; the result goes to storage
     // and into the model registry.
     training: {

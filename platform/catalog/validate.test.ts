@@ -295,6 +295,7 @@ describe("routing rules", () => {
       { prefix: "/v1/schedules", domain: "business", service: "workflows" },
       { prefix: "/v1/analytics", domain: "business", service: "analytics" },
       { prefix: "/v1/files", domain: "business", service: "storage" },
+      { prefix: "/v1/videos", domain: "business", service: "video" },
       { prefix: "/v1/training", domain: "business", service: "training" },
     ]);
   });

@@ -36,6 +36,10 @@ command -v mvn > /dev/null || packages+=(maven)
 command -v runuser > /dev/null || packages+=(util-linux)
 # Headless Chromium for the status page's screenshot test (test/e2e/statusPage.test.ts).
 command -v chromium > /dev/null || packages+=(chromium)
+# The render engine's tools (services/render/media.ts): FFmpeg, a speech synthesizer, a font.
+command -v ffmpeg > /dev/null || packages+=(ffmpeg)
+command -v espeak-ng > /dev/null || packages+=(espeak-ng)
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || packages+=(fonts-dejavu-core)
 
 if ((${#packages[@]} > 0)); then
   say "missing: ${packages[*]}; installing them with apt-get"
@@ -56,8 +60,9 @@ if ((${#packages[@]} > 0)); then
   command -v redis-server > /dev/null || fail "redis-server still missing after apt-get install redis-server"
   have_initdb || fail "/usr/lib/postgresql/*/bin/initdb still missing after apt-get install postgresql"
   command -v chromium > /dev/null || fail "chromium still missing after apt-get install chromium"
+  command -v ffmpeg > /dev/null || fail "ffmpeg still missing after apt-get install ffmpeg"
 else
-  ok "redis-server, postgresql and chromium are installed"
+  ok "redis-server, postgresql, chromium and ffmpeg are installed"
 fi
 
 # PostgreSQL refuses to run as root; as root, test/servers/postgres.ts runs it as this user.

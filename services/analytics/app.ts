@@ -10,8 +10,10 @@ import {
   ORDERS_TOPIC,
   REQUESTS_TOPIC,
   USAGE_TOPIC,
+  VIDEO_PLAYS_TOPIC,
   poisonQuery,
   requestsQuery,
+  videoStatsQuery,
   windowQuery,
 } from "./contract.ts";
 import { factOf, type AnalyticsStore, type Fact } from "./store.ts";
@@ -39,6 +41,12 @@ export function analyticsRoutes(app: Express, store: AnalyticsStore, db: Db): vo
     res.json(await store.orders(parse(windowQuery, req.query, "query")));
   });
 
+  // The video orchestrator's feedback (signed internal calls only; no public route reaches it).
+  app.get("/internal/video-stats", async (req, res) => {
+    const { user_id } = parse(videoStatsQuery, req.query, "query");
+    res.json(await store.videoStats(user_id));
+  });
+
   // Events analytics could not count: kept for a person to look at, never dropped.
   app.get("/v1/analytics/poison", async (req, res) => {
     res.locals.route = "/v1/analytics";
@@ -62,7 +70,7 @@ export function startAnalyticsConsumer(opts: {
 }): RunningConsumer {
   const consumer = startConsumer<Fact>({
     group: "analytics",
-    topics: [REQUESTS_TOPIC, USAGE_TOPIC, ORDERS_TOPIC],
+    topics: [REQUESTS_TOPIC, USAGE_TOPIC, ORDERS_TOPIC, VIDEO_PLAYS_TOPIC],
     db: opts.db,
     logger: opts.logger,
     registry: opts.registry,

@@ -11,6 +11,25 @@ import { z } from "zod";
 export const REQUESTS_TOPIC = "business.requests";
 export const USAGE_TOPIC = "business.usage";
 export const ORDERS_TOPIC = "business.orders";
+/** One event per request for a video's content (services/video/plays.ts): the feedback loop. */
+export const VIDEO_PLAYS_TOPIC = "business.video-plays";
+export const VIDEO_PLAYED_EVENT = "video.played";
+
+export const videoPlayedData = z.object({
+  userId: z.string().min(1).max(200),
+  videoId: z.string().min(1).max(200),
+  /** The scene length the video was made with (0: unknown). */
+  sceneSeconds: z.number().min(0).max(60),
+  durationSeconds: z.number().min(0).max(3_600),
+  /** A request from the first byte starts a play; the rest continue one. */
+  fromStart: z.boolean(),
+  /** The seconds of video the bytes served stand for. */
+  watchedSeconds: z.number().min(0).max(3_600),
+});
+export type VideoPlayed = z.infer<typeof videoPlayedData>;
+
+/** `GET /internal/video-stats?user_id=`: what the video orchestrator adapts to. */
+export const videoStatsQuery = z.object({ user_id: z.string().min(1).max(200) }).strict();
 
 export const requestEventData = z.object({
   method: z.string().min(1).max(16),

@@ -2,10 +2,14 @@ import { CONSUMER_MIGRATION } from "../shared/consumer.ts";
 import type { PlatformEvent } from "../shared/events.ts";
 import type { Db } from "../shared/sql/db.ts";
 import {
+  MAX_WINDOW_DAYS,
   ORDERS_TOPIC,
   REQUESTS_TOPIC,
   USAGE_TOPIC,
+  VIDEO_PLAYED_EVENT,
+  VIDEO_PLAYS_TOPIC,
   orderEventData,
+  videoPlayedData,
   requestEventData,
   usageEventData,
   type Window,
@@ -47,6 +51,19 @@ CREATE TABLE order_facts (
 CREATE INDEX order_facts_at ON order_facts (at);
 `,
   CONSUMER_MIGRATION,
+  // Plays of delivered videos (services/video), which the orchestrator adapts to.
+  `
+CREATE TABLE play_facts (
+  at TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  video_id TEXT NOT NULL,
+  scene_seconds DOUBLE PRECISION NOT NULL,
+  duration_seconds DOUBLE PRECISION NOT NULL,
+  from_start INTEGER NOT NULL,
+  watched_seconds DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX play_facts_user ON play_facts (user_id, at);
+`,
 ];
 
 const REQUEST_EVENT = "request.completed";
@@ -57,6 +74,7 @@ export type Fact =
   | { kind: "request"; row: unknown[] }
   | { kind: "usage"; row: unknown[] }
   | { kind: "order"; row: unknown[] }
+  | { kind: "play"; row: unknown[] }
   | { kind: "skipped" };
 
 /** An event as the row it adds; throws (poison) when the fields analytics counts are missing. */
@@ -78,6 +96,21 @@ export function factOf(topic: string, event: PlatformEvent): Fact {
       row: [at, d.userId, d.model, d.promptTokens, d.completionTokens, d.cached ? 1 : 0],
     };
   }
+  if (topic === VIDEO_PLAYS_TOPIC && event.type === VIDEO_PLAYED_EVENT) {
+    const d = videoPlayedData.parse(event.data);
+    return {
+      kind: "play",
+      row: [
+        at,
+        d.userId,
+        d.videoId,
+        d.sceneSeconds,
+        d.durationSeconds,
+        d.fromStart ? 1 : 0,
+        d.watchedSeconds,
+      ],
+    };
+  }
   if (topic === ORDERS_TOPIC && event.type === ORDER_EVENT) {
     const d = orderEventData.parse(event.data);
     return { kind: "order", row: [at, d.id, d.userId, d.quantity] };
@@ -89,6 +122,7 @@ const TABLES = {
   request: "request_facts (at, method, route, status, upstream, decision, latency_ms)",
   usage: "usage_facts (at, user_id, model, prompt_tokens, completion_tokens, cached)",
   order: "order_facts (at, order_id, user_id, quantity)",
+  play: "play_facts (at, user_id, video_id, scene_seconds, duration_seconds, from_start, watched_seconds)",
 } as const;
 
 type Num = number | string | null;
@@ -112,7 +146,7 @@ export function analyticsStore(db: Db) {
   return {
     /** Adds the facts of a batch of new events, in the consumer's transaction. */
     async add(tx: Db, facts: readonly Fact[]): Promise<void> {
-      for (const kind of ["request", "usage", "order"] as const) {
+      for (const kind of ["request", "usage", "order", "play"] as const) {
         const rows = facts.filter((f) => f.kind === kind).map((f) => (f as { row: unknown[] }).row);
         if (rows.length === 0) continue;
         const width = rows[0]!.length;
@@ -228,8 +262,51 @@ export function analyticsStore(db: Db) {
     },
 
     /** Drops facts older than `before`, which no query window reaches any more. */
+    /**
+     * One user's video plays by the scene length of the video (plays, and the share of each
+     * video watched: watched seconds over plays x duration, at most 1), and their chat tokens per
+     * day over the last seven days, for a chart scene.
+     */
+    async videoStats(userId: string, now = new Date()) {
+      const since = new Date(now.getTime() - MAX_WINDOW_DAYS * 86_400_000).toISOString();
+      const rows = await db.query<{
+        scene_seconds: Num;
+        videos: Num;
+        plays: Num;
+        watched: Num;
+        owed: Num;
+      }>(
+        `SELECT scene_seconds, COUNT(DISTINCT video_id) AS videos, SUM(from_start) AS plays,
+           SUM(watched_seconds) AS watched, SUM(from_start * duration_seconds) AS owed
+         FROM play_facts WHERE user_id = $1 AND at >= $2 AND scene_seconds > 0
+         GROUP BY scene_seconds ORDER BY scene_seconds`,
+        [userId, since],
+      );
+      const week = new Date(now.getTime() - 6 * 86_400_000);
+      week.setUTCHours(0, 0, 0, 0);
+      const tokens = await db.query<{ day: string; tokens: Num }>(
+        `SELECT SUBSTR(at, 1, 10) AS day, SUM(prompt_tokens + completion_tokens) AS tokens
+         FROM usage_facts WHERE user_id = $1 AND at >= $2 GROUP BY SUBSTR(at, 1, 10)`,
+        [userId, week.toISOString()],
+      );
+      const byDay = new Map(tokens.map((t) => [t.day, num(t.tokens)]));
+      return {
+        object: "analytics.video_stats",
+        by_scene_seconds: rows.map((r) => ({
+          scene_seconds: num(r.scene_seconds),
+          videos: num(r.videos),
+          plays: num(r.plays),
+          watch_ratio: num(r.owed) > 0 ? round(Math.min(1, num(r.watched) / num(r.owed))) : 0,
+        })),
+        tokens_by_day: Array.from({ length: 7 }, (_, i) => {
+          const day = new Date(week.getTime() + i * 86_400_000).toISOString().slice(0, 10);
+          return { day, tokens: byDay.get(day) ?? 0 };
+        }),
+      };
+    },
+
     async prune(before: Date): Promise<void> {
-      for (const table of ["request_facts", "usage_facts", "order_facts"]) {
+      for (const table of ["request_facts", "usage_facts", "order_facts", "play_facts"]) {
         await db.query(`DELETE FROM ${table} WHERE at < $1`, [before.toISOString()]);
       }
     },

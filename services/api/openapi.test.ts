@@ -17,6 +17,7 @@ import { quotaRoutes } from "../quota/app.ts";
 import { storageRoutes } from "../storage/app.ts";
 import { trainingRoutes } from "../training/app.ts";
 import { userRoutes } from "../user/app.ts";
+import { videoRoutes } from "../video/app.ts";
 import { workflowRoutes } from "../workflows/app.ts";
 import { openApiDocument, openApiPath } from "./openapi.ts";
 import { publishedOperations } from "./registry.ts";
@@ -45,6 +46,7 @@ const register: Record<string, (app: Express) => void> = {
   quota: (app) => quotaRoutes(app, deps),
   storage: (app) => storageRoutes(app, { files: deps, maxFileBytes: 1024, perUser: deps }),
   training: (app) => trainingRoutes(app, deps),
+  video: (app) => videoRoutes(app, deps),
   user: (app) => userRoutes(app, deps),
   workflows: (app) => workflowRoutes(app, deps),
 };

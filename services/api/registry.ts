@@ -11,6 +11,7 @@ import type { Operation } from "../shared/operation.ts";
 import { storageApi } from "../storage/api.ts";
 import { trainingApi } from "../training/api.ts";
 import { userApi } from "../user/api.ts";
+import { videosApi } from "../video/api.ts";
 import { workflowsApi } from "../workflows/api.ts";
 
 /**
@@ -30,5 +31,6 @@ export const publishedOperations: Record<string, readonly Operation[]> = {
   storage: storageApi,
   training: trainingApi,
   user: userApi,
+  video: videosApi,
   workflows: workflowsApi,
 };
