@@ -8,6 +8,9 @@ import { mcpMetrics } from "../mcp/metrics.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
+import { renderMetrics } from "../render/worker.ts";
+import { statusPage } from "./page.ts";
+import { videoMetrics } from "../video/driver.ts";
 import { workflowMetrics } from "../workflows/metrics.ts";
 import { monitoringRoutes } from "./app.ts";
 import { parsePrometheus, sum } from "./prometheus.ts";
@@ -98,6 +101,7 @@ describe("a scraper over real replicas", () => {
   let gone: Replica;
   let dual: Replica;
   let automation: Replica;
+  let media: Replica;
 
   beforeAll(async () => {
     service = await replica("orders-1");
@@ -119,11 +123,22 @@ describe("a scraper over real replicas", () => {
       wm.steps.inc({ outcome: "succeeded" }, 7);
       mcpMetrics(metrics).messages.inc({ method: "tools/list" }, 4);
     });
+    // A render replica with one video in the making, and a video replica.
+    media = await replica("render-1", (_app, metrics) => {
+      const rm = renderMetrics(metrics, async () => ({
+        scenes_waiting: 4,
+        scenes_rendering: 1,
+        joins_waiting: 0,
+        renders: [{ id: "vid_a", status: "rendering", progress: 0.25 }],
+      }));
+      rm.jobs.inc({ kind: "scene", outcome: "succeeded" }, 6);
+      videoMetrics(metrics, async () => ({ rendering: 1, succeeded: 2 }));
+    });
     gone = await replica("orders-2");
     await gone.close();
     // Listening on every address, so that whatever `localhost` resolves to reaches it.
     dual = await replica("articles-x", undefined, "::");
-    closers.push(service.close, gateway.close, dual.close, automation.close);
+    closers.push(service.close, gateway.close, dual.close, automation.close, media.close);
     scraper = createScraper({
       intervalMs: 1000,
       now: () => clock,
@@ -146,6 +161,7 @@ describe("a scraper over real replicas", () => {
         },
         { kind: "service", group: "articles", dns: `http://localhost:${dual.port}` },
         { kind: "service", group: "workflows", replicas: [{ id: "wf-1", url: automation.url }] },
+        { kind: "service", group: "render", replicas: [{ id: "render-1", url: media.url }] },
         { kind: "service", group: "nowhere", dns: "http://no-such-host.invalid:80" },
       ],
     });
@@ -189,7 +205,18 @@ describe("a scraper over real replicas", () => {
       },
       mcpMessages: 4,
     });
-    expect(o.totals).toMatchObject({ groups: 5, ready: 1 + 1 + 1 + articles.replicas.length });
+    expect(o.media).toEqual({
+      scenesWaiting: 4,
+      renders: [{ id: "vid_a", progress: 0.25 }],
+      jobs: { "scene:succeeded": 6 },
+      videos: { rendering: 1, succeeded: 2 },
+    });
+    // The status page shows the render queue and each render's progress.
+    const html = statusPage(o, 5);
+    expect(html).toContain('<b id="scenes">4</b>video scenes waiting');
+    expect(html).toMatch(/<td class="id">vid_a<\/td><td class="num">25%<\/td>/);
+    expect(html).toContain("1 rendering, 2 succeeded · render jobs: scene:succeeded 6");
+    expect(o.totals).toMatchObject({ groups: 6, ready: 1 + 1 + 1 + 1 + articles.replicas.length });
   });
 
   test("request rates are counter deltas over the time between rounds, scrapes left out", async () => {

@@ -54,6 +54,21 @@ ${g.error ? `<p class="err">${esc(g.error)}</p>` : ""}
 <tbody>${g.replicas.map((r) => replicaRow(g, r)).join("\n")}</tbody></table></section>`;
 }
 
+/** Layer 6: the videos by status, and each render in the making with its progress. */
+function mediaBlock(m: Overview["media"]): string {
+  const videos = Object.entries(m.videos);
+  if (videos.length === 0 && m.renders.length === 0) return "";
+  const jobs = Object.entries(m.jobs)
+    .map(([job, n]) => `${esc(job)} ${n}`)
+    .join(", ");
+  return `<section class="group" id="videos"><h3>Videos <small>${videos
+    .map(([status, n]) => `${n} ${esc(status)}`)
+    .join(", ")}${jobs ? ` · render jobs: ${jobs}` : ""}</small></h3>
+<table><tr><th>render (video)</th><th class="num">progress</th></tr>
+${m.renders.map((r) => `<tr><td class="id">${esc(r.id)}</td><td class="num">${Math.round(r.progress * 100)}%</td></tr>`).join("\n") || '<tr><td colspan="2">none in the making</td></tr>'}
+</table></section>`;
+}
+
 export function statusPage(o: Overview, refreshSeconds: number): string {
   const order = { router: 0, gateway: 1, service: 2 } as const;
   const groups = [...o.groups].sort(
@@ -100,10 +115,12 @@ th{font-weight:600;color:#5b6475;font-size:12px}
 <div class="kpi"><b id="runs">${runs.running ?? 0}</b>workflow runs running (${runs.succeeded ?? 0} succeeded, ${(runs.failed ?? 0) + (runs.cancelled ?? 0)} failed or cancelled)</div>
 <div class="kpi"><b>${o.automation.workflows.schedules}</b>schedules</div>
 <div class="kpi"><b>${o.automation.mcpMessages}</b>MCP messages</div>
+<div class="kpi"><b id="scenes">${o.media.scenesWaiting}</b>video scenes waiting for a render worker</div>
 <div class="kpi"><b>${o.at ? esc(o.at.slice(11, 19)) : "–"}</b>last round (UTC), every ${Math.round(o.intervalMs / 1000)} s</div>
 </header>
 <main>
 ${o.rounds === 0 ? "<p>The first round of scrapes is under way; this page reloads by itself.</p>" : ""}
+${mediaBlock(o.media)}
 ${groups.map(groupBlock).join("\n")}
 </main></body></html>`;
 }

@@ -38,6 +38,24 @@ export interface ReplicaStatus {
   workflows?: Automation["workflows"];
   /** MCP messages this replica of the bridge received. */
   mcpMessages?: number;
+  /** A render replica's view of the queue (services/render/worker.ts renderMetrics). */
+  render?: {
+    scenesWaiting: number;
+    progress: Record<string, number>;
+    jobs: Record<string, number>;
+  };
+  /** A video replica's count of videos by status. */
+  videos?: Record<string, number>;
+}
+
+/** Layer 6 at a glance: the render queue, each render's progress, videos by status. */
+export interface Media {
+  scenesWaiting: number;
+  /** Renders in the making, by video id, 0-1. */
+  renders: { id: string; progress: number }[];
+  /** Scene renders and joins finished since each replica started, by `kind:outcome`. */
+  jobs: Record<string, number>;
+  videos: Record<string, number>;
 }
 
 /** The automation layer at a glance: workflow runs and schedules, and MCP traffic. */
@@ -73,6 +91,7 @@ export interface Overview {
   breakers: Array<{ gateway: string; replica: string; upstream: string; state: BreakerState }>;
   dlq: Array<{ gateway: string; replica: string; depth: number }>;
   automation: Automation;
+  media: Media;
 }
 
 export interface ScraperOptions {
@@ -189,6 +208,19 @@ export function createScraper(opts: ScraperOptions) {
         schedules: schedules.value,
         steps: byLabel("workflow_steps_total", "outcome"),
       };
+    const waiting = samples.find((s) => s.name === "render_scenes_waiting");
+    if (waiting)
+      status.render = {
+        scenesWaiting: waiting.value,
+        progress: byLabel("render_progress", "render"),
+        jobs: Object.fromEntries(
+          samples
+            .filter((s) => s.name === "render_jobs_total")
+            .map((s) => [`${s.labels["kind"]}:${s.labels["outcome"]}`, s.value]),
+        ),
+      };
+    if (samples.some((s) => s.name === "video_make_seconds_count"))
+      status.videos = byLabel("videos", "status");
     if (samples.some((s) => s.name === "mcp_messages_total"))
       status.mcpMessages = sum(samples, "mcp_messages_total", () => true);
   }
@@ -247,6 +279,7 @@ export function createScraper(opts: ScraperOptions) {
         .filter(({ r }) => r.dlqDepth !== undefined)
         .map(({ g, r }) => ({ gateway: g.group, replica: r.id, depth: r.dlqDepth! })),
       automation: automation(replicas.map(({ r }) => r)),
+      media: media(replicas.map(({ r }) => r)),
     };
   }
 
@@ -324,4 +357,26 @@ function automation(replicas: readonly ReplicaStatus[]): Automation {
       workflows.steps[outcome] = (workflows.steps[outcome] ?? 0) + n;
   }
   return { workflows, mcpMessages };
+}
+
+/**
+ * The render queue and the videos over every replica that reports them: every replica reads the
+ * same tables, so the highest reading wins; finished jobs are each replica's own, so they add up.
+ */
+function media(replicas: readonly ReplicaStatus[]): Media {
+  const out: Media = { scenesWaiting: 0, renders: [], jobs: {}, videos: {} };
+  const progress: Record<string, number> = {};
+  for (const r of replicas) {
+    for (const [status, n] of Object.entries(r.videos ?? {}))
+      out.videos[status] = Math.max(out.videos[status] ?? 0, n);
+    if (!r.render) continue;
+    out.scenesWaiting = Math.max(out.scenesWaiting, r.render.scenesWaiting);
+    for (const [id, p] of Object.entries(r.render.progress))
+      progress[id] = Math.max(progress[id] ?? 0, p);
+    for (const [job, n] of Object.entries(r.render.jobs)) out.jobs[job] = (out.jobs[job] ?? 0) + n;
+  }
+  out.renders = Object.entries(progress)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([id, p]) => ({ id, progress: p }));
+  return out;
 }

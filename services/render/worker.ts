@@ -6,6 +6,7 @@ import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { putBytes, type BlobStore } from "../storage/blobs.ts";
 import { MediaError, joinClips, renderScene, type SceneSpec } from "./media.ts";
+import type { QueueState } from "./contract.ts";
 import type { Claim, RenderStore } from "./store.ts";
 
 export interface RenderWorkerArgs {
@@ -25,7 +26,13 @@ export interface RenderWorkerArgs {
 /** Lost the lease: another worker has the scene now, so this one stops touching it. */
 class LeaseLost extends Error {}
 
-export function renderMetrics(metrics: Metrics, queue: () => Promise<{ scenes_waiting: number }>) {
+export function renderMetrics(metrics: Metrics, queue: () => Promise<QueueState>) {
+  // One read of the queue per scrape, shared by the gauges that show it.
+  let reading: Promise<QueueState> | undefined;
+  const read = () => {
+    reading ??= queue().finally(() => setTimeout(() => (reading = undefined), 100));
+    return reading;
+  };
   return {
     jobs: new Counter({
       name: "render_jobs_total",
@@ -45,7 +52,17 @@ export function renderMetrics(metrics: Metrics, queue: () => Promise<{ scenes_wa
       help: "Scenes queued for a render worker (what the replicas scale on)",
       registers: [metrics.registry],
       async collect() {
-        this.set((await queue()).scenes_waiting);
+        this.set((await read()).scenes_waiting);
+      },
+    }),
+    progress: new Gauge({
+      name: "render_progress",
+      help: "Each render in the making (a video's id), 0-1: its rendered scenes, then the join",
+      labelNames: ["render"] as const,
+      registers: [metrics.registry],
+      async collect() {
+        this.reset();
+        for (const r of (await read()).renders) this.set({ render: r.id }, r.progress);
       },
     }),
   };
