@@ -1,5 +1,7 @@
 # One image for every program of the platform: the router, the gateway (one container per domain,
 # DOMAIN=<domain>) and each catalog service. The program is the argument, see ENTRYPOINT below.
+# Its `media` variant (target media) adds FFmpeg and espeak-ng for the services whose catalog
+# entry says `media: true` (the render workers); the default target leaves them out.
 #
 # No registry reachable? Build the base locally and pass it in:
 #   scripts/docker/base-image.sh
@@ -55,7 +57,7 @@ RUN if [ -f /etc/ssl/certs/ca-certificates.crt ]; then \
     fi \
     && node scripts/model/fetch.ts --into /models
 
-FROM ${NODE_IMAGE}
+FROM ${NODE_IMAGE} AS services
 ENV NODE_ENV=production \
     PORT=8080 \
     DATA_DIR=/var/lib/platform \
@@ -108,3 +110,17 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
 # process's drain handler and zombies are reaped.
 ENTRYPOINT ["node"]
 CMD ["services/router/main.ts"]
+
+# The render workers' tools from Debian's packages (services/render/media.ts): FFmpeg, a speech
+# synthesizer and the font its text is set in. About 250 MB that no other program needs, so they
+# are a variant of their own; BuildKit builds this stage only when it is the target.
+FROM services AS media
+USER root
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+       ffmpeg espeak-ng fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
+
+# The default target: every program but the media ones.
+FROM services

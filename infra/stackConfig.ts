@@ -24,6 +24,13 @@ const logRetentionValues = [
   3653,
 ] as const;
 
+const ecrImage = z
+  .string()
+  .regex(
+    ECR_IMAGE,
+    "must be an ECR image pinned by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>",
+  );
+
 const settingsSchema = z.object({
   target: z.enum(targets, { error: 'must be "aws", "docker" or "kubernetes"' }).default("aws"),
   /** `perZone` (default) keeps egress alive when a zone fails; `single` saves cost in dev. */
@@ -107,13 +114,12 @@ const settingsSchema = z.object({
    * An image already pushed to ECR, pinned by digest, that the stack deploys instead of building
    * one from the checkout: for pipelines that build and scan once and promote the digest.
    */
-  serviceImage: z
-    .string()
-    .regex(
-      ECR_IMAGE,
-      "must be an ECR image pinned by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>",
-    )
-    .optional(),
+  serviceImage: ecrImage.optional(),
+  /**
+   * With `serviceImage`: the same build's `media` variant (the Dockerfile's target `media`),
+   * which the catalog's `media: true` services run.
+   */
+  mediaImage: ecrImage.optional(),
 });
 
 export type StackSettings = z.output<typeof settingsSchema>;
@@ -141,6 +147,11 @@ function crossChecks(settings: StackSettings): string[] {
   }
   if (settings.hostedZoneId && !settings.domainName) {
     problems.push("platform:hostedZoneId needs platform:domainName");
+  }
+  if (settings.mediaImage && !settings.serviceImage) {
+    problems.push(
+      "platform:mediaImage needs platform:serviceImage (the stack builds both, or deploys both)",
+    );
   }
   return problems;
 }

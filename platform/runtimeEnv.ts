@@ -427,6 +427,14 @@ function need(map: Record<string, string[]>, key: string): string[] {
   return urls;
 }
 
+/**
+ * The image variant (the Dockerfile's target) a program's containers run: `media`, which adds
+ * FFmpeg and espeak-ng, for a catalog service with `media: true`; else `services`, the default.
+ */
+export type ImageVariant = "services" | "media";
+export const imageVariant = (service?: { media: boolean }): ImageVariant =>
+  service?.media ? "media" : "services";
+
 /** The program a process runs: `router`, `gateway`, or a service name (one image holds them all). */
 export function entrypoint(program: string): string {
   return `services/${program}/main.ts`;

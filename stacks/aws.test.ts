@@ -329,7 +329,9 @@ describe("dev stack on AWS", () => {
 
   test("tasks that use RDS trust its CAs: the image fetches the bundle where the env points", () => {
     const [image, ...others] = run.records.byType("docker:index/image:Image");
-    expect(others).toEqual([]);
+    // The media variant (render's) is built from the same Dockerfile and arguments.
+    expect(others.map((o) => field(o, "build", "target"))).toEqual(["media"]);
+    expect(field(others[0]!, "build", "args")).toEqual(field(image!, "build", "args"));
     expect(field(image!, "build", "args")).toMatchObject({
       RDS_CA_BUNDLE_URL: rdsCaBundle.url,
       RDS_CA_BUNDLE_SHA256: rdsCaBundle.sha256,
@@ -434,7 +436,15 @@ describe("stack settings change the graph", () => {
 
   test("an image built elsewhere (serviceImage) is deployed as given: no repository, no build", async () => {
     const uri = `123456789012.dkr.ecr.us-east-1.amazonaws.com/platform/services@sha256:${"ab".repeat(32)}`;
-    const given = await runProgram({ stack: "dev", config: { "platform:serviceImage": uri } });
+    const media = `123456789012.dkr.ecr.us-east-1.amazonaws.com/platform/services@sha256:${"cd".repeat(32)}`;
+    // The catalog's media services (render) need the build's media variant too, named at once.
+    await expect(
+      runProgram({ stack: "dev", config: { "platform:serviceImage": uri } }),
+    ).rejects.toThrow("platform:mediaImage: the catalog's media services need");
+    const given = await runProgram({
+      stack: "dev",
+      config: { "platform:serviceImage": uri, "platform:mediaImage": media },
+    });
     const types = new Set(given.records.all.map((r) => r.type));
     expect([
       types.has("aws:ecr/repository:Repository"),
@@ -445,8 +455,11 @@ describe("stack settings change the graph", () => {
     for (const td of tds) {
       const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as {
         image: string;
+        command: string[];
       }[];
-      expect(container!.image).toBe(uri);
+      expect(container!.image).toBe(
+        container!.command.includes("services/render/main.ts") ? media : uri,
+      );
     }
     // The execution roles may pull from that repository and no other.
     const pulls = given.records

@@ -49,6 +49,17 @@ export function deploy(catalog: Catalog): StackOutputs {
   const plan = planAws(catalog, settings, pulumi.getStack());
   const { prefix, port, tags } = plan;
   for (const d of plan.domains) if (d.poolWarning) pulumi.log.warn(d.poolWarning);
+  // The image variants the workloads run beside the default (`media`); an image built elsewhere
+  // must come with each, checked before anything is declared.
+  const variants = [...new Set(plan.workloads.map((w) => w.image))].filter((v) => v !== "services");
+  const pushed = settings.serviceImage
+    ? pushedImage(settings.serviceImage, settings.mediaImage ? { media: settings.mediaImage } : {})
+    : undefined;
+  for (const v of variants)
+    if (pushed && !pushed.variantUris[v])
+      throw new Error(
+        `platform:${v}Image: the catalog's ${v} services need the image's ${v} variant, pushed and pinned by digest like platform:serviceImage`,
+      );
 
   const network = new Network(prefix, {
     cidrBlock: plan.network.cidrBlock,
@@ -75,14 +86,17 @@ export function deploy(catalog: Catalog): StackOutputs {
 
   // Pulumi runs the program from the project directory, which holds the Dockerfile; a stack
   // given an image built elsewhere deploys that one.
-  const image = settings.serviceImage
-    ? pushedImage(settings.serviceImage)
-    : new ServiceImage(prefix, {
-        context: process.cwd(),
-        buildArgs: plan.imageBuildArgs,
-        forceDelete: !settings.deletionProtection,
-        tags,
-      });
+  const image =
+    pushed ??
+    new ServiceImage(prefix, {
+      context: process.cwd(),
+      buildArgs: plan.imageBuildArgs,
+      variants,
+      forceDelete: !settings.deletionProtection,
+      tags,
+    });
+  const imageOf = (variant: string) =>
+    variant === "services" ? image.imageUri : image.variantUris[variant]!;
   // ECS Exec sessions (gateway tiers, monitoring) are encrypted and recorded.
   const execAudit = new ExecAudit(prefix, { logRetentionDays: settings.logRetentionDays, tags });
   const cluster = new aws.ecs.Cluster(`${prefix}-cluster`, {
@@ -211,7 +225,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       s3PrefixListId: network.s3PrefixListId,
       subnetIds: network.privateSubnetIds,
       namespaceId: namespace.id,
-      image: image.imageUri,
+      image: imageOf(w.image),
       repositoryArn: image.repositoryArn,
       containerPort: port,
       ...plan.tasks,

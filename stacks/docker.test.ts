@@ -288,20 +288,28 @@ describe("docker stack", () => {
     }
   });
 
-  it("runs the programs from the locally built image, with the configured base image", () => {
-    const [image, ...others] = run.records.byType("docker:index/image:Image");
+  it("runs the programs from the locally built image (render from its media variant), with the configured base image", () => {
+    const [image, media, ...others] = run.records.byType("docker:index/image:Image");
     expect(others).toHaveLength(0);
-    expect(image!.inputs).toMatchObject({
-      skipPush: true,
-      build: { args: { NODE_IMAGE: "node:24-bookworm-slim" } },
+    for (const built of [image!, media!])
+      expect(built.inputs).toMatchObject({
+        skipPush: true,
+        build: { args: { NODE_IMAGE: "node:24-bookworm-slim" } },
+      });
+    expect((image!.inputs["build"] as { target?: string }).target).toBeUndefined();
+    expect(media!.inputs).toMatchObject({
+      imageName: "platform/media:local",
+      build: { target: "media" },
     });
-    const refs = new Set(
-      containers()
-        .filter((c) => command(c).length === 1)
-        .map((c) => c.inputs["image"]),
-    );
-    expect(refs.size).toBe(1);
-    expect([...refs][0]).toMatch(/@sha256:/);
+    const refs = new Map<string, Set<unknown>>();
+    for (const c of containers().filter((c) => command(c).at(-1)?.endsWith("/main.ts"))) {
+      const variant = command(c).at(-1) === entrypoint("render") ? "media" : "services";
+      refs.set(variant, (refs.get(variant) ?? new Set()).add(c.inputs["image"]));
+    }
+    expect([...refs.get("services")!]).toEqual([
+      expect.stringMatching(/^platform\/services@sha256:/),
+    ]);
+    expect([...refs.get("media")!]).toEqual([expect.stringMatching(/^platform\/media@sha256:/)]);
   });
 
   it("never records a secret in plain text", () => {

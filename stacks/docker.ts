@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { BuiltImage } from "../components/docker/builtImage.ts";
+import { variantImages } from "../components/docker/builtImage.ts";
 import { ContainerGroup } from "../components/docker/containerGroup.ts";
 import { DataStores } from "../components/docker/dataStores.ts";
 import { adminToken } from "../infra/adminToken.ts";
@@ -16,9 +16,9 @@ import type { StackOutputs } from "./outputs.ts";
 
 /**
  * The Docker target (the plan: infra/docker/plan.ts): a network per connection the catalog
- * allows and per workload's data stores, each domain's Redis, PostgreSQL and Kafka, one image
- * built on the engine, every service and gateway tier with its catalog replica count, and the
- * router, the only group that publishes host ports. Callers find a group's replicas by its
+ * allows and per workload's data stores, each domain's Redis, PostgreSQL and Kafka, the image
+ * (and its media variant) built on the engine, every service and gateway tier with its catalog
+ * replica count, and the router, the only group that publishes host ports. Callers find a group's replicas by its
  * network alias, which Docker's DNS answers with one address per replica (as a Kubernetes
  * headless Service does), so every caller holds the full replica list as on the other targets.
  */
@@ -50,11 +50,15 @@ export function deploy(catalog: Catalog): StackOutputs {
     ]),
   );
   const networkNames = (names: readonly string[]) => names.map((n) => networks.get(n)!.name);
-  const image = new BuiltImage(`${catalog.name}-services`, {
-    imageName: `${catalog.name}/services:local`,
-    buildArgs: { NODE_IMAGE: settings.nodeImage },
-    buildNetwork: settings.buildNetwork,
-  });
+  const images = variantImages(
+    catalog.name,
+    plan.groups.map((g) => g.image),
+    (variant) => ({
+      imageName: `${catalog.name}/${variant}:local`,
+      buildArgs: { NODE_IMAGE: settings.nodeImage },
+      buildNetwork: settings.buildNetwork,
+    }),
+  );
   const stores = new Map(
     plan.stores.map((d) => [
       d.domain,
@@ -94,7 +98,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       new ContainerGroup(
         g.name,
         {
-          image: image.imageRef,
+          image: images.get(g.image)!.imageRef,
           port: catalog.containerPort,
           command: [g.program],
           replicas: g.replicas,

@@ -581,15 +581,27 @@ describe("kubernetes stack", () => {
       expect(s.inputs["stringData"]).toBe(secretMark);
   });
 
-  it("runs every workload from the pushed image, by digest", () => {
-    const [image, ...others] = run.records.byType("docker:index/image:Image");
+  it("runs every workload from the pushed image by digest, render from its media variant", () => {
+    const [image, media, ...others] = run.records.byType("docker:index/image:Image");
     expect(others).toHaveLength(0);
     expect(image!.inputs["skipPush"]).not.toBe(true);
     expect(image!.inputs["imageName"]).toBe("localhost:5001/platform/services:latest");
-    for (const d of deployments())
-      expect(container(d).image).toMatch(
+    expect(media!.inputs).toMatchObject({
+      imageName: "localhost:5001/platform/services:latest-media",
+      build: { target: "media" },
+    });
+    const digests = new Map<string, Set<string>>();
+    for (const d of deployments()) {
+      const variant = container(d).args?.includes("services/render/main.ts") ? "media" : "services";
+      digests.set(variant, (digests.get(variant) ?? new Set()).add(container(d).image));
+    }
+    for (const variant of ["services", "media"]) {
+      expect(digests.get(variant)!.size).toBe(1);
+      expect([...digests.get(variant)!][0]).toMatch(
         /^localhost:5001\/platform\/services@sha256:[0-9a-f]{64}$/,
       );
+    }
+    expect(digests.get("media")).not.toEqual(digests.get("services"));
   });
 
   it("renders manifests that the Kubernetes schemas accept, and the check catches an invalid one", () => {

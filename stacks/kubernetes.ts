@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BuiltImage } from "../components/docker/builtImage.ts";
+import { variantImages } from "../components/docker/builtImage.ts";
 import { DataStores } from "../components/kubernetes/dataStores.ts";
 import { IsolatedNamespace } from "../components/kubernetes/isolatedNamespace.ts";
 import { Workload } from "../components/kubernetes/workload.ts";
@@ -21,10 +21,10 @@ import type { StackOutputs } from "./outputs.ts";
 
 /**
  * The Kubernetes target (the plan: infra/kubernetes/plan.ts): a namespace per domain (and one
- * for the router) that denies all traffic by default, the image pushed to the configured
- * registry, every gateway tier and service version as a Workload opened only to its callers,
- * each domain's stores in-cluster (dev) or external (prod, endpoints from a secret), and an
- * Ingress in front of the router.
+ * for the router) that denies all traffic by default, the image (and its media variant) pushed
+ * to the configured registry, every gateway tier and service version as a Workload opened only
+ * to its callers, each domain's stores in-cluster (dev) or external (prod, endpoints from a
+ * secret), and an Ingress in front of the router.
  */
 export function deploy(catalog: Catalog): StackOutputs {
   const settings = kubernetesSettings();
@@ -53,12 +53,17 @@ export function deploy(catalog: Catalog): StackOutputs {
     }
   };
 
-  const image = new BuiltImage(`${catalog.name}-services`, {
-    imageName: `${settings.imageRepository}:latest`,
-    push: true,
-    buildArgs: { NODE_IMAGE: settings.nodeImage },
-    buildNetwork: settings.buildNetwork,
-  });
+  const images = variantImages(
+    catalog.name,
+    plan.workloads.map((w) => w.image),
+    (variant) => ({
+      imageName: `${settings.imageRepository}:${variant === "services" ? "latest" : `latest-${variant}`}`,
+      push: true,
+      buildArgs: { NODE_IMAGE: settings.nodeImage },
+      buildNetwork: settings.buildNetwork,
+    }),
+  );
+  const image = images.get("services")!;
   const namespaces = new Map(
     plan.namespaces.map((name) => [
       name,
@@ -126,7 +131,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         w.name,
         {
           namespace: nsOf(w.namespace).name,
-          image: image.imageRef,
+          image: images.get(w.image)!.imageRef,
           port: catalog.containerPort,
           writablePaths: [IMAGE_DATA_DIR, "/tmp"],
           zoneSpread: settings.zoneSpread,

@@ -14,6 +14,11 @@ export interface ServiceImageArgs {
   context: string;
   /** Build arguments, e.g. the base image. */
   buildArgs?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * Dockerfile targets built beside the default one and pushed to the same repository, each
+   * under the default's tag suffixed `-<target>` (e.g. `media`). Default none.
+   */
+  variants?: readonly string[];
   /** Untagged images are expired after this many days. Default 7. */
   untaggedExpiryDays?: number;
   /** Tagged images kept in the repository. Default 30. */
@@ -96,12 +101,17 @@ export const ECR_IMAGE =
 /** What the task definitions need of an image: where it is, and the repository to allow pulls from. */
 export interface DeployableImage {
   imageUri: pulumi.Output<string>;
+  /** The variants (Dockerfile targets, e.g. `media`) by name, each pinned by digest. */
+  variantUris: Record<string, pulumi.Output<string>>;
   repositoryArn: pulumi.Output<string>;
   repositoryUrl: pulumi.Output<string>;
 }
 
-/** An image some pipeline already pushed (`platform:serviceImage`), as ServiceImage's outputs. */
-export function pushedImage(uri: string): DeployableImage {
+/**
+ * An image some pipeline already pushed (`platform:serviceImage`), with its variants
+ * (`platform:mediaImage`), as ServiceImage's outputs.
+ */
+export function pushedImage(uri: string, variants: Record<string, string> = {}): DeployableImage {
   const m = ECR_IMAGE.exec(uri);
   if (!m) throw new Error(`not an ECR image pinned by digest: ${uri}`);
   const [, account, region, domain, repository] = m;
@@ -112,6 +122,9 @@ export function pushedImage(uri: string): DeployableImage {
       : "aws";
   return {
     imageUri: pulumi.output(uri),
+    variantUris: Object.fromEntries(
+      Object.entries(variants).map(([name, v]) => [name, pulumi.output(v)]),
+    ),
     repositoryArn: pulumi.output(
       `arn:${partition}:ecr:${region}:${account}:repository/${repository}`,
     ),
@@ -131,6 +144,7 @@ export class ServiceImage extends pulumi.ComponentResource implements Deployable
   public readonly repositoryUrl: pulumi.Output<string>;
   /** `repository@sha256:...`: pinned by content, so a task definition changes only when the image does. */
   public readonly imageUri: pulumi.Output<string>;
+  public readonly variantUris: Record<string, pulumi.Output<string>>;
 
   constructor(name: string, args: ServiceImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:aws:ServiceImage", name, {}, opts);
@@ -191,24 +205,32 @@ export class ServiceImage extends pulumi.ComponentResource implements Deployable
     const tag = pulumi
       .output(args.buildArgs ?? {})
       .apply((buildArgs) => imageTag({ ...build, args: buildArgs }));
-    const image = new docker.Image(
-      `${name}-image`,
-      {
-        imageName: pulumi.interpolate`${repository.repositoryUrl}:${tag}`,
-        build: { ...build, args: args.buildArgs },
-        registry: {
-          server: repository.repositoryUrl,
-          username: auth.userName,
-          password: pulumi.secret(auth.password),
+    const push = (suffix: string, target?: string) =>
+      new docker.Image(
+        `${name}-image${suffix}`,
+        {
+          imageName: pulumi.interpolate`${repository.repositoryUrl}:${tag}${suffix}`,
+          build: { ...build, args: args.buildArgs, ...(target ? { target } : {}) },
+          registry: {
+            server: repository.repositoryUrl,
+            username: auth.userName,
+            password: pulumi.secret(auth.password),
+          },
         },
-      },
-      parent,
+        parent,
+      );
+    const image = push("");
+    this.variantUris = Object.fromEntries(
+      (args.variants ?? []).map((v) => [v, push(`-${v}`, v).repoDigest]),
     );
-
     this.tag = tag;
     this.repositoryArn = repository.arn;
     this.repositoryUrl = repository.repositoryUrl;
     this.imageUri = image.repoDigest;
-    this.registerOutputs({ repositoryUrl: this.repositoryUrl, imageUri: this.imageUri });
+    this.registerOutputs({
+      repositoryUrl: this.repositoryUrl,
+      imageUri: this.imageUri,
+      variantUris: this.variantUris,
+    });
   }
 }

@@ -16,6 +16,8 @@ export interface BuiltImageArgs {
    * that pull from it. Default false: the local Docker stack needs no registry.
    */
   push?: boolean;
+  /** The Dockerfile stage to build (`media`); default the last one. */
+  target?: pulumi.Input<string>;
   /** `ARG` values for the build, e.g. `{ NODE_IMAGE: "local/node:24" }`. */
   buildArgs?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Network of the build's RUN steps (`host` on engines without a bridge). Default: the engine's. */
@@ -59,6 +61,7 @@ export class BuiltImage extends pulumi.ComponentResource {
           dockerfile: args.dockerfile,
           args: args.buildArgs,
           network: args.buildNetwork,
+          target: args.target,
         },
       },
       { parent: this },
@@ -68,4 +71,22 @@ export class BuiltImage extends pulumi.ComponentResource {
     this.imageRef = image.repoDigest;
     this.registerOutputs({ imageName: this.imageName, imageRef: this.imageRef });
   }
+}
+
+/**
+ * The images a plan's containers run, one per variant it uses: `<prefix>-services` from the
+ * Dockerfile's default target, and `<prefix>-<variant>` from that target (`media`). `args` gives
+ * each its name and build settings.
+ */
+export function variantImages(
+  prefix: string,
+  variants: Iterable<string>,
+  args: (variant: string) => BuiltImageArgs,
+): Map<string, BuiltImage> {
+  const images = new Map<string, BuiltImage>();
+  for (const variant of new Set(["services", ...variants])) {
+    const target = variant === "services" ? {} : { target: variant };
+    images.set(variant, new BuiltImage(`${prefix}-${variant}`, { ...args(variant), ...target }));
+  }
+  return images;
 }

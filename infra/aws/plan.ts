@@ -10,7 +10,14 @@ import {
 import { reachability, type Workload } from "../../platform/catalog/reachability.ts";
 import { nameOf, workloadName } from "../../platform/names.ts";
 import type { BlobEndpoint, DataAccess, Env } from "../../platform/runtimeEnv.ts";
-import { IMAGE_DATA_DIR, entrypoint, gatewayEnv, serviceEnv } from "../../platform/runtimeEnv.ts";
+import {
+  IMAGE_DATA_DIR,
+  entrypoint,
+  imageVariant,
+  type ImageVariant,
+  gatewayEnv,
+  serviceEnv,
+} from "../../platform/runtimeEnv.ts";
 import { dlqTopics } from "../../services/gateway/dlqTopics.ts";
 import type { StackSettings } from "../stackConfig.ts";
 import { checkAwsCatalog } from "./catalogRules.ts";
@@ -51,6 +58,8 @@ export interface AwsWorkloadPlan {
   domain: string;
   /** The program the container runs (node's argument). */
   program: string;
+  /** The image variant it runs (`media` for a catalog service with `media: true`). */
+  image: ImageVariant;
   replicas: number;
   maxReplicas: number;
   cpu: number;
@@ -199,6 +208,7 @@ export function planAws(catalog: Catalog, settings: StackSettings, stack: string
     workload: { kind: "tier", domain: d.name },
     domain: d.name,
     program: entrypoint("gateway"),
+    image: "services",
     ...sized(d.gateway.replicas),
     cpu: d.gateway.cpu,
     memory: d.gateway.memory,
@@ -232,6 +242,7 @@ export function planAws(catalog: Catalog, settings: StackSettings, stack: string
         workload: { kind: "service", service: s.name, version: v.name },
         domain: s.domain,
         program: entrypoint(s.name),
+        image: imageVariant(s),
         ...sized(s.replicas),
         cpu: s.cpu,
         memory: s.memory,

@@ -6,6 +6,8 @@ import type { DataEndpoints, Env } from "../../platform/runtimeEnv.ts";
 import {
   addressesOf,
   entrypoint,
+  imageVariant,
+  type ImageVariant,
   gatewayEnv,
   routerEnv,
   serviceEnv,
@@ -28,6 +30,8 @@ export interface GroupPlan {
   kind: "router" | "gateway" | "service";
   /** The program the containers run (node's argument). */
   program: string;
+  /** The image variant it runs (`media` for a catalog service with `media: true`). */
+  image: ImageVariant;
   replicas: number;
   memoryMb?: number;
   env: Env;
@@ -95,6 +99,7 @@ export function planDocker(catalog: Catalog, networkPool: string): DockerPlan {
         name,
         kind: "service",
         program: entrypoint(s.name),
+        image: imageVariant(s),
         replicas: s.replicas,
         memoryMb: s.memory,
         env: serviceEnv(catalog, s.name, port, endpointsOf(s.domain, uses), v.name, addresses),
@@ -124,6 +129,7 @@ export function planDocker(catalog: Catalog, networkPool: string): DockerPlan {
       name,
       kind: "gateway",
       program: entrypoint("gateway"),
+      image: "services",
       replicas: d.gateway.replicas,
       memoryMb: d.gateway.memory,
       env: gatewayEnv(
@@ -150,6 +156,7 @@ export function planDocker(catalog: Catalog, networkPool: string): DockerPlan {
     name: workloadName.router,
     kind: "router",
     program: entrypoint("router"),
+    image: "services",
     replicas: catalog.router.replicas,
     memoryMb: catalog.router.memory,
     env: routerEnv(catalog, addresses, port),

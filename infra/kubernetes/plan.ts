@@ -9,6 +9,8 @@ import { workloadName } from "../../platform/names.ts";
 import type { DataEndpoints, Env } from "../../platform/runtimeEnv.ts";
 import {
   entrypoint,
+  imageVariant,
+  type ImageVariant,
   envKey,
   gatewayEnv,
   routerEnv,
@@ -85,6 +87,8 @@ export interface WorkloadPlan {
   namespace: string;
   /** The program the containers run (node's argument). */
   program: string;
+  /** The image variant it runs (`media` for a catalog service with `media: true`). */
+  image: ImageVariant;
   replicas: number;
   cpuMillis: number;
   memoryMi: number;
@@ -289,6 +293,7 @@ export function planKubernetes(
         kind: "service",
         namespace: ns,
         program: entrypoint(s.name),
+        image: imageVariant(s),
         replicas: s.replicas,
         cpuMillis: cpuMillis(s.cpu),
         memoryMi: s.memory,
@@ -324,6 +329,7 @@ export function planKubernetes(
       kind: "gateway",
       namespace: domainNamespace(catalog, d.name),
       program: entrypoint("gateway"),
+      image: "services",
       replicas: d.gateway.replicas,
       cpuMillis: cpuMillis(d.gateway.cpu),
       memoryMi: d.gateway.memory,
@@ -352,6 +358,7 @@ export function planKubernetes(
     kind: "router",
     namespace: routingNs,
     program: entrypoint("router"),
+    image: "services",
     replicas: catalog.router.replicas,
     cpuMillis: cpuMillis(catalog.router.cpu),
     memoryMi: catalog.router.memory,

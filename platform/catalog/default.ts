@@ -167,6 +167,7 @@ export const defaultCatalog: CatalogInput = {
       replicas: 2,
       uses: ["postgres"],
       blobs: true,
+      media: true,
       cpu: 1024,
       memory: 2048,
     },

@@ -207,6 +207,11 @@ const serviceSchema = z
      */
     blobs: z.boolean().default(false),
     /**
+     * The service runs FFmpeg and espeak-ng (the render workers): its containers run the image's
+     * `media` variant (the Dockerfile's target `media`), which adds them. Default false.
+     */
+    media: z.boolean().default(false),
+    /**
      * The service calls hosts outside the platform and AWS (an upstream model API, a webhook).
      * On AWS only such a service's tasks may send to the internet; every other task reaches the
      * VPC, its endpoints and S3, nothing else. Default false.

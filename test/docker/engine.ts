@@ -39,10 +39,15 @@ export function enginePlan(answers = engineAnswers(), ci = inCi()): EnginePlan {
 }
 
 /** Runs `bash scripts/docker/<script>` from the checkout; its output joins the error on failure. */
-export async function script(name: string, args: string[] = []): Promise<string> {
+export async function script(
+  name: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<string> {
   try {
     const { stdout } = await run("bash", [resolve(ROOT, "scripts/docker", name), ...args], {
       cwd: ROOT,
+      env: { ...process.env, ...env },
       maxBuffer: 16 * 1024 * 1024,
     });
     return stdout;

@@ -397,6 +397,56 @@ withEngine("the service image, built and run on a real Docker engine", () => {
     expect(await spec.json()).toMatchObject({ openapi: expect.stringMatching(/^3\./) });
   });
 
+  it("has a media variant whose FFmpeg and espeak-ng render a voiced scene in the container", async () => {
+    const media = `${image}-media`;
+    const before = Date.now();
+    process.stdout.write(await script("build.sh", [media], { TARGET: "media" }));
+    try {
+      const rendered = JSON.parse(
+        await docker(
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "--read-only",
+          "--tmpfs",
+          "/tmp",
+          media,
+          "--input-type=module",
+          "-e",
+          `import { mkdtempSync } from "node:fs";
+           import { renderScene, probe } from "/app/services/render/media.ts";
+           const workDir = mkdtempSync("/tmp/scene-");
+           const style = { background: "#10243e", foreground: "#f4f6fb", accent: "#f2a541" };
+           const clip = await renderScene(
+             { index: 0, durationSeconds: 2, narration: "Bees make honey.", visual: { kind: "title", title: "Bees" }, style },
+             { resolution: "640x360", voice: true, workDir },
+           );
+           console.log(JSON.stringify(await probe(clip, workDir)));`,
+        ),
+      ) as Record<string, unknown>;
+      expect(rendered).toMatchObject({
+        videoCodec: "h264",
+        width: 640,
+        height: 360,
+        audioCodec: "aac",
+        faststart: true,
+      });
+      const size = async (ref: string) =>
+        Number(await docker("image", "inspect", "--format", "{{.Size}}", ref));
+      const added = (await size(media)) - (await size(image));
+      process.stdout.write(
+        `media variant: +${(added / 1e6).toFixed(0)} MB over the default image, built in ${Math.round((Date.now() - before) / 1000)} s\n`,
+      );
+      // The default image stays without them: only the render workers carry FFmpeg.
+      await expect(
+        docker("run", "--rm", "--network", "none", "--entrypoint", "ffmpeg", image, "-version"),
+      ).rejects.toThrow();
+    } finally {
+      await docker("rmi", "--no-prune", media).catch(() => undefined);
+    }
+  }, 900_000);
+
   it("drains and exits 0 on `docker stop` (SIGTERM reaches node through the init)", async () => {
     const last = routers().at(-1)!;
     await docker("stop", "--time", "15", containerName(last));
