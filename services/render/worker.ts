@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Counter, Gauge, Histogram } from "prom-client";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
+import { keepLease, startWorkLoop, type WorkLoop } from "../shared/workLoop.ts";
 import { putBytes, type BlobStore } from "../storage/blobs.ts";
 import { MediaError, joinClips, renderScene, type SceneSpec } from "./media.ts";
 import type { QueueState } from "./contract.ts";
@@ -73,27 +74,10 @@ export function renderMetrics(metrics: Metrics, queue: () => Promise<QueueState>
  * thread; replicas are the unit of parallelism). A join is taken before a scene, so a video
  * whose scenes are all done is finished before more scenes start.
  */
-export function startRenderWorker(a: RenderWorkerArgs): { wake(): void; stop(): Promise<void> } {
+export function startRenderWorker(a: RenderWorkerArgs): WorkLoop {
   const figures = renderMetrics(a.metrics, () => a.renders.queue());
-  let stopped = false;
-  const abort = new AbortController();
-  let wakeUp: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((ok) => {
-      const timer = setTimeout(ok, ms);
-      wakeUp = () => {
-        clearTimeout(timer);
-        ok();
-      };
-    });
-
-  const work = async (claim: Claim, workDir: string): Promise<void> => {
-    const opts = {
-      resolution: claim.resolution,
-      voice: claim.voice,
-      workDir,
-      signal: abort.signal,
-    };
+  const work = async (claim: Claim, workDir: string, signal: AbortSignal): Promise<void> => {
+    const opts = { resolution: claim.resolution, voice: claim.voice, workDir, signal };
     const held = (ok: boolean) => {
       if (!ok) throw new LeaseLost(claim.renderId);
     };
@@ -131,7 +115,7 @@ export function startRenderWorker(a: RenderWorkerArgs): { wake(): void; stop(): 
     held(await a.renders.sceneRendered(claim, claim.attemptId, performance.now() - started));
   };
 
-  const once = async (): Promise<boolean> => {
+  const once = async (signal: AbortSignal): Promise<boolean> => {
     const claim =
       (await a.renders.claimJoin(a.leaseMs, a.worker)) ??
       (await a.renders.claimScene(a.leaseMs, a.worker));
@@ -142,30 +126,23 @@ export function startRenderWorker(a: RenderWorkerArgs): { wake(): void; stop(): 
       scene: claim.index,
       attempt: claim.attempts,
     });
-    const renew = setInterval(
-      () => {
-        a.renders
-          .renew(claim, a.leaseMs)
-          .catch((err: unknown) => log.warn({ err }, "render: lease renewal failed"));
-      },
-      Math.max(1, Math.floor(a.leaseMs / 3)),
-    );
+    const release = keepLease(a.leaseMs, () => a.renders.renew(claim, a.leaseMs), log);
     log.info(`render: ${kind} started`);
     const workDir = await mkdtemp(join(tmpdir(), "render-"));
     const end = figures.seconds.startTimer({ kind });
     try {
-      await work(claim, workDir);
+      await work(claim, workDir, signal);
       end();
       figures.jobs.inc({ kind, outcome: "succeeded" });
       await a.renders.attemptEnded(claim.attemptId, "succeeded");
       log.info(`render: ${kind} done`);
     } catch (err) {
       const message = (err as Error).message;
-      if (err instanceof LeaseLost || stopped) {
+      if (err instanceof LeaseLost || signal.aborted) {
         // Stopping: the lease runs out and another replica renders it again.
         figures.jobs.inc({ kind, outcome: "lost" });
         await a.renders.attemptEnded(claim.attemptId, "lost", message).catch(() => undefined);
-        log.warn(`render: ${kind} given up (${stopped ? "stopping" : "lease lost"})`);
+        log.warn(`render: ${kind} given up (${signal.aborted ? "stopping" : "lease lost"})`);
         return true;
       }
       const error = {
@@ -188,31 +165,11 @@ export function startRenderWorker(a: RenderWorkerArgs): { wake(): void; stop(): 
         `render: ${kind} ${final ? "failed" : "will be retried"}`,
       );
     } finally {
-      clearInterval(renew);
+      release();
       await rm(workDir, { recursive: true, force: true });
     }
     return true;
   };
 
-  const loop = (async () => {
-    while (!stopped) {
-      let worked = false;
-      try {
-        worked = await once();
-      } catch (err) {
-        a.logger.error({ err }, "render: worker step failed");
-      }
-      if (!worked && !stopped) await sleep(a.pollMs);
-    }
-  })();
-
-  return {
-    wake: () => wakeUp?.(),
-    stop: async () => {
-      stopped = true;
-      abort.abort();
-      wakeUp?.();
-      await loop;
-    },
-  };
+  return startWorkLoop("render", a.pollMs, a.logger, once);
 }

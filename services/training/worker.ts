@@ -2,6 +2,7 @@ import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import { callService, errorFrom } from "../shared/serviceCall.ts";
 import type { ReplicaSet } from "../shared/upstream.ts";
+import { keepLease, startWorkLoop, type WorkLoop } from "../shared/workLoop.ts";
 import type { ModelVersion } from "../model/contract.ts";
 import { NgramModel } from "../inference/ngram.ts";
 import type { StorageClient } from "../storage/client.ts";
@@ -144,18 +145,7 @@ export function registerVersion(
  * Claims and runs jobs one at a time while the service runs. Any replica may take any job; the
  * lease is renewed while a job runs, so only a dead (or stuck) worker loses it.
  */
-export function startWorker(args: WorkerArgs): { wake(): void; stop(): Promise<void> } {
-  let stopped = false;
-  let wakeUp: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((ok) => {
-      const timer = setTimeout(ok, ms);
-      wakeUp = () => {
-        clearTimeout(timer);
-        ok();
-      };
-    });
-
+export function startWorker(args: WorkerArgs): WorkLoop {
   const once = async (): Promise<boolean> => {
     const job = await args.jobs.claim(args.leaseMs);
     if (!job) return false;
@@ -167,14 +157,7 @@ export function startWorker(args: WorkerArgs): { wake(): void; stop(): Promise<v
       });
       return true;
     }
-    const renew = setInterval(
-      () => {
-        args.jobs
-          .renew(job, args.leaseMs)
-          .catch((err: unknown) => log.warn({ err }, "lease renewal failed"));
-      },
-      Math.max(1, Math.floor(args.leaseMs / 3)),
-    );
+    const release = keepLease(args.leaseMs, () => args.jobs.renew(job, args.leaseMs), log);
     try {
       await runJob(job, args);
       log.info("training: job succeeded");
@@ -195,29 +178,10 @@ export function startWorker(args: WorkerArgs): { wake(): void; stop(): Promise<v
         }
       }
     } finally {
-      clearInterval(renew);
+      release();
     }
     return true;
   };
 
-  const loop = (async () => {
-    while (!stopped) {
-      let worked = false;
-      try {
-        worked = await once();
-      } catch (err) {
-        args.logger.error({ err }, "training: worker step failed");
-      }
-      if (!worked && !stopped) await sleep(args.pollMs);
-    }
-  })();
-
-  return {
-    wake: () => wakeUp?.(),
-    stop: async () => {
-      stopped = true;
-      wakeUp?.();
-      await loop;
-    },
-  };
+  return startWorkLoop("training", args.pollMs, args.logger, once);
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import { ApiError } from "../shared/errors.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
+import { keepLease, startWorkLoop, type WorkLoop } from "../shared/workLoop.ts";
 import { putBytes, type BlobStore } from "../storage/blobs.ts";
 import type { StorageClient } from "../storage/client.ts";
 import type { CreateRender } from "../render/contract.ts";
@@ -71,24 +72,13 @@ export function videoMetrics(metrics: Metrics, counts: () => Promise<Record<stri
  * replica takes the step again: every step is safe to repeat (the render keeps its first
  * submission, the content is stored under the video's id).
  */
-export function startDriver(a: DriverArgs): { wake(): void; stop(): Promise<void> } {
+export function startDriver(a: DriverArgs): WorkLoop {
   const figures = videoMetrics(a.metrics, () => a.videos.counts());
-  let stopped = false;
-  const abort = new AbortController();
-  let wakeUp: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((ok) => {
-      const timer = setTimeout(ok, ms);
-      wakeUp = () => {
-        clearTimeout(timer);
-        ok();
-      };
-    });
   const held = (ok: boolean, id: string) => {
     if (!ok) throw new LeaseLost(id);
   };
 
-  const plan = async (lease: VideoLease) => {
+  const plan = async (lease: VideoLease, signal: AbortSignal) => {
     const { video, owner } = lease;
     held(await a.videos.mark(lease, "planning", 0.02), video.id);
     const [sceneSeconds, chart] = await Promise.all([
@@ -113,7 +103,7 @@ export function startDriver(a: DriverArgs): { wake(): void; stop(): Promise<void
           request.imageFileIds.length,
         ),
       },
-      abort.signal,
+      signal,
     );
     let storyboard;
     try {
@@ -189,23 +179,17 @@ export function startDriver(a: DriverArgs): { wake(): void; stop(): Promise<void
       );
   };
 
-  const once = async (): Promise<boolean> => {
+  const once = async (signal: AbortSignal): Promise<boolean> => {
     const lease = await a.videos.claim(a.leaseMs);
     if (!lease) return false;
     const log = a.logger.child({ video: lease.video.id, status: lease.video.status });
-    const renew = setInterval(
-      () => {
-        a.videos
-          .renew(lease, a.leaseMs)
-          .catch((err: unknown) => log.warn({ err }, "video: lease renewal failed"));
-      },
-      Math.max(1, Math.floor(a.leaseMs / 3)),
-    );
+    const release = keepLease(a.leaseMs, () => a.videos.renew(lease, a.leaseMs), log);
     try {
-      if (lease.video.status === "queued" || lease.video.status === "planning") await plan(lease);
+      if (lease.video.status === "queued" || lease.video.status === "planning")
+        await plan(lease, signal);
       else await follow(lease);
     } catch (err) {
-      if (err instanceof LeaseLost || stopped) return true;
+      if (err instanceof LeaseLost || signal.aborted) return true;
       const permanent =
         err instanceof VideoError ||
         (err instanceof ApiError && err.status < 500 && err.status !== 429);
@@ -225,30 +209,10 @@ export function startDriver(a: DriverArgs): { wake(): void; stop(): Promise<void
         log.warn({ code, message, attempt: lease.attempts }, "video: step will be tried again");
       }
     } finally {
-      clearInterval(renew);
+      release();
     }
     return true;
   };
 
-  const loop = (async () => {
-    while (!stopped) {
-      let worked = false;
-      try {
-        worked = await once();
-      } catch (err) {
-        a.logger.error({ err }, "video: driver step failed");
-      }
-      if (!worked && !stopped) await sleep(a.pollMs);
-    }
-  })();
-
-  return {
-    wake: () => wakeUp?.(),
-    stop: async () => {
-      stopped = true;
-      abort.abort();
-      wakeUp?.();
-      await loop;
-    },
-  };
+  return startWorkLoop("video", a.pollMs, a.logger, once);
 }
