@@ -95,6 +95,16 @@ describe("repairStoryboard", () => {
     ]);
   });
 
+  test("a picture the model left no scene for gets one of its own, as far as the count allows", () => {
+    const req = { ...request, durationSeconds: 6, sceneSeconds: 5, imageFileIds: ["file_a"] };
+    const { scenes } = repairStoryboard({ title: "Bees", scenes: [scene("title", "Bees")] }, req);
+    expect(scenes.map((s) => s.visual)).toEqual([
+      { kind: "title", title: "Bees" },
+      { kind: "image", file_id: "file_a" },
+    ]);
+    expect(scenes.map((s) => s.duration_seconds)).toEqual([3, 3]);
+  });
+
   test("refuses what cannot be rendered, saying why", () => {
     for (const raw of [null, "text", { title: "x" }, { scenes: "many" }])
       expect(() => repairStoryboard(raw, request)).toThrow(
@@ -129,7 +139,7 @@ test("scene counts and lengths add up to the video's duration", () => {
   }
   // The answer's lengths are bounded by the schema, and its tokens by the request.
   const schema = storyboardSchema(4);
-  expect(schema.properties.scenes.maxItems).toBe(4);
+  expect(schema.properties.scenes).toMatchObject({ minItems: 4, maxItems: 4 });
   expect(storyboardMaxTokens(12)).toBeLessThanOrEqual(1024);
 });
 

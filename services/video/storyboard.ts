@@ -22,7 +22,7 @@ export function storyboardSchema(n: number) {
       title: { type: "string", maxLength: TITLE_CAP },
       scenes: {
         type: "array",
-        minItems: 1,
+        minItems: n,
         maxItems: n,
         items: {
           type: "object",
@@ -165,15 +165,18 @@ export function repairStoryboard(
     throw new StoryboardError("the model's storyboard has no scene with text to show");
   const title = clean(answer.title, 80, TITLE_CAP) || clean(req.prompt, 80);
   drafts[0]!.kind = "title";
-  // Every picture the caller gave is shown once, on the last scenes if the model used none.
+  // Every picture the caller gave is shown: on the last scenes the model wrote, then on scenes
+  // of their own (as many as the count allows) when it wrote too few.
   const images = [...req.imageFileIds];
   for (const d of drafts) if (d.kind === "image" && images.length === 0) d.kind = "caption";
-  const used = drafts.filter((d) => d.kind === "image").length;
-  for (let i = drafts.length - 1, missing = images.length - used; i > 0 && missing > 0; i--)
+  let missing = images.length - drafts.filter((d) => d.kind === "image").length;
+  for (let i = drafts.length - 1; i > 0 && missing > 0; i--)
     if (drafts[i]!.kind !== "image") {
       drafts[i]!.kind = "image";
       missing--;
     }
+  for (; missing > 0 && drafts.length < n; missing--)
+    drafts.push({ kind: "image", text: "", narration: "" });
   const durations = sceneDurations(req.durationSeconds, drafts.length);
   const style = paletteOf(req.prompt);
   let image = 0;
@@ -196,7 +199,11 @@ export function repairStoryboard(
       case "image":
         return {
           ...base,
-          visual: { kind: "image", file_id: images[image++ % images.length]!, caption: d.text },
+          visual: {
+            kind: "image",
+            file_id: images[image++ % images.length]!,
+            ...(d.text ? { caption: d.text } : {}),
+          },
         };
       default:
         return { ...base, visual: { kind: "caption", caption: d.text } };
