@@ -258,6 +258,8 @@ export const envKey = {
   blobKmsKeyId: "BLOB_KMS_KEY_ID",
   /** The AWS region, as the AWS SDK reads it. */
   awsRegion: "AWS_REGION",
+  /** AWS: the CloudWatch namespace a service with catalog `queueScaling` reports its depth in. */
+  queueMetricNamespace: "QUEUE_METRIC_NAMESPACE",
 } as const;
 
 /**

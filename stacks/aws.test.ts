@@ -3,6 +3,7 @@ import { ecsExecWritablePaths } from "../components/aws/fargateTaskDefinition.ts
 import { nodeBaseImage, rdsCaBundle } from "../infra/aws/workloads.ts";
 import { IMAGE_DATA_DIR, entrypoint } from "../platform/runtimeEnv.ts";
 import { catalog, domains, routingRules, services } from "../platform/catalog/index.ts";
+import { RENDER_QUEUE_METRIC } from "../services/render/contract.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { mockSecrets, runProgram } from "../test/plan/harness.ts";
 import { mockArn, mockEcrPassword } from "../test/plan/mocks.ts";
@@ -110,6 +111,43 @@ describe("dev stack on AWS", () => {
     expect(new Set(commands.map((c) => JSON.stringify(c)))).toEqual(
       new Set(programs.map((p) => JSON.stringify([entrypoint(p)]))),
     );
+  });
+
+  test("a service with queueScaling reports its depth where its second scaling policy reads it", () => {
+    const queued = services(catalog).filter((s) => s.queueScaling);
+    expect(queued.map((s) => [s.name, s.queueScaling!.metric])).toEqual([
+      ["render", RENDER_QUEUE_METRIC],
+    ]);
+    const policies = run.records
+      .byType("aws:appautoscaling/policy:Policy")
+      .filter((p) => p.name.endsWith("-queue"));
+    expect(policies).toHaveLength(1);
+    const [waiting] = field(
+      policies[0]!,
+      "targetTrackingScalingPolicyConfiguration",
+      "customizedMetricSpecification",
+      "metrics",
+    ) as {
+      metricStat: { metric: { namespace: string; metricName: string; dimensions: unknown } };
+    }[];
+    expect(waiting!.metricStat.metric).toMatchObject({
+      metricName: RENDER_QUEUE_METRIC,
+      dimensions: [{ name: "Service", value: "render" }],
+    });
+    // The render task is told the same namespace; no other task reports a queue.
+    for (const td of run.records.byType(T.taskDefinition)) {
+      const [container] = JSON.parse(String(td.inputs["containerDefinitions"])) as {
+        command: string[];
+        environment: { name: string; value: string }[];
+      }[];
+      const namespace = container!.environment.find((e) => e.name === "QUEUE_METRIC_NAMESPACE");
+      expect([container!.command[0], namespace?.value]).toEqual([
+        container!.command[0],
+        container!.command[0] === entrypoint("render")
+          ? waiting!.metricStat.metric.namespace
+          : undefined,
+      ]);
+    }
   });
 
   test("the ALB forwards each route of the catalog to its domain's gateway tier", () => {

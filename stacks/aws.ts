@@ -247,6 +247,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       ]),
       execCommand: w.execCommand,
       internetEgress: w.internetEgress,
+      queueScaling: w.queueScaling,
     };
     const group =
       "alb" in w.admits

@@ -33,6 +33,64 @@ test("tracks average CPU between the floor and the ceiling, out fast and in slow
   });
 });
 
+test("with a queue, also tracks the waiting items per running task (backlog per task)", async () => {
+  const records = await recordComponents(
+    () =>
+      new ServiceAutoscaling("render", {
+        clusterName: "cluster",
+        serviceName: "render-service",
+        minTasks: 2,
+        maxTasks: 6,
+        queue: {
+          namespace: "Platform/platform-dev",
+          metricName: "render_scenes_waiting",
+          dimensions: { Service: "render" },
+          perTask: 2,
+        },
+      }),
+  );
+  expect(records.byType("aws:appautoscaling/policy:Policy").map((p) => p.name)).toEqual([
+    "render-cpu",
+    "render-queue",
+  ]);
+  const config = records.one("aws:appautoscaling/policy:Policy", "render-queue").inputs[
+    "targetTrackingScalingPolicyConfiguration"
+  ] as {
+    targetValue: number;
+    customizedMetricSpecification: {
+      metrics: { id: string; expression?: string; returnData: boolean; metricStat?: unknown }[];
+    };
+  };
+  expect(config.targetValue).toBe(2);
+  const [waiting, tasks, backlog] = config.customizedMetricSpecification.metrics;
+  expect(waiting).toMatchObject({
+    id: "waiting",
+    returnData: false,
+    metricStat: {
+      metric: {
+        namespace: "Platform/platform-dev",
+        metricName: "render_scenes_waiting",
+        dimensions: [{ name: "Service", value: "render" }],
+      },
+    },
+  });
+  expect(tasks).toMatchObject({
+    id: "tasks",
+    metricStat: {
+      metric: {
+        namespace: "ECS/ContainerInsights",
+        metricName: "RunningTaskCount",
+        dimensions: [
+          { name: "ClusterName", value: "cluster" },
+          { name: "ServiceName", value: "render-service" },
+        ],
+      },
+    },
+  });
+  // Exactly one series is the policy's metric: the backlog per task.
+  expect(backlog).toEqual({ id: "backlog", expression: "waiting / tasks", returnData: true });
+});
+
 test("refuses a ceiling below the floor", async () => {
   await expect(
     recordComponents(

@@ -10,6 +10,16 @@ export interface ServiceAutoscalingArgs {
   maxTasks: number;
   /** Average CPU (percent) that target tracking keeps the tasks at. Default 60. */
   targetCpuPercent?: number;
+  /**
+   * A queue whose depth the service reports to CloudWatch: a second target tracking keeps the
+   * waiting items per running task at `perTask` (the larger of the two policies' counts wins).
+   */
+  queue?: {
+    namespace: string;
+    metricName: string;
+    dimensions: Record<string, string>;
+    perTask: number;
+  };
   tags?: Record<string, string>;
 }
 
@@ -51,6 +61,55 @@ export class ServiceAutoscaling extends pulumi.ComponentResource {
       },
       parent,
     );
+    if (args.queue) {
+      const { namespace, metricName, dimensions, perTask } = args.queue;
+      const tasks = {
+        namespace: "ECS/ContainerInsights",
+        metricName: "RunningTaskCount",
+        dimensions: [
+          { name: "ClusterName", value: args.clusterName },
+          { name: "ServiceName", value: args.serviceName },
+        ],
+      };
+      new aws.appautoscaling.Policy(
+        `${name}-queue`,
+        {
+          policyType: "TargetTrackingScaling",
+          serviceNamespace: scaling.serviceNamespace,
+          scalableDimension: scaling.scalableDimension,
+          resourceId: scaling.resourceId,
+          targetTrackingScalingPolicyConfiguration: {
+            targetValue: perTask,
+            // Backlog per task (AWS's recipe for queue workers): the depth over the tasks
+            // running, so the count grows with the queue and not with how long it waited.
+            customizedMetricSpecification: {
+              metrics: [
+                {
+                  id: "waiting",
+                  metricStat: {
+                    metric: {
+                      namespace,
+                      metricName,
+                      dimensions: Object.entries(dimensions).map(([n, value]) => ({
+                        name: n,
+                        value,
+                      })),
+                    },
+                    stat: "Maximum",
+                  },
+                  returnData: false,
+                },
+                { id: "tasks", metricStat: { metric: tasks, stat: "Average" }, returnData: false },
+                { id: "backlog", expression: "waiting / tasks", returnData: true },
+              ],
+            },
+            scaleOutCooldown: 60,
+            scaleInCooldown: 300,
+          },
+        },
+        parent,
+      );
+    }
     this.registerOutputs({});
   }
 }

@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import type { FargateTaskDefinitionArgs } from "./fargateTaskDefinition.ts";
 import { FargateTaskDefinition } from "./fargateTaskDefinition.ts";
 import { movedFrom } from "./moved.ts";
-import { ServiceAutoscaling } from "./serviceAutoscaling.ts";
+import { ServiceAutoscaling, type ServiceAutoscalingArgs } from "./serviceAutoscaling.ts";
 import { TaskSecurityGroup } from "./taskSecurityGroup.ts";
 
 export interface ServiceGroupArgs extends Omit<FargateTaskDefinitionArgs, "logStreamPrefix"> {
@@ -33,6 +33,8 @@ export interface ServiceGroupArgs extends Omit<FargateTaskDefinitionArgs, "logSt
   maxReplicas?: number;
   /** Average CPU (percent) that target tracking keeps the tasks at. Default 60. */
   targetCpuPercent?: number;
+  /** Also scale on a queue the service reports to CloudWatch (ServiceAutoscaling `queue`). */
+  queueScaling?: ServiceAutoscalingArgs["queue"];
   /** Security groups whose members may reach `containerPort`; nothing else may. */
   sourceSecurityGroupIds?: pulumi.Input<string>[];
   /** Further groups the tasks join, e.g. the client groups that data stores admit. */
@@ -208,6 +210,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
         minTasks: args.replicas,
         maxTasks: maxReplicas,
         targetCpuPercent: args.targetCpuPercent,
+        queue: args.queueScaling,
         tags,
       },
       movedFrom(this),

@@ -12,6 +12,7 @@ import { nameOf, workloadName } from "../../platform/names.ts";
 import type { BlobEndpoint, DataAccess, Env } from "../../platform/runtimeEnv.ts";
 import {
   IMAGE_DATA_DIR,
+  envKey,
   entrypoint,
   imageVariant,
   type ImageVariant,
@@ -69,6 +70,13 @@ export interface AwsWorkloadPlan {
   deployEnv: Record<string, DeployValue>;
   /** In the order the task definition lists them. */
   secrets: AwsSecret[];
+  /** A queue whose depth the service reports, which its task count also tracks. */
+  queueScaling?: {
+    namespace: string;
+    metricName: string;
+    dimensions: Record<string, string>;
+    perTask: number;
+  };
   /** The stores of its domain it is a client of: their security groups and IAM statements. */
   stores: StoreKind[];
   /** It keeps blobs in a bucket of its own, which only its tasks may use. */
@@ -234,6 +242,13 @@ export function planAws(catalog: Catalog, settings: StackSettings, stack: string
         }
       : undefined;
     const operated = s.role === "monitoring";
+    // The depth reaches CloudWatch in the service's log lines, in the stack's own namespace.
+    const queue = s.queueScaling && {
+      namespace: `Platform/${prefix}`,
+      metricName: s.queueScaling.metric,
+      dimensions: { Service: s.name },
+      perTask: s.queueScaling.perReplica,
+    };
     return s.versions.map((v): AwsWorkloadPlan => {
       const label = workloadName.service(s.name, v.name);
       return {
@@ -246,17 +261,21 @@ export function planAws(catalog: Catalog, settings: StackSettings, stack: string
         ...sized(s.replicas),
         cpu: s.cpu,
         memory: s.memory,
-        ...deploy.split(
-          serviceEnv(
-            catalog,
-            s.name,
-            port,
-            dataAccess(s.domain, uses, s.name),
-            v.name,
-            addresses,
-            blobs,
+        ...withQueueNamespace(
+          deploy.split(
+            serviceEnv(
+              catalog,
+              s.name,
+              port,
+              dataAccess(s.domain, uses, s.name),
+              v.name,
+              addresses,
+              blobs,
+            ),
           ),
+          queue,
         ),
+        queueScaling: queue,
         secrets: [
           ...storeSecrets(uses),
           "principalSecret",
@@ -431,4 +450,10 @@ export function adminBootstrapCommand(cluster: string, task: RunTask, secretArn:
     `--network-configuration '${network}'`,
     `--overrides '${JSON.stringify(overrides)}'`,
   ].join(" ");
+}
+
+/** The env of a service that reports a queue's depth: where in CloudWatch it reports it. */
+function withQueueNamespace<T extends { env: Env }>(split: T, queue?: { namespace: string }): T {
+  if (!queue) return split;
+  return { ...split, env: { ...split.env, [envKey.queueMetricNamespace]: queue.namespace } };
 }

@@ -168,6 +168,8 @@ export const defaultCatalog: CatalogInput = {
       uses: ["postgres"],
       blobs: true,
       media: true,
+      // Scaled out on the scenes waiting (two per worker), besides CPU.
+      queueScaling: { metric: "render_scenes_waiting", perReplica: 2 },
       cpu: 1024,
       memory: 2048,
     },

@@ -212,6 +212,19 @@ const serviceSchema = z
      */
     media: z.boolean().default(false),
     /**
+     * The service works through a queue whose depth it reports (`metric`, a gauge on /metrics):
+     * on AWS its replicas are scaled out to keep about `perReplica` waiting items each, up to
+     * the stack's ceiling, besides CPU (the depth reaches CloudWatch in its log lines, as
+     * Embedded Metric Format). Absent: CPU only.
+     */
+    queueScaling: z
+      .object({
+        metric: z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a metric name (a-z, 0-9, _)"),
+        perReplica: z.number().int().min(1).max(10_000),
+      })
+      .strict()
+      .optional(),
+    /**
      * The service calls hosts outside the platform and AWS (an upstream model API, a webhook).
      * On AWS only such a service's tasks may send to the internet; every other task reaches the
      * VPC, its endpoints and S3, nothing else. Default false.

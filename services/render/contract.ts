@@ -59,6 +59,9 @@ export interface Render {
   error: { code: string; message: string } | null;
 }
 
+/** The gauge of the scenes waiting: what the catalog's `queueScaling` for render names. */
+export const RENDER_QUEUE_METRIC = "render_scenes_waiting";
+
 /** The queue as the status page and the scaling policies read it (`GET /internal/queue`). */
 export interface QueueState {
   scenes_waiting: number;

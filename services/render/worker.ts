@@ -7,7 +7,7 @@ import type { Metrics } from "../shared/metrics.ts";
 import { keepLease, startWorkLoop, type WorkLoop } from "../shared/workLoop.ts";
 import { putBytes, type BlobStore } from "../storage/blobs.ts";
 import { MediaError, joinClips, renderScene, type SceneSpec } from "./media.ts";
-import type { QueueState } from "./contract.ts";
+import { RENDER_QUEUE_METRIC, type QueueState } from "./contract.ts";
 import type { Claim, RenderStore } from "./store.ts";
 
 export interface RenderWorkerArgs {
@@ -49,7 +49,7 @@ export function renderMetrics(metrics: Metrics, queue: () => Promise<QueueState>
       registers: [metrics.registry],
     }),
     waiting: new Gauge({
-      name: "render_scenes_waiting",
+      name: RENDER_QUEUE_METRIC,
       help: "Scenes queued for a render worker (what the replicas scale on)",
       registers: [metrics.registry],
       async collect() {
