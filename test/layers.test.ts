@@ -61,14 +61,22 @@ describe("the layers of the repository", () => {
     expect(pulumi).toEqual([]);
   });
 
-  it("builds the service image's last stage from platform/ and services/ alone", () => {
-    // Earlier stages run build tools (the model fetch, the CA bundle); only the last one ships.
+  it("builds the shipped stages from platform/ and services/ alone", () => {
+    // Earlier stages run build tools (the model fetch, the CA bundle); the `services` stage and
+    // those built on it (the media variant, the default target) are what ships.
     const stages = readFileSync(join(ROOT, "Dockerfile"), "utf8").split(/^FROM /m);
-    // A build script copied to /tmp is run and removed in the same step.
-    const sourcesCopied = [...stages.at(-1)!.matchAll(/^COPY (?!--from)(\S+) (\S+)/gm)]
-      .filter((m) => !m[2]!.startsWith("/tmp/"))
-      .map((m) => top(m[1]!))
-      .filter((dir) => sources.some((f) => top(f) === dir));
-    expect(new Set(sourcesCopied)).toEqual(new Set(["platform", "services"]));
+    const shipped = stages.findIndex((s) => /^\S+ AS services$/m.test(s.split("\n")[0]!));
+    expect(shipped).toBeGreaterThan(0);
+    const copied = (stage: string) =>
+      [...stage.matchAll(/^COPY (?!--from)(\S+) (\S+)/gm)]
+        // A build script copied to /tmp is run and removed in the same step.
+        .filter((m) => !m[2]!.startsWith("/tmp/"))
+        .map((m) => top(m[1]!))
+        .filter((dir) => sources.some((f) => top(f) === dir));
+    expect(new Set(copied(stages[shipped]!))).toEqual(new Set(["platform", "services"]));
+    for (const later of stages.slice(shipped + 1)) {
+      expect(later.split("\n")[0]).toMatch(/^services( AS \w+)?$/);
+      expect(copied(later)).toEqual([]);
+    }
   });
 });
