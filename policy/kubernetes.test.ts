@@ -9,16 +9,22 @@ import { policies } from "./rules.ts";
 
 type Graph = ResourceRecord[];
 let graph: Graph;
+/** The same stack on a cluster with KEDA: render scales through a ScaledObject. */
+let kedaGraph: Graph;
+
+const k8sGraph = async (config: Record<string, string> = {}): Promise<Graph> => [
+  ...(
+    await runProgram({
+      stack: "k8s",
+      secrets: { "platform:postgresPassword": mockSecrets["platform:postgresPassword"]! },
+      config,
+    })
+  ).records.all,
+];
 
 beforeAll(async () => {
-  graph = [
-    ...(
-      await runProgram({
-        stack: "k8s",
-        secrets: { "platform:postgresPassword": mockSecrets["platform:postgresPassword"]! },
-      })
-    ).records.all,
-  ];
+  graph = await k8sGraph();
+  kedaGraph = await k8sGraph({ "platform:kedaNamespace": "keda" });
 });
 
 const pack = [...policies, ...kubernetesPolicies];
@@ -30,8 +36,13 @@ async function failures(g: Graph): Promise<string[]> {
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- edits reach deep into manifests
 
 /** A copy of the graph with `edit` applied to the first resource of `type` (and `name`). */
-function broken(type: string, edit: (inputs: Props, all: Graph) => void, name?: string): Graph {
-  const copy = structuredClone(graph);
+function broken(
+  type: string,
+  edit: (inputs: Props, all: Graph) => void,
+  name?: string,
+  base = graph,
+): Graph {
+  const copy = structuredClone(base);
   const target = copy.find(
     (r) => r.type === type && (!name || (r.inputs as Props)["metadata"]?.name === name),
   );
@@ -42,8 +53,10 @@ function broken(type: string, edit: (inputs: Props, all: Graph) => void, name?: 
 
 const container = (inputs: Props): Props => inputs["spec"].template.spec.containers[0];
 
-test("the k8s stack passes the whole pack", async () => {
+test("the k8s stack passes the whole pack, with and without KEDA", async () => {
   expect(await failures(graph)).toEqual([]);
+  expect(kedaGraph.some((r) => r.type === "kubernetes:keda.sh/v1alpha1:ScaledObject")).toBe(true);
+  expect(await failures(kedaGraph)).toEqual([]);
 });
 
 test.each<[string, () => Graph, string]>([
@@ -129,6 +142,27 @@ test.each<[string, () => Graph, string]>([
         "router",
       ),
     "Deployment platform-routing/router needs a PodDisruptionBudget",
+  ],
+  [
+    "an autoscaler allowed down to one replica",
+    () =>
+      broken(
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+        (i) => (i["spec"].minReplicas = 1),
+        "router",
+      ),
+    "k8s-availability: Deployment platform-routing/router lets its autoscaler go below 2 replicas (1)",
+  ],
+  [
+    "a ScaledObject left at KEDA's floor of zero",
+    () =>
+      broken(
+        "kubernetes:keda.sh/v1alpha1:ScaledObject",
+        (i) => delete i["spec"].minReplicaCount,
+        "render",
+        kedaGraph,
+      ),
+    "k8s-availability: Deployment platform-business/render lets its autoscaler go below 2 replicas (0)",
   ],
   [
     "a namespace without default deny",

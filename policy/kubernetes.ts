@@ -14,6 +14,8 @@ const T = {
   statefulSet: "kubernetes:apps/v1:StatefulSet",
   pdb: "kubernetes:policy/v1:PodDisruptionBudget",
   networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+  hpa: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+  scaledObject: "kubernetes:keda.sh/v1alpha1:ScaledObject",
 } as const;
 
 const WORKLOADS: ReadonlySet<string> = new Set([T.deployment, T.statefulSet]);
@@ -97,13 +99,37 @@ function checkAvailability(resources: PolicyResource[], report: ReportViolation)
         matches(obj(obj(p.props["spec"])["selector"]), labels),
     );
     if (!guarded) report(`Deployment ${nameOf(d)} needs a PodDisruptionBudget`, d.urn);
+    // An autoscaler's floor overrides the Deployment's count; KEDA's defaults to 0 (scale to zero).
+    for (const floor of autoscalerFloors(resources, d)) {
+      if (floor < 2)
+        report(`Deployment ${nameOf(d)} lets its autoscaler go below 2 replicas (${floor})`, d.urn);
+    }
   }
+}
+
+/** The least replicas of each autoscaler (HPA or KEDA ScaledObject) that targets Deployment `d`. */
+function autoscalerFloors(resources: PolicyResource[], d: PolicyResource): number[] {
+  const { name, namespace } = obj(d.props["metadata"]);
+  return resources
+    .filter((a) => a.type === T.hpa || a.type === T.scaledObject)
+    .filter((a) => {
+      const target = obj(obj(a.props["spec"])["scaleTargetRef"]);
+      return (
+        obj(a.props["metadata"])["namespace"] === namespace &&
+        target["name"] === name &&
+        (target["kind"] ?? "Deployment") === "Deployment"
+      );
+    })
+    .map((a) => {
+      const spec = obj(a.props["spec"]);
+      return Number(a.type === T.hpa ? (spec["minReplicas"] ?? 1) : (spec["minReplicaCount"] ?? 0));
+    });
 }
 
 export const availability: StackValidationPolicy = {
   name: "k8s-availability",
   description:
-    "Every Deployment runs 2+ replicas spread over zones, guarded by a PodDisruptionBudget.",
+    "Every Deployment runs 2+ replicas spread over zones, guarded by a PodDisruptionBudget, and no autoscaler may take it below 2.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => checkAvailability(args.resources, report),
 };

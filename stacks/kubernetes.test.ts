@@ -245,6 +245,42 @@ describe("kubernetes stack", () => {
     }
   });
 
+  it("scales render on its queue through KEDA where the stack names KEDA's namespace", async () => {
+    const keda = await runProgram({
+      stack: "k8s",
+      secrets,
+      config: { "platform:kedaNamespace": "keda" },
+    });
+    const queued = services(catalog).filter((s) => s.queueScaling);
+    const scaledObjects = keda.records.byType("kubernetes:keda.sh/v1alpha1:ScaledObject");
+    expect(scaledObjects.map((r) => meta(r).name)).toEqual(queued.map((s) => s.name));
+    // Only those: the rest of the graph is the CPU-only stack's, one HPA fewer per ScaledObject.
+    expect(keda.records.changedSince(run.records).sort()).toEqual(
+      queued
+        .flatMap((s) => [
+          `create kubernetes:keda.sh/v1alpha1:ScaledObject ${s.name}`,
+          `delete kubernetes:autoscaling/v2:HorizontalPodAutoscaler ${s.name}`,
+          `update ${DEPLOYMENT} ${s.name}`,
+          `update ${POLICY} ${s.name}`,
+          `update kubernetes:core/v1:Service ${s.name}`,
+        ])
+        .sort(),
+    );
+    const manifests = manifestsOf(scaledObjects);
+    const dir = mkdtempSync(join(tmpdir(), "k8s-keda-"));
+    try {
+      writeFileSync(join(dir, "keda.yaml"), toYaml(manifests));
+      const checked = spawnSync(
+        process.execPath,
+        ["scripts/kubernetes/validate.ts", join(dir, "keda.yaml")],
+        { encoding: "utf8" },
+      );
+      expect(checked.stdout).toContain(`${manifests.length} of ${manifests.length} objects valid`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const spreadOf = (r: RunResult) =>
     r.records.byType(DEPLOYMENT).map((d) => ({
       name: meta(d).name,

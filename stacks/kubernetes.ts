@@ -144,6 +144,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           memoryMi: w.memoryMi,
           allowFrom: w.allowFrom,
           ops: w.ops,
+          queueScaling: w.queueScaling,
           allowTo: w.allowTo,
           allowExternalPorts: w.allowExternalPorts,
           sharedClaims: claim

@@ -141,6 +141,55 @@ describe("Workload", () => {
     });
   });
 
+  it("scales on its queue through one KEDA ScaledObject, in place of the CPU autoscaler", async () => {
+    const queued = await build({
+      ops: { port: 9464, allowFrom: [{ namespace: "keda", labels: { app: "keda-operator" } }] },
+      queueScaling: {
+        metricsUrl: "http://orders.shop.svc.cluster.local:9464/metrics",
+        metric: "orders_waiting",
+        perReplica: 2,
+      },
+    });
+    const component = queued.one("platform:kubernetes:Workload", "orders");
+    const kinds = queued.childrenOf(component).map((r) => r.type);
+    expect(kinds).not.toContain("kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+    const scaled = queued.one("kubernetes:keda.sh/v1alpha1:ScaledObject", "orders");
+    expect(scaled.parent).toBe(component.urn);
+    expect(scaled.inputs).toMatchObject({
+      metadata: { name: "orders", namespace: "shop" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "orders" },
+        minReplicaCount: 2,
+        maxReplicaCount: 6,
+        triggers: [
+          { type: "cpu", metricType: "Utilization", metadata: { value: "70" } },
+          {
+            type: "metrics-api",
+            metricType: "AverageValue",
+            metadata: {
+              url: "http://orders.shop.svc.cluster.local:9464/metrics",
+              format: "prometheus",
+              valueLocation: "orders_waiting",
+              targetValue: "2",
+            },
+          },
+        ],
+      },
+    });
+    // The URL's port is on the Service, and the operator is let in on it alone.
+    const service = of(queued, "core/v1:Service").inputs as { spec: { ports: { port: number }[] } };
+    expect(service.spec.ports.map((p) => p.port)).toEqual([8080, 9464]);
+    expect(policy(queued).spec.ingress[1]).toEqual({
+      from: [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "keda" } },
+          podSelector: { matchLabels: { app: "keda-operator" } },
+        },
+      ],
+      ports: [{ protocol: "TCP", port: 9464 }],
+    });
+  });
+
   it("refuses a replica count that is not a whole number of at least 1", () => {
     expect(() => new Workload("bad", { ...base, replicas: 0 })).toThrow(
       /bad: replicas must be a whole number of at least 1 \(got 0\)/,

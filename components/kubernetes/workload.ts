@@ -4,6 +4,9 @@ import type { PodPeer, PortPeer } from "./peers.ts";
 import { egressRules, peerSelector } from "./peers.ts";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./restricted.ts";
 
+/** Average CPU, as a share of the request, that the autoscaler keeps the replicas at. */
+const CPU_TARGET = 70;
+
 /** An environment variable read from a key of a Kubernetes Secret. */
 export interface SecretRef {
   secretName: pulumi.Input<string>;
@@ -57,8 +60,18 @@ export interface WorkloadArgs {
   zoneSpread?: "soft" | "hard";
   /** Pods allowed to connect to `port`; nobody else can (NetworkPolicy). */
   allowFrom: PodPeer[];
-  /** A second, unpublished port (health details, metrics) and the pods that may reach it. */
+  /**
+   * A second port (health details, metrics) and the pods that may reach it. The Service lists it
+   * too, for a scraper that needs one address (KEDA); the NetworkPolicy still decides who gets in.
+   */
   ops?: { port: number; allowFrom: PodPeer[] };
+  /**
+   * Scale on a queue as well as on CPU: a KEDA ScaledObject (the cluster must run KEDA) reads
+   * the gauge `metric` from `metricsUrl`, in Prometheus's text format, and keeps about
+   * `perReplica` items per replica. It takes the place of the CPU HorizontalPodAutoscaler: KEDA
+   * makes one HPA with both metrics, and two HPAs on one Deployment would fight.
+   */
+  queueScaling?: { metricsUrl: string; metric: string; perReplica: number };
   /** Pods the workload may connect to (besides DNS). */
   allowTo: PortPeer[];
   /** TCP ports it may reach at any address, for endpoints outside the cluster (managed stores). */
@@ -190,7 +203,12 @@ export class Workload extends pulumi.ComponentResource {
         spec: {
           type: "ClusterIP",
           selector: args.labels,
-          ports: [{ name: "http", port: args.port, targetPort: args.port, protocol: "TCP" }],
+          ports: [
+            { name: "http", port: args.port, targetPort: args.port, protocol: "TCP" },
+            ...(args.ops
+              ? [{ name: "ops", port: args.ops.port, targetPort: args.ops.port, protocol: "TCP" }]
+              : []),
+          ],
         },
       },
       { parent: this },
@@ -221,24 +239,63 @@ export class Workload extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
-      name,
-      {
-        metadata: meta,
-        spec: {
-          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
-          minReplicas: args.replicas,
-          maxReplicas: args.maxReplicas ?? args.replicas * 3,
-          metrics: [
-            {
-              type: "Resource",
-              resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
-            },
-          ],
+    const scaleTargetRef = { apiVersion: "apps/v1", kind: "Deployment", name };
+    const maxReplicas = args.maxReplicas ?? args.replicas * 3;
+    if (args.queueScaling) {
+      const queue = args.queueScaling;
+      new k8s.apiextensions.CustomResource(
+        name,
+        {
+          apiVersion: "keda.sh/v1alpha1",
+          kind: "ScaledObject",
+          metadata: meta,
+          spec: {
+            scaleTargetRef,
+            minReplicaCount: args.replicas,
+            maxReplicaCount: maxReplicas,
+            pollingInterval: 15,
+            triggers: [
+              { type: "cpu", metricType: "Utilization", metadata: { value: String(CPU_TARGET) } },
+              {
+                type: "metrics-api",
+                // AverageValue: the HPA divides the depth by the replicas, so it keeps about
+                // `perReplica` items per replica, as the backlog-per-task policy on AWS does.
+                metricType: "AverageValue",
+                metadata: {
+                  url: queue.metricsUrl,
+                  format: "prometheus",
+                  valueLocation: queue.metric,
+                  targetValue: String(queue.perReplica),
+                },
+              },
+            ],
+          },
         },
-      },
-      { parent: this, dependsOn: [deployment] },
-    );
+        { parent: this, dependsOn: [deployment] },
+      );
+    } else {
+      new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        name,
+        {
+          metadata: meta,
+          spec: {
+            scaleTargetRef,
+            minReplicas: args.replicas,
+            maxReplicas,
+            metrics: [
+              {
+                type: "Resource",
+                resource: {
+                  name: "cpu",
+                  target: { type: "Utilization", averageUtilization: CPU_TARGET },
+                },
+              },
+            ],
+          },
+        },
+        { parent: this, dependsOn: [deployment] },
+      );
+    }
 
     const external = args.allowExternalPorts ?? [];
     new k8s.networking.v1.NetworkPolicy(

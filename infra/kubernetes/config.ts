@@ -70,6 +70,17 @@ const settingsSchema = z.object({
    * port only. SASL listeners (SCRAM, IAM) are not supported on this target.
    */
   externalKafkaAuth: z.enum(["none", "tls"], { error: 'must be "none" or "tls"' }).default("none"),
+  /**
+   * Namespace of the cluster's KEDA operator (`keda` with its Helm chart, `kube-system` with
+   * AKS's add-on). Set: a service with catalog `queueScaling` scales on its queue as well as on
+   * CPU, through a KEDA ScaledObject that reads the depth from the service's ops port. Unset
+   * (default): every workload scales on CPU alone, as a plain HorizontalPodAutoscaler can.
+   */
+  kedaNamespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a namespace name such as keda")
+    .max(63, "must be a namespace name of at most 63 characters")
+    .optional(),
 });
 
 export type KubernetesSettings = z.output<typeof settingsSchema>;

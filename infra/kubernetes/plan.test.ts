@@ -12,7 +12,8 @@ import { planKubernetes } from "./plan.ts";
 
 const settings = (raw: Record<string, string> = {}) =>
   parseKubernetesSettings({ imageRepository: "registry.example.com/platform/services", ...raw });
-const plan = planKubernetes(catalog, settings(), { demoApiKey: true });
+const options = { demoApiKey: true };
+const plan = planKubernetes(catalog, settings(), options);
 const external = planKubernetes(
   catalog,
   settings({ dataStores: "external", externalKafkaAuth: "tls" }),
@@ -161,6 +162,38 @@ describe("the Kubernetes plan", () => {
         .map((s) => s.name),
     );
     expect(byName(plan).get(claims[0]!)!.sharedClaim!.gb).toBe(10);
+  });
+
+  it("scales a queue-scaled service on its queue only where KEDA's namespace is named", () => {
+    expect(plan.workloads.filter((w) => w.queueScaling)).toEqual([]);
+    const keda = byName(planKubernetes(catalog, settings({ kedaNamespace: "keda" }), options));
+    const queued = services(catalog).filter((s) => s.queueScaling);
+    expect(queued.length).toBeGreaterThan(0);
+    for (const s of services(catalog)) {
+      const w = keda.get(s.name)!;
+      if (!s.queueScaling) {
+        expect([w.queueScaling, w.ops, w.env[envKey.opsPort]]).toEqual([
+          undefined,
+          undefined,
+          undefined,
+        ]);
+        continue;
+      }
+      // KEDA reads the gauge from the ops port, which the service opens and only KEDA reaches.
+      expect(w.queueScaling).toEqual({
+        metricsUrl: `http://${w.name}.${w.namespace}.svc.cluster.local:${catalog.opsPort}/metrics`,
+        metric: s.queueScaling.metric,
+        perReplica: s.queueScaling.perReplica,
+      });
+      expect(w.env[envKey.opsPort]).toBe(String(catalog.opsPort));
+      expect(w.ops).toEqual({
+        port: catalog.opsPort,
+        allowFrom: [{ namespace: "keda", labels: { "app.kubernetes.io/name": "keda-operator" } }],
+      });
+    }
+    expect(() => settings({ kedaNamespace: "Keda!" })).toThrow(
+      "platform:kedaNamespace must be a namespace name such as keda",
+    );
   });
 
   it("puts the Ingress before the router with TLS only for a host", () => {

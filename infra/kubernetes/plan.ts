@@ -103,6 +103,12 @@ export interface WorkloadPlan {
   ops?: { port: number; allowFrom: PodPeer[] };
   /** A ReadWriteMany claim all replicas share as DATA_DIR, for a service that keeps blobs. */
   sharedClaim?: { name: string; storageClass?: string; gb: number };
+  /**
+   * Scaling on a queue besides CPU (catalog `queueScaling`, with `platform:kedaNamespace` set):
+   * KEDA reads `metric` from `metricsUrl` (the ops port, which only KEDA's operator may reach)
+   * and keeps about `perReplica` waiting items per replica.
+   */
+  queueScaling?: { metricsUrl: string; metric: string; perReplica: number };
 }
 
 export interface KubernetesPlan {
@@ -139,6 +145,12 @@ const endpointEnv: Record<StoreKind, { key: keyof DataEndpoints; env: string }> 
   redis: { key: "redisUrl", env: envKey.redisUrl },
   kafka: { key: "kafkaBrokers", env: envKey.kafkaBrokers },
 };
+
+/** KEDA's operator, which polls the scalers (the labels of its Helm chart and AKS's add-on). */
+const kedaOperator = (namespace: string): PodPeer => ({
+  namespace,
+  labels: { "app.kubernetes.io/name": "keda-operator" },
+});
 
 /** The Kubernetes target's topology, from the catalog and the stack's settings. */
 export function planKubernetes(
@@ -288,6 +300,7 @@ export function planKubernetes(
     for (const v of s.versions) {
       const name = workloadName.service(s.name, v.name);
       const self: WorkloadRef = { kind: "service", service: s.name, version: v.name };
+      const queue = s.queueScaling && settings.kedaNamespace ? s.queueScaling : undefined;
       workloads.push({
         name,
         kind: "service",
@@ -301,6 +314,7 @@ export function planKubernetes(
         env: {
           ...serviceEnv(catalog, s.name, port, wiring.endpoints, v.name, at),
           ...wiring.env,
+          ...(queue ? { [envKey.opsPort]: String(catalog.opsPort) } : {}),
         },
         secretEnv,
         waitsFor: { secrets: waitsFor, storesOf: external ? undefined : s.domain },
@@ -316,6 +330,16 @@ export function planKubernetes(
               gb: settings.blobVolumeGb,
             }
           : undefined,
+        // KEDA's operator scrapes the depth on the ops port (health and metrics only), so it
+        // is let in there and nowhere else.
+        ...(queue && {
+          ops: { port: catalog.opsPort, allowFrom: [kedaOperator(settings.kedaNamespace!)] },
+          queueScaling: {
+            metricsUrl: `${clusterUrl(ns, name, catalog.opsPort)}/metrics`,
+            metric: queue.metric,
+            perReplica: queue.perReplica,
+          },
+        }),
       });
     }
   }

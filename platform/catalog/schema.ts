@@ -212,10 +212,12 @@ const serviceSchema = z
      */
     media: z.boolean().default(false),
     /**
-     * The service works through a queue whose depth it reports (`metric`, a gauge on /metrics):
-     * on AWS its replicas are scaled out to keep about `perReplica` waiting items each, up to
-     * the stack's ceiling, besides CPU (the depth reaches CloudWatch in its log lines, as
-     * Embedded Metric Format). Absent: CPU only.
+     * The service works through a queue whose depth it reports (`metric`, a gauge on /metrics
+     * with the same value on every replica): its replicas are scaled out to keep about
+     * `perReplica` waiting items each, up to the stack's ceiling, besides CPU. On AWS the depth
+     * reaches CloudWatch in its log lines (Embedded Metric Format); on Kubernetes KEDA reads it
+     * from /metrics when the stack names KEDA's namespace (`platform:kedaNamespace`), else CPU
+     * alone. Absent: CPU only.
      */
     queueScaling: z
       .object({

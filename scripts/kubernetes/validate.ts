@@ -4,13 +4,19 @@ import { parseAllDocuments } from "yaml";
 // `node scripts/kubernetes/validate.ts FILE.yaml`: checks every object of a multi-document YAML
 // stream against the Kubernetes OpenAPI schema, with the model class kubernetes-models generates
 // for its apiVersion and kind. Prints one line per invalid object and exits 1 if there is one.
-// kubernetes-models is ESM only, which Jest's CommonJS runtime cannot load: tests run this
-// script as a child process.
+// Custom resources the stack declares are checked against their operator's CRD schema
+// (`crdModels`). kubernetes-models is ESM only, which Jest's CommonJS runtime cannot load: tests
+// run this script as a child process.
 
 interface Model {
   validate(): void;
 }
 type ModelClass = new (data: unknown) => Model;
+
+/** The model package of each custom resource group the stack may declare (KEDA's ScaledObject). */
+const crdModels: Record<string, string> = { "keda.sh": "@kubernetes-models/keda" };
+const modelPackage = (apiVersion: string) =>
+  crdModels[apiVersion.split("/")[0]!] ?? "kubernetes-models";
 
 const file = process.argv[2];
 if (!file) {
@@ -36,7 +42,7 @@ for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
   let Model: ModelClass;
   try {
     const module = (await import(
-      `kubernetes-models/${object.apiVersion}/${object.kind}`
+      `${modelPackage(object.apiVersion)}/${object.apiVersion}/${object.kind}`
     )) as Record<string, ModelClass>;
     Model = module[object.kind]!;
   } catch {

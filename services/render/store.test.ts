@@ -4,8 +4,10 @@ import { join } from "node:path";
 import { createDatabase } from "../../test/servers/index.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
-import type { CreateRender } from "./contract.ts";
+import { createMetrics } from "../shared/metrics.ts";
+import { RENDER_QUEUE_METRIC, type CreateRender } from "./contract.ts";
 import { migrations, renderStore } from "./store.ts";
+import { renderMetrics } from "./worker.ts";
 
 // The render queue on both engines (PostgreSQL in a deployment, SQLite under `npm start`): a
 // scene is held by one worker at a time, a dead worker's scene is taken again once its lease
@@ -98,6 +100,38 @@ describe.each(["sqlite", "postgres"] as const)("on %s", (engine) => {
     expect((await store.get(id))!.status).toBe("succeeded");
     await store.blobsOf(id, true);
     expect(await store.get(id)).toBeUndefined();
+  });
+
+  // KEDA's metrics-api scaler (platform:kedaNamespace) asks any one replica through the Service
+  // and reads the first sample of the gauge: every replica must give the whole queue's depth.
+  test("every replica's /metrics gives the whole queue's depth as one sample", async () => {
+    const store = renderStore(db, () => clock);
+    const id = "vid_0000000000000000000000cc";
+    await store.create(input(id), async () => undefined);
+    const replicas = ["render-a", "render-b"].map(() => {
+      const metrics = createMetrics("render");
+      renderMetrics(metrics, () => store.queue());
+      return metrics;
+    });
+    const samples = async () =>
+      Promise.all(
+        replicas.map(async (m) =>
+          (await m.registry.metrics())
+            .split("\n")
+            .filter((line) => line.startsWith(`${RENDER_QUEUE_METRIC}{`)),
+        ),
+      );
+    const waiting = (await store.queue()).scenes_waiting;
+    expect(waiting).toBeGreaterThanOrEqual(2);
+    const line = `${RENDER_QUEUE_METRIC}{program="render"} ${waiting}`;
+    expect(await samples()).toEqual([[line], [line]]);
+    const claim = (await store.claimScene(10_000, "render-a"))!;
+    await new Promise((r) => setTimeout(r, 150)); // past the gauges' shared read
+    const fewer = `${RENDER_QUEUE_METRIC}{program="render"} ${waiting - 1}`;
+    expect(await samples()).toEqual([[fewer], [fewer]]);
+    expect(await store.sceneRendered(claim, claim.attemptId, 5)).toBe(true);
+    await store.blobsOf(id, true); // gone, so the next test has the queue to itself
+    expect((await store.queue()).scenes_waiting).toBe(waiting - 2);
   });
 
   test("a scene that cannot render fails its render, and the other scene's work stops there", async () => {

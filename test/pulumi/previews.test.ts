@@ -42,6 +42,26 @@ describe.each(["docker", "k8s"])("a fresh %s stack", (stack) => {
   });
 });
 
+it("previews a k8s stack on a cluster with KEDA: render's ScaledObject passes the pack", async () => {
+  if (skip) return console.warn(`skipped: ${skip}`);
+  await ws.run(["config", "set", "--stack", "k8s", "platform:kedaNamespace", "keda"]);
+  try {
+    const { stdout } = await ws.run([
+      "preview",
+      "--stack",
+      "k8s",
+      "--policy-pack",
+      policyPack,
+      "--non-interactive",
+    ]);
+    expect(stdout).toMatch(/kubernetes:keda\.sh\/v1alpha1:ScaledObject\s+render\b/);
+    expect(stdout).not.toMatch(/kubernetes:autoscaling\/v2:HorizontalPodAutoscaler\s+render\b/);
+    expect(stdout).toMatch(/✅ platform@v0\.1\.0/);
+  } finally {
+    await ws.run(["config", "rm", "--stack", "k8s", "platform:kedaNamespace"]);
+  }
+});
+
 it("names the setting and what it expects when a value is wrong, without a stack trace", async () => {
   if (skip) return console.warn(`skipped: ${skip}`);
   await ws.run(["config", "set", "--stack", "docker", "platform:routerPort", "80000"]);
