@@ -1,17 +1,21 @@
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import OpenAI from "openai";
+import { probe } from "../../services/render/media.ts";
 import { docker } from "../docker/engine.ts";
 import { dockerEngineOrSkip } from "./engineSetup.ts";
 import { PULUMI_TEST_TIMEOUT_MS, ROOT, Workspace } from "./cli.ts";
 
 // The Docker stack's whole life with the real CLI, as its user lives it: `pulumi up` on the local
-// engine, the README's requests through the router it published, a preview that finds nothing to
-// change, the networks keeping apart what the catalog does not connect, one catalog edit (a third orders replica) applied as an update that leaves every other
-// container running as it was, and a destroy that leaves no container, volume or network behind.
+// engine, the README's requests through the router it published, a video made in its
+// containers, a preview that finds nothing to change, the networks keeping apart what the
+// catalog does not connect, one catalog edit (a third orders replica) applied as an update that
+// leaves every other container running as it was, and a destroy that leaves no container,
+// volume or network behind.
 // The images that cannot be pulled here are the stand-ins of test/pulumi/standins.
 
 jest.setTimeout(PULUMI_TEST_TIMEOUT_MS);
@@ -230,6 +234,46 @@ it("answers the README's requests through the deployed router", async () => {
     status: "succeeded",
     steps: [{ name: "read", status: "succeeded", output: { item: "notebook" } }],
   });
+});
+
+// Layer 6 in the deployed containers: the orchestrator asks the stack's own chat flow for a
+// storyboard, the render workers (the media image) encode and join it, the video keeps the MP4.
+it("makes a voiced video end to end in the deployed containers", async () => {
+  if (skip) return console.warn(`skipped: ${skip}`);
+  const made = await api("/v1/videos", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      prompt: "How rain forms",
+      duration_seconds: 4,
+      resolution: "640x360",
+      voice: true,
+    }),
+  });
+  expect(made).toMatchObject({ status: 202, body: { status: "queued" } });
+  const id = made.body["id"] as string;
+  let video = made.body;
+  // A liveness bound, not a timing check: two cores run the model and FFmpeg in turn.
+  const deadline = Date.now() + 10 * 60_000;
+  while (!["succeeded", "failed"].includes(video["status"] as string) && Date.now() < deadline) {
+    await new Promise((ok) => setTimeout(ok, 1_000));
+    video = (await api(`/v1/videos/${id}`)).body;
+  }
+  expect(video).toMatchObject({ status: "succeeded", progress: 1 });
+  const res = await fetch(`${url}/v1/videos/${id}/content`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+  });
+  expect([res.status, res.headers.get("content-type")]).toEqual([200, "video/mp4"]);
+  const probed = await probe(Buffer.from(await res.arrayBuffer()), tmpdir());
+  expect(probed).toMatchObject({
+    videoCodec: "h264",
+    audioCodec: "aac",
+    width: 640,
+    height: 360,
+    pixFmt: "yuv420p",
+    faststart: true,
+  });
+  expect(Math.abs(probed.durationSeconds - 4)).toBeLessThanOrEqual(0.5);
 });
 
 /**
