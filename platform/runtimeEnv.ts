@@ -415,8 +415,24 @@ export function serviceEnv(
     if (!at) throw new Error(`serviceEnv: ${service} calls ${callee}; pass the addresses`);
     env[envKey.upstream(callee)] = need(at.tiers, catalog.services[callee]!.domain).join(",");
   }
+  // The version's own settings come last, but may not redirect what the platform wires.
+  const own = spec.versions.find((v) => v.name === version)?.env ?? {};
+  for (const [key, value] of Object.entries(own)) {
+    if (key in env || platformKeys.has(key) || /^(UPSTREAM|TIER)_/.test(key))
+      throw new Error(
+        `catalog: ${service} ${version} env sets ${key}, which the platform sets itself`,
+      );
+    env[key] = value;
+  }
   return env;
 }
+
+/** Every variable name of the env contract, static or per callee (`UPSTREAM_*`, `TIER_*`). */
+const platformKeys: ReadonlySet<string> = new Set(
+  Object.values(envKey as Record<string, unknown>).filter(
+    (k): k is string => typeof k === "string",
+  ),
+);
 
 /** The key of a service version in `Addresses.services`. */
 export function versionedName(service: string, version: string): string {

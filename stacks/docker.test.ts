@@ -6,7 +6,7 @@ import { mockRandomPassword } from "../test/plan/mocks.ts";
 import { secretMark } from "../test/plan/records.ts";
 import { catalog, domains, services } from "../platform/catalog/index.ts";
 import type { Addresses, DataEndpoints, Env } from "../platform/runtimeEnv.ts";
-import { ordersCanary, scaled } from "../test/support/catalogVariants.ts";
+import { ordersCanary, ordersVersions, scaled } from "../test/support/catalogVariants.ts";
 import {
   entrypoint,
   envKey,
@@ -396,6 +396,45 @@ describe("docker stack", () => {
     expect(images(custom)).toEqual(
       new Set(["local/redis:standin", "local/postgres:standin", "local/kafka:standin"]),
     );
+  });
+
+  it("gives a version's own settings to its containers alone, and refuses a version built from another source", async () => {
+    const withEnv = await runProgram({
+      stack: "docker",
+      secrets,
+      catalog: ordersVersions([
+        { name: "v1", weight: 100 },
+        { name: "v2", weight: 0, env: { FAULT_ERROR_RATE: "1" } },
+      ]),
+    });
+    const envOf = (name: string) =>
+      (
+        (withEnv.records.one("docker:index/container:Container", name).inputs["envs"] ??
+          []) as string[]
+      ).filter((e) => e.startsWith("FAULT_ERROR_RATE="));
+    expect([envOf("orders-1"), envOf("orders-v2-1")]).toEqual([[], ["FAULT_ERROR_RATE=1"]]);
+    await expect(
+      runProgram({
+        stack: "docker",
+        secrets,
+        catalog: ordersVersions([
+          { name: "v1", weight: 100 },
+          { name: "v2", weight: 0, source: { ref: "v2.0.0" } },
+        ]),
+      }),
+    ).rejects.toThrow(
+      "catalog: orders v2 (v2.0.0) names a source ref; the docker target does not build an image per source yet",
+    );
+    expect(
+      () => ordersVersions([{ name: "v1", weight: 100, env: { PORT: "1" } }]).services,
+    ).not.toThrow();
+    await expect(
+      runProgram({
+        stack: "docker",
+        secrets,
+        catalog: ordersVersions([{ name: "v1", weight: 100, env: { DATABASE_URL: "x" } }]),
+      }),
+    ).rejects.toThrow("catalog: orders v1 env sets DATABASE_URL, which the platform sets itself");
   });
 
   it("refuses a plain-text or short database password, a bad port and a bad network pool, naming the config key", async () => {

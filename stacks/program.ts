@@ -1,4 +1,6 @@
+import * as pulumi from "@pulumi/pulumi";
 import type { Catalog } from "../platform/catalog/index.ts";
+import { services } from "../platform/catalog/index.ts";
 import { stackSettings } from "../infra/stackConfig.ts";
 import { deploy as deployAws } from "./aws.ts";
 import { deploy as deployDocker } from "./docker.ts";
@@ -11,6 +13,14 @@ import type { StackOutputs } from "./outputs.ts";
  */
 export function program(catalog: Catalog): StackOutputs {
   const { target } = stackSettings();
+  // A deployed version must run what its source names, never the checkout by mistake.
+  const sourced = services(catalog).flatMap((s) =>
+    s.versions.filter((v) => v.source).map((v) => `${s.name} ${v.name} (${v.source!.ref})`),
+  );
+  if (sourced.length > 0)
+    throw new pulumi.RunError(
+      `catalog: ${sourced.join(", ")} names a source ref; the ${target} target does not build an image per source yet (issue #19), only \`npm start\` runs such a version`,
+    );
   switch (target) {
     case "aws":
       return deployAws(catalog);

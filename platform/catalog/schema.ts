@@ -73,11 +73,81 @@ const replicas = z
   .min(2, "must be at least 2 so that losing one replica or one zone is survivable")
   .max(50, "must be at most 50");
 
-const version = z.object({
-  name: z.string().regex(/^v[0-9]+$/, "must look like v1, v2, ..."),
-  /** Share of traffic in percent; the weights of a service add up to 100. */
-  weight: z.number().int().min(0).max(100),
-});
+const version = z
+  .object({
+    name: z.string().regex(/^v[0-9]+$/, "must look like v1, v2, ..."),
+    /** Share of traffic in percent; the weights of a service add up to 100. */
+    weight: z.number().int().min(0).max(100),
+    /**
+     * The code this version runs: the repository's tree at a git ref (a commit, tag or branch),
+     * e.g. the release it was cut from. Absent: the checkout the topology is started from.
+     * `npm start` runs such a version from that tree; the Pulumi targets refuse it until they
+     * build an image per source (issue #19).
+     */
+    source: z
+      .object({
+        ref: z
+          .string()
+          .regex(/^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/, "must be a git ref or commit"),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Settings of this version alone, as environment variables over the service's own (its
+     * feature switches, `FAULT_ERROR_RATE` for a drill). Never a secret: they are plain config.
+     */
+    env: z
+      .record(z.string(), z.string().max(4096))
+      .default({})
+      .superRefine((env, ctx) => {
+        for (const key of Object.keys(env)) {
+          if (!/^[A-Z][A-Z0-9_]*$/.test(key))
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              message: "must be an environment variable name (A-Z, 0-9, _)",
+            });
+          else if (/(PASSWORD|SECRET|TOKEN|API_KEY)/.test(key))
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              message:
+                "must not be a secret (PASSWORD, SECRET, TOKEN, API_KEY): settings are plain config",
+            });
+        }
+      }),
+  })
+  .strict();
+
+/**
+ * How the Upgrade Manager (`npm run upgrade`) moves a service's traffic to a new version, and
+ * what makes it roll back. The new version is judged on what monitoring saw of it in each round.
+ */
+const upgradePolicy = z
+  .object({
+    /** Canary: the new version's share at each step, rising, ending at 100. */
+    canarySteps: z
+      .array(z.number().int().min(1).max(100))
+      .min(1)
+      .default([5, 25, 50, 100])
+      .refine(
+        (steps) => steps.every((p, i) => i === 0 || p > steps[i - 1]!) && steps.at(-1) === 100,
+        "must rise step by step and end at 100",
+      ),
+    /** Time the traffic stays at each step while the new version is watched. */
+    holdSeconds: z.number().int().min(1).max(3_600).default(30),
+    /**
+     * The error budget: the largest share of the new version's answers that may be 5xx in one
+     * monitoring round (0.02 = 2%). Above it, the upgrade rolls back.
+     */
+    maxErrorRate: z.number().min(0).max(1).default(0.02),
+    /** The new version's slowest acceptable p95 answer time in one round, in milliseconds. */
+    maxP95Ms: z.number().int().min(1).max(600_000).default(1_000),
+    /** Time the new version's replicas have to become ready before the upgrade gives up. */
+    readySeconds: z.number().int().min(1).max(3_600).default(180),
+  })
+  .strict();
+export type UpgradePolicy = z.output<typeof upgradePolicy>;
 
 export const storeKinds = ["postgres", "redis", "kafka"] as const;
 export type StoreKind = (typeof storeKinds)[number];
@@ -198,7 +268,9 @@ const serviceSchema = z
     versions: z
       .array(version)
       .min(1)
-      .default([{ name: "v1", weight: 100 }]),
+      .default([{ name: "v1", weight: 100, env: {} }]),
+    /** How `npm run upgrade` moves this service to a new version (`upgradePolicy`). */
+    upgrade: upgradePolicy.default(upgradePolicy.parse({})),
     /** Which of its domain's data stores the service talks to. */
     uses: z.array(z.enum(storeKinds)).default([]),
     /**

@@ -36,7 +36,8 @@ describe("catalog validation", () => {
   });
 
   test("defaults are filled in", () => {
-    expect(catalog.services["orders"]?.versions).toEqual([{ name: "v1", weight: 100 }]);
+    expect(catalog.services["orders"]?.versions).toEqual([{ name: "v1", weight: 100, env: {} }]);
+    expect(catalog.services["orders"]?.upgrade).toMatchObject({ canarySteps: [5, 25, 50, 100] });
     expect(catalog.services["orders"]?.cpu).toBe(256);
     expect(catalog.domains["identity"]?.data.redis.nodes).toBe(2);
     expect(catalog.containerPort).toBe(8080);
@@ -105,6 +106,26 @@ describe("catalog validation", () => {
     );
     expect(problems).toEqual([
       "catalog.services.orders.versions: weights must add up to 100 (got 110)",
+    ]);
+  });
+
+  test("a version's source, settings and the upgrade policy are checked, naming the field", () => {
+    const problems = problemsOf(
+      variant((c) => {
+        c.services["orders"]!.versions = [
+          { name: "v1", weight: 100 },
+          { name: "v2", weight: 0, source: { ref: "../etc" }, env: { "lower-case": "1" } },
+          { name: "v3", weight: 0, env: { DB_PASSWORD: "x" } },
+        ];
+        c.services["orders"]!.upgrade = { canarySteps: [50, 25], maxErrorRate: 2 };
+      }),
+    );
+    expect(problems).toEqual([
+      "catalog.services.orders.versions.1.source.ref: must be a git ref or commit",
+      "catalog.services.orders.versions.1.env.lower-case: must be an environment variable name (A-Z, 0-9, _)",
+      "catalog.services.orders.versions.2.env.DB_PASSWORD: must not be a secret (PASSWORD, SECRET, TOKEN, API_KEY): settings are plain config",
+      "catalog.services.orders.upgrade.canarySteps: must rise step by step and end at 100",
+      "catalog.services.orders.upgrade.maxErrorRate: Too big: expected number to be <=1",
     ]);
   });
 

@@ -1,9 +1,11 @@
-import type { Express } from "express";
+import type { Express, RequestHandler } from "express";
+import { z } from "zod";
 import { loadRuntimeCatalog } from "../../platform/catalog/runtime.ts";
 import { openCache, type Cache } from "./cache.ts";
 import { envKey, fields, loadEnv } from "./config.ts";
 import { openDb, type Db } from "./sql/db.ts";
 import { migrate } from "./sql/migrate.ts";
+import { ApiError } from "./errors.ts";
 import { openEventBus, type EventBus } from "./events.ts";
 import { createApp, finishApp, serve } from "./http.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -32,6 +34,27 @@ export interface ServiceDefinition {
 }
 
 /** Boots a domain service: validated env, its store (migrated), cache, event bus, app, drain. */
+/**
+ * A drill's switch, set per version in the catalog (`versions[].env`): this share of the API
+ * requests (`/v1/*`, never health or metrics) fails with a 500, as a bad release would, so that
+ * an upgrade to it can be seen rolling back.
+ */
+export const FAULT_ERROR_RATE = "FAULT_ERROR_RATE";
+
+function injectFaults(share: number): RequestHandler {
+  return (_req, _res, next) =>
+    next(
+      Math.random() < share
+        ? new ApiError(
+            500,
+            "api_error",
+            "injected_fault",
+            `${FAULT_ERROR_RATE} failed this request`,
+          )
+        : undefined,
+    );
+}
+
 export async function runService(def: ServiceDefinition): Promise<void> {
   const catalog = await loadRuntimeCatalog();
   const env = loadEnv(
@@ -47,6 +70,11 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       kafkaBrokers: fields.kafkaBrokers,
       dataDir: fields.dataDir,
       principalSecret: fields.principalSecret,
+      faultErrorRate: z.coerce
+        .number()
+        .min(0, "must be a share between 0 and 1")
+        .max(1, "must be a share between 0 and 1")
+        .default(0),
     },
     {
       port: envKey.port,
@@ -60,6 +88,7 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       kafkaBrokers: envKey.kafkaBrokers,
       dataDir: envKey.dataDir,
       principalSecret: envKey.principalSecret,
+      faultErrorRate: FAULT_ERROR_RATE,
     },
   );
   const spec = catalog.services[def.name];
@@ -106,6 +135,13 @@ export async function runService(def: ServiceDefinition): Promise<void> {
     env: process.env,
     principalSecret: env.principalSecret,
   };
+  if (env.faultErrorRate > 0) {
+    logger.warn(
+      { share: env.faultErrorRate },
+      `${FAULT_ERROR_RATE}: failing API requests on purpose`,
+    );
+    app.use("/v1", injectFaults(env.faultErrorRate));
+  }
   const onDrain = await def.routes(app, deps);
   finishApp(app, logger);
   await serve(app, env.port, logger, {

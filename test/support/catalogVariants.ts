@@ -1,5 +1,6 @@
 import { defaultCatalog } from "../../platform/catalog/default.ts";
 import { validateCatalog, type Catalog } from "../../platform/catalog/index.ts";
+import type { CatalogInput } from "../../platform/catalog/schema.ts";
 
 /** The default catalog with orders as a 90/10 canary of v1 and v2, as the stacks' tests deploy it. */
 export function ordersCanary(): Catalog {
@@ -14,6 +15,17 @@ export function ordersCanary(): Catalog {
           { name: "v2", weight: 10 },
         ],
       },
+    },
+  });
+}
+
+/** The default catalog with orders running `versions` (a source, settings, weights). */
+export function ordersVersions(versions: CatalogInput["services"][string]["versions"]): Catalog {
+  return validateCatalog({
+    ...defaultCatalog,
+    services: {
+      ...defaultCatalog.services,
+      orders: { ...defaultCatalog.services["orders"]!, versions },
     },
   });
 }
