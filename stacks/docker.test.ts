@@ -425,9 +425,6 @@ describe("docker stack", () => {
     ).rejects.toThrow(
       "catalog: orders v2 (v2.0.0) names a source ref; the docker target does not build an image per source yet",
     );
-    expect(
-      () => ordersVersions([{ name: "v1", weight: 100, env: { PORT: "1" } }]).services,
-    ).not.toThrow();
     await expect(
       runProgram({
         stack: "docker",
