@@ -14,7 +14,7 @@ import { videoMetrics } from "../video/driver.ts";
 import { workflowMetrics } from "../workflows/metrics.ts";
 import { monitoringRoutes } from "./app.ts";
 import { parsePrometheus, sum } from "./prometheus.ts";
-import { createScraper, type Scraper } from "./scraper.ts";
+import { createScraper, p95Between, type Scraper } from "./scraper.ts";
 
 // The monitoring service against real HTTP replicas built from the platform's own app and
 // metrics code: health, readiness, Prometheus text parsed back, rates from counter deltas,
@@ -228,8 +228,32 @@ describe("a scraper over real replicas", () => {
     const r = o.groups.find((g) => g.group === "orders")!.replicas[0]!;
     expect(r.requestRate).toBe(5);
     expect(r.errorRate).toBe(2);
+    // Ten answers in well under 250 ms each: the p95 bucket's bound, not a measured time.
+    expect(r.latencyP95Ms).toBeLessThanOrEqual(250);
+    // A round with no answers has no p95.
+    clock += 2_000;
+    const idle = (await scraper.round()).groups.find((g) => g.group === "orders")!.replicas[0]!;
+    expect(idle.latencyP95Ms).toBeUndefined();
     // With no router in the targets, the edge is the gateways: gw-1 answered nothing.
     expect(o.totals.requestRate).toBe(0);
+  });
+});
+
+describe("p95Between", () => {
+  const buckets = (counts: Record<string, number>) =>
+    new Map(Object.entries(counts).map(([le, n]) => [Number(le), n] as [number, number]));
+  test("takes the bound of the bucket that holds the 95th percentile of the new answers", () => {
+    const before = buckets({ 0.01: 100, 0.1: 100, 1: 100, Infinity: 100 });
+    // 100 new answers: 90 under 10 ms, 6 more under 100 ms, 4 under 1 s.
+    const now = buckets({ 0.01: 190, 0.1: 196, 1: 200, Infinity: 200 });
+    expect(p95Between(before, now)).toBe(100);
+    expect(p95Between(now, now)).toBeUndefined();
+  });
+  test("counts a restarted replica from zero, and past the last bound gives that bound", () => {
+    const before = buckets({ 0.01: 500, 0.1: 500, 1: 500, Infinity: 500 });
+    expect(p95Between(before, buckets({ 0.01: 10, 0.1: 10, 1: 10, Infinity: 10 }))).toBe(10);
+    const slow = buckets({ 0.01: 0, 0.1: 0, 1: 0, Infinity: 20 });
+    expect(p95Between(new Map(), slow)).toBe(1000);
   });
 });
 

@@ -25,6 +25,12 @@ export interface ReplicaStatus {
   requestRate?: number;
   /** The part of `requestRate` answered with a 5xx. */
   errorRate?: number;
+  /**
+   * The p95 answer time since the previous round, in ms: the upper bound of the histogram
+   * bucket it falls in (25 means "under 25 ms"; the last bound, 10 000, means "10 s or more");
+   * unset when no request was answered.
+   */
+  latencyP95Ms?: number;
   requestsTotal?: number;
   uptimeSeconds?: number;
   residentMemoryBytes?: number;
@@ -109,6 +115,36 @@ interface Previous {
   at: number;
   total: number;
   errors: number;
+  /** Answers at or under each bucket bound (seconds), cumulated as Prometheus keeps them. */
+  buckets: Map<number, number>;
+}
+
+/** The served requests' duration buckets of one replica, summed over routes, methods, statuses. */
+function durationBuckets(samples: Sample[], served: (l: Record<string, string>) => boolean) {
+  const buckets = new Map<number, number>();
+  for (const s of samples) {
+    if (s.name !== "http_request_duration_seconds_bucket" || !served(s.labels)) continue;
+    const le = Number(s.labels["le"] === "+Inf" ? Infinity : s.labels["le"]);
+    buckets.set(le, (buckets.get(le) ?? 0) + s.value);
+  }
+  return buckets;
+}
+
+/** The bucket bound (ms) under which 95% of the answers between two rounds fell. */
+export function p95Between(
+  before: Map<number, number>,
+  now: Map<number, number>,
+): number | undefined {
+  const bounds = [...now.keys()].sort((a, b) => a - b);
+  // A restarted process counts from zero: all it holds is new.
+  const restarted = bounds.some((le) => (now.get(le) ?? 0) < (before.get(le) ?? 0));
+  const delta = (le: number) => (now.get(le) ?? 0) - (restarted ? 0 : (before.get(le) ?? 0));
+  const total = bounds.length > 0 ? delta(bounds.at(-1)!) : 0;
+  if (total <= 0) return undefined;
+  const le = bounds.find((b) => delta(b) >= 0.95 * total)!;
+  // Past the last bound there is no upper one: that bound is the floor of what was seen.
+  const bound = Number.isFinite(le) ? le : (bounds.filter(Number.isFinite).at(-1) ?? 0);
+  return Math.round(bound * 1000 * 100) / 100;
 }
 
 export function createScraper(opts: ScraperOptions) {
@@ -165,7 +201,8 @@ export function createScraper(opts: ScraperOptions) {
     );
     const at = now();
     const before = previous.get(key);
-    previous.set(key, { at, total, errors });
+    const buckets = durationBuckets(samples, served);
+    previous.set(key, { at, total, errors, buckets });
     status.requestsTotal = total;
     if (before && at > before.at) {
       const seconds = (at - before.at) / 1000;
@@ -173,6 +210,8 @@ export function createScraper(opts: ScraperOptions) {
       const delta = (a: number, b: number) => (a >= b ? a - b : a);
       status.requestRate = round2(delta(total, before.total) / seconds);
       status.errorRate = round2(delta(errors, before.errors) / seconds);
+      const p95 = p95Between(before.buckets, buckets);
+      if (p95 !== undefined) status.latencyP95Ms = p95;
     }
     const started = samples.find((s) => s.name === "process_start_time_seconds");
     if (started) status.uptimeSeconds = Math.max(0, Math.round(at / 1000 - started.value));

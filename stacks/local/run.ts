@@ -1,9 +1,13 @@
 // `npm start`: the whole default topology as local Node processes, on loopback only.
 //   npm start -- --replicas N    N replicas of every service, gateway tier and router (1 to 8;
 //                                REPLICAS=N does the same; default: the catalog's counts)
-import { resolve } from "node:path";
+//   npm start -- --catalog FILE  a catalog of your own (JSON, the schema of
+//                                platform/catalog/schema.ts) instead of the default one
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { catalog } from "../../platform/catalog/index.ts";
+import { catalog as defaultCatalog, validateCatalog } from "../../platform/catalog/index.ts";
 import { serviceWithRole } from "../../platform/catalog/topology.ts";
 import { entrypoint, envKey } from "../../platform/runtimeEnv.ts";
 import { generateKey } from "../../services/auth/keys.ts";
@@ -11,6 +15,7 @@ import { fields, loadEnv } from "../../services/shared/config.ts";
 import { freePorts, portAllocator } from "./ports.ts";
 import { readinessProgress } from "./progress.ts";
 import { Supervisor } from "./supervisor.ts";
+import { sourceTrees } from "./sources.ts";
 import { localTopology } from "./topology.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -23,7 +28,8 @@ function usageError(message: string): never {
 
 const cli = (() => {
   try {
-    return parseArgs({ options: { replicas: { type: "string" } } }).values;
+    return parseArgs({ options: { replicas: { type: "string" }, catalog: { type: "string" } } })
+      .values;
   } catch (err) {
     return usageError((err as Error).message);
   }
@@ -55,6 +61,19 @@ if (!replicasOption.success) {
   usageError(`--replicas: ${replicasOption.error.issues[0]?.message} (got "${cli.replicas}")`);
 }
 const replicas = replicasOption.data ?? env.replicas;
+const catalog = (() => {
+  if (!cli.catalog) return defaultCatalog;
+  try {
+    return validateCatalog(JSON.parse(readFileSync(cli.catalog, "utf8")));
+  } catch (err) {
+    return usageError(`--catalog ${cli.catalog}: ${(err as Error).message}`);
+  }
+})();
+const sources = await sourceTrees(catalog, root, resolve(root, ".run/sources")).catch(
+  (err: Error) => usageError(`a version's source: ${err.message}`),
+);
+// One per run, as a stack has one: what the operators (and `npm run upgrade`) send to /admin.
+const adminToken = randomBytes(24).toString("base64url");
 
 const demoApiKey = env.demoApiKey ?? generateKey();
 const plan = (allocatePort: () => number) =>
@@ -66,6 +85,8 @@ const plan = (allocatePort: () => number) =>
     demoApiKey,
     compileCacheDir: resolve(root, ".run/node-compile-cache"),
     replicas,
+    sourceTrees: sources,
+    adminToken,
     // A young generation of 1 MiB (V8's default grows to 16): a fifth less memory over the
     // topology, measured by bench/memory.ts; the throughput bench runs without it.
     nodeOptions: [process.env["NODE_OPTIONS"], "--max-semi-space-size=1"].filter(Boolean).join(" "),
@@ -74,6 +95,9 @@ const plan = (allocatePort: () => number) =>
 const specs = plan(portAllocator(await freePorts(plan(() => 0).length)));
 
 const logDir = resolve(root, env.logDir);
+// What an operator's tool needs to reach this run (`npm run upgrade -- --local`): readable by
+// this user alone, as it holds the admin token, and gone when the run stops.
+const operatorFile = join(resolve(root, env.dataDir), "operator.json");
 const supervisor = new Supervisor({
   root,
   logDir,
@@ -86,6 +110,7 @@ const shutdown = async (code: number) => {
   if (stopping) return;
   stopping = true;
   console.log("stopping...");
+  rmSync(operatorFile, { force: true });
   await supervisor.stop();
   console.log("stopped");
   process.exit(code);
@@ -117,6 +142,20 @@ const monitor = monitoring && specs.find((s) => s.script === entrypoint(monitori
 const statusLine = monitor
   ? [`status page: http://127.0.0.1:${monitor.port}/v1/monitoring/status`]
   : [];
+const tiers: Record<string, string[]> = {};
+for (const g of specs.filter((s) => s.tier === "gateway"))
+  (tiers[g.env[envKey.domain]!] ??= []).push(`http://127.0.0.1:${g.port}`);
+mkdirSync(dirname(operatorFile), { recursive: true });
+writeFileSync(
+  operatorFile,
+  JSON.stringify({
+    url: `http://127.0.0.1:${env.port}`,
+    adminToken,
+    tiers,
+    monitoring: monitor ? `http://127.0.0.1:${monitor.port}` : undefined,
+  }),
+  { mode: 0o600 },
+);
 // One write, so that whoever waits for the ready line gets the key with it.
 console.log(
   [

@@ -41,7 +41,7 @@ export class Supervisor {
     let proc: ChildProcess;
     try {
       proc = spawn(process.execPath, [spec.script], {
-        cwd: this.opts.root,
+        cwd: spec.cwd ?? this.opts.root,
         env: { ...process.env, ...spec.env },
         stdio: ["ignore", log, log, "ipc"],
       });

@@ -21,6 +21,8 @@ export interface ProcessSpec {
   script: string;
   port: number;
   env: Env;
+  /** The tree it runs from when its version names a source (stacks/local/sources.ts). */
+  cwd?: string;
 }
 
 export interface LocalOptions {
@@ -39,6 +41,10 @@ export interface LocalOptions {
   replicas?: number;
   /** NODE_OPTIONS of every process (`npm start` sets V8's heap sizes, bench/README.md). */
   nodeOptions?: string;
+  /** The trees sourced versions run from, by `<service>@<version>` (sources.ts). */
+  sourceTrees?: ReadonlyMap<string, string>;
+  /** The operators' token for the gateways' `/admin` (the Upgrade Manager moves weights there). */
+  adminToken?: string;
 }
 
 /**
@@ -115,6 +121,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       script: entrypoint(r.service),
       port: r.port,
       env,
+      cwd: opts.sourceTrees?.get(`${r.service}@${r.version}`),
     });
   }
   for (const g of gateways) {
@@ -128,6 +135,7 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
         ...signing,
         ...gatewayEnv(catalog, g.domain, addresses, g.port, "local", opts.data),
         [envKey.tierReplicas]: String(gateways.filter((o) => o.domain === g.domain).length),
+        ...(opts.adminToken ? { [envKey.adminToken]: opts.adminToken } : {}),
       },
     });
   }
