@@ -6,6 +6,8 @@ export default {
   testEnvironment: "node",
   testMatch: ["<rootDir>/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/.tools/", "/.run/"],
+  // .run/sources holds exported trees of older commits (a catalog version's source ref).
+  modulePathIgnorePatterns: ["<rootDir>/.run/"],
   transform: {
     "^.+\\.ts$": [
       "@swc/jest",

@@ -59,6 +59,8 @@ export interface UpgradeReport {
   secondsToFull?: number;
   /** From the breach seen to the previous weights set on every gateway (rolled back only). */
   rollbackSeconds?: number;
+  /** From the weights of the step that broke to the monitoring round that showed it. */
+  detectedSeconds?: number;
 }
 
 /**
@@ -165,9 +167,19 @@ export async function upgrade(a: UpgradeArgs): Promise<UpgradeReport> {
         const seenAt = now();
         await target.setWeights(service, before);
         const rollbackSeconds = (now() - seenAt) / 1000;
-        a.log(`rolled back to ${describe(before)} in ${rollbackSeconds.toFixed(2)} s`);
+        const detectedSeconds = (seenAt - setAt) / 1000;
+        a.log(
+          `rolled back to ${describe(before)} in ${rollbackSeconds.toFixed(3)} s, the breach seen ${detectedSeconds.toFixed(1)} s after the step`,
+        );
         await target.settle(service, before);
-        return { outcome: "rolled-back", reason: broken, before, after: before, rollbackSeconds };
+        return {
+          outcome: "rolled-back",
+          reason: broken,
+          before,
+          after: before,
+          rollbackSeconds,
+          detectedSeconds,
+        };
       }
     }
   }

@@ -17,6 +17,8 @@ export const ROOT = resolve(__dirname, "../..");
 export interface RunningTopology {
   url: string;
   apiKey: string;
+  /** The run's DATA_DIR (where it writes operator.json). */
+  dataDir: string;
   proc: ChildProcess;
   output: () => string;
   logDir: string;
@@ -47,12 +49,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startTopology(env: Record<string, string> = {}): Promise<RunningTopology> {
+export async function startTopology(
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<RunningTopology> {
   const dir = mkdtempSync(join(tmpdir(), "platform-e2e-"));
   const logDir = join(dir, "logs");
   const port = await freePort();
   const apiKey = `sk-test-${Math.random().toString(36).slice(2)}abcdefghijklmnop`;
-  const proc = spawn(process.execPath, ["stacks/local/run.ts"], {
+  const proc = spawn(process.execPath, ["stacks/local/run.ts", ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -95,6 +100,7 @@ export async function startTopology(env: Record<string, string> = {}): Promise<R
   return {
     url: `http://127.0.0.1:${port}`,
     apiKey,
+    dataDir: join(dir, "data"),
     proc,
     output: () => out,
     logDir,
