@@ -72,8 +72,9 @@ const catalog = (() => {
 const sources = await sourceTrees(catalog, root, resolve(root, ".run/sources")).catch(
   (err: Error) => usageError(`a version's source: ${err.message}`),
 );
-// One per run, as a stack has one: what the operators (and `npm run upgrade`) send to /admin.
-const adminToken = randomBytes(24).toString("base64url");
+// What the operators (and `npm run upgrade`) send to the gateways' /admin: the caller's
+// ADMIN_TOKEN, else one per run, as a stack generates one.
+const adminToken = process.env[envKey.adminToken] || randomBytes(24).toString("base64url");
 
 const demoApiKey = env.demoApiKey ?? generateKey();
 const plan = (allocatePort: () => number) =>

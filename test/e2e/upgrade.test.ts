@@ -3,11 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { defaultCatalog } from "../../platform/catalog/default.ts";
-import type { CatalogInput } from "../../platform/catalog/schema.ts";
-import { bucketOf } from "../../services/gateway/versionRouter.ts";
 import { createDatabase } from "../servers/index.ts";
 import { ROOT, startTopology, type RunningTopology } from "../support/localTopology.ts";
+import {
+  V2_FIELD as FIELD,
+  ordersV2Commit,
+  spreadUsers,
+  upgradeCatalog,
+} from "../support/upgradeScenario.ts";
 
 // The upgrade layer as an operator uses it on `npm start`, under a steady client load:
 // - orders v2 is its own build (the tree of a commit whose orders answer one field more): the
@@ -19,7 +22,6 @@ import { ROOT, startTopology, type RunningTopology } from "../support/localTopol
 jest.setTimeout(600_000);
 
 const run = promisify(execFile);
-const FIELD = "fulfilment";
 const FIRST_STEP = 10;
 
 let topo: RunningTopology;
@@ -27,60 +29,13 @@ let work: string;
 let catalogFile: string;
 let databaseUrl: string;
 
-/**
- * A commit whose orders answer `FIELD`, made as a release branch would be but without touching
- * the checkout or any ref: its objects go in the repository's store, its id is the source ref.
- */
-async function ordersV2Commit(): Promise<string> {
-  const git = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string) =>
-    new Promise<string>((ok, fail) => {
-      const child = execFile(
-        "git",
-        args,
-        { cwd: ROOT, env: { ...process.env, ...env } },
-        (err, stdout) => (err ? fail(err) : ok(stdout.trim())),
-      );
-      if (input !== undefined) child.stdin!.end(input);
-    });
-  const path = "services/orders/store.ts";
-  const original = await git(["show", `HEAD:${path}`]);
-  const changed = original.replace(
-    '  object: "order",\n',
-    `  object: "order",\n  ${FIELD}: "standard",\n`,
-  );
-  expect(changed).not.toBe(original);
-  const index = { GIT_INDEX_FILE: join(work, "index") };
-  await git(["read-tree", "HEAD"], index);
-  const blob = await git(["hash-object", "-w", "--stdin"], {}, changed + "\n");
-  await git(["update-index", "--cacheinfo", `100644,${blob},${path}`], index);
-  const tree = await git(["write-tree"], index);
-  const who = {
-    GIT_AUTHOR_NAME: "upgrade test",
-    GIT_AUTHOR_EMAIL: "upgrade-test@example.com",
-    GIT_COMMITTER_NAME: "upgrade test",
-    GIT_COMMITTER_EMAIL: "upgrade-test@example.com",
-  };
-  return git(["commit-tree", tree, "-p", "HEAD", "-m", "orders v2: answers its fulfilment"], who);
-}
-
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "upgrade-e2e-"));
-  const v2 = await ordersV2Commit();
-  const catalog: CatalogInput = {
-    ...defaultCatalog,
-    services: {
-      ...defaultCatalog.services,
-      orders: {
-        ...defaultCatalog.services["orders"]!,
-        versions: [
-          { name: "v1", weight: 100 },
-          { name: "v2", weight: 0, source: { ref: v2 } },
-          { name: "v3", weight: 0, env: { FAULT_ERROR_RATE: "1" } },
-        ],
-        upgrade: { canarySteps: [FIRST_STEP, 50, 100], holdSeconds: 4, maxErrorRate: 0.05 },
-      },
-    },
-  };
+  const catalog = upgradeCatalog(await ordersV2Commit(ROOT, work), {
+    canarySteps: [FIRST_STEP, 50, 100],
+    holdSeconds: 4,
+    maxErrorRate: 0.05,
+  });
   catalogFile = join(work, "catalog.json");
   writeFileSync(catalogFile, JSON.stringify(catalog));
   databaseUrl = await createDatabase("upgrade_e2e");
@@ -174,24 +129,8 @@ test("a canary to v2's own build loses nothing; a failing v3 is rolled back at i
     env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" },
   });
   const admin = (JSON.parse(stdout) as { key: string }).key;
-  // Users until some fall in the first step's share: each user sticks to one version.
-  const keys: string[] = [];
-  let early = 0;
-  for (let i = 0; keys.length < 12 || early < 2; i++) {
-    expect(i).toBeLessThan(80);
-    const user = await api(admin, "POST", "/v1/users", {
-      email: `client-${i}@example.com`,
-      name: `client ${i}`,
-    });
-    expect(user.status).toBe(201);
-    const key = await api(admin, "POST", "/v1/auth/keys", {
-      name: `client-${i}`,
-      userId: user.body["id"],
-    });
-    expect(key.status).toBe(201);
-    keys.push(key.body["key"] as string);
-    if (bucketOf(user.body["id"] as string, "orders") < FIRST_STEP) early++;
-  }
+  // Users of their own, some in the first step's share: each user sticks to one version.
+  const keys = await spreadUsers(topo.url, admin, { count: 12, early: 2, share: FIRST_STEP });
 
   const clients = load(keys);
   try {

@@ -1,0 +1,98 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { defaultCatalog } from "../../platform/catalog/default.ts";
+import type { CatalogInput, UpgradePolicy } from "../../platform/catalog/schema.ts";
+import { bucketOf } from "../../services/gateway/versionRouter.ts";
+
+// The upgrade scenario shared by test/e2e/upgrade.test.ts and bench/upgrade.ts: orders v2 as a
+// build of its own (a commit whose orders answer one field more), v3 failing on purpose, and
+// users spread over the version router's buckets.
+
+/** The field orders v2's build adds to every order it answers. */
+export const V2_FIELD = "fulfilment";
+
+/**
+ * A commit whose orders answer `V2_FIELD`, made as a release branch would be but without touching
+ * the checkout or any ref: its objects go in the repository's store, its id is the source ref.
+ */
+export async function ordersV2Commit(root: string, workDir: string): Promise<string> {
+  const git = (args: string[], env: NodeJS.ProcessEnv = {}, input?: string) =>
+    new Promise<string>((ok, fail) => {
+      const child = execFile(
+        "git",
+        args,
+        { cwd: root, env: { ...process.env, ...env } },
+        (err, stdout) => (err ? fail(err) : ok(stdout.trim())),
+      );
+      if (input !== undefined) child.stdin!.end(input);
+    });
+  const path = "services/orders/store.ts";
+  const original = await git(["show", `HEAD:${path}`]);
+  const changed = original.replace(
+    '  object: "order",\n',
+    `  object: "order",\n  ${V2_FIELD}: "standard",\n`,
+  );
+  if (changed === original) throw new Error(`${path} no longer has the line v2 changes`);
+  const index = { GIT_INDEX_FILE: join(workDir, "index") };
+  await git(["read-tree", "HEAD"], index);
+  const blob = await git(["hash-object", "-w", "--stdin"], {}, changed + "\n");
+  await git(["update-index", "--cacheinfo", `100644,${blob},${path}`], index);
+  const tree = await git(["write-tree"], index);
+  const who = {
+    GIT_AUTHOR_NAME: "upgrade scenario",
+    GIT_AUTHOR_EMAIL: "upgrade-scenario@example.com",
+    GIT_COMMITTER_NAME: "upgrade scenario",
+    GIT_COMMITTER_EMAIL: "upgrade-scenario@example.com",
+  };
+  return git(["commit-tree", tree, "-p", "HEAD", "-m", "orders v2: answers its fulfilment"], who);
+}
+
+/** The default catalog with orders v1 (all traffic), v2 from `v2Ref`, and v3 failing every call. */
+export function upgradeCatalog(v2Ref: string, upgrade: Partial<UpgradePolicy> = {}): CatalogInput {
+  return {
+    ...defaultCatalog,
+    services: {
+      ...defaultCatalog.services,
+      orders: {
+        ...defaultCatalog.services["orders"]!,
+        versions: [
+          { name: "v1", weight: 100 },
+          { name: "v2", weight: 0, source: { ref: v2Ref } },
+          { name: "v3", weight: 0, env: { FAULT_ERROR_RATE: "1" } },
+        ],
+        upgrade,
+      },
+    },
+  };
+}
+
+/**
+ * API keys of new users, made with an admin key through the router, until there are `count` and
+ * at least `early` of them fall under `share`% of orders' buckets (the first canary step's users).
+ */
+export async function spreadUsers(
+  url: string,
+  admin: string,
+  opts: { count: number; early: number; share: number },
+): Promise<string[]> {
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const keys: string[] = [];
+  let early = 0;
+  for (let i = 0; keys.length < opts.count || early < opts.early; i++) {
+    if (i >= 100) throw new Error(`100 users and only ${early} under ${opts.share}%`);
+    const user = await post("/v1/users", { email: `client-${i}@example.com`, name: `client ${i}` });
+    const key = await post("/v1/auth/keys", { name: `client-${i}`, userId: user["id"] });
+    keys.push(key["key"] as string);
+    if (bucketOf(user["id"] as string, "orders") < opts.share) early++;
+  }
+  return keys;
+}
