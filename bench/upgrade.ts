@@ -65,7 +65,7 @@ try {
   const keys = await spreadUsers(url, admin, { count: 40, early: 2, share: 5 });
   const load = ClientLoad.start({
     target: url,
-    clients: simulatedClients(keys, 40),
+    clients: simulatedClients(keys, keys.length),
     next: ordersMix("upgrade"),
     ratePerSecond: 40,
     maxSeconds: 900,
@@ -90,7 +90,7 @@ try {
     return { report, during };
   };
 
-  console.log(`npm start on ${stores.describe}, 40 clients at 40 req/s`);
+  console.log(`npm start on ${stores.describe}, ${keys.length} clients at 40 req/s`);
   const rows: [string, string][] = [];
   const figures = (label: string, r: { report: UpgradeReport; during: readonly unknown[] }) => {
     const outcomes = r.during as Parameters<typeof statusHistogram>[0];

@@ -8,10 +8,9 @@
 //   --catalog FILE    the catalog the run started with (as `npm start -- --catalog FILE`)
 //   --api-key KEY     an admin API key (or PLATFORM_API_KEY), for blue-green's smoke test
 // The Pulumi stacks (`--stack NAME`) are not wired yet (issue #19).
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { catalog as defaultCatalog, validateCatalog } from "../../platform/catalog/index.ts";
+import { catalog as defaultCatalog, readCatalogFile } from "../../platform/catalog/index.ts";
 import { localTarget, readOperatorFile } from "./localTarget.ts";
 import { upgrade, type Strategy } from "./manager.ts";
 
@@ -52,11 +51,10 @@ if (args.strategy !== "canary" && args.strategy !== "blue-green")
   usageError(`--strategy must be canary or blue-green (got "${args.strategy}")`);
 
 const catalog = (() => {
-  if (!args.catalog) return defaultCatalog;
   try {
-    return validateCatalog(JSON.parse(readFileSync(args.catalog, "utf8")));
+    return args.catalog ? readCatalogFile(args.catalog) : defaultCatalog;
   } catch (err) {
-    return usageError(`--catalog ${args.catalog}: ${(err as Error).message}`);
+    return usageError(`--catalog: ${(err as Error).message}`);
   }
 })();
 const spec = catalog.services[args.service];

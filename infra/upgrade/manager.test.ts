@@ -4,6 +4,7 @@ import {
   breach,
   shift,
   upgrade,
+  type UpgradeArgs,
   type UpgradeTarget,
   type VersionHealth,
   type Weights,
@@ -46,6 +47,19 @@ function scripted(round: (n: number, weights: Weights) => Partial<VersionHealth>
   return { target, calls, now: () => clock, lines: [] as string[] };
 }
 
+/** An upgrade of orders to v2 on `t`, with its log kept in `t.lines`. */
+const upgradeOn = (t: ReturnType<typeof scripted>, overrides: Partial<UpgradeArgs> = {}) =>
+  upgrade({
+    service: "orders",
+    to: "v2",
+    strategy: "canary",
+    policy,
+    target: t.target,
+    log: (l) => t.lines.push(l),
+    now: t.now,
+    ...overrides,
+  });
+
 describe("shift", () => {
   it("moves a share to the new version and keeps the others' proportions, adding up to 100", () => {
     expect(shift({ v1: 100, v2: 0 }, "v2", 5)).toEqual({ v1: 95, v2: 5 });
@@ -72,15 +86,7 @@ describe("breach", () => {
 describe("upgrade", () => {
   it("moves a healthy canary through every step to 100% and records it", async () => {
     const t = scripted();
-    const report = await upgrade({
-      service: "orders",
-      to: "v2",
-      strategy: "canary",
-      policy,
-      target: t.target,
-      log: (l) => t.lines.push(l),
-      now: t.now,
-    });
+    const report = await upgradeOn(t);
     expect(report).toMatchObject({ outcome: "completed", after: { v1: 0, v2: 100 } });
     expect(t.calls).toEqual([
       "deploy orders v2",
@@ -97,15 +103,7 @@ describe("upgrade", () => {
   it("puts the previous weights back at the first breach, and says why", async () => {
     // From the third step on, a tenth of v2's answers fail.
     const t = scripted((_n, w) => ((w["v2"] ?? 0) >= 50 ? { errorRate: 2 } : {}));
-    const report = await upgrade({
-      service: "orders",
-      to: "v2",
-      strategy: "canary",
-      policy,
-      target: t.target,
-      log: (l) => t.lines.push(l),
-      now: t.now,
-    });
+    const report = await upgradeOn(t);
     expect(report).toMatchObject({
       outcome: "rolled-back",
       reason: "error rate 10.0% over the budget of 2.0%",
@@ -121,30 +119,14 @@ describe("upgrade", () => {
 
   it("moves no traffic to a version that is not ready in time, or fails its smoke test", async () => {
     const slow = scripted(() => ({ ready: 1 }));
-    const notReady = await upgrade({
-      service: "orders",
-      to: "v2",
-      strategy: "canary",
-      policy: { ...policy, readySeconds: 5 },
-      target: slow.target,
-      log: (l) => slow.lines.push(l),
-      now: slow.now,
-    });
+    const notReady = await upgradeOn(slow, { policy: { ...policy, readySeconds: 5 } });
     expect(notReady).toMatchObject({ outcome: "aborted", after: { v1: 100, v2: 0 } });
     expect(notReady.reason).toMatch(/^v2 not ready within 5 s/);
     expect(slow.calls.filter((c) => c.startsWith("set "))).toEqual([]);
 
     const smoky = scripted();
     smoky.target.smoke = async () => "GET /v1/orders answered 500";
-    const failed = await upgrade({
-      service: "orders",
-      to: "v2",
-      strategy: "blue-green",
-      policy,
-      target: smoky.target,
-      log: (l) => smoky.lines.push(l),
-      now: smoky.now,
-    });
+    const failed = await upgradeOn(smoky, { strategy: "blue-green" });
     expect(failed).toMatchObject({
       outcome: "aborted",
       reason: "smoke test of v2 alone failed: GET /v1/orders answered 500",
@@ -154,15 +136,7 @@ describe("upgrade", () => {
 
   it("sends everything at once for blue-green, and refuses a version the service lacks", async () => {
     const t = scripted();
-    const report = await upgrade({
-      service: "orders",
-      to: "v2",
-      strategy: "blue-green",
-      policy,
-      target: t.target,
-      log: (l) => t.lines.push(l),
-      now: t.now,
-    });
+    const report = await upgradeOn(t, { strategy: "blue-green" });
     expect(report.outcome).toBe("completed");
     expect(t.calls.filter((c) => c.startsWith("set "))).toEqual(['set {"v2":100,"v1":0}']);
     await expect(

@@ -4,10 +4,10 @@
 //   npm start -- --catalog FILE  a catalog of your own (JSON, the schema of
 //                                platform/catalog/schema.ts) instead of the default one
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { catalog as defaultCatalog, validateCatalog } from "../../platform/catalog/index.ts";
+import { catalog as defaultCatalog, readCatalogFile } from "../../platform/catalog/index.ts";
 import { serviceWithRole } from "../../platform/catalog/topology.ts";
 import { entrypoint, envKey } from "../../platform/runtimeEnv.ts";
 import { generateKey } from "../../services/auth/keys.ts";
@@ -62,11 +62,10 @@ if (!replicasOption.success) {
 }
 const replicas = replicasOption.data ?? env.replicas;
 const catalog = (() => {
-  if (!cli.catalog) return defaultCatalog;
   try {
-    return validateCatalog(JSON.parse(readFileSync(cli.catalog, "utf8")));
+    return cli.catalog ? readCatalogFile(cli.catalog) : defaultCatalog;
   } catch (err) {
-    return usageError(`--catalog ${cli.catalog}: ${(err as Error).message}`);
+    return usageError(`--catalog: ${(err as Error).message}`);
   }
 })();
 const sources = await sourceTrees(catalog, root, resolve(root, ".run/sources")).catch(

@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { defaultCatalog } from "../../platform/catalog/default.ts";
 import type { CatalogInput, UpgradePolicy } from "../../platform/catalog/schema.ts";
 import { bucketOf } from "../../services/gateway/versionRouter.ts";
+import { withOrders } from "./catalogVariants.ts";
 
 // The upgrade scenario shared by test/e2e/upgrade.test.ts and bench/upgrade.ts: orders v2 as a
 // build of its own (a commit whose orders answer one field more), v3 failing on purpose, and
@@ -49,21 +49,14 @@ export async function ordersV2Commit(root: string, workDir: string): Promise<str
 
 /** The default catalog with orders v1 (all traffic), v2 from `v2Ref`, and v3 failing every call. */
 export function upgradeCatalog(v2Ref: string, upgrade: Partial<UpgradePolicy> = {}): CatalogInput {
-  return {
-    ...defaultCatalog,
-    services: {
-      ...defaultCatalog.services,
-      orders: {
-        ...defaultCatalog.services["orders"]!,
-        versions: [
-          { name: "v1", weight: 100 },
-          { name: "v2", weight: 0, source: { ref: v2Ref } },
-          { name: "v3", weight: 0, env: { FAULT_ERROR_RATE: "1" } },
-        ],
-        upgrade,
-      },
-    },
-  };
+  return withOrders({
+    versions: [
+      { name: "v1", weight: 100 },
+      { name: "v2", weight: 0, source: { ref: v2Ref } },
+      { name: "v3", weight: 0, env: { FAULT_ERROR_RATE: "1" } },
+    ],
+    upgrade,
+  });
 }
 
 /**
