@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import type { RunResult } from "../test/plan/harness.ts";
 import { runProgram } from "../test/plan/harness.ts";
 import { primaryVersion } from "../infra/aws/workloads.ts";
@@ -398,7 +400,7 @@ describe("docker stack", () => {
     );
   });
 
-  it("gives a version's own settings to its containers alone, and refuses a version built from another source", async () => {
+  it("gives a version's own settings to its containers alone, and refuses one that rewires the platform", async () => {
     const withEnv = await runProgram({
       stack: "docker",
       secrets,
@@ -417,21 +419,48 @@ describe("docker stack", () => {
       runProgram({
         stack: "docker",
         secrets,
+        catalog: ordersVersions([{ name: "v1", weight: 100, env: { DATABASE_URL: "x" } }]),
+      }),
+    ).rejects.toThrow("catalog: orders v1 env sets DATABASE_URL, which the platform sets itself");
+  });
+
+  it("builds a version with a source from its commit's tree, tagged with the commit, once", async () => {
+    const head = execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+    const sourced = await runProgram({
+      stack: "docker",
+      secrets,
+      catalog: ordersVersions([
+        { name: "v1", weight: 100 },
+        { name: "v2", weight: 0, source: { ref: "HEAD" } },
+      ]),
+    });
+    const images = sourced.records.byType("docker:index/image:Image");
+    const own = images.filter((i) => i.name === "platform-services-HEAD");
+    expect(own).toHaveLength(1);
+    expect(own[0]!.inputs).toMatchObject({
+      imageName: `platform/services:${head.slice(0, 12)}`,
+      build: { context: `.run/sources/${head}`, args: { NODE_IMAGE: "node:24-bookworm-slim" } },
+    });
+    expect(existsSync(`.run/sources/${head}/services/orders/main.ts`)).toBe(true);
+    const imageOf = (name: string) =>
+      sourced.records.one("docker:index/container:Container", name).inputs["image"];
+    expect(imageOf("orders-v2-1")).toMatch(new RegExp(`^platform/services@sha256:`));
+    expect(imageOf("orders-v2-1")).not.toEqual(imageOf("orders-1"));
+    expect(imageOf("orders-v2-2")).toEqual(imageOf("orders-v2-1"));
+    expect(imageOf("orders-1")).toEqual(imageOf("articles-1"));
+    // Kubernetes and AWS do not build per source yet: they refuse such a version by name.
+    await expect(
+      runProgram({
+        stack: "k8s",
+        secrets,
         catalog: ordersVersions([
           { name: "v1", weight: 100 },
           { name: "v2", weight: 0, source: { ref: "v2.0.0" } },
         ]),
       }),
     ).rejects.toThrow(
-      "catalog: orders v2 (v2.0.0) names a source ref; the docker target does not build an image per source yet",
+      "catalog: orders v2 (v2.0.0) names a source ref; the kubernetes target does not build an image per source yet",
     );
-    await expect(
-      runProgram({
-        stack: "docker",
-        secrets,
-        catalog: ordersVersions([{ name: "v1", weight: 100, env: { DATABASE_URL: "x" } }]),
-      }),
-    ).rejects.toThrow("catalog: orders v1 env sets DATABASE_URL, which the platform sets itself");
   });
 
   it("refuses a plain-text or short database password, a bad port and a bad network pool, naming the config key", async () => {

@@ -32,6 +32,8 @@ export interface GroupPlan {
   program: string;
   /** The image variant it runs (`media` for a catalog service with `media: true`). */
   image: ImageVariant;
+  /** The git ref its image is built from (catalog `source`); unset: the checkout. */
+  source?: string;
   replicas: number;
   memoryMb?: number;
   env: Env;
@@ -100,6 +102,7 @@ export function planDocker(catalog: Catalog, networkPool: string): DockerPlan {
         kind: "service",
         program: entrypoint(s.name),
         image: imageVariant(s),
+        source: v.source?.ref,
         replicas: s.replicas,
         memoryMb: s.memory,
         env: serviceEnv(catalog, s.name, port, endpointsOf(s.domain, uses), v.name, addresses),

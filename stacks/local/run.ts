@@ -15,7 +15,7 @@ import { fields, loadEnv } from "../../services/shared/config.ts";
 import { freePorts, portAllocator } from "./ports.ts";
 import { readinessProgress } from "./progress.ts";
 import { Supervisor } from "./supervisor.ts";
-import { sourceTrees } from "./sources.ts";
+import { sourceTrees } from "../../infra/sourceTrees.ts";
 import { localTopology } from "./topology.ts";
 
 const root = resolve(import.meta.dirname, "../..");

@@ -21,7 +21,7 @@ export interface ProcessSpec {
   script: string;
   port: number;
   env: Env;
-  /** The tree it runs from when its version names a source (stacks/local/sources.ts). */
+  /** The tree it runs from when its version names a source (infra/sourceTrees.ts). */
   cwd?: string;
 }
 
@@ -41,7 +41,7 @@ export interface LocalOptions {
   replicas?: number;
   /** NODE_OPTIONS of every process (`npm start` sets V8's heap sizes, bench/README.md). */
   nodeOptions?: string;
-  /** The trees sourced versions run from, by `<service>@<version>` (sources.ts). */
+  /** The trees sourced versions run from, by `<service>@<version>` (infra/sourceTrees.ts). */
   sourceTrees?: ReadonlyMap<string, string>;
   /** The operators' token for the gateways' `/admin` (the Upgrade Manager moves weights there). */
   adminToken?: string;

@@ -2,12 +2,13 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { services, type Catalog } from "../../platform/catalog/index.ts";
+import { services, type Catalog } from "../platform/catalog/index.ts";
 
 // A catalog version with `source: { ref }` runs the repository's tree at that ref, not the
-// checkout: `npm start` exports the tree once per commit (git archive) into a cache folder that
-// shares the checkout's node_modules, and runs that version's replicas from there. The folder is
-// named by commit, so a ref that moves gets a tree of its own and an unchanged one is reused.
+// checkout: its tree is exported once per commit (git archive) into a cache folder that shares
+// the checkout's node_modules. `npm start` runs that version's replicas from there; the Docker
+// stack builds that version's image from it. The folder is named by commit, so a ref that moves
+// gets a tree of its own and an unchanged one is reused.
 
 const run = promisify(execFile);
 
