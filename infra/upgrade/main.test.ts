@@ -1,0 +1,106 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { withOrders } from "../../test/support/catalogVariants.ts";
+
+// What an operator who types the commands wrong sees: `npm run upgrade` and `npm start
+// --catalog` refuse bad input with one line naming the option or the field, and exit 2 before
+// anything starts or moves.
+
+const ROOT = resolve(__dirname, "../..");
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "upgrade-cli-"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function node(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return new Promise<{ code: number; out: string }>((ok) =>
+    execFile(
+      process.execPath,
+      args,
+      { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: "", ...env }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        ok({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+    ),
+  );
+}
+const upgradeCli = (args: string[]) => node(["infra/upgrade/main.ts", ...args]);
+
+test.each([
+  [[], "say where: --local (a running `npm start`)"],
+  [["--stack", "docker"], "--stack: upgrading a Pulumi stack is not built yet (issue #19)"],
+  [["--local", "--to", "v2"], "--service is required"],
+  [["--local", "--service", "orders", "--to", "two"], "--to must name a version such as v2"],
+  [
+    ["--local", "--service", "orders", "--to", "v2", "--strategy", "big-bang"],
+    '--strategy must be canary or blue-green (got "big-bang")',
+  ],
+  [["--local", "--service", "nope", "--to", "v2"], "--service: the catalog has no service nope"],
+  [["--local", "--service", "orders", "--to", "v2", "--colour"], "Unknown option '--colour'"],
+])("npm run upgrade %j is refused: %s", async (args, message) => {
+  const { code, out } = await upgradeCli(args);
+  expect(out).toContain(`npm run upgrade: ${message}`);
+  expect(code).toBe(2);
+});
+
+test("npm run upgrade says when no npm start runs, and names a bad catalog's field", async () => {
+  const none = await upgradeCli([
+    "--local",
+    "--data-dir",
+    join(dir, "nothing"),
+    "--service",
+    "orders",
+    "--to",
+    "v2",
+  ]);
+  expect(none.out).toMatch(
+    /no running `npm start` found: .*operator\.json cannot be read \(ENOENT\)/,
+  );
+  expect(none.code).toBe(1);
+
+  const bad = join(dir, "bad.json");
+  writeFileSync(bad, JSON.stringify(withOrders({ versions: [{ name: "v1", weight: 90 }] })));
+  const refused = await upgradeCli([
+    "--local",
+    "--catalog",
+    bad,
+    "--service",
+    "orders",
+    "--to",
+    "v2",
+  ]);
+  expect(refused.out).toContain(
+    "--catalog: invalid catalog:\n  - catalog.services.orders.versions: weights must add up to 100 (got 90)",
+  );
+  expect(refused.code).toBe(2);
+});
+
+test("npm start refuses a catalog file it cannot use, and a source ref that is no commit", async () => {
+  const start = (file: string) =>
+    node(["stacks/local/run.ts", "--catalog", file], { PORT: "1", DATA_DIR: join(dir, "data") });
+  const missing = await start(join(dir, "missing.json"));
+  expect(missing.out).toMatch(
+    /npm start: --catalog: invalid catalog:\n {2}- .*missing\.json: ENOENT/,
+  );
+  expect(missing.code).toBe(2);
+
+  const unknownRef = join(dir, "ref.json");
+  writeFileSync(
+    unknownRef,
+    JSON.stringify(
+      withOrders({
+        versions: [
+          { name: "v1", weight: 100 },
+          { name: "v2", weight: 0, source: { ref: "no-such-branch-anywhere" } },
+        ],
+      }),
+    ),
+  );
+  const ref = await start(unknownRef);
+  expect(ref.out).toContain(
+    'npm start: a version\'s source: orders v2: source ref "no-such-branch-anywhere" is not a commit',
+  );
+  expect(ref.code).toBe(2);
+});
