@@ -50,6 +50,14 @@ export function localTarget(o: LocalTargetOptions): UpgradeTarget {
     return urls;
   };
   const admin = { authorization: `Bearer ${o.operator.adminToken}` };
+  // A run that was killed leaves its operator.json behind: say so rather than "fetch failed".
+  const reach = (url: string, init?: RequestInit) =>
+    fetch(url, init).catch((err: unknown) => {
+      throw new Error(
+        `cannot reach ${new URL(url).origin} (${((err as Error).cause as Error | undefined)?.message ?? (err as Error).message}): is the \`npm start\` of ${o.operator.url} still running?`,
+        { cause: err },
+      );
+    });
   const answer = async (res: Response, what: string) => {
     const text = await res.text();
     if (!res.ok) throw new Error(`${what} answered ${res.status}: ${text.slice(0, 300)}`);
@@ -57,7 +65,7 @@ export function localTarget(o: LocalTargetOptions): UpgradeTarget {
   };
   const overview = async (): Promise<Overview> => {
     if (!o.operator.monitoring) throw new Error("this run has no monitoring service");
-    const res = await fetch(`${o.operator.monitoring}/v1/monitoring`);
+    const res = await reach(`${o.operator.monitoring}/v1/monitoring`);
     return (await answer(res, "monitoring")) as Overview;
   };
 
@@ -65,7 +73,7 @@ export function localTarget(o: LocalTargetOptions): UpgradeTarget {
     async weights(service) {
       const [tier] = tierOf(service);
       const all = (await answer(
-        await fetch(`${tier}/admin/versions`, { headers: admin }),
+        await reach(`${tier}/admin/versions`, { headers: admin }),
         `${tier}/admin/versions`,
       )) as Record<string, Weights>;
       const weights = all[service];
@@ -78,7 +86,7 @@ export function localTarget(o: LocalTargetOptions): UpgradeTarget {
       await Promise.all(
         tierOf(service).map(async (tier) =>
           answer(
-            await fetch(`${tier}/admin/versions/${service}`, {
+            await reach(`${tier}/admin/versions/${service}`, {
               method: "PUT",
               headers: { ...admin, "content-type": "application/json" },
               body: JSON.stringify({ weights }),
@@ -127,7 +135,7 @@ export function localTarget(o: LocalTargetOptions): UpgradeTarget {
       if (!route) return undefined;
       if (!o.apiKey) return "it needs --api-key, an admin key: only an admin may pin a version";
       for (let i = 0; i < 5; i++) {
-        const res = await fetch(`${o.operator.url}${route}`, {
+        const res = await reach(`${o.operator.url}${route}`, {
           headers: { authorization: `Bearer ${o.apiKey}`, "x-api-version": version },
         });
         const body = await res.text();

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { withOrders } from "../../test/support/catalogVariants.ts";
@@ -59,6 +60,39 @@ test("npm run upgrade says when no npm start runs, and names a bad catalog's fie
     /no running `npm start` found: .*operator\.json cannot be read \(ENOENT\)/,
   );
   expect(none.code).toBe(1);
+
+  // A run killed without its shutdown leaves operator.json behind.
+  const stale = join(dir, "stale");
+  mkdirSync(stale);
+  const free = await new Promise<number>((ok) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => ok(port));
+    });
+  });
+  const nobody = `http://127.0.0.1:${free}`;
+  writeFileSync(
+    join(stale, "operator.json"),
+    JSON.stringify({
+      url: nobody,
+      adminToken: "x".repeat(32),
+      tiers: { business: [nobody] },
+      monitoring: nobody,
+    }),
+  );
+  const gone = await upgradeCli([
+    "--local",
+    "--data-dir",
+    stale,
+    "--service",
+    "orders",
+    "--to",
+    "v2",
+  ]);
+  expect(gone.out).toContain(
+    `npm run upgrade: cannot reach ${nobody} (connect ECONNREFUSED 127.0.0.1:${free}): is the \`npm start\` of ${nobody} still running?`,
+  );
+  expect(gone.code).toBe(1);
 
   const bad = join(dir, "bad.json");
   writeFileSync(bad, JSON.stringify(withOrders({ versions: [{ name: "v1", weight: 90 }] })));
