@@ -1,6 +1,7 @@
 import { mockSecrets, runProgram } from "../test/plan/harness.ts";
 import { runPolicies } from "../test/plan/policyAdapter.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";
+import { ordersCanary } from "../test/support/catalogVariants.ts";
 import { kubernetesPolicies } from "./kubernetes.ts";
 import { policies } from "./rules.ts";
 
@@ -52,6 +53,23 @@ function broken(
 }
 
 const container = (inputs: Props): Props => inputs["spec"].template.spec.containers[0];
+
+test("a two-version catalog passes the whole pack: orders v2 is a Deployment of its own", async () => {
+  const canary = [
+    ...(
+      await runProgram({
+        stack: "k8s",
+        secrets: { "platform:postgresPassword": mockSecrets["platform:postgresPassword"]! },
+        catalog: ordersCanary(),
+      })
+    ).records.all,
+  ];
+  const deployments = canary
+    .filter((r) => r.type === "kubernetes:apps/v1:Deployment")
+    .map((r) => (r.inputs as Props)["metadata"].name as string);
+  expect(deployments).toEqual(expect.arrayContaining(["orders", "orders-v2"]));
+  expect(await failures(canary)).toEqual([]);
+});
 
 test("the k8s stack passes the whole pack, with and without KEDA", async () => {
   expect(await failures(graph)).toEqual([]);

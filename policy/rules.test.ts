@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { mockSecrets, runProgram } from "../test/plan/harness.ts";
 import { runPolicies } from "../test/plan/policyAdapter.ts";
 import { mockId } from "../test/plan/records.ts";
+import { ordersCanary } from "../test/support/catalogVariants.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";
 import { policies, untaggableTypes } from "./rules.ts";
 
@@ -46,6 +47,23 @@ async function failures(graph: Graph): Promise<string[]> {
 
 test.each(["dev", "prod", "docker"])("the %s stack passes every policy", async (stack) => {
   expect(await failures(graphs[stack]!)).toEqual([]);
+});
+
+// The upgrade layer's graphs: orders v2 beside v1 (its own task definition and ECS service) at
+// a canary's weight, as `npm run upgrade` expects a new version to be declared.
+test("a two-version catalog passes every policy on AWS", async () => {
+  const canary = [
+    ...(await runProgram({ stack: "dev", secrets: {}, catalog: ordersCanary() })).records.all,
+  ];
+  expect(
+    canary
+      .filter(
+        (r) => r.type === "aws:ecs/taskDefinition:TaskDefinition" && r.name.includes("orders"),
+      )
+      .map((r) => r.name)
+      .sort(),
+  ).toEqual(["platform-orders-task", "platform-orders-v2-task"]);
+  expect(await failures(canary)).toEqual([]);
 });
 
 const tags = (r: ResourceRecord) => r.inputs["tags"] as Record<string, string>;
