@@ -1,6 +1,5 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { BuiltImage, variantImages } from "../components/docker/builtImage.ts";
 import { ContainerGroup } from "../components/docker/containerGroup.ts";
 import { DataStores } from "../components/docker/dataStores.ts";
 import { adminToken } from "../infra/adminToken.ts";
@@ -8,7 +7,7 @@ import { dockerSettings, postgresPassword } from "../infra/docker/config.ts";
 import type { DockerSecret } from "../infra/docker/plan.ts";
 import { planDocker } from "../infra/docker/plan.ts";
 import { principalSecret } from "../infra/principalSecret.ts";
-import { commitOf, exportTree } from "../infra/sourceTrees.ts";
+import { workloadImages } from "../infra/workloadImages.ts";
 import type { Catalog } from "../platform/catalog/index.ts";
 import { domains } from "../platform/catalog/index.ts";
 import { workloadName } from "../platform/names.ts";
@@ -23,9 +22,6 @@ import type { StackOutputs } from "./outputs.ts";
  * network alias, which Docker's DNS answers with one address per replica (as a Kubernetes
  * headless Service does), so every caller holds the full replica list as on the other targets.
  */
-/** Where the trees of sourced versions are exported (beside `npm start`'s, under the project). */
-const sourcesDir = ".run/sources";
-
 export function deploy(catalog: Catalog): StackOutputs {
   const settings = dockerSettings();
   const plan = planDocker(catalog, settings.networkPool);
@@ -54,35 +50,14 @@ export function deploy(catalog: Catalog): StackOutputs {
     ]),
   );
   const networkNames = (names: readonly string[]) => names.map((n) => networks.get(n)!.name);
-  const build = {
+  const images = workloadImages(catalog.name, plan.groups, (variant, commit) => ({
+    // A sourced version's image is tagged with its commit; the checkout's is `local`.
+    imageName: commit
+      ? commit.apply((c) => `${catalog.name}/${variant}:${c.slice(0, 12)}`)
+      : `${catalog.name}/${variant}:local`,
     buildArgs: { NODE_IMAGE: settings.nodeImage },
     buildNetwork: settings.buildNetwork,
-  };
-  const images = variantImages(
-    catalog.name,
-    plan.groups.filter((g) => !g.source).map((g) => g.image),
-    (variant) => ({ imageName: `${catalog.name}/${variant}:local`, ...build }),
-  );
-  // A version with a source runs an image of its own, built from that commit's tree and tagged
-  // with the commit: one build per distinct source and variant.
-  const sourced = new Map<string, BuiltImage>();
-  const imageOf = (g: (typeof plan.groups)[number]) => {
-    if (!g.source) return images.get(g.image)!;
-    const key = `${g.image}@${g.source}`;
-    if (!sourced.has(key)) {
-      const commit = pulumi.output(commitOf(process.cwd(), g.source));
-      sourced.set(
-        key,
-        new BuiltImage(`${catalog.name}-${g.image}-${g.source.replace(/[^A-Za-z0-9-]/g, "-")}`, {
-          context: commit.apply((c) => exportTree(process.cwd(), c, sourcesDir)),
-          imageName: commit.apply((c) => `${catalog.name}/${g.image}:${c.slice(0, 12)}`),
-          ...(g.image === "services" ? {} : { target: g.image }),
-          ...build,
-        }),
-      );
-    }
-    return sourced.get(key)!;
-  };
+  }));
   const stores = new Map(
     plan.stores.map((d) => [
       d.domain,
@@ -122,7 +97,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       new ContainerGroup(
         g.name,
         {
-          image: imageOf(g).imageRef,
+          image: images.of(g).imageRef,
           port: catalog.containerPort,
           command: [g.program],
           replicas: g.replicas,

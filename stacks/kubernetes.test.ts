@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ import {
 } from "../infra/kubernetes/topology.ts";
 import type { RunResult } from "../test/plan/harness.ts";
 import { runProgram } from "../test/plan/harness.ts";
-import { scaled } from "../test/support/catalogVariants.ts";
+import { ordersVersions, scaled } from "../test/support/catalogVariants.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";
 import { secretMark } from "../test/plan/records.ts";
 import type { DataEndpoints } from "../platform/runtimeEnv.ts";
@@ -638,6 +638,29 @@ describe("kubernetes stack", () => {
       );
     }
     expect(digests.get("media")).not.toEqual(digests.get("services"));
+  });
+
+  it("pushes a version with a source as an image of its own, tagged with its commit", async () => {
+    const head = execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+    const sourced = await runProgram({
+      stack: "k8s",
+      secrets,
+      catalog: ordersVersions([
+        { name: "v1", weight: 100 },
+        { name: "v2", weight: 0, source: { ref: "HEAD" } },
+      ]),
+    });
+    const own = sourced.records.one("docker:index/image:Image", "platform-services-HEAD");
+    expect(own.inputs).toMatchObject({
+      imageName: `localhost:5001/platform/services:${head.slice(0, 12)}`,
+      build: { context: `.run/sources/${head}` },
+    });
+    expect(own.inputs["skipPush"]).not.toBe(true);
+    const imageOf = (name: string) =>
+      container(sourced.records.byType(DEPLOYMENT).find((d) => meta(d).name === name)!).image;
+    expect(imageOf("orders-v2")).toMatch(/^localhost:5001\/platform\/services@sha256:/);
+    expect(imageOf("orders-v2")).not.toEqual(imageOf("orders"));
+    expect(imageOf("orders")).toEqual(imageOf("articles"));
   });
 
   it("renders manifests that the Kubernetes schemas accept, and the check catches an invalid one", () => {

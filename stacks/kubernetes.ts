@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { variantImages } from "../components/docker/builtImage.ts";
 import { DataStores } from "../components/kubernetes/dataStores.ts";
 import { IsolatedNamespace } from "../components/kubernetes/isolatedNamespace.ts";
 import { Workload } from "../components/kubernetes/workload.ts";
@@ -13,6 +12,7 @@ import {
 } from "../infra/kubernetes/config.ts";
 import type { SecretValue } from "../infra/kubernetes/plan.ts";
 import { planKubernetes } from "../infra/kubernetes/plan.ts";
+import { workloadImages } from "../infra/workloadImages.ts";
 import { domainStores } from "../infra/kubernetes/topology.ts";
 import { principalSecret } from "../infra/principalSecret.ts";
 import type { Catalog } from "../platform/catalog/index.ts";
@@ -53,17 +53,20 @@ export function deploy(catalog: Catalog): StackOutputs {
     }
   };
 
-  const images = variantImages(
-    catalog.name,
-    plan.workloads.map((w) => w.image),
-    (variant) => ({
-      imageName: `${settings.imageRepository}:${variant === "services" ? "latest" : `latest-${variant}`}`,
+  const images = workloadImages(catalog.name, plan.workloads, (variant, commit) => {
+    // `latest` for the checkout's image, the commit for a sourced version's; `-media` after it
+    // for the media variant.
+    const suffix = variant === "services" ? "" : `-${variant}`;
+    return {
+      imageName: commit
+        ? commit.apply((c) => `${settings.imageRepository}:${c.slice(0, 12)}${suffix}`)
+        : `${settings.imageRepository}:latest${suffix}`,
       push: true,
       buildArgs: { NODE_IMAGE: settings.nodeImage },
       buildNetwork: settings.buildNetwork,
-    }),
-  );
-  const image = images.get("services")!;
+    };
+  });
+  const image = images.checkout.get("services")!;
   const namespaces = new Map(
     plan.namespaces.map((name) => [
       name,
@@ -131,7 +134,7 @@ export function deploy(catalog: Catalog): StackOutputs {
         w.name,
         {
           namespace: nsOf(w.namespace).name,
-          image: images.get(w.image)!.imageRef,
+          image: images.of(w).imageRef,
           port: catalog.containerPort,
           writablePaths: [IMAGE_DATA_DIR, "/tmp"],
           zoneSpread: settings.zoneSpread,

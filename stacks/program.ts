@@ -13,12 +13,12 @@ import type { StackOutputs } from "./outputs.ts";
  */
 export function program(catalog: Catalog): StackOutputs {
   const { target } = stackSettings();
-  // A deployed version must run what its source names, never the checkout by mistake: only the
-  // Docker target builds an image per source so far.
+  // A deployed version must run what its source names, never the checkout by mistake: the
+  // container targets build an image per source; AWS does not yet.
   const sourced = services(catalog).flatMap((s) =>
     s.versions.filter((v) => v.source).map((v) => `${s.name} ${v.name} (${v.source!.ref})`),
   );
-  if (sourced.length > 0 && target !== "docker")
+  if (sourced.length > 0 && target === "aws")
     throw new pulumi.RunError(
       `catalog: ${sourced.join(", ")} names a source ref; the ${target} target does not build an image per source yet (issue #19), only \`npm start\` runs such a version`,
     );

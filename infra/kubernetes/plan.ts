@@ -89,6 +89,8 @@ export interface WorkloadPlan {
   program: string;
   /** The image variant it runs (`media` for a catalog service with `media: true`). */
   image: ImageVariant;
+  /** The git ref its image is built from (catalog `source`); unset: the checkout. */
+  source?: string;
   replicas: number;
   cpuMillis: number;
   memoryMi: number;
@@ -307,6 +309,7 @@ export function planKubernetes(
         namespace: ns,
         program: entrypoint(s.name),
         image: imageVariant(s),
+        source: v.source?.ref,
         replicas: s.replicas,
         cpuMillis: cpuMillis(s.cpu),
         memoryMi: s.memory,
