@@ -7,10 +7,13 @@ import { services, type Catalog } from "../platform/catalog/index.ts";
 // A catalog version with `source: { ref }` runs the repository's tree at that ref, not the
 // checkout: its tree is exported once per commit (git archive) into a cache folder that shares
 // the checkout's node_modules. `npm start` runs that version's replicas from there; the Docker
-// stack builds that version's image from it. The folder is named by commit, so a ref that moves
+// and Kubernetes stacks build that version's image from it (workloadImages.ts). The folder is named by commit, so a ref that moves
 // gets a tree of its own and an unchanged one is reused.
 
 const run = promisify(execFile);
+
+/** Where the trees are exported, relative to the repository (ignored by git, jest and lint). */
+export const SOURCES_DIR = ".run/sources";
 
 /** The commit a ref names in the repository at `root`, or an error that names the ref. */
 export async function commitOf(root: string, ref: string): Promise<string> {

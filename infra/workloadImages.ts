@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BuiltImageArgs } from "../components/docker/builtImage.ts";
 import { BuiltImage, variantImages } from "../components/docker/builtImage.ts";
 import type { ImageVariant } from "../platform/runtimeEnv.ts";
-import { commitOf, exportTree } from "./sourceTrees.ts";
+import { SOURCES_DIR, commitOf, exportTree } from "./sourceTrees.ts";
 
 // The images the container targets (Docker, Kubernetes) build for their workloads: one per
 // variant from the checkout, and one per variant and source for a catalog version that names
@@ -14,9 +14,6 @@ export interface ImageNeed {
   image: ImageVariant;
   source?: string;
 }
-
-/** Where the trees of sourced versions are exported, under the project (beside `npm start`'s). */
-const SOURCES_DIR = ".run/sources";
 
 export interface WorkloadImages {
   /** The checkout's image of each variant. */

@@ -427,7 +427,7 @@ export function serviceEnv(
   return env;
 }
 
-/** Every variable name of the env contract, static or per callee (`UPSTREAM_*`, `TIER_*`). */
+/** The env contract's fixed variable names; those per callee (`UPSTREAM_*`, `TIER_*`) by prefix. */
 const platformKeys: ReadonlySet<string> = new Set(
   Object.values(envKey as Record<string, unknown>).filter(
     (k): k is string => typeof k === "string",

@@ -81,8 +81,8 @@ const version = z
     /**
      * The code this version runs: the repository's tree at a git ref (a commit, tag or branch),
      * e.g. the release it was cut from. Absent: the checkout the topology is started from.
-     * `npm start` runs such a version from that tree; the Pulumi targets refuse it until they
-     * build an image per source (issue #19).
+     * `npm start` runs such a version from that tree, Docker and Kubernetes build its image from
+     * it; AWS refuses it until it builds an image per source (issue #19).
      */
     source: z
       .object({

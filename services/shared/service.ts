@@ -33,7 +33,6 @@ export interface ServiceDefinition {
   routes: (app: Express, deps: ServiceDeps) => Promise<(() => Promise<void>) | void>;
 }
 
-/** Boots a domain service: validated env, its store (migrated), cache, event bus, app, drain. */
 /**
  * A drill's switch, set per version in the catalog (`versions[].env`): this share of the API
  * requests (`/v1/*`, never health or metrics) fails with a 500, as a bad release would, so that
@@ -55,6 +54,7 @@ function injectFaults(share: number): RequestHandler {
     );
 }
 
+/** Boots a domain service: validated env, its store (migrated), cache, event bus, app, drain. */
 export async function runService(def: ServiceDefinition): Promise<void> {
   const catalog = await loadRuntimeCatalog();
   const env = loadEnv(

@@ -10,12 +10,12 @@ import { parseArgs } from "node:util";
 import { catalog as defaultCatalog, readCatalogFile } from "../../platform/catalog/index.ts";
 import { serviceWithRole } from "../../platform/catalog/topology.ts";
 import { entrypoint, envKey } from "../../platform/runtimeEnv.ts";
+import { SOURCES_DIR, sourceTrees } from "../../infra/sourceTrees.ts";
 import { generateKey } from "../../services/auth/keys.ts";
 import { fields, loadEnv } from "../../services/shared/config.ts";
 import { freePorts, portAllocator } from "./ports.ts";
 import { readinessProgress } from "./progress.ts";
 import { Supervisor } from "./supervisor.ts";
-import { sourceTrees } from "../../infra/sourceTrees.ts";
 import { localTopology } from "./topology.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -68,8 +68,8 @@ const catalog = (() => {
     return usageError(`--catalog: ${(err as Error).message}`);
   }
 })();
-const sources = await sourceTrees(catalog, root, resolve(root, ".run/sources")).catch(
-  (err: Error) => usageError(`a version's source: ${err.message}`),
+const sources = await sourceTrees(catalog, root, resolve(root, SOURCES_DIR)).catch((err: Error) =>
+  usageError(`a version's source: ${err.message}`),
 );
 // What the operators (and `npm run upgrade`) send to the gateways' /admin: the caller's
 // ADMIN_TOKEN, else one per run, as a stack generates one.
