@@ -62,7 +62,14 @@ try {
     { cwd: ROOT, env: { ...process.env, DATABASE_URL: stores.data.databaseUrl } },
   );
   const admin = (JSON.parse(stdout) as { key: string }).key;
-  const keys = await spreadUsers(url, admin, { count: 40, early: 2, share: 5 });
+  const keys = await spreadUsers(url, admin, {
+    count: 40,
+    early: 2,
+    firstSteps: [
+      { to: "v2", weights: { v1: 95, v2: 5, v3: 0 } },
+      { to: "v3", weights: { v1: 95, v2: 0, v3: 5 } },
+    ],
+  });
   const load = ClientLoad.start({
     target: url,
     clients: simulatedClients(keys, keys.length),

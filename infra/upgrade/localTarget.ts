@@ -114,6 +114,7 @@ export function localTarget(o: LocalTargetOptions): UpgradeTarget {
             at,
             replicas: replicas.length,
             ready: replicas.filter((r) => r.ready).length,
+            requests: replicas.reduce((t, r) => t + (r.requests ?? 0), 0),
             requestRate: replicas.reduce((t, r) => t + (r.requestRate ?? 0), 0),
             errorRate: replicas.reduce((t, r) => t + (r.errorRate ?? 0), 0),
             ...(p95s.length > 0 ? { p95Ms: Math.max(...p95s) } : {}),

@@ -19,6 +19,7 @@ const healthy = (at: number): VersionHealth => ({
   at,
   replicas: 2,
   ready: 2,
+  requests: 20,
   requestRate: 20,
   errorRate: 0,
   p95Ms: 25,
@@ -79,7 +80,9 @@ describe("breach", () => {
     );
     expect(breach({ ...healthy(0), p95Ms: 2500 }, policy)).toBe("p95 2500 ms over 1000 ms");
     // No answers in a round is no evidence against the version.
-    expect(breach({ ...healthy(0), requestRate: 0, p95Ms: undefined }, policy)).toBeUndefined();
+    expect(
+      breach({ ...healthy(0), requests: 0, requestRate: 0, p95Ms: undefined }, policy),
+    ).toBeUndefined();
   });
 });
 
@@ -115,6 +118,34 @@ describe("upgrade", () => {
       'settle {"v1":100,"v2":0}',
     ]);
     expect(t.lines.join("\n")).toMatch(/BREACH: error rate 10\.0%/);
+  });
+
+  it("holds a step past its hold until the new version has answered enough to be judged", async () => {
+    // v2 answers 5 requests a round: the 2 s hold sees 10, the policy wants 20, so each step
+    // lasts four rounds.
+    const t = scripted(() => ({ requests: 5, requestRate: 5 }));
+    const report = await upgradeOn(t);
+    expect(report.outcome).toBe("completed");
+    expect(t.lines.filter((l) => l.startsWith("  v2: "))).toHaveLength(4 * 4);
+
+    // No one calls v2 at its first step: after five holds it is rolled back, not promoted.
+    const idle = scripted(() => ({ requests: 0, requestRate: 0, p95Ms: undefined }));
+    const starved = await upgradeOn(idle);
+    expect(starved).toMatchObject({
+      outcome: "rolled-back",
+      reason: "too little traffic to judge v2: 0 answers in 10 s, the policy wants 20 a step",
+      after: { v1: 100, v2: 0 },
+    });
+    expect(idle.calls.filter((c) => c.startsWith("set "))).toEqual([
+      'set {"v2":5,"v1":95}',
+      'set {"v1":100,"v2":0}',
+    ]);
+
+    // minRequests 0 judges on time alone.
+    const timed = scripted(() => ({ requests: 0, requestRate: 0, p95Ms: undefined }));
+    expect((await upgradeOn(timed, { policy: { ...policy, minRequests: 0 } })).outcome).toBe(
+      "completed",
+    );
   });
 
   it("moves no traffic to a version that is not ready in time, or fails its smoke test", async () => {

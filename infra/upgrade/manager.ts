@@ -15,7 +15,8 @@ export interface VersionHealth {
   at: number;
   replicas: number;
   ready: number;
-  /** Answers per second over the round, and those that were 5xx. */
+  /** Answers over the round, and the same per second, and those per second that were 5xx. */
+  requests: number;
   requestRate: number;
   errorRate: number;
   /** The slowest replica's p95 over the round, in ms; unset when it answered nothing. */
@@ -98,6 +99,9 @@ export function breach(h: VersionHealth, policy: UpgradePolicy): string | undefi
   return undefined;
 }
 
+/** A step that has not gathered `minRequests` answers after this many holds is rolled back. */
+export const STARVED_HOLDS = 5;
+
 const pct = (share: number) => `${(share * 100).toFixed(1)}%`;
 const describe = (w: Weights) =>
   Object.entries(w)
@@ -156,12 +160,23 @@ export async function upgrade(a: UpgradeArgs): Promise<UpgradeReport> {
     const setAt = now();
     if (step === 100) fullAt = setAt;
     a.log(`step ${i + 1}/${steps.length}: ${describe(weights)}`);
-    // Watched for the hold: every round that ends after the weights changed is judged.
+    // Watched for the hold, and past it until the new version has answered enough to be judged:
+    // a step that saw no traffic proves nothing. Every round that ends after the weights
+    // changed is judged.
     let last = setAt;
-    while (now() - setAt < policy.holdSeconds * 1000) {
+    let answered = 0;
+    const holdMs = policy.holdSeconds * 1000;
+    for (;;) {
+      const waited = now() - setAt;
+      if (waited >= holdMs && answered >= policy.minRequests) break;
       const h = await target.health(service, to, last);
       last = h.at;
-      const broken = breach(h, policy);
+      answered += h.requests;
+      const broken =
+        breach(h, policy) ??
+        (now() - setAt >= holdMs * STARVED_HOLDS && answered < policy.minRequests
+          ? `too little traffic to judge ${to}: ${answered} answers in ${((now() - setAt) / 1000).toFixed(0)} s, the policy wants ${policy.minRequests} a step`
+          : undefined);
       a.log(`  ${to}: ${figures(h)}${broken ? `  BREACH: ${broken}` : ""}`);
       if (broken) {
         const seenAt = now();

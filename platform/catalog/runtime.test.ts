@@ -15,7 +15,7 @@ const edited = (edit: (c: CatalogInput) => void) => {
 };
 
 describe("the catalog's runtime view", () => {
-  it("does not change when only a group's size does, so no process restarts for it", () => {
+  it("does not change when only a group's size or upgrade policy does, so no process restarts for it", () => {
     const sized = edited((c) => {
       c.zones = 3;
       c.router = { replicas: 4, cpu: 512, memory: 1024 };
@@ -23,6 +23,8 @@ describe("the catalog's runtime view", () => {
       c.services["chat"]!.memory = 1024;
       c.domains["business"]!.gateway.replicas = 5;
       c.domains["identity"]!.data = { postgres: { instanceClass: "db.t4g.large" } };
+      // Read by the Upgrade Manager alone; and a build from another commit may not know a field.
+      c.services["orders"]!.upgrade = { holdSeconds: 5, minRequests: 3 };
     });
     expect(runtimeCatalogJson(sized)).toBe(runtimeCatalogJson(catalog));
   });

@@ -10,11 +10,13 @@ import { validateCatalog } from "./validate.ts";
 export const CATALOG_ENV = "PLATFORM_CATALOG";
 
 /** Fields that say how big a group is, not what it does: no process reads them. */
-const SIZING = ["replicas", "cpu", "memory"] as const;
+const SIZING = ["replicas", "cpu", "memory"];
+/** A service's own: its size, and how the Upgrade Manager (an operator's tool) moves it. */
+const SERVICE_DEPLOYER_ONLY = [...SIZING, "upgrade"];
 
-function withoutSizing<T extends object>(spec: T): Partial<T> {
+function without<T extends object>(spec: T, fields: readonly string[]): Partial<T> {
   const copy: Partial<T> = { ...spec };
-  for (const field of SIZING) delete (copy as Record<string, unknown>)[field];
+  for (const field of fields) delete (copy as Record<string, unknown>)[field];
   return copy;
 }
 
@@ -23,7 +25,8 @@ const mapValues = <T, U>(record: Record<string, T>, f: (value: T) => U): Record<
 
 /**
  * The catalog without what only the deployer reads: replica counts, cpu and memory, zones, the
- * data stores' instance classes, and the router (which is nothing but its size). Changing those
+ * data stores' instance classes, the router (which is nothing but its size) and the services'
+ * upgrade policies. Changing those
  * changes this text for no process, so no process is restarted for them. A process that read a
  * left-out field anyway would see the schema's default: none does (services/ reads routes,
  * versions, traffic, calls and the gateways' resilience).
@@ -34,8 +37,8 @@ export function runtimeCatalogJson(catalog: Catalog): string {
     containerPort: catalog.containerPort,
     opsPort: catalog.opsPort,
     defaultDomain: catalog.defaultDomain,
-    domains: mapValues(catalog.domains, (d) => ({ gateway: withoutSizing(d.gateway) })),
-    services: mapValues(catalog.services, withoutSizing),
+    domains: mapValues(catalog.domains, (d) => ({ gateway: without(d.gateway, SIZING) })),
+    services: mapValues(catalog.services, (s) => without(s, SERVICE_DEPLOYER_ONLY)),
   });
 }
 

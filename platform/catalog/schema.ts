@@ -137,6 +137,12 @@ const upgradePolicy = z
     /** Time the traffic stays at each step while the new version is watched. */
     holdSeconds: z.number().int().min(1).max(3_600).default(30),
     /**
+     * Answers the new version must give in a step before the next one: the step is held past
+     * `holdSeconds` until it has them, and rolled back when it still lacks them after five
+     * holds (a version no one called is not proven). 0 judges a step on time alone.
+     */
+    minRequests: z.number().int().min(0).max(1_000_000).default(20),
+    /**
      * The error budget: the largest share of the new version's answers that may be 5xx in one
      * monitoring round (0.02 = 2%). Above it, the upgrade rolls back.
      */

@@ -36,6 +36,19 @@ export function bucketOf(userId: string, service: string): number {
 }
 
 /**
+ * The version a bucket falls in: the versions take consecutive ranges of [0, 100) in catalog
+ * order, each as wide as its weight. A version that grows keeps the users it had.
+ */
+export function versionOfBucket(bucket: number, versions: readonly string[], weights: Weights) {
+  let cumulative = 0;
+  for (const v of versions) {
+    cumulative += weights[v] ?? 0;
+    if (bucket < cumulative) return v;
+  }
+  return versions.find((v) => (weights[v] ?? 0) > 0) ?? versions[0]!;
+}
+
+/**
  * The seeds' version router (upgrade layer): v1 and v2 of a service run side by side; weights
  * split traffic (canary, blue/green), `x-api-version` pins a version, and each user sticks to
  * one version because the choice is a hash of the user, not a coin toss. Weights live in the
@@ -100,13 +113,7 @@ export class VersionRouter {
       return pinned;
     }
     if (this.versions.length === 1) return this.versions[0]!;
-    const bucket = bucketOf(userId, this.service);
-    let cumulative = 0;
-    for (const v of this.versions) {
-      cumulative += this.weights[v] ?? 0;
-      if (bucket < cumulative) return v;
-    }
-    return this.versions.find((v) => (this.weights[v] ?? 0) > 0) ?? this.versions[0]!;
+    return versionOfBucket(bucketOf(userId, this.service), this.versions, this.weights);
   }
 
   /** Validates and stores new weights for every replica of the tier. */

@@ -226,6 +226,7 @@ describe("a scraper over real replicas", () => {
     clock += 2_000;
     const o = await scraper.round();
     const r = o.groups.find((g) => g.group === "orders")!.replicas[0]!;
+    expect(r.requests).toBe(10);
     expect(r.requestRate).toBe(5);
     expect(r.errorRate).toBe(2);
     // Ten answers in well under 250 ms each: the p95 bucket's bound, not a measured time.

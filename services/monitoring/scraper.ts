@@ -21,7 +21,9 @@ export interface ReplicaStatus {
   /** The readiness checks it reported (`{"postgres": true, ...}`). */
   checks: Record<string, boolean>;
   error?: string;
-  /** Requests answered per second since the previous round (health checks and scrapes left out). */
+  /** Requests answered since the previous round (health checks and scrapes left out). */
+  requests?: number;
+  /** The same per second. */
   requestRate?: number;
   /** The part of `requestRate` answered with a 5xx. */
   errorRate?: number;
@@ -208,7 +210,8 @@ export function createScraper(opts: ScraperOptions) {
       const seconds = (at - before.at) / 1000;
       // A smaller counter means the process restarted: all it counted since is new.
       const delta = (a: number, b: number) => (a >= b ? a - b : a);
-      status.requestRate = round2(delta(total, before.total) / seconds);
+      status.requests = delta(total, before.total);
+      status.requestRate = round2(status.requests / seconds);
       status.errorRate = round2(delta(errors, before.errors) / seconds);
       const p95 = p95Between(before.buckets, buckets);
       if (p95 !== undefined) status.latencyP95Ms = p95;

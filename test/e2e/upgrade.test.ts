@@ -35,6 +35,7 @@ beforeAll(async () => {
     canarySteps: [FIRST_STEP, 50, 100],
     holdSeconds: 4,
     maxErrorRate: 0.05,
+    minRequests: 5,
   });
   catalogFile = join(work, "catalog.json");
   writeFileSync(catalogFile, JSON.stringify(catalog));
@@ -129,8 +130,15 @@ test("a canary to v2's own build loses nothing; a failing v3 is rolled back at i
     env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" },
   });
   const admin = (JSON.parse(stdout) as { key: string }).key;
-  // Users of their own, some in the first step's share: each user sticks to one version.
-  const keys = await spreadUsers(topo.url, admin, { count: 12, early: 2, share: FIRST_STEP });
+  // Users of their own, each sticking to one version; some reach each canary's first step.
+  const keys = await spreadUsers(topo.url, admin, {
+    count: 12,
+    early: 2,
+    firstSteps: [
+      { to: "v2", weights: { v1: 100 - FIRST_STEP, v2: FIRST_STEP, v3: 0 } },
+      { to: "v3", weights: { v1: 0, v2: 100 - FIRST_STEP, v3: FIRST_STEP } },
+    ],
+  });
 
   const clients = load(keys);
   try {

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import type { CatalogInput, UpgradePolicy } from "../../platform/catalog/schema.ts";
-import { bucketOf } from "../../services/gateway/versionRouter.ts";
+import { bucketOf, versionOfBucket, type Weights } from "../../services/gateway/versionRouter.ts";
 import { withOrders } from "./catalogVariants.ts";
 
 // The upgrade scenario shared by test/e2e/upgrade.test.ts and bench/upgrade.ts: orders v2 as a
@@ -47,6 +47,8 @@ export async function ordersV2Commit(root: string, workDir: string): Promise<str
   return git(["commit-tree", tree, "-p", "HEAD", "-m", "orders v2: answers its fulfilment"], who);
 }
 
+const ORDERS_VERSIONS = ["v1", "v2", "v3"];
+
 /** The default catalog with orders v1 (all traffic), v2 from `v2Ref`, and v3 failing every call. */
 export function upgradeCatalog(v2Ref: string, upgrade: Partial<UpgradePolicy> = {}): CatalogInput {
   return withOrders({
@@ -60,13 +62,14 @@ export function upgradeCatalog(v2Ref: string, upgrade: Partial<UpgradePolicy> = 
 }
 
 /**
- * API keys of new users, made with an admin key through the router, until there are `count` and
- * at least `early` of them fall under `share`% of orders' buckets (the first canary step's users).
+ * API keys of new users, made with an admin key through the router, until there are `count` and,
+ * for each canary's first step (the weights it sets and the version it tries), at least `early`
+ * of them are routed to that version: a first step no client reaches proves nothing.
  */
 export async function spreadUsers(
   url: string,
   admin: string,
-  opts: { count: number; early: number; share: number },
+  opts: { count: number; early: number; firstSteps: { to: string; weights: Weights }[] },
 ): Promise<string[]> {
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${url}${path}`, {
@@ -79,13 +82,17 @@ export async function spreadUsers(
     return json;
   };
   const keys: string[] = [];
-  let early = 0;
-  for (let i = 0; keys.length < opts.count || early < opts.early; i++) {
-    if (i >= 100) throw new Error(`100 users and only ${early} under ${opts.share}%`);
+  const early = opts.firstSteps.map(() => 0);
+  const enough = () => early.every((n) => n >= opts.early);
+  for (let i = 0; keys.length < opts.count || !enough(); i++) {
+    if (i >= 200) throw new Error(`200 users and only ${early.join(", ")} in the first steps`);
     const user = await post("/v1/users", { email: `client-${i}@example.com`, name: `client ${i}` });
     const key = await post("/v1/auth/keys", { name: `client-${i}`, userId: user["id"] });
     keys.push(key["key"] as string);
-    if (bucketOf(user["id"] as string, "orders") < opts.share) early++;
+    const bucket = bucketOf(user["id"] as string, "orders");
+    opts.firstSteps.forEach(({ to, weights }, s) => {
+      if (versionOfBucket(bucket, ORDERS_VERSIONS, weights) === to) early[s]!++;
+    });
   }
   return keys;
 }
