@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".tools/", ".run/"] },
+  { ignores: ["node_modules/", ".tools/", ".run/", "clients/platform-client/dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

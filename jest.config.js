@@ -5,7 +5,7 @@
 export default {
   testEnvironment: "node",
   testMatch: ["<rootDir>/**/*.test.ts"],
-  testPathIgnorePatterns: ["/node_modules/", "/.tools/", "/.run/"],
+  testPathIgnorePatterns: ["/node_modules/", "/.tools/", "/.run/", "/dist/"],
   // .run/sources holds exported trees of older commits (a catalog version's source ref).
   modulePathIgnorePatterns: ["<rootDir>/.run/"],
   transform: {
