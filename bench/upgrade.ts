@@ -7,17 +7,17 @@
 //   breach to the previous weights set on every gateway, and the client requests that failed.
 //
 //   bash scripts/with-node24.sh node bench/upgrade.ts   (about 6 minutes)
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { validateCatalog } from "../platform/catalog/index.ts";
 import { generateKey } from "../services/auth/keys.ts";
 import { freePorts } from "../stacks/local/ports.ts";
 import { localTarget, readOperatorFile } from "../infra/upgrade/localTarget.ts";
 import { upgrade, type Strategy, type UpgradeReport } from "../infra/upgrade/manager.ts";
 import { ordersV2Commit, spreadUsers, upgradeCatalog } from "../test/support/upgradeScenario.ts";
+import { adminKey } from "../test/support/users.ts";
 import { ClientLoad, simulatedClients } from "./support/clientLoad.ts";
 import { failed, ordersMix, printFigures, statusHistogram } from "./support/report.ts";
 import { ROOT } from "./support/topology.ts";
@@ -56,12 +56,7 @@ await new Promise<void>((ok, fail) => {
 const url = `http://127.0.0.1:${port}`;
 
 try {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ["services/auth/createAdminKey.ts"],
-    { cwd: ROOT, env: { ...process.env, DATABASE_URL: stores.data.databaseUrl } },
-  );
-  const admin = (JSON.parse(stdout) as { key: string }).key;
+  const admin = await adminKey(ROOT, stores.data.databaseUrl!); // startDataStores runs PostgreSQL
   const keys = await spreadUsers(url, admin, {
     count: 40,
     early: 2,

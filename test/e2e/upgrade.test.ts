@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createDatabase } from "../servers/index.ts";
+import { adminKey } from "../support/users.ts";
 import { ROOT, startTopology, type RunningTopology } from "../support/localTopology.ts";
 import {
   V2_FIELD as FIELD,
@@ -125,11 +126,7 @@ async function upgradeTo(version: string) {
 }
 
 test("a canary to v2's own build loses nothing; a failing v3 is rolled back at its first step", async () => {
-  const { stdout } = await run(process.execPath, [join(ROOT, "services/auth/createAdminKey.ts")], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, NODE_OPTIONS: "" },
-  });
-  const admin = (JSON.parse(stdout) as { key: string }).key;
+  const admin = await adminKey(ROOT, databaseUrl);
   // Users of their own, each sticking to one version; some reach each canary's first step.
   const keys = await spreadUsers(topo.url, admin, {
     count: 12,

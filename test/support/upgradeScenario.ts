@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { CatalogInput, UpgradePolicy } from "../../platform/catalog/schema.ts";
 import { bucketOf, versionOfBucket, type Weights } from "../../services/gateway/versionRouter.ts";
 import { withOrders } from "./catalogVariants.ts";
+import { createUserKey } from "./users.ts";
 
 // The upgrade scenario shared by test/e2e/upgrade.test.ts and bench/upgrade.ts: orders v2 as a
 // build of its own (a commit whose orders answer one field more), v3 failing on purpose, and
@@ -71,25 +72,14 @@ export async function spreadUsers(
   admin: string,
   opts: { count: number; early: number; firstSteps: { to: string; weights: Weights }[] },
 ): Promise<string[]> {
-  const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
   const keys: string[] = [];
   const early = opts.firstSteps.map(() => 0);
   const enough = () => early.every((n) => n >= opts.early);
   for (let i = 0; keys.length < opts.count || !enough(); i++) {
     if (i >= 200) throw new Error(`200 users and only ${early.join(", ")} in the first steps`);
-    const user = await post("/v1/users", { email: `client-${i}@example.com`, name: `client ${i}` });
-    const key = await post("/v1/auth/keys", { name: `client-${i}`, userId: user["id"] });
-    keys.push(key["key"] as string);
-    const bucket = bucketOf(user["id"] as string, "orders");
+    const { userId, key } = await createUserKey(url, admin, i);
+    keys.push(key);
+    const bucket = bucketOf(userId, "orders");
     opts.firstSteps.forEach(({ to, weights }, s) => {
       if (versionOfBucket(bucket, ORDERS_VERSIONS, weights) === to) early[s]!++;
     });

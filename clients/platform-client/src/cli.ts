@@ -100,8 +100,8 @@ async function main(): Promise<void> {
     origin: o.url ?? process.env["PLATFORM_URL"] ?? "http://127.0.0.1:8080",
     threads,
   });
-  const s = client.session(key, { name: "cli" });
   try {
+    const s = client.session(key, { name: "cli" });
     switch (command) {
       case "status": {
         const who = await s.whoami();

@@ -100,10 +100,12 @@ export class WorkerPool implements Executor {
       name: `platform-client ${kind} ${index}`,
     });
     const slot: Slot = { kind, index, worker, running: new Map() };
-    worker.unref();
     worker.on("message", (m: FromWorker) => this.receive(slot, m));
     worker.on("error", (err) => (slot.lastError = err));
     worker.on("exit", (code) => this.exited(slot, code));
+    // An idle thread does not keep the process alive (a caller who never closes still exits);
+    // after the listeners, since adding a "message" listener refs the thread again.
+    worker.unref();
     return slot;
   }
 

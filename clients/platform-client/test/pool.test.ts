@@ -123,3 +123,20 @@ it("sessions keep their own limits and counts; telemetry sums them per operation
     await server.close();
   }
 });
+
+it("an idle client that is never closed does not keep its process alive", async () => {
+  const { execFile } = await import("node:child_process");
+  const client = new URL("../src/client.ts", `file://${__filename}`).pathname;
+  const script = `import { PlatformClient } from ${JSON.stringify(client)};
+new PlatformClient({ origin: "http://127.0.0.1:9" }); console.log("made");`;
+  const { code, stdout } = await new Promise<{ code: number | string | null; stdout: string }>(
+    (ok) =>
+      execFile(
+        process.execPath,
+        ["--input-type=module", "-e", script],
+        { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: "" } },
+        (err, out) => ok({ code: err ? (err.code ?? err.signal ?? 1) : 0, stdout: out }),
+      ),
+  );
+  expect({ code, stdout }).toEqual({ code: 0, stdout: "made\n" });
+});
