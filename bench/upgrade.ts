@@ -7,13 +7,10 @@
 //   breach to the previous weights set on every gateway, and the client requests that failed.
 //
 //   bash scripts/with-node24.sh node bench/upgrade.ts   (about 6 minutes)
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateCatalog } from "../platform/catalog/index.ts";
-import { generateKey } from "../services/auth/keys.ts";
-import { freePorts } from "../stacks/local/ports.ts";
 import { localTarget, readOperatorFile } from "../infra/upgrade/localTarget.ts";
 import { upgrade, type Strategy, type UpgradeReport } from "../infra/upgrade/manager.ts";
 import { ordersV2Commit, spreadUsers, upgradeCatalog } from "../test/support/upgradeScenario.ts";
@@ -22,38 +19,15 @@ import { ClientLoad, simulatedClients } from "./support/clientLoad.ts";
 import { failed, ordersMix, printFigures, statusHistogram } from "./support/report.ts";
 import { ROOT } from "./support/topology.ts";
 import { startDataStores } from "./support/stores.ts";
+import { startLocalRun } from "./support/localRun.ts";
 
 const work = mkdtempSync(join(tmpdir(), "bench-upgrade-"));
 const stores = await startDataStores();
-const [port] = await freePorts(1);
-const demoKey = generateKey();
 const catalog = upgradeCatalog(await ordersV2Commit(ROOT, work));
 const catalogFile = join(work, "catalog.json");
 writeFileSync(catalogFile, JSON.stringify(catalog));
-
-const runner = spawn(process.execPath, ["stacks/local/run.ts", "--catalog", catalogFile], {
-  cwd: ROOT,
-  env: {
-    ...process.env,
-    PORT: String(port),
-    DEMO_API_KEY: demoKey,
-    DATA_DIR: join(work, "data"),
-    LOG_DIR: join(work, "logs"),
-    DATABASE_URL: stores.data.databaseUrl,
-    REDIS_URL: stores.data.redisUrl,
-    INFERENCE_LLM: "off",
-  },
-  stdio: ["ignore", "pipe", "inherit"],
-});
-let out = "";
-await new Promise<void>((ok, fail) => {
-  runner.stdout.on("data", (d: Buffer) => {
-    out += d.toString();
-    if (out.includes("demo API key:")) ok();
-  });
-  runner.once("exit", (code) => fail(new Error(`npm start exited (${code}):\n${out}`)));
-});
-const url = `http://127.0.0.1:${port}`;
+const local = await startLocalRun({ work, catalogFile, stores });
+const url = local.url;
 
 try {
   const admin = await adminKey(ROOT, stores.data.databaseUrl!); // startDataStores runs PostgreSQL
@@ -75,7 +49,7 @@ try {
   const checked = validateCatalog(catalog);
   const target = localTarget({
     catalog: checked,
-    operator: readOperatorFile(join(work, "data")),
+    operator: readOperatorFile(local.dataDir),
     apiKey: admin,
   });
   const run = async (to: string, strategy: Strategy) => {
@@ -115,8 +89,7 @@ try {
   console.log("");
   printFigures(rows);
 } finally {
-  runner.kill("SIGINT");
-  await new Promise((ok) => runner.once("exit", ok));
+  await local.stop();
   await stores.stop();
   rmSync(work, { recursive: true, force: true });
 }

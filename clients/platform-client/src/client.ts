@@ -15,7 +15,7 @@ import {
   type TaskTypes,
 } from "./tasks.ts";
 import type { TelemetrySnapshot } from "./telemetry.ts";
-import type { RetryPolicy } from "./transport.ts";
+import type { RetryPolicy } from "./retry.ts";
 
 // The client of the platform's public API. The caller's thread keeps the sessions and schedules
 // tasks; the work (HTTP and its retries, SSE parsing, file chunks and hashes, key checks,

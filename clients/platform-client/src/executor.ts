@@ -1,6 +1,7 @@
 import { handlers, type TaskContext, type TaskName, type TaskTypes } from "./tasks.ts";
 import { Telemetry } from "./telemetry.ts";
-import { Transport, type RetryPolicy } from "./transport.ts";
+import type { RetryPolicy } from "./retry.ts";
+import { Transport } from "./transport.ts";
 
 // Where the task functions run. The client schedules through this interface alone: the worker
 // pool (pool.ts) runs each kind in threads of its own; `InlineExecutor` runs them on the
@@ -31,7 +32,7 @@ export class InlineExecutor implements Executor {
     onEvent?: (event: TaskTypes[T]["event"]) => void,
   ): Promise<TaskTypes[T]["result"]> {
     const ctx: TaskContext = {
-      transport: this.transport,
+      http: this.transport,
       telemetry: this.telemetry,
       emit: (e) => onEvent?.(e as TaskTypes[T]["event"]),
     };

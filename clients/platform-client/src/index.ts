@@ -11,5 +11,5 @@ export { WorkerPool, type PoolOptions } from "./pool.ts";
 export { InlineExecutor, type Executor } from "./executor.ts";
 export type { ChatResult, DownloadResult, KeyInfo, Progress, WorkerKind } from "./tasks.ts";
 export type { TelemetrySnapshot, OperationFigures } from "./telemetry.ts";
-export type { RetryPolicy } from "./transport.ts";
+export type { RetryPolicy } from "./retry.ts";
 export type { paths, operations, components } from "./openapi.ts";

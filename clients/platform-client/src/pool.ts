@@ -3,7 +3,7 @@ import { Worker } from "node:worker_threads";
 import { fromWire, WorkerCrashedError, type WireError } from "./errors.ts";
 import type { Executor } from "./executor.ts";
 import { kindOf, WORKER_KINDS, type TaskName, type TaskTypes, type WorkerKind } from "./tasks.ts";
-import type { RetryPolicy } from "./transport.ts";
+import type { RetryPolicy } from "./retry.ts";
 
 // The worker threads: each kind of task function (tasks.ts) in threads of its own kind, so the
 // caller's thread only schedules tasks and delivers what they report. A thread that dies is
@@ -12,7 +12,8 @@ import type { RetryPolicy } from "./transport.ts";
 // threads never notice.
 
 export type ToWorker =
-  { type: "task"; id?: number; task: TaskName; input: unknown } | { type: "crash" };
+  | { type: "task"; id?: number; task: TaskName; input: unknown; quiet?: boolean }
+  | { type: "crash" };
 type FromWorker =
   | { type: "event"; id: number; event: unknown }
   | { type: "done"; id: number; result: unknown }
@@ -163,11 +164,16 @@ export class WorkerPool implements Executor {
     }
     best.running.set(p.id, p);
     best.worker.ref();
+    // A chat whose caller takes no deltas sends none across: a message per piece of text is
+    // most of what the caller's thread would otherwise do. Uploads always report, as the crash
+    // rule needs to know whether bytes went out.
+    const quiet = p.onEvent === undefined && p.task === "chat";
     best.worker.postMessage({
       type: "task",
       id: p.id,
       task: p.task,
       input: p.input,
+      quiet,
     } satisfies ToWorker);
   }
 

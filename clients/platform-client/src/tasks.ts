@@ -1,64 +1,37 @@
+import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { createHash } from "node:crypto";
+import {
+  auth,
+  bodyOf,
+  chat,
+  checkKey,
+  checkKeyFormat,
+  rotateKey,
+  send,
+  type ApiContext,
+  type Call,
+  type ChatInput,
+  type ChatResult,
+  type KeyInfo,
+  type SendInput,
+  type SendResult,
+} from "./apiTasks.ts";
 import { PlatformError, UsageError } from "./errors.ts";
 import { multipartFile } from "./multipart.ts";
-import { sseEvents } from "./sse.ts";
-import type { Telemetry } from "./telemetry.ts";
-import { type OperationRecord, type TelemetrySnapshot } from "./telemetry.ts";
-import type { Transport } from "./transport.ts";
-import { errorOf, type HttpAnswer } from "./transport.ts";
+import { errorOf } from "./retry.ts";
+import type { Telemetry, OperationRecord, TelemetrySnapshot } from "./telemetry.ts";
 
-// The task-specific functions, one set per kind of worker thread: requests (sending and
-// retries), streams (chat completions' SSE), uploads (files in chunks with their SHA-256, and
-// downloads checked against theirs), sessions (checking and rotating API keys) and telemetry.
-// Each runs where its kind runs: in a worker of its own (pool.ts), or, for the single-thread
-// comparison, on the caller's thread (inline.ts). Inputs and results are plain data.
+// The task functions by kind of worker thread: requests (sending and retries), streams (chat
+// completions' SSE), uploads (files in chunks with their SHA-256, and downloads checked against
+// theirs), sessions (checking and rotating API keys) and telemetry. The HTTP-only ones are
+// apiTasks.ts's, shared with the browser console; the file ones are Node's. Each runs where its
+// kind runs: in a worker of its own (pool.ts) or, for the single-thread comparison, on the
+// caller's thread (executor.ts). Inputs and results are plain data.
 
-/** The gateway's key format (services/gateway/auth.ts): a key that cannot be one is not sent. */
-export const KEY_FORMAT = /^sk-[A-Za-z0-9_-]{20,200}$/;
-
-export function checkKeyFormat(key: string): void {
-  if (!KEY_FORMAT.test(key))
-    throw new UsageError(
-      `the API key is malformed: an API key is sk- followed by 20 to 200 of A-Z a-z 0-9 _ - (got ${key.length} characters${key.startsWith("sk-") ? "" : ", not starting with sk-"})`,
-    );
-}
-
-interface Call {
-  origin: string;
-  key: string;
-}
-
-export interface SendInput extends Call {
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  path: string;
-  query?: Record<string, string | number | boolean | undefined>;
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** Sent as `Idempotency-Key`, which makes a POST safe to repeat. */
-  idempotencyKey?: string;
-}
-export interface SendResult {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-  retries: number;
-}
-
-export interface ChatInput extends Call {
-  body: Record<string, unknown>;
-  conversationId?: string;
-}
-export interface ChatResult {
-  id: string;
-  model: string;
-  content: string;
-  finishReason: string | null;
-  usage?: Record<string, number>;
-  conversationId?: string;
-}
+export { checkKeyFormat, KEY_FORMAT } from "./apiTasks.ts";
+export type { ChatResult, KeyInfo, SendInput } from "./apiTasks.ts";
 
 export interface UploadInput extends Call {
   purpose: string;
@@ -81,13 +54,6 @@ export interface DownloadResult {
   dest: string;
   bytes: number;
   sha256: string;
-}
-
-export interface KeyInfo {
-  userId: string;
-  keyId?: string;
-  plan?: string;
-  scopes: string[];
 }
 
 /** Every task, by name: its input, its result, and what it reports on the way. */
@@ -122,10 +88,8 @@ export const kindOf = (task: TaskName): WorkerKind =>
     (WORKER_KINDS[k] as readonly TaskName[]).includes(task),
   )!;
 
-export interface TaskContext {
-  transport: Transport;
+export interface TaskContext extends ApiContext {
   telemetry: Telemetry;
-  emit: (event: unknown) => void;
 }
 
 type Handler<T extends TaskName> = (
@@ -133,101 +97,7 @@ type Handler<T extends TaskName> = (
   ctx: TaskContext,
 ) => Promise<TaskTypes[T]["result"]>;
 
-const USER_AGENT = "platform-client/0.1";
-const auth = (key: string) => ({ authorization: `Bearer ${key}`, "user-agent": USER_AGENT });
-
-function pathWithQuery(path: string, query: SendInput["query"]): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) q.set(k, String(v));
-  const s = q.toString();
-  return s ? `${path}?${s}` : path;
-}
-
-async function bodyOf(answer: HttpAnswer): Promise<unknown> {
-  const text = await answer.text();
-  if (text === "") return undefined;
-  return (answer.headers["content-type"] ?? "").includes("json") ? JSON.parse(text) : text;
-}
-
-const send: Handler<"send"> = async (i, { transport }) => {
-  checkKeyFormat(i.key);
-  const json = i.body === undefined ? undefined : JSON.stringify(i.body);
-  let retries = 0;
-  const answer = await transport.send(
-    {
-      origin: i.origin,
-      method: i.method,
-      path: pathWithQuery(i.path, i.query),
-      headers: {
-        ...auth(i.key),
-        ...(json !== undefined ? { "content-type": "application/json" } : {}),
-        ...(i.idempotencyKey ? { "idempotency-key": i.idempotencyKey } : {}),
-        ...i.headers,
-      },
-      ...(json !== undefined ? { body: () => json } : {}),
-      repeatable: i.method !== "POST" && i.method !== "PATCH" ? true : !!i.idempotencyKey,
-    },
-    () => retries++,
-  );
-  return { status: answer.status, headers: answer.headers, body: await bodyOf(answer), retries };
-};
-
-const chat: Handler<"chat"> = async (i, { transport, emit }) => {
-  checkKeyFormat(i.key);
-  const json = JSON.stringify({ ...i.body, stream: true });
-  // Retried only until the stream starts: a half-told answer is not told twice.
-  const answer = await transport.send({
-    origin: i.origin,
-    method: "POST",
-    path: "/v1/chat/completions",
-    headers: {
-      ...auth(i.key),
-      "content-type": "application/json",
-      accept: "text/event-stream",
-      ...(i.conversationId ? { "x-conversation-id": i.conversationId } : {}),
-    },
-    body: () => json,
-    repeatable: false,
-  });
-  const result: ChatResult = { id: "", model: "", content: "", finishReason: null };
-  const conversation = answer.headers["x-conversation-id"];
-  if (conversation) result.conversationId = conversation;
-  for await (const { data } of sseEvents(answer.body)) {
-    if (data === "[DONE]") return result;
-    const chunk = JSON.parse(data) as {
-      id?: string;
-      model?: string;
-      choices?: { delta?: { content?: string }; finish_reason?: string | null }[];
-      usage?: Record<string, number> | null;
-      error?: { message: string; type: string; code: string; param?: string | null };
-    };
-    if (chunk.error)
-      throw new PlatformError({
-        status: 200,
-        ...chunk.error,
-        message: `mid-stream: ${chunk.error.message}`,
-      });
-    result.id ||= chunk.id ?? "";
-    result.model ||= chunk.model ?? "";
-    for (const choice of chunk.choices ?? []) {
-      const text = choice.delta?.content;
-      if (text) {
-        result.content += text;
-        emit(text);
-      }
-      if (choice.finish_reason) result.finishReason = choice.finish_reason;
-    }
-    if (chunk.usage) result.usage = chunk.usage;
-  }
-  throw new PlatformError({
-    status: 200,
-    type: "api_error",
-    code: "stream_cut",
-    message: `the stream ended before [DONE], after ${result.content.length} characters`,
-  });
-};
-
-const upload: Handler<"upload"> = async (i, { transport, emit }) => {
+const upload: Handler<"upload"> = async (i, { http, emit }) => {
   checkKeyFormat(i.key);
   if (!i.path === !i.bytes) throw new UsageError("upload: give either a file path or its bytes");
   let size: number;
@@ -258,7 +128,7 @@ const upload: Handler<"upload"> = async (i, { transport, emit }) => {
     },
   );
   let last = 0;
-  const answer = await transport.send({
+  const answer = await http.send({
     origin: i.origin,
     method: "POST",
     path: "/v1/files",
@@ -291,9 +161,9 @@ const upload: Handler<"upload"> = async (i, { transport, emit }) => {
   return { ...file, client_sha256: sent };
 };
 
-const download: Handler<"download"> = async (i, { transport, emit }) => {
+const download: Handler<"download"> = async (i, { http, emit }) => {
   checkKeyFormat(i.key);
-  const answer = await transport.send({
+  const answer = await http.send({
     origin: i.origin,
     method: "GET",
     path: i.path,
@@ -331,33 +201,6 @@ const download: Handler<"download"> = async (i, { transport, emit }) => {
     });
   }
   return { dest: i.dest, bytes: done, sha256 };
-};
-
-const checkKey: Handler<"checkKey"> = async (i, ctx) => {
-  const { body } = await send({ ...i, method: "GET", path: "/v1/auth/whoami" }, ctx);
-  const p = (body as { principal: KeyInfo }).principal;
-  return {
-    userId: p.userId,
-    scopes: p.scopes ?? [],
-    ...(p.keyId ? { keyId: p.keyId } : {}),
-    ...(p.plan ? { plan: p.plan } : {}),
-  };
-};
-
-// A new key first, then the old one revoked with it: at no moment is the session without a key.
-const rotateKey: Handler<"rotateKey"> = async (i, ctx) => {
-  const old = await checkKey(i, ctx);
-  const made = await send(
-    { ...i, method: "POST", path: "/v1/auth/keys", body: { name: i.name } },
-    ctx,
-  );
-  const { key, id } = made.body as { key: string; id: string };
-  if (old.keyId)
-    await send(
-      { origin: i.origin, key, method: "DELETE", path: `/v1/auth/keys/${old.keyId}` },
-      ctx,
-    );
-  return { key, keyId: id };
 };
 
 const record: Handler<"record"> = async (i, { telemetry }) => telemetry.record(i);

@@ -1,84 +1,15 @@
 import { Readable } from "node:stream";
 import { Pool } from "undici";
-import { ConnectionError, PlatformError } from "./errors.ts";
+import {
+  DEFAULT_RETRY,
+  sendWithRetries,
+  type HttpAnswer,
+  type HttpRequest,
+  type RetryPolicy,
+} from "./retry.ts";
 
-// HTTP for the task functions: one keep-alive connection pool per origin (undici), and the
-// retry rules every task shares. A request is repeated only when repeating it cannot do a thing
-// twice: a read, a PUT or DELETE, or a create under an `Idempotency-Key`.
-
-export interface HttpRequest {
-  origin: string;
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  /** A body the retries can send again: each attempt asks for a fresh one. */
-  body?: () => string | Uint8Array | AsyncIterable<Uint8Array>;
-  /** Repeatable although a POST (an idempotency key, or nothing happens before the answer). */
-  repeatable?: boolean;
-}
-
-export interface HttpAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: AsyncIterable<Uint8Array>;
-  text(): Promise<string>;
-}
-
-export interface RetryPolicy {
-  /** Attempts after the first. Default 3. */
-  maxRetries: number;
-  /** The longest `Retry-After` the client waits; a longer one fails at once. Default 20 s. */
-  maxRetryAfterMs: number;
-  /** First back-off when the answer names no delay; doubled each attempt, with jitter. */
-  backoffMs: number;
-  /** Time to an answer's headers, and the longest silence in its body. Default 60 s. */
-  timeoutMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = {
-  maxRetries: 3,
-  maxRetryAfterMs: 20_000,
-  backoffMs: 200,
-  timeoutMs: 60_000,
-};
-
-/** Statuses that say the request was not served and may be sent again later. */
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-const SAFE_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
-
-/** `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** The platform's error shape read from an answer that was not 2xx. */
-export async function errorOf(answer: HttpAnswer, attempts: number): Promise<PlatformError> {
-  const text = await answer.text();
-  const wait = retryAfterMs(answer.headers["retry-after"]);
-  let error: Record<string, unknown> | undefined;
-  try {
-    error = (JSON.parse(text) as { error?: Record<string, unknown> }).error;
-  } catch {
-    // not JSON: an answer from something in front of the platform
-  }
-  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
-  return new PlatformError({
-    status: answer.status,
-    type: str(error?.["type"]) ?? (answer.status >= 500 ? "api_error" : "invalid_request_error"),
-    code: str(error?.["code"]) ?? `http_${answer.status}`,
-    message:
-      str(error?.["message"]) ?? `HTTP ${answer.status}: ${text.slice(0, 200) || "(no body)"}`,
-    param: str(error?.["param"]) ?? null,
-    ...(str(error?.["request_id"]) ? { requestId: str(error?.["request_id"])! } : {}),
-    ...(wait !== undefined ? { retryAfterMs: wait } : {}),
-    attempts,
-  });
-}
-
-const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+// HTTP in Node's threads: one keep-alive connection pool per origin (undici), under the shared
+// retry rules (retry.ts).
 
 /** Keep-alive pools by origin, for one thread. */
 export class Transport {
@@ -126,53 +57,9 @@ export class Transport {
     };
   }
 
-  /**
-   * The answer to `req`, retried on a refused connection and on 429/502/503/504 while it is
-   * repeatable, waiting what `Retry-After` asks (up to `maxRetryAfterMs`) or backing off. A 2xx
-   * (or 3xx) comes back as is; anything else throws a PlatformError or a ConnectionError.
-   */
-  async send(req: HttpRequest, onRetry?: (attempt: number, why: string) => void) {
-    const repeatable = req.repeatable ?? SAFE_METHODS.has(req.method);
-    for (let attempt = 1; ; attempt++) {
-      let answer: HttpAnswer;
-      try {
-        answer = await this.once(req);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? "";
-        // Refused: nothing reached the platform, so even a plain POST may go again.
-        const refused = code === "ECONNREFUSED";
-        const why = `${code || (err as Error).message}`;
-        if ((refused || repeatable) && attempt <= this.policy.maxRetries) {
-          onRetry?.(attempt, why);
-          await sleep(this.backoff(attempt));
-          continue;
-        }
-        throw new ConnectionError(
-          req.origin,
-          `cannot reach ${req.origin} (${why}) after ${attempt} attempt${attempt > 1 ? "s" : ""}` +
-            (refused || repeatable
-              ? ""
-              : `: ${req.method} ${req.path} is not retried, it may have been done`),
-          attempt,
-        );
-      }
-      if (answer.status < 400) return answer;
-      const error = await errorOf(answer, attempt);
-      // A 429 was refused at the edge before anything ran: it may go again whatever the method.
-      const again =
-        RETRYABLE_STATUS.has(answer.status) &&
-        (repeatable || answer.status === 429) &&
-        attempt <= this.policy.maxRetries &&
-        (error.retryAfterMs ?? 0) <= this.policy.maxRetryAfterMs;
-      if (!again) throw error;
-      onRetry?.(attempt, `${answer.status} ${error.code}`);
-      await sleep(error.retryAfterMs ?? this.backoff(attempt));
-    }
-  }
-
-  private backoff(attempt: number): number {
-    const base = this.policy.backoffMs * 2 ** (attempt - 1);
-    return Math.min(5_000, base / 2 + Math.random() * base);
+  /** The answer to `req` under the retry rules (retry.ts `sendWithRetries`). */
+  send(req: HttpRequest, onRetry?: (attempt: number, why: string) => void): Promise<HttpAnswer> {
+    return sendWithRetries((r) => this.once(r), this.policy, req, onRetry);
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { toWire } from "./errors.ts";
 import { handlers, WORKER_KINDS, type TaskContext, type WorkerKind } from "./tasks.ts";
 import { Telemetry } from "./telemetry.ts";
-import { Transport, type RetryPolicy } from "./transport.ts";
+import type { RetryPolicy } from "./retry.ts";
+import { Transport } from "./transport.ts";
 import type { ToWorker } from "./pool.ts";
 
 // One worker thread of one kind (pool.ts starts it): runs the tasks of its kind as the main
@@ -22,7 +23,7 @@ port.on("message", (m: ToWorker) => {
     });
     return;
   }
-  const { id, task, input } = m;
+  const { id, task, input, quiet } = m;
   if (!mine.has(task)) {
     port.postMessage({
       type: "failed",
@@ -32,9 +33,9 @@ port.on("message", (m: ToWorker) => {
     return;
   }
   const ctx: TaskContext = {
-    transport,
+    http: transport,
     telemetry,
-    emit: (event) => port.postMessage({ type: "event", id, event }),
+    emit: quiet ? () => undefined : (event) => port.postMessage({ type: "event", id, event }),
   };
   (handlers[task] as (i: unknown, c: TaskContext) => Promise<unknown>)(input, ctx).then(
     (result) => id !== undefined && port.postMessage({ type: "done", id, result }),

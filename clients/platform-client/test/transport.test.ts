@@ -3,7 +3,7 @@ import { ConnectionError, PlatformError, UsageError } from "../src/errors.ts";
 import { InlineExecutor } from "../src/executor.ts";
 import { multipartFile } from "../src/multipart.ts";
 import { sseEvents } from "../src/sse.ts";
-import { retryAfterMs } from "../src/transport.ts";
+import { retryAfterMs } from "../src/retry.ts";
 import { json, KEY, scriptedServer } from "./scriptedServer.ts";
 
 // The task functions' HTTP rules on the caller's thread (the same functions the workers run):
