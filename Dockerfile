@@ -90,6 +90,8 @@ COPY --from=model /models /opt/models
 COPY package.json ./
 COPY platform ./platform
 COPY services ./services
+# The web console serves the client library's browser modules (services/console/routes.ts).
+COPY clients/platform-client/src ./clients/platform-client/src
 # The only writable places under a read-only root filesystem. Declared as volumes so that a
 # fresh mount there starts as the image's directory, owner included: Fargate's bind mounts and
 # Docker's anonymous volumes copy it, and the non-root user can write (an undeclared Fargate

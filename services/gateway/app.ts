@@ -5,6 +5,7 @@ import type { Catalog, ServiceSpec } from "../../platform/catalog/schema.ts";
 import { matchRoute, routingRules } from "../../platform/catalog/topology.ts";
 import { versionedName } from "../../platform/runtimeEnv.ts";
 import { DOCS_PATH, OPENAPI_PATH, apiDocsRoutes } from "../api/docsRoutes.ts";
+import { consoleRoutes } from "../console/routes.ts";
 import { publishedOperations } from "../api/registry.ts";
 import type { Cache } from "../shared/cache.ts";
 import { checkBody, requireSignedCall } from "../shared/callSignature.ts";
@@ -235,8 +236,10 @@ export function createGateway(opts: GatewayOptions): {
     next();
   };
 
-  // The API's description, public: before the chain, which would ask for a key.
+  // The API's description and the web console, public: before the chain, which would ask for a
+  // key (the console asks its user for one, and sends it with each call).
   apiDocsRoutes(app, opts.catalog);
+  consoleRoutes(app);
 
   // The chain, in request order (DESIGN.md). Each step answers the request itself or passes it
   // on; an upstream failure skips to the fallback. Every step reads the route resolved first.

@@ -10,6 +10,7 @@ import { parseTarget, type RequestTarget } from "../shared/requestTarget.ts";
 import { tierSets } from "../shared/tiers.ts";
 import { requestContext, type RequestContext } from "../shared/trace.ts";
 import { NoReplicaError } from "../shared/upstream.ts";
+import { CONSOLE_PATH } from "../console/paths.ts";
 
 export interface RouterOptions {
   catalog: Catalog;
@@ -79,12 +80,14 @@ export function createRouter(opts: RouterOptions): {
       res.writeHead(200, { "content-type": opts.metrics.registry.contentType });
       return void res.end(text);
     }
-    if (path !== "/v1" && !path.startsWith("/v1/")) {
+    // The API, and the web console, which the default domain's gateways serve.
+    const console = path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`);
+    if (path !== "/v1" && !path.startsWith("/v1/") && !console) {
       return sendJson(res, 404, routeNotFound(req.method ?? "GET", path).body(ctx.requestId));
     }
     const rule = matchRoute(rules, path);
     const domain = rule?.domain ?? opts.catalog.defaultDomain;
-    record.route = rule?.prefix ?? "/v1/*";
+    record.route = console ? CONSOLE_PATH : (rule?.prefix ?? "/v1/*");
     try {
       const replica = await forward(req, res, {
         set: sets.get(domain)!,

@@ -57,6 +57,16 @@ export interface KeyInfo {
   scopes: string[];
 }
 
+/** A file's or a video's content, asked for with the caller's key (the download tasks). */
+export function getContent(i: Call & { path: string }, http: ApiContext["http"]) {
+  checkKeyFormat(i.key);
+  return http.send({ origin: i.origin, method: "GET", path: i.path, headers: auth(i.key) });
+}
+
+/** What sent and stored, or announced and received, disagree on. */
+export const checksumMismatch = (message: string) =>
+  new PlatformError({ status: 200, type: "api_error", code: "checksum_mismatch", message });
+
 /** How a task function reaches the platform, and reports on its way. */
 export interface ApiContext {
   http: {

@@ -94,7 +94,7 @@ export async function sendWithRetries(
     try {
       answer = await once(req);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? "";
+      const code = (err as { code?: string }).code ?? "";
       // Refused: nothing reached the platform, so even a plain POST may go again.
       const refused = code === "ECONNREFUSED";
       const why = `${code || (err as Error).message}`;

@@ -8,6 +8,8 @@ import {
   chat,
   checkKey,
   checkKeyFormat,
+  checksumMismatch,
+  getContent,
   rotateKey,
   send,
   type ApiContext,
@@ -18,7 +20,7 @@ import {
   type SendInput,
   type SendResult,
 } from "./apiTasks.ts";
-import { PlatformError, UsageError } from "./errors.ts";
+import { UsageError } from "./errors.ts";
 import { multipartFile } from "./multipart.ts";
 import { errorOf } from "./retry.ts";
 import type { Telemetry, OperationRecord, TelemetrySnapshot } from "./telemetry.ts";
@@ -152,23 +154,14 @@ const upload: Handler<"upload"> = async (i, { http, emit }) => {
   const file = (await bodyOf(answer)) as Record<string, unknown>;
   const sent = form.sha256();
   if (typeof file["sha256"] === "string" && sent && file["sha256"] !== sent)
-    throw new PlatformError({
-      status: answer.status,
-      type: "api_error",
-      code: "checksum_mismatch",
-      message: `${filename}: the platform stored SHA-256 ${file["sha256"]}, the client sent ${sent}`,
-    });
+    throw checksumMismatch(
+      `${filename}: the platform stored SHA-256 ${file["sha256"]}, the client sent ${sent}`,
+    );
   return { ...file, client_sha256: sent };
 };
 
 const download: Handler<"download"> = async (i, { http, emit }) => {
-  checkKeyFormat(i.key);
-  const answer = await http.send({
-    origin: i.origin,
-    method: "GET",
-    path: i.path,
-    headers: auth(i.key),
-  });
+  const answer = await getContent(i, http);
   if (answer.status !== 200) throw await errorOf(answer, 1);
   const total = Number(answer.headers["content-length"] ?? 0);
   const hash = createHash("sha256");
@@ -193,12 +186,9 @@ const download: Handler<"download"> = async (i, { http, emit }) => {
   const expected = answer.headers["x-content-sha256"];
   if (expected && expected !== sha256) {
     await rm(i.dest, { force: true });
-    throw new PlatformError({
-      status: 200,
-      type: "api_error",
-      code: "checksum_mismatch",
-      message: `${i.path}: received SHA-256 ${sha256}, the platform announced ${expected}; nothing was kept`,
-    });
+    throw checksumMismatch(
+      `${i.path}: received SHA-256 ${sha256}, the platform announced ${expected}; nothing was kept`,
+    );
   }
   return { dest: i.dest, bytes: done, sha256 };
 };
