@@ -170,3 +170,17 @@ test("a gateway replica that dies once it has the body: a request safe to repeat
     await new Promise((ok) => dying.close(ok));
   }
 });
+
+test("the web console goes to the default domain's tier; other paths outside /v1 are a JSON 404", async () => {
+  for (const path of ["/console", "/console/lib/browser/console.ts"]) {
+    const res = await fetch(`${base}${path}`);
+    expect({ path, status: res.status }).toEqual({ path, status: 200 });
+  }
+  for (const path of ["/consoles", "/admin/versions", "/"]) {
+    const res = await fetch(`${base}${path}`);
+    expect({ path, status: res.status }).toEqual({ path, status: 404 });
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe(
+      "invalid_request_error",
+    );
+  }
+});
