@@ -15,6 +15,8 @@ ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b12
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The client library is a workspace of the package: npm ci wants its manifest.
+COPY clients/platform-client/package.json clients/platform-client/package.json
 # Install scripts are skipped: no runtime dependency needs one, and not running them keeps the
 # build from executing code fetched from the registry.
 #
@@ -91,6 +93,7 @@ COPY package.json ./
 COPY platform ./platform
 COPY services ./services
 # The web console serves the client library's browser modules (services/console/routes.ts).
+COPY clients/platform-client/package.json ./clients/platform-client/package.json
 COPY clients/platform-client/src ./clients/platform-client/src
 # The only writable places under a read-only root filesystem. Declared as volumes so that a
 # fresh mount there starts as the image's directory, owner included: Fargate's bind mounts and

@@ -397,6 +397,20 @@ withEngine("the service image, built and run on a real Docker engine", () => {
     expect(await spec.json()).toMatchObject({ openapi: expect.stringMatching(/^3\./) });
   });
 
+  it("serves the web console and the client library's modules it loads, from the image", async () => {
+    const router = url(routers()[0]!.port);
+    for (const asset of [
+      "/console",
+      "/console/lib/browser/console.ts",
+      "/console/lib/apiTasks.ts",
+    ]) {
+      const response = await fetch(`${router}${asset}`);
+      expect([asset, response.status]).toEqual([asset, 200]);
+      expect(response.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect((await response.text()).length).toBeGreaterThan(100);
+    }
+  });
+
   it("has a media variant whose FFmpeg and espeak-ng render a voiced scene in the container", async () => {
     const media = `${image}-media`;
     const before = Date.now();
