@@ -9,6 +9,7 @@ import type { WorkerPool } from "../../clients/platform-client/src/pool.ts";
 import { VERDICT_FRESH_SECONDS } from "../../services/gateway/auth.ts";
 import { createDatabase } from "../servers/index.ts";
 import { ROOT, startTopology, type RunningTopology } from "../support/localTopology.ts";
+import { withOrders } from "../support/catalogVariants.ts";
 import { adminKey, createUserKey } from "../support/users.ts";
 
 // The client library and its CLI against `npm start` (on PostgreSQL): many users' sessions at
@@ -21,10 +22,21 @@ let topo: RunningTopology;
 let admin: string;
 let work: string;
 
+/** Orders' per-key limit in this run: low enough for one session to meet it within a test. */
+const ORDERS_PER_KEY = { limit: 20, windowSeconds: 60 };
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "client-e2e-"));
   const databaseUrl = await createDatabase("client_e2e");
-  topo = await startTopology({ REPLICAS: "1", DATABASE_URL: databaseUrl });
+  const catalogFile = join(work, "catalog.json");
+  writeFileSync(
+    catalogFile,
+    JSON.stringify(withOrders({ traffic: { rateLimit: { perKey: ORDERS_PER_KEY } } })),
+  );
+  topo = await startTopology({ REPLICAS: "1", DATABASE_URL: databaseUrl }, [
+    "--catalog",
+    catalogFile,
+  ]);
   admin = await adminKey(ROOT, databaseUrl);
 });
 
@@ -184,6 +196,37 @@ test("a requests thread killed under load costs only its own unkeyed POSTs", asy
     expect(outcomes.filter((o) => o.kind !== "unkeyed").every((o) => o.ok)).toBe(true);
     console.log(
       `crash drill: ${outcomes.length} operations, ${failed.length} failed (unkeyed POSTs in flight on the killed thread)`,
+    );
+  } finally {
+    await client.close();
+  }
+});
+
+test("a 429 storm from the gateway's limiter: retries bounded by Retry-After, every call settles", async () => {
+  const { key } = await createUserKey(topo.url, admin, 300);
+  const client = new PlatformClient({ origin: topo.url, retry: { maxRetryAfterMs: 5_000 } });
+  try {
+    const s = client.session(key, { maxConcurrent: 10 });
+    const started = Date.now();
+    const settled = await Promise.allSettled(
+      Array.from({ length: 3 * ORDERS_PER_KEY.limit }, () => s.call("get", "/v1/orders")),
+    );
+    const refused = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+    // The key's allowance went through; the rest met the limiter and were told so.
+    expect(settled.length - refused.length).toBeGreaterThanOrEqual(ORDERS_PER_KEY.limit);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const err of refused) {
+      expect(err).toBeInstanceOf(PlatformError);
+      const e = err as PlatformError;
+      expect({ status: e.status, type: e.type }).toEqual({ status: 429, type: "rate_limit_error" });
+      // Retried while the wait it was told fit the bound, then given up with the wait named.
+      expect(e.retryAfterMs).toBeGreaterThan(0);
+      expect(e.attempts).toBeLessThanOrEqual(4);
+    }
+    const t = await client.telemetry();
+    expect(t["GET /v1/orders"]!.retries).toBeGreaterThan(0);
+    console.log(
+      `429 storm: ${settled.length} calls settled in ${((Date.now() - started) / 1000).toFixed(1)} s, ${refused.length} refused, ${t["GET /v1/orders"]!.retries} retries`,
     );
   } finally {
     await client.close();
