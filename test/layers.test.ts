@@ -6,6 +6,8 @@ import { ROOT } from "./pulumi/cli.ts";
 // The layers of the repository, as the import graph must keep them:
 //   platform/    the catalog, the env contract, the workload names: target-neutral, no Pulumi
 //   services/    the processes; they and their image depend on platform/ alone
+//   clients/     the client library: published on its own, it imports nothing of the rest
+//                (the image carries its sources, which the web console serves to browsers)
 //   infra/, components/, stacks/   the deploy targets, above both
 // A service that imported infra/ would pull deploy-time code (and its packages) into the image,
 // and a platform module that imported a target would make "neutral" a word, not a fact.
@@ -48,6 +50,11 @@ describe("the layers of the repository", () => {
     expect(violations("services", ["services", "platform"])).toEqual([]);
   });
 
+  it("keeps the client library on its own: clients/ imports only clients/", () => {
+    expect(sources.some((f) => f.startsWith("clients/"))).toBe(true);
+    expect(violations("clients", ["clients"])).toEqual([]);
+  });
+
   it("keeps platform/ target-neutral: it imports only itself and no Pulumi package", () => {
     expect(sources.some((f) => f.startsWith("platform/"))).toBe(true);
     expect(violations("platform", ["platform"])).toEqual([]);
@@ -61,7 +68,7 @@ describe("the layers of the repository", () => {
     expect(pulumi).toEqual([]);
   });
 
-  it("builds the shipped stages from platform/ and services/ alone", () => {
+  it("builds the shipped stages from platform/, services/ and the client library alone", () => {
     // Earlier stages run build tools (the model fetch, the CA bundle); the `services` stage and
     // those built on it (the media variant, the default target) are what ships.
     const stages = readFileSync(join(ROOT, "Dockerfile"), "utf8").split(/^FROM /m);
@@ -73,7 +80,7 @@ describe("the layers of the repository", () => {
         .filter((m) => !m[2]!.startsWith("/tmp/"))
         .map((m) => top(m[1]!))
         .filter((dir) => sources.some((f) => top(f) === dir));
-    expect(new Set(copied(stages[shipped]!))).toEqual(new Set(["platform", "services"]));
+    expect(new Set(copied(stages[shipped]!))).toEqual(new Set(["platform", "services", "clients"]));
     for (const later of stages.slice(shipped + 1)) {
       expect(later.split("\n")[0]).toMatch(/^services( AS \w+)?$/);
       expect(copied(later)).toEqual([]);
