@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Express, Response } from "express";
 import swaggerUiDir from "swagger-ui-dist/absolute-path.js";
 import type { Catalog } from "../../platform/catalog/schema.ts";
+import { type StaticAsset, sendStaticAsset, staticAsset as asset } from "../shared/staticAsset.ts";
 
 // The API's description for people and programs, answered by every gateway without a key (the
 // router sends `/v1/openapi.json` and `/v1/docs` to the default domain's tier, as it does every
@@ -14,27 +14,8 @@ import type { Catalog } from "../../platform/catalog/schema.ts";
 export const OPENAPI_PATH = "/v1/openapi.json";
 export const DOCS_PATH = "/v1/docs";
 
-/** A file served as it is, built once, with an ETag so a browser revalidates for free. */
-interface Asset {
-  body: Buffer;
-  type: string;
-  etag: string;
-}
-
-const asset = (body: Buffer | string, type: string): Asset => {
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
-  return { body: bytes, type, etag: `"${createHash("sha256").update(bytes).digest("hex")}"` };
-};
-
-function send(res: Response, a: Asset): void {
-  if (res.req.headers["if-none-match"] === a.etag) return void res.status(304).end();
-  res
-    .status(200)
-    .type(a.type)
-    .setHeader("etag", a.etag)
-    .setHeader("cache-control", "public, max-age=300")
-    .send(a.body);
-}
+const CACHE = "public, max-age=300";
+const send = (res: Response, a: StaticAsset) => sendStaticAsset(res, a, CACHE);
 
 // No inline script, so that the page's policy can forbid every script but its own files.
 const page = `<!doctype html>
@@ -64,8 +45,8 @@ const policy = [
 
 /** Adds the two public description routes to a gateway's app, before its key check. */
 export function apiDocsRoutes(app: Express, catalog: Catalog): void {
-  let documentAsset: Asset | undefined;
-  let assets: Map<string, Asset> | undefined;
+  let documentAsset: StaticAsset | undefined;
+  let assets: Map<string, StaticAsset> | undefined;
   // Built on first use: a gateway that is never asked pays nothing.
   const files = () => {
     if (assets) return assets;

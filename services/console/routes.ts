@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { stripTypeScriptTypes } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Express, Response } from "express";
+import type { Express } from "express";
+import { type StaticAsset, sendStaticAsset, staticAsset as asset } from "../shared/staticAsset.ts";
 import { CONSOLE_CSS, CONSOLE_PAGE } from "./page.ts";
 import { CONSOLE_PATH } from "./paths.ts";
 
@@ -23,19 +23,10 @@ const MODULES = [
   "browser/http.ts",
   "apiTasks.ts",
   "errors.ts",
+  "protocol.ts",
   "retry.ts",
   "sse.ts",
 ];
-
-interface Asset {
-  body: Buffer;
-  type: string;
-  etag: string;
-}
-const asset = (text: string, type: string): Asset => {
-  const body = Buffer.from(text);
-  return { body, type, etag: `"${createHash("sha256").update(body).digest("hex")}"` };
-};
 
 // Nothing inline, nothing from elsewhere: the key typed in the page can only go to this origin.
 const policy = [
@@ -51,7 +42,7 @@ const policy = [
 ].join("; ");
 
 export function consoleRoutes(app: Express): void {
-  let assets: Map<string, Asset> | undefined;
+  let assets: Map<string, StaticAsset> | undefined;
   // Built on first use: a gateway nobody opens the console on pays nothing.
   const files = () =>
     (assets ??= new Map([
@@ -69,18 +60,12 @@ export function consoleRoutes(app: Express): void {
       ),
     ]));
 
-  app.get([CONSOLE_PATH, `${CONSOLE_PATH}/*path`], (req, res: Response, next) => {
+  app.get([CONSOLE_PATH, `${CONSOLE_PATH}/*path`], (req, res, next) => {
     res.locals.route = CONSOLE_PATH;
     const found = files().get(req.path.slice(CONSOLE_PATH.length));
     if (!found) return next();
     res.setHeader("content-security-policy", policy);
     res.setHeader("x-content-type-options", "nosniff");
-    if (req.headers["if-none-match"] === found.etag) return void res.status(304).end();
-    res
-      .status(200)
-      .setHeader("content-type", found.type)
-      .setHeader("etag", found.etag)
-      .setHeader("cache-control", "no-cache")
-      .send(found.body);
+    sendStaticAsset(res, found, "no-cache");
   });
 }

@@ -8,7 +8,7 @@ import { principalSchema, type Principal } from "../shared/principal.ts";
 import { signParts, verifyParts } from "../shared/signing.ts";
 import { sendToReplicas, type ReplicaSet } from "../shared/upstream.ts";
 
-const KEY_FORMAT = /^sk-[A-Za-z0-9_-]{20,200}$/;
+export const KEY_FORMAT = /^sk-[A-Za-z0-9_-]{20,200}$/;
 const BEARER = /^Bearer\s+(\S+)$/i;
 
 /** A verdict younger than this is used as is; an older one is checked again with the auth service. */

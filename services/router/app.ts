@@ -81,13 +81,13 @@ export function createRouter(opts: RouterOptions): {
       return void res.end(text);
     }
     // The API, and the web console, which the default domain's gateways serve.
-    const console = path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`);
-    if (path !== "/v1" && !path.startsWith("/v1/") && !console) {
+    const toConsole = path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`);
+    if (path !== "/v1" && !path.startsWith("/v1/") && !toConsole) {
       return sendJson(res, 404, routeNotFound(req.method ?? "GET", path).body(ctx.requestId));
     }
     const rule = matchRoute(rules, path);
     const domain = rule?.domain ?? opts.catalog.defaultDomain;
-    record.route = console ? CONSOLE_PATH : (rule?.prefix ?? "/v1/*");
+    record.route = toConsole ? CONSOLE_PATH : (rule?.prefix ?? "/v1/*");
     try {
       const replica = await forward(req, res, {
         set: sets.get(domain)!,

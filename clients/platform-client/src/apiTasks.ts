@@ -109,7 +109,6 @@ export const send: ApiHandler<SendInput, SendResult> = async (i, { http }) => {
         ...i.headers,
       },
       ...(json !== undefined ? { body: () => json } : {}),
-      repeatable: i.method !== "POST" && i.method !== "PATCH" ? true : !!i.idempotencyKey,
     },
     () => retries++,
   );

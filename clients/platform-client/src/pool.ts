@@ -1,23 +1,16 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { fromWire, WorkerCrashedError, type WireError } from "./errors.ts";
+import { WorkerCrashedError } from "./errors.ts";
+import { deliver, type FromWorker, type ToWorker } from "./protocol.ts";
 import type { Executor } from "./executor.ts";
 import { kindOf, WORKER_KINDS, type TaskName, type TaskTypes, type WorkerKind } from "./tasks.ts";
-import type { RetryPolicy } from "./retry.ts";
+import { repeatable, type RetryPolicy } from "./retry.ts";
 
 // The worker threads: each kind of task function (tasks.ts) in threads of its own kind, so the
 // caller's thread only schedules tasks and delivers what they report. A thread that dies is
 // replaced at once; of the tasks it was running, those that are safe to run again are, once,
 // and the others fail with a WorkerCrashedError that says why they were not. Tasks on the other
 // threads never notice.
-
-export type ToWorker =
-  | { type: "task"; id?: number; task: TaskName; input: unknown; quiet?: boolean }
-  | { type: "crash" };
-type FromWorker =
-  | { type: "event"; id: number; event: unknown }
-  | { type: "done"; id: number; result: unknown }
-  | { type: "failed"; id: number; error: WireError };
 
 export interface PoolOptions {
   /** Threads of each kind. Default: requests and streams as many as the cores, others one. */
@@ -50,11 +43,9 @@ function notRepeatable(p: Pending): string | undefined {
   switch (p.task) {
     case "send": {
       const i = p.input as TaskTypes["send"]["input"];
-      return i.method === "POST" || i.method === "PATCH"
-        ? i.idempotencyKey
-          ? undefined
-          : `${i.method} ${i.path} has no Idempotency-Key and may have been done`
-        : undefined;
+      return repeatable(i.method, i.idempotencyKey)
+        ? undefined
+        : `${i.method} ${i.path} has no Idempotency-Key and may have been done`;
     }
     case "chat":
       if (p.events > 0) return "part of the answer was already delivered";
@@ -113,14 +104,9 @@ export class WorkerPool implements Executor {
   private receive(slot: Slot, m: FromWorker): void {
     const p = slot.running.get(m.id);
     if (!p) return;
-    if (m.type === "event") {
-      p.events++;
-      p.onEvent?.(m.event);
-      return;
-    }
-    this.finish(slot, p);
-    if (m.type === "done") p.resolve(m.result);
-    else p.reject(fromWire(m.error));
+    if (m.type === "event") p.events++;
+    else this.finish(slot, p);
+    deliver(m, p);
   }
 
   private finish(slot: Slot, p: Pending): void {

@@ -45,6 +45,14 @@ export const DEFAULT_RETRY: RetryPolicy = {
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const SAFE_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
 
+/**
+ * Whether sending a request again cannot do a thing twice: a read, a PUT or DELETE, or a create
+ * under an `Idempotency-Key`. The one rule for retries after an answer and after a crashed thread.
+ */
+export function repeatable(method: string, idempotencyKey?: string): boolean {
+  return SAFE_METHODS.has(method.toUpperCase()) || !!idempotencyKey;
+}
+
 /** `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
   if (value === undefined) return undefined;
@@ -88,7 +96,7 @@ export async function sendWithRetries(
   req: HttpRequest,
   onRetry?: (attempt: number, why: string) => void,
 ): Promise<HttpAnswer> {
-  const repeatable = req.repeatable ?? SAFE_METHODS.has(req.method);
+  const mayRepeat = req.repeatable ?? repeatable(req.method, req.headers["idempotency-key"]);
   for (let attempt = 1; ; attempt++) {
     let answer: HttpAnswer;
     try {
@@ -98,7 +106,7 @@ export async function sendWithRetries(
       // Refused: nothing reached the platform, so even a plain POST may go again.
       const refused = code === "ECONNREFUSED";
       const why = `${code || (err as Error).message}`;
-      if ((refused || repeatable) && attempt <= policy.maxRetries) {
+      if ((refused || mayRepeat) && attempt <= policy.maxRetries) {
         onRetry?.(attempt, why);
         await sleep(backoff(policy, attempt));
         continue;
@@ -106,7 +114,7 @@ export async function sendWithRetries(
       throw new ConnectionError(
         req.origin,
         `cannot reach ${req.origin} (${why}) after ${attempt} attempt${attempt > 1 ? "s" : ""}` +
-          (refused || repeatable
+          (refused || mayRepeat
             ? ""
             : `: ${req.method} ${req.path} is not retried, it may have been done`),
         attempt,
@@ -117,7 +125,7 @@ export async function sendWithRetries(
     // A 429 was refused at the edge before anything ran: it may go again whatever the method.
     const again =
       RETRYABLE_STATUS.has(answer.status) &&
-      (repeatable || answer.status === 429) &&
+      (mayRepeat || answer.status === 429) &&
       attempt <= policy.maxRetries &&
       (error.retryAfterMs ?? 0) <= policy.maxRetryAfterMs;
     if (!again) throw error;

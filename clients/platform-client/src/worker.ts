@@ -1,10 +1,10 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { toWire } from "./errors.ts";
+import { runTask, type FromWorker, type ToWorker } from "./protocol.ts";
 import { handlers, WORKER_KINDS, type TaskContext, type WorkerKind } from "./tasks.ts";
 import { Telemetry } from "./telemetry.ts";
 import type { RetryPolicy } from "./retry.ts";
 import { Transport } from "./transport.ts";
-import type { ToWorker } from "./pool.ts";
 
 // One worker thread of one kind (pool.ts starts it): runs the tasks of its kind as the main
 // thread sends them, with a connection pool of its own per origin, and answers each by id.
@@ -25,21 +25,19 @@ port.on("message", (m: ToWorker) => {
   }
   const { id, task, input, quiet } = m;
   if (!mine.has(task)) {
-    port.postMessage({
-      type: "failed",
-      id,
-      error: toWire(new Error(`a ${kind} worker does not run ${task}`)),
-    });
+    if (id !== undefined)
+      port.postMessage({
+        type: "failed",
+        id,
+        error: toWire(new Error(`a ${kind} worker does not run ${task}`)),
+      } satisfies FromWorker);
     return;
   }
-  const ctx: TaskContext = {
-    http: transport,
-    telemetry,
-    emit: quiet ? () => undefined : (event) => port.postMessage({ type: "event", id, event }),
-  };
-  (handlers[task] as (i: unknown, c: TaskContext) => Promise<unknown>)(input, ctx).then(
-    (result) => id !== undefined && port.postMessage({ type: "done", id, result }),
-    (err: unknown) =>
-      id !== undefined && port.postMessage({ type: "failed", id, error: toWire(err) }),
+  const post = (out: FromWorker) => port.postMessage(out);
+  runTask(post, id, (emit) =>
+    (handlers[task as keyof typeof handlers] as (i: unknown, c: TaskContext) => Promise<unknown>)(
+      input,
+      { http: transport, telemetry, emit: quiet ? () => undefined : emit },
+    ),
   );
 });

@@ -3,7 +3,7 @@ import { ConnectionError, PlatformError, UsageError } from "../src/errors.ts";
 import { InlineExecutor } from "../src/executor.ts";
 import { multipartFile } from "../src/multipart.ts";
 import { sseEvents } from "../src/sse.ts";
-import { retryAfterMs } from "../src/retry.ts";
+import { repeatable, retryAfterMs } from "../src/retry.ts";
 import { json, KEY, scriptedServer } from "./scriptedServer.ts";
 
 // The task functions' HTTP rules on the caller's thread (the same functions the workers run):
@@ -12,6 +12,14 @@ import { json, KEY, scriptedServer } from "./scriptedServer.ts";
 const fast = { backoffMs: 5, maxRetries: 3 };
 
 describe("retries", () => {
+  it("repeats only what cannot be done twice: reads, PUT, DELETE, keyed creates", () => {
+    for (const m of ["GET", "head", "PUT", "DELETE", "OPTIONS"]) expect(repeatable(m)).toBe(true);
+    expect(repeatable("POST")).toBe(false);
+    expect(repeatable("PATCH")).toBe(false);
+    expect(repeatable("POST", "order-7")).toBe(true);
+    expect(repeatable("POST", "")).toBe(false);
+  });
+
   it("a 429 storm: Retry-After honoured, four attempts, then the platform's error", async () => {
     const server = await scriptedServer((_req, res) =>
       json(

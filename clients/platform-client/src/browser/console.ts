@@ -1,5 +1,6 @@
 import type { ChatResult, KeyInfo } from "../apiTasks.ts";
-import { fromWire, PlatformError, type WireError } from "../errors.ts";
+import { PlatformError } from "../errors.ts";
+import { deliver, type Awaiting, type FromWorker, type ToWorker } from "../protocol.ts";
 
 // The web console (served at /console): sign in with an API key, then chat with streaming,
 // upload files, make and watch videos, and see the key's quota and usage. This thread draws the
@@ -16,36 +17,20 @@ const KIND_OF: Record<string, Kind> = {
   download: "uploads",
 };
 
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  onEvent: ((e: unknown) => void) | undefined;
-}
-
 class BrowserPool {
   private readonly workers = new Map<Kind, Worker>();
-  private readonly running = new Map<Kind, Map<number, Pending>>();
+  private readonly running = new Map<Kind, Map<number, Awaiting>>();
   private next = 1;
 
   private worker(kind: Kind): Worker {
     const found = this.workers.get(kind);
     if (found) return found;
     const w = new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: kind });
-    const running = new Map<number, Pending>();
+    const running = new Map<number, Awaiting>();
     w.onmessage = (e: MessageEvent) => {
-      const m = e.data as {
-        type: string;
-        id: number;
-        event?: unknown;
-        result?: unknown;
-        error?: WireError;
-      };
+      const m = e.data as FromWorker;
       const p = running.get(m.id);
-      if (!p) return;
-      if (m.type === "event") return p.onEvent?.(m.event);
-      running.delete(m.id);
-      if (m.type === "done") p.resolve(m.result);
-      else p.reject(fromWire(m.error!));
+      if (p && deliver(m, p)) running.delete(m.id);
     };
     w.onerror = (e) => {
       // The worker is gone: a new one takes its kind's next tasks; these are told.
@@ -69,7 +54,7 @@ class BrowserPool {
         reject,
         onEvent: onEvent as ((e: unknown) => void) | undefined,
       });
-      w.postMessage({ id, task, input });
+      w.postMessage({ type: "task", id, task, input } satisfies ToWorker);
     });
   }
 }

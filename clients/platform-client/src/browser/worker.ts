@@ -10,6 +10,7 @@ import {
   type Call,
 } from "../apiTasks.ts";
 import { PlatformError, toWire } from "../errors.ts";
+import { runTask, type FromWorker, type ToWorker } from "../protocol.ts";
 import { FetchTransport } from "./http.ts";
 
 // A Web Worker of the console (console.ts starts one per kind: requests, streams, uploads): the
@@ -102,18 +103,14 @@ const handlers: Record<string, (input: never, ctx: ApiContext) => Promise<unknow
 };
 
 scope.onmessage = (e: MessageEvent) => {
-  const { id, task, input } = e.data as { id: number; task: string; input: never };
-  const ctx: ApiContext = {
-    http,
-    emit: (event) => scope.postMessage({ type: "event", id, event }),
-  };
-  const run = handlers[task];
+  const m = e.data as ToWorker;
+  if (m.type !== "task") return;
+  const post = (out: FromWorker) => scope.postMessage(out);
+  const run = handlers[m.task];
   if (!run) {
-    scope.postMessage({ type: "failed", id, error: toWire(new Error(`no task ${task}`)) });
+    if (m.id !== undefined)
+      post({ type: "failed", id: m.id, error: toWire(new Error(`no task ${m.task}`)) });
     return;
   }
-  run(input, ctx).then(
-    (result) => scope.postMessage({ type: "done", id, result }),
-    (err: unknown) => scope.postMessage({ type: "failed", id, error: toWire(err) }),
-  );
+  runTask(post, m.id, (emit) => run(m.input as never, { http, emit }));
 };
