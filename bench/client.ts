@@ -4,12 +4,16 @@
 // reads, writes and 4 MiB uploads:
 // - completed operations per second, threads / one thread (target >= 1.5x on two cores);
 // - the caller's event-loop delay p99 in each mode (target < 10 ms with threads);
-// then streamed chats alone, the library against the official `openai` client (no slower).
+// then streamed chats alone, the library against the official `openai` client (no slower);
+// then the client's own capacity: the same rounds against a replay of the platform's recorded
+// answers (support/replayServer.ts), the platform stopped, so the client has the cores.
 // The modes alternate (threads, one thread, threads, one thread) so drift on a shared machine
 // falls on both. The platform runs on the same two cores as the client: see bench/README.md.
 //
-//   npm run bench:client   (about 6 minutes)
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+//   npm run bench:client   (about 8 minutes)
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -18,6 +22,8 @@ import { PlatformClient, type Session } from "../clients/platform-client/src/ind
 import { adminKey, createUserKey } from "../test/support/users.ts";
 import { benchCatalog } from "./support/benchCatalog.ts";
 import { startLocalRun } from "./support/localRun.ts";
+import { cpuMs } from "./support/cpu.ts";
+import type { Recording } from "./support/replayServer.ts";
 import { printFigures } from "./support/report.ts";
 import { startDataStores } from "./support/stores.ts";
 import { ROOT } from "./support/topology.ts";
@@ -31,6 +37,8 @@ const stores = await startDataStores();
 const catalogFile = join(work, "catalog.json");
 writeFileSync(catalogFile, JSON.stringify(benchCatalog()));
 const local = await startLocalRun({ work, catalogFile, stores });
+let platformStopped: Promise<void> | undefined;
+const stopPlatform = () => (platformStopped ??= local.stop().then(() => stores.stop()));
 
 /** A fine-tune corpus, as text the storage service accepts. */
 const corpus = join(work, "corpus.jsonl");
@@ -112,6 +120,113 @@ async function chatsOnly(sessions: number, chat: (i: number, seq: number) => Pro
   return { perSecond: done / ((performance.now() - started) / 1000), chars };
 }
 
+/** One answer of each kind the rounds ask for, recorded from the platform as it sent it. */
+async function record(origin: string, key: string, model: string): Promise<Recording[]> {
+  const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  const take = async (method: string, prefix: string, r: Response): Promise<Recording> => {
+    if (!r.ok) throw new Error(`recording ${method} ${prefix}: ${r.status} ${await r.text()}`);
+    const contentType = r.headers.get("content-type") ?? "application/json";
+    return { method, prefix, status: r.status, contentType, body: await r.text() };
+  };
+  const form = new FormData();
+  form.append("purpose", "fine-tune");
+  form.append("file", new Blob([readFileSync(corpus)]), "corpus.jsonl");
+  const upload = await take(
+    "POST",
+    "/v1/files",
+    await fetch(`${origin}/v1/files`, {
+      method: "POST",
+      headers: { authorization: headers.authorization },
+      body: form,
+    }),
+  );
+  const id = (JSON.parse(upload.body) as { id: string }).id;
+  return [
+    await take("GET", "/v1/orders", await fetch(`${origin}/v1/orders?limit=20`, { headers })),
+    await take(
+      "POST",
+      "/v1/orders",
+      await fetch(`${origin}/v1/orders`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ item: "pen", quantity: 1 }),
+      }),
+    ),
+    await take(
+      "POST",
+      "/v1/chat/completions",
+      await fetch(`${origin}/v1/chat/completions`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ model, stream: true, messages: [{ role: "user", content: "hi" }] }),
+      }),
+    ),
+    upload,
+    await take(
+      "DELETE",
+      "/v1/files/",
+      await fetch(`${origin}/v1/files/${id}`, { method: "DELETE", headers }),
+    ),
+  ];
+}
+
+/** The replay server on its own process; resolves to its origin and a way to stop it. */
+async function startReplay(recordings: Recording[]) {
+  const file = join(work, "recordings.json");
+  writeFileSync(file, JSON.stringify(recordings));
+  const child = spawn(process.execPath, [join(ROOT, "bench/support/replayServer.ts"), file], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [line] = (await once(child.stdout, "data")) as [Buffer];
+  return {
+    origin: `http://127.0.0.1:${line.toString().trim()}`,
+    pid: child.pid!,
+    stop: () => child.kill(),
+  };
+}
+
+type Mode = "threads" | "one thread";
+
+/**
+ * Rounds of each mode in turn, twice, after an uncounted warm-up of each. With `serverPid`, each
+ * round also reports the CPU the client (all its threads) and that server used, in cores.
+ */
+async function alternate(
+  origin: string,
+  keys: string[],
+  model: string,
+  seconds: number,
+  serverPid?: number,
+) {
+  const clients: [Mode, PlatformClient][] = [
+    ["threads", new PlatformClient({ origin })],
+    ["one thread", new PlatformClient({ origin, threads: false })],
+  ];
+  const results: Record<Mode, RoundFigures[]> = { threads: [], "one thread": [] };
+  for (const [, client] of clients) await round(client, keys.slice(0, 20), model, 5);
+  for (let r = 0; r < 2; r++) {
+    for (const [name, client] of clients) {
+      const client0 = process.cpuUsage();
+      const server0 = serverPid ? cpuMs(serverPid) : 0;
+      const f = await round(client, keys, model, seconds);
+      results[name].push(f);
+      const cores = (ms: number) => (ms / 1000 / f.seconds).toFixed(2);
+      const used = process.cpuUsage(client0);
+      const cpu = serverPid
+        ? `, cores used: client ${cores((used.user + used.system) / 1000)}, server ${cores(cpuMs(serverPid) - server0)}`
+        : "";
+      console.log(
+        `  ${name}: ${f.ops} operations in ${f.seconds.toFixed(1)} s (${JSON.stringify(f.byKind)}), ${f.failed} failed, loop p99 ${f.loopP99Ms.toFixed(1)} ms${cpu}`,
+      );
+    }
+  }
+  for (const [, client] of clients) await client.close();
+  return results;
+}
+
+const rate = (fs: RoundFigures[]) => fs.reduce((t, f) => t + f.ops / f.seconds, 0) / fs.length;
+const worst = (fs: RoundFigures[]) => Math.max(...fs.map((f) => f.loopP99Ms));
+
 try {
   const admin = await adminKey(ROOT, stores.data.databaseUrl!); // startDataStores runs PostgreSQL
   const keys: string[] = [];
@@ -133,26 +248,8 @@ try {
     `npm start on ${stores.describe}; ${SESSIONS} sessions, rounds of ${ROUND_SECONDS} s, model ${model}`,
   );
 
+  const results = await alternate(local.url, keys, model, ROUND_SECONDS);
   const threaded = new PlatformClient({ origin: local.url });
-  const inline = new PlatformClient({ origin: local.url, threads: false });
-  const results: Record<"threads" | "one thread", RoundFigures[]> = {
-    threads: [],
-    "one thread": [],
-  };
-  // A warm-up of each, not counted: threads to start, connections to open, code to compile.
-  for (const client of [threaded, inline]) await round(client, keys.slice(0, 20), model, 5);
-  for (let r = 0; r < 2; r++) {
-    for (const [name, client] of [
-      ["threads", threaded],
-      ["one thread", inline],
-    ] as const) {
-      const f = await round(client, keys, model);
-      results[name].push(f);
-      console.log(
-        `  ${name}: ${f.ops} operations in ${f.seconds.toFixed(1)} s (${JSON.stringify(f.byKind)}), ${f.failed} failed, loop p99 ${f.loopP99Ms.toFixed(1)} ms`,
-      );
-    }
-  }
 
   // Streamed chats alone: the library (threads) and the openai SDK, 50 sessions each.
   const chatKeys = keys.slice(0, 50);
@@ -176,12 +273,25 @@ try {
     return text;
   });
   await threaded.close();
-  await inline.close();
 
-  const sum = (fs: RoundFigures[]) => fs.reduce((t, f) => t + f.ops / f.seconds, 0) / fs.length;
-  const worst = (fs: RoundFigures[]) => Math.max(...fs.map((f) => f.loopP99Ms));
-  const t = sum(results.threads);
-  const one = sum(results["one thread"]);
+  // The client alone: the platform's answers replayed, the platform stopped.
+  const recordings = await record(local.url, keys[0]!, model);
+  await stopPlatform();
+  // The machine settles first: 40 processes and two servers have just been stopped.
+  await new Promise((ok) => setTimeout(ok, 10_000));
+  const replay = await startReplay(recordings);
+  console.log(`the client alone, against ${replay.origin} (recorded answers):`);
+  let alone: Record<Mode, RoundFigures[]>;
+  try {
+    alone = await alternate(replay.origin, keys, model, ROUND_SECONDS / 2, replay.pid);
+  } finally {
+    replay.stop();
+  }
+
+  const t = rate(results.threads);
+  const one = rate(results["one thread"]);
+  const ta = rate(alone.threads);
+  const onea = rate(alone["one thread"]);
   console.log("");
   printFigures([
     ["operations/s, threads", t.toFixed(1)],
@@ -192,9 +302,13 @@ try {
     ["streamed chats/s, library", library.perSecond.toFixed(1)],
     ["streamed chats/s, openai SDK", openai.perSecond.toFixed(1)],
     ["ratio library/openai (target >= 1)", (library.perSecond / openai.perSecond).toFixed(2)],
+    ["client alone: operations/s, threads", ta.toFixed(1)],
+    ["client alone: operations/s, one thread", onea.toFixed(1)],
+    ["client alone: ratio (target >= 1.5)", (ta / onea).toFixed(2)],
+    ["client alone: loop p99, threads (target < 10 ms)", `${worst(alone.threads).toFixed(1)} ms`],
+    ["client alone: loop p99, one thread", `${worst(alone["one thread"]).toFixed(1)} ms`],
   ]);
 } finally {
-  await local.stop();
-  await stores.stop();
+  await stopPlatform();
   rmSync(work, { recursive: true, force: true });
 }

@@ -41,6 +41,9 @@ export const DEFAULT_RETRY: RetryPolicy = {
   timeoutMs: 60_000,
 };
 
+/** The platform's mark on a refusal whose request nothing acted on (`false`). */
+export const PROCESSED_HEADER = "x-request-processed";
+
 /** Statuses that say the request was not served and may be sent again later. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const SAFE_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]);
@@ -103,8 +106,9 @@ export async function sendWithRetries(
       answer = await once(req);
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
-      // Refused: nothing reached the platform, so even a plain POST may go again.
-      const refused = code === "ECONNREFUSED";
+      // Refused, or lost before any of the request went out (a transport says so with
+      // `notSent`): nothing reached the platform, so even a plain POST may go again.
+      const refused = code === "ECONNREFUSED" || (err as { notSent?: boolean }).notSent === true;
       const why = `${code || (err as Error).message}`;
       if ((refused || mayRepeat) && attempt <= policy.maxRetries) {
         onRetry?.(attempt, why);
@@ -122,10 +126,12 @@ export async function sendWithRetries(
     }
     if (answer.status < 400) return answer;
     const error = await errorOf(answer, attempt);
-    // A 429 was refused at the edge before anything ran: it may go again whatever the method.
+    // A 429 was refused at the edge before anything ran, and so was a 503 the platform marks
+    // `x-request-processed: false`: either may go again whatever the method.
+    const notDone = answer.status === 429 || answer.headers[PROCESSED_HEADER] === "false";
     const again =
       RETRYABLE_STATUS.has(answer.status) &&
-      (mayRepeat || answer.status === 429) &&
+      (mayRepeat || notDone) &&
       attempt <= policy.maxRetries &&
       (error.retryAfterMs ?? 0) <= policy.maxRetryAfterMs;
     if (!again) throw error;

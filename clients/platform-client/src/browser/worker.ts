@@ -9,8 +9,9 @@ import {
   type ApiContext,
   type Call,
 } from "../apiTasks.ts";
-import { PlatformError, toWire } from "../errors.ts";
+import { toWire } from "../errors.ts";
 import { runTask, type FromWorker, type ToWorker } from "../protocol.ts";
+import { sendWithRetries, type HttpAnswer, type HttpRequest } from "../retry.ts";
 import { FetchTransport } from "./http.ts";
 
 // A Web Worker of the console (console.ts starts one per kind: requests, streams, uploads): the
@@ -34,46 +35,89 @@ interface UploadBlob extends Call {
   purpose: string;
 }
 
-function upload(i: UploadBlob, { emit }: ApiContext): Promise<Record<string, unknown>> {
-  checkKeyFormat(i.key);
-  return new Promise((ok, fail) => {
-    const form = new FormData();
-    form.set("purpose", i.purpose);
-    form.set("file", i.file, i.file.name);
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", `${i.origin}/v1/files`);
-    for (const [k, v] of Object.entries(auth(i.key)))
-      if (k !== "user-agent") xhr.setRequestHeader(k, v);
-    xhr.upload.onprogress = (e) => emit({ done: e.loaded, total: e.total });
-    xhr.onerror = () => fail(new Error(`cannot reach ${i.origin}: the upload did not go out`));
-    xhr.onload = async () => {
-      let body: { error?: Record<string, string> } & Record<string, unknown> = {};
-      try {
-        body = JSON.parse(xhr.responseText) as typeof body;
-      } catch {
-        // not JSON: reported below with the status
-      }
-      if (xhr.status >= 400 || body.error)
-        return fail(
-          new PlatformError({
-            status: xhr.status,
-            type: body.error?.["type"] ?? "api_error",
-            code: body.error?.["code"] ?? `http_${xhr.status}`,
-            message: body.error?.["message"] ?? `HTTP ${xhr.status}`,
-            param: body.error?.["param"] ?? null,
-          }),
-        );
-      const sent = await sha256(i.file);
-      if (body["sha256"] !== sent)
-        return fail(
-          checksumMismatch(
-            `the platform stored SHA-256 ${String(body["sha256"])}, the browser sent ${sent}`,
+/** The answer's headers, as fetch would give them (lower-case names). */
+function headersOf(xhr: XMLHttpRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of xhr.getAllResponseHeaders().trim().split(/\r?\n/)) {
+    const at = line.indexOf(":");
+    if (at > 0) headers[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
+  }
+  return headers;
+}
+
+/**
+ * One attempt of an upload by XMLHttpRequest, which reports the bytes that went out (fetch does
+ * not). Progress counts the file's bytes: the form's framing before the file is left out. A
+ * connection lost before any of the form went out is marked `notSent`, so the retry rules may
+ * send it again, as after a refused connection.
+ */
+const xhrUpload =
+  (file: File, purpose: string, emit: (e: unknown) => void) =>
+  (req: HttpRequest): Promise<HttpAnswer> =>
+    new Promise((ok, fail) => {
+      const form = new FormData();
+      form.set("purpose", purpose);
+      form.set("file", file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open(req.method, `${req.origin}${req.path}`);
+      for (const [k, v] of Object.entries(req.headers)) xhr.setRequestHeader(k, v);
+      let loaded = 0;
+      xhr.upload.onprogress = (e) => {
+        loaded = e.loaded;
+        const framing = Math.max(0, e.total - file.size);
+        emit({ done: Math.min(file.size, Math.max(0, e.loaded - framing)), total: file.size });
+      };
+      xhr.onerror = () =>
+        fail(
+          Object.assign(
+            new Error(loaded ? "the connection was lost" : "the upload did not go out"),
+            {
+              notSent: loaded === 0,
+            },
           ),
         );
-      ok({ ...body, client_sha256: sent });
-    };
-    xhr.send(form);
+      xhr.onload = () => {
+        const text = xhr.responseText;
+        ok({
+          status: xhr.status,
+          headers: headersOf(xhr),
+          body: {
+            async *[Symbol.asyncIterator]() {
+              yield new TextEncoder().encode(text);
+            },
+          },
+          text: async () => text,
+        });
+      };
+      xhr.send(form);
+    });
+
+/**
+ * A file from the page, under the same rules as the Node client's uploads: a 429 waits what
+ * `Retry-After` says and goes again (nothing was stored), a 5xx after the bytes went out does
+ * not (the file may be stored), and what the platform stored is checked against the SHA-256 of
+ * what the browser sent.
+ */
+async function upload(i: UploadBlob, { emit }: ApiContext): Promise<Record<string, unknown>> {
+  checkKeyFormat(i.key);
+  // Browsers set their own User-Agent and refuse a page's.
+  const headers = Object.fromEntries(
+    Object.entries(auth(i.key)).filter(([name]) => name !== "user-agent"),
+  );
+  const answer = await sendWithRetries(xhrUpload(i.file, i.purpose, emit), http.policy, {
+    origin: i.origin,
+    method: "POST",
+    path: "/v1/files",
+    headers,
+    repeatable: false,
   });
+  const body = JSON.parse(await answer.text()) as Record<string, unknown>;
+  const sent = await sha256(i.file);
+  if (body["sha256"] !== sent)
+    throw checksumMismatch(
+      `the platform stored SHA-256 ${String(body["sha256"])}, the browser sent ${sent}`,
+    );
+  return { ...body, client_sha256: sent };
 }
 
 async function download(i: Call & { path: string }, { emit }: ApiContext) {
