@@ -1,12 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import { defaultCatalog } from "../../platform/catalog/default.ts";
-import { services, validateCatalog } from "../../platform/catalog/index.ts";
-import { versionedName } from "../../platform/runtimeEnv.ts";
-import { listenOnLoopback, TEST_PRINCIPAL_SECRET } from "../../test/support/serviceApp.ts";
-import { memoryCache } from "../shared/cache.ts";
-import { createLogger } from "../shared/logger.ts";
-import { createMetrics } from "../shared/metrics.ts";
-import { createGateway } from "./app.ts";
+import { validateCatalog } from "../../platform/catalog/index.ts";
+import { admitEveryone, businessGateway, standIn } from "../../test/support/businessGateway.ts";
 
 // The bytes of request bodies one gateway replica holds at once are bounded (finding 6 of issue
 // #13): past the bound a caller is told to come back (503, Retry-After, the API's JSON), and
@@ -51,17 +46,9 @@ beforeAll(async () => {
     const spec = input.services[name]!;
     spec.traffic = { ...spec.traffic, timeouts: { firstByteMs: 120_000, idleMs: 120_000 } };
   }
-  const catalog = validateCatalog(input);
-  const listen = (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
-    listenOnLoopback(createServer(handler), closers);
-  const auth = await listen((req, res) => {
-    req.resume();
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ principal: { userId: "user-1", keyId: "key_1", plan: "free" } }));
-  });
   // Monitoring and storage answer only when the test says so: until then the gateway holds a
-  // buffered body.
-  const heldService = await listen((req, res) => {
+  // buffered body. The other services are the auth stand-in, which answers anything.
+  const heldService = await standIn((req, res) => {
     // The gateway's health checks (GET /readyz every second) are answered at once: held, one
     // would count as the arrival of the request a test waits for, whenever a test spans a check.
     if (req.method === "GET") return void res.end("{}");
@@ -70,31 +57,14 @@ beforeAll(async () => {
       held.push(res);
       arrived?.();
     });
+  }, closers);
+  const anything = await admitEveryone(closers);
+  gatewayUrl = await businessGateway({
+    catalog: validateCatalog(input),
+    upstreamOf: (s) => (s === "storage" || s === "monitoring" ? heldService : anything),
+    closers,
+    options: { bufferedBodyBytes: BUDGET },
   });
-  const business = services(catalog).filter((s) => s.domain === "business");
-  const gateway = createGateway({
-    catalog,
-    domain: "business",
-    upstreams: Object.fromEntries(
-      business.flatMap((s) =>
-        s.versions.map((v) => [
-          versionedName(s.name, v.name),
-          [s.name === "storage" || s.name === "monitoring" ? heldService : auth],
-        ]),
-      ),
-    ),
-    authUrls: [auth],
-    quotaUrls: [auth],
-    principalSecret: TEST_PRINCIPAL_SECRET,
-    store: memoryCache(),
-    logger: createLogger("business-gateway"),
-    metrics: createMetrics("business-gateway"),
-    proxyHops: 1,
-    draining: () => false,
-    bufferedBodyBytes: BUDGET,
-  });
-  closers.push(gateway.close);
-  gatewayUrl = await listenOnLoopback(createServer(gateway.handler), closers);
 });
 
 afterAll(async () => {
@@ -126,6 +96,8 @@ test("past the budget of held bodies: a JSON 503 with Retry-After; answered, the
   const refused = await buffered(200 * 1024);
   expect(refused.status).toBe(503);
   expect(refused.headers.get("retry-after")).toBe("1");
+  // Refused before any service had it: a client may send even an unkeyed write again.
+  expect(refused.headers.get("x-request-processed")).toBe("false");
   expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
     code: "server_busy",
     type: "service_unavailable",

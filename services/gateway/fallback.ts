@@ -1,5 +1,5 @@
 import type { Response } from "express";
-import { ApiError } from "../shared/errors.ts";
+import { ApiError, PROCESSED_HEADER } from "../shared/errors.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { sendCached, type CachedResponse } from "./responseCache.ts";
 
@@ -15,6 +15,8 @@ export interface FallbackContext {
   streamedBody?: boolean;
   /** Parks the write in the dead-letter queue for replay; absent where writes are not parked. */
   park?: () => Promise<{ trackingId: string; duplicate: boolean }>;
+  /** An attempt of the request may have reached the service (serviceClient's `mayHaveReached`). */
+  reached: boolean;
   metrics: GatewayMetrics;
   requestId: string;
 }
@@ -55,11 +57,17 @@ export async function answerWithFallback(res: Response, ctx: FallbackContext): P
   const hint = !ctx.isWrite
     ? ""
     : ctx.streamedBody
-      ? " (uploads are not queued: send it again shortly)"
+      ? ctx.reached
+        ? " (uploads are not queued: list your files before sending it again)"
+        : " (uploads are not queued: send it again shortly)"
       : " (send an Idempotency-Key to have writes queued instead)";
+  // Said only when true: a request that reached the service and got no answer may be done.
+  const outcome = ctx.reached
+    ? "the request reached it but no answer came back, so it may or may not have been done"
+    : "the request was not processed";
   const message =
     ctx.domainFallback === "degraded"
-      ? `${ctx.service} is temporarily degraded; the request was not processed${hint}`
+      ? `${ctx.service} is temporarily degraded; ${outcome}${hint}`
       : `${ctx.service} is temporarily unavailable and no cached answer exists; retry shortly`;
   const error = new ApiError(
     503,
@@ -68,6 +76,7 @@ export async function answerWithFallback(res: Response, ctx: FallbackContext): P
     message,
   );
   res.setHeader("retry-after", "2");
+  if (!ctx.reached) res.setHeader(PROCESSED_HEADER, "false");
   res.status(503).json(error.body(ctx.requestId));
   return count(ctx.domainFallback);
 }

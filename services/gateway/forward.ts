@@ -8,7 +8,12 @@ import type { WriteToPark } from "./dlq.ts";
 import { answerWithFallback } from "./fallback.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import type { CacheKey, ResponseCache } from "./responseCache.ts";
-import { isUpstreamFailure, type CallRequest, type ServiceClient } from "./serviceClient.ts";
+import {
+  isUpstreamFailure,
+  mayHaveReached,
+  type CallRequest,
+  type ServiceClient,
+} from "./serviceClient.ts";
 
 // The last steps of the gateway's chain (services/gateway/app.ts): the call to the chosen
 // version's replicas through breaker, retry and failover (ServiceClient), and, when that fails,
@@ -130,6 +135,7 @@ export function fallback(opts: FallbackStepOptions): ErrorRequestHandler {
         domainFallback: opts.domainFallback,
         isWrite: WRITES.has(req.method),
         idempotencyKey,
+        reached: mayHaveReached(err),
         metrics: opts.metrics,
         requestId,
         lastKnown: cacheKey !== undefined ? () => opts.readCache!.lastKnown(cacheKey) : undefined,

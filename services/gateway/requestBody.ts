@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ApiError } from "../shared/errors.ts";
+import { ApiError, PROCESSED_HEADER } from "../shared/errors.ts";
 
 // A gateway reads each request body whole, after the caller's key and limits are checked, and
 // holds it until the answer is sent: a retry, a failover to another replica and a parked write
@@ -46,6 +46,7 @@ export function reserve(res: ServerResponse, budget: BodyBudget, bytes: number):
 function takeOrRefuse(res: ServerResponse, budget: BodyBudget, bytes: number): void {
   if (budget.take(bytes)) return;
   res.setHeader("retry-after", String(BUSY_RETRY_AFTER_SECONDS));
+  res.setHeader(PROCESSED_HEADER, "false");
   throw busy();
 }
 

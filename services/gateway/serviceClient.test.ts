@@ -11,6 +11,7 @@ import { BrokenCircuitError } from "./breaker.ts";
 import { gatewayMetrics } from "./metrics.ts";
 import {
   AttemptFailed,
+  mayHaveReached,
   ServiceClient,
   type CallRequest,
   type Resilience,
@@ -97,6 +98,21 @@ test("a write without an Idempotency-Key is not sent twice", async () => {
     AttemptFailed,
   );
   expect(replicas[0]!.hits + replicas[1]!.hits).toBe(1);
+});
+
+test("a failed call says whether it may have reached a replica: only a call nothing took is 'not processed'", async () => {
+  const { client } = await setup(2, { maxAttempts: 2, breakerFailures: 100 });
+  const post = get({ method: "POST", retryable: false });
+  // Answered 503 by the service: it had the request, and may have acted on it.
+  replicas.forEach((r) => r.behave(status(503)));
+  const answered = await client.call(post).catch((e: unknown) => e);
+  expect(answered).toBeInstanceOf(AttemptFailed);
+  expect(mayHaveReached(answered)).toBe(true);
+  // Every replica refuses the connection: nothing left the gateway, though a write was retried.
+  await Promise.all(replicas.map((r) => r.stop()));
+  const refused = await client.call(post).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(Error);
+  expect(mayHaveReached(refused)).toBe(false);
 });
 
 test("the breaker opens after consecutive failures and then fails fast without calling", async () => {

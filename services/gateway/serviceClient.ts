@@ -53,13 +53,28 @@ export interface CallResult {
 /** One attempt failed in a way that counts against the service (not the caller's own abort). */
 export class AttemptFailed extends Error {
   readonly retryable: boolean;
+  /** False when the request never left the gateway (the connection was refused). */
+  readonly reached: boolean;
   /** Which attempt of its request failed (1 = the first). */
   attempt = 0;
-  constructor(message: string, retryable: boolean, cause?: unknown) {
+  constructor(message: string, retryable: boolean, reached: boolean, cause?: unknown) {
     super(message, { cause });
     this.name = "AttemptFailed";
     this.retryable = retryable;
+    this.reached = reached;
   }
+}
+
+/** Calls that failed after one of their attempts may have reached a replica. */
+const reachedAReplica = new WeakSet<object>();
+
+/**
+ * Whether a failed call may have been acted on: false only when no attempt of it left the
+ * gateway (breaker open, no replica, every connection refused), so that its fallback answer can
+ * tell the client, truthfully, that sending it again does nothing twice.
+ */
+export function mayHaveReached(err: unknown): boolean {
+  return typeof err === "object" && err !== null && reachedAReplica.has(err);
 }
 
 /** Every way a call can fail that the fallback handler answers for. */
@@ -113,6 +128,7 @@ export class ServiceClient {
     const entered = this.breaker.enter();
     const ticket = typeof entered === "number" ? entered : await entered;
     const tried = new Set<Replica>();
+    let reached = false;
     for (let attempts = 1; ; attempts++) {
       try {
         // Prefer a replica this request has not tried; with fewer replicas than attempts, reuse.
@@ -123,12 +139,16 @@ export class ServiceClient {
         this.breaker.settle(ticket, "success");
         return { response, attempts };
       } catch (err) {
-        if (err instanceof AttemptFailed) err.attempt = attempts;
+        if (err instanceof AttemptFailed) {
+          err.attempt = attempts;
+          reached ||= err.reached;
+        }
         if (this.retrying(err, attempts) && !req.signal?.aborted) {
           await sleep(this.backoffMs(attempts));
           continue;
         }
         this.breaker.settle(ticket, countsAgainst(err) ? "failure" : "neutral");
+        if (reached && typeof err === "object" && err !== null) reachedAReplica.add(err);
         throw err;
       }
     }
@@ -197,6 +217,7 @@ export class ServiceClient {
         throw new AttemptFailed(
           `${this.name}: ${replica.url} refused the connection`,
           resendable(req.body),
+          false,
           err,
         );
       }
@@ -205,6 +226,7 @@ export class ServiceClient {
       throw new AttemptFailed(
         `${this.name}: ${replica.url} failed: ${(err as Error).message}`,
         broken && req.retryable && resendable(req.body),
+        true,
         err,
       );
     }
@@ -214,6 +236,7 @@ export class ServiceClient {
       throw new AttemptFailed(
         `${this.name}: ${replica.url} answered ${head.statusCode}`,
         req.retryable && resendable(req.body),
+        true,
       );
     }
     if (head.statusCode >= 500) this.set.failed(replica);

@@ -10,6 +10,13 @@ export type ErrorType =
   | "api_error"
   | "service_unavailable";
 
+/**
+ * Set to `false` on a refusal (a 503) whose request was never acted on, nor sent to a service:
+ * a client may send it again, even an unkeyed write, without doing anything twice. Absent when
+ * that is not known.
+ */
+export const PROCESSED_HEADER = "x-request-processed";
+
 export class ApiError extends Error {
   readonly status: number;
   readonly type: ErrorType;

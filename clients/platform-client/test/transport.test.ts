@@ -107,6 +107,32 @@ describe("retries", () => {
     }
   });
 
+  it("a 503 marked x-request-processed: false is sent again, even an unkeyed POST", async () => {
+    let n = 0;
+    const server = await scriptedServer((_req, res) => {
+      if (n++ > 0) return json(res, 201, { id: "ord_2" });
+      res.setHeader("x-request-processed", "false");
+      json(res, 503, {
+        error: { message: "not processed", type: "service_unavailable", code: "x", param: null },
+      });
+    });
+    const ex = new InlineExecutor(fast);
+    try {
+      const made = await ex.run("send", {
+        origin: server.origin,
+        key: KEY,
+        method: "POST",
+        path: "/v1/orders",
+        body: { item: "pen", quantity: 1 },
+      });
+      expect(made).toMatchObject({ status: 201, body: { id: "ord_2" }, retries: 1 });
+      expect(server.seen).toHaveLength(2);
+    } finally {
+      await ex.close();
+      await server.close();
+    }
+  });
+
   it("an unreachable origin: bounded attempts, then an error naming it", async () => {
     const server = await scriptedServer(() => undefined);
     const origin = server.origin;
