@@ -9,6 +9,21 @@ import type { Owners } from "./owners.ts";
 import { KeyLimitReached, MAX_ACTIVE_KEYS_PER_USER, type KeyStore } from "./store.ts";
 
 const verifyBody = z.object({ key: z.string().min(1).max(256) });
+const revocationsBody = z.object({ since: z.iso.datetime().optional() }).strict();
+
+/**
+ * How far back a follower's first ask looks: past the gateways' freshness (30 s), so that a
+ * gateway that starts, or restarts, evicts every verdict that may still be believed.
+ */
+const FIRST_LOOK_BACK_MS = 120_000;
+/**
+ * How far behind the clock each answer's `until` stays: a revocation committed late, or by a
+ * replica whose clock is a little behind, still falls in the next ask (asked again, a hash costs
+ * a follower one eviction, nothing more).
+ */
+const SETTLE_MS = 5_000;
+/** Hashes in one answer; a follower asks again from the last one's time. */
+const PAGE = 1_000;
 
 /** Whose keys a request means: the caller's own, or (admins only) `userId`'s. */
 function ownerOf(
@@ -43,6 +58,19 @@ export function authRoutes(app: Express, keys: KeyStore, owners: Owners): void {
       ...(found.scopes.length > 0 ? { scopes: found.scopes } : {}),
     };
     res.json({ principal });
+  });
+
+  // Internal: the gateways follow revocations, so that a revoked key stops working within a poll
+  // rather than when their verdict on it expires (gateway/revocations.ts).
+  app.post("/internal/revocations", ...jsonBody("1kb"), async (req, res) => {
+    res.locals.route = "/internal/revocations";
+    const { since } = parse(revocationsBody, req.body ?? {});
+    const now = Date.now();
+    const from = new Date(since ?? now - FIRST_LOOK_BACK_MS).toISOString();
+    const revoked = await keys.revokedSince(from, PAGE);
+    const settled = new Date(now - SETTLE_MS).toISOString();
+    const until = revoked.length === PAGE ? revoked.at(-1)!.at : settled > from ? settled : from;
+    res.json({ revoked: revoked.map((r) => r.hash), until });
   });
 
   app.get("/v1/auth/whoami", (req, res) => {

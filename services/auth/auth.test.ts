@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -198,6 +199,33 @@ test("a key's offspring are revoked with it, and a user's live keys are capped",
   });
   await call(authApp.url, "DELETE", `/v1/auth/keys/${made[0]!.id}`, asRoot);
   expect((await call(authApp.url, "POST", "/v1/auth/keys", asRoot, {})).status).toBe(201);
+});
+
+test("the gateways' revocation feed: the hashes of keys revoked since a time, unsigned asks refused", async () => {
+  const keys = keyStore(db);
+  const key = "sk-revocation-feed-key-000000000000000";
+  const kept = "sk-revocation-feed-kept-00000000000000";
+  await keys.add("feed", "k", key, "free");
+  await keys.add("feed", "kept", kept, "free");
+  const before = await call(authApp.url, "POST", "/internal/revocations", stackCall(), {});
+  expect(before.status).toBe(200);
+  const since = before.body.until as string;
+  const made = (await call(authApp.url, "GET", "/v1/auth/keys", await as(key))).body.data as Json[];
+  const id = made.find((k) => k.name === "k")!.id as string;
+  expect((await call(authApp.url, "DELETE", `/v1/auth/keys/${id}`, await as(kept))).status).toBe(
+    200,
+  );
+  const after = await call(authApp.url, "POST", "/internal/revocations", stackCall(), { since });
+  expect(after.status).toBe(200);
+  expect(after.body.revoked).toContain(createHash("sha256").update(key).digest("hex"));
+  expect(after.body.revoked).not.toContain(createHash("sha256").update(kept).digest("hex"));
+  // The answer's `until` stays a little behind the clock: a late commit still falls in the next.
+  expect(Date.parse(after.body.until as string)).toBeLessThan(Date.now());
+  expect(
+    (await call(authApp.url, "POST", "/internal/revocations", stackCall(), { since: "yesterday" }))
+      .status,
+  ).toBe(400);
+  expect((await call(authApp.url, "POST", "/internal/revocations", {}, {})).status).toBe(401);
 });
 
 test("a key whose owner has no user record keeps the plan it was made with", async () => {

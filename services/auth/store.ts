@@ -21,6 +21,8 @@ CREATE INDEX api_keys_user ON api_keys (user_id);
   // The key that made this one (POST /v1/auth/keys), so that revoking it revokes its offspring.
   `ALTER TABLE api_keys ADD COLUMN created_by TEXT;
 CREATE INDEX api_keys_created_by ON api_keys (created_by);`,
+  // The gateways follow revocations by time (/internal/revocations).
+  `CREATE INDEX api_keys_revoked_at ON api_keys (revoked_at);`,
 ];
 
 /** Live keys a user may hold through the API: a key cannot mint keys without end. */
@@ -167,6 +169,16 @@ export function keyStore(db: Db) {
         params,
       );
       return rows.length > 0;
+    },
+
+    /** Hashes of the keys revoked at or after `since` (ISO), oldest first, at most `limit`. */
+    async revokedSince(since: string, limit: number): Promise<{ hash: string; at: string }[]> {
+      const rows = await db.query<{ key_hash: string; revoked_at: string }>(
+        `SELECT key_hash, revoked_at FROM api_keys
+         WHERE revoked_at >= $1 ORDER BY revoked_at LIMIT ${Math.trunc(limit)}`,
+        [since],
+      );
+      return rows.map((r) => ({ hash: r.key_hash, at: r.revoked_at }));
     },
   };
 }

@@ -9,13 +9,19 @@ import { consoleRoutes } from "../console/routes.ts";
 import { publishedOperations } from "../api/registry.ts";
 import type { Cache } from "../shared/cache.ts";
 import { checkBody, requireSignedCall } from "../shared/callSignature.ts";
-import { ApiError, badRequest, routeNotFound, unauthorized } from "../shared/errors.ts";
+import {
+  ApiError,
+  badRequest,
+  routeNotFound,
+  unauthorized,
+  unavailable,
+} from "../shared/errors.ts";
 import { answerError, createApp, finishApp, traceStep } from "../shared/http.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { parseTarget, type RequestTarget } from "../shared/requestTarget.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
-import { createVerifier, requireApiKey } from "./auth.ts";
+import { createVerifier, replicaSetCall, requireApiKey } from "./auth.ts";
 import { readThroughCache } from "./cachedReads.ts";
 import { chainOf } from "./chain.ts";
 import { edgeSchemas } from "./edgeSchemas.ts";
@@ -24,6 +30,7 @@ import { gatewayMetrics, type GatewayMetrics } from "./metrics.ts";
 import { ServiceClient } from "./serviceClient.ts";
 import { createQuotaStep } from "./quota.ts";
 import { BodyBudget } from "./requestBody.ts";
+import { askRevocations, followRevocations } from "./revocations.ts";
 import type { ResponseCache } from "./responseCache.ts";
 import { validateRequest } from "./validation.ts";
 import { VersionRouter, chooseVersion } from "./versionRouter.ts";
@@ -63,6 +70,8 @@ export interface GatewayOptions {
   healthIntervalMs?: number;
   /** Request body bytes this replica may hold at once (GATEWAY_BUFFERED_BODY_BYTES; 256 MiB). */
   bufferedBodyBytes?: number;
+  /** How often to ask for revoked keys, in ms (default `REVOCATION_POLL_MS`, 2 s). */
+  revocationPollMs?: number;
 }
 
 interface Target {
@@ -161,12 +170,19 @@ export function createGateway(opts: GatewayOptions): {
     healthIntervalMs,
     signWith: opts.principalSecret,
   });
+  const authCall = replicaSetCall(auth);
   const verifier = createVerifier({
-    auth,
+    auth: authCall,
     cache: opts.store,
     secret: opts.principalSecret,
     logger: opts.logger,
     fallbacks: gm.fallbacks,
+  });
+  const revocations = followRevocations({
+    call: authCall,
+    forget: (hashes) => verifier.forget(hashes),
+    logger: opts.logger,
+    ...(opts.revocationPollMs ? { intervalMs: opts.revocationPollMs } : {}),
   });
   const quota = createQuotaStep({
     principalSecret: opts.principalSecret,
@@ -199,24 +215,43 @@ export function createGateway(opts: GatewayOptions): {
   // the services that report usage, never whatever else reaches the port.
   app.use("/internal", requireSignedCall(opts.principalSecret));
 
-  // Internal: the other tiers verify keys here, so that only this tier talks to the auth service.
-  app.post(
-    "/internal/verify",
-    express.json({ limit: "4kb", verify: checkBody }),
-    async (req, res, next) => {
-      res.locals.route = "/internal/verify";
-      const key = (req.body as { key?: unknown } | undefined)?.key;
-      if (typeof key !== "string")
-        return next(badRequest("missing_key", 'body must be {"key": "sk-..."}', "key"));
+  /** An internal JSON route: `answer` gives the JSON to send, or throws the ApiError to answer. */
+  const internalRoute = (
+    path: string,
+    limit: string,
+    answer: (body: Record<string, unknown>, requestId: string) => Promise<unknown>,
+  ) =>
+    app.post(path, express.json({ limit, verify: checkBody }), async (req, res, next) => {
+      res.locals.route = path;
       try {
-        const principal = await verifier.verify(key, res.locals.ctx.requestId);
-        if (!principal) return next(unauthorized("invalid API key"));
-        res.json({ principal });
+        res.json(
+          await answer((req.body ?? {}) as Record<string, unknown>, res.locals.ctx.requestId),
+        );
       } catch (err) {
         next(err);
       }
-    },
-  );
+    });
+
+  // Internal: the other tiers verify keys here, so that only this tier talks to the auth service.
+  internalRoute("/internal/verify", "4kb", async ({ key }, requestId) => {
+    if (typeof key !== "string")
+      throw badRequest("missing_key", 'body must be {"key": "sk-..."}', "key");
+    const principal = await verifier.verify(key, requestId);
+    if (!principal) throw unauthorized("invalid API key");
+    return { principal };
+  });
+
+  // Internal: the other tiers follow revocations here too (revocations.ts), relayed as asked.
+  internalRoute("/internal/revocations", "1kb", async ({ since }, requestId) => {
+    if (since !== undefined && typeof since !== "string")
+      throw badRequest("invalid_since", "since must be an ISO date-time", "since");
+    try {
+      return await askRevocations(authCall, since, requestId);
+    } catch (err) {
+      opts.logger.warn({ err, requestId }, "revocations: the auth service did not answer");
+      throw unavailable("revocations_unavailable", "cannot read key revocations now, retry later");
+    }
+  });
 
   // Internal, on the tier that hosts quota: the other tiers' checks and chat's usage reports.
   quota.mount(app);
@@ -284,6 +319,7 @@ export function createGateway(opts: GatewayOptions): {
     },
     replicaSets: new Map([...clients].map(([key, c]) => [key, c.set])),
     close: async () => {
+      revocations.stop();
       for (const r of routers.values()) r.close();
       await Promise.all([
         auth.close(),

@@ -11,7 +11,8 @@ import { redisCache } from "../shared/redisCache.ts";
 import { finishApp } from "../shared/http.ts";
 import type { Principal } from "../shared/principal.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
-import { createVerifier, keyHash, requireApiKey, type Verifier } from "./auth.ts";
+import { createVerifier, keyHash, requireApiKey, type AuthCall, type Verifier } from "./auth.ts";
+import { followRevocations } from "./revocations.ts";
 
 const logger = pino({ level: "silent" });
 const GOOD_KEY = "sk-test_good_key_0123456789abcdef";
@@ -66,6 +67,7 @@ test("a verdict in memory admits or refuses at once, without asking for a verifi
       asked.push(key);
       return null;
     },
+    forget: async () => undefined,
   };
   const step = requireApiKey(verifier);
   const run = (key: string) => {
@@ -190,6 +192,17 @@ describe("API key verdicts with the identity tier's stale fallback", () => {
     expect(await verifier.verify(revocable, "r2")).toBeNull();
   });
 
+  test("a revoked key's verdicts are forgotten, here and in Redis: the next check asks again", async () => {
+    const other = createVerifier({ auth: set, cache, logger, secret, now: () => clock });
+    expect(await verifier.verify(GOOD_KEY, "r1")).toEqual(PRINCIPAL);
+    expect(verifier.remembered(keyHash(GOOD_KEY))).toEqual(PRINCIPAL);
+    await verifier.forget([keyHash(GOOD_KEY)]);
+    expect(verifier.remembered(keyHash(GOOD_KEY))).toBeUndefined();
+    // Another replica finds nothing in Redis either, well within the verdict's freshness.
+    expect(await other.verify(GOOD_KEY, "r2")).toEqual(PRINCIPAL);
+    expect(auth.calls).toBe(2);
+  });
+
   test("a verdict planted in Redis without the stack's signature is not believed", async () => {
     const entry = `auth:verdict:v2:${keyHash(UNKNOWN_KEY)}`;
     const forged = { principal: { ...PRINCIPAL, scopes: ["admin"] }, verifiedAt: clock };
@@ -267,4 +280,48 @@ describe("API key verdicts with the identity tier's stale fallback", () => {
       server.closeAllConnections();
     }
   });
+});
+
+test("the revocation follower forgets what each answer names, and asks from where it left off", async () => {
+  const asked: unknown[] = [];
+  const forgotten: string[][] = [];
+  const hash = keyHash(GOOD_KEY);
+  let fail = false;
+  const call: AuthCall = async (req) => {
+    asked.push(JSON.parse(req.body.toString()));
+    const answer = fail
+      ? { statusCode: 503, text: "{}" }
+      : {
+          statusCode: 200,
+          text: JSON.stringify({
+            revoked: asked.length === 1 ? [hash] : [],
+            until: `2026-12-07T10:00:0${asked.length}.000Z`,
+          }),
+        };
+    return { statusCode: answer.statusCode, body: { text: async () => answer.text } };
+  };
+  const follower = followRevocations({
+    call,
+    forget: async (hashes) => void forgotten.push([...hashes]),
+    logger,
+    intervalMs: 3_600_000,
+  });
+  try {
+    await follower.poll(); // the one started with it, joined
+    await follower.poll();
+    fail = true;
+    await follower.poll();
+    fail = false;
+    await follower.poll();
+    expect(forgotten).toEqual([[hash]]);
+    // The first ask looks back as far as the auth service decides; a failed one moves nothing.
+    expect(asked).toEqual([
+      {},
+      { since: "2026-12-07T10:00:01.000Z" },
+      { since: "2026-12-07T10:00:02.000Z" },
+      { since: "2026-12-07T10:00:02.000Z" },
+    ]);
+  } finally {
+    follower.stop();
+  }
 });

@@ -97,6 +97,8 @@ export interface Verifier {
   verify(key: string, requestId: string, hash?: string): Promise<Principal | null>;
   /** The verdict this replica holds fresh in memory for the key of `hash`, if any. */
   remembered(hash: string): Principal | null | undefined;
+  /** Drops every verdict kept on these keys (revoked ones), here and in the tier's store. */
+  forget(hashes: readonly string[]): Promise<void>;
 }
 
 /** A cached verdict: `principal` is null for a key the auth service did not know. */
@@ -205,15 +207,27 @@ export function createVerifier(args: VerifierArgs): Verifier {
     return principalSchema.parse((JSON.parse(text) as { principal: unknown }).principal);
   }
 
+  const entryOf = (hash: string) => `auth:verdict:v2:${hash}`;
+
   return {
+    async forget(hashes) {
+      for (const hash of hashes) local.delete(entryOf(hash));
+      await Promise.all(
+        hashes.map((hash) =>
+          args.cache
+            .del(entryOf(hash))
+            .catch((err: unknown) => args.logger.warn({ err }, "verdict cache delete failed")),
+        ),
+      );
+    },
     remembered(hash) {
-      const memo = local.get(`auth:verdict:v2:${hash}`);
+      const memo = local.get(entryOf(hash));
       return memo && isFresh(memo, now()) ? memo.principal : undefined;
     },
     async verify(key, requestId, hash) {
       if (!KEY_FORMAT.test(key)) return null;
       // v2: entries carry their verification time (v1 held a bare principal with a short TTL).
-      const cacheKey = `auth:verdict:v2:${hash ?? keyHash(key)}`;
+      const cacheKey = entryOf(hash ?? keyHash(key));
       const memo = local.get(cacheKey);
       if (memo && isFresh(memo, now())) return memo.principal;
       const previous = await cached(cacheKey);
