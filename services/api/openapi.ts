@@ -52,7 +52,7 @@ export const openApiPath = (expressPath: string) => expressPath.replace(/:(\w+)/
 function operationObject(service: string, op: Operation): ZodOpenApiOperationObject {
   const status = String(op.success?.status ?? 200);
   const description = op.success?.description ?? "Done";
-  const json = { "application/json": { schema: z.looseObject({}) } };
+  const json = { "application/json": { schema: op.success?.json ?? z.looseObject({}) } };
   const success =
     status === "204"
       ? { description }

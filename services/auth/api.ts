@@ -1,5 +1,5 @@
 import { operations } from "../shared/operation.ts";
-import { createBody, keyId, ownerQuery } from "./contract.ts";
+import { createBody, keyId, keyList, newKey, ownerQuery, revokedKey, whoami } from "./contract.ts";
 
 export const authApi = operations([
   {
@@ -7,6 +7,7 @@ export const authApi = operations([
     method: "get",
     path: "/v1/auth/whoami",
     summary: "The principal the caller's key stands for: user, plan and scopes",
+    success: { json: whoami },
   },
   {
     id: "listKeys",
@@ -14,6 +15,7 @@ export const authApi = operations([
     path: "/v1/auth/keys",
     summary: "The caller's API keys (an admin may name another user)",
     query: ownerQuery,
+    success: { json: keyList },
   },
   {
     id: "createKey",
@@ -21,7 +23,7 @@ export const authApi = operations([
     path: "/v1/auth/keys",
     summary: "Make an API key, shown once in the answer",
     body: { json: createBody },
-    success: { status: 201 },
+    success: { status: 201, json: newKey },
   },
   {
     id: "revokeKey",
@@ -29,5 +31,6 @@ export const authApi = operations([
     path: "/v1/auth/keys/:id",
     summary: "Revoke a key, and the keys it made",
     params: { id: keyId },
+    success: { json: revokedKey },
   },
 ]);

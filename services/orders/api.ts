@@ -1,6 +1,6 @@
 import { idempotencyKey } from "../shared/idempotency.ts";
 import { operations } from "../shared/operation.ts";
-import { createOrderBody, listOrdersQuery, orderId } from "./contract.ts";
+import { createOrderBody, listOrdersQuery, orderId, orderList, orderSchema } from "./contract.ts";
 
 export const ordersApi = operations([
   {
@@ -10,7 +10,7 @@ export const ordersApi = operations([
     summary: "Place an order; a repeat under the same Idempotency-Key answers the first one",
     headers: { "Idempotency-Key": idempotencyKey.optional() },
     body: { json: createOrderBody },
-    success: { status: 201 },
+    success: { status: 201, json: orderSchema },
   },
   {
     id: "listOrders",
@@ -18,6 +18,7 @@ export const ordersApi = operations([
     path: "/v1/orders",
     summary: "The caller's orders, newest first, a page at a time",
     query: listOrdersQuery,
+    success: { json: orderList },
   },
   {
     id: "getOrder",
@@ -25,5 +26,6 @@ export const ordersApi = operations([
     path: "/v1/orders/:id",
     summary: "One of the caller's orders",
     params: { id: orderId },
+    success: { json: orderSchema },
   },
 ]);

@@ -3,6 +3,7 @@ import { newId } from "../shared/ids.ts";
 import { OUTBOX_MIGRATION, enqueueEvent } from "../shared/outbox.ts";
 import { ownedPage, type Page } from "../shared/pagination.ts";
 import type { Db } from "../shared/sql/db.ts";
+import type { Order } from "./contract.ts";
 
 export const ORDERS_TOPIC = "business.orders";
 
@@ -24,15 +25,7 @@ CREATE INDEX orders_user ON orders (user_id, id);
   OUTBOX_MIGRATION,
 ];
 
-export interface Order {
-  id: string;
-  object: "order";
-  userId: string;
-  item: string;
-  quantity: number;
-  status: string;
-  createdAt: string;
-}
+export type { Order };
 
 interface Row {
   id: string;

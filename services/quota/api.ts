@@ -1,4 +1,5 @@
 import { operations } from "../shared/operation.ts";
+import { quotaStatus } from "./contract.ts";
 
 export const quotaApi = operations([
   {
@@ -6,5 +7,6 @@ export const quotaApi = operations([
     method: "get",
     path: "/v1/quota",
     summary: "The caller's plan, today's requests and tokens, and what is left",
+    success: { json: quotaStatus },
   },
 ]);

@@ -32,17 +32,21 @@ export const usageBody = z
 export type Usage = z.output<typeof usageBody>;
 
 /** One of the two quotas of a period, as every quota answer shows it. */
-export interface Allowance {
-  limit: number;
-  used: number;
-  remaining: number;
-  resetAt: string;
-}
+const allowance = z
+  .object({
+    limit: z.number().int(),
+    used: z.number().int(),
+    remaining: z.number().int().min(0),
+    resetAt: z.iso.datetime(),
+  })
+  .strict();
+export type Allowance = z.infer<typeof allowance>;
 
-export interface QuotaStatus {
-  requests: Allowance;
-  tokens: Allowance;
-}
+export const quotaStatus = z.object({ requests: allowance, tokens: allowance }).strict().meta({
+  id: "Quota",
+  description: "Today's requests and tokens: the limits, used, what is left",
+});
+export type QuotaStatus = z.infer<typeof quotaStatus>;
 
 /** The topic billing consumes; an event's id is the usage's id, so duplicates are easy to drop. */
 export const USAGE_TOPIC = "identity.usage";

@@ -27,6 +27,11 @@ export interface Operation {
     status?: 200 | 201 | 202 | 204;
     /** The media type of a non-JSON answer, e.g. a file's bytes. */
     contentType?: string;
+    /**
+     * The JSON it answers, for the document and the client's types; held to the real answers
+     * in every test run (answerCheck.ts). Unset: "a JSON object".
+     */
+    json?: z.ZodType;
     description?: string;
   };
   /** The route also answers as a server-sent-event stream (`stream: true` in the body). */

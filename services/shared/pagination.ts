@@ -54,3 +54,7 @@ export async function ownedPage<Row, T>(
 export function listBody<T>(page: Page<T>): { object: "list"; data: T[]; has_more: boolean } {
   return { object: "list", data: page.items, has_more: page.hasMore };
 }
+
+/** The schema of `listBody`'s answer for items of `item`, for an operation's `success.json`. */
+export const listOf = <T extends z.ZodType>(item: T) =>
+  z.object({ object: z.literal("list"), data: z.array(item), has_more: z.boolean() }).strict();

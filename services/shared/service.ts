@@ -7,6 +7,7 @@ import { openDb, type Db } from "./sql/db.ts";
 import { migrate } from "./sql/migrate.ts";
 import { ApiError } from "./errors.ts";
 import { openEventBus, type EventBus } from "./events.ts";
+import { checkAnswers, checkingAnswers } from "./answerCheck.ts";
 import { createApp, finishApp, serve } from "./http.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -141,6 +142,11 @@ export async function runService(def: ServiceDefinition): Promise<void> {
       `${FAULT_ERROR_RATE}: failing API requests on purpose`,
     );
     app.use("/v1", injectFaults(env.faultErrorRate));
+  }
+  if (checkingAnswers()) {
+    // Test runs only: the registry loads every service's schemas.
+    const { publishedOperations } = await import("../api/registry.ts");
+    checkAnswers(app, publishedOperations[def.name] ?? [], logger);
   }
   const onDrain = await def.routes(app, deps);
   finishApp(app, logger);

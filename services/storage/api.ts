@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { operations } from "../shared/operation.ts";
-import { fileId, listFilesQuery, publicPurpose } from "./contract.ts";
+import {
+  deletedFile,
+  fileId,
+  fileList,
+  fileObject,
+  listFilesQuery,
+  publicPurpose,
+} from "./contract.ts";
 
 export const storageApi = operations([
   {
@@ -14,6 +21,7 @@ export const storageApi = operations([
         purpose: publicPurpose,
       }),
     },
+    success: { json: fileObject },
   },
   {
     id: "listFiles",
@@ -21,6 +29,7 @@ export const storageApi = operations([
     path: "/v1/files",
     summary: "The caller's files, a page at a time",
     query: listFilesQuery,
+    success: { json: fileList },
   },
   {
     id: "getFile",
@@ -28,6 +37,7 @@ export const storageApi = operations([
     path: "/v1/files/:id",
     summary: "One of the caller's files",
     params: { id: fileId },
+    success: { json: fileObject },
   },
   {
     id: "getFileContent",
@@ -43,5 +53,6 @@ export const storageApi = operations([
     path: "/v1/files/:id",
     summary: "Delete one of the caller's files",
     params: { id: fileId },
+    success: { json: deletedFile },
   },
 ]);

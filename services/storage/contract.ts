@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { idSchema } from "../shared/ids.ts";
-import { pageQuery } from "../shared/pagination.ts";
+import { listOf, pageQuery } from "../shared/pagination.ts";
 
 // The storage service's API shapes, shared with its callers (training, inference). Public files
 // follow the OpenAI files API (`POST /v1/files` as multipart with `file` and `purpose`); trained
@@ -42,17 +42,29 @@ export const internalUploadQuery = z
   .strict();
 
 /** A file as the OpenAI API shapes it, plus its content hash. */
-export interface FileObject {
-  id: string;
-  object: "file";
-  bytes: number;
-  created_at: number;
-  filename: string;
-  purpose: Purpose;
-  /** Hex SHA-256 of the content; downloads are checked against it. */
-  sha256: string;
-  content_type: string;
-}
+export const fileObject = z
+  .object({
+    id: fileId,
+    object: z.literal("file"),
+    bytes: z.number().int().min(0),
+    created_at: z.number().int(),
+    filename: z.string(),
+    purpose: z.enum(purposes),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .meta({
+        description: "Hex SHA-256 of the content; downloads are checked against it",
+      }),
+    content_type: z.string(),
+  })
+  .strict()
+  .meta({ id: "File", description: "A stored file, as the OpenAI files API shapes it" });
+export type FileObject = z.infer<typeof fileObject>;
+export const fileList = listOf(fileObject);
+export const deletedFile = z
+  .object({ id: fileId, object: z.literal("file"), deleted: z.literal(true) })
+  .strict();
 
 /** The internal view adds the owner, which the callers check (training reads only its caller's corpora). */
 export interface InternalFile extends FileObject {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { idempotencyKey } from "../shared/idempotency.ts";
 import { operations } from "../shared/operation.ts";
-import { createVideoBody, listVideosQuery, videoId } from "./contract.ts";
+import { createVideoBody, listVideosQuery, videoId, videoList, videoSchema } from "./contract.ts";
 
 export const videosApi = operations([
   {
@@ -11,7 +11,7 @@ export const videosApi = operations([
     summary: "Queue a video made from a prompt: storyboard, scenes rendered in parallel, joined",
     headers: { "Idempotency-Key": idempotencyKey.optional() },
     body: { json: createVideoBody },
-    success: { status: 202 },
+    success: { status: 202, json: videoSchema },
   },
   {
     id: "listVideos",
@@ -19,6 +19,7 @@ export const videosApi = operations([
     path: "/v1/videos",
     summary: "The caller's videos, a page at a time",
     query: listVideosQuery,
+    success: { json: videoList },
   },
   {
     id: "getVideo",
@@ -26,6 +27,7 @@ export const videosApi = operations([
     path: "/v1/videos/:id",
     summary: "One of the caller's videos, with its status, progress and storyboard",
     params: { id: videoId },
+    success: { json: videoSchema },
   },
   {
     id: "deleteVideo",

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { idSchema } from "../shared/ids.ts";
-import { pageQuery } from "../shared/pagination.ts";
+import { listOf, pageQuery } from "../shared/pagination.ts";
 import { fileId } from "../storage/contract.ts";
 
-// The videos API's request shapes, shared by the service and the gateway's validation.
+// The videos API's shapes: the requests, shared by the service and the gateway's validation, and
+// the answers, published in the API's description and held to the real ones in tests.
 
 export const videoId = idSchema("vid", "a video id");
 
@@ -44,35 +45,47 @@ export const visualKinds = ["title", "caption", "chart", "image"] as const;
 export type VisualKind = (typeof visualKinds)[number];
 
 /** One scene of a storyboard as the API shows it (an image scene names its file). */
-export interface Scene {
-  index: number;
-  duration_seconds: number;
-  narration: string;
-  visual:
-    | { kind: "title"; title: string; subtitle?: string }
-    | { kind: "caption"; caption: string }
-    | { kind: "chart"; title: string; bars: { label: string; value: number }[] }
-    | { kind: "image"; file_id: string; caption?: string };
-  style: { background: string; foreground: string; accent: string };
-}
+export const sceneSchema = z.object({
+  index: z.number().int().min(0),
+  duration_seconds: z.number(),
+  narration: z.string(),
+  visual: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("title"), title: z.string(), subtitle: z.string().optional() }),
+    z.object({ kind: z.literal("caption"), caption: z.string() }),
+    z.object({
+      kind: z.literal("chart"),
+      title: z.string(),
+      bars: z.array(z.object({ label: z.string(), value: z.number() })),
+    }),
+    z.object({ kind: z.literal("image"), file_id: z.string(), caption: z.string().optional() }),
+  ]),
+  style: z.object({ background: z.string(), foreground: z.string(), accent: z.string() }),
+});
+export type Scene = z.infer<typeof sceneSchema>;
 
 /** A video as the API shows it. */
-export interface Video {
-  id: string;
-  object: "video";
-  status: VideoStatus;
-  progress: number;
-  prompt: string;
-  duration_seconds: number;
-  resolution: (typeof RESOLUTIONS)[number];
-  voice: boolean;
-  image_file_ids: string[];
-  title: string | null;
-  scenes: Scene[];
-  /** The orchestrator's choices, and the play statistics they came from (the feedback loop). */
-  choices: { scene_seconds: number; reason: string } | null;
-  bytes: number | null;
-  error: { code: string; message: string } | null;
-  created_at: number;
-  finished_at: number | null;
-}
+export const videoSchema = z
+  .object({
+    id: videoId,
+    object: z.literal("video"),
+    status: z.enum(videoStatuses),
+    progress: z.number().min(0).max(1),
+    prompt: z.string(),
+    duration_seconds: z.number().int(),
+    resolution: z.enum(RESOLUTIONS),
+    voice: z.boolean(),
+    image_file_ids: z.array(z.string()),
+    title: z.string().nullable(),
+    scenes: z.array(sceneSchema),
+    choices: z.object({ scene_seconds: z.number(), reason: z.string() }).nullable().meta({
+      description: "The orchestrator's choices, and the play statistics they came from",
+    }),
+    bytes: z.number().int().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    created_at: z.number().int(),
+    finished_at: z.number().int().nullable(),
+  })
+  .strict()
+  .meta({ id: "Video", description: "A video and how far its making has come" });
+export type Video = z.infer<typeof videoSchema>;
+export const videoList = listOf(videoSchema);

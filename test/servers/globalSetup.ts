@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { TEST_SERVER_ENV, startKafka, startPostgres, startRedis } from "./index.ts";
 import type { TestServer } from "./index.ts";
+import { CHECK_ANSWERS_ENV } from "../../services/shared/answerCheck.ts";
 import { repoRoot } from "./process.ts";
 
 /** Where globalSetup leaves its servers for globalTeardown (both run in jest's main process). */
@@ -39,6 +40,9 @@ export default async function globalSetup(): Promise<void> {
   }
 
   const [redis, postgres, kafka] = servers;
+  // Every service a test starts, in-process or as a process of its own, holds its published
+  // answers to their schemas (services/shared/answerCheck.ts).
+  process.env[CHECK_ANSWERS_ENV] = "1";
   process.env[TEST_SERVER_ENV.redis] = redis.url;
   process.env[TEST_SERVER_ENV.postgres] = postgres.url;
   process.env[TEST_SERVER_ENV.kafka] = kafka.url;

@@ -9,6 +9,8 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
+import { publishedOperations } from "../../services/api/registry.ts";
+import { checkAnswers } from "../../services/shared/answerCheck.ts";
 import { createApp, finishApp } from "../../services/shared/http.ts";
 import { createLogger, type Logger } from "../../services/shared/logger.ts";
 import { createMetrics } from "../../services/shared/metrics.ts";
@@ -36,6 +38,8 @@ export async function serveApp(
     ready: async () => ({}),
     principalSecret: TEST_PRINCIPAL_SECRET,
   });
+  // Every answer of a published operation is held to its schema, as in every test run.
+  checkAnswers(app, publishedOperations[name] ?? [], logger);
   await mount(app, logger);
   finishApp(app, logger);
   const closers: Array<() => Promise<void> | void> = [];

@@ -27,17 +27,25 @@ export async function ordersV2Commit(root: string, workDir: string): Promise<str
       );
       if (input !== undefined) child.stdin!.end(input);
     });
-  const path = "services/orders/store.ts";
-  const original = await git(["show", `HEAD:${path}`]);
-  const changed = original.replace(
-    '  object: "order",\n',
-    `  object: "order",\n  ${V2_FIELD}: "standard",\n`,
-  );
-  if (changed === original) throw new Error(`${path} no longer has the line v2 changes`);
+  // The answer and its published schema change together, as in a release: the tests hold every
+  // answer to its operation's schema (services/shared/answerCheck.ts).
+  const edits: [path: string, line: string, added: string][] = [
+    ["services/orders/store.ts", '  object: "order",\n', `  ${V2_FIELD}: "standard",\n`],
+    [
+      "services/orders/contract.ts",
+      '    object: z.literal("order"),\n',
+      `    ${V2_FIELD}: z.string(),\n`,
+    ],
+  ];
   const index = { GIT_INDEX_FILE: join(workDir, "index") };
   await git(["read-tree", "HEAD"], index);
-  const blob = await git(["hash-object", "-w", "--stdin"], {}, changed + "\n");
-  await git(["update-index", "--cacheinfo", `100644,${blob},${path}`], index);
+  for (const [path, line, added] of edits) {
+    const original = await git(["show", `HEAD:${path}`]);
+    const changed = original.replace(line, line + added);
+    if (changed === original) throw new Error(`${path} no longer has the line v2 changes`);
+    const blob = await git(["hash-object", "-w", "--stdin"], {}, changed + "\n");
+    await git(["update-index", "--cacheinfo", `100644,${blob},${path}`], index);
+  }
   const tree = await git(["write-tree"], index);
   const who = {
     GIT_AUTHOR_NAME: "upgrade scenario",

@@ -804,6 +804,142 @@ export interface components {
         request_id?: string;
       };
     };
+    /** @description An API key's record: never the key, only its prefix */
+    ApiKey: {
+      id: string;
+      userId: string;
+      name: string;
+      /** @description The key's first characters, to tell keys apart */
+      prefix: string;
+      plan: string;
+      scopes: "admin"[];
+      /** Format: date-time */
+      createdAt: string;
+      revokedAt: string | null;
+    };
+    /** @description A key just made, shown this once */
+    NewApiKey: {
+      id: string;
+      userId: string;
+      name: string;
+      /** @description The key's first characters, to tell keys apart */
+      prefix: string;
+      plan: string;
+      scopes: "admin"[];
+      /** Format: date-time */
+      createdAt: string;
+      revokedAt: string | null;
+      /** @description The key itself, in this answer only */
+      key: string;
+    };
+    /** @description Today's requests and tokens: the limits, used, what is left */
+    Quota: {
+      requests: {
+        limit: number;
+        used: number;
+        remaining: number;
+        /** Format: date-time */
+        resetAt: string;
+      };
+      tokens: {
+        limit: number;
+        used: number;
+        remaining: number;
+        /** Format: date-time */
+        resetAt: string;
+      };
+    };
+    /** @description An order, as its owner sees it */
+    Order: {
+      id: string;
+      /** @constant */
+      object: "order";
+      userId: string;
+      item: string;
+      quantity: number;
+      status: string;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    /** @description A stored file, as the OpenAI files API shapes it */
+    File: {
+      id: string;
+      /** @constant */
+      object: "file";
+      bytes: number;
+      created_at: number;
+      filename: string;
+      /** @enum {string} */
+      purpose: "fine-tune" | "vision" | "model";
+      /** @description Hex SHA-256 of the content; downloads are checked against it */
+      sha256: string;
+      content_type: string;
+    };
+    /** @description A video and how far its making has come */
+    Video: {
+      id: string;
+      /** @constant */
+      object: "video";
+      /** @enum {string} */
+      status: "queued" | "planning" | "rendering" | "encoding" | "succeeded" | "failed";
+      progress: number;
+      prompt: string;
+      duration_seconds: number;
+      /** @enum {string} */
+      resolution: "640x360" | "1280x720";
+      voice: boolean;
+      image_file_ids: string[];
+      title: string | null;
+      scenes: {
+        index: number;
+        duration_seconds: number;
+        narration: string;
+        visual:
+          | {
+              /** @constant */
+              kind: "title";
+              title: string;
+              subtitle?: string;
+            }
+          | {
+              /** @constant */
+              kind: "caption";
+              caption: string;
+            }
+          | {
+              /** @constant */
+              kind: "chart";
+              title: string;
+              bars: {
+                label: string;
+                value: number;
+              }[];
+            }
+          | {
+              /** @constant */
+              kind: "image";
+              file_id: string;
+              caption?: string;
+            };
+        style: {
+          background: string;
+          foreground: string;
+          accent: string;
+        };
+      }[];
+      /** @description The orchestrator's choices, and the play statistics they came from */
+      choices: {
+        scene_seconds: number;
+        reason: string;
+      } | null;
+      bytes: number | null;
+      error: {
+        code: string;
+        message: string;
+      } | null;
+      created_at: number;
+      finished_at: number | null;
+    };
   };
   responses: never;
   parameters: never;
@@ -829,7 +965,13 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            principal: {
+              userId: string;
+              keyId: string;
+              plan: string;
+              scopes?: "admin"[];
+              models?: string[];
+            };
           };
         };
       };
@@ -898,7 +1040,9 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["ApiKey"][];
           };
         };
       };
@@ -973,9 +1117,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["NewApiKey"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -1043,7 +1185,9 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            id: string;
+            /** @constant */
+            revoked: true;
           };
         };
       };
@@ -1755,9 +1899,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Quota"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -2102,7 +2244,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Order"][];
+            has_more: boolean;
           };
         };
       };
@@ -2177,9 +2322,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Order"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -2246,9 +2389,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Order"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -4351,7 +4492,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["File"][];
+            has_more: boolean;
           };
         };
       };
@@ -4429,9 +4573,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["File"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -4498,9 +4640,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["File"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -4568,7 +4708,11 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            id: string;
+            /** @constant */
+            object: "file";
+            /** @constant */
+            deleted: true;
           };
         };
       };
@@ -4705,7 +4849,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Video"][];
+            has_more: boolean;
           };
         };
       };
@@ -4786,9 +4933,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Video"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -4855,9 +5000,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Video"];
         };
       };
       /** @description The request is malformed: the message names the field */
