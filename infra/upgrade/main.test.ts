@@ -27,11 +27,26 @@ function node(args: string[], env: NodeJS.ProcessEnv = {}) {
     ),
   );
 }
-const upgradeCli = (args: string[]) => node(["infra/upgrade/main.ts", ...args]);
+// Neither key nor token from the environment the tests run in.
+const upgradeCli = (args: string[]) =>
+  node(["infra/upgrade/main.ts", ...args], { PLATFORM_API_KEY: "", ADMIN_TOKEN: "" });
 
 test.each([
   [[], "say where: --local (a running `npm start`)"],
-  [["--stack", "docker"], "--stack: upgrading a Pulumi stack is not built yet (issue #19)"],
+  [["--stack", "docker"], "--stack: driving `pulumi up` is not built yet (issue #19)"],
+  [["--local", "--url", "http://127.0.0.1:8080"], "say where: --local"],
+  [
+    ["--url", "ftp://example.com", "--service", "orders", "--to", "v2"],
+    "--url must be the stack's public http(s) URL",
+  ],
+  [
+    ["--url", "http://127.0.0.1:8080", "--service", "orders", "--to", "v2"],
+    "--url needs --api-key",
+  ],
+  [
+    ["--url", "http://127.0.0.1:8080", "--service", "orders", "--to", "v2", "--api-key", "sk-x"],
+    "--url needs --admin-token",
+  ],
   [["--local", "--to", "v2"], "--service is required"],
   [["--local", "--service", "orders", "--to", "two"], "--to must name a version such as v2"],
   [

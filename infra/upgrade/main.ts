@@ -1,17 +1,22 @@
-// `npm run upgrade -- --local --service orders --to v2 [--strategy canary|blue-green]`
-//   Moves a running `npm start`'s traffic for one service to a version of the catalog, step by
-//   step (canary) or at once after a smoke test (blue-green), watching monitoring between steps
-//   and rolling back at the first breach of the catalog's `upgrade` thresholds. Prints each step
-//   with its figures; exits 0 when the new version takes all the traffic, 1 when it rolled back
-//   or stopped, 2 on a usage error.
+// `npm run upgrade -- --local|--url URL --service orders --to v2 [--strategy canary|blue-green]`
+//   Moves one service's traffic to a version of the catalog, step by step (canary) or at once
+//   after a smoke test (blue-green), watching monitoring between steps and rolling back at the
+//   first breach of the catalog's `upgrade` thresholds. Prints each step with its figures; exits
+//   0 when the new version takes all the traffic, 1 when it rolled back or stopped, 2 on a usage
+//   error.
+//   --local           a running `npm start` (its operator.json: ports and admin token)
+//   --url URL         a deployed stack's public edge (its router, ingress or ALB), with
+//                     --api-key (an admin key) and --admin-token (the stack's ADMIN_TOKEN)
 //   --data-dir DIR    the run's DATA_DIR (default .run/data, as `npm start`'s)
-//   --catalog FILE    the catalog the run started with (as `npm start -- --catalog FILE`)
-//   --api-key KEY     an admin API key (or PLATFORM_API_KEY), for blue-green's smoke test
-// The Pulumi stacks (`--stack NAME`) are not wired yet (issue #19).
+//   --catalog FILE    the catalog the platform runs (as `npm start -- --catalog FILE`)
+//   --api-key KEY     an admin API key (or PLATFORM_API_KEY): blue-green's smoke test, --url
+//   --admin-token T   the stack's admin token (or ADMIN_TOKEN), for monitoring, with --url
+// Driving `pulumi up` itself (`--stack NAME`, the Automation API) is not built yet (issue #19).
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { catalog as defaultCatalog, readCatalogFile } from "../../platform/catalog/index.ts";
 import { localTarget, readOperatorFile } from "./localTarget.ts";
+import { remoteTarget } from "./remoteTarget.ts";
 import { upgrade, type Strategy } from "./manager.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -26,6 +31,8 @@ const args = (() => {
     return parseArgs({
       options: {
         local: { type: "boolean" },
+        url: { type: "string" },
+        "admin-token": { type: "string", default: process.env["ADMIN_TOKEN"] },
         stack: { type: "string" },
         service: { type: "string" },
         to: { type: "string" },
@@ -42,9 +49,26 @@ const args = (() => {
 
 if (args.stack !== undefined)
   usageError(
-    "--stack: upgrading a Pulumi stack is not built yet (issue #19); --local upgrades a running `npm start`",
+    "--stack: driving `pulumi up` is not built yet (issue #19); deploy the stack with the new version at weight 0, then give its public URL with --url",
   );
-if (!args.local) usageError("say where: --local (a running `npm start`)");
+if (Boolean(args.local) === (args.url !== undefined))
+  usageError(
+    "say where: --local (a running `npm start`) or --url URL (a deployed stack), one of them",
+  );
+const url = (() => {
+  if (args.url === undefined) return undefined;
+  try {
+    const parsed = new URL(args.url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http(s)");
+    return parsed.origin;
+  } catch {
+    return usageError(`--url must be the stack's public http(s) URL (got "${args.url}")`);
+  }
+})();
+if (url !== undefined && !args["api-key"])
+  usageError("--url needs --api-key (or PLATFORM_API_KEY): an API key with the admin scope");
+if (url !== undefined && !args["admin-token"])
+  usageError("--url needs --admin-token (or ADMIN_TOKEN): the stack's admin token, for monitoring");
 if (!args.service) usageError("--service is required (a service of the catalog)");
 if (!args.to || !/^v[0-9]+$/.test(args.to)) usageError("--to must name a version such as v2");
 if (args.strategy !== "canary" && args.strategy !== "blue-green")
@@ -61,13 +85,20 @@ const spec = catalog.services[args.service];
 if (!spec) usageError(`--service: the catalog has no service ${args.service}`);
 
 try {
-  const operator = readOperatorFile(resolve(root, args["data-dir"]!));
+  const target =
+    url !== undefined
+      ? remoteTarget({ catalog, url, apiKey: args["api-key"]!, adminToken: args["admin-token"]! })
+      : localTarget({
+          catalog,
+          operator: readOperatorFile(resolve(root, args["data-dir"]!)),
+          apiKey: args["api-key"],
+        });
   const report = await upgrade({
     service: args.service,
     to: args.to,
     strategy: args.strategy as Strategy,
     policy: spec.upgrade,
-    target: localTarget({ catalog, operator, apiKey: args["api-key"] }),
+    target,
     log: (line) => console.log(line),
   });
   console.log(JSON.stringify({ report }));

@@ -21,6 +21,7 @@ import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics.ts";
 import { parseTarget, type RequestTarget } from "../shared/requestTarget.ts";
 import { ReplicaSet } from "../shared/upstream.ts";
+import { isAdmin } from "../shared/principal.ts";
 import { createVerifier, replicaSetCall, requireApiKey } from "./auth.ts";
 import { readThroughCache } from "./cachedReads.ts";
 import { chainOf } from "./chain.ts";
@@ -34,6 +35,7 @@ import { askRevocations, followRevocations } from "./revocations.ts";
 import type { ResponseCache } from "./responseCache.ts";
 import { validateRequest } from "./validation.ts";
 import { VersionRouter, chooseVersion } from "./versionRouter.ts";
+import { VERSIONS_PATH, versionsServiceOf } from "./versionsPath.ts";
 
 export interface GatewayOptions {
   catalog: Catalog;
@@ -256,7 +258,15 @@ export function createGateway(opts: GatewayOptions): {
   // Internal, on the tier that hosts quota: the other tiers' checks and chat's usage reports.
   quota.mount(app);
 
-  mountAdmin(app, opts.adminToken, routers, opts.dlqAdmin);
+  mountAdmin(app, opts.adminToken, routers, opts.store, opts.dlqAdmin);
+  // Public, for admin keys: the version weights of this tier's services (versionsPath.ts).
+  weightsRoutes(
+    app,
+    `${VERSIONS_PATH}/:service`,
+    [publicVersionsRoute, requireApiKey(verifier), adminKeyOnly],
+    routers,
+    opts.store,
+  );
 
   // The one place a request's route is decided; every later step reads `res.locals.target`.
   const resolveRoute: RequestHandler = (req, res, next) => {
@@ -346,6 +356,7 @@ function chainTarget(raw: string | undefined): RequestTarget | undefined {
   if (path !== "/v1" && !path.startsWith("/v1/")) return undefined;
   if (path === OPENAPI_PATH || path === DOCS_PATH || path.startsWith(`${DOCS_PATH}/`))
     return undefined;
+  if (versionsServiceOf(path) !== undefined) return undefined;
   return target;
 }
 
@@ -358,6 +369,7 @@ function mountAdmin(
   app: Express,
   token: string | undefined,
   routers: Map<string, VersionRouter>,
+  store: Cache,
   dlqAdmin: RequestHandler | undefined,
 ): void {
   const expected = token ? createHash("sha256").update(token).digest() : undefined;
@@ -380,24 +392,56 @@ function mountAdmin(
   app.get("/admin/versions", requireAdmin, (_req, res) => {
     res.json(Object.fromEntries([...routers].map(([service, r]) => [service, r.current()])));
   });
-  app.put(
-    "/admin/versions/:service",
-    requireAdmin,
-    express.json({ limit: "4kb" }),
-    async (req, res) => {
-      const router = routers.get(String(req.params.service));
-      if (!router)
-        throw new ApiError(
-          404,
-          "not_found_error",
-          "service_not_found",
-          `this tier has no service ${req.params.service}`,
-        );
-      const weights = await router.setWeights(
-        (req.body as { weights?: unknown } | undefined)?.weights,
-      );
-      res.json({ service: router.service, weights });
-    },
-  );
+  weightsRoutes(app, "/admin/versions/:service", [requireAdmin], routers, store);
   if (dlqAdmin) app.get("/admin/dlq", requireAdmin, dlqAdmin);
 }
+
+/**
+ * Read and set one service's version weights: `GET|PUT <path>` (`{weights}`), behind `guards`.
+ * The admin port's routes (the run's admin token) and the public ones (an admin API key).
+ */
+function weightsRoutes(
+  app: Express,
+  path: string,
+  guards: RequestHandler[],
+  routers: Map<string, VersionRouter>,
+  store: Cache,
+): void {
+  const routerOf = (service: unknown) => {
+    const router = routers.get(String(service));
+    if (!router)
+      throw new ApiError(
+        404,
+        "not_found_error",
+        "service_not_found",
+        `this tier routes no versions of ${String(service)}`,
+      );
+    return router;
+  };
+  // `shared`: whether every replica of the tier applies what one was told (a Redis store), or
+  // only the replica that answered (each keeps its own: `npm start` without REDIS_URL).
+  const answer = (r: VersionRouter) => ({
+    service: r.service,
+    weights: r.current(),
+    shared: store.kind === "redis",
+  });
+  app.get(path, ...guards, (req, res) => {
+    res.json(answer(routerOf(req.params["service"])));
+  });
+  app.put(path, ...guards, express.json({ limit: "4kb" }), async (req, res) => {
+    const router = routerOf(req.params["service"]);
+    await router.setWeights((req.body as { weights?: unknown } | undefined)?.weights);
+    res.json(answer(router));
+  });
+}
+
+const publicVersionsRoute: RequestHandler = (_req, res, next) => {
+  res.locals.route = VERSIONS_PATH;
+  next();
+};
+
+/** The public weights API's guard, after the key check: the key must carry the `admin` scope. */
+const adminKeyOnly: RequestHandler = (_req, res, next) => {
+  if (res.locals.principal && isAdmin(res.locals.principal)) return next();
+  next(new ApiError(403, "permission_error", "admin_required", "this needs an admin API key"));
+};

@@ -11,6 +11,7 @@ import { tierSets } from "../shared/tiers.ts";
 import { requestContext, type RequestContext } from "../shared/trace.ts";
 import { NoReplicaError } from "../shared/upstream.ts";
 import { CONSOLE_PATH } from "../console/paths.ts";
+import { VERSIONS_PATH, versionsServiceOf } from "../gateway/versionsPath.ts";
 
 export interface RouterOptions {
   catalog: Catalog;
@@ -85,9 +86,17 @@ export function createRouter(opts: RouterOptions): {
     if (path !== "/v1" && !path.startsWith("/v1/") && !toConsole) {
       return sendJson(res, 404, routeNotFound(req.method ?? "GET", path).body(ctx.requestId));
     }
-    const rule = matchRoute(rules, path);
-    const domain = rule?.domain ?? opts.catalog.defaultDomain;
-    record.route = toConsole ? CONSOLE_PATH : (rule?.prefix ?? "/v1/*");
+    // The version weights of a service are its own tier's to answer.
+    const versionsOf = versionsServiceOf(path);
+    const rule = versionsOf === undefined ? matchRoute(rules, path) : undefined;
+    const domain =
+      (versionsOf === undefined ? rule?.domain : opts.catalog.services[versionsOf]?.domain) ??
+      opts.catalog.defaultDomain;
+    record.route = toConsole
+      ? CONSOLE_PATH
+      : versionsOf !== undefined
+        ? VERSIONS_PATH
+        : (rule?.prefix ?? "/v1/*");
     try {
       const replica = await forward(req, res, {
         set: sets.get(domain)!,

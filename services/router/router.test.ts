@@ -184,3 +184,39 @@ test("the web console goes to the default domain's tier; other paths outside /v1
     );
   }
 });
+
+test("a service's version weights go to that service's own tier", async () => {
+  const named = (name: string) =>
+    createServer((req, res) => {
+      req.resume();
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ tier: name }));
+    });
+  const tiers = domains(catalog).map((d) => ({ domain: d.name, server: named(d.name) }));
+  const urls = await Promise.all(tiers.map((t) => listen(t.server)));
+  const split = createRouter({
+    catalog,
+    tiers: Object.fromEntries(tiers.map((t, i) => [t.domain, [urls[i]!]])),
+    logger: createLogger("router"),
+    metrics: createMetrics("router"),
+    draining: () => false,
+  });
+  const splitFront = createServer(split.handler);
+  const at = await listen(splitFront);
+  try {
+    for (const [service, domain] of [
+      ["auth", catalog.services["auth"]!.domain],
+      ["orders", catalog.services["orders"]!.domain],
+      ["nonesuch", catalog.defaultDomain],
+    ] as const) {
+      const res = await fetch(`${at}/v1/versions/${service}`, { method: "PUT", body: "{}" });
+      expect({ service, ...((await res.json()) as object) }).toEqual({ service, tier: domain });
+    }
+    expect(catalog.services["auth"]!.domain).not.toBe(catalog.services["orders"]!.domain);
+  } finally {
+    await split.close();
+    await Promise.all(
+      [splitFront, ...tiers.map((t) => t.server)].map((s) => new Promise((ok) => s.close(ok))),
+    );
+  }
+});

@@ -115,6 +115,10 @@ export function localTopology(catalog: Catalog, opts: LocalOptions): ProcessSpec
       ...serviceEnv(catalog, r.service, r.port, opts.data, r.version, addresses),
     };
     if (catalog.services[r.service]!.role === "api-keys") env[envKey.demoApiKey] = opts.demoApiKey;
+    // As on the stacks: monitoring opens to the public edge for those who send the admin token
+    // (the run's, in operator.json), which `npm run upgrade -- --url` does.
+    if (catalog.services[r.service]!.role === "monitoring" && opts.adminToken)
+      env[envKey.adminToken] = opts.adminToken;
     specs.push({
       name: r.name,
       tier: "service",

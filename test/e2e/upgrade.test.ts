@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createDatabase } from "../servers/index.ts";
+import { Redis } from "ioredis";
+import { readOperatorFile } from "../../infra/upgrade/localTarget.ts";
+import { requireEnv } from "../support/kafka.ts";
 import { adminKey } from "../support/users.ts";
 import { ROOT, startTopology, type RunningTopology } from "../support/localTopology.ts";
 import {
@@ -19,6 +22,9 @@ import {
 // - orders v3 fails every API request (FAULT_ERROR_RATE=1 in its catalog settings): the
 //   Upgrade Manager sees it in monitoring at the first step, puts v2 back and exits 1, and the
 //   clients' failures stay within the share that step exposed.
+// The first upgrade drives the run through its own ports (`--local`); the second through its
+// public edge alone, as on a deployed stack (`--url`, an admin key and the admin token), the
+// weights reaching the tier's gateways through their Redis.
 
 jest.setTimeout(600_000);
 
@@ -41,8 +47,18 @@ beforeAll(async () => {
   catalogFile = join(work, "catalog.json");
   writeFileSync(catalogFile, JSON.stringify(catalog));
   databaseUrl = await createDatabase("upgrade_e2e");
+  // A Redis database of this test's own: the weights it moves must not meet another run's.
+  const redisUrl = `${requireEnv("TEST_REDIS_URL")}/9`;
+  const redis = new Redis(redisUrl);
+  await redis.flushdb();
+  redis.disconnect();
   topo = await startTopology(
-    { REPLICAS: "1", MONITOR_INTERVAL_MS: "1000", DATABASE_URL: databaseUrl },
+    {
+      REPLICAS: "1",
+      MONITOR_INTERVAL_MS: "1000",
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+    },
     ["--catalog", catalogFile],
   );
 });
@@ -100,14 +116,24 @@ function load(keys: string[]) {
   };
 }
 
-async function upgradeTo(version: string) {
+/** `npm run upgrade` through the run's own ports, or through its public edge as an admin. */
+async function upgradeTo(version: string, through: "ports" | { apiKey: string }) {
+  const where =
+    through === "ports"
+      ? ["--local", "--data-dir", topo.dataDir]
+      : [
+          "--url",
+          topo.url,
+          "--api-key",
+          through.apiKey,
+          "--admin-token",
+          readOperatorFile(topo.dataDir).adminToken,
+        ];
   return run(
     process.execPath,
     [
       "infra/upgrade/main.ts",
-      "--local",
-      "--data-dir",
-      topo.dataDir,
+      ...where,
       "--catalog",
       catalogFile,
       "--service",
@@ -142,7 +168,7 @@ test("a canary to v2's own build loses nothing; a failing v3 is rolled back at i
     await new Promise((ok) => setTimeout(ok, 3_000));
     expect(clients.seen.withField).toBe(0); // v1 answers everyone
 
-    const toV2 = await upgradeTo("v2");
+    const toV2 = await upgradeTo("v2", "ports");
     expect(toV2.stdout).toContain("step 3/3: v1 0%, v2 100%, v3 0%");
     expect(toV2.stdout).toContain("completed:");
     expect(toV2.code).toBe(0);
@@ -155,7 +181,11 @@ test("a canary to v2's own build loses nothing; a failing v3 is rolled back at i
     expect(clients.seen.withField).toBe(clients.seen.reads);
 
     clients.reset();
-    const toV3 = await upgradeTo("v3");
+    // A key without the admin scope may not move weights through the edge.
+    const refused = await upgradeTo("v3", { apiKey: keys[0]! });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain("admin_required");
+    const toV3 = await upgradeTo("v3", { apiKey: admin });
     expect(toV3.code).toBe(1);
     expect(toV3.stdout).toMatch(/step 1\/3: v1 0%, v2 90%, v3 10%/);
     expect(toV3.stdout).toMatch(/BREACH: error rate \d+\.\d% over the budget of 5\.0%/);

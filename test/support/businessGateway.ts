@@ -32,9 +32,11 @@ export async function businessGateway(args: {
   catalog: Catalog;
   upstreamOf: (service: string) => string;
   closers: Closers;
+  /** The auth and quota stand-in; default `admitEveryone`. */
+  auth?: string;
   options?: Partial<GatewayOptions>;
 }): Promise<string> {
-  const auth = await admitEveryone(args.closers);
+  const auth = args.auth ?? (await admitEveryone(args.closers));
   const gateway = createGateway({
     catalog: args.catalog,
     domain: "business",
