@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type Express, type RequestHandler } from "express";
 import type { RequestListener } from "node:http";
 import type { Catalog, ServiceSpec } from "../../platform/catalog/schema.ts";
-import { matchRoute, routingRules } from "../../platform/catalog/topology.ts";
+import { matchRoute, routingRules, type RoutingRule } from "../../platform/catalog/topology.ts";
 import { versionedName } from "../../platform/runtimeEnv.ts";
 import { DOCS_PATH, OPENAPI_PATH, apiDocsRoutes } from "../api/docsRoutes.ts";
 import { consoleRoutes } from "../console/routes.ts";
@@ -263,7 +263,12 @@ export function createGateway(opts: GatewayOptions): {
   weightsRoutes(
     app,
     `${VERSIONS_PATH}/:service`,
-    [publicVersionsRoute, requireApiKey(verifier), adminKeyOnly],
+    [
+      versionsTarget(rules, opts.catalog),
+      ...(opts.rateLimit ? [opts.rateLimit] : []),
+      requireApiKey(verifier),
+      adminKeyOnly,
+    ],
     routers,
     opts.store,
   );
@@ -435,10 +440,29 @@ function weightsRoutes(
   });
 }
 
-const publicVersionsRoute: RequestHandler = (_req, res, next) => {
-  res.locals.route = VERSIONS_PATH;
-  next();
-};
+/**
+ * The public weights API's first step: a service this tier routes is the request's target (its
+ * rate limits apply, before the key check, as in the chain); any other is a 404 at once, which
+ * costs no verification.
+ */
+function versionsTarget(rules: RoutingRule[], catalog: Catalog): RequestHandler {
+  return (req, res, next) => {
+    res.locals.route = VERSIONS_PATH;
+    const service = String(req.params["service"]);
+    const rule = rules.find((r) => r.service === service);
+    if (!rule)
+      return next(
+        new ApiError(
+          404,
+          "not_found_error",
+          "service_not_found",
+          `this tier routes no versions of ${service}`,
+        ),
+      );
+    res.locals.target = { service, spec: catalog.services[service]!, route: rule.prefix };
+    next();
+  };
+}
 
 /** The public weights API's guard, after the key check: the key must carry the `admin` scope. */
 const adminKeyOnly: RequestHandler = (_req, res, next) => {

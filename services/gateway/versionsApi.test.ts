@@ -12,12 +12,14 @@ const ADMIN = "sk-test_versions_admin_0123456789abcdef";
 const USER = "sk-test_versions_user_0123456789abcdefg";
 const closers: Array<() => Promise<void> | void> = [];
 let url: string;
+let verifications = 0;
 
 beforeAll(async () => {
   const auth = await standIn((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
+      if (req.url === "/internal/verify") verifications++;
       const admin = body.includes(ADMIN);
       res.setHeader("content-type", "application/json");
       res.end(
@@ -79,9 +81,12 @@ test("no key, a key without the admin scope, bad weights, an unknown service: re
   expect(user).toMatchObject({ status: 403, body: { error: { code: "admin_required" } } });
   const bad = await weights(ADMIN, "PUT", { weights: { v1: 60, v2: 60 } });
   expect(bad).toMatchObject({ status: 400, body: { error: { code: "invalid_weights" } } });
+  // A service the tier does not route is refused before any key is checked.
+  const before = verifications;
   const res = await fetch(`${url}/v1/versions/nonesuch`, {
-    headers: { authorization: `Bearer ${ADMIN}` },
+    headers: { authorization: "Bearer sk-test_never_verified_0123456789ab" },
   });
   expect(res.status).toBe(404);
+  expect(verifications).toBe(before);
   expect((await weights(ADMIN)).body["weights"]).toEqual({ v1: 75, v2: 25 });
 });

@@ -19,11 +19,13 @@ type Closers = Array<() => Promise<void> | void>;
 export const standIn = (handler: Handler, closers: Closers) =>
   listenOnLoopback(createServer(handler), closers);
 
-/** Admits every key as user-1: auth's verify and quota's check alike. */
+/** Admits every key as user-1: auth's verify and quota's check alike; no key is ever revoked. */
 export const admitEveryone = (closers: Closers) =>
   standIn((req, res) => {
     req.resume();
     res.setHeader("content-type", "application/json");
+    if (req.url === "/internal/revocations")
+      return void res.end(JSON.stringify({ revoked: [], until: new Date().toISOString() }));
     res.end(JSON.stringify({ principal: { userId: "user-1", keyId: "key_1", plan: "free" } }));
   }, closers);
 
