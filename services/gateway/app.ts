@@ -414,13 +414,7 @@ function weightsRoutes(
 ): void {
   const routerOf = (service: unknown) => {
     const router = routers.get(String(service));
-    if (!router)
-      throw new ApiError(
-        404,
-        "not_found_error",
-        "service_not_found",
-        `this tier routes no versions of ${String(service)}`,
-      );
+    if (!router) throw noVersionsOf(String(service));
     return router;
   };
   // `shared`: whether every replica of the tier applies what one was told (a Redis store), or
@@ -440,6 +434,14 @@ function weightsRoutes(
   });
 }
 
+const noVersionsOf = (service: string) =>
+  new ApiError(
+    404,
+    "not_found_error",
+    "service_not_found",
+    `this tier routes no versions of ${service}`,
+  );
+
 /**
  * The public weights API's first step: a service this tier routes is the request's target (its
  * rate limits apply, before the key check, as in the chain); any other is a 404 at once, which
@@ -450,15 +452,7 @@ function versionsTarget(rules: RoutingRule[], catalog: Catalog): RequestHandler 
     res.locals.route = VERSIONS_PATH;
     const service = String(req.params["service"]);
     const rule = rules.find((r) => r.service === service);
-    if (!rule)
-      return next(
-        new ApiError(
-          404,
-          "not_found_error",
-          "service_not_found",
-          `this tier routes no versions of ${service}`,
-        ),
-      );
+    if (!rule) return next(noVersionsOf(service));
     res.locals.target = { service, spec: catalog.services[service]!, route: rule.prefix };
     next();
   };
