@@ -201,7 +201,12 @@ export function createGateway(opts: GatewayOptions): {
     logger: opts.logger,
     metrics: opts.metrics,
     draining: opts.draining,
-    ready: async () => ({}),
+    // Not before each version router has read the tier's live weights: a new replica would
+    // otherwise route its first requests by the catalog's.
+    ready: async () => {
+      await Promise.all([...routers.values()].map((r) => r.loaded));
+      return {};
+    },
     upstreams: async () => ({
       store: await opts.store.ping(),
       auth: auth.healthyCount() > 0,

@@ -74,6 +74,55 @@ describe("version router", () => {
     b.close();
   });
 
+  describe("the catalog's weights and the live ones", () => {
+    test("a replica started later routes by the live weights from its first request", async () => {
+      const store = memoryCache();
+      const a = router({ v1: 100, v2: 0 }, store);
+      await a.setWeights({ v1: 0, v2: 100 });
+      const restarted = router({ v1: 100, v2: 0 }, store);
+      await restarted.loaded;
+      expect(restarted.current()).toEqual({ v1: 0, v2: 100 });
+      // A version added at weight 0 (the next release, deployed to be canaried) changes nothing.
+      const withV3 = new VersionRouter({
+        service: "orders",
+        initial: { v1: 100, v2: 0, v3: 0 },
+        store,
+        logger,
+        refreshMs: 60_000,
+      });
+      await withV3.loaded;
+      expect(withV3.current()).toEqual({ v1: 0, v2: 100, v3: 0 });
+      for (const r of [a, restarted, withV3]) r.close();
+    });
+
+    test("a deploy that changes the catalog's weights replaces the live ones", async () => {
+      const store = memoryCache();
+      const before = router({ v1: 100, v2: 0 }, store);
+      await before.setWeights({ v1: 50, v2: 50 });
+      const deployed = router({ v1: 0, v2: 100 }, store);
+      await deployed.loaded;
+      expect(deployed.current()).toEqual({ v1: 0, v2: 100 });
+      // A replica of the previous deployment, not replaced yet, keeps what it had.
+      await before.refresh();
+      expect(before.current()).toEqual({ v1: 50, v2: 50 });
+      // The new deployment's replicas share the weights moved from its catalog's.
+      await deployed.setWeights({ v1: 10, v2: 90 });
+      const next = router({ v1: 0, v2: 100 }, store);
+      await next.loaded;
+      expect(next.current()).toEqual({ v1: 10, v2: 90 });
+      for (const r of [before, deployed, next]) r.close();
+    });
+
+    test("plain weights stored by an older gateway are still the live ones", async () => {
+      const store = memoryCache();
+      await store.set("versions:orders", JSON.stringify({ v1: 30, v2: 70 }), 60);
+      const r = router({ v1: 100, v2: 0 }, store);
+      await r.loaded;
+      expect(r.current()).toEqual({ v1: 30, v2: 70 });
+      r.close();
+    });
+  });
+
   test.each([
     [{ v1: 60, v2: 60 }, "weights: weights must add up to 100 (got 120)"],
     [{ v1: 50, v3: 50 }, "weights.v3: unknown version (known: v1, v2)"],

@@ -30,6 +30,31 @@ export function weightsSchema(versions: readonly string[]) {
   });
 }
 
+/** What the tier's store keeps of a service's weights: them, and the catalog's they came from. */
+interface StoredWeights {
+  weights: Weights;
+  catalog: Weights;
+}
+
+function storedSchema(versions: readonly string[]) {
+  return z.object({
+    weights: weightsSchema(versions),
+    catalog: z.record(z.string(), z.number()),
+  });
+}
+
+const withoutZeros = (weights: Weights): Weights =>
+  Object.fromEntries(Object.entries(weights).filter(([, w]) => w !== 0));
+
+/** Whether two sets of weights send the same shares to the same versions (a 0 is no entry). */
+function sameWeights(a: Weights, b: Weights): boolean {
+  const x = withoutZeros(a);
+  const y = withoutZeros(b);
+  return (
+    Object.keys(x).length === Object.keys(y).length && Object.keys(x).every((v) => x[v] === y[v])
+  );
+}
+
 /** The user's bucket in [0, 100): stable for a user and a service, so a user sticks to a version. */
 export function bucketOf(userId: string, service: string): number {
   return createHash("sha256").update(`${service}:${userId}`).digest().readUInt32BE(0) % 100;
@@ -54,14 +79,26 @@ export function versionOfBucket(bucket: number, versions: readonly string[], wei
  * one version because the choice is a hash of the user, not a coin toss. Weights live in the
  * tier's shared store (Redis when configured), so an admin changes them for every replica at
  * once, with no restart of the data path; each replica rereads them every `refreshMs`.
+ *
+ * The catalog's weights are where a deployment starts, and the live weights hold until the
+ * catalog's change: the store keeps, beside the weights, the catalog weights they were moved
+ * from. A replica deployed with those same catalog weights (a restart, a scale-out, a deploy
+ * that changed something else, a version added at weight 0) takes the live weights; one
+ * deployed with other catalog weights puts its catalog's in the store, since an operator who
+ * edits the catalog's weights and deploys means them. Replicas of the previous deployment,
+ * still running during the roll, keep what they have until they are replaced.
  */
 export class VersionRouter {
   readonly service: string;
   readonly versions: readonly string[];
   private weights: Weights;
+  /** The catalog's weights this replica was deployed with, without the versions at 0. */
+  private readonly catalog: Weights;
   private readonly store: Cache;
   private readonly logger: Logger;
   private readonly timer: NodeJS.Timeout;
+  /** The first read of the store: a new replica settles what it routes by before it serves. */
+  readonly loaded: Promise<void>;
 
   constructor(opts: {
     service: string;
@@ -73,8 +110,10 @@ export class VersionRouter {
     this.service = opts.service;
     this.versions = Object.keys(opts.initial).sort();
     this.weights = opts.initial;
+    this.catalog = withoutZeros(opts.initial);
     this.store = opts.store;
     this.logger = opts.logger;
+    this.loaded = this.refresh(true);
     this.timer = setInterval(() => void this.refresh(), opts.refreshMs ?? 2_000);
     this.timer.unref();
   }
@@ -124,20 +163,49 @@ export class VersionRouter {
       const field = ["weights", ...issue.path.map(String)].join(".");
       throw badRequest("invalid_weights", `${field}: ${issue.message}`, field);
     }
-    const weights = Object.fromEntries(this.versions.map((v) => [v, parsed.data[v] ?? 0]));
-    await this.store.set(this.storeKey, JSON.stringify(weights), 365 * 24 * 3600);
+    const weights = this.complete(parsed.data);
+    await this.write(weights);
     this.weights = weights;
     this.logger.info({ service: this.service, weights }, "version weights changed");
     return weights;
   }
 
-  async refresh(): Promise<void> {
+  /** Every version of this replica's, at 0 where `weights` leaves it out. */
+  private complete(weights: Weights): Weights {
+    return Object.fromEntries(this.versions.map((v) => [v, weights[v] ?? 0]));
+  }
+
+  private async write(weights: Weights): Promise<void> {
+    const record: StoredWeights = { weights, catalog: this.catalog };
+    await this.store.set(this.storeKey, JSON.stringify(record), 365 * 24 * 3600);
+  }
+
+  /**
+   * Takes the tier's live weights when they were moved from this replica's catalog weights. At
+   * start (`first`), a replica whose catalog weights differ from those the store's were moved
+   * from puts its catalog's in the store: a deploy that changed the weights wins over the
+   * earlier live ones. Later, such a record is another deployment's, and is left alone.
+   */
+  async refresh(first = false): Promise<void> {
     try {
-      const stored = await this.store.get(this.storeKey);
-      if (!stored) return;
-      const parsed = weightsSchema(this.versions).safeParse(JSON.parse(stored));
-      if (parsed.success)
-        this.weights = Object.fromEntries(this.versions.map((v) => [v, parsed.data[v] ?? 0]));
+      const text = await this.store.get(this.storeKey);
+      if (!text) return;
+      const parsed: unknown = JSON.parse(text);
+      // A record of gateways older than the catalog marker is plain weights: still the live ones.
+      const legacy = weightsSchema(this.versions).safeParse(parsed);
+      const record = legacy.success
+        ? { weights: legacy.data, catalog: this.catalog }
+        : storedSchema(this.versions).safeParse(parsed).data;
+      if (!record) return;
+      const { weights, catalog } = record;
+      if (sameWeights(catalog, this.catalog)) this.weights = this.complete(weights);
+      else if (first) {
+        await this.write(this.weights);
+        this.logger.info(
+          { service: this.service, weights: this.weights, replaced: weights },
+          "the catalog's version weights changed: they replace the live ones",
+        );
+      }
     } catch (err) {
       this.logger.warn(
         { err, service: this.service },
