@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CATALOG_ENV, runtimeCatalogJson } from "./catalog/runtime.ts";
+import { CATALOG_ENV, routerCatalogJson, runtimeCatalogJson } from "./catalog/runtime.ts";
 import { callerRoles, type Catalog } from "./catalog/schema.ts";
 import { domains, keyService, serviceWithRole, services } from "./catalog/topology.ts";
 import type { Workload } from "./catalog/reachability.ts";
@@ -294,7 +294,7 @@ export function routerEnv(
   opsPort = catalog.opsPort,
 ): Env {
   const env: Env = {
-    [envKey.catalog]: runtimeCatalogJson(catalog),
+    [envKey.catalog]: routerCatalogJson(catalog),
     [envKey.port]: String(port),
     [envKey.opsPort]: String(opsPort),
   };

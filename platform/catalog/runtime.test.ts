@@ -4,7 +4,12 @@ import { contextDigest } from "../../components/aws/serviceImage.ts";
 import { copyProject } from "../../test/pulumi/cli.ts";
 import { defaultCatalog } from "./default.ts";
 import { catalog } from "./index.ts";
-import { CATALOG_ENV, loadRuntimeCatalog, runtimeCatalogJson } from "./runtime.ts";
+import {
+  CATALOG_ENV,
+  loadRuntimeCatalog,
+  routerCatalogJson,
+  runtimeCatalogJson,
+} from "./runtime.ts";
 import type { CatalogInput } from "./schema.ts";
 import { validateCatalog } from "./validate.ts";
 
@@ -36,6 +41,29 @@ describe("the catalog's runtime view", () => {
     });
     for (const other of [rerouted, throttled])
       expect(runtimeCatalogJson(other)).not.toBe(runtimeCatalogJson(catalog));
+  });
+
+  it("keeps the router's view when a version is added or reweighted, and only then", () => {
+    // The upgrade's first step: orders v2 deployed at weight 0, then written back at 100%.
+    const added = edited((c) => {
+      c.services["orders"]!.versions = [
+        { name: "v1", weight: 100 },
+        { name: "v2", weight: 0, env: { FEATURE: "on" } },
+      ];
+    });
+    const moved = edited((c) => {
+      c.services["orders"]!.versions = [
+        { name: "v1", weight: 0 },
+        { name: "v2", weight: 100 },
+      ];
+    });
+    for (const other of [added, moved]) {
+      expect(routerCatalogJson(other)).toBe(routerCatalogJson(catalog));
+      expect(runtimeCatalogJson(other)).not.toBe(runtimeCatalogJson(catalog));
+    }
+    // What the router does read (routes, a body limit) still changes it.
+    const rerouted = edited((c) => c.services["orders"]!.routes!.push("/v1/carts"));
+    expect(routerCatalogJson(rerouted)).not.toBe(routerCatalogJson(catalog));
   });
 
   it("loads back to the same routes, versions, traffic and calls", async () => {

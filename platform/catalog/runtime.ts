@@ -29,18 +29,27 @@ const mapValues = <T, U>(record: Record<string, T>, f: (value: T) => U): Record<
  * upgrade policies. Changing those
  * changes this text for no process, so no process is restarted for them. A process that read a
  * left-out field anyway would see the schema's default: none does (services/ reads routes,
- * versions, traffic, calls and the gateways' resilience).
+ * versions, traffic, calls and the gateways' resilience). `omit` leaves out more of each
+ * service, for a process that does not read it (routerCatalogJson).
  */
-export function runtimeCatalogJson(catalog: Catalog): string {
+export function runtimeCatalogJson(catalog: Catalog, omit: readonly string[] = []): string {
   return JSON.stringify({
     name: catalog.name,
     containerPort: catalog.containerPort,
     opsPort: catalog.opsPort,
     defaultDomain: catalog.defaultDomain,
     domains: mapValues(catalog.domains, (d) => ({ gateway: without(d.gateway, SIZING) })),
-    services: mapValues(catalog.services, (s) => without(s, SERVICE_DEPLOYER_ONLY)),
+    services: mapValues(catalog.services, (s) => without(s, [...SERVICE_DEPLOYER_ONLY, ...omit])),
   });
 }
+
+/**
+ * The router's view: without the services' versions, which it never reads (it sends a path to a
+ * tier by route and domain). A version added at weight 0 for an upgrade, or weights written back
+ * after one, then leave the router's containers as they are: on Docker a new router replica could
+ * not take the host port the old one holds, and the public edge would go down for the update.
+ */
+export const routerCatalogJson = (catalog: Catalog) => runtimeCatalogJson(catalog, ["versions"]);
 
 /**
  * The catalog a process runs with: the deploy target's PLATFORM_CATALOG, or, where none is set
