@@ -4,6 +4,7 @@ import {
   isAlive,
   processNames,
   startTopology,
+  strayLogLines,
   type RunningTopology,
   TOPOLOGY_READY_MS,
 } from "../support/localTopology.ts";
@@ -205,6 +206,12 @@ test("a service replica killed under traffic costs no failed request, and comes 
   }
   expect(statuses.filter((s) => s !== 200 && s !== 201)).toEqual([]);
   await waitFor(() => topo.pidOf("orders-1") !== victim && isAlive(topo.pidOf("orders-1")));
+});
+
+// Every line a process writes is the logger's JSON; anything else is Node's own report of an
+// exception nothing handled (a CI run of aa0379b met one and could only say it was not JSON).
+test("no process wrote anything but its JSON log lines", () => {
+  expect(strayLogLines(topo.logDir)).toEqual({});
 });
 
 test("Ctrl-C stops every process and the runner exits 0", async () => {

@@ -31,11 +31,37 @@ export interface RunningTopology {
   stop: () => Promise<number | null>;
 }
 
-function logLines(logDir: string, name: string): Array<Record<string, unknown>> {
-  return readFileSync(join(logDir, `${name}.log`), "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+/**
+ * One process's log, split into its JSON lines (every line the logger writes) and the others:
+ * what Node itself prints to stderr, such as the location and stack of an uncaught exception.
+ */
+function readLog(logDir: string, name: string) {
+  const records: Array<Record<string, unknown>> = [];
+  const stray: string[] = [];
+  for (const line of readFileSync(join(logDir, `${name}.log`), "utf8").split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      records.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      stray.push(line);
+    }
+  }
+  return { records, stray };
+}
+
+const logLines = (logDir: string, name: string) => readLog(logDir, name).records;
+
+/**
+ * The lines of each process's log that are not the logger's JSON, by process (those with any):
+ * a process that threw past its handlers wrote its exception there, and a test that asserts
+ * this is empty shows the exception instead of failing to parse it.
+ */
+export function strayLogLines(logDir: string): Record<string, string[]> {
+  return Object.fromEntries(
+    processNames(logDir)
+      .map((name) => [name, readLog(logDir, name).stray] as const)
+      .filter(([, stray]) => stray.length > 0),
+  );
 }
 
 export async function freePort(): Promise<number> {
