@@ -1,5 +1,13 @@
 import { operations } from "../shared/operation.ts";
-import { poisonQuery, requestsQuery, windowQuery } from "./contract.ts";
+import { poisonList } from "../shared/poison.ts";
+import {
+  ordersReport,
+  poisonQuery,
+  requestsQuery,
+  requestsReport,
+  usageReport,
+  windowQuery,
+} from "./contract.ts";
 
 export const analyticsApi = operations([
   {
@@ -8,6 +16,7 @@ export const analyticsApi = operations([
     path: "/v1/analytics/requests",
     summary: "Requests through the business tier over a time window (admins)",
     query: requestsQuery,
+    success: { json: requestsReport },
   },
   {
     id: "analyticsUsage",
@@ -15,6 +24,7 @@ export const analyticsApi = operations([
     path: "/v1/analytics/usage",
     summary: "Chat usage over a time window (admins)",
     query: windowQuery,
+    success: { json: usageReport },
   },
   {
     id: "analyticsOrders",
@@ -22,6 +32,7 @@ export const analyticsApi = operations([
     path: "/v1/analytics/orders",
     summary: "Orders over a time window (admins)",
     query: windowQuery,
+    success: { json: ordersReport },
   },
   {
     id: "analyticsPoison",
@@ -29,5 +40,6 @@ export const analyticsApi = operations([
     path: "/v1/analytics/poison",
     summary: "Events analytics could not read (admins)",
     query: poisonQuery,
+    success: { json: poisonList },
   },
 ]);

@@ -94,3 +94,74 @@ export const requestsQuery = z
 export const poisonQuery = z
   .object({ limit: z.coerce.number().int().min(1).max(500).default(50) })
   .strict();
+
+// The answers (published in the API's description and held to the real ones in tests).
+
+const count = z.number().int().min(0);
+const rate = z.number().min(0).max(1);
+const answerWindow = z
+  .object({ from: z.iso.datetime(), to: z.iso.datetime() })
+  .strict()
+  .meta({ description: "The window counted, `to` excluded" });
+const latencies = z
+  .object({ p50: z.number().min(0).nullable(), p95: z.number().min(0).nullable() })
+  .strict()
+  .meta({ description: "Nearest-rank percentiles in milliseconds; null without requests" });
+
+export const requestsReport = z
+  .object({
+    object: z.literal("analytics.requests"),
+    window: answerWindow,
+    count,
+    perSecond: z.number().min(0),
+    errors: count,
+    errorRate: rate,
+    clientErrors: count,
+    clientErrorRate: rate,
+    latencyMs: latencies,
+    decisions: z
+      .record(z.string(), count)
+      .meta({ description: "Requests by the gateway's decision (cache, rate limit...)" }),
+    topRoutes: z.array(
+      z
+        .object({ route: z.string(), count, errors: count, errorRate: rate, latencyMs: latencies })
+        .strict(),
+    ),
+  })
+  .strict()
+  .meta({ id: "RequestsReport", description: "Requests through the business tier in a window" });
+export type RequestsReport = z.infer<typeof requestsReport>;
+
+export const usageReport = z
+  .object({
+    object: z.literal("analytics.usage"),
+    window: answerWindow,
+    models: z.array(
+      z
+        .object({
+          model: z.string(),
+          requests: count,
+          cachedRequests: count,
+          promptTokens: count,
+          completionTokens: count,
+          totalTokens: count,
+          users: count,
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+  .meta({ id: "ChatUsageReport", description: "Chat completions in a window, per model" });
+export type UsageReport = z.infer<typeof usageReport>;
+
+export const ordersReport = z
+  .object({
+    object: z.literal("analytics.orders"),
+    window: answerWindow,
+    count,
+    quantity: count,
+    customers: count,
+  })
+  .strict()
+  .meta({ id: "OrdersReport", description: "Orders created in a window" });
+export type OrdersReport = z.infer<typeof ordersReport>;

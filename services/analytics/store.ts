@@ -12,6 +12,9 @@ import {
   videoPlayedData,
   requestEventData,
   usageEventData,
+  type OrdersReport,
+  type RequestsReport,
+  type UsageReport,
   type Window,
 } from "./contract.ts";
 
@@ -163,7 +166,7 @@ export function analyticsStore(db: Db) {
     },
 
     /** Requests in the window: volume, error rates, latency percentiles, decisions, top routes. */
-    async requests(w: Window & { top: number }) {
+    async requests(w: Window & { top: number }): Promise<RequestsReport> {
       const [totals] = await db.query<{ n: Num; errors: Num; client_errors: Num }>(
         `SELECT COUNT(*) AS n,
            SUM(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS errors,
@@ -216,7 +219,7 @@ export function analyticsStore(db: Db) {
     },
 
     /** Completions in the window, per model: requests, cache hits, tokens, distinct users. */
-    async usage(w: Window) {
+    async usage(w: Window): Promise<UsageReport> {
       const rows = await db.query<{
         model: string;
         n: Num;
@@ -246,7 +249,7 @@ export function analyticsStore(db: Db) {
     },
 
     /** Orders created in the window: how many, how many items, how many customers. */
-    async orders(w: Window) {
+    async orders(w: Window): Promise<OrdersReport> {
       const [row] = await db.query<{ n: Num; quantity: Num; customers: Num }>(
         `SELECT COUNT(*) AS n, SUM(quantity) AS quantity, COUNT(DISTINCT user_id) AS customers
          FROM order_facts WHERE at >= $1 AND at < $2`,

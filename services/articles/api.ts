@@ -2,6 +2,8 @@ import { idempotencyKey } from "../shared/idempotency.ts";
 import { operations } from "../shared/operation.ts";
 import {
   articleId,
+  articleList,
+  articleSchema,
   createArticleBody,
   ifMatch,
   listArticlesQuery,
@@ -16,7 +18,7 @@ export const articlesApi = operations([
     summary: "Write an article; a repeat under the same Idempotency-Key answers the first one",
     headers: { "Idempotency-Key": idempotencyKey.optional() },
     body: { json: createArticleBody },
-    success: { status: 201 },
+    success: { status: 201, json: articleSchema },
   },
   {
     id: "listArticles",
@@ -24,6 +26,7 @@ export const articlesApi = operations([
     path: "/v1/articles",
     summary: "The caller's articles, a page at a time",
     query: listArticlesQuery,
+    success: { json: articleList },
   },
   {
     id: "getArticle",
@@ -31,6 +34,7 @@ export const articlesApi = operations([
     path: "/v1/articles/:id",
     summary: "One of the caller's articles, with its version as the ETag",
     params: { id: articleId },
+    success: { json: articleSchema },
   },
   {
     id: "updateArticle",
@@ -40,6 +44,7 @@ export const articlesApi = operations([
     params: { id: articleId },
     headers: { "If-Match": ifMatch },
     body: { json: updateArticleBody },
+    success: { json: articleSchema },
   },
   {
     id: "deleteArticle",

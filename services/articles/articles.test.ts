@@ -6,6 +6,8 @@ import { kafkaBus, type EventBus, type PlatformEvent } from "../shared/events.ts
 import { relayOnce } from "../shared/outbox.ts";
 import { openDb, type Db } from "../shared/sql/db.ts";
 import { migrate } from "../shared/sql/migrate.ts";
+import { checkAnswers } from "../shared/answerCheck.ts";
+import { articlesApi } from "./api.ts";
 import { articleRoutes } from "./app.ts";
 import { ARTICLES_TOPIC, articleStore, migrations } from "./store.ts";
 
@@ -27,7 +29,13 @@ beforeAll(async () => {
   dbs = await Promise.all([open(), open()]);
   await Promise.all(dbs.map((db) => migrate(db, "articles", migrations)));
   apps = await Promise.all(
-    dbs.map((db, i) => serveApp(`articles-${i}`, (app) => articleRoutes(app, articleStore(db)))),
+    // Named apart, which no published service matches: each holds its answers to their schemas.
+    dbs.map((db, i) =>
+      serveApp(`articles-${i}`, (app, logger) => {
+        checkAnswers(app, articlesApi, logger);
+        articleRoutes(app, articleStore(db));
+      }),
+    ),
   );
   bus = kafkaBus(requireEnv("TEST_KAFKA_BROKERS"), "articles-test");
 });

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { idSchema } from "../shared/ids.ts";
-import { pageQuery } from "../shared/pagination.ts";
+import { listOf, pageQuery } from "../shared/pagination.ts";
 
-// The articles API's request shapes, shared by the service and the gateway's validation.
+// The articles API's shapes: the requests, shared by the service and the gateway's validation,
+// and the answers, published in the API's description and held to the real ones in tests.
 
 export const articleId = idSchema("art", "an article id");
 
@@ -43,3 +44,21 @@ export const ifMatch = z
   .transform((v) => Number(v.replace(/^(W\/)?"|"$/g, "")));
 
 export const etagOf = (version: number): string => `"${version}"`;
+
+export const articleSchema = z
+  .object({
+    id: articleId,
+    object: z.literal("article"),
+    userId: z.string(),
+    ...fields,
+    version: z.number().int().min(1).meta({
+      description: "Starts at 1 and grows by one on each update; the ETag is this number",
+    }),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .strict()
+  .meta({ id: "Article", description: "An article, as its owner sees it" });
+export type Article = z.infer<typeof articleSchema>;
+
+export const articleList = listOf(articleSchema);

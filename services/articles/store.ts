@@ -3,6 +3,7 @@ import { newId } from "../shared/ids.ts";
 import { OUTBOX_MIGRATION, enqueueEvent } from "../shared/outbox.ts";
 import { ownedPage, type Page } from "../shared/pagination.ts";
 import type { Db } from "../shared/sql/db.ts";
+import type { Article } from "./contract.ts";
 
 export const ARTICLES_TOPIC = "business.articles";
 
@@ -27,24 +28,11 @@ CREATE INDEX articles_user ON articles (user_id, id);
   OUTBOX_MIGRATION,
 ];
 
-export type ArticleStatus = "draft" | "published";
+export type ArticleStatus = Article["status"];
 
-export interface ArticleInput {
-  title: string;
-  body: string;
-  tags: string[];
-  status: ArticleStatus;
-}
+export type ArticleInput = Pick<Article, "title" | "body" | "tags" | "status">;
 
-export interface Article extends ArticleInput {
-  id: string;
-  object: "article";
-  userId: string;
-  /** Starts at 1 and grows by one on each update; the ETag is this number. */
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Article };
 
 interface Row {
   id: string;

@@ -1,5 +1,6 @@
 import { operations } from "../shared/operation.ts";
-import { poisonQuery, usageQuery, userIdParam } from "./contract.ts";
+import { poisonList } from "../shared/poison.ts";
+import { poisonQuery, priceList, usageQuery, usageReport, userIdParam } from "./contract.ts";
 
 export const billingApi = operations([
   {
@@ -8,6 +9,7 @@ export const billingApi = operations([
     path: "/v1/billing/usage",
     summary: "The caller's usage and its price for a month",
     query: usageQuery,
+    success: { json: usageReport },
   },
   {
     id: "billingUserUsage",
@@ -16,12 +18,14 @@ export const billingApi = operations([
     summary: "Any user's usage and its price for a month (admins)",
     params: { userId: userIdParam },
     query: usageQuery,
+    success: { json: usageReport },
   },
   {
     id: "billingPrices",
     method: "get",
     path: "/v1/billing/prices",
     summary: "The price of each model's tokens",
+    success: { json: priceList },
   },
   {
     id: "billingPoison",
@@ -29,5 +33,6 @@ export const billingApi = operations([
     path: "/v1/billing/poison",
     summary: "Usage events billing could not read (admins)",
     query: poisonQuery,
+    success: { json: poisonList },
   },
 ]);

@@ -45,24 +45,60 @@ export const poisonQuery = z
   .object({ limit: z.coerce.number().int().min(1).max(500).default(50) })
   .strict();
 
-export interface ModelUsage {
-  model: string;
-  requests: number;
-  cachedRequests: number;
-  promptTokens: number;
-  cachedPromptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  /** US dollars, exact to the nano-dollar, as a decimal string. */
-  cost: string;
-}
+const count = z.number().int().min(0);
 
-export interface UsageReport {
-  object: "billing.usage";
-  userId: string;
-  period: string;
-  granularity: "day" | "month";
-  currency: "USD";
-  models: ModelUsage[];
-  total: Omit<ModelUsage, "model">;
-}
+/** One line of a report: a model's sums, or all models' (which has no model name). */
+const amounts = z
+  .object({
+    requests: count,
+    cachedRequests: count,
+    promptTokens: count,
+    cachedPromptTokens: count,
+    completionTokens: count,
+    totalTokens: count,
+    cost: z
+      .string()
+      .regex(/^-?\d+\.\d{9}$/)
+      .meta({ description: "US dollars, exact to the nano-dollar, as a decimal string" }),
+  })
+  .strict();
+const modelUsage = amounts.extend({ model: z.string() });
+export type ModelUsage = z.infer<typeof modelUsage>;
+
+export const usageReport = z
+  .object({
+    object: z.literal("billing.usage"),
+    userId: z.string(),
+    period,
+    granularity: z.enum(["day", "month"]),
+    currency: z.literal("USD"),
+    models: z.array(modelUsage),
+    total: amounts,
+  })
+  .strict()
+  .meta({ id: "UsageReport", description: "A user's usage of a day or month and its price" });
+export type UsageReport = z.infer<typeof usageReport>;
+
+const price = z
+  .object({
+    inputCacheHit: z
+      .number()
+      .min(0)
+      .meta({ description: "Per million prompt tokens answered from a cache" }),
+    inputCacheMiss: z.number().min(0).meta({ description: "Per million prompt tokens otherwise" }),
+    output: z.number().min(0).meta({ description: "Per million completion tokens" }),
+  })
+  .strict()
+  .meta({ id: "Price", description: "A model's prices, in US dollars" });
+export type Price = z.infer<typeof price>;
+
+export const priceList = z
+  .object({
+    object: z.literal("billing.prices"),
+    currency: z.literal("USD"),
+    per: z.literal("1M tokens"),
+    models: z.record(z.string(), price),
+    /** What a model missing from `models` costs. */
+    default: price,
+  })
+  .strict();

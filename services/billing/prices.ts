@@ -1,3 +1,5 @@
+import type { Price } from "./contract.ts";
+
 // The price table billing charges by (docs/billing-analytics.md). Prices are US dollars per
 // million tokens, as DeepSeek lists them for its API (deepseek-chat and deepseek-reasoner, the
 // V3.2 prices of September 2025): input tokens on a cache hit, input tokens on a miss, output
@@ -7,15 +9,6 @@
 //
 // A usage is priced when billing applies it, at the prices of that moment, and its cost is kept
 // with it: a later change of this table changes future bills only.
-
-export interface Price {
-  /** USD per million prompt tokens answered from a cache. */
-  inputCacheHit: number;
-  /** USD per million prompt tokens otherwise. */
-  inputCacheMiss: number;
-  /** USD per million completion tokens. */
-  output: number;
-}
 
 export const PRICES: Readonly<Record<string, Price>> = {
   "deepseek-chat": { inputCacheHit: 0.028, inputCacheMiss: 0.28, output: 0.42 },

@@ -230,7 +230,7 @@ interface CachedAnswer {
   modelVersion: string;
   backend: string;
   content: string;
-  finishReason: string;
+  finishReason: FinishReason | "aborted";
   usage: Usage;
   toolCalls?: ToolCall[];
   /** Which model answered, when not the one selected (the n-gram fallback). */

@@ -111,32 +111,59 @@ export const conversationId = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ -");
 
-export interface CompletionUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  /** DeepSeek's split of the prompt: tokens answered from the cache, and the rest. */
-  prompt_cache_hit_tokens: number;
-  prompt_cache_miss_tokens: number;
-}
+export const completionUsage = z
+  .object({
+    prompt_tokens: z.number().int().min(0),
+    completion_tokens: z.number().int().min(0),
+    total_tokens: z.number().int().min(0),
+    prompt_cache_hit_tokens: z.number().int().min(0).meta({
+      description: "DeepSeek's split of the prompt: the tokens answered from the cache",
+    }),
+    prompt_cache_miss_tokens: z.number().int().min(0).meta({ description: "And the rest" }),
+  })
+  .strict();
+export type CompletionUsage = z.infer<typeof completionUsage>;
 
-export interface ChatCompletion {
-  id: string;
-  object: "chat.completion";
-  created: number;
-  model: string;
-  system_fingerprint: string;
-  choices: {
-    index: 0;
-    message: { role: "assistant"; content: string | null; tool_calls?: ChoiceToolCall[] };
-    logprobs: null;
-    finish_reason: string;
-  }[];
-  usage: CompletionUsage;
-}
+const choiceToolCall = z
+  .object({
+    id: z.string(),
+    type: z.literal("function"),
+    function: z.object({ name: z.string(), arguments: z.string() }).strict(),
+  })
+  .strict();
+export type ChoiceToolCall = z.infer<typeof choiceToolCall>;
 
-export interface ChoiceToolCall {
-  id: string;
-  type: "function";
-  function: { name: string; arguments: string };
-}
+/** A whole (not streamed) chat completion, in the OpenAI API's shape. */
+export const chatCompletion = z
+  .object({
+    id: z.string().regex(/^chatcmpl-/),
+    object: z.literal("chat.completion"),
+    created: z.number().int(),
+    model: z.string().meta({ description: "The model as the request named it" }),
+    system_fingerprint: z.string(),
+    choices: z
+      .array(
+        z
+          .object({
+            index: z.literal(0),
+            message: z
+              .object({
+                role: z.literal("assistant"),
+                content: z.string().nullable(),
+                tool_calls: z.array(choiceToolCall).optional(),
+              })
+              .strict(),
+            logprobs: z.null(),
+            finish_reason: z.enum(["stop", "length", "tool_calls", "aborted"]).meta({
+              description:
+                "`aborted`: the model's answer ended without a reason (its generation broke off)",
+            }),
+          })
+          .strict(),
+      )
+      .length(1),
+    usage: completionUsage,
+  })
+  .strict()
+  .meta({ id: "ChatCompletion", description: "A chat completion, answered whole" });
+export type ChatCompletion = z.infer<typeof chatCompletion>;

@@ -75,24 +75,31 @@ export interface Selection {
 }
 
 /** One entry of `GET /v1/models`, as the OpenAI API shapes it. */
-export interface ModelEntry {
-  id: string;
-  object: "model";
-  created: number;
-  owned_by: string;
-}
+export const modelEntry = z
+  .object({
+    id: z.string().meta({ description: "An alias, or a version's `name:version`" }),
+    object: z.literal("model"),
+    created: z.number().int(),
+    owned_by: z.string().meta({ description: "`platform` (built in, trained) or `upstream`" }),
+  })
+  .strict()
+  .meta({ id: "Model", description: "A model the caller may complete with" });
+export type ModelEntry = z.infer<typeof modelEntry>;
 
 /**
  * `GET /v1/models`: a page of the entries in the OpenAI API's cursor shape, which the official
  * clients read as a plain list when they do not page.
  */
-export interface ModelList {
-  object: "list";
-  data: ModelEntry[];
-  has_more: boolean;
-  first_id: string | null;
-  last_id: string | null;
-}
+export const modelList = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(modelEntry),
+    has_more: z.boolean(),
+    first_id: z.string().nullable(),
+    last_id: z.string().nullable(),
+  })
+  .strict();
+export type ModelList = z.infer<typeof modelList>;
 
 /** `?limit=&after=` of `GET /v1/models`: `after` is the id of the last entry of the page before. */
 export const modelPageQuery = z

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { operations } from "../shared/operation.ts";
+import { overviewSchema } from "./contract.ts";
 
 const adminToken = { "x-admin-token": z.string().min(1) };
 
@@ -10,6 +11,7 @@ export const monitoringApi = operations([
     path: "/v1/monitoring",
     summary: "Health and figures of every replica of every tier and service (admin token)",
     headers: adminToken,
+    success: { json: overviewSchema },
   },
   {
     id: "monitoringStatusPage",

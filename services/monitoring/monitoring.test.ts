@@ -5,6 +5,7 @@ import { principal, serveApp, type ServedApp } from "../../test/support/serviceA
 import { dlqMetrics } from "../gateway/dlqModel.ts";
 import { gatewayMetrics } from "../gateway/metrics.ts";
 import { mcpMetrics } from "../mcp/metrics.ts";
+import { checkAnswers } from "../shared/answerCheck.ts";
 import { createApp, finishApp } from "../shared/http.ts";
 import { createLogger } from "../shared/logger.ts";
 import { createMetrics } from "../shared/metrics.ts";
@@ -12,7 +13,9 @@ import { renderMetrics } from "../render/worker.ts";
 import { statusPage } from "./page.ts";
 import { videoMetrics } from "../video/driver.ts";
 import { workflowMetrics } from "../workflows/metrics.ts";
+import { monitoringApi } from "./api.ts";
 import { monitoringRoutes } from "./app.ts";
+import { overviewSchema } from "./contract.ts";
 import { parsePrometheus, sum } from "./prometheus.ts";
 import { createScraper, p95Between, type Scraper } from "./scraper.ts";
 
@@ -217,6 +220,8 @@ describe("a scraper over real replicas", () => {
     expect(html).toMatch(/<td class="id">vid_a<\/td><td class="num">25%<\/td>/);
     expect(html).toContain("1 rendering, 2 succeeded · render jobs: scene:succeeded 6");
     expect(o.totals).toMatchObject({ groups: 6, ready: 1 + 1 + 1 + 1 + articles.replicas.length });
+    // All of it as GET /v1/monitoring publishes it (the routes' tests below see a smaller round).
+    expect(() => overviewSchema.parse(o)).not.toThrow();
   });
 
   test("request rates are counter deltas over the time between rounds, scrapes left out", async () => {
@@ -271,12 +276,15 @@ describe("who may see it", () => {
 
   beforeAll(async () => {
     await scraper.round();
-    open = await serveApp("monitoring-open", (app) =>
-      monitoringRoutes(app, scraper, { refreshSeconds: 5 }),
-    );
-    guarded = await serveApp("monitoring-guarded", (app) =>
-      monitoringRoutes(app, scraper, { refreshSeconds: 5, adminToken: token }),
-    );
+    // Two apps of one service under their own names: each holds its answers to their schemas.
+    open = await serveApp("monitoring-open", (app, logger) => {
+      checkAnswers(app, monitoringApi, logger);
+      monitoringRoutes(app, scraper, { refreshSeconds: 5 });
+    });
+    guarded = await serveApp("monitoring-guarded", (app, logger) => {
+      checkAnswers(app, monitoringApi, logger);
+      monitoringRoutes(app, scraper, { refreshSeconds: 5, adminToken: token });
+    });
     closers.push(open.close, guarded.close);
   });
 

@@ -1,6 +1,15 @@
 import { lookup } from "node:dns/promises";
 import { Counter, type Registry } from "prom-client";
 import type { ScrapeTarget } from "../../platform/runtimeEnv.ts";
+import {
+  BREAKER_STATES,
+  type Automation,
+  type BreakerState,
+  type GroupStatus,
+  type Media,
+  type Overview,
+  type ReplicaStatus,
+} from "./contract.ts";
 import { parsePrometheus, sum, type Sample } from "./prometheus.ts";
 
 // Gathers, on an interval, the health and metrics of every replica the targets name: /healthz
@@ -8,99 +17,8 @@ import { parsePrometheus, sum, type Sample } from "./prometheus.ts";
 // Request rates are counter deltas between two rounds of the same replica, as Prometheus'
 // rate() computes them, a counter reset (a restarted process) counting from zero.
 
-export const BREAKER_STATES = ["closed", "open", "half-open", "isolated"] as const;
-export type BreakerState = (typeof BREAKER_STATES)[number];
-
-export interface ReplicaStatus {
-  id: string;
-  url: string;
-  /** `/healthz` answered 200: the process is alive. */
-  alive: boolean;
-  /** `/readyz` answered 200: it takes traffic, its dependencies reachable. */
-  ready: boolean;
-  /** The readiness checks it reported (`{"postgres": true, ...}`). */
-  checks: Record<string, boolean>;
-  error?: string;
-  /** Requests answered since the previous round (health checks and scrapes left out). */
-  requests?: number;
-  /** The same per second. */
-  requestRate?: number;
-  /** The part of `requestRate` answered with a 5xx. */
-  errorRate?: number;
-  /**
-   * The p95 answer time since the previous round, in ms: the upper bound of the histogram
-   * bucket it falls in (25 means "under 25 ms"; the last bound, 10 000, means "10 s or more");
-   * unset when no request was answered.
-   */
-  latencyP95Ms?: number;
-  requestsTotal?: number;
-  uptimeSeconds?: number;
-  residentMemoryBytes?: number;
-  /** A gateway's circuit breakers, by upstream (a service version). */
-  breakers?: Record<string, BreakerState>;
-  /** A gateway's view of its upstream replicas: healthy and known, by upstream. */
-  upstreams?: Record<string, { healthy: number; total: number }>;
-  /** A gateway's dead-letter queue: writes parked and not yet delivered. */
-  dlqDepth?: number;
-  /** The workflow engine's figures (services/workflows/metrics.ts), from one of its replicas. */
-  workflows?: Automation["workflows"];
-  /** MCP messages this replica of the bridge received. */
-  mcpMessages?: number;
-  /** A render replica's view of the queue (services/render/worker.ts renderMetrics). */
-  render?: {
-    scenesWaiting: number;
-    progress: Record<string, number>;
-    jobs: Record<string, number>;
-  };
-  /** A video replica's count of videos by status. */
-  videos?: Record<string, number>;
-}
-
-/** Layer 6 at a glance: the render queue, each render's progress, videos by status. */
-export interface Media {
-  scenesWaiting: number;
-  /** Renders in the making, by video id, 0-1. */
-  renders: { id: string; progress: number }[];
-  /** Scene renders and joins finished since each replica started, by `kind:outcome`. */
-  jobs: Record<string, number>;
-  videos: Record<string, number>;
-}
-
-/** The automation layer at a glance: workflow runs and schedules, and MCP traffic. */
-export interface Automation {
-  workflows: {
-    /** Runs stored, by status (every replica reads the same table: the highest count wins). */
-    runs: Record<string, number>;
-    schedules: number;
-    /** Steps finished by any replica since it started, by outcome. */
-    steps: Record<string, number>;
-  };
-  mcpMessages: number;
-}
-
-export interface GroupStatus {
-  kind: ScrapeTarget["kind"];
-  group: string;
-  domain?: string;
-  version?: string;
-  replicas: ReplicaStatus[];
-  /** Set when the group's replicas could not be listed (a failed DNS lookup). */
-  error?: string;
-}
-
-export interface Overview {
-  object: "monitoring.overview";
-  /** When the last round finished; undefined before the first. */
-  at?: string;
-  intervalMs: number;
-  rounds: number;
-  groups: GroupStatus[];
-  totals: { groups: number; replicas: number; ready: number; requestRate: number };
-  breakers: Array<{ gateway: string; replica: string; upstream: string; state: BreakerState }>;
-  dlq: Array<{ gateway: string; replica: string; depth: number }>;
-  automation: Automation;
-  media: Media;
-}
+export { BREAKER_STATES };
+export type { Automation, BreakerState, GroupStatus, Media, Overview, ReplicaStatus };
 
 export interface ScraperOptions {
   targets: readonly ScrapeTarget[];

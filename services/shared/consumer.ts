@@ -7,6 +7,7 @@ import { z } from "zod";
 import { eventsDirOf, type PlatformEvent } from "./events.ts";
 import { kafkaClientOptions } from "./kafkaClient.ts";
 import type { Logger } from "./logger.ts";
+import type { PoisonedEvent } from "./poison.ts";
 import type { ServiceDeps } from "./service.ts";
 import { envKey } from "../../platform/runtimeEnv.ts";
 import type { Db } from "./sql/db.ts";
@@ -62,15 +63,6 @@ export interface RawRecord {
   /** `partition:offset` (Kafka) or the byte offset of the line (file), for the poison table. */
   position: string;
   value: string;
-}
-
-export interface PoisonedEvent {
-  topic: string;
-  position: string;
-  eventId: string | null;
-  reason: string;
-  payload: string;
-  poisonedAt: string;
 }
 
 export interface ConsumerArgs<T> {

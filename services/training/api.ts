@@ -1,6 +1,14 @@
 import { idempotencyKey } from "../shared/idempotency.ts";
 import { operations } from "../shared/operation.ts";
-import { createJobBody, evaluateBody, jobId, listJobsQuery } from "./contract.ts";
+import {
+  createJobBody,
+  evaluateBody,
+  evaluationSchema,
+  jobId,
+  listJobsQuery,
+  trainingJobList,
+  trainingJobSchema,
+} from "./contract.ts";
 
 export const trainingApi = operations([
   {
@@ -10,7 +18,7 @@ export const trainingApi = operations([
     summary: "Queue a training job on an uploaded or inline corpus",
     headers: { "Idempotency-Key": idempotencyKey.optional() },
     body: { json: createJobBody },
-    success: { status: 202 },
+    success: { status: 202, json: trainingJobSchema },
   },
   {
     id: "listTrainingJobs",
@@ -18,6 +26,7 @@ export const trainingApi = operations([
     path: "/v1/training/jobs",
     summary: "The caller's training jobs, a page at a time",
     query: listJobsQuery,
+    success: { json: trainingJobList },
   },
   {
     id: "getTrainingJob",
@@ -25,6 +34,7 @@ export const trainingApi = operations([
     path: "/v1/training/jobs/:id",
     summary: "One of the caller's training jobs, with its state",
     params: { id: jobId },
+    success: { json: trainingJobSchema },
   },
   {
     id: "evaluateTrainingJob",
@@ -33,6 +43,7 @@ export const trainingApi = operations([
     summary: "Score a succeeded job's model on held-out text (cross-entropy, lower is better)",
     params: { id: jobId },
     body: { json: evaluateBody },
+    success: { json: evaluationSchema },
   },
   {
     id: "registerTrainingJob",
@@ -40,5 +51,6 @@ export const trainingApi = operations([
     path: "/v1/training/jobs/:id/register",
     summary: "Register a succeeded job's model as a new version (a job made with register: false)",
     params: { id: jobId },
+    success: { json: trainingJobSchema },
   },
 ]);

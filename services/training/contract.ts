@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { idSchema } from "../shared/ids.ts";
-import { pageQuery } from "../shared/pagination.ts";
+import { listOf, pageQuery } from "../shared/pagination.ts";
 import { fileId } from "../storage/contract.ts";
 
-// The training API's request shapes, shared by the service and the gateway's validation.
+// The training API's shapes: the requests, shared by the service and the gateway's validation,
+// and the answers, published in the API's description and held to the real ones in tests.
 
 export const jobId = idSchema("trjob", "a training job id");
 
@@ -33,26 +34,34 @@ export const DEFAULT_JOB_LIMITS: JobLimits = { pending: 3, total: 100 };
 /** Trained models are named `ft-<suffix>`, so they never collide with shipped or upstream models. */
 export const TRAINED_PREFIX = "ft-";
 
+const hyperparameterFields = {
+  min_count: z.number().int().min(1).max(100),
+  max_output_tokens: z.number().int().min(1).max(4096),
+  context_tokens: z.number().int().min(16).max(65_536),
+};
+
 export const hyperparameters = z
   .object({
     /**
      * Drops the two- and three-word continuations seen fewer times than this: a higher value
      * gives a smaller, less literal model. Default 1 (keep everything).
      */
-    min_count: z.number().int().min(1).max(100).default(1),
+    min_count: hyperparameterFields.min_count.default(1),
     /** The registered version's output cap (tokens). Default 256. */
-    max_output_tokens: z.number().int().min(1).max(4096).default(256),
+    max_output_tokens: hyperparameterFields.max_output_tokens.default(256),
     /** The registered version's context window (tokens). Default 4096. */
-    context_tokens: z.number().int().min(16).max(65_536).default(4096),
+    context_tokens: hyperparameterFields.context_tokens.default(4096),
   })
   .strict();
+
+const suffix = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be 1-40 lower-case letters, digits or '-'");
 
 export const createJobBody = z
   .object({
     /** The model's name is `ft-<suffix>`; each new job with the same suffix adds a version. */
-    suffix: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be 1-40 lower-case letters, digits or '-'"),
+    suffix,
     corpus: z.union([
       z.object({ file_id: fileId }).strict(),
       z
@@ -88,38 +97,58 @@ export const evaluateBody = z
   .strict();
 
 /** A trained model's score on held-out text: lower cross-entropy is better. */
-export interface Evaluation {
-  object: "training.evaluation";
-  job: string;
-  /** The registered version, if the job's model is registered. */
-  model: string | null;
-  tokens: number;
-  /** Mean bits per token (services/inference/ngram.ts `crossEntropy`). */
-  cross_entropy_bits: number;
-  perplexity: number;
-}
+export const evaluationSchema = z
+  .object({
+    object: z.literal("training.evaluation"),
+    job: jobId,
+    model: z
+      .string()
+      .nullable()
+      .meta({ description: "The registered version, if the job's model is registered" }),
+    tokens: z.number().int().min(0),
+    cross_entropy_bits: z.number().min(0).meta({ description: "Mean bits per token" }),
+    perplexity: z.number().min(0),
+  })
+  .strict()
+  .meta({ id: "TrainingEvaluation", description: "A trained model's score on held-out text" });
+export type Evaluation = z.infer<typeof evaluationSchema>;
 
 export const jobStatuses = ["queued", "running", "succeeded", "failed"] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 
 /** A training job as the API shows it. */
-export interface TrainingJob {
-  id: string;
-  object: "training.job";
-  status: JobStatus;
-  suffix: string;
-  /** The registered model version (`ft-<suffix>:<n>`) once the job succeeded. */
-  model: string | null;
-  corpus: { file_id: string } | { inline_bytes: number };
-  hyperparameters: Hyperparameters;
-  /** Whether the job registers its model itself (else `POST .../register` does). */
-  register: boolean;
-  /** The trained model's file in storage (purpose `model`), owned by the job's owner. */
-  result_file: string | null;
-  trained: { sentences: number; vocabulary: number } | null;
-  error: { code: string; message: string } | null;
-  attempts: number;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
+export const trainingJobSchema = z
+  .object({
+    id: jobId,
+    object: z.literal("training.job"),
+    status: z.enum(jobStatuses),
+    suffix,
+    model: z.string().nullable().meta({
+      description: "The registered model version (`ft-<suffix>:<n>`) once registered",
+    }),
+    corpus: z.union([
+      z.object({ file_id: fileId }).strict(),
+      z.object({ inline_bytes: z.number().int().min(0) }).strict(),
+    ]),
+    hyperparameters: z.object(hyperparameterFields).strict(),
+    register: z.boolean().meta({
+      description: "Whether the job registers its model itself (else `POST .../register` does)",
+    }),
+    result_file: fileId.nullable().meta({
+      description:
+        "The trained model's file in storage (purpose `model`), owned by the job's owner",
+    }),
+    trained: z
+      .object({ sentences: z.number().int().min(0), vocabulary: z.number().int().min(0) })
+      .strict()
+      .nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).strict().nullable(),
+    attempts: z.number().int().min(0),
+    created_at: z.number().int(),
+    started_at: z.number().int().nullable(),
+    finished_at: z.number().int().nullable(),
+  })
+  .strict()
+  .meta({ id: "TrainingJob", description: "A training job and its state" });
+export type TrainingJob = z.infer<typeof trainingJobSchema>;
+export const trainingJobList = listOf(trainingJobSchema);

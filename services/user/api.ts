@@ -1,11 +1,16 @@
 import { operations } from "../shared/operation.ts";
 import {
   createUserBody,
+  deletedUser,
   listUsersQuery,
   planBody,
+  planList,
   planName,
+  planSchema,
   updateUserBody,
   userId,
+  userList,
+  userSchema,
 } from "./contract.ts";
 
 export const userApi = operations([
@@ -14,6 +19,7 @@ export const userApi = operations([
     method: "get",
     path: "/v1/users/plans",
     summary: "Every plan, with its limits and models",
+    success: { json: planList },
   },
   {
     id: "getPlan",
@@ -21,6 +27,7 @@ export const userApi = operations([
     path: "/v1/users/plans/:name",
     summary: "One plan",
     params: { name: planName },
+    success: { json: planSchema },
   },
   {
     id: "putPlan",
@@ -29,12 +36,14 @@ export const userApi = operations([
     summary: "Create or change a plan (admins)",
     params: { name: planName },
     body: { json: planBody },
+    success: { json: planSchema, description: "The plan as stored (201 when it is new)" },
   },
   {
     id: "getMe",
     method: "get",
     path: "/v1/users/me",
     summary: "The caller's own user record",
+    success: { json: userSchema },
   },
   {
     id: "listUsers",
@@ -42,6 +51,7 @@ export const userApi = operations([
     path: "/v1/users",
     summary: "Every user, a page at a time (admins)",
     query: listUsersQuery,
+    success: { json: userList },
   },
   {
     id: "createUser",
@@ -49,7 +59,7 @@ export const userApi = operations([
     path: "/v1/users",
     summary: "Create a user (admins)",
     body: { json: createUserBody },
-    success: { status: 201 },
+    success: { status: 201, json: userSchema },
   },
   {
     id: "getUser",
@@ -57,6 +67,7 @@ export const userApi = operations([
     path: "/v1/users/:id",
     summary: "A user's record (the caller's own, or any for an admin)",
     params: { id: userId },
+    success: { json: userSchema },
   },
   {
     id: "updateUser",
@@ -65,6 +76,7 @@ export const userApi = operations([
     summary: "Change a user's email, name or plan (admins)",
     params: { id: userId },
     body: { json: updateUserBody },
+    success: { json: userSchema },
   },
   {
     id: "deleteUser",
@@ -72,5 +84,6 @@ export const userApi = operations([
     path: "/v1/users/:id",
     summary: "Delete a user (admins)",
     params: { id: userId },
+    success: { json: deletedUser },
   },
 ]);

@@ -1,32 +1,37 @@
 import { z } from "zod";
+import { listOf } from "../shared/pagination.ts";
 
-// The user service's shapes: plans (the limits and models each plan allows) and users. Quota
-// reads plans through GET /internal/plans/:name, auth reads a user's plan through
-// GET /internal/users/:id.
+// The user service's shapes: plans (the limits and models each plan allows) and users, the
+// requests it parses and the answers it publishes (held to the real ones in tests). Quota reads
+// plans through GET /internal/plans/:name, auth reads a user's plan through GET /internal/users/:id.
 
 export const planName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,31}$/, "must be a plan name (lower-case letters, digits, dashes)");
 
-export interface Plan {
-  object: "plan";
-  name: string;
-  requestsPerDay: number;
-  tokensPerDay: number;
-  /** Model ids a key on this plan may use; empty means every model. */
-  models: string[];
-}
+const planFields = {
+  requestsPerDay: z.number().int().min(0).max(1_000_000_000),
+  tokensPerDay: z.number().int().min(0).max(1_000_000_000_000),
+  models: z
+    .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, "must be a model id"))
+    .max(100),
+};
 
-export const planBody = z
+export const planBody = z.object({ ...planFields, models: planFields.models.default([]) }).strict();
+
+export const planSchema = z
   .object({
-    requestsPerDay: z.number().int().min(0).max(1_000_000_000),
-    tokensPerDay: z.number().int().min(0).max(1_000_000_000_000),
-    models: z
-      .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, "must be a model id"))
-      .max(100)
-      .default([]),
+    object: z.literal("plan"),
+    name: planName,
+    ...planFields,
+    models: planFields.models.meta({
+      description: "Model ids a key on this plan may use; empty means every model",
+    }),
   })
-  .strict();
+  .strict()
+  .meta({ id: "Plan", description: "A plan: the requests and tokens a day it allows, its models" });
+export type Plan = z.infer<typeof planSchema>;
+export const planList = listOf(planSchema);
 
 /**
  * A user id: generated as `user_...` (time-ordered) unless an admin names it, which lets a user
@@ -37,28 +42,16 @@ export const userId = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be a user id (letters, digits, _ . -)")
   .refine((id) => id !== "me" && id !== "plans", "is a reserved word");
 
-export interface User {
-  object: "user";
-  id: string;
-  email: string;
-  name: string;
-  plan: string;
-  createdAt: string;
-}
+const userFields = { email: z.email().max(254), name: z.string().trim().min(1).max(200) };
 
 export const createUserBody = z
-  .object({
-    id: userId.optional(),
-    email: z.email().max(254),
-    name: z.string().trim().min(1).max(200),
-    plan: planName.default("free"),
-  })
+  .object({ id: userId.optional(), ...userFields, plan: planName.default("free") })
   .strict();
 
 export const updateUserBody = z
   .object({
-    email: z.email().max(254).optional(),
-    name: z.string().trim().min(1).max(200).optional(),
+    email: userFields.email.optional(),
+    name: userFields.name.optional(),
     plan: planName.optional(),
   })
   .strict()
@@ -70,4 +63,20 @@ export const listUsersQuery = z
     after: userId.optional(),
     plan: planName.optional(),
   })
+  .strict();
+
+export const userSchema = z
+  .object({
+    object: z.literal("user"),
+    id: userId,
+    ...userFields,
+    plan: planName,
+    createdAt: z.iso.datetime(),
+  })
+  .strict()
+  .meta({ id: "User", description: "A user's record" });
+export type User = z.infer<typeof userSchema>;
+export const userList = listOf(userSchema);
+export const deletedUser = z
+  .object({ id: userId, object: z.literal("user"), deleted: z.literal(true) })
   .strict();

@@ -7,9 +7,15 @@ import {
   listSchedulesQuery,
   listWorkflowsQuery,
   runId,
+  runList,
+  runSchema,
   scheduleId,
+  scheduleList,
+  scheduleSchema,
   startRunBody,
   workflowId,
+  workflowList,
+  workflowSchema,
 } from "./contract.ts";
 
 export const workflowsApi = operations([
@@ -20,7 +26,7 @@ export const workflowsApi = operations([
     summary: "Store a workflow definition: steps that call operations, wait or assert",
     headers: { "Idempotency-Key": idempotencyKey.optional() },
     body: { json: definitionBody },
-    success: { status: 201 },
+    success: { status: 201, json: workflowSchema },
   },
   {
     id: "listWorkflows",
@@ -28,6 +34,7 @@ export const workflowsApi = operations([
     path: "/v1/workflows",
     summary: "The caller's workflows, a page at a time",
     query: listWorkflowsQuery,
+    success: { json: workflowList },
   },
   {
     id: "getWorkflow",
@@ -35,6 +42,7 @@ export const workflowsApi = operations([
     path: "/v1/workflows/:id",
     summary: "One of the caller's workflows",
     params: { id: workflowId },
+    success: { json: workflowSchema },
   },
   {
     id: "startWorkflowRun",
@@ -44,7 +52,7 @@ export const workflowsApi = operations([
     params: { id: workflowId },
     headers: { "Idempotency-Key": idempotencyKey.optional() },
     body: { json: startRunBody },
-    success: { status: 202 },
+    success: { status: 202, json: runSchema },
   },
   {
     id: "listWorkflowRuns",
@@ -52,6 +60,7 @@ export const workflowsApi = operations([
     path: "/v1/workflow-runs",
     summary: "The caller's workflow runs, newest first, optionally of one workflow",
     query: listRunsQuery,
+    success: { json: runList },
   },
   {
     id: "getWorkflowRun",
@@ -59,6 +68,7 @@ export const workflowsApi = operations([
     path: "/v1/workflow-runs/:id",
     summary: "One run with each step's state, attempts, output and timing",
     params: { id: runId },
+    success: { json: runSchema },
   },
   {
     id: "cancelWorkflowRun",
@@ -66,6 +76,7 @@ export const workflowsApi = operations([
     path: "/v1/workflow-runs/:id/cancel",
     summary: "Stop a running run after its current step and compensate what it did",
     params: { id: runId },
+    success: { status: 202, json: runSchema },
   },
   {
     id: "createSchedule",
@@ -73,7 +84,7 @@ export const workflowsApi = operations([
     path: "/v1/schedules",
     summary: "Start a workflow's runs on a cron expression in a time zone",
     body: { json: createScheduleBody },
-    success: { status: 201 },
+    success: { status: 201, json: scheduleSchema },
   },
   {
     id: "listSchedules",
@@ -81,6 +92,7 @@ export const workflowsApi = operations([
     path: "/v1/schedules",
     summary: "The caller's schedules, a page at a time",
     query: listSchedulesQuery,
+    success: { json: scheduleList },
   },
   {
     id: "getSchedule",
@@ -88,6 +100,7 @@ export const workflowsApi = operations([
     path: "/v1/schedules/:id",
     summary: "One of the caller's schedules, with how often it fired",
     params: { id: scheduleId },
+    success: { json: scheduleSchema },
   },
   {
     id: "deleteSchedule",

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { idSchema } from "../shared/ids.ts";
-import { pageQuery } from "../shared/pagination.ts";
+import { listOf, pageQuery } from "../shared/pagination.ts";
 
-// The workflow API's request shapes, shared by the service and the gateway's validation. A
+// The workflow API's shapes: the requests, shared by the service and the gateway's validation,
+// and the answers, published in the API's description and held to the real ones in tests. A
 // workflow is data: steps that call the platform's public operations (by operationId, as the
 // OpenAPI document and the MCP tools name them), wait, or assert, with their arguments taken from
 // the run's input and earlier steps' outputs through `{{ ... }}` templates (templates.ts).
@@ -35,42 +36,59 @@ const callArgs = z
   })
   .catchall(z.unknown());
 
-const operationCall = z.object({ call: z.string().min(1).max(80), args: callArgs.default({}) });
+const operationCall = { call: z.string().min(1).max(80), args: callArgs };
+
+const retryFields = {
+  attempts: z.number().int().min(1).max(10),
+  backoff_seconds: z.number().int().min(1).max(3_600),
+};
+
+const stepFields = {
+  name: stepName,
+  /** Runs the step only when this holds; a skipped step's output is null. */
+  if: condition.optional(),
+  /** The operationId of a public operation (GET /v1/openapi.json lists them). */
+  call: operationCall.call.optional(),
+  args: callArgs.optional(),
+  /** Waits this long before the next step, holding no worker meanwhile. */
+  wait_seconds: z.number().int().min(1).max(86_400).optional(),
+  /** Fails the run (and compensates) unless every condition holds. */
+  assert: z.array(condition).min(1).max(20).optional(),
+  /** The failed run's error when an assertion does not hold. */
+  message: z.string().min(1).max(500).optional(),
+  /**
+   * Calls again, every `poll_seconds`, until every condition holds on the answer (read it as
+   * `{{ steps.<this step>.output... }}`): for work that finishes later, like a training job.
+   */
+  until: z.array(condition).min(1).max(20).optional(),
+  poll_seconds: z.number().int().min(1).max(3_600),
+  /** Calls in all before a condition that never holds fails the step. */
+  poll_attempts: z.number().int().min(1).max(1_000),
+  /** Attempts of a call in all (1: no retry), `backoff_seconds` doubling between them. */
+  retry: z.object(retryFields).strict().optional(),
+  /** One attempt of a call is abandoned after this long. */
+  timeout_seconds: z.number().int().min(1).max(3_600),
+  /** Undoes the step's effect when a later step fails: an operation call of its own. */
+  compensate: z.object(operationCall).strict().optional(),
+};
 
 export const step = z
   .object({
-    name: stepName,
-    /** Runs the step only when this holds; a skipped step's output is null. */
-    if: condition.optional(),
-    /** The operationId of a public operation (GET /v1/openapi.json lists them). */
-    call: z.string().min(1).max(80).optional(),
-    args: callArgs.optional(),
-    /** Waits this long before the next step, holding no worker meanwhile. */
-    wait_seconds: z.number().int().min(1).max(86_400).optional(),
-    /** Fails the run (and compensates) unless every condition holds. */
-    assert: z.array(condition).min(1).max(20).optional(),
-    /** The failed run's error when an assertion does not hold. */
-    message: z.string().min(1).max(500).optional(),
-    /**
-     * Calls again, every `poll_seconds`, until every condition holds on the answer (read it as
-     * `{{ steps.<this step>.output... }}`): for work that finishes later, like a training job.
-     */
-    until: z.array(condition).min(1).max(20).optional(),
-    poll_seconds: z.number().int().min(1).max(3_600).default(5),
-    /** Calls in all before a condition that never holds fails the step. */
-    poll_attempts: z.number().int().min(1).max(1_000).default(60),
-    /** Attempts of a call in all (1: no retry), `backoff_seconds` doubling between them. */
+    ...stepFields,
+    poll_seconds: stepFields.poll_seconds.default(5),
+    poll_attempts: stepFields.poll_attempts.default(60),
     retry: z
       .object({
-        attempts: z.number().int().min(1).max(10).default(3),
-        backoff_seconds: z.number().int().min(1).max(3_600).default(2),
+        attempts: retryFields.attempts.default(3),
+        backoff_seconds: retryFields.backoff_seconds.default(2),
       })
       .strict()
       .optional(),
-    /** One attempt of a call is abandoned after this long. */
-    timeout_seconds: z.number().int().min(1).max(3_600).default(60),
-    /** Undoes the step's effect when a later step fails: an operation call of its own. */
-    compensate: operationCall.strict().optional(),
+    timeout_seconds: stepFields.timeout_seconds.default(60),
+    compensate: z
+      .object({ ...operationCall, args: operationCall.args.default({}) })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -172,26 +190,73 @@ export const stepStatuses = [
 ] as const;
 export type StepStatus = (typeof stepStatuses)[number];
 
-export interface StepState {
-  name: string;
-  status: StepStatus;
-  attempts: number;
-  output: unknown;
-  error: string | null;
-  started_at: number | null;
-  finished_at: number | null;
-  duration_ms: number | null;
-}
+const unixMs = z.number().int();
 
-export interface Run {
-  id: string;
-  object: "workflow.run";
-  workflow_id: string;
-  status: RunStatus;
-  trigger: { kind: "api" } | { kind: "schedule"; schedule_id: string };
-  input: Record<string, unknown>;
-  steps: StepState[];
-  error: string | null;
-  created_at: number;
-  finished_at: number | null;
-}
+/** A stored workflow: its definition as created, with the defaults filled in. */
+export const workflowSchema = z
+  .object({
+    id: workflowId,
+    object: z.literal("workflow"),
+    name: definitionBody.shape.name,
+    description: z.string().max(1_000).nullable(),
+    inputs: z.record(inputName, inputSpec),
+    steps: z.array(z.object(stepFields).strict()).min(1).max(50),
+    created_at: unixMs.meta({ description: "Milliseconds since the epoch" }),
+  })
+  .strict()
+  .meta({ id: "Workflow", description: "A stored workflow definition" });
+export type Workflow = z.infer<typeof workflowSchema>;
+export const workflowList = listOf(workflowSchema);
+
+const stepState = z
+  .object({
+    name: stepName,
+    status: z.enum(stepStatuses),
+    attempts: z.number().int().min(0),
+    output: z.unknown().meta({ description: "The step's answer (null until it has one)" }),
+    error: z.string().nullable(),
+    started_at: unixMs.nullable(),
+    finished_at: unixMs.nullable(),
+    duration_ms: z.number().int().min(0).nullable(),
+  })
+  .strict();
+export type StepState = z.infer<typeof stepState>;
+
+export const runSchema = z
+  .object({
+    id: runId,
+    object: z.literal("workflow.run"),
+    workflow_id: workflowId,
+    status: z.enum(runStatuses),
+    trigger: z.discriminatedUnion("kind", [
+      z.object({ kind: z.literal("api") }).strict(),
+      z.object({ kind: z.literal("schedule"), schedule_id: scheduleId }).strict(),
+    ]),
+    input: z.record(z.string(), z.unknown()),
+    steps: z.array(stepState),
+    error: z.string().nullable(),
+    created_at: unixMs.meta({ description: "Milliseconds since the epoch" }),
+    finished_at: unixMs.nullable(),
+  })
+  .strict()
+  .meta({ id: "WorkflowRun", description: "A workflow run, with each step's state" });
+export type Run = z.infer<typeof runSchema>;
+export const runList = listOf(runSchema);
+
+export const scheduleSchema = z
+  .object({
+    id: scheduleId,
+    object: z.literal("workflow.schedule"),
+    workflow_id: workflowId,
+    cron: createScheduleBody.shape.cron,
+    timezone: z.string().min(1).max(64),
+    missed: z.enum(missedPolicies),
+    input: z.record(z.string(), z.unknown()),
+    fired: z.number().int().min(0),
+    last_fired_at: unixMs.nullable(),
+    created_at: unixMs.meta({ description: "Milliseconds since the epoch" }),
+  })
+  .strict()
+  .meta({ id: "WorkflowSchedule", description: "A schedule and how often it fired" });
+export type Schedule = z.infer<typeof scheduleSchema>;
+export const scheduleList = listOf(scheduleSchema);

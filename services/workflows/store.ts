@@ -7,8 +7,10 @@ import type {
   Definition,
   Run,
   RunStatus,
+  Schedule,
   StepState,
   StepStatus,
+  Workflow,
 } from "./contract.ts";
 
 // The workflow service's tables, in its own PostgreSQL schema beside pg-boss's (engine.ts): the
@@ -78,28 +80,7 @@ CREATE INDEX schedules_user ON schedules (user_id, id);
 `,
 ];
 
-export interface Workflow {
-  id: string;
-  object: "workflow";
-  name: string;
-  description: string | null;
-  inputs: Definition["inputs"];
-  steps: Definition["steps"];
-  created_at: number;
-}
-
-export interface Schedule {
-  id: string;
-  object: "workflow.schedule";
-  workflow_id: string;
-  cron: string;
-  timezone: string;
-  missed: CreateSchedule["missed"];
-  input: Record<string, unknown>;
-  fired: number;
-  last_fired_at: number | null;
-  created_at: number;
-}
+export type { Schedule, Workflow };
 
 /** The definition a workflow was created from. */
 export const definitionOf = (w: Workflow): Definition => ({

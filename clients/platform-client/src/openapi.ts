@@ -832,6 +832,28 @@ export interface components {
       /** @description The key itself, in this answer only */
       key: string;
     };
+    /** @description A plan: the requests and tokens a day it allows, its models */
+    Plan: {
+      /** @constant */
+      object: "plan";
+      name: string;
+      requestsPerDay: number;
+      tokensPerDay: number;
+      /** @description Model ids a key on this plan may use; empty means every model */
+      models: string[];
+    };
+    /** @description A user's record */
+    User: {
+      /** @constant */
+      object: "user";
+      id: string;
+      /** Format: email */
+      email: string;
+      name: string;
+      plan: string;
+      /** Format: date-time */
+      createdAt: string;
+    };
     /** @description Today's requests and tokens: the limits, used, what is left */
     Quota: {
       requests: {
@@ -849,6 +871,59 @@ export interface components {
         resetAt: string;
       };
     };
+    /** @description A user's usage of a day or month and its price */
+    UsageReport: {
+      /** @constant */
+      object: "billing.usage";
+      userId: string;
+      period: string;
+      /** @enum {string} */
+      granularity: "day" | "month";
+      /** @constant */
+      currency: "USD";
+      models: {
+        requests: number;
+        cachedRequests: number;
+        promptTokens: number;
+        cachedPromptTokens: number;
+        completionTokens: number;
+        totalTokens: number;
+        /** @description US dollars, exact to the nano-dollar, as a decimal string */
+        cost: string;
+        model: string;
+      }[];
+      total: {
+        requests: number;
+        cachedRequests: number;
+        promptTokens: number;
+        cachedPromptTokens: number;
+        completionTokens: number;
+        totalTokens: number;
+        /** @description US dollars, exact to the nano-dollar, as a decimal string */
+        cost: string;
+      };
+    };
+    /** @description A model's prices, in US dollars */
+    Price: {
+      /** @description Per million prompt tokens answered from a cache */
+      inputCacheHit: number;
+      /** @description Per million prompt tokens otherwise */
+      inputCacheMiss: number;
+      /** @description Per million completion tokens */
+      output: number;
+    };
+    /** @description An event a consumer could not apply, kept aside */
+    PoisonedEvent: {
+      topic: string;
+      /** @description `partition:offset` (Kafka) or a line's byte offset */
+      position: string;
+      eventId: string | null;
+      reason: string;
+      /** @description The record as read (its first 100 000 characters) */
+      payload: string;
+      /** Format: date-time */
+      poisonedAt: string;
+    };
     /** @description An order, as its owner sees it */
     Order: {
       id: string;
@@ -860,6 +935,422 @@ export interface components {
       status: string;
       /** Format: date-time */
       createdAt: string;
+    };
+    /** @description A model the caller may complete with */
+    Model: {
+      /** @description An alias, or a version's `name:version` */
+      id: string;
+      /** @constant */
+      object: "model";
+      created: number;
+      /** @description `platform` (built in, trained) or `upstream` */
+      owned_by: string;
+    };
+    /** @description A chat completion, answered whole */
+    ChatCompletion: {
+      id: string;
+      /** @constant */
+      object: "chat.completion";
+      created: number;
+      /** @description The model as the request named it */
+      model: string;
+      system_fingerprint: string;
+      choices: {
+        /** @constant */
+        index: 0;
+        message: {
+          /** @constant */
+          role: "assistant";
+          content: string | null;
+          tool_calls?: {
+            id: string;
+            /** @constant */
+            type: "function";
+            function: {
+              name: string;
+              arguments: string;
+            };
+          }[];
+        };
+        logprobs: null;
+        /**
+         * @description `aborted`: the model's answer ended without a reason (its generation broke off)
+         * @enum {string}
+         */
+        finish_reason: "stop" | "length" | "tool_calls" | "aborted";
+      }[];
+      usage: {
+        prompt_tokens: number;
+        completion_tokens: number;
+        total_tokens: number;
+        /** @description DeepSeek's split of the prompt: the tokens answered from the cache */
+        prompt_cache_hit_tokens: number;
+        /** @description And the rest */
+        prompt_cache_miss_tokens: number;
+      };
+    };
+    /** @description An article, as its owner sees it */
+    Article: {
+      id: string;
+      /** @constant */
+      object: "article";
+      userId: string;
+      title: string;
+      body: string;
+      tags: string[];
+      /** @enum {string} */
+      status: "draft" | "published";
+      /** @description Starts at 1 and grows by one on each update; the ETag is this number */
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    /** @description Health and figures of every replica of every tier and service */
+    MonitoringOverview: {
+      /** @constant */
+      object: "monitoring.overview";
+      /**
+       * Format: date-time
+       * @description When the last round finished; absent before the first
+       */
+      at?: string;
+      intervalMs: number;
+      rounds: number;
+      groups: {
+        /** @enum {string} */
+        kind: "router" | "gateway" | "service";
+        group: string;
+        domain?: string;
+        version?: string;
+        replicas: {
+          id: string;
+          url: string;
+          /** @description `/healthz` answered 200: the process is alive */
+          alive: boolean;
+          /** @description `/readyz` answered 200: it takes traffic, its dependencies reachable */
+          ready: boolean;
+          /** @description The readiness checks it reported (`{"postgres": true, ...}`) */
+          checks: {
+            [key: string]: boolean;
+          };
+          error?: string;
+          /** @description Requests answered since the previous round (health checks and scrapes left out) */
+          requests?: number;
+          /** @description The same per second */
+          requestRate?: number;
+          /** @description The part of `requestRate` with a 5xx */
+          errorRate?: number;
+          /** @description The p95 answer time since the previous round, in ms: the upper bound of the histogram bucket it falls in (the last bound, 10 000, means 10 s or more); unset when no request was answered */
+          latencyP95Ms?: number;
+          requestsTotal?: number;
+          uptimeSeconds?: number;
+          residentMemoryBytes?: number;
+          /** @description A gateway's circuit breakers, by upstream (a service version) */
+          breakers?: {
+            [key: string]: "closed" | "open" | "half-open" | "isolated";
+          };
+          /** @description A gateway's upstream replicas: healthy and known, by upstream */
+          upstreams?: {
+            [key: string]: {
+              healthy: number;
+              total: number;
+            };
+          };
+          /** @description A gateway's dead-letter queue: writes parked and not yet delivered */
+          dlqDepth?: number;
+          /** @description The workflow engine's figures, from one of its replicas */
+          workflows?: {
+            /** @description Runs stored, by status (every replica reads the same table: the highest wins) */
+            runs: {
+              [key: string]: number;
+            };
+            schedules: number;
+            /** @description Steps finished by any replica since it started, by outcome */
+            steps: {
+              [key: string]: number;
+            };
+          };
+          /** @description MCP messages this replica of the bridge received */
+          mcpMessages?: number;
+          /** @description A render replica's view of the queue */
+          render?: {
+            scenesWaiting: number;
+            progress: {
+              [key: string]: number;
+            };
+            jobs: {
+              [key: string]: number;
+            };
+          };
+          /** @description A video replica's count of videos by status */
+          videos?: {
+            [key: string]: number;
+          };
+        }[];
+        /** @description Set when the group's replicas could not be listed (a failed DNS lookup) */
+        error?: string;
+      }[];
+      totals: {
+        groups: number;
+        replicas: number;
+        ready: number;
+        requestRate: number;
+      };
+      breakers: {
+        gateway: string;
+        replica: string;
+        upstream: string;
+        /** @enum {string} */
+        state: "closed" | "open" | "half-open" | "isolated";
+      }[];
+      dlq: {
+        gateway: string;
+        replica: string;
+        depth: number;
+      }[];
+      automation: {
+        workflows: {
+          /** @description Runs stored, by status (every replica reads the same table: the highest wins) */
+          runs: {
+            [key: string]: number;
+          };
+          schedules: number;
+          /** @description Steps finished by any replica since it started, by outcome */
+          steps: {
+            [key: string]: number;
+          };
+        };
+        mcpMessages: number;
+      };
+      media: {
+        scenesWaiting: number;
+        /** @description Renders in the making, by video id, 0-1 */
+        renders: {
+          id: string;
+          progress: number;
+        }[];
+        /** @description Scene renders and joins finished since each replica started, by `kind:outcome` */
+        jobs: {
+          [key: string]: number;
+        };
+        videos: {
+          [key: string]: number;
+        };
+      };
+    };
+    /** @description A stored workflow definition */
+    Workflow: {
+      id: string;
+      /** @constant */
+      object: "workflow";
+      name: string;
+      description: string | null;
+      inputs: {
+        [key: string]: {
+          /** @enum {string} */
+          type: "string" | "number" | "boolean" | "object" | "array";
+          default?: unknown;
+          description?: string;
+        };
+      };
+      steps: {
+        name: string;
+        if?: {
+          value: unknown;
+          /** @enum {string} */
+          op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "exists" | "missing";
+          than?: unknown;
+        };
+        call?: string;
+        args?: {
+          query?: {
+            [key: string]: unknown;
+          };
+          headers?: {
+            [key: string]: string;
+          };
+          body?: unknown;
+        } & {
+          [key: string]: unknown;
+        };
+        wait_seconds?: number;
+        assert?: {
+          value: unknown;
+          /** @enum {string} */
+          op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "exists" | "missing";
+          than?: unknown;
+        }[];
+        message?: string;
+        until?: {
+          value: unknown;
+          /** @enum {string} */
+          op: "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "exists" | "missing";
+          than?: unknown;
+        }[];
+        poll_seconds: number;
+        poll_attempts: number;
+        retry?: {
+          attempts: number;
+          backoff_seconds: number;
+        };
+        timeout_seconds: number;
+        compensate?: {
+          call: string;
+          args: {
+            query?: {
+              [key: string]: unknown;
+            };
+            headers?: {
+              [key: string]: string;
+            };
+            body?: unknown;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      }[];
+      /** @description Milliseconds since the epoch */
+      created_at: number;
+    };
+    /** @description A workflow run, with each step's state */
+    WorkflowRun: {
+      id: string;
+      /** @constant */
+      object: "workflow.run";
+      workflow_id: string;
+      /** @enum {string} */
+      status: "running" | "compensating" | "succeeded" | "failed" | "cancelled";
+      trigger:
+        | {
+            /** @constant */
+            kind: "api";
+          }
+        | {
+            /** @constant */
+            kind: "schedule";
+            schedule_id: string;
+          };
+      input: {
+        [key: string]: unknown;
+      };
+      steps: {
+        name: string;
+        /** @enum {string} */
+        status:
+          | "pending"
+          | "running"
+          | "waiting"
+          | "succeeded"
+          | "skipped"
+          | "failed"
+          | "compensated"
+          | "compensation_failed";
+        attempts: number;
+        /** @description The step's answer (null until it has one) */
+        output: unknown;
+        error: string | null;
+        started_at: number | null;
+        finished_at: number | null;
+        duration_ms: number | null;
+      }[];
+      error: string | null;
+      /** @description Milliseconds since the epoch */
+      created_at: number;
+      finished_at: number | null;
+    };
+    /** @description A schedule and how often it fired */
+    WorkflowSchedule: {
+      id: string;
+      /** @constant */
+      object: "workflow.schedule";
+      workflow_id: string;
+      cron: string;
+      timezone: string;
+      /** @enum {string} */
+      missed: "skip" | "once";
+      input: {
+        [key: string]: unknown;
+      };
+      fired: number;
+      last_fired_at: number | null;
+      /** @description Milliseconds since the epoch */
+      created_at: number;
+    };
+    /** @description Requests through the business tier in a window */
+    RequestsReport: {
+      /** @constant */
+      object: "analytics.requests";
+      /** @description The window counted, `to` excluded */
+      window: {
+        /** Format: date-time */
+        from: string;
+        /** Format: date-time */
+        to: string;
+      };
+      count: number;
+      perSecond: number;
+      errors: number;
+      errorRate: number;
+      clientErrors: number;
+      clientErrorRate: number;
+      /** @description Nearest-rank percentiles in milliseconds; null without requests */
+      latencyMs: {
+        p50: number | null;
+        p95: number | null;
+      };
+      /** @description Requests by the gateway's decision (cache, rate limit...) */
+      decisions: {
+        [key: string]: number;
+      };
+      topRoutes: {
+        route: string;
+        count: number;
+        errors: number;
+        errorRate: number;
+        /** @description Nearest-rank percentiles in milliseconds; null without requests */
+        latencyMs: {
+          p50: number | null;
+          p95: number | null;
+        };
+      }[];
+    };
+    /** @description Chat completions in a window, per model */
+    ChatUsageReport: {
+      /** @constant */
+      object: "analytics.usage";
+      /** @description The window counted, `to` excluded */
+      window: {
+        /** Format: date-time */
+        from: string;
+        /** Format: date-time */
+        to: string;
+      };
+      models: {
+        model: string;
+        requests: number;
+        cachedRequests: number;
+        promptTokens: number;
+        completionTokens: number;
+        totalTokens: number;
+        users: number;
+      }[];
+    };
+    /** @description Orders created in a window */
+    OrdersReport: {
+      /** @constant */
+      object: "analytics.orders";
+      /** @description The window counted, `to` excluded */
+      window: {
+        /** Format: date-time */
+        from: string;
+        /** Format: date-time */
+        to: string;
+      };
+      count: number;
+      quantity: number;
+      customers: number;
     };
     /** @description A stored file, as the OpenAI files API shapes it */
     File: {
@@ -939,6 +1430,57 @@ export interface components {
       } | null;
       created_at: number;
       finished_at: number | null;
+    };
+    /** @description A training job and its state */
+    TrainingJob: {
+      id: string;
+      /** @constant */
+      object: "training.job";
+      /** @enum {string} */
+      status: "queued" | "running" | "succeeded" | "failed";
+      suffix: string;
+      /** @description The registered model version (`ft-<suffix>:<n>`) once registered */
+      model: string | null;
+      corpus:
+        | {
+            file_id: string;
+          }
+        | {
+            inline_bytes: number;
+          };
+      hyperparameters: {
+        min_count: number;
+        max_output_tokens: number;
+        context_tokens: number;
+      };
+      /** @description Whether the job registers its model itself (else `POST .../register` does) */
+      register: boolean;
+      /** @description The trained model's file in storage (purpose `model`), owned by the job's owner */
+      result_file: string | null;
+      trained: {
+        sentences: number;
+        vocabulary: number;
+      } | null;
+      error: {
+        code: string;
+        message: string;
+      } | null;
+      attempts: number;
+      created_at: number;
+      started_at: number | null;
+      finished_at: number | null;
+    };
+    /** @description A trained model's score on held-out text */
+    TrainingEvaluation: {
+      /** @constant */
+      object: "training.evaluation";
+      job: string;
+      /** @description The registered version, if the job's model is registered */
+      model: string | null;
+      tokens: number;
+      /** @description Mean bits per token */
+      cross_entropy_bits: number;
+      perplexity: number;
     };
   };
   responses: never;
@@ -1254,7 +1796,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Plan"][];
+            has_more: boolean;
           };
         };
       };
@@ -1322,9 +1867,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Plan"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -1394,15 +1937,13 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Done */
+      /** @description The plan as stored (201 when it is new) */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Plan"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -1467,9 +2008,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["User"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -1539,7 +2078,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["User"][];
+            has_more: boolean;
           };
         };
       };
@@ -1616,9 +2158,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["User"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -1685,9 +2225,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["User"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -1755,7 +2293,11 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            id: string;
+            /** @constant */
+            object: "user";
+            /** @constant */
+            deleted: true;
           };
         };
       };
@@ -1832,9 +2374,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["User"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -1966,9 +2506,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["UsageReport"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -2037,9 +2575,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["UsageReport"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -2105,7 +2641,16 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "billing.prices";
+            /** @constant */
+            currency: "USD";
+            /** @constant */
+            per: "1M tokens";
+            models: {
+              [key: string]: components["schemas"]["Price"];
+            };
+            default: components["schemas"]["Price"];
           };
         };
       };
@@ -2174,7 +2719,9 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["PoisonedEvent"][];
           };
         };
       };
@@ -2458,7 +3005,12 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Model"][];
+            has_more: boolean;
+            first_id: string | null;
+            last_id: string | null;
           };
         };
       };
@@ -2526,9 +3078,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Model"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -2686,15 +3236,13 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Done */
+      /** @description The completion whole, or with `stream: true` its chunks as server-sent events */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["ChatCompletion"];
           "text/event-stream": string;
         };
       };
@@ -2764,7 +3312,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Article"][];
+            has_more: boolean;
           };
         };
       };
@@ -2846,9 +3397,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Article"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -2915,9 +3464,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Article"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -3063,9 +3610,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Article"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -3132,9 +3677,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["MonitoringOverview"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -3347,7 +3890,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["Workflow"][];
+            has_more: boolean;
           };
         };
       };
@@ -3493,9 +4039,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Workflow"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -3562,9 +4106,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["Workflow"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -3642,9 +4184,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["WorkflowRun"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -3714,7 +4254,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["WorkflowRun"][];
+            has_more: boolean;
           };
         };
       };
@@ -3782,9 +4325,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["WorkflowRun"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -3846,14 +4387,12 @@ export interface operations {
     requestBody?: never;
     responses: {
       /** @description Done */
-      200: {
+      202: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["WorkflowRun"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -3922,7 +4461,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["WorkflowSchedule"][];
+            has_more: boolean;
           };
         };
       };
@@ -4006,9 +4548,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["WorkflowSchedule"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -4075,9 +4615,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["WorkflowSchedule"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -4211,9 +4749,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["RequestsReport"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -4281,9 +4817,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["ChatUsageReport"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -4351,9 +4885,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["OrdersReport"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -4421,7 +4953,9 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["PoisonedEvent"][];
           };
         };
       };
@@ -5203,7 +5737,10 @@ export interface operations {
         };
         content: {
           "application/json": {
-            [key: string]: unknown;
+            /** @constant */
+            object: "list";
+            data: components["schemas"]["TrainingJob"][];
+            has_more: boolean;
           };
         };
       };
@@ -5301,9 +5838,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["TrainingJob"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -5370,9 +5905,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["TrainingJob"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -5445,9 +5978,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["TrainingEvaluation"];
         };
       };
       /** @description The request is malformed: the message names the field */
@@ -5514,9 +6045,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["TrainingJob"];
         };
       };
       /** @description The request is malformed: the message names the field */
