@@ -33,8 +33,11 @@ const upgradeCli = (args: string[]) =>
 
 test.each([
   [[], "say where: --local (a running `npm start`)"],
-  [["--stack", "docker"], "--stack: driving `pulumi up` is not built yet (issue #19)"],
   [["--local", "--url", "http://127.0.0.1:8080"], "say where: --local"],
+  [["--stack", "docker", "--url", "http://127.0.0.1:8080"], "say where: --local"],
+  [["--stack", "dev;rm"], '--stack must name a stack, such as docker (got "dev;rm")'],
+  [["--stack", "docker", "--catalog", "c.json"], "--stack deploys the checkout's catalog"],
+  [["--stack", "docker", "--service", "orders", "--to", "v2"], "--stack needs --api-key"],
   [
     ["--url", "ftp://example.com", "--service", "orders", "--to", "v2"],
     "--url must be the stack's public http(s) URL",
@@ -95,10 +98,24 @@ test("npm run upgrade says when no npm start runs, and names a bad catalog's fie
       monitoring: nobody,
     }),
   );
+  const twoVersions = join(dir, "two-versions.json");
+  writeFileSync(
+    twoVersions,
+    JSON.stringify(
+      withOrders({
+        versions: [
+          { name: "v1", weight: 100 },
+          { name: "v2", weight: 0 },
+        ],
+      }),
+    ),
+  );
   const gone = await upgradeCli([
     "--local",
     "--data-dir",
     stale,
+    "--catalog",
+    twoVersions,
     "--service",
     "orders",
     "--to",

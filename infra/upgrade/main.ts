@@ -7,16 +7,22 @@
 //   --local           a running `npm start` (its operator.json: ports and admin token)
 //   --url URL         a deployed stack's public edge (its router, ingress or ALB), with
 //                     --api-key (an admin key) and --admin-token (the stack's ADMIN_TOKEN)
+//   --stack NAME      a stack of this checkout, driven through Pulumi's Automation API with the
+//                     CLI and state of `npm run up`: a version it does not run yet goes up at
+//                     weight 0 (`pulumi up`, policy pack included), the weights then move
+//                     through its public edge (its url output and admin token), and a
+//                     `pulumi preview` at the end must show no change; with --api-key
 //   --data-dir DIR    the run's DATA_DIR (default .run/data, as `npm start`'s)
 //   --catalog FILE    the catalog the platform runs (as `npm start -- --catalog FILE`)
 //   --api-key KEY     an admin API key (or PLATFORM_API_KEY): blue-green's smoke test, --url
 //   --admin-token T   the stack's admin token (or ADMIN_TOKEN), for monitoring, with --url
-// Driving `pulumi up` itself (`--stack NAME`, the Automation API) is not built yet (issue #19).
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { catalog as defaultCatalog, readCatalogFile } from "../../platform/catalog/index.ts";
+import { selectStack } from "../automation.ts";
 import { localTarget, readOperatorFile } from "./localTarget.ts";
 import { remoteTarget } from "./remoteTarget.ts";
+import { stackTarget } from "./stackTarget.ts";
 import { upgrade, type Strategy } from "./manager.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -47,14 +53,18 @@ const args = (() => {
   }
 })();
 
-if (args.stack !== undefined)
+if ([args.local, args.url, args.stack].filter((where) => where !== undefined).length !== 1)
   usageError(
-    "--stack: driving `pulumi up` is not built yet (issue #19); deploy the stack with the new version at weight 0, then give its public URL with --url",
+    "say where: --local (a running `npm start`), --url URL (a deployed stack's edge) or --stack NAME (a stack this checkout deploys), one of them",
   );
-if (Boolean(args.local) === (args.url !== undefined))
+if (args.stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(args.stack))
+  usageError(`--stack must name a stack, such as docker (got "${args.stack}")`);
+if (args.stack !== undefined && args.catalog !== undefined)
   usageError(
-    "say where: --local (a running `npm start`) or --url URL (a deployed stack), one of them",
+    "--stack deploys the checkout's catalog (platform/catalog/default.ts): drop --catalog",
   );
+if (args.stack !== undefined && !args["api-key"])
+  usageError("--stack needs --api-key (or PLATFORM_API_KEY): an API key with the admin scope");
 const url = (() => {
   if (args.url === undefined) return undefined;
   try {
@@ -85,21 +95,30 @@ const spec = catalog.services[args.service];
 if (!spec) usageError(`--service: the catalog has no service ${args.service}`);
 
 try {
+  const log = (line: string) => console.log(line);
   const target =
-    url !== undefined
-      ? remoteTarget({ catalog, url, apiKey: args["api-key"]!, adminToken: args["admin-token"]! })
-      : localTarget({
+    args.stack !== undefined
+      ? await stackTarget({
           catalog,
-          operator: readOperatorFile(resolve(root, args["data-dir"]!)),
-          apiKey: args["api-key"],
-        });
+          stack: await selectStack(root, args.stack),
+          apiKey: args["api-key"]!,
+          policyPack: resolve(root, "policy"),
+          log,
+        })
+      : url !== undefined
+        ? remoteTarget({ catalog, url, apiKey: args["api-key"]!, adminToken: args["admin-token"]! })
+        : localTarget({
+            catalog,
+            operator: readOperatorFile(resolve(root, args["data-dir"]!)),
+            apiKey: args["api-key"],
+          });
   const report = await upgrade({
     service: args.service,
     to: args.to,
     strategy: args.strategy as Strategy,
     policy: spec.upgrade,
     target,
-    log: (line) => console.log(line),
+    log,
   });
   console.log(JSON.stringify({ report }));
   process.exit(report.outcome === "completed" ? 0 : 1);

@@ -45,7 +45,8 @@ function scripted(round: (n: number, weights: Weights) => Partial<VersionHealth>
     smoke: async () => undefined,
     settle: async (_s, w) => void calls.push(`settle ${JSON.stringify(w)}`),
   };
-  return { target, calls, now: () => clock, lines: [] as string[] };
+  const advance = (ms: number) => void (clock += ms);
+  return { target, calls, now: () => clock, advance, lines: [] as string[] };
 }
 
 /** An upgrade of orders to v2 on `t`, with its log kept in `t.lines`. */
@@ -74,7 +75,10 @@ describe("shift", () => {
 describe("breach", () => {
   it("names the first threshold broken", () => {
     expect(breach(healthy(0), policy)).toBeUndefined();
-    expect(breach({ ...healthy(0), ready: 1 }, policy)).toBe("1 of 2 replicas not ready");
+    expect(breach({ ...healthy(0), ready: 1 }, policy)).toBe(
+      "1 of 2 replicas not ready, 2 rounds in a row",
+    );
+    expect(breach({ ...healthy(0), ready: 1 }, policy, 1)).toBeUndefined();
     expect(breach({ ...healthy(0), errorRate: 1 }, policy)).toBe(
       "error rate 5.0% over the budget of 2.0%",
     );
@@ -101,6 +105,34 @@ describe("upgrade", () => {
     ]);
     expect(t.lines.filter((l) => l.startsWith("step "))).toHaveLength(4);
     expect(t.lines.join("\n")).toContain("v2: 2/2 ready, 20.0 req/s, errors 0.0%, p95 25 ms");
+  });
+
+  it("deploys first, and counts the new version's readiness from when it is deployed", async () => {
+    // A `pulumi up` (--stack) may take longer than the policy gives a version to become ready;
+    // its replicas are not ready in the first round after it.
+    const t = scripted((n) => (n === 1 ? { ready: 0 } : {}));
+    const report = await upgradeOn(t, {
+      target: {
+        ...t.target,
+        deploy: async (s, v) => {
+          await t.target.deploy(s, v);
+          t.advance(policy.readySeconds * 2000);
+        },
+      },
+    });
+    expect(report.outcome).toBe("completed");
+    expect(t.calls[0]).toBe("deploy orders v2");
+  });
+
+  it("takes one round with a replica not ready for a late probe, two in a row for a breach", async () => {
+    const once = scripted((n) => (n === 3 ? { ready: 1 } : {}));
+    expect((await upgradeOn(once)).outcome).toBe("completed");
+    expect(once.lines.join("\n")).toContain("(not all ready: watched one more round)");
+    const twice = scripted((n) => (n === 3 || n === 4 ? { ready: 1 } : {}));
+    expect(await upgradeOn(twice)).toMatchObject({
+      outcome: "rolled-back",
+      reason: "1 of 2 replicas not ready, 2 rounds in a row",
+    });
   });
 
   it("puts the previous weights back at the first breach, and says why", async () => {

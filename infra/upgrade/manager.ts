@@ -30,7 +30,7 @@ export interface UpgradeTarget {
   setWeights(service: string, weights: Weights): Promise<void>;
   /** The first monitoring round that finished after `after` (ms), for one version. */
   health(service: string, version: string, after: number): Promise<VersionHealth>;
-  /** Brings the version up at weight 0 where it does not run yet. */
+  /** Brings the version up at weight 0 where it does not run yet; the upgrade's first step. */
   deploy(service: string, version: string): Promise<void>;
   /** A few requests pinned to the version alone; a message when one fails. */
   smoke(service: string, version: string): Promise<string | undefined>;
@@ -88,9 +88,24 @@ export function shift(before: Weights, to: string, pct: number): Weights {
   return out;
 }
 
-/** The first threshold `h` breaks, as one sentence, or undefined. */
-export function breach(h: VersionHealth, policy: UpgradePolicy): string | undefined {
-  if (h.ready < h.replicas) return `${h.replicas - h.ready} of ${h.replicas} replicas not ready`;
+/**
+ * Rounds in a row in which a replica of the new version is seen not ready before that is a
+ * breach: one probe answered late on a busy machine is not a failing version (a CI run of the
+ * Docker stack rolled back a sound v2 on one such round).
+ */
+export const NOT_READY_ROUNDS = 2;
+
+/**
+ * The first threshold `h` breaks, as one sentence, or undefined; `notReadyRounds` counts the
+ * rounds in a row, this one included, in which not every replica was ready.
+ */
+export function breach(
+  h: VersionHealth,
+  policy: UpgradePolicy,
+  notReadyRounds = NOT_READY_ROUNDS,
+): string | undefined {
+  if (h.ready < h.replicas && notReadyRounds >= NOT_READY_ROUNDS)
+    return `${h.replicas - h.ready} of ${h.replicas} replicas not ready, ${notReadyRounds} rounds in a row`;
   const share = h.requestRate > 0 ? h.errorRate / h.requestRate : 0;
   if (share > policy.maxErrorRate)
     return `error rate ${pct(share)} over the budget of ${pct(policy.maxErrorRate)}`;
@@ -117,6 +132,8 @@ export async function upgrade(a: UpgradeArgs): Promise<UpgradeReport> {
   const now = a.now ?? Date.now;
   const started = now();
   const { service, to, policy, target } = a;
+  // First, so that a version the target deploys now (`--stack`: a `pulumi up`) is in the weights.
+  await target.deploy(service, to);
   const before = await target.weights(service);
   if (!(to in before))
     throw new Error(
@@ -132,9 +149,9 @@ export async function upgrade(a: UpgradeArgs): Promise<UpgradeReport> {
     return { outcome: "completed", before, after: before, secondsToFull: 0 };
   }
 
-  await target.deploy(service, to);
-  // Ready: every replica of the new version passes its checks in one monitoring round.
-  const readyBy = started + policy.readySeconds * 1000;
+  // Ready: every replica of the new version passes its checks in one monitoring round, counted
+  // from when it was deployed.
+  const readyBy = now() + policy.readySeconds * 1000;
   let seen = now();
   for (;;) {
     const h = await target.health(service, to, seen);
@@ -154,6 +171,8 @@ export async function upgrade(a: UpgradeArgs): Promise<UpgradeReport> {
 
   const steps = a.strategy === "canary" ? policy.canarySteps : [100];
   let fullAt = started;
+  // Rounds in a row, across steps, in which not every replica of the new version was ready.
+  let notReady = 0;
   for (const [i, step] of steps.entries()) {
     const weights = shift(before, to, step);
     await target.setWeights(service, weights);
@@ -172,12 +191,18 @@ export async function upgrade(a: UpgradeArgs): Promise<UpgradeReport> {
       const h = await target.health(service, to, last);
       last = h.at;
       answered += h.requests;
+      notReady = h.ready < h.replicas ? notReady + 1 : 0;
       const broken =
-        breach(h, policy) ??
+        breach(h, policy, notReady) ??
         (now() - setAt >= holdMs * STARVED_HOLDS && answered < policy.minRequests
           ? `too little traffic to judge ${to}: ${answered} answers in ${((now() - setAt) / 1000).toFixed(0)} s, the policy wants ${policy.minRequests} a step`
           : undefined);
-      a.log(`  ${to}: ${figures(h)}${broken ? `  BREACH: ${broken}` : ""}`);
+      const note = broken
+        ? `  BREACH: ${broken}`
+        : notReady > 0
+          ? "  (not all ready: watched one more round)"
+          : "";
+      a.log(`  ${to}: ${figures(h)}${note}`);
       if (broken) {
         const seenAt = now();
         await target.setWeights(service, before);

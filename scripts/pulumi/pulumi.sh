@@ -12,7 +12,8 @@
 # - for `preview|up|destroy|refresh --stack NAME`, creates the stack when it does not exist yet.
 #   `pulumi stack init` writes the stack's `encryptionsalt:` into Pulumi.NAME.yaml (README, "The
 #   real CLI"): commit it with your stack's settings, or leave it out of commits.
-# `bash scripts/pulumi/pulumi.sh --ensure` only makes the CLI available and prints where it is.
+# `bash scripts/pulumi/pulumi.sh --ensure` only makes the CLI available and prints where it is;
+# `--env` prints it and the state settings (below) for the Automation API.
 # Environment: PULUMI_KIT (default ../shared/pulumi beside the checkout), PULUMI_KIT_PREFIX
 # (default ${XDG_CACHE_HOME:-~/.cache}/resilient-gateway-platform/pulumi-kit).
 set -euo pipefail
@@ -72,6 +73,16 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
     fi
     export PULUMI_CONFIG_PASSPHRASE_FILE="$passphrase"
   fi
+fi
+
+# `--env`: the CLI and the state settings above as NAME=value lines, for a program that drives
+# the engine itself through the Automation API (`npm run upgrade -- --stack NAME`).
+if [ "${1:-}" = --env ]; then
+  echo "PULUMI=$(command -v pulumi)"
+  for name in PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE_FILE PULUMI_SKIP_UPDATE_CHECK; do
+    if [ -n "${!name:-}" ]; then echo "$name=${!name}"; fi
+  done
+  exit 0
 fi
 
 # `--stack NAME` / `-s NAME` / `--stack=NAME` of a deployment command: create the stack first.
