@@ -10,7 +10,7 @@ import { requireEnv } from "../support/kafka.ts";
 import { adminKey } from "../support/users.ts";
 import { ROOT, startTopology, type RunningTopology } from "../support/localTopology.ts";
 import {
-  V2_FIELD as FIELD,
+  orderClients,
   ordersV2Commit,
   spreadUsers,
   upgradeCatalog,
@@ -68,54 +68,6 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function api(key: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${topo.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-}
-
-/** Clients that keep creating and reading orders, each as a user of its own, until stopped. */
-function load(keys: string[]) {
-  const seen = { requests: 0, failed: [] as string[], withField: 0, reads: 0 };
-  let stopped = false;
-  const done = (async () => {
-    for (let i = 0; !stopped; i++) {
-      const key = keys[i % keys.length]!;
-      try {
-        const made = await api(key, "POST", "/v1/orders", { item: "pen", quantity: 1 });
-        seen.requests++;
-        if (made.status !== 201) {
-          seen.failed.push(`POST ${made.status} ${JSON.stringify(made.body).slice(0, 120)}`);
-          continue;
-        }
-        const read = await api(key, "GET", `/v1/orders/${made.body["id"] as string}`);
-        seen.requests++;
-        if (read.status !== 200) seen.failed.push(`GET ${read.status}`);
-        else {
-          seen.reads++;
-          if (FIELD in read.body) seen.withField++;
-        }
-      } catch (err) {
-        seen.failed.push(`error ${(err as Error).message}`);
-      }
-      // About 15 requests a second: under the per-address limit all these clients share.
-      await new Promise((ok) => setTimeout(ok, 120));
-    }
-  })();
-  return {
-    seen,
-    reset: () => Object.assign(seen, { requests: 0, failed: [], withField: 0, reads: 0 }),
-    stop: async () => {
-      stopped = true;
-      await done;
-    },
-  };
-}
-
 /** `npm run upgrade` through the run's own ports, or through its public edge as an admin. */
 async function upgradeTo(version: string, through: "ports" | { apiKey: string }) {
   const where =
@@ -163,7 +115,7 @@ test("a canary to v2's own build loses nothing; a failing v3 is rolled back at i
     ],
   });
 
-  const clients = load(keys);
+  const clients = orderClients(topo.url, keys);
   try {
     await new Promise((ok) => setTimeout(ok, 3_000));
     expect(clients.seen.withField).toBe(0); // v1 answers everyone

@@ -93,21 +93,29 @@ export class Workspace {
     this.extraEnv = extraEnv;
   }
 
+  /**
+   * What a program that runs the CLI in the copy needs: the CLI on PATH, this copy's state and
+   * passphrase (the Automation API of `npm run upgrade -- --stack` reads the same).
+   */
+  get env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PATH: `${dirname(pulumiBinary())}:${process.env["PATH"] ?? ""}`,
+      PULUMI_BACKEND_URL: `file://${this.state}`,
+      PULUMI_CONFIG_PASSPHRASE: "platform-tests-passphrase",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      ...this.extraEnv,
+    };
+  }
+
   /** Runs `pulumi args` in the copy; resolves with the result whatever the exit code. */
   exec(args: string[], opts: RunOptions = {}): Promise<Result> {
     return new Promise((done, fail) => {
       const child = spawn(pulumiBinary(), args, {
         cwd: join(this.dir, opts.cwd ?? "."),
         stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          PULUMI_BACKEND_URL: `file://${this.state}`,
-          PULUMI_CONFIG_PASSPHRASE: "platform-tests-passphrase",
-          PULUMI_SKIP_UPDATE_CHECK: "true",
-          PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-          ...this.extraEnv,
-          ...opts.env,
-        },
+        env: { ...this.env, ...opts.env },
       });
       let stdout = "";
       let stderr = "";

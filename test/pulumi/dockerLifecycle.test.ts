@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import OpenAI from "openai";
 import { probe } from "../../services/render/media.ts";
 import { docker } from "../docker/engine.ts";
+import { orderClients, ordersV2Commit, spreadUsers } from "../support/upgradeScenario.ts";
 import { dockerEngineOrSkip } from "./engineSetup.ts";
 import { PULUMI_TEST_TIMEOUT_MS, ROOT, Workspace } from "./cli.ts";
 
@@ -14,8 +15,9 @@ import { PULUMI_TEST_TIMEOUT_MS, ROOT, Workspace } from "./cli.ts";
 // engine, the README's requests through the router it published, a video made in its
 // containers, a preview that finds nothing to change, the networks keeping apart what the
 // catalog does not connect, one catalog edit (a third orders replica) applied as an update that
-// leaves every other container running as it was, and a destroy that leaves no container,
-// volume or network behind.
+// leaves every other container running as it was, an upgrade of orders to a build of its own
+// under load (`npm run upgrade -- --stack`), and a destroy that leaves no container, volume or
+// network behind.
 // The images that cannot be pulled here are the stand-ins of test/pulumi/standins.
 
 jest.setTimeout(PULUMI_TEST_TIMEOUT_MS);
@@ -386,6 +388,97 @@ it("adds a third orders replica as an update that replaces nothing else", async 
   for (const [name, id] of before) expect([name, after.get(name)]).toEqual([name, id]);
   expect(await unhealthy(new Map([["orders-3", after.get("orders-3")!]]))).toEqual([]);
   expect((await api("/v1/orders?limit=10")).status).toBe(200);
+});
+
+// The upgrade layer on the deployed stack, as an operator runs it: orders v2, a build of its own
+// (a commit whose orders answer one field more), goes into the catalog at weight 0, and
+// `npm run upgrade -- --stack` deploys it through the Automation API (`pulumi up` with the
+// policy pack), moves the traffic step by step through the router while clients keep creating
+// and reading orders, and finds nothing to change in a preview at the end. The live weights
+// then hold through the gateways' restart.
+it("upgrades orders to a v2 of its own build with npm run upgrade --stack, under load", async () => {
+  if (skip) return console.warn(`skipped: ${skip}`);
+  // The copy becomes a repository, so that v2's source can be one of its commits.
+  const git = (...args: string[]) => run("git", args, { cwd: ws.dir });
+  await git("init", "-q");
+  await git("add", "-A");
+  await git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "checkout");
+  const work = mkdtempSync(join(tmpdir(), "upgrade-stack-"));
+  const v2 = await ordersV2Commit(ws.dir, work);
+  rmSync(work, { recursive: true, force: true });
+  const catalogFile = join(ws.dir, "platform/catalog/default.ts");
+  const source = readFileSync(catalogFile, "utf8");
+  const edited = source.replace(
+    /(orders: \{\n\s+domain: "business",\n\s+routes: \["\/v1\/orders"\],\n)/,
+    `$1      versions: [{ name: "v1", weight: 100 }, { name: "v2", weight: 0, source: { ref: "${v2}" } }],
+      upgrade: { canarySteps: [10, 50, 100], holdSeconds: 5, minRequests: 5, maxErrorRate: 0.05, maxP95Ms: 10000 },\n`,
+  );
+  expect(edited).not.toBe(source);
+  writeFileSync(catalogFile, edited);
+
+  const keys = await spreadUsers(url, apiKey, {
+    count: 12,
+    early: 2,
+    firstSteps: [{ to: "v2", weights: { v1: 90, v2: 10 } }],
+  });
+  const before = await containerIds();
+  const routerIds = [...before].filter(([name]) => name.startsWith("router-"));
+  expect(routerIds).toHaveLength(2);
+
+  const upgrade = spawn(
+    process.execPath,
+    ["infra/upgrade/main.ts", "--stack", stack, "--service", "orders", "--to", "v2"],
+    {
+      cwd: ws.dir,
+      env: { ...ws.env, NODE_OPTIONS: "", PLATFORM_API_KEY: apiKey },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  let clients: ReturnType<typeof orderClients> | undefined;
+  const collect = (d: Buffer) => {
+    out += d.toString();
+    // The clients start once v2 runs: the `pulumi up` before it replaces the containers whose
+    // catalog changed (the router's does not), which is no time to count failures.
+    if (!clients && /^v2 ready/m.test(out)) clients = orderClients(url, keys);
+  };
+  upgrade.stdout.on("data", collect);
+  upgrade.stderr.on("data", collect);
+  const code = await new Promise<number | null>((ok) => upgrade.once("close", ok));
+  const seen = await clients?.stop().then(() => clients!.seen);
+  console.log(
+    `npm run upgrade -- --stack ${stack}:\n${out}\n` +
+      `${seen?.failed.length} of ${seen?.requests} client requests failed during the steps`,
+  );
+  expect([code, out]).toEqual([0, expect.stringContaining("completed:")]);
+  expect(out).toContain("orders v2 is not deployed: pulumi up --stack docker");
+  expect(out).toMatch(/^pulumi up: \d+ create, .* in \d+ s$/m);
+  expect(out).toContain("step 3/3: v1 0%, v2 100%");
+  expect(out).toContain("pulumi preview: no changes");
+  expect(seen?.requests).toBeGreaterThan(0);
+  expect(seen?.failed).toEqual([]);
+
+  // The public edge stayed up: the router's containers were not replaced.
+  const after = await containerIds();
+  for (const [name, id] of routerIds) expect([name, after.get(name)]).toEqual([name, id]);
+  // Every client is on v2's build, and stays there when the tier's gateways restart: the live
+  // weights hold until the catalog's change.
+  const onV2 = async () => {
+    const probe = orderClients(url, keys);
+    await new Promise((ok) => setTimeout(ok, 4_000));
+    await probe.stop();
+    return probe.seen;
+  };
+  const now = await onV2();
+  expect(now.failed).toEqual([]);
+  expect(now.withField).toBe(now.reads);
+  const gateways = [...after].filter(([name]) => name.startsWith("gateway-business-"));
+  expect(gateways).toHaveLength(2);
+  for (const [, id] of gateways) await docker("restart", id);
+  expect(await unhealthy(new Map(gateways))).toEqual([]);
+  const restarted = await onV2();
+  expect(restarted.reads).toBeGreaterThan(0);
+  expect(restarted.withField).toBe(restarted.reads);
 });
 
 it("destroys every container, volume and network of the stack", async () => {

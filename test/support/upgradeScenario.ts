@@ -94,3 +94,53 @@ export async function spreadUsers(
   }
   return keys;
 }
+
+/**
+ * Clients that keep creating and reading orders through `url`, each as a user of its own, until
+ * stopped: what they saw fail, and how many of their reads carried `V2_FIELD`.
+ */
+export function orderClients(url: string, keys: string[]) {
+  const api = async (key: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  };
+  const seen = { requests: 0, failed: [] as string[], withField: 0, reads: 0 };
+  let stopped = false;
+  const done = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const key = keys[i % keys.length]!;
+      try {
+        const made = await api(key, "POST", "/v1/orders", { item: "pen", quantity: 1 });
+        seen.requests++;
+        if (made.status !== 201) {
+          seen.failed.push(`POST ${made.status} ${JSON.stringify(made.body).slice(0, 120)}`);
+          continue;
+        }
+        const read = await api(key, "GET", `/v1/orders/${made.body["id"] as string}`);
+        seen.requests++;
+        if (read.status !== 200) seen.failed.push(`GET ${read.status}`);
+        else {
+          seen.reads++;
+          if (V2_FIELD in read.body) seen.withField++;
+        }
+      } catch (err) {
+        seen.failed.push(`error ${(err as Error).message}`);
+      }
+      // About 15 requests a second: under the per-address limit all these clients share.
+      await new Promise((ok) => setTimeout(ok, 120));
+    }
+  })();
+  return {
+    seen,
+    reset: () => Object.assign(seen, { requests: 0, failed: [], withField: 0, reads: 0 }),
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
+}
