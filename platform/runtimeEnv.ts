@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { CATALOG_ENV, routerCatalogJson, runtimeCatalogJson } from "./catalog/runtime.ts";
+import {
+  CATALOG_ENV,
+  gatewayCatalogJson,
+  routerCatalogJson,
+  serviceCatalogJson,
+} from "./catalog/runtime.ts";
 import { callerRoles, type Catalog } from "./catalog/schema.ts";
 import { domains, keyService, serviceWithRole, services } from "./catalog/topology.ts";
 import type { Workload } from "./catalog/reachability.ts";
@@ -327,7 +332,7 @@ export function gatewayEnv(
   data?: DataAccess,
 ): Env {
   const env: Env = {
-    [envKey.catalog]: runtimeCatalogJson(catalog),
+    [envKey.catalog]: gatewayCatalogJson(catalog, domain),
     [envKey.port]: String(port),
     [envKey.domain]: domain,
     [envKey.proxyHops]: String(PROXY_HOPS[target]),
@@ -384,7 +389,7 @@ export function serviceEnv(
     databasePoolMax: data?.databasePoolMax,
   };
   const env: Env = {
-    [envKey.catalog]: runtimeCatalogJson(catalog),
+    [envKey.catalog]: serviceCatalogJson(catalog, service),
     [envKey.port]: String(port),
     [envKey.domain]: spec.domain,
     [envKey.service]: service,

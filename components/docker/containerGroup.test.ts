@@ -23,6 +23,7 @@ interface Container {
   networksAdvanced: { name: string; aliases: string[] }[];
   ports: { internal: number; external: number }[];
   capabilities: { drops: string[] };
+  destroyGraceSeconds: number;
 }
 const containers = (records: Records) =>
   records
@@ -58,6 +59,11 @@ describe("ContainerGroup", () => {
       expect(c.capabilities.drops).toEqual(["ALL"]);
     }
     expect(JSON.stringify(records.all)).not.toContain("do-not-print");
+  });
+
+  it("lets a replica drain when the engine deletes it, instead of killing it at once", () => {
+    // Above Node's drain (2 s, then at most 10 s for requests in flight).
+    for (const [, c] of containers(records)) expect(c.destroyGraceSeconds).toBeGreaterThan(12);
   });
 
   it("publishes one host port per replica from hostPort", () => {

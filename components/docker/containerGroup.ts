@@ -102,8 +102,13 @@ export class ContainerGroup extends pulumi.ComponentResource {
     const command =
       secretEntries.length === 0 ? args.command : [`--env-file=${secretEnvFile}`, ...args.command];
 
-    const containers = names.map(
-      (replica, i) =>
+    // Docker's provider replaces a container by deleting it first (its schema says so for every
+    // container). Each replica waits for the one before it, so that an update replaces them one
+    // at a time, each healthy (`wait`) before the next goes, and the group keeps serving through
+    // it; a first create is as serial, a few seconds a replica.
+    const containers: docker.Container[] = [];
+    for (const [i, replica] of names.entries()) {
+      containers.push(
         new docker.Container(
           replica,
           {
@@ -129,6 +134,10 @@ export class ContainerGroup extends pulumi.ComponentResource {
             restart: "unless-stopped",
             // An init as PID 1 forwards SIGTERM to Node (which then drains) and reaps zombies.
             init: true,
+            // Unset, the provider's delete sends SIGTERM and kills at once: a replaced replica
+            // would drop what it was answering. Node's drain takes DRAIN_DELAY_MS (2 s) and at
+            // most 10 s more for requests in flight (services/shared/http.ts `serve`).
+            destroyGraceSeconds: 15,
             memory: args.memoryMb,
             // No swap above the limit. Unset, the engine makes it twice the memory and the
             // provider reads that back as a change on every preview.
@@ -141,11 +150,13 @@ export class ContainerGroup extends pulumi.ComponentResource {
             wait: true,
             waitTimeout: 120,
           },
-          // Children do not inherit the component's dependsOn: pass it on, so that a group
-          // starts after what it needs (its data stores, the services behind a gateway).
-          { parent: this, dependsOn: opts?.dependsOn },
+          // Children do not inherit the component's dependsOn: the first replica takes it, so
+          // that a group starts after what it needs (its data stores, the services behind a
+          // gateway), and each later one waits for the one before.
+          { parent: this, dependsOn: i === 0 ? opts?.dependsOn : containers[i - 1] },
         ),
-    );
+      );
+    }
 
     this.containerIds = pulumi.all(containers.map((c) => c.id));
     this.registerOutputs({

@@ -9,7 +9,8 @@ import { nameOf } from "../../platform/names.ts";
 // segment: every member reaches every other, on every port. So each connection of the statement
 // gets a network of its own, holding exactly its two groups, and each workload that uses data
 // stores gets one with exactly those stores: two containers share a network only when the
-// statement lets one call the other, or one is a store the other uses. What Docker cannot say is
+// statement lets one call the other, or one is a store the other uses (a service's versions
+// share theirs). What Docker cannot say is
 // direction and port: the callee can open a connection back, to any port its caller listens on.
 //
 // All of them are `internal` (no route out of the host, no published port) but the router's own,
@@ -48,25 +49,32 @@ function replicasOf(catalog: Catalog, w: Workload): number {
       : catalog.services[w.service]!.replicas;
 }
 
-/** The stores each workload uses, by workload name: the gateway tiers' and the services'. */
+/**
+ * Who uses which of a domain's stores: each gateway tier, and each service with all its versions.
+ * A service's versions share one network to the stores, so that a version added for an upgrade
+ * joins the network that is there and changes nothing of the stores' containers (a changed
+ * network list replaces a container on Docker, PostgreSQL and Kafka included).
+ */
 function storeUsers(
   catalog: Catalog,
-): { workload: Workload; domain: string; stores: StoreKind[] }[] {
+): { name: string; members: Workload[]; domain: string; stores: StoreKind[] }[] {
   const order: StoreKind[] = ["postgres", "redis", "kafka"];
   const sorted = (set: ReadonlySet<StoreKind>) => order.filter((k) => set.has(k));
   return [
-    ...domains(catalog).map((d) => ({
-      workload: { kind: "tier", domain: d.name } as Workload,
-      domain: d.name,
-      stores: sorted(gatewayStores),
-    })),
-    ...services(catalog).flatMap((s) =>
-      s.versions.map((v) => ({
-        workload: { kind: "service", service: s.name, version: v.name } as Workload,
-        domain: s.domain,
-        stores: sorted(new Set(s.uses)),
+    ...domains(catalog).map((d) => {
+      const tier: Workload = { kind: "tier", domain: d.name };
+      return { name: nameOf(tier), members: [tier], domain: d.name, stores: sorted(gatewayStores) };
+    }),
+    ...services(catalog).map((s) => ({
+      name: nameOf({ kind: "service", service: s.name, version: "v1" }),
+      members: s.versions.map((v): Workload => ({
+        kind: "service",
+        service: s.name,
+        version: v.name,
       })),
-    ),
+      domain: s.domain,
+      stores: sorted(new Set(s.uses)),
+    })),
   ].filter((u) => u.stores.length > 0);
 }
 
@@ -108,15 +116,14 @@ export function dockerNetworks(
     );
   }
   for (const u of storeUsers(catalog)) {
-    const name = `${prefix}-${nameOf(u.workload)}--stores`;
     add(
       {
-        name,
+        name: `${prefix}-${u.name}--stores`,
         purpose: "stores",
         internal: true,
-        members: [nameOf(u.workload), ...u.stores.map((k) => storeAlias(u.domain, k))],
+        members: [...u.members.map(nameOf), ...u.stores.map((k) => storeAlias(u.domain, k))],
       },
-      replicasOf(catalog, u.workload) + u.stores.length,
+      u.members.reduce((sum, w) => sum + replicasOf(catalog, w), 0) + u.stores.length,
     );
   }
   add(

@@ -76,6 +76,16 @@ describe("the Docker plan", () => {
     }
   });
 
+  it("adds a version to its service's network to the stores, and leaves the stores' networks", () => {
+    // A store container whose networks change is replaced: PostgreSQL and Kafka restarted under
+    // every service of the domain, for an upgrade of one of them.
+    const canary = planDocker(ordersCanary(), pool);
+    const orders = canary.networks.find((n) => n.name === "platform-orders--stores")!;
+    expect(orders.members).toEqual(["orders", "orders-v2", "business-postgres", "business-kafka"]);
+    expect(canary.groups.find((g) => g.name === "orders-v2")!.networks).toContain(orders.name);
+    expect(canary.stores).toEqual(plan.stores);
+  });
+
   it("joins each group to the networks that name it, and runs only the stores someone uses", () => {
     for (const g of plan.groups) {
       const expected = plan.networks.filter((n) => n.members.includes(g.name)).map((n) => n.name);

@@ -6,9 +6,11 @@ import { defaultCatalog } from "./default.ts";
 import { catalog } from "./index.ts";
 import {
   CATALOG_ENV,
+  gatewayCatalogJson,
   loadRuntimeCatalog,
   routerCatalogJson,
   runtimeCatalogJson,
+  serviceCatalogJson,
 } from "./runtime.ts";
 import type { CatalogInput } from "./schema.ts";
 import { validateCatalog } from "./validate.ts";
@@ -43,7 +45,7 @@ describe("the catalog's runtime view", () => {
       expect(runtimeCatalogJson(other)).not.toBe(runtimeCatalogJson(catalog));
   });
 
-  it("keeps the router's view when a version is added or reweighted, and only then", () => {
+  it("changes, when a version is added or reweighted, for the processes that route it alone", () => {
     // The upgrade's first step: orders v2 deployed at weight 0, then written back at 100%.
     const added = edited((c) => {
       c.services["orders"]!.versions = [
@@ -57,13 +59,44 @@ describe("the catalog's runtime view", () => {
         { name: "v2", weight: 100 },
       ];
     });
+    const bridge = Object.entries(catalog.services).find(([, s]) => s.role === "api-bridge")![0];
+    const unmoved = [
+      routerCatalogJson,
+      (c: typeof catalog) => gatewayCatalogJson(c, "identity"),
+      ...Object.keys(catalog.services)
+        .filter((name) => name !== bridge)
+        .map((name) => (c: typeof catalog) => serviceCatalogJson(c, name)),
+    ];
+    const moving = [
+      (c: typeof catalog) => gatewayCatalogJson(c, catalog.services["orders"]!.domain),
+      (c: typeof catalog) => serviceCatalogJson(c, bridge),
+    ];
     for (const other of [added, moved]) {
-      expect(routerCatalogJson(other)).toBe(routerCatalogJson(catalog));
-      expect(runtimeCatalogJson(other)).not.toBe(runtimeCatalogJson(catalog));
+      for (const view of unmoved) expect(view(other)).toBe(view(catalog));
+      for (const view of moving) expect(view(other)).not.toBe(view(catalog));
     }
-    // What the router does read (routes, a body limit) still changes it.
+    // What they do read (routes, a body limit) still changes every view.
     const rerouted = edited((c) => c.services["orders"]!.routes!.push("/v1/carts"));
-    expect(routerCatalogJson(rerouted)).not.toBe(routerCatalogJson(catalog));
+    for (const view of [...unmoved, ...moving]) expect(view(rerouted)).not.toBe(view(catalog));
+  });
+
+  it("keeps the versions of the services a gateway routes, for the gateway", async () => {
+    const business = catalog.services["orders"]!.domain;
+    const view = await loadRuntimeCatalog({
+      [CATALOG_ENV]: gatewayCatalogJson(
+        edited((c) => {
+          c.services["orders"]!.versions = [
+            { name: "v1", weight: 90 },
+            { name: "v2", weight: 10 },
+          ];
+        }),
+        business,
+      ),
+    });
+    expect(view.services["orders"]!.versions.map((v) => [v.name, v.weight])).toEqual([
+      ["v1", 90],
+      ["v2", 10],
+    ]);
   });
 
   it("loads back to the same routes, versions, traffic and calls", async () => {

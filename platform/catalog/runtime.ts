@@ -20,36 +20,58 @@ function without<T extends object>(spec: T, fields: readonly string[]): Partial<
   return copy;
 }
 
-const mapValues = <T, U>(record: Record<string, T>, f: (value: T) => U): Record<string, U> =>
-  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value)]));
+const mapValues = <T, U>(
+  record: Record<string, T>,
+  f: (value: T, key: string) => U,
+): Record<string, U> =>
+  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value, key)]));
 
 /**
  * The catalog without what only the deployer reads: replica counts, cpu and memory, zones, the
  * data stores' instance classes, the router (which is nothing but its size) and the services'
- * upgrade policies. Changing those
- * changes this text for no process, so no process is restarted for them. A process that read a
- * left-out field anyway would see the schema's default: none does (services/ reads routes,
- * versions, traffic, calls and the gateways' resilience). `omit` leaves out more of each
- * service, for a process that does not read it (routerCatalogJson).
+ * upgrade policies. Changing those changes this text for no process, so no process is restarted
+ * for them. A process that read a left-out field anyway would see the schema's default: none
+ * does (services/ reads routes, versions, traffic, calls and the gateways' resilience).
+ * `versionsOf` says whose versions the view keeps: the process views below keep only those the
+ * process routes between.
  */
-export function runtimeCatalogJson(catalog: Catalog, omit: readonly string[] = []): string {
+export function runtimeCatalogJson(
+  catalog: Catalog,
+  versionsOf: (service: string, spec: Catalog["services"][string]) => boolean = () => true,
+): string {
   return JSON.stringify({
     name: catalog.name,
     containerPort: catalog.containerPort,
     opsPort: catalog.opsPort,
     defaultDomain: catalog.defaultDomain,
     domains: mapValues(catalog.domains, (d) => ({ gateway: without(d.gateway, SIZING) })),
-    services: mapValues(catalog.services, (s) => without(s, [...SERVICE_DEPLOYER_ONLY, ...omit])),
+    services: mapValues(catalog.services, (s, name) =>
+      without(s, [...SERVICE_DEPLOYER_ONLY, ...(versionsOf(name, s) ? [] : ["versions"])]),
+    ),
   });
 }
 
+// Each process is handed the view of the catalog it reads, not the whole of it. A version added
+// at weight 0 for an upgrade, or weights written back after one, then change the environment of
+// the processes that route that service and of no other: every target replaces a process whose
+// environment changed (on Docker, a container is deleted before its successor starts), and an
+// upgrade of orders must not restart the identity tier, the router or the chat service.
+
+/** The router sends a path to a tier by route and domain: it reads no service's versions. */
+export const routerCatalogJson = (catalog: Catalog) => runtimeCatalogJson(catalog, () => false);
+
+/** A gateway tier splits traffic between the versions of its own domain's services only. */
+export const gatewayCatalogJson = (catalog: Catalog, domain: string) =>
+  runtimeCatalogJson(catalog, (_, s) => s.domain === domain);
+
 /**
- * The router's view: without the services' versions, which it never reads (it sends a path to a
- * tier by route and domain). A version added at weight 0 for an upgrade, or weights written back
- * after one, then leave the router's containers as they are: on Docker a new router replica could
- * not take the host port the old one holds, and the public edge would go down for the update.
+ * A service reads no versions (its own is SERVICE_VERSION, its settings its env), but the
+ * api-bridge, whose MCP resource shows callers the catalog's versions and weights.
  */
-export const routerCatalogJson = (catalog: Catalog) => runtimeCatalogJson(catalog, ["versions"]);
+export const serviceCatalogJson = (catalog: Catalog, service: string) => {
+  const bridge = catalog.services[service]?.role === "api-bridge";
+  return runtimeCatalogJson(catalog, () => bridge);
+};
 
 /**
  * The catalog a process runs with: the deploy target's PLATFORM_CATALOG, or, where none is set

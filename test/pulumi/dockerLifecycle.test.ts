@@ -435,29 +435,45 @@ it("upgrades orders to a v2 of its own build with npm run upgrade --stack, under
     },
   );
   let out = "";
-  let clients: ReturnType<typeof orderClients> | undefined;
+  // The clients run from before the deploying update to the end: the update replaces only what
+  // routes or watches orders' versions, a replica at a time (components/docker/containerGroup.ts).
+  const clients = orderClients(url, keys);
+  clients.enter("deploy");
   const collect = (d: Buffer) => {
     out += d.toString();
-    // The clients start once v2 runs: the `pulumi up` before it replaces the containers whose
-    // catalog changed (the router's does not), which is no time to count failures.
-    if (!clients && /^v2 ready/m.test(out)) clients = orderClients(url, keys);
+    if (/^v2 ready/m.test(out)) clients.enter("steps");
   };
   upgrade.stdout.on("data", collect);
   upgrade.stderr.on("data", collect);
   const code = await new Promise<number | null>((ok) => upgrade.once("close", ok));
-  const seen = await clients?.stop().then(() => clients!.seen);
+  await clients.stop();
+  const seen = clients.seen;
   console.log(
     `npm run upgrade -- --stack ${stack}:\n${out}\n` +
-      `${seen?.failed.length} of ${seen?.requests} client requests failed during the steps`,
+      `${seen.failed.length} of ${seen.requests} client requests failed from the deploy to the end` +
+      seen.failed.map((f) => `\n  ${f}`).join(""),
   );
   // The manager's contract, whatever v2 did: the version went up through the Automation API,
   // the stack still matches what runs, and the public edge stayed up (the router not replaced).
   expect(out).toContain("orders v2 is not deployed: pulumi up --stack docker");
   expect(out).toMatch(/^pulumi up: \d+ create, .* in \d+ s$/m);
   expect(out).toContain("pulumi preview: no changes");
-  expect(seen?.requests).toBeGreaterThan(0);
+  expect(seen.requests).toBeGreaterThan(0);
   const after = await containerIds();
   for (const [name, id] of routerIds) expect([name, after.get(name)]).toEqual([name, id]);
+  // What the version's update replaced: the groups that route it (the business tier), watch it
+  // (monitoring) or show it (the MCP bridge), and nothing else: no store, no other tier, no
+  // other service (platform/catalog/runtime.ts gives each process its own view of the catalog).
+  const group = (name: string) => name.replace(/-\d+$/, "");
+  const replaced = new Set(
+    [...before].filter(([n, id]) => after.get(n) !== id).map(([n]) => group(n)),
+  );
+  expect([...replaced].sort()).toEqual(["gateway-business", "mcp", "monitoring"]);
+  // The issue asks for no failed request. The CI run of 054ba9c completed with 1 of 174 failed
+  // (a GET answered 500) while its update still replaced the domain's stores; this holds the
+  // whole run, the deploying update included, to the policy's error budget (5%), and the log
+  // above lists each failure with its phase.
+  expect(seen.failed.length).toBeLessThanOrEqual(seen.requests * 0.05);
   const { report } = JSON.parse(out.trim().split("\n").at(-1)!) as {
     report: { outcome: string; reason?: string };
   };
@@ -485,11 +501,6 @@ it("upgrades orders to a v2 of its own build with npm run upgrade --stack, under
   }
   expect([code, report.outcome]).toEqual([0, "completed"]);
   expect(out).toContain("step 3/3: v1 0%, v2 100%");
-  // The issue asks for no failed request here. The CI run of 054ba9c completed with 1 of 174
-  // failed (a GET answered 500), after the update had replaced the domain's stores: within the
-  // error budget the test's policy states (5%), which is what this holds it to until the
-  // deploying update is a quiet one (docs/upgrade.md, "Not built yet").
-  expect(seen!.failed.length).toBeLessThanOrEqual(seen!.requests * 0.05);
   // Every client is on v2's build, and stays there when the tier's gateways restart: the live
   // weights hold until the catalog's change.
   const now = await sample();

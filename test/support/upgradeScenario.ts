@@ -110,6 +110,9 @@ export function orderClients(url: string, keys: string[]) {
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
   };
   const seen = { requests: 0, failed: [] as string[], withField: 0, reads: 0 };
+  // A failure is told with the phase it happened in (`phase`), and what the answer said.
+  let phase = "";
+  const fail = (what: string) => seen.failed.push(phase ? `${phase}: ${what}` : what);
   let stopped = false;
   const done = (async () => {
     for (let i = 0; !stopped; i++) {
@@ -118,18 +121,19 @@ export function orderClients(url: string, keys: string[]) {
         const made = await api(key, "POST", "/v1/orders", { item: "pen", quantity: 1 });
         seen.requests++;
         if (made.status !== 201) {
-          seen.failed.push(`POST ${made.status} ${JSON.stringify(made.body).slice(0, 120)}`);
+          fail(`POST ${made.status} ${JSON.stringify(made.body).slice(0, 120)}`);
           continue;
         }
         const read = await api(key, "GET", `/v1/orders/${made.body["id"] as string}`);
         seen.requests++;
-        if (read.status !== 200) seen.failed.push(`GET ${read.status}`);
+        if (read.status !== 200)
+          fail(`GET ${read.status} ${JSON.stringify(read.body).slice(0, 120)}`);
         else {
           seen.reads++;
           if (V2_FIELD in read.body) seen.withField++;
         }
       } catch (err) {
-        seen.failed.push(`error ${(err as Error).message}`);
+        fail(`error ${(err as Error).message}`);
       }
       // About 15 requests a second: under the per-address limit all these clients share.
       await new Promise((ok) => setTimeout(ok, 120));
@@ -138,6 +142,8 @@ export function orderClients(url: string, keys: string[]) {
   return {
     seen,
     reset: () => Object.assign(seen, { requests: 0, failed: [], withField: 0, reads: 0 }),
+    /** Names what the clients live through from now on, for the failures they record. */
+    enter: (name: string) => void (phase = name),
     stop: async () => {
       stopped = true;
       await done;
