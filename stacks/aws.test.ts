@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { ecsExecWritablePaths } from "../components/aws/fargateTaskDefinition.ts";
 import { nodeBaseImage, rdsCaBundle } from "../infra/aws/workloads.ts";
@@ -9,6 +10,7 @@ import { mockSecrets, runProgram } from "../test/plan/harness.ts";
 import { mockArn, mockEcrPassword } from "../test/plan/mocks.ts";
 import type { ResourceRecord } from "../test/plan/records.ts";
 import { mockId, secretMark } from "../test/plan/records.ts";
+import { ordersVersions } from "../test/support/catalogVariants.ts";
 
 // Policy tests of the `dev` AWS graph under Pulumi's mocks: what the program would create,
 // checked against the catalog and against the platform's security and resilience rules.
@@ -517,6 +519,46 @@ describe("stack settings change the graph", () => {
     await expect(
       runProgram({ stack: "dev", config: { "platform:serviceImage": "platform/services:latest" } }),
     ).rejects.toThrow("platform:serviceImage must be an ECR image pinned by digest");
+  });
+
+  test("a version with a source runs an image of its commit's tree, pushed beside the checkout's", async () => {
+    const head = execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+    const twoBuilds = ordersVersions([
+      { name: "v1", weight: 100 },
+      { name: "v2", weight: 0, source: { ref: "HEAD" } },
+    ]);
+    const sourced = await runProgram({ stack: "dev", catalog: twoBuilds });
+    const images = sourced.records.byType("docker:index/image:Image");
+    const own = images.filter((i) => i.name.endsWith("@HEAD"));
+    // orders runs the default variant: one build of that tree, no media one.
+    expect(own).toHaveLength(1);
+    expect(field(own[0]!, "build", "context")).toBe(`.run/sources/${head}`);
+    expect(field(own[0]!, "build", "target")).toBeUndefined();
+    expect(field(own[0]!, "build", "args")).toEqual(field(images[0]!, "build", "args"));
+    expect(String(own[0]!.inputs["imageName"]).split(":")[0]).toBe(
+      String(images[0]!.inputs["imageName"]).split(":")[0],
+    );
+    const imageOf = (label: string) => {
+      const td = sourced.records
+        .byType(T.taskDefinition)
+        .find((t) => t.name.endsWith(`-${label}`) || t.name.endsWith(`-${label}-task`))!;
+      return (JSON.parse(String(td.inputs["containerDefinitions"])) as { image: string }[])[0]!
+        .image;
+    };
+    // v2's tasks run an image of their own; every other service the checkout's.
+    expect(imageOf("orders-v2")).toMatch(/\.dkr\.ecr\..*@sha256:[0-9a-f]{64}$/);
+    expect(imageOf("orders-v2")).not.toBe(imageOf("orders"));
+    expect(imageOf("orders")).toBe(imageOf("articles"));
+    // An image pushed elsewhere cannot hold another commit's tree: refused, naming the setting.
+    await expect(
+      runProgram({
+        stack: "dev",
+        catalog: twoBuilds,
+        config: {
+          "platform:serviceImage": `123456789012.dkr.ecr.us-east-1.amazonaws.com/platform/services@sha256:${"a".repeat(64)}`,
+        },
+      }),
+    ).rejects.toThrow("platform:serviceImage: the catalog's versions with a source (HEAD)");
   });
 
   test("a bad setting fails with a message that names the key", async () => {

@@ -11,6 +11,7 @@ import { RoutingAlb } from "../components/aws/routingAlb.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import type { SecretEnv } from "../components/aws/fargateTaskDefinition.ts";
 import { pushedImage, ServiceImage } from "../components/aws/serviceImage.ts";
+import { commitOf, exportTree, SOURCES_DIR } from "../infra/sourceTrees.ts";
 import { adminToken } from "../infra/adminToken.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
 import type { AwsNetworkPlan, AwsSecret, AwsWorkloadPlan, DeployValue } from "../infra/aws/plan.ts";
@@ -55,6 +56,11 @@ export function deploy(catalog: Catalog): StackOutputs {
   const pushed = settings.serviceImage
     ? pushedImage(settings.serviceImage, settings.mediaImage ? { media: settings.mediaImage } : {})
     : undefined;
+  const sourced = sourcedVariants(plan.workloads);
+  if (pushed && sourced.size > 0)
+    throw new Error(
+      `platform:serviceImage: the catalog's versions with a source (${[...sourced.keys()].join(", ")}) need the stack to build their images; unset platform:serviceImage`,
+    );
   for (const v of variants)
     if (pushed && !pushed.variantUris[v])
       throw new Error(
@@ -85,7 +91,8 @@ export function deploy(catalog: Catalog): StackOutputs {
   const dataOf = (domain: string) => data.get(domain)!;
 
   // Pulumi runs the program from the project directory, which holds the Dockerfile; a stack
-  // given an image built elsewhere deploys that one.
+  // given an image built elsewhere deploys that one. A version with a source runs that commit's
+  // tree, built beside the checkout's (infra/sourceTrees.ts).
   const image =
     pushed ??
     new ServiceImage(prefix, {
@@ -94,9 +101,24 @@ export function deploy(catalog: Catalog): StackOutputs {
       variants,
       forceDelete: !settings.deletionProtection,
       tags,
+      sources: Object.fromEntries(
+        [...sourced].map(([ref, wanted]) => [
+          ref,
+          {
+            context: pulumi
+              .output(commitOf(process.cwd(), ref))
+              .apply((commit) => exportTree(process.cwd(), commit, SOURCES_DIR)),
+            variants: [...wanted],
+          },
+        ]),
+      ),
     });
-  const imageOf = (variant: string) =>
-    variant === "services" ? image.imageUri : image.variantUris[variant]!;
+  const imageOf = (variant: string, source?: string) =>
+    source
+      ? image.sourceUris![source]![variant]!
+      : variant === "services"
+        ? image.imageUri
+        : image.variantUris[variant]!;
   // ECS Exec sessions (gateway tiers, monitoring) are encrypted and recorded.
   const execAudit = new ExecAudit(prefix, { logRetentionDays: settings.logRetentionDays, tags });
   const cluster = new aws.ecs.Cluster(`${prefix}-cluster`, {
@@ -225,7 +247,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       s3PrefixListId: network.s3PrefixListId,
       subnetIds: network.privateSubnetIds,
       namespaceId: namespace.id,
-      image: imageOf(w.image),
+      image: imageOf(w.image, w.source),
       repositoryArn: image.repositoryArn,
       containerPort: port,
       ...plan.tasks,
@@ -341,4 +363,12 @@ export function deploy(catalog: Catalog): StackOutputs {
         ...rest,
       })),
   };
+}
+
+/** The image variants each source ref's workloads run, by ref. */
+function sourcedVariants(workloads: readonly { image: string; source?: string }[]) {
+  const byRef = new Map<string, Set<string>>();
+  for (const w of workloads)
+    if (w.source) byRef.set(w.source, (byRef.get(w.source) ?? new Set()).add(w.image));
+  return byRef;
 }

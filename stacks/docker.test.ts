@@ -448,19 +448,6 @@ describe("docker stack", () => {
     expect(imageOf("orders-v2-1")).not.toEqual(imageOf("orders-1"));
     expect(imageOf("orders-v2-2")).toEqual(imageOf("orders-v2-1"));
     expect(imageOf("orders-1")).toEqual(imageOf("articles-1"));
-    // AWS does not build per source yet: it refuses such a version by name.
-    await expect(
-      runProgram({
-        stack: "dev",
-        secrets: {},
-        catalog: ordersVersions([
-          { name: "v1", weight: 100 },
-          { name: "v2", weight: 0, source: { ref: "v2.0.0" } },
-        ]),
-      }),
-    ).rejects.toThrow(
-      "catalog: orders v2 (v2.0.0) names a source ref; the aws target does not build an image per source yet",
-    );
   });
 
   it("refuses a plain-text or short database password, a bad port and a bad network pool, naming the config key", async () => {

@@ -26,6 +26,13 @@ export interface ServiceImageArgs {
   /** Lets `pulumi destroy` delete the repository with its images in it. Default false. */
   forceDelete?: boolean;
   tags?: Record<string, string>;
+  /**
+   * Other trees to build, by name (a catalog version's source ref): each is the context of a
+   * repository at another commit, built for the Dockerfile targets listed (`services` is the
+   * default one) and pushed to the same repository under a tag that digests its own content.
+   * Default none.
+   */
+  sources?: Record<string, { context: pulumi.Input<string>; variants: readonly string[] }>;
 }
 
 // Turns an allowlist's exclusions (a `**` directory glob then `*.ext`, or one file's exact path) into a test.
@@ -105,6 +112,8 @@ export interface DeployableImage {
   variantUris: Record<string, pulumi.Output<string>>;
   repositoryArn: pulumi.Output<string>;
   repositoryUrl: pulumi.Output<string>;
+  /** The images of `ServiceImageArgs.sources`: by source, then by variant, each pinned by digest. */
+  sourceUris?: Record<string, Record<string, pulumi.Output<string>>>;
 }
 
 /**
@@ -145,6 +154,7 @@ export class ServiceImage extends pulumi.ComponentResource implements Deployable
   /** `repository@sha256:...`: pinned by content, so a task definition changes only when the image does. */
   public readonly imageUri: pulumi.Output<string>;
   public readonly variantUris: Record<string, pulumi.Output<string>>;
+  public readonly sourceUris: Record<string, Record<string, pulumi.Output<string>>>;
 
   constructor(name: string, args: ServiceImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("platform:aws:ServiceImage", name, {}, opts);
@@ -197,20 +207,26 @@ export class ServiceImage extends pulumi.ComponentResource implements Deployable
     );
 
     const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, parent);
-    const build = {
-      context: args.context,
-      dockerfile: join(args.context, "Dockerfile"),
-      platform: "linux/amd64",
-    };
-    const tag = pulumi
-      .output(args.buildArgs ?? {})
-      .apply((buildArgs) => imageTag({ ...build, args: buildArgs }));
-    const push = (suffix: string, target?: string) =>
-      new docker.Image(
-        `${name}-image${suffix}`,
+    /** Builds the tree at `context` and pushes it for `target` (the default one: `services`). */
+    const push = (resource: string, context: pulumi.Input<string>, target: string) => {
+      const build = pulumi.output(context).apply((dir) => ({
+        context: dir,
+        dockerfile: join(dir, "Dockerfile"),
+        platform: "linux/amd64",
+      }));
+      const tag = pulumi
+        .all([build, args.buildArgs ?? {}])
+        .apply(([b, buildArgs]) => imageTag({ ...b, args: buildArgs }));
+      const suffix = target === "services" ? "" : `-${target}`;
+      const image = new docker.Image(
+        resource,
         {
           imageName: pulumi.interpolate`${repository.repositoryUrl}:${tag}${suffix}`,
-          build: { ...build, args: args.buildArgs, ...(target ? { target } : {}) },
+          build: build.apply((b) => ({
+            ...b,
+            args: args.buildArgs,
+            ...(target === "services" ? {} : { target }),
+          })),
           registry: {
             server: repository.repositoryUrl,
             username: auth.userName,
@@ -219,9 +235,27 @@ export class ServiceImage extends pulumi.ComponentResource implements Deployable
         },
         parent,
       );
-    const image = push("");
+      return { image, tag };
+    };
+    const { image, tag } = push(`${name}-image`, args.context, "services");
     this.variantUris = Object.fromEntries(
-      (args.variants ?? []).map((v) => [v, push(`-${v}`, v).repoDigest]),
+      (args.variants ?? []).map((v) => [
+        v,
+        push(`${name}-image-${v}`, args.context, v).image.repoDigest,
+      ]),
+    );
+    // A version's own build: resources named by its ref, so a second ref is a second image.
+    this.sourceUris = Object.fromEntries(
+      Object.entries(args.sources ?? {}).map(([ref, { context, variants }]) => [
+        ref,
+        Object.fromEntries(
+          variants.map((v) => [
+            v,
+            push(`${name}-image-${v}@${ref.replace(/[^A-Za-z0-9._-]/g, "-")}`, context, v).image
+              .repoDigest,
+          ]),
+        ),
+      ]),
     );
     this.tag = tag;
     this.repositoryArn = repository.arn;
@@ -231,6 +265,7 @@ export class ServiceImage extends pulumi.ComponentResource implements Deployable
       repositoryUrl: this.repositoryUrl,
       imageUri: this.imageUri,
       variantUris: this.variantUris,
+      sourceUris: this.sourceUris,
     });
   }
 }

@@ -61,6 +61,8 @@ export interface AwsWorkloadPlan {
   program: string;
   /** The image variant it runs (`media` for a catalog service with `media: true`). */
   image: ImageVariant;
+  /** The git ref its image is built from (catalog `source`); unset: the checkout. */
+  source?: string;
   replicas: number;
   maxReplicas: number;
   cpu: number;
@@ -258,6 +260,7 @@ export function planAws(catalog: Catalog, settings: StackSettings, stack: string
         domain: s.domain,
         program: entrypoint(s.name),
         image: imageVariant(s),
+        ...(v.source ? { source: v.source.ref } : {}),
         ...sized(s.replicas),
         cpu: s.cpu,
         memory: s.memory,

@@ -81,8 +81,8 @@ const version = z
     /**
      * The code this version runs: the repository's tree at a git ref (a commit, tag or branch),
      * e.g. the release it was cut from. Absent: the checkout the topology is started from.
-     * `npm start` runs such a version from that tree, Docker and Kubernetes build its image from
-     * it; AWS refuses it until it builds an image per source (issue #19).
+     * `npm start` runs such a version from that tree; Docker, Kubernetes and AWS build its image
+     * from it (on AWS pushed to the stack's repository beside the checkout's).
      */
     source: z
       .object({
