@@ -66,6 +66,7 @@ export function deploy(catalog: Catalog): StackOutputs {
           Object.entries(d.networks).map(([kind, on]) => [kind, networkNames(on)]),
         ),
         postgresPassword: password,
+        postgresMaxConnections: d.postgresMaxConnections,
         database: d.domain,
         images: {
           redis: settings.redisImage,

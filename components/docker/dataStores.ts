@@ -17,6 +17,8 @@ export interface DataStoresArgs {
   images?: { redis?: string; postgres?: string; kafka?: string };
   /** JVM heap of the Kafka broker. Default `-Xms256m -Xmx512m`, enough for a local stack. */
   kafkaHeap?: string;
+  /** PostgreSQL's `max_connections`. Default the image's (100). */
+  postgresMaxConnections?: number;
 }
 
 const defaultImages = { redis: "redis:7", postgres: "postgres:16", kafka: "apache/kafka:3.9.0" };
@@ -110,6 +112,9 @@ export class DataStores extends pulumi.ComponentResource {
       healthcheck: health(["CMD", "redis-cli", "ping"]),
     });
     const postgres = store("postgres", "/var/lib/postgresql/data", {
+      ...(args.postgresMaxConnections === undefined
+        ? {}
+        : { command: ["postgres", "-c", `max_connections=${args.postgresMaxConnections}`] }),
       envs: [
         `POSTGRES_USER=${user}`,
         `POSTGRES_DB=${database}`,

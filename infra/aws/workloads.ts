@@ -1,5 +1,5 @@
 import type { Catalog, Service } from "../../platform/catalog/index.ts";
-import { services } from "../../platform/catalog/index.ts";
+import { postgresPools } from "../../platform/catalog/index.ts";
 import type { Edge } from "../../platform/catalog/reachability.ts";
 import type { Addresses } from "../../platform/runtimeEnv.ts";
 import { addressesOf } from "../../platform/runtimeEnv.ts";
@@ -92,16 +92,8 @@ export function databasePool(
       `catalog.domains.${domain}.data.postgres.instanceClass: unknown size in "${instanceClass}" (expected db.<family>.<${Object.keys(RDS_SIZE_GIB).join("|")}>)`,
     );
   const maxConnections = Math.min(Math.floor((gib * 2 ** 30 * 0.7) / 9_531_392), 5000);
-  const processes =
-    1 +
-    services(catalog)
-      .filter((s) => s.domain === domain && s.uses.includes("postgres"))
-      // The workflow engine's pg-boss holds a pool of the same size beside the service's own.
-      .reduce(
-        (n, s) =>
-          n + s.versions.length * s.replicas * maxScaleFactor * (s.role === "automation" ? 2 : 1),
-        0,
-      );
+  // Every pool at full scale-out, and the one-off task's.
+  const processes = 1 + postgresPools(catalog, domain, maxScaleFactor);
   const budget = maxConnections - 8;
   const fair = Math.floor(budget / processes);
   return {

@@ -1,11 +1,11 @@
 import { defaultCatalog } from "../../platform/catalog/default.ts";
-import { catalog, validateCatalog } from "../../platform/catalog/index.ts";
+import { catalog, postgresPools, validateCatalog } from "../../platform/catalog/index.ts";
 import { reachability, workloadKey } from "../../platform/catalog/reachability.ts";
 import { nameOf } from "../../platform/names.ts";
 import { envKey } from "../../platform/runtimeEnv.ts";
 import { ordersCanary, scaled } from "../../test/support/catalogVariants.ts";
 import { parseCidr } from "./networks.ts";
-import { planDocker } from "./plan.ts";
+import { planDocker, POSTGRES_MAX_CONNECTIONS } from "./plan.ts";
 
 // The Docker target's plan, as plain data: no Pulumi, no engine. stacks/docker.test.ts checks
 // that the stack builds exactly this, and test/pulumi/dockerLifecycle.test.ts that the engine
@@ -84,6 +84,28 @@ describe("the Docker plan", () => {
     expect(orders.members).toEqual(["orders", "orders-v2", "business-postgres", "business-kafka"]);
     expect(canary.groups.find((g) => g.name === "orders-v2")!.networks).toContain(orders.name);
     expect(canary.stores).toEqual(plan.stores);
+  });
+
+  it("gives every PostgreSQL room for its pools, a limit that no replica or version changes", () => {
+    // The business domain's pools outgrew the image's 100 connections once a version ran beside
+    // another; the limit is the plan's own, so that a scale-up does not restart the database.
+    for (const changed of [
+      plan,
+      planDocker(scaled("orders", 3), pool),
+      planDocker(ordersCanary(), pool),
+    ])
+      expect(changed.stores.map((d) => d.postgresMaxConnections)).toEqual(
+        plan.stores.map(() => POSTGRES_MAX_CONNECTIONS),
+      );
+    expect(POSTGRES_MAX_CONNECTIONS).toBeGreaterThan(
+      postgresPools(ordersCanary(), "business") * 10,
+    );
+    const crowded = structuredClone(defaultCatalog);
+    for (const s of Object.values(crowded.services))
+      if (s.domain === "business" && s.uses?.includes("postgres")) s.replicas = 5;
+    expect(() => planDocker(validateCatalog(crowded), pool)).toThrow(
+      /domain business's PostgreSQL clients hold \d+ pools of 10 connections, more than its 500/,
+    );
   });
 
   it("joins each group to the networks that name it, and runs only the stores someone uses", () => {

@@ -1,6 +1,12 @@
 import { storeAliases, storeEndpoints } from "../../components/docker/dataStores.ts";
 import type { Catalog, StoreKind } from "../../platform/catalog/index.ts";
-import { domains, gatewayStores, keyService, services } from "../../platform/catalog/index.ts";
+import {
+  domains,
+  gatewayStores,
+  keyService,
+  postgresPools,
+  services,
+} from "../../platform/catalog/index.ts";
 import { workloadName } from "../../platform/names.ts";
 import type { DataEndpoints, Env } from "../../platform/runtimeEnv.ts";
 import {
@@ -51,7 +57,21 @@ export interface DomainStoresPlan {
   domain: string;
   /** The networks of each store that a workload uses; a store no one uses is not run. */
   networks: Partial<Record<StoreKind, string[]>>;
+  /** PostgreSQL's `max_connections`: `POSTGRES_MAX_CONNECTIONS`, which the plan checks. */
+  postgresMaxConnections: number;
 }
+
+/**
+ * Every domain's PostgreSQL takes this many connections: more than the image's 100, which the
+ * business domain's pools (ten connections each, the services' default) outgrow once a version
+ * runs beside another ("sorry, too many clients already" under the upgrade test's load). A
+ * number of its own, not one counted from the catalog: a container whose command changes is
+ * replaced, and a replica or a version added must not restart the database.
+ */
+export const POSTGRES_MAX_CONNECTIONS = 500;
+/** Connections each process's pool may open (DATABASE_POOL_MAX's default), and those kept spare. */
+const POOL_MAX = 10;
+const SPARE_CONNECTIONS = 10;
 
 export interface DockerPlan {
   networks: NetworkPlan[];
@@ -74,6 +94,7 @@ export function planDocker(catalog: Catalog, networkPool: string): DockerPlan {
   );
   const stores = domains(catalog).map((d) => ({
     domain: d.name,
+    postgresMaxConnections: postgresLimit(catalog, d.name),
     networks: Object.fromEntries(
       Object.entries(storeAliases(d.name))
         .map(([kind, alias]) => [kind, storeNetworks(networks, alias)] as const)
@@ -169,6 +190,16 @@ export function planDocker(catalog: Catalog, networkPool: string): DockerPlan {
     publishes: true,
   });
   return { networks, stores, groups };
+}
+
+/** POSTGRES_MAX_CONNECTIONS, or an error naming the domain when its pools would not fit in it. */
+function postgresLimit(catalog: Catalog, domain: string): number {
+  const pools = postgresPools(catalog, domain);
+  if (pools * POOL_MAX + SPARE_CONNECTIONS > POSTGRES_MAX_CONNECTIONS)
+    throw new Error(
+      `docker target: domain ${domain}'s PostgreSQL clients hold ${pools} pools of ${POOL_MAX} connections, more than its ${POSTGRES_MAX_CONNECTIONS} (less ${SPARE_CONNECTIONS} spare): run fewer replicas or versions of its services`,
+    );
+  return POSTGRES_MAX_CONNECTIONS;
 }
 
 /** Fails, naming both, when two groups or stores would share a network alias. */

@@ -44,6 +44,21 @@ export function domains(catalog: Catalog): Domain[] {
   }));
 }
 
+/**
+ * The PostgreSQL connection pools a domain's processes hold with `scale` times the catalog's
+ * replicas: one per replica of every version of each service that uses it, and two for the
+ * workflow engine's (pg-boss holds a pool beside the service's own). What each target sizes the
+ * server, or the pools, by.
+ */
+export function postgresPools(catalog: Catalog, domain: string, scale = 1): number {
+  return services(catalog)
+    .filter((s) => s.domain === domain && s.uses.includes("postgres"))
+    .reduce(
+      (n, s) => n + s.versions.length * s.replicas * scale * (s.role === "automation" ? 2 : 1),
+      0,
+    );
+}
+
 /** The router's rules, in the order they are matched (the catalog forbids overlapping prefixes). */
 export function routingRules(catalog: Catalog): RoutingRule[] {
   return services(catalog).flatMap((s) =>
