@@ -105,7 +105,7 @@ export class ContainerGroup extends pulumi.ComponentResource {
     // Docker's provider replaces a container by deleting it first (its schema says so for every
     // container). Each replica waits for the one before it, so that an update replaces them one
     // at a time, each healthy (`wait`) before the next goes, and the group keeps serving through
-    // it; a first create is as serial, a few seconds a replica.
+    // it. A first create is as serial: each replica waits for Docker's first health check.
     const containers: docker.Container[] = [];
     for (const [i, replica] of names.entries()) {
       containers.push(

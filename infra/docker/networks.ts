@@ -10,8 +10,8 @@ import { nameOf } from "../../platform/names.ts";
 // gets a network of its own, holding exactly its two groups, and each workload that uses data
 // stores gets one with exactly those stores: two containers share a network only when the
 // statement lets one call the other, or one is a store the other uses (a service's versions
-// share theirs). What Docker cannot say is
-// direction and port: the callee can open a connection back, to any port its caller listens on.
+// share theirs, so they also reach each other there). What Docker cannot say is direction and
+// port: the callee can open a connection back, to any port its caller listens on.
 //
 // All of them are `internal` (no route out of the host, no published port) but the router's own,
 // which publishes its host ports, and the egress network of a service whose catalog entry says
