@@ -86,6 +86,27 @@ describe("the Docker plan", () => {
     expect(canary.stores).toEqual(plan.stores);
   });
 
+  it("lets two groups share a network only as the statement says, or as versions of one service", () => {
+    // A service's versions share their network to the stores (a version added must not replace
+    // the stores' containers), so they also reach each other: the one pair the statement lacks.
+    const canary = ordersCanary();
+    const stores = new Set(
+      planDocker(canary, pool).stores.flatMap((d) =>
+        Object.keys(d.networks).map((kind) => `${d.domain}-${kind}`),
+      ),
+    );
+    const shared = new Set<string>();
+    for (const n of planDocker(canary, pool).networks) {
+      const groups = n.members.filter((m) => !stores.has(m)).sort();
+      for (const [i, a] of groups.entries())
+        for (const b of groups.slice(i + 1)) shared.add(`${a} ~ ${b}`);
+    }
+    const statement = reachability(canary)
+      .filter((e) => workloadKey(e.from) !== workloadKey(e.to))
+      .map((e) => [nameOf(e.from), nameOf(e.to)].sort().join(" ~ "));
+    expect([...shared].sort()).toEqual([...new Set([...statement, "orders ~ orders-v2"])].sort());
+  });
+
   it("gives every PostgreSQL room for its pools, a limit that no replica or version changes", () => {
     // The business domain's pools outgrew the image's 100 connections once a version ran beside
     // another; the limit is the plan's own, so that a scale-up does not restart the database.
