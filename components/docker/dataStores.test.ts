@@ -30,3 +30,20 @@ it("runs only the stores on some network, under their aliases, and keeps the pas
   expect(stores!.databaseUrl).toBe(storeEndpoints("shop").databaseUrl);
   expect(stores!.databaseUrl).toBe("postgres://platform@shop-postgres:5432/shop");
 });
+
+it("starts PostgreSQL with the connections it is given, and gives Kafka's JVM check time", async () => {
+  const records = await recordComponents(() => {
+    new DataStores("shop", {
+      networks: { postgres: ["orders~stores"], kafka: ["orders~stores"] },
+      postgresPassword: pulumi.secret("do-not-print"),
+      postgresMaxConnections: 500,
+    });
+  }, "docker");
+  const inputs = (name: string) =>
+    records.one("docker:index/container:Container", name).inputs as {
+      command?: string[];
+      healthcheck: { timeout: string };
+    };
+  expect(inputs("shop-postgres").command).toEqual(["postgres", "-c", "max_connections=500"]);
+  expect(inputs("shop-kafka").healthcheck.timeout).toBe("30s");
+});

@@ -140,12 +140,17 @@ export class DataStores extends pulumi.ComponentResource {
         "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=0",
         `KAFKA_HEAP_OPTS=${args.kafkaHeap ?? "-Xms256m -Xmx512m"}`,
       ],
-      healthcheck: health([
-        "CMD",
-        "/opt/kafka/bin/kafka-broker-api-versions.sh",
-        "--bootstrap-server",
-        `127.0.0.1:${kafkaPort}`,
-      ]),
+      // The check starts a JVM of its own: on a loaded machine that alone has taken over 10 s,
+      // five times in a row (the CI run of e3c6df0), and marked a sound broker unhealthy.
+      healthcheck: health(
+        [
+          "CMD",
+          "/opt/kafka/bin/kafka-broker-api-versions.sh",
+          "--bootstrap-server",
+          `127.0.0.1:${kafkaPort}`,
+        ],
+        "30s",
+      ),
     });
 
     this.containerIds = pulumi.all(
@@ -160,6 +165,6 @@ export class DataStores extends pulumi.ComponentResource {
   }
 }
 
-function health(tests: string[]): docker.types.input.ContainerHealthcheck {
-  return { tests, interval: "10s", timeout: "10s", startPeriod: "30s", retries: 5 };
+function health(tests: string[], timeout = "10s"): docker.types.input.ContainerHealthcheck {
+  return { tests, interval: "10s", timeout, startPeriod: "30s", retries: 5 };
 }
