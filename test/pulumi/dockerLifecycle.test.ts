@@ -519,7 +519,9 @@ it("upgrades orders to a v2 of its own build with npm run upgrade --stack, under
     for (const [name, id] of [...after].filter(([n]) => n.startsWith("orders-v2-")))
       console.warn(`${name}:\n${await docker("logs", "--tail", "40", id).catch(String)}`);
     expect(code).toBe(1);
-    expect(report.reason).toMatch(/not ready|error rate|p95/);
+    // "Too little traffic" too: in the CI run of d494896, on a machine loaded enough that the
+    // update took 422 s, v2 answered nothing in 29 s at 10% and was seen unready in some rounds.
+    expect(report.reason).toMatch(/not ready|error rate|p95|too little traffic/);
     const back = await sample();
     expect(back.failed).toEqual([]);
     expect([back.reads > 0, back.withField]).toEqual([true, 0]);
