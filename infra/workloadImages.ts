@@ -9,6 +9,19 @@ import { SOURCES_DIR, commitOf, exportTree } from "./sourceTrees.ts";
 // a git ref, built from that commit's tree (infra/sourceTrees.ts). A version's own image changes
 // only its own containers; the others keep the checkout's.
 
+/**
+ * The commit a catalog `source` ref names and its exported tree, the build context of that
+ * version's images on every target. The Pulumi program runs in the project's directory, the
+ * repository the refs belong to.
+ */
+export function sourceTree(ref: string): {
+  commit: pulumi.Output<string>;
+  context: pulumi.Output<string>;
+} {
+  const commit = pulumi.output(commitOf(process.cwd(), ref));
+  return { commit, context: commit.apply((c) => exportTree(process.cwd(), c, SOURCES_DIR)) };
+}
+
 /** What a workload runs: an image variant, from the checkout or from a git ref. */
 export interface ImageNeed {
   image: ImageVariant;
@@ -40,13 +53,12 @@ export function workloadImages(
   for (const { image, source } of needs) {
     const key = `${image}@${source}`;
     if (!source || sourced.has(key)) continue;
-    // The Pulumi program runs in the project's directory, the repository the refs belong to.
-    const commit = pulumi.output(commitOf(process.cwd(), source));
+    const { commit, context } = sourceTree(source);
     sourced.set(
       key,
       new BuiltImage(`${prefix}-${image}-${source.replace(/[^A-Za-z0-9-]/g, "-")}`, {
         ...args(image, commit),
-        context: commit.apply((c) => exportTree(process.cwd(), c, SOURCES_DIR)),
+        context,
         ...(image === "services" ? {} : { target: image }),
       }),
     );

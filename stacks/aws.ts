@@ -11,7 +11,7 @@ import { RoutingAlb } from "../components/aws/routingAlb.ts";
 import { ServiceGroup } from "../components/aws/serviceGroup.ts";
 import type { SecretEnv } from "../components/aws/fargateTaskDefinition.ts";
 import { pushedImage, ServiceImage } from "../components/aws/serviceImage.ts";
-import { commitOf, exportTree, SOURCES_DIR } from "../infra/sourceTrees.ts";
+import { sourceTree } from "../infra/workloadImages.ts";
 import { adminToken } from "../infra/adminToken.ts";
 import { domainDataArgs } from "../infra/aws/data.ts";
 import type { AwsNetworkPlan, AwsSecret, AwsWorkloadPlan, DeployValue } from "../infra/aws/plan.ts";
@@ -104,12 +104,7 @@ export function deploy(catalog: Catalog): StackOutputs {
       sources: Object.fromEntries(
         [...sourced].map(([ref, wanted]) => [
           ref,
-          {
-            context: pulumi
-              .output(commitOf(process.cwd(), ref))
-              .apply((commit) => exportTree(process.cwd(), commit, SOURCES_DIR)),
-            variants: [...wanted],
-          },
+          { context: sourceTree(ref).context, variants: [...wanted] },
         ]),
       ),
     });
